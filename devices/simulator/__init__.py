@@ -1,0 +1,1 @@
+"""The simulated strap: a physiology model behind a real bumble BLE peripheral."""

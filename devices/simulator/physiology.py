@@ -1,0 +1,460 @@
+"""Beat generator of the simulated chest strap.
+
+The model never reads a clock: it is driven by session time in seconds, and every beat is
+placed on an exact integer grid of 1/1024 s ticks (the unit a BLE strap reports RR in).
+Given the same scenario, seed and ``start_s`` it produces the same beats, however the
+caller slices the calls.
+
+Model
+-----
+A sinus beat that starts at session time ``t`` has the interval
+
+    RR(t) = 60000 / (hr_bpm + drift(t))
+            + v(t) * g(t) * d_k * (rsa_ms / 2) * sin(2 pi phi_breath(t))
+            + mayer_ms * sin(2 pi 0.1 t + phi0)
+            + v(t) * noise_ms * e(t)
+
+clipped to 300..2000 ms and rounded to integer ticks. All parameters are the blended
+:class:`StateParams` at ``t`` (see "States and blending" below).
+
+* ``phi_breath`` is the breathing oscillator, in cycles. It integrates its rate, so it is
+  continuous whenever the rate changes (a scenario ramp or :meth:`HeartModel.set_breathing_rate`).
+  Each breath draws a slight rate variation (factor ``1 + breath_cv * N(0, 1)``) and a depth
+  factor ``d_k`` (``1 + 0.12 * N(0, 1)``). By the sign above, RR is longest at phase 0.25
+  and shortest at 0.75 (the end of an inhale, when heart rate peaks).
+* ``g`` is a resonance gain on the breath-linked swing when breathing is held at a rate other
+  than the state's own (a phase ``breathing_bpm`` override, or a pacer): the ratio of a damped
+  resonance at 0.1 Hz (damping 0.35, peak near 5.2 breaths/min) at the actual and the state's
+  rate, clipped to 0.3..2.5. So pacing a settled person at 6/min roughly multiplies the swing
+  by 2.5, and making them breathe fast shrinks it. After a pacer change the gain eases to its
+  new value with a 10 s time constant.
+* The Mayer term is the ~0.1 Hz baroreflex wave, with a random phase ``phi0`` per seed.
+* ``e`` is unit-variance AR(1) noise (coefficient 0.3) so ``noise_ms`` is its SD.
+* ``drift`` is a slow Ornstein-Uhlenbeck wander of the mean heart rate (SD ``drift_bpm``,
+  time constant 40 s), which gives the 10-s HR means a realistic spread. The breath-linked
+  and noise terms are scaled by ``v = exp(-0.06 * drift)``: when HR wanders up, variability
+  falls a little (HR and RMSSD are coupled), so 60-s RMSSD windows vary like real ones.
+
+States and blending
+-------------------
+:data:`STATES` holds named parameter sets. A scenario lists phases; when a phase starts,
+every parameter moves from the value in force towards the phase's state (with its optional
+breathing override) along a smoothstep over the phase's ``ramp_s`` seconds, never a jump.
+
+Beat-level faults
+-----------------
+Scenario faults of kind ``ectopic``, ``missed`` and ``extra`` are placed at seeded times
+(``count`` of them spread over ``[at_s, at_s + duration_s]``; all on consecutive beats when
+``duration_s`` is 0) and change what the strap reports, never the underlying sinus rhythm:
+
+* ``ectopic``: a premature beat ``RR1 * U(0.60, 0.75)`` (kind ``"ectopic"``) then a
+  compensatory pause (kind ``"compensatory"``); the pair sums exactly to ``RR1 + RR2``.
+* ``missed``: a beat goes undetected, so ``RR1 + RR2`` is reported once (kind ``"missed"``).
+* ``extra``: a spurious detection splits ``RR1`` at ``U(0.3, 0.7)``; both halves are
+  reported with kind ``"extra"``.
+
+``SimBeat.t_end_s`` is always ``start_s + (sum of reported ticks) / 1024``. Transport faults
+(contact loss, link drops, malformed packets) are the BLE peripheral's business.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
+TICKS_PER_S: Final = 1024
+RR_MIN_MS: Final = 300.0
+RR_MAX_MS: Final = 2000.0
+MAYER_HZ: Final = 0.1
+NOISE_AR: Final = 0.3
+DRIFT_TAU_S: Final = 40.0
+VAGAL_COUPLING: Final = 0.06  # per bpm of drift: ln of the variability scale
+BREATH_DEPTH_CV: Final = 0.12
+RESONANCE_HZ: Final = 0.1
+RESONANCE_DAMPING: Final = 0.35
+RSA_GAIN_MIN: Final = 0.3
+RSA_GAIN_MAX: Final = 2.5
+RSA_GAIN_TAU_S: Final = 10.0
+BREATHING_BPM_MIN: Final = 3.0
+BREATHING_BPM_MAX: Final = 30.0
+
+BEAT_KINDS: Final = ("normal", "ectopic", "compensatory", "missed", "extra")
+
+
+@dataclass(frozen=True, slots=True)
+class StateParams:
+    """Parameters of one physiological state (all RR amounts in ms)."""
+
+    hr_bpm: float  # mean heart rate
+    rsa_ms: float  # peak-to-trough RR swing with each breath
+    breathing_bpm: float  # breaths per minute
+    mayer_ms: float  # amplitude of the ~0.1 Hz wave
+    noise_ms: float  # beat-to-beat noise (SD)
+    drift_bpm: float = 1.0  # SD of the slow wander of mean HR
+    breath_cv: float = 0.08  # breath-to-breath variation of breathing rate (coefficient)
+
+    def __post_init__(self) -> None:
+        if not 25.0 <= self.hr_bpm <= 220.0:
+            raise ValueError(f"hr_bpm {self.hr_bpm} outside 25..220")
+        if not BREATHING_BPM_MIN <= self.breathing_bpm <= BREATHING_BPM_MAX:
+            raise ValueError(
+                f"breathing_bpm {self.breathing_bpm} outside {BREATHING_BPM_MIN:g}..{BREATHING_BPM_MAX:g}"
+            )
+        for name in ("rsa_ms", "mayer_ms", "noise_ms", "drift_bpm", "breath_cv"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f"{name} must be finite and >= 0, got {value}")
+
+    def blend(self, other: StateParams, w: float) -> StateParams:
+        """Linear mix: ``self`` at w = 0, ``other`` at w = 1."""
+        if w <= 0.0:
+            return self
+        if w >= 1.0:
+            return other
+        return StateParams(
+            *(
+                (1.0 - w) * getattr(self, f.name) + w * getattr(other, f.name)
+                for f in fields(StateParams)
+            )
+        )
+
+
+STATES: Final[Mapping[str, StateParams]] = MappingProxyType(
+    {
+        # Seated, resting, spontaneous breathing: RMSSD ~40 ms.
+        "settled": StateParams(
+            hr_bpm=66.0, rsa_ms=70.0, breathing_bpm=12.0, mayer_ms=12.0, noise_ms=22.0,
+            drift_bpm=1.2, breath_cv=0.08,
+        ),
+        # Sympathetic activation, vagal withdrawal, fast shallow breathing: RMSSD ~13 ms.
+        "activated": StateParams(
+            hr_bpm=92.0, rsa_ms=16.0, breathing_bpm=18.0, mayer_ms=3.0, noise_ms=9.0,
+            drift_bpm=2.0, breath_cv=0.10,
+        ),
+        # Paced breathing at 6/min: large RSA (resonance), RMSSD ~55 ms.
+        "slow-breathing": StateParams(
+            hr_bpm=64.0, rsa_ms=160.0, breathing_bpm=6.0, mayer_ms=12.0, noise_ms=28.0,
+            drift_bpm=0.8, breath_cv=0.03,
+        ),
+        # Practitioner-facing name only: lower HR with flat, low variability (RMSSD ~10 ms).
+        "shutdown-like": StateParams(
+            hr_bpm=57.0, rsa_ms=14.0, breathing_bpm=9.0, mayer_ms=5.0, noise_ms=5.5,
+            drift_bpm=0.6, breath_cv=0.06,
+        ),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SimBeat:
+    """One RR interval as the strap reports it, with its ground truth."""
+
+    t_end_s: float  # session time the beat completes (exact tick sum from start_s)
+    rr_1024: int  # reported RR in ticks of 1/1024 s
+    kind: str  # "normal" | "ectopic" | "compensatory" | "missed" | "extra"
+    state: str  # the dominant named state at this beat
+
+    @property
+    def rr_ms(self) -> float:
+        """The reported RR in milliseconds."""
+        return self.rr_1024 * 1000.0 / TICKS_PER_S
+
+
+def smoothstep(x: float) -> float:
+    """0 below 0, 1 above 1, and 3x² - 2x³ in between."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    return x * x * (3.0 - 2.0 * x)
+
+
+def resonance_gain(breathing_bpm: float) -> float:
+    """Relative size of the breath-linked RR swing at a breathing rate (damped resonance at 0.1 Hz)."""
+    r = breathing_bpm / 60.0 / RESONANCE_HZ
+    return 1.0 / math.sqrt((1.0 - r * r) ** 2 + (2.0 * RESONANCE_DAMPING * r) ** 2)
+
+
+def rsa_gain(actual_bpm: float, native_bpm: float) -> float:
+    """Factor on a state's RSA when breathing at ``actual_bpm`` instead of its own ``native_bpm``."""
+    ratio = resonance_gain(actual_bpm) / resonance_gain(native_bpm)
+    return min(RSA_GAIN_MAX, max(RSA_GAIN_MIN, ratio))
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One sinus beat as generated: ticks, and the breathing phase/rate across it."""
+
+    ticks: int
+    phase0: float  # breathing phase (cycles, [0, 1)) at the start
+    rate_hz: float  # breathing rate used across the beat (cycles/s)
+    state: str
+
+
+class HeartModel:
+    """Generates the beats of one scenario, driven by session time (see module docstring).
+
+    ``start_s`` is the session time of the first beat's start; phases and faults are read in
+    session time, and faults before ``start_s`` are skipped. Past ``scenario.duration_s``
+    the last phase simply continues (the caller decides when the session ends). The seed
+    feeds two independent streams, physiology and fault placement, so the same seed with
+    and without faults gives the same underlying sinus rhythm.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, start_s: float = 0.0) -> None:
+        self._scenario = scenario
+        self._seed = scenario.seed if seed is None else int(seed)
+        self._start_s = float(start_s)
+        self._phys_rng, fault_rng = np.random.default_rng(self._seed).spawn(2)
+        self._fault_rng = fault_rng
+
+        # Per-phase targets (state with its breathing override and matching RSA gain).
+        self._targets: list[StateParams] = []
+        for ph in scenario.phases:
+            base = STATES[ph.state]
+            if ph.breathing_bpm is not None and ph.breathing_bpm != base.breathing_bpm:
+                base = self._with_breathing(base, ph.breathing_bpm)
+            self._targets.append(base)
+
+        rng = self._phys_rng
+        self._mayer_phase0 = float(rng.uniform(0.0, 2.0 * math.pi))
+        self._phase = float(rng.uniform(0.0, 1.0))  # breathing phase, cycles [0, 1)
+        self._breath_rate_factor = self._draw_rate_factor(self._scenario_params(self._start_s).breath_cv)
+        self._breath_depth = self._draw_depth()
+        self._noise = float(rng.standard_normal())  # unit AR(1) state
+        self._drift = float(rng.standard_normal())  # unit OU state, scaled by drift_bpm
+        self._gain = 1.0  # current (lagged) pacer resonance gain
+
+        self._gen_ticks = 0  # sinus time: ticks from start_s to the start of the next step
+        self._out_ticks = 0  # ticks of all beats delivered so far
+        self._pending: deque[tuple[SimBeat, float]] = deque()  # (beat, phase at its end)
+        self._delivered_phase = self._phase
+        self._overrides: list[tuple[float, float]] = []  # (from session time, breathing bpm)
+
+        self._faults: deque[tuple[float, str]] = deque(self._schedule_faults())
+        self._fault_times: tuple[tuple[float, str], ...] = tuple(self._faults)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario being played."""
+        return self._scenario
+
+    @property
+    def seed(self) -> int:
+        """The seed in use."""
+        return self._seed
+
+    @property
+    def start_s(self) -> float:
+        """Session time of the model's first beat start."""
+        return self._start_s
+
+    @property
+    def now_s(self) -> float:
+        """Session time at which the last delivered beat completed (start_s before any)."""
+        return self._start_s + self._out_ticks / TICKS_PER_S
+
+    @property
+    def fault_schedule(self) -> tuple[tuple[float, str], ...]:
+        """Planned beat faults as (session time, kind): each hits the first beat starting at or after it."""
+        return self._fault_times
+
+    @property
+    def breathing_phase(self) -> float:
+        """Breathing phase in cycles [0, 1) at :attr:`now_s` (RR longest at 0.25, shortest at 0.75)."""
+        return self._delivered_phase % 1.0
+
+    def next_beat(self) -> SimBeat:
+        """Deliver the next beat."""
+        if not self._pending:
+            self._generate()
+        beat, phase_end = self._pending.popleft()
+        self._out_ticks += beat.rr_1024
+        self._delivered_phase = phase_end
+        return beat
+
+    def beats_until(self, t_s: float) -> list[SimBeat]:
+        """All beats completing at or before session time ``t_s``, in order (continues across calls)."""
+        out: list[SimBeat] = []
+        while True:
+            if not self._pending:
+                self._generate()
+            if self._pending[0][0].t_end_s > t_s:
+                return out
+            out.append(self.next_beat())
+
+    def set_breathing_rate(self, breaths_per_min: float) -> None:
+        """Override the scenario's breathing rate from now on (phase stays continuous).
+
+        Takes effect at the next beat the model generates (at most one already generated
+        beat or fault pair later than :attr:`now_s`); :meth:`params_at` reports it from there.
+        """
+        bpm = float(breaths_per_min)
+        if not (math.isfinite(bpm) and BREATHING_BPM_MIN <= bpm <= BREATHING_BPM_MAX):
+            raise ValueError(
+                f"breathing rate {breaths_per_min!r} outside {BREATHING_BPM_MIN:g}..{BREATHING_BPM_MAX:g}/min"
+            )
+        t_from = self._start_s + self._gen_ticks / TICKS_PER_S
+        while self._overrides and self._overrides[-1][0] >= t_from:
+            self._overrides.pop()
+        self._overrides.append((t_from, bpm))
+
+    def clear_breathing_rate(self) -> None:
+        """Hand the breathing rate back to the scenario from now on."""
+        t_from = self._start_s + self._gen_ticks / TICKS_PER_S
+        while self._overrides and self._overrides[-1][0] >= t_from:
+            self._overrides.pop()
+        self._overrides.append((t_from, math.nan))
+
+    def params_at(self, t_s: float) -> StateParams:
+        """Blended parameters at session time ``t_s``, with any breathing override in force.
+
+        After a :meth:`set_breathing_rate`, ``rsa_ms`` is the steady-state value the model
+        eases into (10 s time constant).
+        """
+        p = self._scenario_params(t_s)
+        bpm = self._override_at(t_s)
+        if bpm is None:
+            return p
+        return self._with_breathing(p, bpm)
+
+    # ------------------------------------------------------------------ internals
+
+    def _scenario_params(self, t_s: float) -> StateParams:
+        phases = self._scenario.phases
+        p = self._targets[0]
+        for ph, target in zip(phases[1:], self._targets[1:]):
+            if t_s <= ph.at_s:
+                break
+            w = smoothstep((t_s - ph.at_s) / ph.ramp_s) if ph.ramp_s > 0 else 1.0
+            p = p.blend(target, w)
+        return p
+
+    def _override_at(self, t_s: float) -> float | None:
+        bpm: float | None = None
+        for t_from, value in self._overrides:
+            if t_from > t_s:
+                break
+            bpm = None if math.isnan(value) else value
+        return bpm
+
+    @staticmethod
+    def _with_breathing(p: StateParams, bpm: float) -> StateParams:
+        """``p`` breathing at ``bpm``, with the RSA that rate gives (resonance gain)."""
+        return replace(p, rsa_ms=p.rsa_ms * rsa_gain(bpm, p.breathing_bpm), breathing_bpm=bpm)
+
+    def _draw_rate_factor(self, cv: float) -> float:
+        f = 1.0 + cv * float(self._phys_rng.standard_normal())
+        return min(1.4, max(0.6, f))
+
+    def _draw_depth(self) -> float:
+        d = 1.0 + BREATH_DEPTH_CV * float(self._phys_rng.standard_normal())
+        return min(1.4, max(0.6, d))
+
+    def _schedule_faults(self) -> list[tuple[float, str]]:
+        planned: list[tuple[float, str]] = []
+        for fault in self._scenario.beat_faults():
+            n = max(1, int(fault.count))
+            if fault.duration_s <= 0.0:
+                times = [fault.at_s] * n
+            else:
+                slot = fault.duration_s / n
+                times = [
+                    fault.at_s + slot * (k + float(self._fault_rng.uniform(0.1, 0.9))) for k in range(n)
+                ]
+            planned.extend((t, fault.kind) for t in times if t >= self._start_s)
+        planned.sort(key=lambda item: item[0])
+        return planned
+
+    def _step(self) -> _Step:
+        """Advance the sinus rhythm by one beat."""
+        rng = self._phys_rng
+        t = self._start_s + self._gen_ticks / TICKS_PER_S
+        p = self._scenario_params(t)
+        override = self._override_at(t)
+        if override is None:
+            rate_bpm, gain_target, cv = p.breathing_bpm, 1.0, p.breath_cv
+        else:
+            rate_bpm = override
+            gain_target = rsa_gain(override, p.breathing_bpm)
+            cv = 0.5 * p.breath_cv  # following a pacer is more regular
+
+        drift = p.drift_bpm * self._drift
+        hr = max(25.0, p.hr_bpm + drift)
+        vagal = math.exp(-VAGAL_COUPLING * drift)  # faster wander, less variability
+        rsa_amp = 0.5 * p.rsa_ms * self._gain * self._breath_depth * vagal
+        rr_ms = (
+            60000.0 / hr
+            + rsa_amp * math.sin(2.0 * math.pi * self._phase)
+            + p.mayer_ms * math.sin(2.0 * math.pi * MAYER_HZ * t + self._mayer_phase0)
+            + p.noise_ms * vagal * self._noise
+        )
+        rr_ms = min(RR_MAX_MS, max(RR_MIN_MS, rr_ms))
+        ticks = max(1, round(rr_ms * TICKS_PER_S / 1000.0))
+        dt = ticks / TICKS_PER_S
+
+        phase0 = self._phase
+        rate_hz = rate_bpm / 60.0 * self._breath_rate_factor
+        self._phase = phase0 + rate_hz * dt
+        if self._phase >= 1.0:  # a new breath began
+            self._phase -= math.floor(self._phase)
+            self._breath_rate_factor = self._draw_rate_factor(cv)
+            self._breath_depth = self._draw_depth()
+
+        a = NOISE_AR
+        self._noise = a * self._noise + math.sqrt(1.0 - a * a) * float(rng.standard_normal())
+        e = math.exp(-dt / DRIFT_TAU_S)
+        self._drift = e * self._drift + math.sqrt(1.0 - e * e) * float(rng.standard_normal())
+        self._gain += (gain_target - self._gain) * (1.0 - math.exp(-dt / RSA_GAIN_TAU_S))
+
+        self._gen_ticks += ticks
+        return _Step(ticks=ticks, phase0=phase0, rate_hz=rate_hz, state=self._scenario.state_at(t))
+
+    def _generate(self) -> None:
+        """Append the next beat, or the beats of one fault, to the pending queue."""
+        t = self._start_s + self._gen_ticks / TICKS_PER_S
+        kind = None
+        if self._faults and self._faults[0][0] <= t:
+            kind = self._faults.popleft()[1]
+
+        s1 = self._step()
+        if kind is None:
+            self._emit(s1, [(s1.ticks, "normal")])
+        elif kind == "ectopic":
+            s2 = self._step()
+            early = max(1, round(s1.ticks * float(self._fault_rng.uniform(0.60, 0.75))))
+            self._emit(s1, [(early, "ectopic"), (s1.ticks + s2.ticks - early, "compensatory")], s2)
+        elif kind == "missed":
+            s2 = self._step()
+            self._emit(s1, [(s1.ticks + s2.ticks, "missed")], s2)
+        elif kind == "extra":
+            first = max(1, min(s1.ticks - 1, round(s1.ticks * float(self._fault_rng.uniform(0.3, 0.7)))))
+            self._emit(s1, [(first, "extra"), (s1.ticks - first, "extra")])
+        else:  # pragma: no cover - the scenario validates kinds
+            raise ValueError(f"unknown beat fault kind {kind!r}")
+
+    def _emit(self, s1: _Step, beats: list[tuple[int, str]], s2: _Step | None = None) -> None:
+        """Queue reported beats covering the step(s), with the breathing phase at each end."""
+        offset = 0
+        for ticks, kind in beats:
+            offset += ticks
+            if s2 is None or offset <= s1.ticks:
+                phase_end = s1.phase0 + s1.rate_hz * offset / TICKS_PER_S
+            else:
+                phase_end = s2.phase0 + s2.rate_hz * (offset - s1.ticks) / TICKS_PER_S
+            total = self._out_ticks + sum(b.rr_1024 for b, _ in self._pending) + ticks
+            beat = SimBeat(
+                t_end_s=self._start_s + total / TICKS_PER_S, rr_1024=ticks, kind=kind, state=s1.state
+            )
+            self._pending.append((beat, phase_end))

@@ -1,0 +1,76 @@
+"""The simulated radio: bumble's in-process link, the app's central and the simulated straps.
+
+Two or more bumble host stacks, each on a virtual controller, share one ``LocalLink``.
+The app's side is an ordinary bleak ``BleakScanner``/``BleakClient`` on the bumble
+backend (:attr:`SimulatedRadio.stack`), so scanning, connecting, subscribing and losing
+the link all go through real BLE protocol code.
+
+Thread: create, use and close the radio on one asyncio loop (the BLE loop).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from bumble import hci
+from bumble.controller import Controller
+from bumble.device import Device
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport.common import AsyncPipeSink
+
+from ..ble_stack import BleStack
+from ..bumble_backend import BumbleClient, BumbleScanner
+from .scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from .strap import SimulatedStrap
+
+CENTRAL_ADDRESS = "C0:50:4D:41:00:01"  # static random address of the app's own virtual controller
+STRAP_ADDRESS_PREFIX = "F0:50:4D:41:00"  # simulated straps get ...:01, ...:02, ...
+
+
+def _bumble_device(link: LocalLink, name: str, address: str) -> Device:
+    controller = Controller(f"{name} controller", link=link, public_address=address)
+    return Device(name=name, address=hci.Address(address), host=Host(controller, AsyncPipeSink(controller)))
+
+
+class SimulatedRadio:
+    """An in-process BLE world: ``async with SimulatedRadio() as radio: radio.add_strap(...)``."""
+
+    def __init__(self) -> None:
+        self._link = LocalLink()
+        self.central = _bumble_device(self._link, "somafeedback", CENTRAL_ADDRESS)
+        self.straps: list[SimulatedStrap] = []
+        self.stack = BleStack(
+            name="simulated radio (bumble)",
+            scanner_backend=BumbleScanner,
+            client_backend=BumbleClient,
+            backend_kwargs={"central": self.central},
+        )
+
+    async def __aenter__(self) -> SimulatedRadio:
+        await self.central.power_on()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def add_strap(
+        self, scenario: Scenario | str | Path = DEFAULT_SCENARIO, seed: int | None = None, name: str | None = None
+    ) -> SimulatedStrap:
+        """Power on a new simulated strap running ``scenario``; it starts advertising at once."""
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
+        number = len(self.straps) + 1
+        address = f"{STRAP_ADDRESS_PREFIX}:{number:02X}"
+        device = _bumble_device(self._link, name or f"somafeedback sim {number}", address)
+        strap = SimulatedStrap(device, scenario, seed=seed)
+        self.straps.append(strap)
+        await strap.start()
+        return strap
+
+    async def close(self) -> None:
+        for strap in self.straps:
+            await strap.stop()

@@ -1,0 +1,377 @@
+"""Scenarios for the simulated strap: data model, TOML loading and validation.
+
+A scenario is a TOML file. Times are seconds of session time, written either as a number
+(``330``) or as a ``"m:ss"`` / ``"h:mm:ss"`` string (``"5:30"``)::
+
+    name = "my-session"               # optional, defaults to the file name
+    description = "Settled, then a short activation."
+    duration = "12:00"                # session length
+    seed = 7                          # optional (default 0); same seed, same beats
+
+    [[phase]]                         # the first phase starts at 0
+    at = 0
+    state = "settled"                 # settled | activated | slow-breathing | shutdown-like
+
+    [[phase]]
+    at = "5:30"
+    state = "activated"
+    ramp = 100                        # seconds to blend into this state (default 60, >= 1)
+    breathing_bpm = 18                # optional: hold breathing at this rate (3..30/min)
+
+    [[fault]]                         # beat faults: ectopic | missed | extra
+    kind = "ectopic"
+    at = "2:00"
+    duration = 20                     # optional: spread `count` faults over this long
+    count = 3                         # optional (default 1)
+
+    [[fault]]                         # transport faults, played by the BLE peripheral:
+    kind = "link_drop"                # contact_loss | link_drop (both need a duration)
+    at = "8:00"                       # malformed (count = garbage notifications)
+    duration = 8
+
+Every problem raises :class:`ScenarioError` naming the file and the field, e.g.
+``calm.toml: phase[2].state: unknown state 'anxious' (known: ...)``; ``phase[i]`` and
+``fault[i]`` count the ``[[phase]]`` / ``[[fault]]`` blocks from 0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, Final
+
+from .physiology import BREATHING_BPM_MAX, BREATHING_BPM_MIN, STATES
+
+DEFAULT_SCENARIO: Final = "calm"
+DEFAULT_RAMP_S: Final = 60.0
+MIN_RAMP_S: Final = 1.0
+
+BEAT_FAULT_KINDS: Final = ("ectopic", "missed", "extra")
+TRANSPORT_FAULT_KINDS: Final = ("contact_loss", "link_drop", "malformed")
+FAULT_KINDS: Final = BEAT_FAULT_KINDS + TRANSPORT_FAULT_KINDS
+
+_TOP_KEYS: Final = ("name", "description", "duration", "seed", "phase", "fault")
+_PHASE_KEYS: Final = ("at", "state", "ramp", "breathing_bpm")
+_FAULT_KEYS: Final = {
+    "ectopic": ("kind", "at", "duration", "count"),
+    "missed": ("kind", "at", "duration", "count"),
+    "extra": ("kind", "at", "duration", "count"),
+    "malformed": ("kind", "at", "count"),
+    "contact_loss": ("kind", "at", "duration"),
+    "link_drop": ("kind", "at", "duration"),
+}
+_CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)\s*$")
+
+
+class ScenarioError(ValueError):
+    """An invalid scenario; the message names the file and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """From ``at_s`` on, blend into ``state`` over ``ramp_s`` seconds."""
+
+    at_s: float
+    state: str
+    ramp_s: float = DEFAULT_RAMP_S
+    breathing_bpm: float | None = None  # optional breathing-rate override
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A beat fault (ectopic/missed/extra) or a transport fault (contact_loss/link_drop/malformed)."""
+
+    kind: str
+    at_s: float
+    duration_s: float = 0.0
+    count: int = 1
+
+    @property
+    def is_transport(self) -> bool:
+        """True for faults the BLE peripheral plays rather than the heart model."""
+        return self.kind in TRANSPORT_FAULT_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A scripted session: timed physiological phases plus faults."""
+
+    name: str
+    description: str
+    duration_s: float
+    seed: int
+    phases: tuple[Phase, ...]
+    faults: tuple[Fault, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check(self.name or "<scenario>", self.duration_s, self.seed, self.phases, self.faults)
+
+    @classmethod
+    def steady(cls, state: str, duration_s: float, seed: int = 0) -> Scenario:
+        """A scenario holding one state throughout (handy for tests and calibration)."""
+        return cls(
+            name=f"steady-{state}",
+            description=f"{state} throughout",
+            duration_s=float(duration_s),
+            seed=seed,
+            phases=(Phase(at_s=0.0, state=state, ramp_s=0.0),),
+        )
+
+    def transport_faults(self) -> tuple[Fault, ...]:
+        """contact_loss / link_drop / malformed faults, sorted by ``at_s``."""
+        return tuple(sorted((f for f in self.faults if f.is_transport), key=lambda f: f.at_s))
+
+    def beat_faults(self) -> tuple[Fault, ...]:
+        """ectopic / missed / extra faults, sorted by ``at_s``."""
+        return tuple(sorted((f for f in self.faults if not f.is_transport), key=lambda f: f.at_s))
+
+    def state_at(self, t_s: float) -> str:
+        """The named state in force: a phase's state once its ramp is more than half done."""
+        state = self.phases[0].state
+        for ph in self.phases[1:]:
+            if t_s >= ph.at_s + 0.5 * ph.ramp_s:
+                state = ph.state
+        return state
+
+
+def _fail(source: str, field: str, message: str) -> ScenarioError:
+    return ScenarioError(f"{source}: {field}: {message}" if field else f"{source}: {message}")
+
+
+def _check(
+    source: str,
+    duration_s: float,
+    seed: int,
+    phases: tuple[Phase, ...],
+    faults: tuple[Fault, ...],
+) -> None:
+    """Semantic checks shared by the loader and direct construction."""
+    if isinstance(duration_s, bool) or not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s) and duration_s > 0):
+        raise _fail(source, "duration", f"must be a positive time, got {_show(duration_s)}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise _fail(source, "seed", f"must be a whole number >= 0, got {_show(seed)}")
+    if not phases:
+        raise _fail(source, "phase", "at least one [[phase]] is needed")
+    known = ", ".join(sorted(STATES))
+    prev_at = -math.inf
+    for i, ph in enumerate(phases):
+        where = f"phase[{i}]"
+        if ph.state not in STATES:
+            raise _fail(source, f"{where}.state", f"unknown state {ph.state!r} (known: {known})")
+        if not math.isfinite(ph.at_s) or ph.at_s < 0:
+            raise _fail(source, f"{where}.at", f"must be >= 0, got {ph.at_s:g}")
+        if i == 0 and ph.at_s != 0:
+            raise _fail(source, f"{where}.at", f"the first phase must start at 0, not {ph.at_s:g}")
+        if ph.at_s <= prev_at:
+            raise _fail(
+                source, f"{where}.at",
+                f"phases must start in increasing order ({ph.at_s:g} s is not after {prev_at:g} s)",
+            )
+        if ph.at_s >= duration_s:
+            raise _fail(source, f"{where}.at", f"{ph.at_s:g} s is not before the end ({duration_s:g} s)")
+        if not math.isfinite(ph.ramp_s) or ph.ramp_s < 0:
+            raise _fail(source, f"{where}.ramp", f"must be >= 0, got {ph.ramp_s:g}")
+        if i > 0 and ph.ramp_s < MIN_RAMP_S:
+            raise _fail(
+                source, f"{where}.ramp",
+                f"must be at least {MIN_RAMP_S:g} s (a heart never jumps between states), got {ph.ramp_s:g}",
+            )
+        if ph.breathing_bpm is not None and not (
+            math.isfinite(ph.breathing_bpm) and BREATHING_BPM_MIN <= ph.breathing_bpm <= BREATHING_BPM_MAX
+        ):
+            raise _fail(
+                source, f"{where}.breathing_bpm",
+                f"must be between {BREATHING_BPM_MIN:g} and {BREATHING_BPM_MAX:g} breaths/min, got {ph.breathing_bpm:g}",
+            )
+        prev_at = ph.at_s
+    for i, f in enumerate(faults):
+        where = f"fault[{i}]"
+        if f.kind not in FAULT_KINDS:
+            raise _fail(source, f"{where}.kind", f"unknown fault kind {f.kind!r} (known: {', '.join(FAULT_KINDS)})")
+        if not math.isfinite(f.at_s) or f.at_s < 0:
+            raise _fail(source, f"{where}.at", f"must be >= 0, got {f.at_s:g}")
+        if not math.isfinite(f.duration_s) or f.duration_s < 0:
+            raise _fail(source, f"{where}.duration", f"must be >= 0, got {f.duration_s:g}")
+        if f.kind in ("contact_loss", "link_drop") and f.duration_s <= 0:
+            raise _fail(source, f"{where}.duration", f"a {f.kind} needs a duration > 0")
+        if isinstance(f.count, bool) or not isinstance(f.count, int) or f.count < 1:
+            raise _fail(source, f"{where}.count", f"must be a whole number >= 1, got {_show(f.count)}")
+        if f.kind in ("contact_loss", "link_drop") and f.count != 1:
+            raise _fail(source, f"{where}.count", f"not used by {f.kind}; leave it out")
+        if f.at_s + f.duration_s > duration_s:
+            raise _fail(
+                source, f"{where}.at",
+                f"fault runs to {f.at_s + f.duration_s:g} s, beyond the end ({duration_s:g} s)",
+            )
+
+
+def _show(value: Any) -> str:
+    """A value as the TOML author wrote it (roughly)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
+
+
+def _seconds(value: Any, source: str, field: str) -> float:
+    """A time: a number of seconds or a 'm:ss' / 'h:mm:ss' string."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _fail(source, field, f"expected seconds (a number, or a 'm:ss' string), got {_show(value)}")
+    if isinstance(value, str):
+        m = _CLOCK.match(value)
+        if not m:
+            raise _fail(source, field, f"expected seconds (a number, or a 'm:ss' string), got {_show(value)}")
+        hours, minutes, secs = m.groups()
+        if float(secs) >= 60 or (hours is not None and int(minutes) >= 60):
+            raise _fail(source, field, f"not a valid clock time: {_show(value)}")
+        return int(hours or 0) * 3600.0 + int(minutes) * 60.0 + float(secs)
+    seconds = float(value)
+    if not math.isfinite(seconds):
+        raise _fail(source, field, f"must be finite, got {_show(value)}")
+    if seconds < 0:
+        raise _fail(source, field, f"must be >= 0, got {_show(value)}")
+    return seconds
+
+
+def _number(value: Any, source: str, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(source, field, f"expected a number, got {_show(value)}")
+    return float(value)
+
+
+def _integer(value: Any, source: str, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(source, field, f"expected a whole number, got {_show(value)}")
+    return value
+
+
+def _string(value: Any, source: str, field: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(source, field, f"expected a string, got {_show(value)}")
+    return value
+
+
+def _table(value: Any, source: str, field: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict:
+    if not isinstance(value, dict):
+        raise _fail(source, field, f"expected a table (use [[{field.split('[')[0]}]]), got {_show(value)}")
+    for key in value:
+        if key not in allowed:
+            prefix = f"{field}." if field else ""
+            raise _fail(source, f"{prefix}{key}", f"unknown key {key!r} (allowed: {', '.join(allowed)})")
+    for key in required:
+        if key not in value:
+            prefix = f"{field}." if field else ""
+            raise _fail(source, f"{prefix}{key}", "missing")
+    return value
+
+
+def _array_of_tables(value: Any, source: str, field: str) -> list:
+    if not isinstance(value, list):
+        raise _fail(source, field, f"expected [[{field}]] blocks, got {_show(value)}")
+    return value
+
+
+def parse_scenario(data: dict[str, Any], source: str, default_name: str = "") -> Scenario:
+    """Validate parsed TOML data and build a :class:`Scenario` (``source`` prefixes errors)."""
+    _table(data, source, "", _TOP_KEYS, ("duration", "phase"))
+    name = _string(data.get("name", default_name), source, "name").strip()
+    if not name:
+        raise _fail(source, "name", "must not be empty")
+    description = _string(data.get("description", ""), source, "description").strip()
+    duration_s = _seconds(data["duration"], source, "duration")
+    seed = _integer(data.get("seed", 0), source, "seed")
+
+    phases: list[Phase] = []
+    for i, raw in enumerate(_array_of_tables(data["phase"], source, "phase")):
+        where = f"phase[{i}]"
+        _table(raw, source, where, _PHASE_KEYS, ("at", "state"))
+        breathing = raw.get("breathing_bpm")
+        phases.append(
+            Phase(
+                at_s=_seconds(raw["at"], source, f"{where}.at"),
+                state=_string(raw["state"], source, f"{where}.state"),
+                ramp_s=_seconds(raw.get("ramp", DEFAULT_RAMP_S), source, f"{where}.ramp"),
+                breathing_bpm=None if breathing is None else _number(breathing, source, f"{where}.breathing_bpm"),
+            )
+        )
+
+    faults: list[Fault] = []
+    for i, raw in enumerate(_array_of_tables(data.get("fault", []), source, "fault")):
+        where = f"fault[{i}]"
+        if not isinstance(raw, dict):
+            raise _fail(source, where, f"expected a table (use [[fault]]), got {_show(raw)}")
+        kind = _string(raw.get("kind"), source, f"{where}.kind") if "kind" in raw else None
+        if kind is None:
+            raise _fail(source, f"{where}.kind", "missing")
+        if kind not in FAULT_KINDS:
+            raise _fail(source, f"{where}.kind", f"unknown fault kind {kind!r} (known: {', '.join(FAULT_KINDS)})")
+        _table(raw, source, where, _FAULT_KEYS[kind], ("kind", "at"))
+        faults.append(
+            Fault(
+                kind=kind,
+                at_s=_seconds(raw["at"], source, f"{where}.at"),
+                duration_s=_seconds(raw.get("duration", 0.0), source, f"{where}.duration"),
+                count=_integer(raw.get("count", 1), source, f"{where}.count"),
+            )
+        )
+
+    _check(source, duration_s, seed, tuple(phases), tuple(faults))
+    return Scenario(
+        name=name,
+        description=description,
+        duration_s=duration_s,
+        seed=seed,
+        phases=tuple(phases),
+        faults=tuple(faults),
+    )
+
+
+def _builtin_dir() -> Traversable:
+    return resources.files(__package__).joinpath("scenarios")
+
+
+def builtin_scenarios() -> list[str]:
+    """Names of the built-in scenarios, sorted."""
+    return sorted(
+        entry.name.removesuffix(".toml")
+        for entry in _builtin_dir().iterdir()
+        if entry.is_file() and entry.name.endswith(".toml")
+    )
+
+
+def _parse_text(text: str, source: str, default_name: str) -> Scenario:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    return parse_scenario(data, source, default_name)
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load a built-in scenario by name, or a scenario file by path; raises :class:`ScenarioError`."""
+    text_arg = str(name_or_path)
+    is_path = isinstance(name_or_path, Path) or text_arg.endswith(".toml") or "/" in text_arg or "\\" in text_arg
+    if not is_path:
+        names = builtin_scenarios()
+        if text_arg not in names:
+            raise ScenarioError(f"unknown scenario {text_arg!r} (built-in: {', '.join(names)}; or give a .toml path)")
+        entry = _builtin_dir().joinpath(f"{text_arg}.toml")
+        return _parse_text(entry.read_text(encoding="utf-8"), f"{text_arg}.toml", text_arg)
+    path = Path(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path.name}: file not found ({path})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path.name}: cannot read: {exc}") from None
+    return _parse_text(text, path.name, path.stem)

@@ -1,0 +1,232 @@
+"""A simulated chest strap: a bumble GATT peripheral that streams the physiology model.
+
+It serves what a real Heart Rate strap serves: Heart Rate (0x2A37 notify, 0x2A38 read,
+0x2A39 write), Battery (0x2A19 read/notify) and Device Information, advertises the Heart
+Rate service, and once a second notifies every subscribed central with the RR intervals of
+the beats that completed since the last notification, as real straps do. Transport faults
+from the scenario (contact loss, link drop, malformed packets) are applied here; beat
+faults (ectopic, missed, extra) come from the model. Everything it actually delivered is
+kept in :attr:`SimulatedStrap.sent`, the ground truth for tests.
+
+Thread: the radio's asyncio loop; all timing is the loop's session time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from bumble import gatt, hci
+from bumble.core import UUID, AdvertisingData
+from bumble.device import Connection, Device
+
+from ..heart_rate import BodySensorLocation, encode_battery_level, encode_measurement
+from .physiology import HeartModel, SimBeat
+from .scenario import Fault, Scenario
+
+log = logging.getLogger(__name__)
+
+NOTIFY_PERIOD_S: Final = 1.0  # seconds between Heart Rate notifications
+NOTIFY_JITTER_S: Final = 0.03  # +/- seconds of connection-event jitter on each notification
+HR_AVERAGE_BEATS: Final = 4  # beats in the strap's own HR estimate (the bpm field)
+MAX_RR_PER_NOTIFICATION: Final = 9  # fits a 20-byte payload with uint8 HR and no energy field
+
+# Notifications a real strap would never send; each decodes to a HeartRateFormatError.
+MALFORMED_PAYLOADS: Final = (
+    bytes([0x01, 0x48]),  # flags say uint16 HR, only one HR byte follows
+    bytes([0x10, 0x48, 0x20]),  # RR present, one odd trailing byte
+    bytes([0x08, 0x48, 0x05]),  # energy expended present, truncated
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SentNotification:
+    """One Heart Rate notification that reached a subscribed central (ground truth)."""
+
+    t_s: float  # session time it was sent
+    address: str  # the central it went to
+    payload: bytes
+    rr_1024: tuple[int, ...]  # RR ticks it carried (empty for malformed or no-contact packets)
+    malformed: bool = False
+
+
+class SimulatedStrap:
+    """A heart-rate strap on the simulated radio (create it with ``SimulatedRadio.add_strap``)."""
+
+    def __init__(self, device: Device, scenario: Scenario, seed: int | None = None, battery_percent: int = 87):
+        self.device = device
+        self.scenario = scenario
+        self.model = HeartModel(scenario, seed=seed)
+        self.generated: list[SimBeat] = []
+        self.sent: list[SentNotification] = []
+        self._rng = np.random.default_rng(self.model_seed(seed))
+        self._pending: list[SimBeat] = []  # completed beats not yet notified
+        self._contact_until = -1.0
+        self._link_down_until = -1.0
+        self._subscribed: set[Connection] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._origin = 0.0
+
+        self._measurement = gatt.Characteristic(
+            "2A37", gatt.Characteristic.Properties.NOTIFY, gatt.Characteristic.READABLE, b""
+        )
+        self._measurement.on("subscription", self._on_subscription)
+        location = gatt.Characteristic(
+            "2A38", gatt.Characteristic.Properties.READ, gatt.Characteristic.READABLE,
+            bytes([BodySensorLocation.CHEST]),
+        )
+        control_point = gatt.Characteristic(
+            "2A39", gatt.Characteristic.Properties.WRITE, gatt.Characteristic.WRITEABLE,
+            gatt.CharacteristicValue(write=lambda connection, value: None),
+        )
+        self._battery = gatt.Characteristic(
+            "2A19", gatt.Characteristic.Properties.READ | gatt.Characteristic.Properties.NOTIFY,
+            gatt.Characteristic.READABLE, encode_battery_level(battery_percent),
+        )
+        device_info = [
+            gatt.Characteristic(uuid, gatt.Characteristic.Properties.READ, gatt.Characteristic.READABLE, text.encode())
+            for uuid, text in (("2A29", "somafeedback"), ("2A24", "Simulated HR strap"), ("2A26", "1.0"))
+        ]
+        device.add_services([
+            gatt.Service("180D", [self._measurement, location, control_point]),
+            gatt.Service("180F", [self._battery]),
+            gatt.Service("180A", device_info),
+        ])
+        device.advertising_data = bytes(AdvertisingData([
+            (AdvertisingData.FLAGS, bytes([0x06])),  # LE general discoverable, BR/EDR not supported
+            (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, bytes(UUID("180D")) + bytes(UUID("180F"))),
+            (AdvertisingData.COMPLETE_LOCAL_NAME, device.name.encode()),
+        ]))
+        device.on("connection", self._on_connection)
+
+    def model_seed(self, seed: int | None) -> int:
+        return (self.scenario.seed if seed is None else seed) + 7919  # the jitter stream differs from the beats'
+
+    @property
+    def address(self) -> str:
+        return self.device.random_address.to_string(False)
+
+    @property
+    def name(self) -> str:
+        return self.device.name
+
+    def sent_rr_1024(self) -> list[int]:
+        """Every RR tick value delivered to a central, in order."""
+        return [rr for notification in self.sent for rr in notification.rr_1024]
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        """Power on, advertise, and start the beat clock (session time 0 = now)."""
+        loop = asyncio.get_running_loop()
+        self._origin = loop.time()
+        await self.device.power_on()
+        await self._advertise()
+        self._tasks.append(loop.create_task(self._notify_loop(), name=f"strap {self.name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks.clear()
+
+    def session_time(self) -> float:
+        return asyncio.get_running_loop().time() - self._origin
+
+    # -- fault injection (also driven by the scenario's transport faults) ---------------
+    def lose_contact(self, duration_s: float) -> None:
+        """The electrodes lose skin contact for ``duration_s``: no RR, contact bit cleared."""
+        self._contact_until = max(self._contact_until, self.session_time() + duration_s)
+
+    def drop_link(self, duration_s: float) -> None:
+        """The strap goes out of range: the link times out and it is unreachable for a while."""
+        self._link_down_until = max(self._link_down_until, self.session_time() + duration_s)
+        for connection in list(self.device.connections.values()):
+            asyncio.get_running_loop().create_task(
+                connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR), name="simulated link drop"
+            )
+        asyncio.get_running_loop().create_task(self._readvertise_after(duration_s))
+
+    async def send_malformed(self, count: int) -> None:
+        for k in range(count):
+            await self._notify(MALFORMED_PAYLOADS[k % len(MALFORMED_PAYLOADS)], (), malformed=True)
+
+    # -- GATT events --------------------------------------------------------------------
+    def _on_connection(self, connection: Connection) -> None:
+        connection.on("disconnection", lambda reason: self._on_disconnection(connection))
+
+    def _on_disconnection(self, connection: Connection) -> None:
+        self._subscribed.discard(connection)
+        if self.session_time() >= self._link_down_until:
+            asyncio.get_running_loop().create_task(self._advertise())
+
+    def _on_subscription(self, connection: Connection, notify_enabled: bool, indicate_enabled: bool) -> None:
+        if notify_enabled:
+            self._subscribed.add(connection)
+        else:
+            self._subscribed.discard(connection)
+
+    async def _advertise(self) -> None:
+        if not self.device.is_advertising:
+            await self.device.start_advertising(auto_restart=False, advertising_interval_min=100.0,
+                                                advertising_interval_max=100.0)
+
+    async def _readvertise_after(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        if not self.device.connections:
+            await self._advertise()
+
+    # -- the notification clock -----------------------------------------------------------
+    async def _notify_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        faults = list(self.scenario.transport_faults())
+        tick = 0
+        while True:
+            tick += 1
+            jitter = float(self._rng.uniform(-NOTIFY_JITTER_S, NOTIFY_JITTER_S))
+            await asyncio.sleep(max(0.0, self._origin + tick * NOTIFY_PERIOD_S + jitter - loop.time()))
+            now = self.session_time()
+            while faults and faults[0].at_s <= now:
+                await self._apply(faults.pop(0))
+            beats = self.model.beats_until(now)
+            self.generated.extend(beats)
+            await self._notify_beats(beats, now)
+
+    async def _apply(self, fault: Fault) -> None:
+        log.info("simulated strap %s: %s at %.1f s", self.name, fault.kind, fault.at_s)
+        if fault.kind == "contact_loss":
+            self.lose_contact(fault.duration_s)
+        elif fault.kind == "link_drop":
+            self.drop_link(fault.duration_s)
+        elif fault.kind == "malformed":
+            await self.send_malformed(fault.count)
+
+    async def _notify_beats(self, beats: list[SimBeat], now: float) -> None:
+        if now < self._contact_until:
+            self._pending.clear()  # beats during contact loss are never detected
+            await self._notify(encode_measurement(0, (), contact=False), ())
+            return
+        if not self._subscribed:
+            self._pending.clear()  # a strap does not buffer RR for a central that is not there
+            return
+        self._pending.extend(beats)
+        recent = self.generated[-HR_AVERAGE_BEATS:]
+        bpm = round(60 * 1024 * len(recent) / sum(b.rr_1024 for b in recent)) if recent else 0
+        while True:
+            batch = tuple(b.rr_1024 for b in self._pending[:MAX_RR_PER_NOTIFICATION])
+            del self._pending[:MAX_RR_PER_NOTIFICATION]
+            await self._notify(encode_measurement(bpm, batch, contact=True), batch)
+            if not self._pending:
+                return
+
+    async def _notify(self, payload: bytes, rr_1024: tuple[int, ...], malformed: bool = False) -> None:
+        now = self.session_time()
+        for connection in list(self._subscribed):
+            await self.device.notify_subscriber(connection, self._measurement, payload)
+            self.sent.append(SentNotification(now, connection.peer_address.to_string(False), payload, rr_1024, malformed))

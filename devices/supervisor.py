@@ -1,0 +1,194 @@
+"""Keeps one strap connected and streaming: connect, subscribe, watch, reconnect.
+
+One :class:`StrapSupervisor` per strap; several run side by side on one asyncio loop (a
+client and a practitioner can each wear one). It hands every raw notification and every
+connection event to a :class:`~.events.StrapSink`:
+
+* states ``connecting -> streaming``; on link loss (or a stream that stalls)
+  ``lost -> reconnecting -> streaming`` with capped exponential backoff between failed
+  attempts, re-subscribing after every reconnect (notifications never survive a
+  disconnect); ``stopped`` at the end;
+* a :class:`~.events.GapEvent` (start, end) for every loss once streaming resumes;
+* a :class:`~.events.StrapInfo` (name, battery, body location) after every connection.
+
+Thread: the BLE loop. ``stop()`` must be called on that loop (from another thread:
+``loop.call_soon_threadsafe(supervisor.stop)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Final
+
+from bleak import BleakClient
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.device import BLEDevice
+from bleak.exc import BleakError
+
+from ..clock import Clock
+from .ble_stack import BleStack
+from .events import GapEvent, LinkEvent, LinkState, Notification, StrapInfo, StrapSink
+from .gatt_uuids import BATTERY_LEVEL, BODY_SENSOR_LOCATION, HEART_RATE_MEASUREMENT
+from .heart_rate import decode_battery_level, decode_body_sensor_location
+from .scan import find_strap
+
+log = logging.getLogger(__name__)
+
+DISCONNECT_TIMEOUT_S: Final = 5.0  # s allowed for a clean unsubscribe + disconnect on stop
+CONNECTION_ERRORS: Final = (BleakError, OSError, TimeoutError)  # what a failed attempt may raise
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectPolicy:
+    """How hard a supervisor tries (all times in session seconds)."""
+
+    first_delay_s: float = 0.5  # wait after the first failed attempt
+    max_delay_s: float = 15.0  # cap of the doubling wait between failed attempts
+    scan_timeout_s: float = 10.0  # how long one attempt looks for the strap
+    connect_timeout_s: float = 20.0
+    stall_timeout_s: float = 10.0  # connected but silent this long: treat the link as lost
+    max_attempts: int | None = None  # consecutive failed attempts before giving up; None: never
+
+    def delay_s(self, failures: int) -> float:
+        return min(self.max_delay_s, self.first_delay_s * 2 ** max(0, failures - 1))
+
+
+class StrapSupervisor:
+    """Streams one strap's Heart Rate notifications into a sink, surviving link loss."""
+
+    def __init__(
+        self,
+        stack: BleStack,
+        sink: StrapSink,
+        clock: Clock,
+        *,
+        strap_id: str,
+        address: str | None = None,
+        policy: ReconnectPolicy = ReconnectPolicy(),
+    ) -> None:
+        self.stack = stack
+        self.sink = sink
+        self.strap_id = strap_id
+        self.address = address
+        self.policy = policy
+        self.state: LinkState | None = None
+        self.reconnects = 0  # successful reconnections after a loss
+        self._now_ns = clock.now_ns
+        self._wall_time = clock.wall_time
+        self._seq = 0
+        self._last_data_ns = 0
+        self._stop_requested = False
+        self._wake = asyncio.Event()
+
+    # -- control ----------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the supervisor to unsubscribe, disconnect and finish."""
+        self._stop_requested = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Connect and stream until :meth:`stop` (or until the policy gives up)."""
+        failures = 0
+        lost_at_ns: int | None = None
+        ever_streamed = False
+        try:
+            while not self._stop_requested:
+                first = not ever_streamed and failures == 0
+                self._set_state(LinkState.CONNECTING if first else LinkState.RECONNECTING, attempt=failures)
+                try:
+                    outcome = await self._stream_once(lost_at_ns)
+                except CONNECTION_ERRORS as error:
+                    failures += 1
+                    detail = f"attempt {failures} failed: {type(error).__name__}: {error}".rstrip(": ")
+                    log.info("%s: %s", self.strap_id, detail)
+                    if self.policy.max_attempts is not None and failures >= self.policy.max_attempts:
+                        self._set_state(LinkState.STOPPED, attempt=failures, detail=f"gave up; {detail}")
+                        return
+                    self._set_state(LinkState.RECONNECTING, attempt=failures, detail=detail)
+                    await self._sleep(self.policy.delay_s(failures))
+                    continue
+                if lost_at_ns is not None:
+                    self.reconnects += 1
+                ever_streamed, failures, lost_at_ns = True, 0, None
+                if outcome != "stopped":
+                    lost_at_ns = self._now_ns()
+                    self._set_state(LinkState.LOST, detail=outcome)
+        finally:
+            if self.state is not LinkState.STOPPED:
+                self._set_state(LinkState.STOPPED)
+
+    # -- one connection -----------------------------------------------------------------
+    async def _stream_once(self, lost_at_ns: int | None) -> str:
+        """Find, connect, subscribe and stream; returns why streaming ended."""
+        device = await find_strap(self.stack, self.address, self.policy.scan_timeout_s)
+        if device is None:
+            target = self.address or "any heart-rate strap"
+            raise TimeoutError(f"{target} not found within {self.policy.scan_timeout_s:g} s")
+        if self._stop_requested:
+            return "stopped"
+        client = self.stack.client(device, lambda _client: self._wake.set(), self.policy.connect_timeout_s)
+        await client.connect()
+        try:
+            await client.start_notify(HEART_RATE_MEASUREMENT, self._on_measurement)
+            self._last_data_ns = self._now_ns()
+            self.sink.event(await self._read_info(client, device))
+            self._set_state(LinkState.STREAMING)
+            if lost_at_ns is not None:
+                self.sink.event(GapEvent(self.strap_id, lost_at_ns, self._now_ns()))
+            return await self._watch(client)
+        finally:
+            await self._close(client)
+
+    async def _watch(self, client: BleakClient) -> str:
+        stall_ns = int(self.policy.stall_timeout_s * 1e9)
+        while True:
+            self._wake.clear()
+            if self._stop_requested:
+                return "stopped"
+            if not client.is_connected:
+                return "link lost"
+            silent_ns = self._now_ns() - self._last_data_ns
+            if silent_ns >= stall_ns:
+                return f"no data for {silent_ns / 1e9:.0f} s"
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), (stall_ns - silent_ns) / 1e9)
+
+    async def _close(self, client: BleakClient) -> None:
+        if not client.is_connected:
+            return
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            async with asyncio.timeout(DISCONNECT_TIMEOUT_S):
+                with contextlib.suppress(*CONNECTION_ERRORS):
+                    await client.stop_notify(HEART_RATE_MEASUREMENT)
+                await client.disconnect()
+
+    async def _read_info(self, client: BleakClient, device: BLEDevice) -> StrapInfo:
+        battery = location = None
+        with contextlib.suppress(*CONNECTION_ERRORS, ValueError):
+            battery = decode_battery_level(await client.read_gatt_char(BATTERY_LEVEL))
+        with contextlib.suppress(*CONNECTION_ERRORS, ValueError):
+            location = decode_body_sensor_location(await client.read_gatt_char(BODY_SENSOR_LOCATION)).label
+        return StrapInfo(self.strap_id, device.name or "", device.address, self._now_ns(), battery, location)
+
+    def _on_measurement(self, characteristic: BleakGATTCharacteristic, data: bytearray) -> None:
+        self._seq += 1
+        self._last_data_ns = self._now_ns()
+        self.sink.notification(
+            Notification(self.strap_id, HEART_RATE_MEASUREMENT, self._seq, self._last_data_ns, self._wall_time(), bytes(data))
+        )
+
+    # -- helpers ------------------------------------------------------------------------
+    def _set_state(self, state: LinkState, attempt: int = 0, detail: str = "") -> None:
+        self.state = state
+        self.sink.event(LinkEvent(self.strap_id, state, self._now_ns(), self._wall_time(), attempt, detail))
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake early when asked to stop."""
+        if self._stop_requested:
+            return
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)

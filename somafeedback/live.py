@@ -1,0 +1,92 @@
+"""Runs live strap sources: real straps over the OS's Bluetooth, or simulated ones.
+
+The one place that chooses between the system Bluetooth stack and the simulated radio;
+everything after that choice (scanning, supervisors, sinks) is the same code.
+
+Thread: the BLE loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from .clock import LoopClock
+from .devices.ble_stack import OS_STACK, BleStack
+from .devices.events import StrapSink
+from .devices.scan import FoundStrap, scan_for_straps
+from .devices.supervisor import CONNECTION_ERRORS, ReconnectPolicy, StrapSupervisor
+
+SIMULATOR_HINT = "To try somafeedback without a strap, use the built-in simulated strap: somafeedback stream --simulate"
+
+
+class NoStrapFound(RuntimeError):
+    """No strap could be found (the message says why and how to use the simulator)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StrapSource:
+    """Which straps to stream: simulated (``simulate`` = scenario) or real (``addresses``)."""
+
+    simulate: str | None = None  # scenario name or path; None for real straps
+    addresses: tuple[str, ...] = ()  # real straps; empty: the first one found
+    simulated_straps: int = 1
+    seed: int | None = None
+    scan_timeout_s: float = 10.0
+
+
+@asynccontextmanager
+async def open_stack(source: StrapSource) -> AsyncIterator[tuple[BleStack, list[str | None]]]:
+    """The BLE stack to use and the strap addresses to supervise (None: first found)."""
+    if source.simulate is None:
+        yield OS_STACK, list(source.addresses) or [None]
+        return
+    from .devices.simulator.radio import SimulatedRadio  # bumble loads only when simulating
+
+    async with SimulatedRadio() as radio:
+        addresses: list[str | None] = []
+        for number in range(source.simulated_straps):
+            seed = None if source.seed is None else source.seed + number
+            strap = await radio.add_strap(source.simulate, seed=seed)
+            addresses.append(strap.address)
+        yield radio.stack, addresses
+
+
+async def scan(stack: BleStack, timeout_s: float) -> list[FoundStrap]:
+    """Scan, turning 'no Bluetooth here' into :class:`NoStrapFound`."""
+    try:
+        return await scan_for_straps(stack, timeout_s)
+    except CONNECTION_ERRORS as error:
+        raise NoStrapFound(
+            f"No strap found: this machine has no usable Bluetooth adapter or Bluetooth service "
+            f"({type(error).__name__}: {error}).\n{SIMULATOR_HINT}"
+        ) from error
+
+
+async def stream_straps(source: StrapSource, sink: StrapSink, duration_s: float | None) -> list[StrapSupervisor]:
+    """Stream every requested strap into ``sink`` for ``duration_s`` session seconds (None: until cancelled)."""
+    clock = LoopClock(asyncio.get_running_loop())
+    policy = ReconnectPolicy(scan_timeout_s=source.scan_timeout_s)
+    async with open_stack(source) as (stack, addresses):
+        if addresses == [None]:
+            found = await scan(stack, min(source.scan_timeout_s, 5.0))
+            if not found:
+                raise NoStrapFound(f"No heart-rate strap found nearby (is it worn and awake?).\n{SIMULATOR_HINT}")
+            addresses = [found[0].address]
+        supervisors = [
+            StrapSupervisor(stack, sink, clock, strap_id=f"strap{number}", address=address, policy=policy)
+            for number, address in enumerate(addresses, start=1)
+        ]
+        tasks = [asyncio.create_task(s.run(), name=s.strap_id) for s in supervisors]
+        try:
+            if duration_s is None:
+                await asyncio.gather(*tasks)
+            else:
+                await asyncio.wait(tasks, timeout=duration_s)
+        finally:
+            for supervisor in supervisors:
+                supervisor.stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return supervisors
