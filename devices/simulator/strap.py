@@ -62,7 +62,8 @@ class SimulatedStrap:
         self.model = HeartModel(scenario, seed=seed)
         self.generated: list[SimBeat] = []
         self.sent: list[SentNotification] = []
-        self._rng = np.random.default_rng(self.model_seed(seed))
+        # connection-event jitter: its own stream, so it never perturbs the heart's
+        self._rng = np.random.default_rng([self.model.seed, 0x5EED])
         self._pending: list[SimBeat] = []  # completed beats not yet notified
         self._contact_until = -1.0
         self._link_down_until = -1.0
@@ -101,9 +102,6 @@ class SimulatedStrap:
             (AdvertisingData.COMPLETE_LOCAL_NAME, device.name.encode()),
         ]))
         device.on("connection", self._on_connection)
-
-    def model_seed(self, seed: int | None) -> int:
-        return (self.scenario.seed if seed is None else seed) + 7919  # the jitter stream differs from the beats'
 
     @property
     def address(self) -> str:
