@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -76,9 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     stream = commands.add_parser("stream", help="print each beat and connection event as it happens")
     _add_source_options(stream)
     stream.add_argument("--duration", type=_positive_seconds, metavar="S",
-                        help="stop after S seconds of session time (default: until Ctrl-C)")
+                        help="stop after S seconds of session time (default: the end of a simulated "
+                        "scenario; a real strap streams until Ctrl-C)")
     stream.add_argument("--json", action="store_true", help="one JSON object per line")
+    stream.add_argument("--metrics", action="store_true",
+                        help="also print the live metric set (HR, RMSSD, ... with window and validity) on every beat")
     stream.set_defaults(run=_stream)
+
+    analyze = commands.add_parser("analyze", help="analyse a whole RR recording (plain, Kubios, HRV Logger, Polar files)")
+    analyze.add_argument("path", metavar="PATH", help="an RR file")
+    output = analyze.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON object with the summary")
+    output.add_argument("--series", action="store_true", help="the windowed metrics over time, as CSV")
+    analyze.add_argument("--step", type=_positive_seconds, default=5.0, metavar="S",
+                         help="with --series: one row every S seconds of recording (default 5)")
+    analyze.set_defaults(run=_analyze)
 
     scenarios = commands.add_parser("scenarios", help="list the simulated strap's built-in scenarios")
     scenarios.set_defaults(run=_scenarios)
@@ -135,7 +148,11 @@ def _stream(args: argparse.Namespace) -> int:
     from .stream_printer import StreamPrinter
 
     source = _source(args)
-    printer = StreamPrinter(json_lines=args.json, label_straps=max(len(source.addresses), source.simulated_straps) > 1)
+    printer = StreamPrinter(
+        json_lines=args.json,
+        label_straps=max(len(source.addresses), source.simulated_straps) > 1,
+        metrics=args.metrics,
+    )
 
     async def main() -> int:
         try:
@@ -146,6 +163,22 @@ def _stream(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return _run(main, args.speed, source.simulate is not None)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from .analysis_report import print_series, print_summary
+    from .rr_files import RRFileError, read_rr_file
+
+    try:
+        series = read_rr_file(args.path)
+    except RRFileError as error:
+        print(f"somafeedback analyze: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.series:
+        print_series(series, args.step)
+    else:
+        print_summary(series, as_json=args.json)
+    return EXIT_OK
 
 
 def _scenarios(args: argparse.Namespace) -> int:
@@ -169,6 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. piped into `head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -66,9 +66,16 @@ async def scan(stack: BleStack, timeout_s: float) -> list[FoundStrap]:
 
 
 async def stream_straps(source: StrapSource, sink: StrapSink, duration_s: float | None) -> list[StrapSupervisor]:
-    """Stream every requested strap into ``sink`` for ``duration_s`` session seconds (None: until cancelled)."""
+    """Stream every requested strap into ``sink`` for ``duration_s`` session seconds.
+
+    None: a simulated source runs to the end of its scenario, a real strap until cancelled.
+    """
     clock = LoopClock(asyncio.get_running_loop())
     policy = ReconnectPolicy(scan_timeout_s=source.scan_timeout_s)
+    if duration_s is None and source.simulate is not None:
+        from .devices.simulator.scenario import load_scenario
+
+        duration_s = load_scenario(source.simulate).duration_s
     async with open_stack(source) as (stack, addresses):
         if addresses == [None]:
             found = await scan(stack, min(source.scan_timeout_s, 5.0))

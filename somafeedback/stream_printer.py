@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .devices.events import (
     Beat,
     ContactChange,
     GapEvent,
     LinkEvent,
+    LinkState,
     MalformedPacket,
     Notification,
     SourceEvent,
@@ -24,23 +25,43 @@ from .devices.events import (
 )
 from .devices.heart_rate_stream import HeartRateStream, StreamItem
 
+if TYPE_CHECKING:
+    from .pipeline import BeatMetrics, MetricsPipeline
+
 _CONTACT_TEXT = {True: "yes", False: "NO", None: "n/a"}
 
 
 class StreamPrinter:
     """Decodes each strap's notifications and prints beats and events."""
 
-    def __init__(self, json_lines: bool = False, label_straps: bool = False, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, json_lines: bool = False, label_straps: bool = False, metrics: bool = False, out: TextIO = sys.stdout
+    ) -> None:
         self.json_lines = json_lines
         self.label_straps = label_straps  # suffix text lines with the strap id (several straps)
+        self.metrics = metrics  # run each strap's beats through the metric pipeline and print the set
         self.out = out
         self.streams: dict[str, HeartRateStream] = {}
+        self.pipelines: dict[str, MetricsPipeline] = {}
         self.beats = 0
 
     def _stream(self, strap_id: str) -> HeartRateStream:
         if strap_id not in self.streams:
             self.streams[strap_id] = HeartRateStream(strap_id)
         return self.streams[strap_id]
+
+    def _pipeline(self, strap_id: str) -> MetricsPipeline:
+        if strap_id not in self.pipelines:
+            from .pipeline import MetricsPipeline  # scipy loads only when metrics are asked for
+
+            self.pipelines[strap_id] = MetricsPipeline()
+        return self.pipelines[strap_id]
+
+    def _print_metrics(self, strap_id: str, metrics: BeatMetrics) -> None:
+        from .metrics_output import metrics_row, metrics_text
+
+        self._emit({"type": "metrics", "strap": strap_id, **metrics_row(metrics)},
+                   f"{metrics.t_s:9.3f} s  metrics {metrics_text(metrics)}", strap_id)
 
     # -- StrapSink ----------------------------------------------------------------------
     def notification(self, notification: Notification) -> None:
@@ -50,6 +71,8 @@ class StreamPrinter:
     def event(self, event: SourceEvent) -> None:
         if isinstance(event, GapEvent):
             self._stream(event.strap_id).gap(event)
+            if self.metrics:
+                self._print_metrics(event.strap_id, self._pipeline(event.strap_id).push_gap(event.start_ns / 1e9, event.end_ns / 1e9))
             self._emit(
                 {"type": "gap", "strap": event.strap_id, "start_s": event.start_ns / 1e9,
                  "end_s": event.end_ns / 1e9, "duration_s": round(event.duration_s, 3)},
@@ -65,6 +88,9 @@ class StreamPrinter:
                 f"{event.host_ns / 1e9:9.3f} s  link    {event.state}{detail}",
                 event.strap_id,
             )
+            if self.metrics and event.state is LinkState.LOST:  # nothing is valid while the link is down
+                t_s = event.host_ns / 1e9
+                self._print_metrics(event.strap_id, self._pipeline(event.strap_id).push_gap(t_s, t_s))
         elif isinstance(event, StrapInfo):
             battery = f"{event.battery_percent} %" if event.battery_percent is not None else "unknown"
             self._emit(
@@ -88,6 +114,8 @@ class StreamPrinter:
                 f"contact {_CONTACT_TEXT[item.contact]}",
                 item.strap_id,
             )
+            if self.metrics:
+                self._print_metrics(item.strap_id, self._pipeline(item.strap_id).push_beat(item.t_s, item.rr_ms, item.segment))
         elif isinstance(item, ContactChange):
             text = {True: "skin contact", False: "skin contact LOST", None: "strap does not report contact"}
             self._emit(
@@ -95,6 +123,9 @@ class StreamPrinter:
                 f"{item.host_ns / 1e9:9.3f} s  contact {text[item.contact]}",
                 item.strap_id,
             )
+            if self.metrics and item.contact is False:  # no valid beats until contact returns
+                t_s = item.host_ns / 1e9
+                self._print_metrics(item.strap_id, self._pipeline(item.strap_id).push_gap(t_s, t_s))
         elif isinstance(item, MalformedPacket):
             self._emit(
                 {"type": "malformed", "strap": item.strap_id, "t_s": item.host_ns / 1e9, "seq": item.seq,

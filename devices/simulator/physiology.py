@@ -68,6 +68,8 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
+from .beat_faults import ECTOPIC_FRACTION, EXTRA_SPLIT
+
 if TYPE_CHECKING:
     from .scenario import Scenario
 
@@ -433,13 +435,13 @@ class HeartModel:
             self._emit(s1, [(s1.ticks, "normal")])
         elif kind == "ectopic":
             s2 = self._step()
-            early = max(1, round(s1.ticks * float(self._fault_rng.uniform(0.60, 0.75))))
+            early = max(1, round(s1.ticks * float(self._fault_rng.uniform(*ECTOPIC_FRACTION))))
             self._emit(s1, [(early, "ectopic"), (s1.ticks + s2.ticks - early, "compensatory")], s2)
         elif kind == "missed":
             s2 = self._step()
             self._emit(s1, [(s1.ticks + s2.ticks, "missed")], s2)
         elif kind == "extra":
-            first = max(1, min(s1.ticks - 1, round(s1.ticks * float(self._fault_rng.uniform(0.3, 0.7)))))
+            first = max(1, min(s1.ticks - 1, round(s1.ticks * float(self._fault_rng.uniform(*EXTRA_SPLIT)))))
             self._emit(s1, [(first, "extra"), (s1.ticks - first, "extra")])
         else:  # pragma: no cover - the scenario validates kinds
             raise ValueError(f"unknown beat fault kind {kind!r}")
