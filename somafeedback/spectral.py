@@ -499,7 +499,7 @@ def breathing_rate(t_s: np.ndarray, rr_ms: np.ndarray, band_hz: tuple[float, flo
         raise ValueError(f"{what}: the heart rate is too low to sample breathing above {lo} Hz")
     if _is_flat(rr):
         return BreathingEstimate(math.nan, math.nan, math.nan)
-    _, x = resample_tachogram(t, rr, fs, "cubic")
+    grid, x = resample_tachogram(t, rr, fs, "cubic")
     x = _detrend_linear(x)
     nfft = max(4096, 1 << int(math.ceil(math.log2(len(x)))))
     freqs, psd = _periodogram(x, fs, np.hanning(len(x)), nfft)
@@ -537,8 +537,8 @@ def rsa_peak_to_trough(t_s: np.ndarray, rr_ms: np.ndarray, min_breath_s: float =
        (a wiggle within a slow breath, not a breath), the neighbouring max/min pair forming
        the smallest such swing is dropped;
     4. a breath cycle runs from one RR maximum to the next (expiration ends near the RR
-       maximum, inspiration shortens RR); its amplitude = max - min of the unsmoothed
-       spline over the cycle.
+       maximum, inspiration shortens RR); its amplitude = max - min of the measured RR of
+       the beats inside the cycle (the spline only locates cycles: it can overshoot).
 
     Limits: without a respiration signal a "breath" is any RR oscillation longer than
     ``min_breath_s``: Mayer waves, posture changes or ectopic-beat remnants also count, and
@@ -554,7 +554,7 @@ def rsa_peak_to_trough(t_s: np.ndarray, rr_ms: np.ndarray, min_breath_s: float =
     t, rr = _beats(t_s, rr_ms, what, _MIN_BEATS["cubic"])
     _need_span(t, min_breath_s, what, "at least one breath of min_breath_s")
     fs = BREATHING_FS_HZ
-    _, x = resample_tachogram(t, rr, fs, "cubic")
+    grid, x = resample_tachogram(t, rr, fs, "cubic")
     pad = P2T_SMOOTH_SAMPLES // 2
     smooth = np.convolve(np.pad(x, pad, mode="edge"), np.full(P2T_SMOOTH_SAMPLES, 1.0 / P2T_SMOOTH_SAMPLES), mode="valid")
     extrema = _alternating_extrema(smooth, min_gap=max(1, int(round(min_breath_s / 2.0 * fs))))
@@ -562,7 +562,13 @@ def rsa_peak_to_trough(t_s: np.ndarray, rr_ms: np.ndarray, min_breath_s: float =
         return np.empty(0)
     first_is_max = smooth[extrema[0]] > smooth[extrema[1]]
     peaks = extrema[0 if first_is_max else 1::2]
-    return np.array([float(np.ptp(x[a:b + 1])) for a, b in zip(peaks[:-1], peaks[1:], strict=False)])
+    bounds = np.searchsorted(t, grid[peaks])  # first beat at or after each cycle boundary
+    swings = [
+        float(np.ptp(rr[start:end + 1]))
+        for start, end in zip(bounds[:-1], np.minimum(bounds[1:], len(rr) - 1), strict=True)
+        if end > start
+    ]
+    return np.array(swings)
 
 
 def _alternating_extrema(y: np.ndarray, min_gap: int) -> list[int]:

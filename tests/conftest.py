@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,3 +14,11 @@ def shared_data() -> Path:
     """../shared/data beside the checkout (CI has it there); fail loudly if it is missing."""
     assert SHARED_DATA.is_dir(), f"real test data expected at {SHARED_DATA} (../shared/data beside the checkout)"
     return SHARED_DATA
+
+
+# CI runs are reproducible: hypothesis explores the same examples every time there.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")

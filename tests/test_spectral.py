@@ -349,14 +349,17 @@ def test_coherence_uses_the_last_window_only() -> None:
     assert coherence(t, rr).ratio == pytest.approx(coherence(t2, rr2).ratio, rel=1e-6)
 
 
-@pytest.mark.parametrize(("f_hz", "tolerance"), [(0.1, 0.02), (0.25, 0.03)])
-def test_peak_to_trough_of_a_clean_sinusoid_is_twice_its_amplitude(f_hz: float, tolerance: float) -> None:
+@pytest.mark.parametrize(("f_hz", "min_fraction"), [(0.1, 0.97), (0.25, 0.88)])
+def test_peak_to_trough_of_a_clean_sinusoid_is_twice_its_amplitude(f_hz: float, min_fraction: float) -> None:
+    """Measured on the beats, a swing is the beat-sampled peak-to-trough: at most 2 x amplitude,
+    and a little less when few beats sample each cycle (about 4 per breath at 15/min)."""
     amp = 40.0
     t, rr = sinusoid(f_hz, amp, seconds=64.0)
     swings = rsa_peak_to_trough(t, rr)
     cycles = 64.0 * f_hz
     assert math.floor(cycles) - 1 <= len(swings) <= math.ceil(cycles)
-    assert np.allclose(swings, 2.0 * amp, rtol=tolerance)
+    assert np.all(swings <= 2.0 * amp * 1.001)
+    assert np.all(swings >= 2.0 * amp * min_fraction)
 
 
 def test_peak_to_trough_ignores_jitter_and_flat_windows() -> None:
@@ -498,7 +501,7 @@ def test_results_are_finite_or_a_value_error(n: int, mean: float, sd: float, see
         assert "needs at least" in str(error)
     else:
         assert np.all(np.isfinite(swings)) and np.all(swings >= 0.0)
-        assert np.all(swings <= np.ptp(rr) * 1.5)  # the spline may overshoot the beats a little
+        assert np.all(swings <= np.ptp(rr))  # measured on the beats themselves, never beyond them
 
 
 def test_a_late_clock_changes_nothing() -> None:
