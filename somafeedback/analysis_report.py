@@ -15,7 +15,8 @@ from .metrics_output import METRIC_COLUMNS, metrics_row
 from .rr_files import RRSeries
 
 
-def print_summary(series: RRSeries, as_json: bool = False, out: TextIO = sys.stdout) -> None:
+def print_summary(series: RRSeries, as_json: bool = False, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     summary = summarize(series.rr_ms)
     if as_json:
         for note in series.notes:  # the unit and any skipped values, stated but outside the JSON
@@ -43,8 +44,8 @@ def print_summary(series: RRSeries, as_json: bool = False, out: TextIO = sys.std
           "LF/HF is not a stress index, and HF is not a vagal index during slow breathing.", file=out)
 
 
-def print_series(series: RRSeries, step_s: float, out: TextIO = sys.stdout) -> None:
-    writer = csv.DictWriter(out, fieldnames=METRIC_COLUMNS)
+def print_series(series: RRSeries, step_s: float, out: TextIO | None = None) -> None:
+    writer = csv.DictWriter(out or sys.stdout, fieldnames=METRIC_COLUMNS)
     writer.writeheader()
     for metrics in metric_series(series.rr_ms, step_s):
         writer.writerow(metrics_row(metrics))

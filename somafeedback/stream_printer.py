@@ -35,12 +35,12 @@ class StreamPrinter:
     """Decodes each strap's notifications and prints beats and events."""
 
     def __init__(
-        self, json_lines: bool = False, label_straps: bool = False, metrics: bool = False, out: TextIO = sys.stdout
+        self, json_lines: bool = False, label_straps: bool = False, metrics: bool = False, out: TextIO | None = None
     ) -> None:
         self.json_lines = json_lines
         self.label_straps = label_straps  # suffix text lines with the strap id (several straps)
         self.metrics = metrics  # run each strap's beats through the metric pipeline and print the set
-        self.out = out
+        self.out = out  # None: whatever sys.stdout is when printing
         self.streams: dict[str, HeartRateStream] = {}
         self.pipelines: dict[str, MetricsPipeline] = {}
         self.beats = 0
@@ -139,4 +139,4 @@ class StreamPrinter:
             line = json.dumps(record)
         else:
             line = f"{text}  [{strap_id}]" if self.label_straps else text
-        print(line, file=self.out, flush=True)
+        print(line, file=self.out or sys.stdout, flush=True)

@@ -1,0 +1,83 @@
+"""`somafeedback stream` and `scan`, run as a user runs them (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "somafeedback.cli", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_the_readme_promise_twenty_seconds_of_simulated_strap_in_real_time() -> None:
+    result = _run("stream", "--simulate", "--duration", "20", "--json", timeout=90)
+    assert result.returncode == 0, result.stderr
+    records = _json_lines(result.stdout)
+    beats = [r for r in records if r["type"] == "beat"]
+    assert len(beats) >= 15
+    assert {"t_s", "rr_ms", "hr_bpm", "contact"} <= set(beats[0])
+    assert all(b["contact"] is True and 300 < b["rr_ms"] < 2000 for b in beats)
+    assert [r["state"] for r in records if r["type"] == "link"] == ["connecting", "streaming", "stopped"]
+    assert beats[-1]["t_s"] <= 20.5
+
+
+def test_metrics_turn_invalid_during_contact_loss_and_link_drop_then_recover() -> None:
+    result = _run("stream", "--simulate", "dropout", "--metrics", "--speed", "max", "--json")
+    assert result.returncode == 0, result.stderr
+    records = _json_lines(result.stdout)
+    metrics = [r for r in records if r["type"] == "metrics"]
+    beats = [r for r in records if r["type"] == "beat"]
+    assert len(metrics) >= len(beats)  # one metric set per beat, plus one per gap
+    lost_at = next(r["t_s"] for r in records if r["type"] == "contact" and r["contact"] is False)
+    back_at = next(r["t_s"] for r in records if r["type"] == "contact" and r["contact"] is True and r["t_s"] > lost_at)
+    gap = next(r for r in records if r["type"] == "gap")
+    for start, end in ((lost_at, back_at), (gap["start_s"], gap["end_s"])):
+        # the first interval after the gap may begin up to one RR (< 2 s) before data resumed
+        affected = [m for m in metrics if start <= m["t_s"] < end + 60.0 - 2.0]
+        assert affected and not any(m["time_valid"] for m in affected), "no metric may be valid across a gap"
+        assert any(m["time_valid"] for m in metrics if m["t_s"] >= end + 61.0)
+    assert any(r["type"] == "malformed" for r in records)
+
+
+def test_metrics_report_hrv_unavailable_during_artifact_bursts() -> None:
+    result = _run("stream", "--simulate", "artifacts", "--metrics", "--speed", "max", "--json")
+    metrics = [r for r in _json_lines(result.stdout) if r["type"] == "metrics"]
+    assert any(m["time_reason"].startswith("HRV unavailable") for m in metrics)
+    assert any(m["time_valid"] for m in metrics)
+    assert sum(m["flagged"] for m in metrics) >= 10
+
+
+def test_text_metrics_show_window_and_validity() -> None:
+    result = _run("stream", "--simulate", "calm", "--metrics", "--speed", "max", "--duration", "90")
+    lines = [line for line in result.stdout.splitlines() if " metrics " in line]
+    assert "--" in lines[0] and "filling the window" in lines[0]
+    assert "RMSSD" in lines[-1] and "[60 s, 0 % rejected]" in lines[-1] and "ms (ln " in lines[-1]
+
+
+def test_without_a_strap_it_says_so_and_how_to_use_the_simulator() -> None:
+    result = _run("stream", timeout=60)
+    assert result.returncode == 1
+    assert "No strap found" in result.stderr or "No heart-rate strap found" in result.stderr
+    assert "somafeedback stream --simulate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_scan_lists_the_simulated_strap() -> None:
+    result = _run("scan", "--simulate", "--straps", "2", "--speed", "max")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("somafeedback sim") == 2 and "dBm" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["stream", "--speed", "5"], ["stream", "--simulate", "--speed", "fast"]])
+def test_bad_options_are_refused_clearly(args: list[str]) -> None:
+    result = _run(*args)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "speed" in result.stderr
