@@ -27,7 +27,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .artifacts import ArtifactDetector, FlagReason
-from .spectral import SpectralSettings, band_powers, breathing_rate, coherence, rsa_peak_to_trough
+from .spectral import (
+    BREATHING_FS_HZ,
+    SpectralSettings,
+    band_powers,
+    breathing_rate,
+    coherence,
+    resample_tachogram,
+    rsa_peak_to_trough,
+)
 from .time_domain import SlidingTimeDomain, TimeDomain, WindowValidity
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +206,9 @@ class MetricsPipeline:
         rate = p2t = None
         if validity.valid:
             try:
-                estimate = breathing_rate(t, rr)
-                swings = rsa_peak_to_trough(t, rr)
+                tachogram = resample_tachogram(t, rr, BREATHING_FS_HZ)  # shared by both measures
+                estimate = breathing_rate(t, rr, tachogram=tachogram)
+                swings = rsa_peak_to_trough(t, rr, tachogram=tachogram)
             except ValueError as error:
                 validity = replace(validity, valid=False, reason=str(error))
             else:

@@ -462,7 +462,12 @@ def coherence(t_s: np.ndarray, rr_ms: np.ndarray, window_s: float = 64.0) -> Coh
 # ----------------------------------------------------------------------------------------
 # breathing rate from the RSA peak
 # ----------------------------------------------------------------------------------------
-def breathing_rate(t_s: np.ndarray, rr_ms: np.ndarray, band_hz: tuple[float, float] = (0.05, 0.5)) -> BreathingEstimate:
+def breathing_rate(
+    t_s: np.ndarray,
+    rr_ms: np.ndarray,
+    band_hz: tuple[float, float] = (0.05, 0.5),
+    tachogram: tuple[np.ndarray, np.ndarray] | None = None,
+) -> BreathingEstimate:
     """Breathing rate (breaths/min) from the dominant RSA peak of the tachogram spectrum.
 
     Respiratory sinus arrhythmia makes RR oscillate at the breathing frequency, so the
@@ -485,6 +490,10 @@ def breathing_rate(t_s: np.ndarray, rr_ms: np.ndarray, band_hz: tuple[float, flo
     and for irregular breathing; check ``peak_fraction``. Frequency resolution is about
     1/T: use >= 60 s. Needs two cycles of the band's lower edge (40 s by default).
 
+    ``tachogram``: the 4 Hz cubic resampling of the same beats (``resample_tachogram(t_s,
+    rr_ms, BREATHING_FS_HZ)``), when the caller already has it (the pipeline shares one
+    between this and :func:`rsa_peak_to_trough`).
+
     Thread: any (pure).
     """
     what = "breathing_rate"
@@ -499,7 +508,7 @@ def breathing_rate(t_s: np.ndarray, rr_ms: np.ndarray, band_hz: tuple[float, flo
         raise ValueError(f"{what}: the heart rate is too low to sample breathing above {lo} Hz")
     if _is_flat(rr):
         return BreathingEstimate(math.nan, math.nan, math.nan)
-    grid, x = resample_tachogram(t, rr, fs, "cubic")
+    grid, x = tachogram if tachogram is not None else resample_tachogram(t, rr, fs, "cubic")
     x = _detrend_linear(x)
     nfft = max(4096, 1 << int(math.ceil(math.log2(len(x)))))
     freqs, psd = _periodogram(x, fs, np.hanning(len(x)), nfft)
@@ -520,7 +529,12 @@ def breathing_rate(t_s: np.ndarray, rr_ms: np.ndarray, band_hz: tuple[float, flo
 # ----------------------------------------------------------------------------------------
 # peak-to-trough RSA
 # ----------------------------------------------------------------------------------------
-def rsa_peak_to_trough(t_s: np.ndarray, rr_ms: np.ndarray, min_breath_s: float = 2.0) -> np.ndarray:
+def rsa_peak_to_trough(
+    t_s: np.ndarray,
+    rr_ms: np.ndarray,
+    min_breath_s: float = 2.0,
+    tachogram: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Peak-to-trough RSA amplitude of each breath in the window, ms (oldest first).
 
     RR-only peak-to-trough (the heart-period analogue of Lehrer & Vaschillo's HR max - HR
@@ -546,6 +560,8 @@ def rsa_peak_to_trough(t_s: np.ndarray, rr_ms: np.ndarray, min_breath_s: float =
     (:func:`breathing_rate` with a high ``peak_fraction``). Returns an empty array when the
     window holds no complete cycle. Needs 4 beats spanning at least ``min_breath_s``.
 
+    ``tachogram``: as for :func:`breathing_rate`.
+
     Thread: any (pure).
     """
     what = "rsa_peak_to_trough"
@@ -554,7 +570,7 @@ def rsa_peak_to_trough(t_s: np.ndarray, rr_ms: np.ndarray, min_breath_s: float =
     t, rr = _beats(t_s, rr_ms, what, _MIN_BEATS["cubic"])
     _need_span(t, min_breath_s, what, "at least one breath of min_breath_s")
     fs = BREATHING_FS_HZ
-    grid, x = resample_tachogram(t, rr, fs, "cubic")
+    grid, x = tachogram if tachogram is not None else resample_tachogram(t, rr, fs, "cubic")
     pad = P2T_SMOOTH_SAMPLES // 2
     smooth = np.convolve(np.pad(x, pad, mode="edge"), np.full(P2T_SMOOTH_SAMPLES, 1.0 / P2T_SMOOTH_SAMPLES), mode="valid")
     extrema = _alternating_extrema(smooth, min_gap=max(1, int(round(min_breath_s / 2.0 * fs))))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 from session_helpers import SHARED_DATA
@@ -10,7 +11,8 @@ from session_helpers import SHARED_DATA
 RR = SHARED_DATA / "rr"
 
 
-def _require(name: str):
+def real_file(name: str) -> Path:
+    """A file of ../shared/data/rr; fail (never skip) when the data is missing."""
     path = RR / name
     assert path.is_file(), f"real record missing: {path} (../shared/data beside the checkout)"
     return path
@@ -19,18 +21,18 @@ def _require(name: str):
 @cache
 def nsr001_ms() -> np.ndarray:
     """24 h nsr2db record; the first line is a start offset, not an RR."""
-    return np.loadtxt(_require("nsr001_rr_secs.txt"))[1:] * 1000.0
+    return np.loadtxt(real_file("nsr001_rr_secs.txt"))[1:] * 1000.0
 
 
 @cache
 def irurzun_ms() -> np.ndarray:
-    return np.loadtxt(_require("irurzun_000_ms.txt"))
+    return np.loadtxt(real_file("irurzun_000_ms.txt"))
 
 
 @cache
 def polar_slow_breathing_ms() -> np.ndarray:
     """Real Polar H10 RR (column 2); column 1 is BLE arrival time and is never used."""
-    return np.loadtxt(_require("polar_h10_slow_breathing_ibi.csv"), delimiter=",")[:, 1]
+    return np.loadtxt(real_file("polar_h10_slow_breathing_ibi.csv"), delimiter=",")[:, 1]
 
 
 def clean_segments(rr: np.ndarray, count: int, start: int, length_s: float = 300.0, step: int = 2500) -> list[np.ndarray]:

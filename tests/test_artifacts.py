@@ -63,3 +63,18 @@ def test_reset_forgets_the_rhythm() -> None:
     assert detector.judge(650.0).flagged
     detector.reset()
     assert not any(detector.judge(650.0).flagged for _ in range(10))
+
+
+def test_an_artifact_right_after_a_gap_cannot_seed_the_reference() -> None:
+    detector = ArtifactDetector()
+    verdicts = [detector.judge(rr).flagged for rr in (800.0, 810.0, 520.0, 1100.0, 805.0, 795.0, 800.0, 812.0)]
+    assert verdicts == [False, False, True, True, False, False, False, False]
+
+
+def test_a_premature_beat_in_a_high_variability_stretch_is_caught_without_false_flags() -> None:
+    rng = np.random.default_rng(5)
+    detector = ArtifactDetector()
+    flags = [detector.judge(900.0 + 90.0 * np.sin(k / 2.2) + rng.normal(0, 25)).flagged for k in range(120)]
+    assert sum(flags) <= 2  # large, irregular swings are rhythm, not artifacts
+    judgement = detector.judge(690.0)  # 23 % short of the reference, a big step from the last beat
+    assert judgement.flagged and judgement.reason is FlagReason.OUT_OF_RHYTHM

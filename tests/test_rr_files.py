@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from real_records import real_file
+
 from somafeedback.rr_files import (
     FORMATS,
     KUBIOS_DECIMALS,
@@ -23,14 +25,8 @@ from somafeedback.rr_files import (
     write_kubios_rr,
 )
 
-RR_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rr"
 
 
-def real_file(name: str) -> Path:
-    """A file of the shared real data; fail (never skip) when the data is missing."""
-    path = RR_DATA / name
-    assert path.is_file(), f"real RR data expected at {path} (../shared/data/rr beside the checkout)"
-    return path
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from real_records import real_file
 
 from somafeedback.spectral import (
     BandPowers,
@@ -26,16 +26,11 @@ from somafeedback.spectral import (
     rsa_peak_to_trough,
 )
 
-RR_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rr"
 
 
 # ----------------------------------------------------------------------------------------
 # real records, as integer "ticks" so beat times are exact
 # ----------------------------------------------------------------------------------------
-def _path(name: str) -> Path:
-    path = RR_DIR / name
-    assert path.is_file(), f"real test data missing: {path} (../shared/data must sit beside the checkout)"
-    return path
 
 
 def _ticks(values: np.ndarray, per_s: int) -> np.ndarray:
@@ -47,20 +42,20 @@ def _ticks(values: np.ndarray, per_s: int) -> np.ndarray:
 
 def nsr001() -> tuple[np.ndarray, int]:
     """nsr2db nsr001, 24 h, 1/128 s resolution; the first line is a start offset, dropped."""
-    return _ticks(np.loadtxt(_path("nsr001_rr_secs.txt"))[1:] * 128.0, 128), 128
+    return _ticks(np.loadtxt(real_file("nsr001_rr_secs.txt"))[1:] * 128.0, 128), 128
 
 
 def irurzun() -> tuple[np.ndarray, int]:
-    return _ticks(np.loadtxt(_path("irurzun_000_ms.txt")), 1000), 1000
+    return _ticks(np.loadtxt(real_file("irurzun_000_ms.txt")), 1000), 1000
 
 
 def polar() -> tuple[np.ndarray, int]:
     """Real Polar H10 RR (column 2, ms). Column 1 is BLE arrival time and is never used."""
-    return _ticks(np.loadtxt(_path("polar_h10_slow_breathing_ibi.csv"), delimiter=",")[:, 1], 1000), 1000
+    return _ticks(np.loadtxt(real_file("polar_h10_slow_breathing_ibi.csv"), delimiter=",")[:, 1], 1000), 1000
 
 
 def pyhrv_series(name: str) -> tuple[np.ndarray, int]:
-    return _ticks(np.load(_path(f"SampleNNISeries{name}.npy")).astype(float), 1000), 1000
+    return _ticks(np.load(real_file(f"SampleNNISeries{name}.npy")).astype(float), 1000), 1000
 
 
 RECORDS = {"nsr001": nsr001, "irurzun": irurzun, "polar": polar,
@@ -204,7 +199,7 @@ def test_standard_bands_differ_from_neurokit2_only_by_its_dropped_edge_strips(
 # ----------------------------------------------------------------------------------------
 def _pyhrv_welch_report() -> dict[str, str | float]:
     """LF, HF (ms^2), LF/HF and the method lines of the report's Welch section."""
-    text = _path("SampleReport.txt").read_text()
+    text = real_file("SampleReport.txt").read_text()
     welch = text.split("Frequency Domain - FFT Welch's Method", 1)[1].split("Frequency Domain - Autoregression", 1)[0]
     powers = re.search(r"Absolute Powers[^\n]*\n((?:\s*-\s*[-\d.]+\n){3})", welch)
     assert powers, "Welch absolute powers not found in SampleReport.txt"
@@ -567,3 +562,12 @@ def test_band_powers_result_is_a_frozen_record() -> None:
     assert isinstance(result, BandPowers)
     with pytest.raises(AttributeError):
         result.lf_ms2 = 0.0  # type: ignore[misc]
+
+
+def test_a_shared_tachogram_gives_the_same_breathing_measures() -> None:
+    from somafeedback.spectral import BREATHING_FS_HZ
+
+    t, rr = sinusoid(0.2, 30.0, seconds=64.0, noise_ms=5.0, seed=2)
+    shared = resample_tachogram(t, rr, BREATHING_FS_HZ)
+    assert breathing_rate(t, rr, tachogram=shared) == breathing_rate(t, rr)
+    assert np.array_equal(rsa_peak_to_trough(t, rr, tachogram=shared), rsa_peak_to_trough(t, rr))
