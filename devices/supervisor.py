@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -82,6 +83,7 @@ class StrapSupervisor:
         self._last_data_ns = 0
         self._stop_requested = False
         self._wake = asyncio.Event()
+        self._sink_failures: dict[str, int] = {}  # exception type -> count
 
     # -- control ----------------------------------------------------------------------
     def stop(self) -> None:
@@ -134,10 +136,10 @@ class StrapSupervisor:
         try:
             await client.start_notify(HEART_RATE_MEASUREMENT, self._on_measurement)
             self._last_data_ns = self._now_ns()
-            self.sink.event(await self._read_info(client, device))
+            self._deliver(self.sink.event, await self._read_info(client, device))
             self._set_state(LinkState.STREAMING)
             if lost_at_ns is not None:
-                self.sink.event(GapEvent(self.strap_id, lost_at_ns, self._now_ns()))
+                self._deliver(self.sink.event, GapEvent(self.strap_id, lost_at_ns, self._now_ns()))
             return await self._watch(client)
         finally:
             await self._close(client)
@@ -176,14 +178,25 @@ class StrapSupervisor:
     def _on_measurement(self, characteristic: BleakGATTCharacteristic, data: bytearray) -> None:
         self._seq += 1
         self._last_data_ns = self._now_ns()
-        self.sink.notification(
-            Notification(self.strap_id, HEART_RATE_MEASUREMENT, self._seq, self._last_data_ns, self._wall_time(), bytes(data))
+        notification = Notification(
+            self.strap_id, HEART_RATE_MEASUREMENT, self._seq, self._last_data_ns, self._wall_time(), bytes(data)
         )
+        self._deliver(self.sink.notification, notification)
+
+    def _deliver(self, handler: Callable[[Any], None], item: object) -> None:
+        """Hand ``item`` to the sink; a failing sink is reported, never allowed to break the link."""
+        try:
+            handler(item)
+        except Exception as error:  # noqa: BLE001 - the BLE stack must outlive any consumer bug
+            kind = type(error).__name__
+            if kind not in self._sink_failures:
+                log.exception("%s: the consumer of strap data failed (%s); streaming goes on", self.strap_id, kind)
+            self._sink_failures[kind] = self._sink_failures.get(kind, 0) + 1
 
     # -- helpers ------------------------------------------------------------------------
     def _set_state(self, state: LinkState, attempt: int = 0, detail: str = "") -> None:
         self.state = state
-        self.sink.event(LinkEvent(self.strap_id, state, self._now_ns(), self._wall_time(), attempt, detail))
+        self._deliver(self.sink.event, LinkEvent(self.strap_id, state, self._now_ns(), self._wall_time(), attempt, detail))
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake early when asked to stop."""

@@ -155,11 +155,17 @@ def _stream(args: argparse.Namespace) -> int:
     )
 
     async def main() -> int:
+        streaming = asyncio.current_task()
+        assert streaming is not None
+        printer.on_output_closed = streaming.cancel
         try:
             await stream_straps(source, printer, args.duration)
         except NoStrapFound as error:
             print(error, file=sys.stderr)
             return EXIT_NO_STRAP
+        except asyncio.CancelledError:
+            if not printer.output_closed:
+                raise
         return EXIT_OK
 
     return _run(main, args.speed, source.simulate is not None)

@@ -9,7 +9,9 @@ Thread: the BLE loop (it is the sink the supervisors call).
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .devices.events import (
@@ -40,6 +42,8 @@ class StreamPrinter:
         self.json_lines = json_lines
         self.label_straps = label_straps  # suffix text lines with the strap id (several straps)
         self.metrics = metrics  # run each strap's beats through the metric pipeline and print the set
+        self.on_output_closed: Callable[[], None] | None = None  # e.g. stop streaming when piped into `head`
+        self.output_closed = False
         self.out = out  # None: whatever sys.stdout is when printing
         self.streams: dict[str, HeartRateStream] = {}
         self.pipelines: dict[str, MetricsPipeline] = {}
@@ -135,8 +139,16 @@ class StreamPrinter:
             )
 
     def _emit(self, record: dict[str, Any], text: str, strap_id: str) -> None:
+        if self.output_closed:
+            return
         if self.json_lines:
             line = json.dumps(record)
         else:
             line = f"{text}  [{strap_id}]" if self.label_straps else text
-        print(line, file=self.out or sys.stdout, flush=True)
+        try:
+            print(line, file=self.out or sys.stdout, flush=True)
+        except BrokenPipeError:  # the reader (e.g. `head`) has all it wanted
+            self.output_closed = True
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            if self.on_output_closed is not None:
+                self.on_output_closed()

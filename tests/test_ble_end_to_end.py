@@ -221,3 +221,25 @@ def test_notifications_carry_raw_bytes_and_session_timestamps() -> None:
     assert arrivals == sorted(arrivals) and arrivals[-1] / 1e9 < 30.5
     walls = [n.wall_time for n in collector.notifications]
     assert np.allclose(np.diff(walls), np.diff(arrivals) / 1e9, atol=1e-6)
+
+
+def test_a_failing_consumer_never_breaks_the_link(caplog: pytest.LogCaptureFixture) -> None:
+    class Failing(Collector):
+        def notification(self, notification: Notification) -> None:
+            super().notification(notification)
+            if notification.seq % 2:
+                raise RuntimeError("consumer bug")
+
+    collector = Failing()
+
+    async def main() -> SimulatedStrap:
+        async with SimulatedRadio() as radio:
+            strap = await radio.add_strap("calm", seed=4)
+            await _stream_for(radio, [strap], 60.0, collector)
+            return strap
+
+    strap = run_in_session_time(main)
+    assert [n.payload for n in collector.notifications] == [s.payload for s in strap.sent]  # every one delivered
+    assert collector.states("strap1") == [LinkState.CONNECTING, LinkState.STREAMING, LinkState.STOPPED]
+    reports = [r for r in caplog.records if "consumer of strap data failed" in r.getMessage()]
+    assert len(reports) == 1  # reported once, not once per packet

@@ -84,3 +84,29 @@ def test_bad_options_are_refused_clearly(args: list[str]) -> None:
     result = _run(*args)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "speed" in result.stderr
+
+
+def test_ctrl_c_stops_the_stream_cleanly() -> None:
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "somafeedback.cli", "stream", "--simulate", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)  # real time: a few beats have arrived
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    records = _json_lines(out)
+    assert process.returncode == 130 and err.strip() == "stopped"
+    assert any(r["type"] == "beat" for r in records)
+    assert records[-1]["type"] == "link" and records[-1]["state"] == "stopped"  # unsubscribed and disconnected
+
+
+def test_neurokit2_is_never_imported_on_the_startup_or_live_path() -> None:
+    code = (
+        "import sys, somafeedback.cli, somafeedback.pipeline, somafeedback.analysis, somafeedback.live;"
+        "from somafeedback.pipeline import MetricsPipeline; p = MetricsPipeline();"
+        "[p.push_beat(k * 0.8, 800.0 + 30 * (k % 5)) for k in range(1, 400)];"
+        "print('neurokit2' in sys.modules, 'PySide6' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["False", "False"], result.stderr
