@@ -83,6 +83,7 @@ class StrapSupervisor:
         self._last_data_ns = 0
         self._stop_requested = False
         self._wake = asyncio.Event()
+        self._scan: asyncio.Task[BLEDevice | None] | None = None  # the search under way, if any
         self._sink_failures: dict[str, int] = {}  # exception type -> count
 
     # -- control ----------------------------------------------------------------------
@@ -90,6 +91,8 @@ class StrapSupervisor:
         """Ask the supervisor to unsubscribe, disconnect and finish."""
         self._stop_requested = True
         self._wake.set()
+        if self._scan is not None:
+            self._scan.cancel()  # a search may take seconds: don't wait for it
 
     async def run(self) -> None:
         """Connect and stream until :meth:`stop` (or until the policy gives up)."""
@@ -112,6 +115,8 @@ class StrapSupervisor:
                     self._set_state(LinkState.RECONNECTING, attempt=failures, detail=detail)
                     await self._sleep(self.policy.delay_s(failures))
                     continue
+                if outcome is None:  # asked to stop before a connection was made
+                    break
                 if lost_at_ns is not None:
                     self.reconnects += 1
                 ever_streamed, failures, lost_at_ns = True, 0, None
@@ -119,18 +124,29 @@ class StrapSupervisor:
                     lost_at_ns = self._now_ns()
                     self._set_state(LinkState.LOST, detail=outcome)
         finally:
+            if lost_at_ns is not None:  # stopped while the link was down: that gap ends here
+                self._deliver(self.sink.event, GapEvent(self.strap_id, lost_at_ns, self._now_ns()))
             if self.state is not LinkState.STOPPED:
                 self._set_state(LinkState.STOPPED)
 
     # -- one connection -----------------------------------------------------------------
-    async def _stream_once(self, lost_at_ns: int | None) -> str:
-        """Find, connect, subscribe and stream; returns why streaming ended."""
-        device = await find_strap(self.stack, self.address, self.policy.scan_timeout_s)
+    async def _stream_once(self, lost_at_ns: int | None) -> str | None:
+        """Find, connect, subscribe and stream; why streaming ended (None: stopped before connecting)."""
+        self._scan = asyncio.ensure_future(find_strap(self.stack, self.address, self.policy.scan_timeout_s))
+        try:
+            device = await self._scan
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._stop_requested and not (current is not None and current.cancelling()):
+                return None
+            raise
+        finally:
+            self._scan = None
         if device is None:
             target = self.address or "any heart-rate strap"
             raise TimeoutError(f"{target} not found within {self.policy.scan_timeout_s:g} s")
         if self._stop_requested:
-            return "stopped"
+            return None
         client = self.stack.client(device, lambda _client: self._wake.set(), self.policy.connect_timeout_s)
         await client.connect()
         try:

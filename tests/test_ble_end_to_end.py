@@ -243,3 +243,28 @@ def test_a_failing_consumer_never_breaks_the_link(caplog: pytest.LogCaptureFixtu
     assert collector.states("strap1") == [LinkState.CONNECTING, LinkState.STREAMING, LinkState.STOPPED]
     reports = [r for r in caplog.records if "consumer of strap data failed" in r.getMessage()]
     assert len(reports) == 1  # reported once, not once per packet
+
+
+def test_stopping_while_the_strap_is_unreachable_is_prompt_and_closes_the_gap() -> None:
+    collector = Collector()
+
+    async def main() -> float:
+        async with SimulatedRadio() as radio:
+            strap = await radio.add_strap("calm", seed=8)
+            clock = LoopClock(asyncio.get_running_loop())
+            supervisor = StrapSupervisor(radio.stack, collector, clock, strap_id="strap1", address=strap.address)
+            task = asyncio.create_task(supervisor.run())
+            await asyncio.sleep(20.0)
+            strap.drop_link(600.0)  # gone for good, as far as this session knows
+            await asyncio.sleep(3.0)  # the supervisor is searching again
+            supervisor.stop()
+            asked = clock.now()
+            await task
+            return clock.now() - asked
+
+    took_s = run_in_session_time(main)
+    assert took_s < 1.0  # not the whole 10 s search
+    states = collector.states("strap1")
+    assert states[-1] is LinkState.STOPPED and LinkState.LOST in states
+    gaps = [e for e in collector.events if isinstance(e, GapEvent)]
+    assert len(gaps) == 1 and gaps[0].duration_s == pytest.approx(3.0, abs=1.0)
