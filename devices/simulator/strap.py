@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from bumble import gatt, hci
@@ -69,6 +70,7 @@ class SimulatedStrap:
         self._link_down_until = -1.0
         self._subscribed: set[Connection] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._chores: set[asyncio.Task[None]] = set()  # short-lived tasks, referenced until done
         self._origin = 0.0
 
         self._measurement = gatt.Characteristic(
@@ -125,9 +127,9 @@ class SimulatedStrap:
         self._tasks.append(loop.create_task(self._notify_loop(), name=f"strap {self.name}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in (*self._tasks, *self._chores):
             task.cancel()
-        for task in self._tasks:
+        for task in (*self._tasks, *self._chores):
             try:
                 await task
             except asyncio.CancelledError:
@@ -146,10 +148,8 @@ class SimulatedStrap:
         """The strap goes out of range: the link times out and it is unreachable for a while."""
         self._link_down_until = max(self._link_down_until, self.session_time() + duration_s)
         for connection in list(self.device.connections.values()):
-            asyncio.get_running_loop().create_task(
-                connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR), name="simulated link drop"
-            )
-        asyncio.get_running_loop().create_task(self._readvertise_after(duration_s))
+            self._spawn(connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR))  # a supervision timeout
+        self._spawn(self._readvertise_after(duration_s))
 
     async def send_malformed(self, count: int) -> None:
         for k in range(count):
@@ -162,13 +162,18 @@ class SimulatedStrap:
     def _on_disconnection(self, connection: Connection) -> None:
         self._subscribed.discard(connection)
         if self.session_time() >= self._link_down_until:
-            asyncio.get_running_loop().create_task(self._advertise())
+            self._spawn(self._advertise())
 
     def _on_subscription(self, connection: Connection, notify_enabled: bool, indicate_enabled: bool) -> None:
         if notify_enabled:
             self._subscribed.add(connection)
         else:
             self._subscribed.discard(connection)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
 
     async def _advertise(self) -> None:
         if not self.device.is_advertising:
