@@ -11,8 +11,9 @@ Thread: created on the BLE loop; safe to pass to any thread (frozen).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 
 class LinkState(enum.StrEnum):
@@ -109,7 +110,19 @@ class MalformedPacket:
     error: str
 
 
-SourceEvent = LinkEvent | GapEvent | StrapInfo
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """Anything else on a session's timeline: a marker, a note, a cue suggestion or decision,
+    a state change, a settings change. ``kind`` names it; ``data`` holds its JSON-able details."""
+
+    kind: str
+    host_ns: int
+    wall_time: float
+    data: Mapping[str, Any] = field(default_factory=dict)
+    strap_id: str | None = None  # the strap it concerns, if any
+
+
+SourceEvent = LinkEvent | GapEvent | StrapInfo | TimelineEvent
 
 
 class StrapSink(Protocol):

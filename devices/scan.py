@@ -37,8 +37,14 @@ async def scan_for_straps(stack: BleStack, timeout_s: float = 5.0) -> list[Found
     return sorted(found.values(), key=lambda strap: -(strap.rssi if strap.rssi is not None else -999))
 
 
-async def find_strap(stack: BleStack, address: str | None, timeout_s: float = 10.0) -> BLEDevice | None:
-    """The strap with ``address`` (case-insensitive), or the first Heart Rate strap seen."""
+async def find_strap(
+    stack: BleStack, address: str | None, timeout_s: float = 10.0, give_up: asyncio.Event | None = None
+) -> BLEDevice | None:
+    """The strap with ``address`` (case-insensitive), or the first Heart Rate strap seen.
+
+    None after ``timeout_s``, or as soon as ``give_up`` is set (the scan is stopped cleanly,
+    never cancelled in the middle of a controller command).
+    """
     wanted = address.upper() if address else None
     result: asyncio.Future[BLEDevice] = asyncio.get_running_loop().create_future()
 
@@ -47,7 +53,12 @@ async def find_strap(stack: BleStack, address: str | None, timeout_s: float = 10
             result.set_result(device)
 
     async with stack.scanner(seen, [HEART_RATE_SERVICE]):
+        waiters: set[asyncio.Future[object]] = {result}
+        if give_up is not None:
+            waiters.add(asyncio.ensure_future(give_up.wait()))
         try:
-            return await asyncio.wait_for(result, timeout_s)
-        except TimeoutError:
-            return None
+            await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters - {result}:
+                waiter.cancel()
+        return result.result() if result.done() else None

@@ -83,7 +83,7 @@ class StrapSupervisor:
         self._last_data_ns = 0
         self._stop_requested = False
         self._wake = asyncio.Event()
-        self._scan: asyncio.Task[BLEDevice | None] | None = None  # the search under way, if any
+        self._stopping = asyncio.Event()  # ends a search under way
         self._sink_failures: dict[str, int] = {}  # exception type -> count
 
     # -- control ----------------------------------------------------------------------
@@ -91,8 +91,7 @@ class StrapSupervisor:
         """Ask the supervisor to unsubscribe, disconnect and finish."""
         self._stop_requested = True
         self._wake.set()
-        if self._scan is not None:
-            self._scan.cancel()  # a search may take seconds: don't wait for it
+        self._stopping.set()  # a search may take seconds: end it now
 
     async def run(self) -> None:
         """Connect and stream until :meth:`stop` (or until the policy gives up)."""
@@ -132,21 +131,12 @@ class StrapSupervisor:
     # -- one connection -----------------------------------------------------------------
     async def _stream_once(self, lost_at_ns: int | None) -> str | None:
         """Find, connect, subscribe and stream; why streaming ended (None: stopped before connecting)."""
-        self._scan = asyncio.ensure_future(find_strap(self.stack, self.address, self.policy.scan_timeout_s))
-        try:
-            device = await self._scan
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if self._stop_requested and not (current is not None and current.cancelling()):
-                return None
-            raise
-        finally:
-            self._scan = None
+        device = await find_strap(self.stack, self.address, self.policy.scan_timeout_s, self._stopping)
+        if self._stop_requested:
+            return None
         if device is None:
             target = self.address or "any heart-rate strap"
             raise TimeoutError(f"{target} not found within {self.policy.scan_timeout_s:g} s")
-        if self._stop_requested:
-            return None
         client = self.stack.client(device, lambda _client: self._wake.set(), self.policy.connect_timeout_s)
         await client.connect()
         try:

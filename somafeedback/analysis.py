@@ -38,21 +38,25 @@ def _time_domain(rr_ms: np.ndarray, diffs: np.ndarray) -> dict[str, float | None
     }
 
 
-def _segments(t_s: np.ndarray, total_s: float) -> Iterator[np.ndarray]:
+def _segments(t_s: np.ndarray) -> Iterator[np.ndarray]:
     """Index masks of consecutive, non-overlapping 5-min segments (one segment if shorter)."""
+    start = float(t_s[0] - 0.0) if len(t_s) else 0.0
+    total_s = float(t_s[-1]) - start if len(t_s) else 0.0
     if total_s <= SEGMENT_S:
         yield np.ones(len(t_s), dtype=bool)
         return
     for k in range(int(total_s // SEGMENT_S)):
-        yield (t_s > k * SEGMENT_S) & (t_s <= (k + 1) * SEGMENT_S)
+        yield (t_s > start + k * SEGMENT_S) & (t_s <= start + (k + 1) * SEGMENT_S)
 
 
-def _frequency(t_s: np.ndarray, rr_ms: np.ndarray, flagged: np.ndarray, settings: SpectralSettings) -> dict[str, float | None]:
-    total_s = float(t_s[-1]) if len(t_s) else 0.0
+def _frequency(t_s: np.ndarray, rr_ms: np.ndarray, flagged: np.ndarray, breaks: np.ndarray,
+               settings: SpectralSettings) -> dict[str, float | None]:
     rows = []
-    for mask in _segments(t_s, total_s):
+    for mask in _segments(t_s):
         n = int(mask.sum())
         if n == 0 or 100.0 * flagged[mask].sum() / n > MAX_ARTIFACT_PCT:
+            continue
+        if breaks[mask][1:].any():  # a gap inside: no spectrum across it
             continue
         keep = mask & ~flagged
         try:
@@ -66,31 +70,54 @@ def _frequency(t_s: np.ndarray, rr_ms: np.ndarray, flagged: np.ndarray, settings
     return {"lf_ms2": lf, "hf_ms2": hf, "lf_hf": lf / hf if hf > 0 else None}
 
 
-def summarize(rr_ms: np.ndarray, settings: SpectralSettings = SpectralSettings()) -> dict[str, Any]:
-    """The ``analyze --json`` object for one RR series (ms, in order)."""
+def summarize(
+    rr_ms: np.ndarray,
+    t_s: np.ndarray | None = None,
+    segments: np.ndarray | None = None,
+    flagged: np.ndarray | None = None,
+    settings: SpectralSettings = SpectralSettings(),
+) -> dict[str, Any]:
+    """The ``analyze --json`` object for one RR series (ms, in order).
+
+    A contiguous series (an RR file) needs only ``rr_ms``: beat times are its cumulative sum.
+    A recorded session also gives its beat times, gap-free ``segments`` (successive
+    differences never cross a segment break) and the live rule's ``flagged`` verdicts.
+    """
     rr_ms = np.asarray(rr_ms, dtype=float)
-    t_s = np.cumsum(rr_ms) / 1000.0  # beat times from the cumulative RR sum
-    flagged = flag_artifacts(rr_ms)
+    t_s = np.cumsum(rr_ms) / 1000.0 if t_s is None else np.asarray(t_s, dtype=float)
+    segments = np.zeros(len(rr_ms), dtype=int) if segments is None else np.asarray(segments)
+    flagged = flag_artifacts(rr_ms) if flagged is None else np.asarray(flagged, dtype=bool)
     accepted = ~flagged
-    pairs = accepted[1:] & accepted[:-1]
+    breaks = np.concatenate([[False], segments[1:] != segments[:-1]]) if len(rr_ms) else np.zeros(0, dtype=bool)
+    contiguous = ~breaks[1:]
     diffs_all = np.diff(rr_ms)
+    pairs = accepted[1:] & accepted[:-1] & contiguous
     corrected = _time_domain(rr_ms[accepted], diffs_all[pairs])
-    corrected.update(_frequency(t_s, rr_ms, flagged, settings))
+    corrected.update(_frequency(t_s, rr_ms, flagged, breaks, settings))
+    spans = [float(rr_ms[segments == k].sum()) / 1000.0 for k in np.unique(segments)] if len(rr_ms) else []
     return {
         "n_beats": int(len(rr_ms)),
-        "duration_s": float(t_s[-1]) if len(t_s) else 0.0,
+        "duration_s": float(sum(spans)),
         "artifact_pct": float(100.0 * flagged.mean()) if len(rr_ms) else 0.0,
-        "uncorrected": _time_domain(rr_ms, diffs_all),
+        "uncorrected": _time_domain(rr_ms, diffs_all[contiguous]),
         "corrected": corrected,
     }
 
 
-def metric_series(rr_ms: np.ndarray, step_s: float = 5.0, config: PipelineConfig = PipelineConfig()) -> Iterator[BeatMetrics]:
+def metric_series(
+    rr_ms: np.ndarray,
+    step_s: float = 5.0,
+    t_s: np.ndarray | None = None,
+    segments: np.ndarray | None = None,
+    config: PipelineConfig = PipelineConfig(),
+) -> Iterator[BeatMetrics]:
     """The live pipeline's metrics over a recording, one snapshot every ``step_s`` of beat time."""
     pipeline = MetricsPipeline(config)
     next_s = -math.inf
-    for t, rr in zip((np.cumsum(rr_ms) / 1000.0).tolist(), np.asarray(rr_ms, dtype=float).tolist(), strict=True):
-        metrics = pipeline.push_beat(t, rr)
+    times = (np.cumsum(rr_ms) / 1000.0 if t_s is None else np.asarray(t_s, dtype=float)).tolist()
+    parts = [0] * len(times) if segments is None else np.asarray(segments).tolist()
+    for t, rr, segment in zip(times, np.asarray(rr_ms, dtype=float).tolist(), parts, strict=True):
+        metrics = pipeline.push_beat(t, rr, segment)
         if t >= next_s:
             next_s = t + step_s
             yield metrics

@@ -13,11 +13,18 @@ from typing import TextIO
 from .analysis import metric_series, summarize
 from .metrics_output import METRIC_COLUMNS, metrics_row
 from .rr_files import RRSeries
+from .session_analysis import SessionSeries
 
 
-def print_summary(series: RRSeries, as_json: bool = False, out: TextIO | None = None) -> None:
+def _summary(series: RRSeries | SessionSeries) -> dict:
+    if isinstance(series, SessionSeries):
+        return summarize(series.rr_ms, series.beat_times_s, series.segments, series.flagged)
+    return summarize(series.rr_ms)
+
+
+def print_summary(series: RRSeries | SessionSeries, as_json: bool = False, out: TextIO | None = None) -> None:
     out = out or sys.stdout
-    summary = summarize(series.rr_ms)
+    summary = _summary(series)
     if as_json:
         for note in series.notes:  # the unit and any skipped values, stated but outside the JSON
             print(f"{series.source}: {note}", file=sys.stderr)
@@ -44,8 +51,9 @@ def print_summary(series: RRSeries, as_json: bool = False, out: TextIO | None = 
           "LF/HF is not a stress index, and HF is not a vagal index during slow breathing.", file=out)
 
 
-def print_series(series: RRSeries, step_s: float, out: TextIO | None = None) -> None:
+def print_series(series: RRSeries | SessionSeries, step_s: float, out: TextIO | None = None) -> None:
     writer = csv.DictWriter(out or sys.stdout, fieldnames=METRIC_COLUMNS)
     writer.writeheader()
-    for metrics in metric_series(series.rr_ms, step_s):
+    timing = (series.beat_times_s, series.segments) if isinstance(series, SessionSeries) else (None, None)
+    for metrics in metric_series(series.rr_ms, step_s, *timing):
         writer.writerow(metrics_row(metrics))

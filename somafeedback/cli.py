@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -59,6 +62,24 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
                         help="session seconds per wall second for simulated straps, or 'max' (default 1)")
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-11-21, not {text!r}") from None
+
+
+def _add_library_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--recordings", type=Path, metavar="DIR",
+                        help="the session library folder (default: your data folder; or $SOMAFEEDBACK_RECORDINGS)")
+
+
+def _library(args: argparse.Namespace) -> Path:
+    from .library import default_library
+
+    return args.recordings if args.recordings is not None else default_library()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="somafeedback",
@@ -92,6 +113,63 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--step", type=_positive_seconds, default=5.0, metavar="S",
                          help="with --series: one row every S seconds of recording (default 5)")
     analyze.set_defaults(run=_analyze)
+
+    record = commands.add_parser("record", help="record a session: every notification and event, crash-safe")
+    _add_source_options(record)
+    _add_library_option(record)
+    record.add_argument("--duration", type=_positive_seconds, metavar="S",
+                        help="stop after S seconds of session time (default: the end of a simulated scenario; "
+                        "a real strap records until Ctrl-C)")
+    record.add_argument("--client", metavar="NAME", help="the client's pseudonym (use no real names)")
+    record.add_argument("--practitioner", metavar="NAME")
+    record.add_argument("--mode", default="recording", choices=("recording", "practitioner", "home"),
+                        help="what kind of session this is (default: recording)")
+    record.add_argument("--tag", action="append", default=[], metavar="TAG", help="a tag for the library (repeatable)")
+    record.add_argument("--beats", action="store_true", help="also print every beat while recording")
+    record.add_argument("--json", action="store_true", help="one JSON object per line")
+    record.set_defaults(run=_record)
+
+    replay = commands.add_parser("replay", help="play a recorded session back through the live pipeline")
+    replay.add_argument("session", metavar="SESSION", help="a session file, or a session id from the library")
+    _add_library_option(replay)
+    replay.add_argument("--speed", type=_speed, default=1.0, metavar="X|max",
+                        help="replay speed: 1 (real time), 2, 10, ... or max (default 1)")
+    replay.add_argument("--metrics", action="store_true", help="print the live metric set on every beat")
+    replay.add_argument("--json", action="store_true", help="one JSON object per line")
+    replay.set_defaults(run=_replay)
+
+    sessions = commands.add_parser("sessions", help="the session library: list, filter, tag, delete")
+    _add_library_option(sessions)
+    sessions.add_argument("--client", metavar="NAME")
+    sessions.add_argument("--mode", metavar="MODE")
+    sessions.add_argument("--tag", metavar="TAG")
+    sessions.add_argument("--since", type=_date, metavar="YYYY-MM-DD")
+    sessions.add_argument("--until", type=_date, metavar="YYYY-MM-DD")
+    sessions.add_argument("--json", action="store_true", help="one JSON object per session")
+    actions = sessions.add_subparsers(dest="action", metavar="ACTION")
+    delete = actions.add_parser("delete", help="delete a session")
+    delete.add_argument("session", metavar="SESSION")
+    tag = actions.add_parser("tag", help="add (or --remove) tags")
+    tag.add_argument("session", metavar="SESSION")
+    tag.add_argument("tags", nargs="+", metavar="TAG")
+    tag.add_argument("--remove", action="store_true")
+    sessions.set_defaults(run=_sessions)
+
+    importer = commands.add_parser("import", help="turn an RR file into a session in the library")
+    importer.add_argument("file", metavar="FILE", help="Kubios RR text, HRV Logger RR CSV, Polar Sensor Logger file, plain RR")
+    _add_library_option(importer)
+    importer.add_argument("--client", metavar="NAME")
+    importer.add_argument("--events", metavar="FILE", help="HRV Logger events CSV to import as markers")
+    importer.add_argument("--tag", action="append", default=[], metavar="TAG")
+    importer.set_defaults(run=_import)
+
+    export = commands.add_parser("export", help="export a session: Kubios RR text, CSV per stream, EDF+")
+    export.add_argument("session", metavar="SESSION")
+    _add_library_option(export)
+    export.add_argument("--format", required=True, choices=("kubios", "csv", "edf"))
+    export.add_argument("--deidentify", action="store_true", help="drop names and shift dates")
+    export.add_argument("--out", metavar="PATH", help="file or folder (default: beside the session)")
+    export.set_defaults(run=_export)
 
     scenarios = commands.add_parser("scenarios", help="list the simulated strap's built-in scenarios")
     scenarios.set_defaults(run=_scenarios)
@@ -174,16 +252,163 @@ def _stream(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from .analysis_report import print_series, print_summary
     from .rr_files import RRFileError, read_rr_file
+    from .session_file import SUFFIX, SessionFileError
 
     try:
-        series = read_rr_file(args.path)
-    except RRFileError as error:
+        if str(args.path).endswith(SUFFIX) or _is_sqlite(Path(args.path)):
+            from .session_analysis import session_series
+
+            series = session_series(Path(args.path))
+        else:
+            series = read_rr_file(args.path)
+    except (RRFileError, SessionFileError) as error:
         print(f"somafeedback analyze: {error}", file=sys.stderr)
         return EXIT_USAGE
     if args.series:
         print_series(series, args.step)
     else:
         print_summary(series, as_json=args.json)
+    return EXIT_OK
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _record(args: argparse.Namespace) -> int:
+    from .live import NoStrapFound, record_straps
+    from .stream_printer import StreamPrinter
+
+    source = _source(args)
+    printer = StreamPrinter(json_lines=args.json, label_straps=max(len(source.addresses), source.simulated_straps) > 1,
+                            beats=args.beats)
+    library = _library(args)
+    origin = ({"kind": "simulated", "scenario": source.simulate, "seed": source.seed, "speed": args.speed}
+              if source.simulate is not None else {"kind": "ble", "addresses": list(source.addresses)})
+    manifest = {"client": args.client, "practitioner": args.practitioner, "mode": args.mode,
+                "tags": list(args.tag), "source": origin, "devices": []}
+
+    async def main() -> int:
+        try:
+            writer = await record_straps(source, printer, args.duration, library, manifest)
+        except NoStrapFound as error:
+            print(error, file=sys.stderr)
+            return EXIT_NO_STRAP
+        message = (f"saved {writer.path} ({writer.notifications} notifications, {writer.events} events, "
+                   f"ended: {writer.manifest.get('end_reason')})")
+        print(json.dumps({"type": "saved", "path": str(writer.path), "notifications": writer.notifications,
+                          "events": writer.events}) if args.json else message, flush=True)
+        return EXIT_OK
+
+    print(f"recording into {library}", file=sys.stderr)
+    return _run(main, args.speed, source.simulate is not None)
+
+
+def _open_session(args: argparse.Namespace) -> Any:
+    """The session named on the command line, read back (recovering what it can)."""
+    from .library import find_session
+    from .session_file import read_session
+
+    session = read_session(find_session(args.session, _library(args)))
+    for problem in session.problems:
+        print(f"{session.path}: recovered what could be read; {problem}", file=sys.stderr)
+    if session.ended_unexpectedly:
+        print(f"{session.path}: this session ended unexpectedly (the recording was not closed)", file=sys.stderr)
+    return session
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .devices.replay import ReplaySource
+    from .session_file import SessionFileError
+    from .stream_printer import StreamPrinter
+
+    try:
+        session = _open_session(args)
+    except SessionFileError as error:
+        print(f"somafeedback replay: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    straps = {getattr(item, "strap_id", None) for item in session.notifications}
+    printer = StreamPrinter(json_lines=args.json, label_straps=len(straps) > 1, metrics=args.metrics)
+
+    async def main() -> int:
+        streaming = asyncio.current_task()
+        assert streaming is not None
+        printer.on_output_closed = streaming.cancel
+        try:
+            await ReplaySource(session.timeline, printer).run()
+        except asyncio.CancelledError:
+            if not printer.output_closed:
+                raise
+        return EXIT_OK
+
+    return _run(main, args.speed, simulated=True)
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    from .library import delete_session, filter_sessions, find_session, list_sessions, set_tags
+    from .session_file import SessionFileError
+
+    library = _library(args)
+    try:
+        if args.action == "delete":
+            path = find_session(args.session, library)
+            delete_session(path)
+            print(f"deleted {path}")
+            return EXIT_OK
+        if args.action == "tag":
+            path = find_session(args.session, library)
+            tags = set_tags(path, remove=args.tags) if args.remove else set_tags(path, add=args.tags)
+            print(f"{path.name}: tags {', '.join(tags) or '(none)'}")
+            return EXIT_OK
+    except SessionFileError as error:
+        print(f"somafeedback sessions: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    found = filter_sessions(list_sessions(library), args.client, args.mode, args.tag, args.since, args.until)
+    if args.json:
+        for summary in found:
+            print(json.dumps(summary.as_dict()))
+        return EXIT_OK
+    if not found:
+        print(f"no sessions in {library}" + (" match" if any((args.client, args.mode, args.tag, args.since, args.until)) else ""))
+        return EXIT_OK
+    print(f"{'started':<20} {'min':>6}  {'client':<14} {'mode':<12} {'status':<19} {'tags':<16} id")
+    for s in found:
+        started = s.started.strftime("%Y-%m-%d %H:%M") if s.started else "?"
+        minutes = f"{s.duration_s / 60:.1f}" if s.duration_s is not None else "?"
+        print(f"{started:<20} {minutes:>6}  {(s.client or '-'):<14} {(s.mode or '-'):<12} {s.status:<19} "
+              f"{','.join(s.tags) or '-':<16} {s.session_id[:12]}")
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .importer import ImportFileError, import_file
+    from .rr_files import RRFileError
+
+    try:
+        path = import_file(args.file, _library(args), client=args.client, events_path=args.events, tags=args.tag)
+    except (ImportFileError, RRFileError) as error:
+        print(f"somafeedback import: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"imported {args.file} as {path}")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import ExportError, export_session
+    from .session_file import SessionFileError
+
+    try:
+        session = _open_session(args)
+        written = export_session(session, args.format, Path(args.out) if args.out else None, args.deidentify)
+    except (ExportError, SessionFileError) as error:
+        print(f"somafeedback export: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for path in written:
+        print(path)
     return EXIT_OK
 
 

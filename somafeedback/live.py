@@ -13,11 +13,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from pathlib import Path
+from typing import Any
+
 from .clock import LoopClock
 from .devices.ble_stack import OS_STACK, BleStack
 from .devices.events import StrapSink
 from .devices.scan import FoundStrap, scan_for_straps
 from .devices.supervisor import CONNECTION_ERRORS, ReconnectPolicy, StrapSupervisor
+from .session_file import COMMIT_INTERVAL_S, SessionWriter, new_session_path
+from .sinks import FanOut
 
 SIMULATOR_HINT = "To try somafeedback without a strap, use the built-in simulated strap: somafeedback stream --simulate"
 
@@ -97,3 +102,33 @@ async def stream_straps(source: StrapSource, sink: StrapSink, duration_s: float 
                 supervisor.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
         return supervisors
+
+
+async def _keep_committed(writer: SessionWriter) -> None:
+    """Commit pending rows within a second even when nothing new arrives."""
+    while True:
+        await asyncio.sleep(COMMIT_INTERVAL_S / 4)
+        writer.commit_if_due()
+
+
+async def record_straps(
+    source: StrapSource, sink: StrapSink, duration_s: float | None, library: Path, manifest: dict[str, Any]
+) -> SessionWriter:
+    """Stream like :func:`stream_straps` while recording everything into a new session file."""
+    clock = LoopClock(asyncio.get_running_loop())
+    path = new_session_path(library, clock.wall_time(), manifest.get("client"))
+    writer = SessionWriter(path, clock, manifest)
+    committer = asyncio.create_task(_keep_committed(writer))
+    end_reason = "interrupted"
+    try:
+        await stream_straps(source, FanOut(writer, sink), duration_s)
+        end_reason = "duration reached" if duration_s is not None or source.simulate else "stopped"
+    except NoStrapFound:
+        committer.cancel()
+        writer.close("no strap found")
+        path.unlink(missing_ok=True)  # nothing was recorded: leave no empty session behind
+        raise
+    finally:
+        committer.cancel()
+        writer.close(end_reason)
+    return writer

@@ -70,7 +70,8 @@ class SimulatedStrap:
         self._link_down_until = -1.0
         self._subscribed: set[Connection] = set()
         self._tasks: list[asyncio.Task[None]] = []
-        self._chores: set[asyncio.Task[None]] = set()  # short-lived tasks, referenced until done
+        self._chores: set[asyncio.Task[None]] = set()  # short HCI work (advertise, disconnect): let it finish
+        self._timers: set[asyncio.Task[None]] = set()  # waits until a link drop ends: cancel on stop
         self._origin = 0.0
 
         self._measurement = gatt.Characteristic(
@@ -127,13 +128,15 @@ class SimulatedStrap:
         self._tasks.append(loop.create_task(self._notify_loop(), name=f"strap {self.name}"))
 
     async def stop(self) -> None:
-        for task in (*self._tasks, *self._chores):
+        """Stop the beat clock; in-flight HCI commands complete (cancelling them upsets bumble)."""
+        for task in (*self._tasks, *self._timers):
             task.cancel()
-        for task in (*self._tasks, *self._chores):
+        for task in (*self._tasks, *self._timers):
             try:
                 await task
             except asyncio.CancelledError:
                 pass
+        await asyncio.gather(*self._chores, return_exceptions=True)
         self._tasks.clear()
 
     def session_time(self) -> float:
@@ -149,7 +152,7 @@ class SimulatedStrap:
         self._link_down_until = max(self._link_down_until, self.session_time() + duration_s)
         for connection in list(self.device.connections.values()):
             self._spawn(connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR))  # a supervision timeout
-        self._spawn(self._readvertise_after(duration_s))
+        self._spawn(self._readvertise_after(duration_s), self._timers)
 
     async def send_malformed(self, count: int) -> None:
         for k in range(count):
@@ -170,10 +173,11 @@ class SimulatedStrap:
         else:
             self._subscribed.discard(connection)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None], into: set[asyncio.Task[None]] | None = None) -> None:
+        tasks = self._chores if into is None else into
         task = asyncio.get_running_loop().create_task(work)
-        self._chores.add(task)
-        task.add_done_callback(self._chores.discard)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     async def _advertise(self) -> None:
         if not self.device.is_advertising:

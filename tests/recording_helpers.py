@@ -1,0 +1,70 @@
+"""Recording simulated sessions through the real BLE path (shared by several test modules)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from session_helpers import run_in_session_time
+
+from somafeedback.clock import LoopClock
+from somafeedback.devices.events import Notification, SourceEvent, StrapSink, TimelineEvent
+from somafeedback.devices.simulator.radio import SimulatedRadio
+from somafeedback.devices.supervisor import StrapSupervisor
+from somafeedback.live_analysis import LiveAnalysis, Output
+from somafeedback.session_file import SessionWriter
+from somafeedback.sinks import FanOut
+
+
+class AnalysisCollector:
+    """A sink keeping every output of LiveAnalysis (beats, contact changes, metric sets) in order."""
+
+    def __init__(self) -> None:
+        self.analysis = LiveAnalysis(metrics=True)
+        self.outputs: list[tuple[str, Output]] = []
+
+    def notification(self, notification: Notification) -> None:
+        self.outputs.extend(self.analysis.on_notification(notification))
+
+    def event(self, event: SourceEvent) -> None:
+        self.outputs.extend(self.analysis.on_event(event))
+
+
+def record_simulated(
+    path: Path,
+    scenario: str,
+    duration_s: float,
+    also: StrapSink | None = None,
+    markers: list[tuple[float, str, dict[str, Any]]] = (),
+    manifest: dict[str, Any] | None = None,
+    seed: int = 1,
+) -> Path:
+    """Simulated strap -> bumble -> bleak -> supervisor -> SessionWriter (and ``also``), at max speed.
+
+    ``markers``: (session time, kind, data) timeline events added while recording.
+    """
+
+    async def main() -> None:
+        clock = LoopClock(asyncio.get_running_loop())
+        writer = SessionWriter(path, clock, manifest or {"client": "Client A", "mode": "recording"})
+        sink: StrapSink = FanOut(writer, also) if also is not None else writer
+        async with SimulatedRadio() as radio:
+            strap = await radio.add_strap(scenario, seed=seed)
+            supervisor = StrapSupervisor(radio.stack, sink, clock, strap_id="strap1", address=strap.address)
+            task = asyncio.create_task(supervisor.run())
+            for at_s, kind, data in sorted(markers, key=lambda m: m[0]):
+                await asyncio.sleep(max(0.0, at_s - clock.now()))
+                sink.event(TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data))
+            await asyncio.sleep(max(0.0, duration_s - clock.now()))
+            supervisor.stop()
+            await task
+        writer.close("duration reached")
+
+    run_in_session_time(main)
+    return path
+
+
+def run(main: Callable[[], Coroutine[Any, Any, Any]], speed: float) -> Any:
+    return run_in_session_time(main, speed)
