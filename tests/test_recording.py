@@ -209,3 +209,17 @@ def test_environment_variable_chooses_the_library(tmp_path: Path) -> None:
                            "--duration", "20"], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert len(list((tmp_path / "elsewhere").glob("*.session.sqlite"))) == 1
+
+
+def test_kubios_export_reimported_gives_identical_rr(tmp_path: Path) -> None:
+    from somafeedback.export import export_session
+    from somafeedback.importer import import_file
+    from somafeedback.session_beats import decode_beats
+
+    path = record_simulated(tmp_path / "k.session.sqlite", "artifacts", 300.0)
+    original = decode_beats(read_session(path).timeline)["strap1"]
+    (exported,) = export_session(read_session(path), "kubios", tmp_path / "out")
+    reimported = import_file(exported, tmp_path / "library")
+    again = decode_beats(read_session(reimported).timeline)["strap1"]
+    assert [b.rr_1024 for b in again.beats] == [b.rr_1024 for b in original.beats]
+    assert len(again.beats) > 250 and any(original.flagged)  # artifacts included, as recorded
