@@ -171,6 +171,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", metavar="PATH", help="file or folder (default: beside the session)")
     export.set_defaults(run=_export)
 
+    session = commands.add_parser("session", help="the whole regulation loop without the UI: states and cues as they happen")
+    _add_source_options(session)
+    session.add_argument("--replay", metavar="SESSION", help="run on a recorded session instead of a strap")
+    _add_library_option(session)
+    session.add_argument("--mode", required=True, choices=("practitioner", "home"))
+    session.add_argument("--script", metavar="NAME", help="home mode: the exercise to practise (see 'somafeedback exercises')")
+    session.add_argument("--auto-approve", action="store_true", help="practitioner mode: approve every suggestion")
+    session.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds of session time")
+    session.add_argument("--json", action="store_true", help="one JSON object per line, each with a 'type'")
+    session.set_defaults(run=_session)
+
+    exercises = commands.add_parser("exercises", help="list the exercise library (built-in and your own)")
+    exercises.set_defaults(run=_exercises)
+
     scenarios = commands.add_parser("scenarios", help="list the simulated strap's built-in scenarios")
     scenarios.set_defaults(run=_scenarios)
     return parser
@@ -409,6 +423,77 @@ def _export(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for path in written:
         print(path)
+    return EXIT_OK
+
+
+def _session(args: argparse.Namespace) -> int:
+    from .exercise_library import ExerciseError, load_library
+    from .live import NoStrapFound, stream_straps
+    from .regulation_session import RegulationSession
+    from .session_file import SessionFileError
+    from .sinks import FanOut
+    from .stream_printer import StreamPrinter
+
+    try:
+        library = load_library()
+    except ExerciseError as error:
+        print(f"somafeedback session: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    script = None
+    if args.mode == "home":
+        if not args.script or args.script not in library:
+            known = ", ".join(sorted(e for e in library if "home" in library[e].where))
+            print(f"somafeedback session: home mode needs --script NAME (one of: {known})", file=sys.stderr)
+            return EXIT_USAGE
+        script = library[args.script]
+    printer = StreamPrinter(json_lines=args.json, beats=False)
+    loop_session = RegulationSession(args.mode, library, printer.event, script=script, auto_approve=args.auto_approve)
+    sink = FanOut(loop_session, printer)
+
+    if args.replay:
+        from .devices.replay import ReplaySource
+
+        try:
+            args.session = args.replay
+            recorded = _open_session(args)
+        except SessionFileError as error:
+            print(f"somafeedback session: {error}", file=sys.stderr)
+            return EXIT_USAGE
+
+        async def replay_main() -> int:
+            player = ReplaySource(recorded.timeline, sink)
+            if args.duration is None:
+                await player.run()
+            else:
+                await asyncio.wait([asyncio.create_task(player.run())], timeout=args.duration)
+            return EXIT_OK
+
+        return _run(replay_main, args.speed, simulated=True)
+
+    source = _source(args)
+
+    async def live_main() -> int:
+        try:
+            await stream_straps(source, sink, args.duration)
+        except NoStrapFound as error:
+            print(error, file=sys.stderr)
+            return EXIT_NO_STRAP
+        return EXIT_OK
+
+    return _run(live_main, args.speed, source.simulate is not None)
+
+
+def _exercises(args: argparse.Namespace) -> int:
+    from .exercise_library import ExerciseError, load_library
+
+    try:
+        library = load_library()
+    except ExerciseError as error:
+        print(f"somafeedback exercises: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for exercise in sorted(library.values(), key=lambda e: e.id):
+        where = " + ".join(sorted(exercise.where))
+        print(f"{exercise.id:<28} {exercise.duration_s / 60:4.1f} min  {where:<16} {exercise.title}")
     return EXIT_OK
 
 

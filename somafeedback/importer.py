@@ -96,7 +96,7 @@ import numpy as np
 from .devices.events import LinkEvent, LinkState, Notification, StrapInfo, TimelineEvent
 from .devices.gatt_uuids import HEART_RATE_MEASUREMENT
 from .devices.heart_rate import encode_measurement
-from .rr_files import RRFileError, RRSeries, _parse_wall_time, read_rr_file
+from .rr_files import RRFileError, RRSeries, parse_wall_time as _parse_wall_time, read_rr_file
 from .session_file import SUFFIX, TimelineItem, new_session_path, write_session
 
 __all__ = [

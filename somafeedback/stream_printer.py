@@ -35,6 +35,20 @@ _CONTACT_TEXT = {True: "yes", False: "NO", None: "n/a"}
 _CONTACT_CHANGE = {True: "skin contact", False: "skin contact LOST", None: "strap does not report contact"}
 
 
+def _timeline_text(event: TimelineEvent) -> str:
+    """The human line for a timeline event (state changes and cues get their own wording)."""
+    data = event.data
+    if event.kind == "state":
+        return f"{data.get('state')}  ({data.get('reason')})"
+    if event.kind == "cue":
+        exercise = f" [{data['exercise']}]" if data.get("exercise") else ""
+        return f"{data.get('action')}: {data.get('text')}{exercise}"
+    if event.kind == "baseline":
+        return (f"HR {data.get('hr_ref', 0):.1f} bpm (SD {data.get('sd_hr', 0):.1f}), "
+                f"ln RMSSD {data.get('ln_ref', 0):.2f} (SD {data.get('sd_ln', 0):.2f}), from {data.get('source')}")
+    return str(data.get("label") or data.get("text") or "")
+
+
 class StreamPrinter:
     """Prints beats and events of every strap, and the metric set when asked."""
 
@@ -93,7 +107,7 @@ class StreamPrinter:
                 event.strap_id,
             )
         elif isinstance(event, TimelineEvent):
-            label = event.data.get("label") or event.data.get("text") or ""
+            label = _timeline_text(event)
             self._emit(
                 {"type": event.kind, "strap": event.strap_id, "t_s": event.host_ns / 1e9, **dict(event.data)},
                 f"{event.host_ns / 1e9:9.3f} s  {event.kind:<7} {label}".rstrip(),

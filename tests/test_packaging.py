@@ -35,6 +35,8 @@ def test_devices_and_ui_install_inside_the_package(installed: Path) -> None:
     assert (package / "ui" / "__init__.py").is_file()
     shipped = {p.stem for p in (package / "devices" / "simulator" / "scenarios").glob("*.toml")}
     assert {"calm", "activation", "sustained-activation", "slow-breathing", "artifacts", "dropout"} <= shipped
+    scripts = {p.name for p in (package / "exercise_scripts").glob("*.toml")}
+    assert scripts == {p.name for p in (REPO / "somafeedback" / "exercise_scripts").glob("*.toml")} and len(scripts) >= 10
 
 
 def test_import_contracts_hold_on_the_installed_tree(installed: Path) -> None:

@@ -1,0 +1,368 @@
+"""Regulation states relative to the client's own baseline, with hysteresis and dwell times.
+
+Driven beat by beat by the metric pipeline's output (research/somatic.md §2.5 and §3; all
+numbers are defaults in :class:`RegulationConfig`, configurable per client):
+
+* **Baseline**: ``settle_s`` of settling, then ``measure_s`` of clean data give
+  ``HR_ref`` (median HR), ``sd_HR`` (SD of 10-s HR means), ``ln_ref`` (median 60-s
+  ln RMSSD, stepped every 10 s) and ``sd_ln``; rejected (and measured again) above 5 %
+  artifacts. Or a stored baseline: the rolling median of the client's earlier sessions.
+* Decision values, from accepted beats: ``HR30`` = median HR of the last 30 s; ``slope60`` =
+  least-squares slope of the 5-s HR means of the last 60 s (bpm/min); ``ln60`` = the
+  pipeline's 60-s ln RMSSD (used only while its window is valid).
+* Thresholds: top of band ``HR_ref + max(4, 1.25 sd_HR)``; above band
+  ``HR_ref + max(8, 2.5 sd_HR)``; ln RMSSD fall ``ln_ref - max(0.35, 2 sd_ln)``; quiet drop
+  ``HR_ref - max(6, 2 sd_HR)``.
+* Transitions: ``rising`` when slope60 >= 4 bpm/min and HR30 above the top of band for 20 s;
+  ``above band`` when HR30 is above band for 30 s *and* ln60 has fallen (or slope60 >= 3);
+  ``settling`` when HR30 drops below the above-band line with slope60 <= -2 (or stays below
+  it for 20 s); ``in band`` again only after HR30 is within the top of band and ln60 has
+  recovered to ``ln_ref - max(0.15, sd_ln)`` for 60 s: entry and exit thresholds differ and
+  every change needs its condition held, so states never flicker.
+* ``quiet drop — check in?``: HR30 below the quiet-drop line for 60 s, with no resource
+  marker in the last 2 min (and, once chest motion streams, stillness). Practitioner-facing
+  only: a prompt to look, never a claim about the client's state.
+* Poor signal (link or contact lost, > 5 % artifacts in the window) **freezes** the model:
+  it reports ``low signal`` and keeps its last state; judging resumes after 30 s of clean
+  beats (HRV criteria only once the 60-s window is valid again). ``paused`` holds it on request.
+
+This describes physiology only (heart rate above or within the client's usual range); it
+does not detect emotions or nervous-system states.
+
+Thread: any; synchronous, one model per client strap.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import statistics
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .pipeline import BeatMetrics
+
+
+class RegulationState(enum.StrEnum):
+    CALIBRATING = "calibrating"
+    IN_BAND = "in band"
+    RISING = "rising"
+    ABOVE_BAND = "above band"
+    SETTLING = "settling"
+    QUIET_DROP = "quiet drop — check in?"
+    LOW_SIGNAL = "low signal"
+    PAUSED = "paused"
+
+
+JUDGED = (RegulationState.IN_BAND, RegulationState.RISING, RegulationState.ABOVE_BAND,
+          RegulationState.SETTLING, RegulationState.QUIET_DROP)
+
+
+@dataclass(frozen=True, slots=True)
+class RegulationConfig:
+    """Defaults from research/somatic.md §2.5 and §3.2 (times in s, HR in bpm, slopes in bpm/min)."""
+
+    settle_s: float = 60.0
+    measure_s: float = 240.0
+    max_baseline_artifact_pct: float = 5.0
+    band_top_bpm: float = 4.0
+    band_top_sd: float = 1.25
+    above_bpm: float = 8.0
+    above_sd: float = 2.5
+    ln_fall: float = 0.35
+    ln_fall_sd: float = 2.0
+    ln_recovered: float = 0.15
+    quiet_bpm: float = 6.0
+    quiet_sd: float = 2.0
+    rising_slope: float = 4.0
+    still_rising_slope: float = 3.0
+    settling_slope: float = -2.0
+    rising_dwell_s: float = 20.0
+    above_dwell_s: float = 30.0
+    below_dwell_s: float = 20.0
+    in_band_dwell_s: float = 60.0
+    quiet_dwell_s: float = 60.0
+    resource_quiet_s: float = 120.0  # no quiet-drop prompt this soon after a resource marker
+    clean_resume_s: float = 30.0
+    max_artifact_pct: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    hr_ref: float  # bpm
+    sd_hr: float  # bpm, SD of 10-s HR means
+    ln_ref: float  # ln(ms)
+    sd_ln: float
+    artifact_pct: float
+    source: str  # "calibration" or "history"
+    window_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_history(baselines: Sequence[Baseline | dict[str, Any]], last: int = 10) -> Baseline:
+        """Rolling median of the last ``last`` stored session baselines."""
+        rows = [b if isinstance(b, Baseline) else Baseline(**b) for b in baselines][-last:]
+        if not rows:
+            raise ValueError("no stored baselines for this client yet")
+        return Baseline(
+            statistics.median(b.hr_ref for b in rows), statistics.median(b.sd_hr for b in rows),
+            statistics.median(b.ln_ref for b in rows), statistics.median(b.sd_ln for b in rows),
+            statistics.median(b.artifact_pct for b in rows), "history", statistics.median(b.window_s for b in rows),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """The decision values at one beat."""
+
+    t_s: float
+    hr30: float | None
+    slope60: float | None  # bpm/min
+    ln60: float | None  # None while the 60-s window is not valid
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    t_s: float
+    previous: RegulationState
+    state: RegulationState
+    reason: str
+    features: Features
+
+    def as_dict(self) -> dict[str, Any]:
+        f = self.features
+        return {"previous": str(self.previous), "state": str(self.state), "reason": self.reason,
+                "hr30_bpm": None if f.hr30 is None else round(f.hr30, 1),
+                "slope60_bpm_per_min": None if f.slope60 is None else round(f.slope60, 2),
+                "ln_rmssd_60s": None if f.ln60 is None else round(f.ln60, 3)}
+
+
+class _Held:
+    """How long a condition has held continuously (in beat time)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def update(self, true: bool, t_s: float) -> float:
+        if not true:
+            self.since = None
+            return 0.0
+        if self.since is None:
+            self.since = t_s
+        return t_s - self.since
+
+
+@dataclass
+class _Calibration:
+    start_s: float | None = None
+    hr_points: list[tuple[float, float]] = field(default_factory=list)  # (t, hr) of accepted beats
+    ln_points: list[tuple[float, float]] = field(default_factory=list)  # (t, 60-s ln RMSSD) of valid windows
+    beats: int = 0
+    flagged: int = 0
+
+
+class RegulationModel:
+    """States relative to the client's own baseline, one beat at a time."""
+
+    def __init__(self, config: RegulationConfig = RegulationConfig(), baseline: Baseline | None = None) -> None:
+        self.config = config
+        self.baseline = baseline
+        self.state = RegulationState.IN_BAND if baseline else RegulationState.CALIBRATING
+        self._judged = self.state  # the last psychological state, kept while frozen
+        self._hr: deque[tuple[float, float]] = deque()  # (t, hr) of accepted beats, last 60 s
+        self._beats: deque[tuple[float, bool]] = deque()  # (t, flagged), last 30 s
+        self._clean_since: float | None = None
+        self._calibration = _Calibration()
+        self._resource_at = -math.inf
+        self._paused = False
+        self._held = {name: _Held() for name in ("rising", "above", "below_above", "back_in_band", "quiet", "quiet_end", "off_band_top")}
+        self.features = Features(0.0, None, None, None)
+
+    # -- outside events -----------------------------------------------------------------
+    def signal_lost(self, t_s: float, why: str) -> list[StateChange]:
+        """Link or contact lost: freeze until clean beats return."""
+        self._clean_since = None
+        self._hr.clear()
+        self._beats.clear()
+        return self._move(RegulationState.LOW_SIGNAL, t_s, why)
+
+    def pause(self, t_s: float) -> list[StateChange]:
+        self._paused = True
+        return self._move(RegulationState.PAUSED, t_s, "paused by the practitioner")
+
+    def resume(self, t_s: float) -> list[StateChange]:
+        self._paused = False
+        return self._move(self._judged, t_s, "resumed")
+
+    def marker(self, kind: str, t_s: float) -> None:
+        if kind == "resource":
+            self._resource_at = t_s
+
+    # -- beats ----------------------------------------------------------------------------
+    def update(self, m: BeatMetrics) -> list[StateChange]:
+        """Take one beat's metric set; the state changes it causes (usually none)."""
+        if m.rr_ms is None:  # a gap snapshot
+            return self.signal_lost(m.t_s, m.time.validity.reason or "no data")
+        t = m.t_s
+        self._beats.append((t, m.flagged))
+        while self._beats and self._beats[0][0] <= t - self.config.clean_resume_s:
+            self._beats.popleft()
+        if not m.flagged:
+            self._hr.append((t, 60000.0 / m.rr_ms))
+        while self._hr and self._hr[0][0] <= t - 60.0:
+            self._hr.popleft()
+        ln60 = m.time.ln_rmssd if m.time.validity.valid else None
+        self.features = Features(t, self._hr30(t), self._slope60(t), ln60)
+        if self._paused:
+            return []
+        if not self._clean(m, t):
+            if self.state is not RegulationState.LOW_SIGNAL:
+                return self._move(RegulationState.LOW_SIGNAL, t, m.time.validity.reason or "poor signal")
+            return []
+        if self.baseline is None:
+            return self._calibrate(m)
+        if self.state in (RegulationState.LOW_SIGNAL, RegulationState.CALIBRATING):
+            return self._move(self._judged, t, "clean signal again")
+        return self._judge()
+
+    def _clean(self, m: BeatMetrics, t: float) -> bool:
+        flagged = sum(1 for _, f in self._beats if f)
+        artifact_pct = 100.0 * flagged / len(self._beats) if self._beats else 0.0
+        window_pct = m.time.validity.artifact_pct
+        if artifact_pct > self.config.max_artifact_pct or window_pct > self.config.max_artifact_pct:
+            self._clean_since = None
+            return False
+        if self._clean_since is None:
+            self._clean_since = t
+        return self.state is not RegulationState.LOW_SIGNAL or t - self._clean_since >= self.config.clean_resume_s
+
+    def _hr30(self, t: float) -> float | None:
+        recent = [hr for tb, hr in self._hr if tb > t - 30.0]
+        return statistics.median(recent) if len(recent) >= 10 else None
+
+    def _slope60(self, t: float) -> float | None:
+        bins: dict[int, list[float]] = {}
+        for tb, hr in self._hr:
+            bins.setdefault(int((t - tb) // 5.0), []).append(hr)
+        if len(bins) < 8:
+            return None
+        xs = [-(k + 0.5) * 5.0 for k in bins]
+        ys = [sum(v) / len(v) for v in bins.values()]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        sxx = sum((x - mx) ** 2 for x in xs)
+        return 60.0 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+
+    # -- calibration ----------------------------------------------------------------------
+    def _calibrate(self, m: BeatMetrics) -> list[StateChange]:
+        cal, cfg, t = self._calibration, self.config, m.t_s
+        changes = self._move(RegulationState.CALIBRATING, t, "measuring the baseline")
+        if cal.start_s is None:
+            cal.start_s = t + cfg.settle_s
+        if t < cal.start_s:
+            return changes
+        cal.beats += 1
+        cal.flagged += m.flagged
+        if not m.flagged:
+            cal.hr_points.append((t, 60000.0 / m.rr_ms))
+        if m.time.validity.valid and m.time.ln_rmssd is not None:
+            cal.ln_points.append((t, m.time.ln_rmssd))
+        if t - cal.start_s < cfg.measure_s:
+            return changes
+        artifact_pct = 100.0 * cal.flagged / max(1, cal.beats)
+        if artifact_pct > cfg.max_baseline_artifact_pct or not cal.ln_points:
+            self._calibration = _Calibration(start_s=t)  # measure again
+            return changes
+        self.baseline = self._baseline_from(cal, artifact_pct)
+        self._judged = RegulationState.IN_BAND
+        return changes + self._move(RegulationState.IN_BAND, t, "baseline measured")
+
+    def _baseline_from(self, cal: _Calibration, artifact_pct: float) -> Baseline:
+        start = cal.start_s or 0.0
+        tens: dict[int, list[float]] = {}
+        for t, hr in cal.hr_points:
+            tens.setdefault(int((t - start) // 10.0), []).append(hr)
+        hr_means = [sum(v) / len(v) for v in tens.values()]
+        ln_steps: dict[int, float] = {}
+        for t, ln in cal.ln_points:
+            ln_steps[int((t - start) // 10.0)] = ln  # the window ending last in each 10-s step
+        lns = list(ln_steps.values())
+        return Baseline(
+            hr_ref=statistics.median(hr for _, hr in cal.hr_points),
+            sd_hr=statistics.stdev(hr_means) if len(hr_means) > 1 else 0.0,
+            ln_ref=statistics.median(lns),
+            sd_ln=statistics.stdev(lns) if len(lns) > 1 else 0.0,
+            artifact_pct=artifact_pct, source="calibration", window_s=self.config.measure_s,
+        )
+
+    # -- judging ----------------------------------------------------------------------------
+    def thresholds(self) -> dict[str, float]:
+        b, c = self.baseline, self.config
+        assert b is not None
+        return {
+            "band_top_bpm": b.hr_ref + max(c.band_top_bpm, c.band_top_sd * b.sd_hr),
+            "above_bpm": b.hr_ref + max(c.above_bpm, c.above_sd * b.sd_hr),
+            "ln_fallen": b.ln_ref - max(c.ln_fall, c.ln_fall_sd * b.sd_ln),
+            "ln_recovered": b.ln_ref - max(c.ln_recovered, b.sd_ln),
+            "quiet_bpm": b.hr_ref - max(c.quiet_bpm, c.quiet_sd * b.sd_hr),
+        }
+
+    def _judge(self) -> list[StateChange]:
+        f, c, held, S = self.features, self.config, self._held, RegulationState
+        if f.hr30 is None:
+            return []
+        th, t, slope = self.thresholds(), f.t_s, f.slope60
+        above = f.hr30 >= th["above_bpm"]
+        corroborated = (f.ln60 is not None and f.ln60 <= th["ln_fallen"]) or (slope is not None and slope >= c.still_rising_slope)
+        above_for = held["above"].update(above and corroborated, t)
+        below_above_for = held["below_above"].update(not above, t)
+        rising_for = held["rising"].update(slope is not None and slope >= c.rising_slope and f.hr30 >= th["band_top_bpm"], t)
+        off_top_for = held["off_band_top"].update(f.hr30 < th["band_top_bpm"], t)
+        ln_ok = f.ln60 is None or f.ln60 >= th["ln_recovered"]
+        back_for = held["back_in_band"].update(f.hr30 <= th["band_top_bpm"] and ln_ok, t)
+        resource_recently = t - self._resource_at < c.resource_quiet_s
+        quiet_for = held["quiet"].update(f.hr30 <= th["quiet_bpm"] and not resource_recently, t)
+        quiet_end_for = held["quiet_end"].update(f.hr30 > th["quiet_bpm"], t)
+
+        state = self._judged
+        if state in (S.IN_BAND, S.RISING, S.QUIET_DROP, S.SETTLING) and above_for >= c.above_dwell_s:
+            reason = "HR above the usual range for 30 s" + (
+                ", beat-to-beat variability lower than baseline" if f.ln60 is not None and f.ln60 <= th["ln_fallen"] else ", still rising")
+            return self._judge_to(S.ABOVE_BAND, reason)
+        if state is S.ABOVE_BAND:
+            if not above and slope is not None and slope <= c.settling_slope:
+                return self._judge_to(S.SETTLING, "HR coming down")
+            if below_above_for >= c.below_dwell_s:
+                return self._judge_to(S.SETTLING, "HR below the above-band line for 20 s")
+            return []
+        if state is S.SETTLING:
+            if back_for >= c.in_band_dwell_s:
+                return self._judge_to(S.IN_BAND, "back within the usual range for 60 s")
+            return []
+        if state is S.IN_BAND:
+            if rising_for >= c.rising_dwell_s:
+                return self._judge_to(S.RISING, "HR rising toward the top of the usual range")
+            if quiet_for >= c.quiet_dwell_s:
+                return self._judge_to(S.QUIET_DROP, "HR below the usual range for 60 s")
+            return []
+        if state is S.RISING and off_top_for >= c.below_dwell_s:
+            return self._judge_to(S.IN_BAND, "HR back within the usual range")
+        if state is S.QUIET_DROP and quiet_end_for >= c.below_dwell_s:
+            return self._judge_to(S.IN_BAND, "HR back within the usual range")
+        return []
+
+    def _judge_to(self, state: RegulationState, reason: str) -> list[StateChange]:
+        self._judged = state
+        for name in ("rising", "above", "below_above", "back_in_band", "quiet", "quiet_end", "off_band_top"):
+            self._held[name].since = None  # every new state earns its next change afresh
+        return self._move(state, self.features.t_s, reason)
+
+    def _move(self, state: RegulationState, t_s: float, reason: str) -> list[StateChange]:
+        if state is self.state:
+            return []
+        change = StateChange(t_s, self.state, state, reason, self.features)
+        self.state = state
+        return [change]
