@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "regulation practice. A wellness and practice tool, not a medical device.",
     )
     parser.add_argument("--version", action="version", version=f"somafeedback {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log diagnostic detail to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log technical detail (for bug reports) to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     scan = commands.add_parser("scan", help="list straps advertising the Heart Rate service")
@@ -180,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     session.add_argument("--auto-approve", action="store_true", help="practitioner mode: approve every suggestion")
     session.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds of session time")
     session.add_argument("--json", action="store_true", help="one JSON object per line, each with a 'type'")
+    session.add_argument("--client", metavar="NAME", help="the client's pseudonym (for --record and --baseline history)")
+    session.add_argument("--baseline", choices=("calibrate", "history"), default="calibrate",
+                         help="measure a baseline now (1 + 4 min, default) or use the rolling median of the "
+                         "client's earlier recorded sessions")
+    session.add_argument("--record", action="store_true", help="record the session (strap data, states, cues) in the library")
     session.set_defaults(run=_session)
 
     exercises = commands.add_parser("exercises", help="list the exercise library (built-in and your own)")
@@ -446,8 +451,23 @@ def _session(args: argparse.Namespace) -> int:
             print(f"somafeedback session: home mode needs --script NAME (one of: {known})", file=sys.stderr)
             return EXIT_USAGE
         script = library[args.script]
+    baseline = None
+    if args.baseline == "history":
+        from .library import client_baselines
+        from .regulation import Baseline
+
+        if not args.client:
+            print("somafeedback session: --baseline history needs --client NAME", file=sys.stderr)
+            return EXIT_USAGE
+        stored = client_baselines(_library(args), args.client)
+        if not stored:
+            print(f"somafeedback session: no stored baseline for {args.client} yet; run a session with --record "
+                  "and a calibrated baseline first", file=sys.stderr)
+            return EXIT_USAGE
+        baseline = Baseline.from_history(stored)
     printer = StreamPrinter(json_lines=args.json, beats=False)
-    loop_session = RegulationSession(args.mode, library, printer.event, script=script, auto_approve=args.auto_approve)
+    loop_session = RegulationSession(args.mode, library, printer.event, script=script,
+                                     auto_approve=args.auto_approve, baseline=baseline)
     sink = FanOut(loop_session, printer)
 
     if args.replay:
@@ -472,9 +492,21 @@ def _session(args: argparse.Namespace) -> int:
 
     source = _source(args)
 
+    def attach(writer: Any) -> None:
+        loop_session.recorder = writer
+
     async def live_main() -> int:
         try:
-            await stream_straps(source, sink, args.duration)
+            if args.record:
+                from .live import record_straps
+
+                manifest = {"client": args.client, "mode": args.mode, "tags": [], "devices": [],
+                            "source": {"kind": "simulated", "scenario": source.simulate, "seed": source.seed}
+                            if source.simulate is not None else {"kind": "ble", "addresses": list(source.addresses)}}
+                writer = await record_straps(source, sink, args.duration, _library(args), manifest, attach)
+                print(f"saved {writer.path}", file=sys.stderr)
+            else:
+                await stream_straps(source, sink, args.duration)
         except NoStrapFound as error:
             print(error, file=sys.stderr)
             return EXIT_NO_STRAP

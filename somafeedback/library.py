@@ -154,3 +154,20 @@ def delete_session(path: Path) -> None:
         raise SessionFileError(f"{path}: still being recorded; stop the recording first")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def client_baselines(library: Path, client: str) -> list[dict[str, Any]]:
+    """Baselines measured in this client's earlier sessions, oldest first (for a rolling baseline)."""
+    found = []
+    for summary in filter_sessions(list_sessions(library), client=client):
+        try:
+            db = sqlite3.connect(f"file:{summary.path}?mode=ro", uri=True)
+            try:
+                row = db.execute("SELECT value FROM manifest WHERE key = 'baseline'").fetchone()
+            finally:
+                db.close()
+        except sqlite3.DatabaseError:
+            continue
+        if row:
+            found.append(json.loads(row[0]))
+    return found

@@ -9,7 +9,7 @@ Thread: the BLE loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -112,12 +112,22 @@ async def _keep_committed(writer: SessionWriter) -> None:
 
 
 async def record_straps(
-    source: StrapSource, sink: StrapSink, duration_s: float | None, library: Path, manifest: dict[str, Any]
+    source: StrapSource,
+    sink: StrapSink,
+    duration_s: float | None,
+    library: Path,
+    manifest: dict[str, Any],
+    on_writer: Callable[[SessionWriter], None] | None = None,
 ) -> SessionWriter:
-    """Stream like :func:`stream_straps` while recording everything into a new session file."""
+    """Stream like :func:`stream_straps` while recording everything into a new session file.
+
+    ``on_writer`` sees the writer before streaming starts (to record more, e.g. states and cues).
+    """
     clock = LoopClock(asyncio.get_running_loop())
     path = new_session_path(library, clock.wall_time(), manifest.get("client"))
     writer = SessionWriter(path, clock, manifest)
+    if on_writer is not None:
+        on_writer(writer)
     committer = asyncio.create_task(_keep_committed(writer))
     end_reason = "interrupted"
     try:

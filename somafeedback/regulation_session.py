@@ -3,7 +3,8 @@
 A :class:`~somafeedback.devices.events.StrapSink` for live straps and replays alike. The
 client's strap drives the :class:`~somafeedback.regulation.RegulationModel`; its state
 changes and every cue step become timeline events (``state``, ``cue``, ``baseline``),
-handed to ``emit`` (e.g. the CLI printer) and, when recording, to the session file.
+handed to ``emit`` (e.g. the CLI printer) and, when recording, to the session file
+(``recorder`` gets only these events: the strap data reach the recorder on their own).
 
 Thread: the loop that feeds it.
 """
@@ -55,16 +56,12 @@ class RegulationSession:
 
     # -- StrapSink ----------------------------------------------------------------------------
     def notification(self, notification: Notification) -> None:
-        if self.recorder is not None:
-            self.recorder.notification(notification)
         self._clock = (notification.host_ns, notification.wall_time)
         for strap, output in self.analysis.on_notification(notification):
             if strap == self.client_strap and isinstance(output, BeatMetrics):
                 self._measure(output)
 
     def event(self, event: SourceEvent) -> None:
-        if self.recorder is not None:
-            self.recorder.event(event)
         for strap, metrics in self.analysis.on_event(event):
             if strap == self.client_strap:
                 self._measure(metrics)

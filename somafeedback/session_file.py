@@ -164,6 +164,8 @@ class SessionWriter:
         self._wrote()
 
     def event(self, event: SourceEvent) -> None:
+        if isinstance(event, TimelineEvent) and event.kind == "baseline":  # found by the library for later sessions
+            self.set_manifest(baseline=dict(event.data))
         if isinstance(event, StrapInfo):  # the manifest names every strap as soon as it is known
             devices = {d["strap_id"]: d for d in self.manifest.get("devices", [])}
             devices[event.strap_id] = {"strap_id": event.strap_id, "name": event.name, "address": event.address}
