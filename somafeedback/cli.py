@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="somafeedback",
         description="Heart rate and beat-to-beat intervals from Bluetooth chest straps, for body-based "
-        "regulation practice. A wellness and practice tool, not a medical device.",
+        "regulation practice. A wellness and practice tool, not a medical device. Run 'somafeedback' "
+        "without a command to open the desktop app (--simulate [SCENARIO], --replay SESSION, --address ADDR).",
     )
     parser.add_argument("--version", action="version", version=f"somafeedback {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log technical detail (for bug reports) to stderr")

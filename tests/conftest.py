@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Qt runs headless in the tests (CI has no display); set before any QApplication exists.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 import pytest
 from session_helpers import SHARED_DATA
 

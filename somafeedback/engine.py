@@ -1,0 +1,212 @@
+"""The engine: one thread, one long-lived asyncio loop, a source, and the whole analysis.
+
+The desktop app (and anything else that is not asyncio) runs straps, simulations and
+replays through an :class:`Engine`:
+
+* a dedicated thread owns one asyncio loop for the engine's whole life (bleak requires a
+  single loop; Qt's own asyncio integration cannot run bleak's Linux backend);
+* the loop runs the source (simulated straps, real straps, or a replay) into
+  :class:`~somafeedback.live_analysis.LiveAnalysis` (beats, metrics) and the
+  :class:`~somafeedback.regulation_session.RegulationSession` (states, cues), optionally
+  recording everything;
+* results are appended to a lock-protected buffer; the UI drains it from a frame timer
+  (~30 fps), so nothing is redrawn per sample and the loop never waits for the UI;
+* the UI's commands (approve a cue, add a marker, pause or seek a replay) are scheduled
+  onto the loop with ``call_soon_threadsafe``.
+
+Thread: ``start``/``stop``/``drain`` and the commands may be called from any thread (the
+UI's); everything else runs on the engine's own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .clock import LoopClock, SessionEventLoop, Speed
+from .devices.events import Notification, SourceEvent, TimelineEvent
+from .exercise_library import Exercise, load_library
+from .live_analysis import LiveAnalysis, Output
+from .regulation import Baseline
+
+EngineItem = Output | SourceEvent
+
+
+@dataclass(frozen=True)
+class EngineSource:
+    """What the engine runs: ``simulate`` (a scenario), ``replay`` (a session file) or real straps."""
+
+    simulate: str | None = None
+    replay: Path | None = None
+    addresses: tuple[str, ...] = ()
+    simulated_straps: int = 1
+    speed: Speed = 1.0
+    seed: int | None = None
+
+
+@dataclass
+class EngineOptions:
+    mode: str = "practitioner"  # or "home"
+    script: str | None = None  # home mode: the exercise to practise
+    auto_approve: bool = False
+    baseline: Baseline | None = None
+    record_to: Path | None = None  # a library folder: record the session there
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+class _Sink:
+    """Runs on the engine thread: analysis + regulation, results into the shared buffer."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.analysis = LiveAnalysis(metrics=True)
+
+    def notification(self, notification: Notification) -> None:
+        self.engine._push(*(output for _, output in self.analysis.on_notification(notification)))
+        if self.engine.session is not None:
+            self.engine.session.notification(notification)
+
+    def event(self, event: SourceEvent) -> None:
+        self.engine._push(event, *(metrics for _, metrics in self.analysis.on_event(event)))
+        if self.engine.session is not None:
+            self.engine.session.event(event)
+
+
+class Engine:
+    """Runs a source and the analysis on its own thread; the UI drains the results."""
+
+    def __init__(self, source: EngineSource, options: EngineOptions | None = None,
+                 library: dict[str, Exercise] | None = None) -> None:
+        self.source = source
+        self.options = options or EngineOptions()
+        self.library = library if library is not None else load_library()
+        self.error: BaseException | None = None
+        self.finished = threading.Event()
+        self.recording: Path | None = None
+        self.replay: Any = None  # the ReplaySource, for replay control
+        self.session: Any = None  # the RegulationSession
+        self._buffer: list[EngineItem] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="somafeedback engine", daemon=True)
+
+    # -- life -----------------------------------------------------------------------------
+    def start(self, timeout_s: float = 10.0) -> None:
+        self._thread.start()
+        if not self._ready.wait(timeout_s):
+            raise RuntimeError("the engine did not start")
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the source cleanly (unsubscribe, disconnect, close the recording) and join."""
+        if self._loop is not None and self._stop is not None and not self.finished.is_set():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout_s)
+
+    def now_s(self) -> float:
+        """The engine's session time (0 before it starts)."""
+        return self._loop.time() if self._loop is not None else 0.0
+
+    def drain(self) -> list[EngineItem]:
+        """Everything produced since the last call, in order (any thread)."""
+        with self._lock:
+            items, self._buffer = self._buffer, []
+        return items
+
+    def _push(self, *items: EngineItem) -> None:
+        with self._lock:
+            self._buffer.extend(items)
+
+    # -- commands (any thread) ------------------------------------------------------------------
+    def call(self, function: Callable[..., Any], *args: Any) -> None:
+        """Run ``function(*args)`` on the engine's loop."""
+        if self._loop is not None and not self.finished.is_set():
+            self._loop.call_soon_threadsafe(function, *args)
+
+    def approve(self) -> None:
+        self.call(lambda: self.session and self.session.approve())
+
+    def snooze(self) -> None:
+        self.call(lambda: self.session and self.session.snooze())
+
+    def dismiss(self) -> None:
+        self.call(lambda: self.session and self.session.dismiss())
+
+    def add_event(self, kind: str, **data: Any) -> None:
+        """A marker, note or pushed cue, stamped with the engine's clock, on the session's timeline."""
+        def add() -> None:
+            assert self._loop is not None
+            clock = LoopClock(self._loop)
+            event = TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data)
+            if self._recorder is not None:
+                self._recorder.event(event)
+            self._sink.event(event)
+
+        self.call(add)
+
+    # -- the thread -------------------------------------------------------------------------------
+    def _run(self) -> None:
+        simulated = self.source.simulate is not None or self.source.replay is not None
+        factory = (lambda: SessionEventLoop(self.source.speed if self.source.replay is None else 1.0)) if simulated else None
+        try:
+            with asyncio.Runner(loop_factory=factory) as runner:
+                runner.run(self._main())
+        except BaseException as error:  # noqa: BLE001 - reported to the UI, never lost
+            self.error = error
+            self._push(TimelineEvent("engine-error", 0, 0.0, {"text": f"{type(error).__name__}: {error}"}))
+        finally:
+            self.finished.set()
+            self._ready.set()
+
+    async def _main(self) -> None:
+        from .live import StrapSource, record_straps, stream_straps
+        from .regulation_session import RegulationSession
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._recorder = None
+        self._sink = _Sink(self)
+        options = self.options
+        script = self.library.get(options.script) if options.script else None
+        self.session = RegulationSession(options.mode, self.library, lambda e: self._push(e), script=script,
+                                         auto_approve=options.auto_approve, baseline=options.baseline)
+        self._ready.set()
+        if self.source.replay is not None:
+            from .devices.replay import ReplaySource
+            from .session_file import read_session
+
+            recorded = read_session(self.source.replay)
+            for problem in recorded.problems:
+                self._push(TimelineEvent("engine-warning", 0, 0.0, {"text": problem}))
+            self.replay = ReplaySource(recorded.timeline, self._sink, speed=self.source.speed)
+            await self._until_stopped(self.replay.run())
+            return
+        strap_source = StrapSource(simulate=self.source.simulate, addresses=self.source.addresses,
+                                   simulated_straps=self.source.simulated_straps, seed=self.source.seed)
+        if options.record_to is not None:
+            def attach(writer: Any) -> None:
+                self._recorder = writer
+                self.recording = writer.path
+                self.session.recorder = writer
+
+            await self._until_stopped(record_straps(strap_source, self._sink, None, options.record_to,
+                                                    dict(options.manifest), attach, until_cancelled=True))
+        else:
+            await self._until_stopped(stream_straps(strap_source, self._sink, None, until_cancelled=True))
+
+    async def _until_stopped(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        stopper = asyncio.ensure_future(self._stop.wait())  # type: ignore[union-attr]
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not task.done():
+            task.cancel()  # stream_straps stops its supervisors cleanly on cancellation
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass

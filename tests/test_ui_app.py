@@ -1,0 +1,136 @@
+"""The desktop app, offscreen: wiring, the cue approval flow, markers, the no-strap offer, a smoke run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PySide6 import QtCore
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from somafeedback.devices.events import TimelineEvent  # noqa: E402
+from somafeedback.engine import Engine, EngineOptions, EngineSource  # noqa: E402
+from somafeedback.exercise_library import load_library  # noqa: E402
+from somafeedback.session_file import read_session  # noqa: E402
+
+
+@pytest.fixture
+def library():
+    return load_library()
+
+
+@pytest.fixture
+def app_window(qtbot, library, request):
+    from somafeedback.ui.client_screen import ClientScreen
+    from somafeedback.ui.practitioner_window import PractitionerWindow
+
+    source, options = request.param
+    engine = Engine(source, options, library)
+    client = ClientScreen(engine.now_s)
+    window = PractitionerWindow(engine, library, client)
+    qtbot.addWidget(window)
+    qtbot.addWidget(client)
+    window.show()
+    client.show()
+    engine.start()
+    yield window, client, engine
+    engine.stop()
+
+
+@pytest.mark.parametrize("app_window", [(EngineSource(simulate="calm", speed=30.0), EngineOptions())], indirect=True)
+def test_window_shows_the_live_stream(qtbot, app_window) -> None:
+    window, _, engine = app_window
+    qtbot.waitUntil(lambda: window.plots.rr.n > 30 and window.plots.hr.n > 0, timeout=20000)
+    assert window.status["link"].text() == "link: streaming"
+    assert "somafeedback sim 1" in window.status["strap"].text() and "battery 87 %" in window.status["strap"].text()
+    assert window.status["contact"].text() == "skin contact"
+    assert window.panel.state_label.text() in ("calibrating", "in band")
+    window.plots.redraw()
+    x, y = window.plots._rr_curve.getData()
+    assert len(x) > 30 and 600 < float(y[-1]) < 1200  # what is drawn is the data
+
+
+@pytest.mark.parametrize("app_window", [(EngineSource(simulate="sustained-activation", speed=60.0), EngineOptions())],
+                         indirect=True)
+def test_cue_approval_reaches_the_client_view_only_when_approved(qtbot, app_window) -> None:
+    window, client, engine = app_window
+    qtbot.waitUntil(lambda: window.pending_cue is not None, timeout=60000)
+    assert window.panel.approve_button.isEnabled()
+    assert "grounding" in window.panel.suggestion.text()
+    assert client.is_resting()  # a suggestion alone never reaches the client
+    window.panel.approve_button.click()
+    qtbot.waitUntil(lambda: client.current_exercise() is not None, timeout=10000)
+    assert client.current_exercise().id == "feet-and-seat-grounding"
+    assert not window.panel.approve_button.isEnabled()
+    log = [window.timeline.item(i).text() for i in range(window.timeline.count())]
+    assert any("cue approved: grounding" in line for line in log) and any("cue delivered" in line for line in log)
+
+
+@pytest.mark.parametrize("app_window", [(EngineSource(simulate="calm", speed=20.0), None)], indirect=True)
+def test_hotkey_markers_and_notes_are_recorded(qtbot, app_window, tmp_path: Path) -> None:
+    window, _, engine = app_window
+    assert engine.recording is None  # this engine does not record: markers still reach the timeline
+    qtbot.waitUntil(lambda: window.plots.rr.n > 5, timeout=20000)
+    window.activateWindow()  # the practitioner's window has the keyboard, not the client view
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, "R")
+    qtbot.keyClick(window, "D")
+    window.panel.note.setText("shoulders dropped")
+    qtbot.keyClick(window.panel.note, QtCore.Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.timeline.count() and sum(
+        ("marker:" in window.timeline.item(i).text() or "note:" in window.timeline.item(i).text())
+        for i in range(window.timeline.count())) >= 3, timeout=10000)
+    log = "\n".join(window.timeline.item(i).text() for i in range(window.timeline.count()))
+    assert "marker: resource" in log and "marker: discharge" in log and "note: shoulders dropped" in log
+
+
+def test_markers_land_in_the_recorded_session(qtbot, library, tmp_path: Path) -> None:
+    from somafeedback.ui.practitioner_window import PractitionerWindow
+
+    engine = Engine(EngineSource(simulate="calm", speed=20.0), EngineOptions(record_to=tmp_path), library)
+    window = PractitionerWindow(engine, library)
+    qtbot.addWidget(window)
+    window.show()
+    engine.start()
+    qtbot.waitUntil(lambda: window.plots.rr.n > 5, timeout=20000)
+    qtbot.keyClick(window, "F")
+    qtbot.keyClick(window, "Q")
+    time.sleep(0.2)
+    engine.stop()
+    session = read_session(engine.recording)
+    labels = [e.data["label"] for e in session.events if isinstance(e, TimelineEvent) and e.kind == "marker"]
+    assert labels == ["felt shift", "hypoarousal signs observed"]
+
+
+@pytest.mark.parametrize("app_window", [(EngineSource(), EngineOptions())], indirect=True)
+def test_without_a_strap_the_app_offers_the_simulator(qtbot, app_window) -> None:
+    window, _, engine = app_window
+
+    def use_simulator() -> None:
+        window.engine.stop()
+        window.engine = Engine(EngineSource(simulate="calm", speed=20.0), EngineOptions(), window.library)
+        window.engine.start()
+
+    window._use_simulator = use_simulator
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=30000)
+    assert "somafeedback stream --simulate" in window.banner_text.text() or "simulat" in window.banner_text.text()
+    window.simulator_button.click()
+    qtbot.waitUntil(lambda: window.plots.rr.n > 5, timeout=20000)
+    window.engine.stop()
+
+
+def test_smoke_the_app_starts_on_the_simulator_and_quits_by_itself(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SOMAFEEDBACK_RECORDINGS": str(tmp_path)}
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "somafeedback.ui.launcher", "--simulate", "--speed", "10",
+                             "--quit-after", "4", "--record"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert time.monotonic() - started < 60
+    (session,) = tmp_path.glob("*.session.sqlite")
+    recorded = read_session(session)
+    assert len(recorded.notifications) > 10 and not recorded.ended_unexpectedly  # a clean stop on quit

@@ -1,0 +1,394 @@
+"""The client screen and the pacer widget, headless (pytest-qt, offscreen).
+
+Time is a fake session clock advanced by hand: the screen and the pacer must follow the
+clock, not timer ticks.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtCore, QtGui  # noqa: E402
+
+from somafeedback.exercise_library import Exercise, Step, builtin_exercises  # noqa: E402
+from somafeedback.pacer import Pacer, PacerSettings  # noqa: E402
+from somafeedback.ui import client_screen as client_screen_module  # noqa: E402
+from somafeedback.ui import pacer_widget as pacer_widget_module  # noqa: E402
+from somafeedback.ui.client_screen import RESTING_TEXT, ClientScreen, client_texts, format_numbers  # noqa: E402
+from somafeedback.ui.pacer_widget import MAX_RADIUS_FRACTION, MIN_RADIUS_FRACTION, PacerWidget  # noqa: E402
+
+BANNED = ("diagnos", "vagal", "dorsal", "ventral", "shutdown", "trauma", "stress", "activated", "score")
+SLOW = PacerSettings(inhale_s=4, exhale_s=6)
+
+
+class FakeClock:
+    """Session seconds, moved by the test."""
+
+    def __init__(self, t: float = 0.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _exercise(*steps: Step, id: str = "test-exercise") -> Exercise:
+    return Exercise(
+        id=id, title="Test practice", purpose="For the tests.", steps=steps, entry_trigger="-",
+        exit_condition="-", cautions=(), where=frozenset({"session"}), role="other", source=Path(f"{id}.toml"),
+    )
+
+
+THREE_STEPS = _exercise(
+    Step("You can stop at any time.", 5),
+    Step("Breathe along with the pacer.", 10, SLOW),
+    Step("Notice the support under you.", 3),
+)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(100.0)
+
+
+@pytest.fixture
+def screen(qtbot, clock: FakeClock) -> ClientScreen:
+    widget = ClientScreen(clock)
+    qtbot.addWidget(widget)
+    widget.resize(900, 640)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+# --- resting view ---------------------------------------------------------------------------
+
+
+def test_resting_view_by_default(screen: ClientScreen) -> None:
+    assert screen.windowTitle() == "somafeedback — client view"
+    assert screen.current_text() == RESTING_TEXT
+    assert screen.is_resting()
+    assert not screen.pacer_visible()
+    assert screen.current_step_index() is None
+    assert screen.numbers_text() == ""
+
+
+# --- exercises ------------------------------------------------------------------------------
+
+
+def test_exercise_shows_one_step_at_a_time_by_the_clock(qtbot, screen: ClientScreen, clock: FakeClock) -> None:
+    with qtbot.waitSignal(screen.step_changed) as first:
+        screen.show_exercise(THREE_STEPS, started_at_s=100.0)
+    assert first.args == [0]
+    assert screen.current_step_index() == 0
+    assert screen.current_text() == "You can stop at any time."
+    assert screen.current_title() == "Test practice"
+    assert not screen.pacer_visible()
+
+    clock.t = 104.9
+    screen.refresh()
+    assert screen.current_step_index() == 0
+
+    clock.t = 105.0  # step 1 lasts 5 s
+    screen.refresh()
+    assert screen.current_step_index() == 1
+    assert screen.current_text() == "Breathe along with the pacer."
+    assert screen.pacer_visible()
+
+    clock.t = 115.0
+    screen.refresh()
+    assert screen.current_step_index() == 2
+    assert not screen.pacer_visible()
+
+    clock.t = 118.0
+    with qtbot.waitSignal(screen.exercise_finished) as finished:
+        screen.refresh()
+    assert finished.args == ["test-exercise"]
+    assert screen.is_resting()
+    assert screen.current_text() == RESTING_TEXT
+    assert screen.current_step_index() is None
+    assert not screen.pacer_visible()
+
+
+def test_the_step_timer_follows_the_clock_without_help(qtbot, screen: ClientScreen, clock: FakeClock) -> None:
+    screen.show_exercise(THREE_STEPS, started_at_s=100.0)
+    clock.t = 106.0
+    qtbot.waitUntil(lambda: screen.current_step_index() == 1, timeout=2000)
+    clock.t = 200.0
+    qtbot.waitUntil(screen.is_resting, timeout=2000)
+
+
+def test_a_jump_in_time_lands_on_the_right_step(screen: ClientScreen, clock: FakeClock) -> None:
+    clock.t = 50.0  # before the start: the first step waits
+    screen.show_exercise(THREE_STEPS, started_at_s=100.0)
+    assert screen.current_step_index() == 0
+    clock.t = 116.5  # straight into the last step (a late tick, a replay)
+    screen.refresh()
+    assert screen.current_step_index() == 2
+    assert screen.current_text() == "Notice the support under you."
+
+
+def test_the_exercise_pacer_starts_with_its_step_and_runs_on_across_pacer_steps(screen: ClientScreen, clock: FakeClock) -> None:
+    slower = PacerSettings.from_rate(5.0)
+    exercise = _exercise(Step("Arrive.", 4), Step("Breathe.", 10, SLOW), Step("Keep going.", 10, SLOW),
+                         Step("Slower now.", 12, slower))
+    screen.show_exercise(exercise, started_at_s=100.0)
+    reference = Pacer(SLOW, 104.0)  # the run of pacer steps starts with an inhale at 104 s
+    reference.set_settings(slower, 124.0)
+    widget = screen.pacer_widget()
+    for t in (104.0, 106.0, 113.9, 114.0, 117.3, 123.99, 124.0, 124.01, 130.0, 135.5):
+        clock.t = t
+        screen.refresh()
+        assert screen.pacer_visible()
+        assert widget.current_level() == pytest.approx(reference.at(t).target_level, abs=1e-9), t
+    assert screen.current_step_index() == 3
+
+
+# --- one-line cues, the pacer alone, clear ---------------------------------------------------------
+
+
+def test_show_text_and_clear(screen: ClientScreen) -> None:
+    screen.show_text("  You can let the breath be smaller and slower.  ")
+    assert screen.current_text() == "You can let the breath be smaller and slower."
+    assert not screen.is_resting() and not screen.pacer_visible()
+    screen.clear()
+    assert screen.is_resting() and screen.current_text() == RESTING_TEXT
+    screen.show_text("   ")  # nothing to say: back to resting
+    assert screen.is_resting()
+
+
+def test_show_text_replaces_a_running_exercise(screen: ClientScreen, clock: FakeClock) -> None:
+    screen.show_exercise(THREE_STEPS, started_at_s=95.0)  # in the pacer step
+    assert screen.pacer_visible()
+    screen.show_text("Let's come back to the feet for a moment.")
+    assert screen.current_step_index() is None and screen.current_exercise() is None
+    assert not screen.pacer_visible()
+    clock.t = 200.0
+    screen.refresh()
+    assert screen.current_text() == "Let's come back to the feet for a moment."
+
+
+def test_the_pacer_alone_retimes_phase_continuously(screen: ClientScreen, clock: FakeClock) -> None:
+    screen.show_pacer(SLOW, at_s=100.0)
+    assert screen.pacer_visible() and screen.current_text() == ""
+    faster = PacerSettings.from_rate(6.5)
+    screen.show_pacer(faster, at_s=107.0)
+    reference = Pacer(SLOW, 100.0)
+    reference.set_settings(faster, 107.0)
+    for t in (103.0, 107.0, 109.5, 121.0):
+        clock.t = t
+        assert screen.pacer_widget().current_level() == pytest.approx(reference.at(t).target_level)
+    screen.show_pacer(None)
+    assert screen.is_resting()
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+def test_numbers_are_hidden_by_default_and_shown_only_when_visible_and_valid(screen: ClientScreen) -> None:
+    screen.update_numbers(66.2, 37.8, True)
+    assert not screen.numbers_visible() and screen.numbers_text() == ""
+    screen.set_numbers_visible(True)
+    assert screen.numbers_text() == "HR 66 bpm · RMSSD 38 ms"
+    screen.update_numbers(70.0, 30.0, False)
+    assert screen.numbers_text() == ""
+    screen.update_numbers(None, None, True)
+    assert screen.numbers_text() == ""
+    screen.update_numbers(64.0, None, True)
+    assert screen.numbers_text() == "HR 64 bpm"
+    screen.set_numbers_visible(False)
+    assert screen.numbers_text() == ""
+    assert format_numbers(float("nan"), 41.4) == "RMSSD 41 ms"
+
+
+# --- window -----------------------------------------------------------------------------------
+
+
+def _full_screen(widget: ClientScreen) -> bool:
+    return widget.isFullScreen() or bool(widget.windowState() & QtCore.Qt.WindowState.WindowFullScreen)
+
+
+def test_full_screen_toggles(qtbot, screen: ClientScreen) -> None:
+    assert not _full_screen(screen)
+    screen.toggle_full_screen()
+    assert _full_screen(screen)
+    screen.toggle_full_screen()
+    assert not _full_screen(screen)
+    screen.toggle_full_screen()
+    screen.leave_full_screen()  # what Escape does
+    assert not _full_screen(screen)
+    screen.leave_full_screen()  # harmless when not full screen
+    assert not _full_screen(screen)
+
+
+def test_f11_and_escape_shortcuts(qtbot, screen: ClientScreen) -> None:
+    screen.activateWindow()
+    screen.setFocus()
+    qtbot.keyClick(screen, QtCore.Qt.Key.Key_F11)
+    if not _full_screen(screen):
+        pytest.skip("this platform plugin does not deliver shortcuts to an inactive window")
+    qtbot.keyClick(screen, QtCore.Qt.Key.Key_Escape)
+    assert not _full_screen(screen)
+
+
+def test_move_to_screen(screen: ClientScreen) -> None:
+    screens = QtGui.QGuiApplication.screens()
+    assert screen.move_to_screen(99) is False
+    if len(screens) < 2:
+        before = screen.geometry()
+        assert screen.move_to_screen(0) is False
+        assert screen.geometry() == before
+    else:
+        assert screen.move_to_screen(1) is True
+        assert screens[1].geometry().contains(screen.geometry().center())
+
+
+# --- transitions --------------------------------------------------------------------------------
+
+
+def test_view_changes_fade_in_briefly(qtbot, screen: ClientScreen) -> None:
+    screen.show_text("Take a moment to look around the room.")
+    assert screen.current_text() == "Take a moment to look around the room."  # at once, before the fade ends
+    assert screen.is_fading()
+    qtbot.waitUntil(lambda: not screen.is_fading(), timeout=1000)
+    screen.set_fade_ms(5000)
+    screen.clear()
+    qtbot.waitUntil(lambda: not screen.is_fading(), timeout=1000)  # capped at 400 ms
+    screen.set_fade_ms(0)
+    screen.show_text("Notice your feet.")
+    assert not screen.is_fading()
+
+
+# --- pacer widget -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pacer_widget(qtbot, clock: FakeClock) -> PacerWidget:
+    widget = PacerWidget(clock)
+    qtbot.addWidget(widget)
+    widget.resize(300, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def test_pacer_radius_follows_the_clock(pacer_widget: PacerWidget, clock: FakeClock) -> None:
+    pacer_widget.set_pacer(SLOW, at_s=10.0)
+    reference = Pacer(SLOW, 10.0)
+    # out of order on purpose: the drawing is a function of the clock, not of earlier frames
+    for t in (14.0, 10.0, 11.0, 12.0, 17.0, 20.0, 5.0, 23.3, 1234.5):
+        clock.t = t
+        expected = reference.at(t).target_level
+        assert pacer_widget.current_level() == pytest.approx(expected, abs=1e-12)
+        pacer_widget.repaint()
+        assert pacer_widget.last_drawn_radius() == pytest.approx(pacer_widget.radius_for_level(expected))
+    clock.t = 14.0  # end of the in-breath: the full circle
+    assert pacer_widget.current_radius() == pytest.approx(150 * MAX_RADIUS_FRACTION)
+    clock.t = 20.0  # end of the out-breath: the small circle
+    assert pacer_widget.current_radius() == pytest.approx(150 * MIN_RADIUS_FRACTION)
+
+
+def test_pacer_settings_change_is_phase_continuous(pacer_widget: PacerWidget, clock: FakeClock) -> None:
+    pacer_widget.set_pacer(SLOW, at_s=0.0)
+    faster = PacerSettings.from_rate(6.5)
+    clock.t = 12.5
+    before = pacer_widget.current_level()
+    pacer_widget.set_pacer(faster)  # now
+    assert pacer_widget.current_level() == pytest.approx(before)
+    reference = Pacer(SLOW, 0.0)
+    reference.set_settings(faster, 12.5)
+    for t in (13.0, 15.2, 40.0):
+        clock.t = t
+        assert pacer_widget.current_level() == pytest.approx(reference.at(t).target_level)
+    pacer_widget.set_pacer(SLOW, at_s=1.0)  # a time before the last change counts as that change
+    assert pacer_widget.pacer().changes[-1] == (12.5, SLOW)
+
+
+def test_pacer_frame_timer_runs_only_while_visible_with_a_pacer(pacer_widget: PacerWidget) -> None:
+    assert not pacer_widget.frame_timer_active() and pacer_widget.current_level() is None
+    assert pacer_widget.current_radius() == 0.0
+    pacer_widget.set_pacer(SLOW, at_s=0.0)
+    assert pacer_widget.frame_timer_active()
+    pacer_widget.hide()
+    assert not pacer_widget.frame_timer_active()
+    pacer_widget.show()
+    assert pacer_widget.frame_timer_active()
+    pacer_widget.set_pacer(None)
+    assert not pacer_widget.frame_timer_active() and not pacer_widget.has_pacer()
+    pacer_widget.repaint()
+    assert pacer_widget.last_drawn_radius() is None
+
+
+def test_phase_label_is_a_property(pacer_widget: PacerWidget, clock: FakeClock) -> None:
+    pacer_widget.set_pacer(PacerSettings(inhale_s=4, hold_in_s=1, exhale_s=6), at_s=0.0)
+    clock.t = 1.0
+    assert pacer_widget.current_phase_label() is None  # hidden by default
+    assert pacer_widget.setProperty("phaseLabelVisible", True) is True
+    assert pacer_widget.property("phaseLabelVisible") is True
+    assert pacer_widget.current_phase_label() == "breathe in"
+    clock.t = 4.5
+    assert pacer_widget.current_phase_label() == "hold"
+    clock.t = 7.0
+    assert pacer_widget.current_phase_label() == "breathe out"
+    pacer_widget.repaint()  # the label strip makes room: the circle still fits
+    assert pacer_widget.last_drawn_radius() < 150 * MAX_RADIUS_FRACTION
+
+
+# --- words and looks ------------------------------------------------------------------------------
+
+
+def _string_literals(path: Path) -> list[str]:
+    """Every string constant in a module that is not a docstring."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value) for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
+        and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def test_no_banned_words_on_the_client_screen() -> None:
+    texts = list(client_texts())
+    for module in (client_screen_module, pacer_widget_module):
+        texts += _string_literals(Path(module.__file__))
+    for exercise in builtin_exercises().values():  # what the script cards show
+        texts += [exercise.title, *(step.text for step in exercise.steps)]
+    assert RESTING_TEXT in texts and "breathe out" in texts and len(texts) > 50
+    offending = [(word, text) for text in texts for word in BANNED if word in text.lower()]
+    assert not offending
+
+
+def _reddish_pixels(image: QtGui.QImage) -> int:
+    count = 0
+    for y in range(0, image.height(), 7):
+        for x in range(0, image.width(), 7):
+            colour = image.pixelColor(x, y)
+            if colour.red() > colour.green() + 50 and colour.red() > colour.blue() + 50:
+                count += 1
+    return count
+
+
+def test_screenshots_of_the_resting_view_and_an_exercise_step(screen: ClientScreen, clock: FakeClock, tmp_path: Path) -> None:
+    screen.set_fade_ms(0)
+    screen.set_phase_label_visible(True)
+    resting = tmp_path / "client-resting.png"
+    assert screen.grab().save(str(resting))
+    exercise = builtin_exercises()["low-and-slow-breathing"]
+    screen.show_exercise(exercise, started_at_s=70.0)  # 30 s in: the first pacer step
+    clock.t = 101.5
+    assert screen.pacer_visible()
+    step = tmp_path / "client-exercise-step.png"
+    pixmap = screen.grab()
+    assert pixmap.save(str(step))
+    for path in (resting, step):
+        assert path.stat().st_size > 1000
+        image = QtGui.QImage(str(path))
+        assert not image.isNull() and _reddish_pixels(image) == 0
+    assert not math.isnan(screen.pacer_widget().current_radius())

@@ -1,0 +1,82 @@
+"""The desktop app's composition root: parse options, build the engine and the windows.
+
+``somafeedback`` with no command opens the app: on the first strap found, or (when none is
+found) with a one-click offer of the simulated strap; ``--simulate [SCENARIO]``,
+``--replay SESSION`` and ``--address ADDR`` open it directly on that source.
+
+Thread: the Qt GUI thread (the engine runs on its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from somafeedback.clock import parse_speed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="somafeedback",
+        description="Open the somafeedback desktop app (run 'somafeedback --help-commands' for the command line).",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--simulate", nargs="?", const="calm", metavar="SCENARIO", help="the built-in simulated strap")
+    source.add_argument("--replay", metavar="SESSION", help="review a recorded session")
+    source.add_argument("--address", action="append", default=[], metavar="ADDR", help="a real strap's address")
+    parser.add_argument("--speed", type=parse_speed, default=1.0, metavar="X|max", help="simulation or replay speed")
+    parser.add_argument("--mode", choices=("practitioner", "home"), default="practitioner")
+    parser.add_argument("--script", metavar="NAME", help="home mode: the exercise to practise")
+    parser.add_argument("--client", metavar="NAME", help="the client's pseudonym")
+    parser.add_argument("--record", action="store_true", help="record the session in the library")
+    parser.add_argument("--recordings", type=Path, metavar="DIR", help="the session library folder")
+    parser.add_argument("--no-client-view", action="store_true", help="do not open the client view")
+    parser.add_argument("--quit-after", type=float, metavar="S", help="quit by itself after S seconds (tests, demos)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from PySide6 import QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("somafeedback")
+    app.setOrganizationName("somafeedback")
+
+    from somafeedback.engine import Engine, EngineOptions, EngineSource
+    from somafeedback.exercise_library import load_library
+    from somafeedback.library import default_library
+
+    from .client_screen import ClientScreen
+    from .practitioner_window import PractitionerWindow
+
+    library = load_library()
+    source = EngineSource(simulate=args.simulate, replay=Path(args.replay) if args.replay else None,
+                          addresses=tuple(args.address), speed=args.speed)
+    options = EngineOptions(mode=args.mode, script=args.script,
+                            record_to=(args.recordings or default_library()) if args.record else None,
+                            manifest={"client": args.client, "mode": args.mode, "tags": [], "devices": []})
+    engine = Engine(source, options, library)
+    client = None if args.no_client_view else ClientScreen(engine.now_s)
+    window = PractitionerWindow(engine, library, client)
+
+    def use_simulator() -> None:
+        window.engine.stop()
+        window.engine = Engine(EngineSource(simulate="calm"), options, library)
+        if client is not None:
+            client.clock = window.engine.now_s
+        window.engine.start()
+
+    window._use_simulator = use_simulator
+    window.show()
+    if client is not None:
+        client.show()
+    QtCore.QTimer.singleShot(0, engine.start)  # paint first, then connect
+    if args.quit_after is not None and math.isfinite(args.quit_after):
+        QtCore.QTimer.singleShot(int(args.quit_after * 1000), app.quit)
+    code = app.exec()
+    window.engine.stop()
+    return code

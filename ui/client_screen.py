@@ -1,0 +1,428 @@
+"""The client's window in session: a calm resting view, script cards and the breathing pacer.
+
+Design rules (research/somatic.md §4.2, §4.7, §8):
+
+- Default is a neutral resting view: a soft background and one short, neutral line.
+- The practitioner pushes what the client sees: an exercise (a script card in large text,
+  one step at a time, with the pacer under the text on pacer steps), a single approved
+  line, or the pacer alone. Nothing appears here by itself.
+- Numbers are away by default; when the practitioner turns them on they show only while
+  the signal is valid, small and at the bottom.
+- No red, no scores, no state words: the palette is colour-blind safe (soft blues and warm
+  greys), and every fixed string this module can show is listed in :func:`client_texts`.
+
+Time comes from the injected session clock, never from counting timer ticks: the current
+exercise step is found from ``clock() - started_at_s`` and the steps' durations, so a
+simulated or replayed session at another speed, or a late timer, shows the right step.
+The step timer (5 Hz) and the pacer's frame timer only prompt a re-read of the clock.
+
+View changes fade in over a short time (:data:`FADE_MS`); the state (:meth:`current_text`
+and friends) changes at once, so callers and tests never wait for an animation.
+
+Thread: the Qt GUI thread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Final
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from somafeedback.exercise_library import Exercise
+from somafeedback.pacer import Pacer, PacerSettings
+
+from .pacer_widget import PHASE_LABELS, PacerWidget
+
+WINDOW_TITLE: Final = "somafeedback — client view"
+RESTING_TEXT: Final = "Take your time."
+NUMBERS_HR: Final = "HR {hr:.0f} bpm"
+NUMBERS_RMSSD: Final = "RMSSD {rmssd:.0f} ms"
+NUMBERS_SEPARATOR: Final = " · "
+
+FADE_MS: Final = 300  # gentle, and short enough never to hold up a step
+STEP_TICK_MS: Final = 200  # how often the step timer re-reads the clock
+
+# Soft, colour-blind-safe palette: a pale mist background, slate text, no red.
+BACKGROUND_TOP: Final = QtGui.QColor(236, 241, 243)
+BACKGROUND_BOTTOM: Final = QtGui.QColor(218, 228, 232)
+TEXT_COLOUR: Final = QtGui.QColor(52, 68, 79)
+MUTED_COLOUR: Final = QtGui.QColor(104, 122, 133)
+
+
+def client_texts() -> tuple[str, ...]:
+    """Every fixed string this screen can show (exercise texts come from the library)."""
+    numbers = NUMBERS_SEPARATOR.join((NUMBERS_HR.format(hr=66.0), NUMBERS_RMSSD.format(rmssd=38.0)))
+    return (WINDOW_TITLE, RESTING_TEXT, numbers, *PHASE_LABELS.values())
+
+
+def format_numbers(hr_bpm: float | None, rmssd_ms: float | None) -> str:
+    """The numbers line, e.g. "HR 66 bpm · RMSSD 38 ms"; a missing or non-finite value is left out."""
+    parts = []
+    if hr_bpm is not None and math.isfinite(hr_bpm):
+        parts.append(NUMBERS_HR.format(hr=hr_bpm))
+    if rmssd_ms is not None and math.isfinite(rmssd_ms):
+        parts.append(NUMBERS_RMSSD.format(rmssd=rmssd_ms))
+    return NUMBERS_SEPARATOR.join(parts)
+
+
+class ClientScreen(QtWidgets.QWidget):
+    """The second window, for the client.
+
+    ``clock`` returns session seconds (the same clock the exercise start times use).
+    Signals: ``step_changed(int)`` when an exercise shows a new step, and
+    ``exercise_finished(str)`` (the exercise id) when one runs to its end.
+    """
+
+    step_changed = QtCore.Signal(int)
+    exercise_finished = QtCore.Signal(str)
+
+    def __init__(self, clock: Callable[[], float], parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._clock = clock
+        self._resting_text = RESTING_TEXT
+        self._text = ""
+        self._exercise: Exercise | None = None
+        self._started_at_s = 0.0
+        self._step_index: int | None = None
+        self._numbers_visible = False
+        self._numbers = ("", False)  # (formatted text, valid)
+        self._fade_ms = FADE_MS
+        self._normal_geometry: QtCore.QRect | None = None
+
+        self.setWindowTitle(WINDOW_TITLE)
+        self.setMinimumSize(480, 360)
+        self.resize(1024, 700)
+        # The content (title, text, pacer) fades; the numbers line sits outside the fade.
+        self._content = QtWidgets.QWidget(self)
+        content_layout = QtWidgets.QVBoxLayout(self._content)
+        content_layout.setSpacing(18)
+        self._title_label = self._make_label(MUTED_COLOUR)
+        self._text_label = self._make_label(TEXT_COLOUR)
+        self._pacer = PacerWidget(clock, self._content)
+        self._pacer.hide()
+        content_layout.addStretch(1)
+        content_layout.addWidget(self._title_label)
+        content_layout.addWidget(self._text_label)
+        content_layout.addWidget(self._pacer, 1)
+        content_layout.addStretch(1)
+
+        self._numbers_label = self._make_label(MUTED_COLOUR)
+        self._numbers_label.hide()
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self._content, 1)
+        layout.addWidget(self._numbers_label)
+
+        self._fade_effect = QtWidgets.QGraphicsOpacityEffect(self._content)
+        self._fade_effect.setOpacity(1.0)
+        self._fade_effect.setEnabled(False)
+        self._content.setGraphicsEffect(self._fade_effect)
+        self._fade = QtCore.QPropertyAnimation(self._fade_effect, b"opacity", self)
+        self._fade.setStartValue(0.0)
+        self._fade.setEndValue(1.0)
+        self._fade.setEasingCurve(QtCore.QEasingCurve.Type.InOutSine)
+        self._fade.finished.connect(lambda: self._fade_effect.setEnabled(False))
+
+        self._step_timer = QtCore.QTimer(self)
+        self._step_timer.setInterval(STEP_TICK_MS)
+        self._step_timer.timeout.connect(self.refresh)
+
+        for key, slot in ((QtCore.Qt.Key.Key_F11, self.toggle_full_screen),
+                          (QtCore.Qt.Key.Key_Escape, self.leave_full_screen)):
+            shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            shortcut.activated.connect(slot)
+
+        self._show_view(self._resting_text, title="", pacer=None, fade=False)
+        self._update_fonts()
+
+    # --- what the client sees ---------------------------------------------------------------
+
+    def show_exercise(self, exercise: Exercise, started_at_s: float) -> None:
+        """Run ``exercise`` from session time ``started_at_s``, one step at a time.
+
+        The step shown is the one ``clock() - started_at_s`` falls in; a step with pacer
+        settings shows the pacer under its text; after the last step the resting view
+        returns and ``exercise_finished`` is emitted.
+        """
+        self._exercise = exercise
+        self._started_at_s = float(started_at_s)
+        self._step_index = None
+        self._step_timer.start()
+        self.refresh()
+
+    def show_text(self, text: str) -> None:
+        """Show one approved line (no exercise, no pacer); an empty line means :meth:`clear`."""
+        text = text.strip()
+        if not text:
+            self.clear()
+            return
+        self._stop_exercise()
+        self._show_view(text, title="", pacer=None)
+
+    def show_pacer(self, settings: PacerSettings | None, at_s: float | None = None, text: str = "") -> None:
+        """Show the pacer alone (with an optional line above it); ``None`` means :meth:`clear`.
+
+        Pushing new settings while the pacer shows keeps the breath going (phase-continuous
+        from ``at_s``, default now).
+        """
+        if settings is None:
+            self.clear()
+            return
+        text = text.strip()
+        keep = self._exercise is None and self._pacer.has_pacer()
+        self._stop_exercise()
+        if keep:
+            self._pacer.set_pacer(settings, at_s)  # phase-continuous retiming
+            if text != self._text:
+                self._show_view(text, title="", pacer=self._pacer.pacer())
+            return
+        at = self._clock() if at_s is None else float(at_s)
+        self._show_view(text, title="", pacer=Pacer(settings, at))
+
+    def clear(self) -> None:
+        """Back to the neutral resting view (stops any exercise and the pacer)."""
+        self._stop_exercise()
+        self._show_view(self._resting_text, title="", pacer=None)
+
+    def set_resting_text(self, text: str) -> None:
+        """Change the resting line (a practitioner's own neutral words)."""
+        was_resting = self.is_resting()
+        self._resting_text = text.strip()
+        if was_resting:
+            self._show_view(self._resting_text, title="", pacer=None, fade=False)
+
+    def set_phase_label_visible(self, visible: bool) -> None:
+        """Show the phase word ("breathe in", "hold", "breathe out") under the pacer."""
+        self._pacer.set_phase_label_visible(visible)
+
+    # --- numbers ----------------------------------------------------------------------------
+
+    def set_numbers_visible(self, visible: bool) -> None:
+        """Numbers are away by default; the practitioner may turn them on."""
+        self._numbers_visible = bool(visible)
+        self._numbers_label.setVisible(self._numbers_visible)
+        self._render_numbers()
+
+    def numbers_visible(self) -> bool:
+        return self._numbers_visible
+
+    def update_numbers(self, hr_bpm: float | None, rmssd_ms: float | None, valid: bool) -> None:
+        """The latest values; shown only while numbers are visible and ``valid`` is true."""
+        self._numbers = (format_numbers(hr_bpm, rmssd_ms), bool(valid))
+        self._render_numbers()
+
+    def numbers_text(self) -> str:
+        """The numbers line as shown ("" when hidden or not valid)."""
+        return self._numbers_label.text() if self._numbers_visible else ""
+
+    # --- window -------------------------------------------------------------------------------
+
+    def toggle_full_screen(self) -> None:
+        if self.isFullScreen():
+            self.leave_full_screen()
+        else:
+            self._normal_geometry = self.geometry()
+            self.showFullScreen()
+            self.setCursor(QtCore.Qt.CursorShape.BlankCursor)
+
+    def leave_full_screen(self) -> None:
+        if not self.isFullScreen():
+            return
+        self.showNormal()
+        self.unsetCursor()
+        if self._normal_geometry is not None:
+            self.setGeometry(self._normal_geometry)
+
+    def move_to_screen(self, index: int) -> bool:
+        """Move the window to screen ``index`` (full screen stays full screen there).
+
+        A no-op returning False with a single screen or an index out of range.
+        """
+        screens = QtGui.QGuiApplication.screens()
+        if len(screens) < 2 or not 0 <= index < len(screens):
+            return False
+        target = screens[index]
+        was_full = self.isFullScreen()
+        if was_full:
+            self.showNormal()
+        self.setScreen(target)
+        available = target.availableGeometry()
+        size = self.size().boundedTo(available.size())
+        frame = QtCore.QRect(QtCore.QPoint(0, 0), size)
+        frame.moveCenter(available.center())
+        self.setGeometry(frame)
+        self._normal_geometry = frame
+        if was_full:
+            self.showFullScreen()
+        return True
+
+    # --- for tests and the practitioner window ----------------------------------------------------
+
+    def current_text(self) -> str:
+        """The main line shown now ("" for the pacer alone)."""
+        return self._text
+
+    def current_title(self) -> str:
+        return self._title_label.text()
+
+    def pacer_visible(self) -> bool:
+        return self._pacer.has_pacer() and not self._pacer.isHidden()
+
+    def pacer_widget(self) -> PacerWidget:
+        return self._pacer
+
+    def current_step_index(self) -> int | None:
+        """The exercise step shown (0-based), or ``None`` with no exercise running."""
+        return self._step_index if self._exercise is not None else None
+
+    def current_exercise(self) -> Exercise | None:
+        return self._exercise
+
+    def is_resting(self) -> bool:
+        return self._exercise is None and not self._pacer.has_pacer() and self._text == self._resting_text
+
+    def is_fading(self) -> bool:
+        return self._fade.state() == QtCore.QAbstractAnimation.State.Running
+
+    def set_fade_ms(self, ms: int) -> None:
+        """Length of the fade-in on a view change (0 = no fade); capped at 400 ms."""
+        self._fade_ms = max(0, min(int(ms), 400))
+
+    def refresh(self) -> None:
+        """Re-read the clock and show the exercise step it falls in (the step timer calls this)."""
+        exercise = self._exercise
+        if exercise is None:
+            return
+        elapsed = self._clock() - self._started_at_s
+        ends = _step_ends(exercise)
+        if elapsed >= ends[-1]:
+            self._stop_exercise()
+            self._show_view(self._resting_text, title="", pacer=None)
+            self.exercise_finished.emit(exercise.id)
+            return
+        index = next(i for i, end in enumerate(ends) if elapsed < end)
+        if index == self._step_index:
+            return
+        self._step_index = index
+        step = exercise.steps[index]
+        self._show_view(step.text, title=exercise.title, pacer=self._exercise_pacer(exercise, index))
+        self.step_changed.emit(index)
+
+    # --- Qt -----------------------------------------------------------------------------------
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+        painter = QtGui.QPainter(self)
+        try:
+            gradient = QtGui.QLinearGradient(0.0, 0.0, 0.0, float(self.height()))
+            gradient.setColorAt(0.0, BACKGROUND_TOP)
+            gradient.setColorAt(1.0, BACKGROUND_BOTTOM)
+            painter.fillRect(self.rect(), QtGui.QBrush(gradient))
+        finally:
+            painter.end()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._update_fonts()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _make_label(self, colour: QtGui.QColor) -> QtWidgets.QLabel:
+        label = QtWidgets.QLabel(self)
+        label.setTextFormat(QtCore.Qt.TextFormat.PlainText)  # exercise files are text, never markup
+        label.setWordWrap(True)
+        label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Maximum)
+        palette = label.palette()
+        palette.setColor(QtGui.QPalette.ColorRole.WindowText, colour)
+        label.setPalette(palette)
+        return label
+
+    def _update_fonts(self) -> None:
+        """Scale the text with the window: large enough to read from across a room."""
+        side = min(self.width(), self.height() * 1.4)
+        text_share = 0.045 if self._pacer.isHidden() else 0.036  # on pacer steps the shape leads
+        for label, share, smallest in ((self._text_label, text_share, 20), (self._title_label, 0.022, 13),
+                                       (self._numbers_label, 0.02, 12)):
+            font = QtGui.QFont(label.font())
+            font.setPixelSize(max(smallest, round(side * share)))
+            label.setFont(font)
+        margin = round(self.width() * 0.1)
+        self._content.layout().setContentsMargins(margin, 24, margin, 12)
+
+    def _show_view(self, text: str, *, title: str, pacer: Pacer | None, fade: bool = True) -> None:
+        self._text = text
+        self._text_label.setText(text)
+        self._text_label.setVisible(bool(text))
+        self._title_label.setText(title)
+        self._title_label.setVisible(bool(title))
+        if pacer is not self._pacer.pacer():
+            self._pacer.set_pacer_model(pacer)
+        self._pacer.setVisible(pacer is not None)
+        # Text alone sits in the middle; with the pacer, the shape takes the free space.
+        layout = self._content.layout()
+        assert isinstance(layout, QtWidgets.QBoxLayout)
+        for index in (0, layout.count() - 1):
+            layout.setStretch(index, 0 if pacer is not None else 1)
+        self._update_fonts()
+        layout.activate()
+        if fade:
+            self._fade_in()
+
+    def _fade_in(self) -> None:
+        self._fade.stop()
+        if self._fade_ms <= 0 or not self.isVisible():
+            self._fade_effect.setEnabled(False)
+            return
+        self._fade.setDuration(self._fade_ms)
+        self._fade_effect.setOpacity(0.0)
+        self._fade_effect.setEnabled(True)
+        self._fade.start()
+
+    def _render_numbers(self) -> None:
+        text, valid = self._numbers
+        self._numbers_label.setText(text if self._numbers_visible and valid else "")
+
+    def _stop_exercise(self) -> None:
+        self._exercise = None
+        self._step_index = None
+        self._step_timer.stop()
+
+    def _exercise_pacer(self, exercise: Exercise, index: int) -> Pacer | None:
+        """The pacer for step ``index`` (``None`` for a step without one).
+
+        A run of consecutive pacer steps is one breath sequence: it starts with an inhale at
+        the run's first step, and a step with other settings retimes it phase-continuously
+        at that step's start. Built from the script and the start time alone, so jumping
+        straight to a step (a late tick, a replay) gives the same pacer as walking to it.
+        """
+        if exercise.steps[index].pacer is None:
+            return None
+        starts = (0.0, *_step_ends(exercise)[:-1])
+        first = index
+        while first > 0 and exercise.steps[first - 1].pacer is not None:
+            first -= 1
+        pacer: Pacer | None = None
+        for k in range(first, index + 1):
+            settings = exercise.steps[k].pacer
+            assert settings is not None  # every step of the run has a pacer
+            at = self._started_at_s + starts[k]
+            if pacer is None:
+                pacer = Pacer(settings, at)
+            elif settings != pacer.settings:
+                pacer.set_settings(settings, at)
+        return pacer
+
+
+def _step_ends(exercise: Exercise) -> list[float]:
+    """Seconds from the exercise start at which each step ends."""
+    ends, total = [], 0.0
+    for step in exercise.steps:
+        total += step.seconds
+        ends.append(total)
+    return ends

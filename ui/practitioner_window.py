@@ -1,0 +1,201 @@
+"""The practitioner's window: live plots, state, suggestions, markers, and the device status.
+
+A frame timer (~30 fps) drains what the engine produced since the last frame and redraws
+once; the engine's thread never touches a widget. Decisions and markers go back to the
+engine (``Engine.approve``, ``Engine.add_event``), which records them on the timeline.
+
+Thread: the Qt GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from somafeedback.devices.events import ContactChange, GapEvent, LinkEvent, MalformedPacket, StrapInfo, TimelineEvent
+from somafeedback.engine import Engine
+from somafeedback.exercise_library import Exercise
+from somafeedback.pipeline import BeatMetrics
+from somafeedback.regulation import Baseline, RegulationModel
+
+from .cue_panel import MARKERS, CuePanel
+from .live_plots import LivePlots
+
+FRAME_MS = 33  # ~30 frames per second
+
+
+class PractitionerWindow(QtWidgets.QMainWindow):
+    """The main window; ``engine`` runs the source, ``client`` is the client view (optional)."""
+
+    def __init__(self, engine: Engine, library: dict[str, Exercise], client: Any = None,
+                 use_simulator: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.library = library
+        self.client = client
+        self._use_simulator = use_simulator
+        self.setWindowTitle("somafeedback — practitioner")
+        self.plots = LivePlots()
+        self.panel = CuePanel(library, self.decide, self.push_exercise, self.mark, self.note)
+        splitter = QtWidgets.QSplitter()
+        splitter.addWidget(self.plots)
+        side = QtWidgets.QScrollArea()
+        side.setWidget(self.panel)
+        side.setWidgetResizable(True)
+        side.setMinimumWidth(420)
+        side.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([960, 440])
+        central = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(central)
+        self.banner = QtWidgets.QWidget()
+        banner_layout = QtWidgets.QHBoxLayout(self.banner)
+        self.banner_text = QtWidgets.QLabel()
+        self.banner_text.setWordWrap(True)
+        self.simulator_button = QtWidgets.QPushButton("Use the simulated strap")
+        self.simulator_button.clicked.connect(self._switch_to_simulator)
+        banner_layout.addWidget(self.banner_text, 1)
+        banner_layout.addWidget(self.simulator_button)
+        self.banner.setVisible(False)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        self.timeline = QtWidgets.QListWidget()
+        self.timeline.setMaximumHeight(110)
+        layout.addWidget(self.timeline)
+        self.setCentralWidget(central)
+        self.status = {name: QtWidgets.QLabel("—") for name in ("link", "strap", "contact", "quality", "elapsed", "recording")}
+        for label in self.status.values():
+            self.statusBar().addPermanentWidget(label)
+        self.status["recording"].setText("not recording")
+        self.latest: BeatMetrics | None = None
+        self.pending_cue: dict[str, Any] | None = None
+        self.muted = False
+        self._install_shortcuts()
+        self.frame_timer = QtCore.QTimer(self)
+        self.frame_timer.setInterval(FRAME_MS)
+        self.frame_timer.timeout.connect(self.on_frame)
+        self.frame_timer.start()
+        self.resize(1400, 900)
+
+    # -- practitioner actions --------------------------------------------------------------------
+    def decide(self, decision: str) -> None:
+        {"approve": self.engine.approve, "snooze": self.engine.snooze, "dismiss": self.engine.dismiss}[decision]()
+
+    def mark(self, label: str) -> None:
+        self.engine.add_event("marker", label=label)
+
+    def note(self, text: str) -> None:
+        self.engine.add_event("note", text=text)
+
+    def push_exercise(self, exercise: Exercise) -> None:
+        self.engine.add_event("cue", action="pushed", cue_id=None, kind="manual", exercise=exercise.id, text=exercise.title)
+
+    def toggle_mute(self) -> None:
+        self.muted = not self.muted
+        self.mark("mute" if self.muted else "unmute")
+
+    def _install_shortcuts(self) -> None:
+        def bind(key: str, action: Callable[[], None]) -> None:
+            shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            shortcut.activated.connect(action)
+
+        for key, label, _ in MARKERS:
+            bind(key, lambda value=label: self.mark(value))
+        bind("N", self.panel.note.setFocus)
+        bind("Space", lambda: self.decide("approve"))
+        bind("S", lambda: self.decide("snooze"))
+        bind("Escape", lambda: self.decide("dismiss"))
+        bind("M", self.toggle_mute)
+        if self.client is not None:
+            bind("F11", self.client.toggle_full_screen)
+
+    # -- the frame --------------------------------------------------------------------------------
+    def on_frame(self) -> None:
+        for item in self.engine.drain():
+            self._take(item)
+        self.plots.redraw()
+        elapsed = int(self.engine.now_s())
+        self.status["elapsed"].setText(f"{elapsed // 60:02d}:{elapsed % 60:02d}")
+        if self.engine.recording is not None:
+            self.status["recording"].setText(f"recording: {self.engine.recording.name}")
+
+    def _take(self, item: object) -> None:
+        if isinstance(item, BeatMetrics):
+            self.plots.add_metrics(item)
+            self.latest = item
+            v = item.time.validity
+            self.status["quality"].setText(f"{v.artifact_pct:.0f} % beats rejected (60 s)" if v.n_beats else "—")
+            if self.client is not None:
+                self.client.update_numbers(item.time.hr_bpm, item.time.rmssd_ms, v.valid)
+        elif isinstance(item, LinkEvent):
+            attempt = f" (attempt {item.attempt})" if item.attempt else ""
+            self.status["link"].setText(f"link: {item.state}{attempt}")
+            self._log(item.host_ns / 1e9, f"link {item.state}{' — ' + item.detail if item.detail else ''}")
+        elif isinstance(item, StrapInfo):
+            battery = f", battery {item.battery_percent} %" if item.battery_percent is not None else ""
+            self.status["strap"].setText(f"{item.name}{battery}")
+        elif isinstance(item, ContactChange):
+            self.status["contact"].setText({True: "skin contact", False: "NO skin contact", None: "contact n/a"}[item.contact])
+        elif isinstance(item, GapEvent):
+            self._log(item.end_ns / 1e9, f"gap: no data for {item.duration_s:.1f} s")
+        elif isinstance(item, MalformedPacket):
+            self._log(item.host_ns / 1e9, "skipped a malformed packet")
+        elif isinstance(item, TimelineEvent):
+            self._take_timeline(item)
+
+    def _take_timeline(self, event: TimelineEvent) -> None:
+        data, t_s = event.data, event.host_ns / 1e9
+        if event.kind == "state":
+            self.panel.show_state(str(data.get("state")), str(data.get("reason", "")))
+            self._log(t_s, f"state: {data.get('state')}")
+        elif event.kind == "baseline":
+            thresholds = RegulationModel(baseline=Baseline(**data)).thresholds()
+            self.plots.set_band(data["hr_ref"], thresholds["band_top_bpm"], thresholds["above_bpm"])
+            self._log(t_s, f"baseline: HR {data['hr_ref']:.0f} bpm")
+        elif event.kind == "cue":
+            self._take_cue(event)
+        elif event.kind in ("marker", "note"):
+            self._log(t_s, f"{event.kind}: {data.get('label') or data.get('text')}")
+        elif event.kind == "engine-error":
+            self.banner_text.setText(str(data.get("text")))
+            self.simulator_button.setVisible(self._use_simulator is not None)
+            self.banner.setVisible(True)
+        elif event.kind == "engine-warning":
+            self._log(t_s, str(data.get("text")))
+
+    def _take_cue(self, event: TimelineEvent) -> None:
+        data = event.data
+        action = data.get("action")
+        if action == "suggested":
+            self.pending_cue = dict(data)
+            self.panel.show_suggestion(str(data.get("text")))
+        elif action in ("approved", "snoozed", "dismissed", "expired"):
+            self.pending_cue = None
+            self.panel.show_suggestion(None)
+        elif action in ("delivered", "pushed") and self.client is not None:
+            exercise = self.library.get(str(data.get("exercise")))
+            if exercise is not None:
+                self.client.show_exercise(exercise, self.engine.now_s())
+            else:
+                self.client.show_text(str(data.get("text")))
+        self._log(event.host_ns / 1e9, f"cue {action}: {data.get('kind')}")
+
+    def _log(self, t_s: float, text: str) -> None:
+        self.timeline.insertItem(0, f"{int(t_s) // 60:02d}:{int(t_s) % 60:02d}  {text}")
+        while self.timeline.count() > 200:
+            self.timeline.takeItem(self.timeline.count() - 1)
+
+    def _switch_to_simulator(self) -> None:
+        self.banner.setVisible(False)
+        if self._use_simulator is not None:
+            self._use_simulator()
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self.frame_timer.stop()
+        if self.client is not None:
+            self.client.close()
+        super().closeEvent(event)
