@@ -33,7 +33,15 @@ from .exercise_library import Exercise, load_library
 from .live_analysis import LiveAnalysis, Output
 from .regulation import Baseline
 
-EngineItem = Output | SourceEvent
+@dataclass(frozen=True, slots=True)
+class StrapOutput:
+    """What the analysis made of one strap's data (a beat, a contact change, a metric set...)."""
+
+    strap_id: str
+    output: Output
+
+
+EngineItem = StrapOutput | SourceEvent
 
 
 @dataclass(frozen=True)
@@ -66,12 +74,12 @@ class _Sink:
         self.analysis = LiveAnalysis(metrics=True)
 
     def notification(self, notification: Notification) -> None:
-        self.engine._push(*(output for _, output in self.analysis.on_notification(notification)))
+        self.engine._push(*(StrapOutput(strap, output) for strap, output in self.analysis.on_notification(notification)))
         if self.engine.session is not None:
             self.engine.session.notification(notification)
 
     def event(self, event: SourceEvent) -> None:
-        self.engine._push(event, *(metrics for _, metrics in self.analysis.on_event(event)))
+        self.engine._push(event, *(StrapOutput(strap, metrics) for strap, metrics in self.analysis.on_event(event)))
         if self.engine.session is not None:
             self.engine.session.event(event)
 
@@ -164,12 +172,18 @@ class Engine:
             self._ready.set()
 
     async def _main(self) -> None:
-        from .live import StrapSource, record_straps, stream_straps
+        from .devices.fleet import StrapFleet
+        from .devices.supervisor import ReconnectPolicy
+        from .live import SIMULATOR_HINT, NoStrapFound, StrapSource, keep_committed, open_stack, scan
         from .regulation_session import RegulationSession
+        from .session_file import SessionWriter, new_session_path
+        from .sinks import FanOut
 
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self._recorder = None
+        self._recorder: Any = None
+        self._stack: Any = None
+        self._fleet: Any = None
         self._sink = _Sink(self)
         options = self.options
         script = self.library.get(options.script) if options.script else None
@@ -188,16 +202,65 @@ class Engine:
             return
         strap_source = StrapSource(simulate=self.source.simulate, addresses=self.source.addresses,
                                    simulated_straps=self.source.simulated_straps, seed=self.source.seed)
-        if options.record_to is not None:
-            def attach(writer: Any) -> None:
-                self._recorder = writer
-                self.recording = writer.path
-                self.session.recorder = writer
+        clock = LoopClock(self._loop)
+        async with open_stack(strap_source) as (stack, addresses):
+            self._stack = stack
+            sink: Any = self._sink
+            committer = None
+            if options.record_to is not None:
+                writer = SessionWriter(new_session_path(options.record_to, clock.wall_time(), options.manifest.get("client")),
+                                       clock, dict(options.manifest))
+                self._recorder, self.recording, self.session.recorder = writer, writer.path, writer
+                committer = asyncio.ensure_future(keep_committed(writer))
+                sink = FanOut(writer, self._sink)
+            self._fleet = StrapFleet(stack, sink, clock, ReconnectPolicy(scan_timeout_s=strap_source.scan_timeout_s))
+            try:
+                if addresses == [None]:
+                    found = await scan(stack, 5.0)
+                    if not found:
+                        raise NoStrapFound(f"No heart-rate strap found nearby (is it worn and awake?).\n{SIMULATOR_HINT}")
+                    addresses = [found[0].address]
+                for number, address in enumerate(addresses, start=1):
+                    self._fleet.connect(address, f"strap{number}")
+                await self._stop.wait()  # type: ignore[union-attr]
+            finally:
+                await self._fleet.close()
+                if committer is not None:
+                    committer.cancel()
+                if self._recorder is not None:
+                    self._recorder.close("stopped")
 
-            await self._until_stopped(record_straps(strap_source, self._sink, None, options.record_to,
-                                                    dict(options.manifest), attach, until_cancelled=True))
-        else:
-            await self._until_stopped(stream_straps(strap_source, self._sink, None, until_cancelled=True))
+    # -- straps (any thread) ----------------------------------------------------------------------
+    def scan(self, timeout_s: float = 5.0) -> None:
+        """Look for straps; the result arrives as a ``scan`` timeline event."""
+        async def look() -> None:
+            from .live import scan
+
+            try:
+                found = await scan(self._stack, timeout_s)
+            except Exception as error:  # noqa: BLE001 - reported, never raised into the loop
+                self._push(TimelineEvent("engine-warning", 0, 0.0, {"text": str(error)}))
+                return
+            self._push(TimelineEvent("scan", 0, 0.0, {"straps": [
+                {"name": f.name, "address": f.address, "rssi": f.rssi} for f in found]}))
+
+        self._submit(look)
+
+    def connect(self, address: str, strap_id: str) -> None:
+        def start() -> None:
+            try:
+                self._fleet.connect(address, strap_id)
+            except ValueError as error:
+                self._push(TimelineEvent("engine-warning", 0, 0.0, {"text": str(error)}))
+
+        self.call(start)
+
+    def disconnect(self, strap_id: str) -> None:
+        self._submit(lambda: self._fleet.disconnect(strap_id))
+
+    def _submit(self, coroutine_function: Callable[[], Any]) -> None:
+        if self._loop is not None and not self.finished.is_set():
+            asyncio.run_coroutine_threadsafe(coroutine_function(), self._loop)
 
     async def _until_stopped(self, work: Any) -> None:
         task = asyncio.ensure_future(work)
@@ -205,7 +268,7 @@ class Engine:
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         if not task.done():
-            task.cancel()  # stream_straps stops its supervisors cleanly on cancellation
+            task.cancel()
         try:
             await task
         except asyncio.CancelledError:

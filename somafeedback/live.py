@@ -20,6 +20,7 @@ from .clock import LoopClock
 from .devices.ble_stack import OS_STACK, BleStack
 from .devices.events import StrapSink
 from .devices.scan import FoundStrap, scan_for_straps
+from .devices.fleet import StrapFleet
 from .devices.supervisor import CONNECTION_ERRORS, ReconnectPolicy, StrapSupervisor
 from .session_file import COMMIT_INTERVAL_S, SessionWriter, new_session_path
 from .sinks import FanOut
@@ -90,24 +91,17 @@ async def stream_straps(
             if not found:
                 raise NoStrapFound(f"No heart-rate strap found nearby (is it worn and awake?).\n{SIMULATOR_HINT}")
             addresses = [found[0].address]
-        supervisors = [
-            StrapSupervisor(stack, sink, clock, strap_id=f"strap{number}", address=address, policy=policy)
-            for number, address in enumerate(addresses, start=1)
-        ]
-        tasks = [asyncio.create_task(s.run(), name=s.strap_id) for s in supervisors]
+        fleet = StrapFleet(stack, sink, clock, policy)
+        for number, address in enumerate(addresses, start=1):
+            fleet.connect(address, f"strap{number}")
         try:
-            if duration_s is None:
-                await asyncio.gather(*tasks)
-            else:
-                await asyncio.wait(tasks, timeout=duration_s)
+            await fleet.wait(duration_s)
         finally:
-            for supervisor in supervisors:
-                supervisor.stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        return supervisors
+            await fleet.close()
+        return list(fleet.supervisors.values())
 
 
-async def _keep_committed(writer: SessionWriter) -> None:
+async def keep_committed(writer: SessionWriter) -> None:
     """Commit pending rows within a second even when nothing new arrives."""
     while True:
         await asyncio.sleep(COMMIT_INTERVAL_S / 4)
@@ -132,7 +126,7 @@ async def record_straps(
     writer = SessionWriter(path, clock, manifest)
     if on_writer is not None:
         on_writer(writer)
-    committer = asyncio.create_task(_keep_committed(writer))
+    committer = asyncio.create_task(keep_committed(writer))
     end_reason = "interrupted"
     try:
         await stream_straps(source, FanOut(writer, sink), duration_s, until_cancelled)

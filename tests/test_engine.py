@@ -8,15 +8,19 @@ import time
 from session_helpers import REPO
 
 from somafeedback.devices.events import Beat, LinkEvent, LinkState, TimelineEvent
-from somafeedback.engine import Engine, EngineOptions, EngineSource
+from somafeedback.engine import Engine, EngineOptions, EngineSource, StrapOutput
 from somafeedback.pipeline import BeatMetrics
 from somafeedback.session_file import read_session
+
+
+def _unwrap(items: list) -> list:
+    return [i.output if isinstance(i, StrapOutput) else i for i in items]
 
 
 def _drain_until(engine: Engine, done, timeout_s: float = 60.0) -> list:
     items, deadline = [], time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        items += engine.drain()
+        items += _unwrap(engine.drain())
         if done(items):
             return items
         time.sleep(0.02)
@@ -35,7 +39,7 @@ def test_simulated_source_streams_metrics_and_takes_markers_from_another_thread(
     assert engine.finished.is_set() and engine.error is None
     assert any(isinstance(i, Beat) for i in items)
     assert any(isinstance(i, TimelineEvent) and i.kind == "state" for i in items)
-    states = [i.state for i in items + engine.drain() if isinstance(i, LinkEvent)]
+    states = [i.state for i in items + _unwrap(engine.drain()) if isinstance(i, LinkEvent)]
     assert states[0] is LinkState.CONNECTING and states[-1] is LinkState.STOPPED  # a clean stop
     session = read_session(engine.recording)
     marker = [e for e in session.events if isinstance(e, TimelineEvent) and e.kind == "marker"]
@@ -47,7 +51,7 @@ def test_replay_source_can_be_paused_and_runs_to_the_end() -> None:
     engine = Engine(EngineSource(replay=sample, speed=math.inf))
     engine.start()
     engine.finished.wait(60)
-    items = engine.drain()
+    items = _unwrap(engine.drain())
     assert engine.error is None
     assert sum(isinstance(i, Beat) for i in items) == 620
     assert any(isinstance(i, TimelineEvent) and i.kind == "baseline" for i in items)
@@ -57,5 +61,5 @@ def test_no_strap_is_reported_not_raised() -> None:
     engine = Engine(EngineSource())  # the system's Bluetooth: none on this machine
     engine.start()
     engine.finished.wait(60)
-    errors = [i for i in engine.drain() if isinstance(i, TimelineEvent) and i.kind == "engine-error"]
+    errors = [i for i in _unwrap(engine.drain()) if isinstance(i, TimelineEvent) and i.kind == "engine-error"]
     assert errors and "somafeedback stream --simulate" in errors[0].data["text"]

@@ -134,3 +134,24 @@ def test_smoke_the_app_starts_on_the_simulator_and_quits_by_itself(tmp_path: Pat
     (session,) = tmp_path.glob("*.session.sqlite")
     recorded = read_session(session)
     assert len(recorded.notifications) > 10 and not recorded.ended_unexpectedly  # a clean stop on quit
+
+
+@pytest.mark.parametrize("app_window", [(EngineSource(simulate="calm", simulated_straps=2, speed=20.0), EngineOptions())],
+                         indirect=True)
+def test_two_straps_client_and_practitioner_with_disconnect_and_scan(qtbot, app_window) -> None:
+    window, _, engine = app_window
+    panel = window.devices
+    qtbot.waitUntil(lambda: panel.cell("strap1", "link") == "streaming" and panel.cell("strap2", "link") == "streaming",
+                    timeout=20000)
+    assert panel.cell("strap1", "role") == "client" and panel.cell("strap2", "role") == "practitioner"
+    qtbot.waitUntil(lambda: panel.cell("strap2", "signal") != "", timeout=20000)
+    assert panel.cell("strap1", "battery") == "87 %" and panel.cell("strap2", "contact") == "yes"
+    panel.table.selectRow(panel.rows["strap2"])
+    panel.disconnect_button.click()
+    qtbot.waitUntil(lambda: panel.cell("strap2", "link") == "stopped", timeout=20000)
+    assert panel.cell("strap1", "link") == "streaming"  # the client's strap carries on
+    panel.scan_button.click()
+    qtbot.waitUntil(lambda: panel.found.count() > 0 and "sim 2" in panel.found.item(0).text(), timeout=20000)
+    panel.found.setCurrentRow(0)
+    [button for button in panel.findChildren(type(panel.scan_button)) if button.text() == "Connect as practitioner"][0].click()
+    qtbot.waitUntil(lambda: panel.cell("strap2", "link") == "streaming", timeout=20000)

@@ -15,13 +15,16 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from somafeedback.devices.events import ContactChange, GapEvent, LinkEvent, MalformedPacket, StrapInfo, TimelineEvent
-from somafeedback.engine import Engine
+from somafeedback.engine import Engine, StrapOutput
 from somafeedback.exercise_library import Exercise
 from somafeedback.pipeline import BeatMetrics
 from somafeedback.regulation import Baseline, RegulationModel
 
 from .cue_panel import MARKERS, CuePanel
+from .device_panel import DevicePanel
 from .live_plots import LivePlots
+
+CLIENT_STRAP = "strap1"  # the client's strap drives the plots, the states and the cues
 
 FRAME_MS = 33  # ~30 frames per second
 
@@ -39,6 +42,9 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.setWindowTitle("somafeedback — practitioner")
         self.plots = LivePlots()
         self.panel = CuePanel(library, self.decide, self.push_exercise, self.mark, self.note)
+        self.devices = DevicePanel(lambda: self.engine.scan(), lambda address, strap: self.engine.connect(address, strap),
+                                   lambda strap: self.engine.disconnect(strap))
+        self.panel.layout().insertWidget(0, self.devices)
         splitter = QtWidgets.QSplitter()
         splitter.addWidget(self.plots)
         side = QtWidgets.QScrollArea()
@@ -68,6 +74,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         layout.addWidget(self.timeline)
         self.setCentralWidget(central)
         self.status = {name: QtWidgets.QLabel("—") for name in ("link", "strap", "contact", "quality", "elapsed", "recording")}
+        # the status bar summarises the client's strap; the device panel shows every strap
         for label in self.status.values():
             self.statusBar().addPermanentWidget(label)
         self.status["recording"].setText("not recording")
@@ -124,28 +131,42 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self.status["recording"].setText(f"recording: {self.engine.recording.name}")
 
     def _take(self, item: object) -> None:
-        if isinstance(item, BeatMetrics):
-            self.plots.add_metrics(item)
-            self.latest = item
-            v = item.time.validity
-            self.status["quality"].setText(f"{v.artifact_pct:.0f} % beats rejected (60 s)" if v.n_beats else "—")
-            if self.client is not None:
-                self.client.update_numbers(item.time.hr_bpm, item.time.rmssd_ms, v.valid)
+        if isinstance(item, StrapOutput):
+            self._take_output(item.strap_id, item.output)
         elif isinstance(item, LinkEvent):
-            attempt = f" (attempt {item.attempt})" if item.attempt else ""
-            self.status["link"].setText(f"link: {item.state}{attempt}")
-            self._log(item.host_ns / 1e9, f"link {item.state}{' — ' + item.detail if item.detail else ''}")
+            self.devices.link(item)
+            if item.strap_id == CLIENT_STRAP:
+                attempt = f" (attempt {item.attempt})" if item.attempt else ""
+                self.status["link"].setText(f"link: {item.state}{attempt}")
+            self._log(item.host_ns / 1e9, f"{item.strap_id} link {item.state}{' — ' + item.detail if item.detail else ''}")
         elif isinstance(item, StrapInfo):
-            battery = f", battery {item.battery_percent} %" if item.battery_percent is not None else ""
-            self.status["strap"].setText(f"{item.name}{battery}")
-        elif isinstance(item, ContactChange):
-            self.status["contact"].setText({True: "skin contact", False: "NO skin contact", None: "contact n/a"}[item.contact])
+            self.devices.info(item)
+            if item.strap_id == CLIENT_STRAP:
+                battery = f", battery {item.battery_percent} %" if item.battery_percent is not None else ""
+                self.status["strap"].setText(f"{item.name}{battery}")
         elif isinstance(item, GapEvent):
-            self._log(item.end_ns / 1e9, f"gap: no data for {item.duration_s:.1f} s")
-        elif isinstance(item, MalformedPacket):
-            self._log(item.host_ns / 1e9, "skipped a malformed packet")
+            self._log(item.end_ns / 1e9, f"{item.strap_id} gap: no data for {item.duration_s:.1f} s")
         elif isinstance(item, TimelineEvent):
             self._take_timeline(item)
+
+    def _take_output(self, strap_id: str, output: object) -> None:
+        if isinstance(output, BeatMetrics):
+            v = output.time.validity
+            self.devices.quality(strap_id, v.artifact_pct, v.valid)
+            if strap_id != CLIENT_STRAP:
+                return
+            self.plots.add_metrics(output)
+            self.latest = output
+            self.status["quality"].setText(f"{v.artifact_pct:.0f} % beats rejected (60 s)" if v.n_beats else "—")
+            if self.client is not None:
+                self.client.update_numbers(output.time.hr_bpm, output.time.rmssd_ms, v.valid)
+        elif isinstance(output, ContactChange):
+            self.devices.contact(output)
+            if strap_id == CLIENT_STRAP:
+                self.status["contact"].setText({True: "skin contact", False: "NO skin contact",
+                                                None: "contact n/a"}[output.contact])
+        elif isinstance(output, MalformedPacket):
+            self._log(output.host_ns / 1e9, f"{strap_id}: skipped a malformed packet")
 
     def _take_timeline(self, event: TimelineEvent) -> None:
         data, t_s = event.data, event.host_ns / 1e9
@@ -166,6 +187,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self.banner.setVisible(True)
         elif event.kind == "engine-warning":
             self._log(t_s, str(data.get("text")))
+        elif event.kind == "scan":
+            self.devices.show_scan(list(data.get("straps", [])))
 
     def _take_cue(self, event: TimelineEvent) -> None:
         data = event.data
