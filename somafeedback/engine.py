@@ -31,7 +31,8 @@ from .clock import LoopClock, SessionEventLoop, Speed
 from .devices.events import Notification, SourceEvent, TimelineEvent
 from .exercise_library import Exercise, load_library
 from .live_analysis import LiveAnalysis, Output
-from .regulation import Baseline
+from .cues import CueConfig
+from .regulation import Baseline, RegulationConfig
 
 @dataclass(frozen=True, slots=True)
 class StrapOutput:
@@ -64,21 +65,27 @@ class EngineOptions:
     baseline: Baseline | None = None
     record_to: Path | None = None  # a library folder: record the session there
     manifest: dict[str, Any] = field(default_factory=dict)
+    regulation: RegulationConfig = field(default_factory=RegulationConfig)
+    cues: CueConfig = field(default_factory=CueConfig)
 
 
 class _Sink:
-    """Runs on the engine thread: analysis + regulation, results into the shared buffer."""
+    """Runs on the engine thread: the recorder (when recording), then analysis + regulation."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.analysis = LiveAnalysis(metrics=True)
 
     def notification(self, notification: Notification) -> None:
+        if self.engine._recorder is not None:
+            self.engine._recorder.notification(notification)
         self.engine._push(*(StrapOutput(strap, output) for strap, output in self.analysis.on_notification(notification)))
         if self.engine.session is not None:
             self.engine.session.notification(notification)
 
     def event(self, event: SourceEvent) -> None:
+        if self.engine._recorder is not None:
+            self.engine._recorder.event(event)
         self.engine._push(event, *(StrapOutput(strap, metrics) for strap, metrics in self.analysis.on_event(event)))
         if self.engine.session is not None:
             self.engine.session.event(event)
@@ -103,6 +110,8 @@ class Engine:
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="somafeedback engine", daemon=True)
+        self._recorder: Any = None  # the SessionWriter while recording
+        self._committer: Any = None
 
     # -- life -----------------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> None:
@@ -150,10 +159,7 @@ class Engine:
         def add() -> None:
             assert self._loop is not None
             clock = LoopClock(self._loop)
-            event = TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data)
-            if self._recorder is not None:
-                self._recorder.event(event)
-            self._sink.event(event)
+            self._sink.event(TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data))
 
         self.call(add)
 
@@ -174,21 +180,19 @@ class Engine:
     async def _main(self) -> None:
         from .devices.fleet import StrapFleet
         from .devices.supervisor import ReconnectPolicy
-        from .live import SIMULATOR_HINT, NoStrapFound, StrapSource, keep_committed, open_stack, scan
+        from .live import SIMULATOR_HINT, NoStrapFound, StrapSource, open_stack, scan
         from .regulation_session import RegulationSession
-        from .session_file import SessionWriter, new_session_path
-        from .sinks import FanOut
 
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self._recorder: Any = None
         self._stack: Any = None
         self._fleet: Any = None
         self._sink = _Sink(self)
         options = self.options
         script = self.library.get(options.script) if options.script else None
         self.session = RegulationSession(options.mode, self.library, lambda e: self._push(e), script=script,
-                                         auto_approve=options.auto_approve, baseline=options.baseline)
+                                         auto_approve=options.auto_approve, baseline=options.baseline,
+                                         config=options.regulation, cue_config=options.cues)
         self._ready.set()
         if self.source.replay is not None:
             from .devices.replay import ReplaySource
@@ -205,15 +209,9 @@ class Engine:
         clock = LoopClock(self._loop)
         async with open_stack(strap_source) as (stack, addresses):
             self._stack = stack
-            sink: Any = self._sink
-            committer = None
             if options.record_to is not None:
-                writer = SessionWriter(new_session_path(options.record_to, clock.wall_time(), options.manifest.get("client")),
-                                       clock, dict(options.manifest))
-                self._recorder, self.recording, self.session.recorder = writer, writer.path, writer
-                committer = asyncio.ensure_future(keep_committed(writer))
-                sink = FanOut(writer, self._sink)
-            self._fleet = StrapFleet(stack, sink, clock, ReconnectPolicy(scan_timeout_s=strap_source.scan_timeout_s))
+                self._open_recording(options.record_to, dict(options.manifest))
+            self._fleet = StrapFleet(stack, self._sink, clock, ReconnectPolicy(scan_timeout_s=strap_source.scan_timeout_s))
             try:
                 if addresses == [None]:
                     found = await scan(stack, 5.0)
@@ -225,10 +223,36 @@ class Engine:
                 await self._stop.wait()  # type: ignore[union-attr]
             finally:
                 await self._fleet.close()
-                if committer is not None:
-                    committer.cancel()
-                if self._recorder is not None:
-                    self._recorder.close("stopped")
+                self._close_recording()
+
+    # -- recording (the loop's thread) ---------------------------------------------------------------
+    def _open_recording(self, library: Path, manifest: dict[str, Any]) -> None:
+        from .live import keep_committed
+        from .session_file import SessionWriter, new_session_path
+
+        assert self._loop is not None
+        clock = LoopClock(self._loop)
+        writer = SessionWriter(new_session_path(library, clock.wall_time(), manifest.get("client")), clock, manifest)
+        self._recorder, self.recording = writer, writer.path
+        self.session.recorder = writer
+        self._committer = asyncio.ensure_future(keep_committed(writer))
+        self._push(TimelineEvent("recording", clock.now_ns(), clock.wall_time(), {"state": "started", "path": str(writer.path)}))
+
+    def _close_recording(self) -> None:
+        if self._recorder is None:
+            return
+        self._committer.cancel()
+        self._recorder.close("stopped")
+        self._push(TimelineEvent("recording", 0, 0.0, {"state": "stopped", "path": str(self._recorder.path)}))
+        self._recorder = None
+        self.session.recorder = None
+
+    def start_recording(self, library: Path, manifest: dict[str, Any] | None = None) -> None:
+        """Start recording into a new session in ``library`` (any thread)."""
+        self.call(lambda: self._recorder is None and self._open_recording(library, dict(manifest or self.options.manifest)))
+
+    def stop_recording(self) -> None:
+        self.call(self._close_recording)
 
     # -- straps (any thread) ----------------------------------------------------------------------
     def scan(self, timeout_s: float = 5.0) -> None:

@@ -238,7 +238,8 @@ def _minutes_text(seconds: float) -> str:
     return f"about {round(minutes)} minutes"
 
 
-def _describe(s: PracticeSummary) -> tuple[str, ...]:
+def describe(s: PracticeSummary) -> tuple[str, ...]:
+    """The neutral sentences for a summary (what :attr:`PracticeSummary.lines` holds)."""
     lines = []
     what = f" ({s.script_title})" if s.script_title else ""
     lines.append(f"You practised for {_minutes_text(s.duration_min * 60.0)}{what}.")
@@ -328,7 +329,7 @@ def practice_summary(session: Session | str | Path, library: Mapping[str, Exerci
 
 
 def _with_lines(summary: PracticeSummary) -> PracticeSummary:
-    return replace(summary, lines=_describe(summary))
+    return replace(summary, lines=describe(summary))
 
 
 # --- weeks ----------------------------------------------------------------------------------

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 # Qt runs headless in the tests (CI has no display); set before any QApplication exists.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Never read or write the real user's settings or session library.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="somafeedback-config-")
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="somafeedback-data-")
 
 import pytest
 from session_helpers import SHARED_DATA

@@ -155,3 +155,40 @@ def test_two_straps_client_and_practitioner_with_disconnect_and_scan(qtbot, app_
     panel.found.setCurrentRow(0)
     [button for button in panel.findChildren(type(panel.scan_button)) if button.text() == "Connect as practitioner"][0].click()
     qtbot.waitUntil(lambda: panel.cell("strap2", "link") == "streaming", timeout=20000)
+
+
+@pytest.mark.parametrize("app_window", [(EngineSource(simulate="calm", speed=20.0), EngineOptions())], indirect=True)
+def test_recording_starts_and_stops_from_the_menu_into_the_settings_folder(qtbot, app_window, tmp_path: Path) -> None:
+    window, _, engine = app_window
+    window.settings.set("recordings/folder", str(tmp_path / "chosen"))
+    window.settings.set("people/client", "C3")
+    qtbot.waitUntil(lambda: window.plots.rr.n > 3, timeout=20000)
+    window.record_action.setChecked(True)
+    qtbot.waitUntil(lambda: window.status["recording"].text().startswith("recording:"), timeout=10000)
+    qtbot.waitUntil(lambda: window.plots.rr.n > 15, timeout=20000)
+    window.record_action.setChecked(False)
+    qtbot.waitUntil(lambda: window.status["recording"].text() == "not recording", timeout=10000)
+    (path,) = (tmp_path / "chosen").glob("*.session.sqlite")
+    session = read_session(path)
+    assert session.manifest["client"] == "C3" and not session.ended_unexpectedly and len(session.notifications) > 5
+    window.settings.store.clear()
+
+
+def test_settings_persist_and_feed_the_engine_configs(qtbot, tmp_path: Path) -> None:
+    from PySide6 import QtCore as Qc
+
+    from somafeedback.ui.settings import AppSettings, SettingsDialog
+
+    store = Qc.QSettings(str(tmp_path / "settings.ini"), Qc.QSettings.Format.IniFormat)
+    settings = AppSettings(store)
+    assert settings.regulation().above_bpm == 8.0 and settings.cues().max_per_session == 6  # documented defaults
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.fields["regulation/above_bpm"].setValue(10.0)
+    dialog.fields["cues/max_per_session"].setValue(4)
+    dialog.fields["pacer/exhale_s"].setValue(7.0)
+    dialog.fields["client/numbers"].setChecked(True)
+    dialog.accept()
+    again = AppSettings(Qc.QSettings(str(tmp_path / "settings.ini"), Qc.QSettings.Format.IniFormat))
+    assert again.regulation().above_bpm == 10.0 and again.cues().max_per_session == 4
+    assert again.pacer().exhale_s == 7.0 and again.client_numbers is True

@@ -48,17 +48,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from somafeedback.engine import Engine, EngineOptions, EngineSource
     from somafeedback.exercise_library import load_library
-    from somafeedback.library import default_library
 
     from .client_screen import ClientScreen
     from .practitioner_window import PractitionerWindow
+    from .settings import AppSettings
 
+    settings = AppSettings()
     library = load_library()
     source = EngineSource(simulate=args.simulate, replay=Path(args.replay) if args.replay else None,
                           addresses=tuple(args.address), speed=args.speed)
+    client_name, practitioner = settings.names()
     options = EngineOptions(mode=args.mode, script=args.script,
-                            record_to=(args.recordings or default_library()) if args.record else None,
-                            manifest={"client": args.client, "mode": args.mode, "tags": [], "devices": []})
+                            record_to=(args.recordings or settings.recordings) if args.record else None,
+                            manifest={"client": args.client or client_name or None, "practitioner": practitioner or None,
+                                      "mode": args.mode, "tags": [], "devices": []},
+                            regulation=settings.regulation(), cues=settings.cues())
     engine = Engine(source, options, library)
     client = None if args.no_client_view else ClientScreen(engine.now_s)
     window = PractitionerWindow(engine, library, client)

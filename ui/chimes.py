@@ -90,6 +90,7 @@ class Chimes(QtCore.QObject):
         self._report = report
         self._enabled = False
         self._reported = False
+        self._reported_to_callback = False
         self._last_phase: str | None = None
         self._effects: dict[str, object] = {}
         self._folder: tempfile.TemporaryDirectory[str] | None = None
@@ -121,6 +122,13 @@ class Chimes(QtCore.QObject):
         except Exception:  # noqa: BLE001 - any audio trouble means "no chimes", never a crash
             self._effects.clear()
             return False
+
+    def set_report(self, report: Callable[[str], None] | None) -> None:
+        """Where the one-time "no sound" message goes (e.g. the window's status bar)."""
+        self._report = report
+        if report is not None and self.message is not None and not self._reported_to_callback:
+            self._reported_to_callback = True
+            report(self.message)
 
     # --- on / off ------------------------------------------------------------------------------
 
@@ -188,4 +196,5 @@ class Chimes(QtCore.QObject):
         self._reported = True
         self.message = UNAVAILABLE_TEXT
         if self._report is not None:
+            self._reported_to_callback = True
             self._report(UNAVAILABLE_TEXT)

@@ -10,6 +10,7 @@ Thread: the Qt GUI thread.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -82,6 +83,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.pending_cue: dict[str, Any] | None = None
         self.muted = False
         self._install_shortcuts()
+        self._install_menus()
         self.frame_timer = QtCore.QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self.on_frame)
@@ -120,6 +122,36 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         if self.client is not None:
             bind("F11", self.client.toggle_full_screen)
 
+    def _install_menus(self) -> None:
+        from .settings import AppSettings, SettingsDialog, show_shortcuts
+
+        self.settings = AppSettings()
+        session = self.menuBar().addMenu("&Session")
+        self.record_action = session.addAction("Record this session")
+        self.record_action.setCheckable(True)
+        self.record_action.toggled.connect(self.set_recording)
+        session.addAction("Settings…", lambda: SettingsDialog(self.settings, self).exec())
+        session.addSeparator()
+        session.addAction("Quit", self.close)
+        view = self.menuBar().addMenu("&View")
+        if self.client is not None:
+            view.addAction("Client view full screen (F11)", self.client.toggle_full_screen)
+            numbers = view.addAction("Show numbers on the client view")
+            numbers.setCheckable(True)
+            numbers.setChecked(self.settings.client_numbers)
+            numbers.toggled.connect(self.client.set_numbers_visible)
+            self.client.set_numbers_visible(self.settings.client_numbers)
+        self.menuBar().addMenu("&Help").addAction("Keyboard shortcuts", lambda: show_shortcuts(self))
+
+    def set_recording(self, on: bool) -> None:
+        if on:
+            client, practitioner = self.settings.names()
+            manifest = {"client": client or None, "practitioner": practitioner or None, "mode": self.engine.options.mode,
+                        "tags": [], "devices": []}
+            self.engine.start_recording(self.settings.recordings, manifest)
+        else:
+            self.engine.stop_recording()
+
     # -- the frame --------------------------------------------------------------------------------
     def on_frame(self) -> None:
         for item in self.engine.drain():
@@ -127,8 +159,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.plots.redraw()
         elapsed = int(self.engine.now_s())
         self.status["elapsed"].setText(f"{elapsed // 60:02d}:{elapsed % 60:02d}")
-        if self.engine.recording is not None:
-            self.status["recording"].setText(f"recording: {self.engine.recording.name}")
+
 
     def _take(self, item: object) -> None:
         if isinstance(item, StrapOutput):
@@ -187,6 +218,13 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self.banner.setVisible(True)
         elif event.kind == "engine-warning":
             self._log(t_s, str(data.get("text")))
+        elif event.kind == "recording":
+            on = data.get("state") == "started"
+            self.status["recording"].setText(f"recording: {Path(str(data.get('path'))).name}" if on else "not recording")
+            self.record_action.blockSignals(True)
+            self.record_action.setChecked(on)
+            self.record_action.blockSignals(False)
+            self._log(t_s, f"recording {data.get('state')}")
         elif event.kind == "scan":
             self.devices.show_scan(list(data.get("straps", [])))
 

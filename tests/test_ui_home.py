@@ -1,0 +1,301 @@
+"""The home-practice window, offscreen: choose, practise on the simulated strap, summary and trend, chimes."""
+
+from __future__ import annotations
+
+import os
+import re
+import types
+import wave
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from somafeedback.engine import Engine, EngineOptions, EngineSource  # noqa: E402
+from somafeedback.exercise_library import Exercise, exercise_for, load_library, parse_exercise_text  # noqa: E402
+from somafeedback.session_file import read_session  # noqa: E402
+from somafeedback.ui import chimes as chimes_module  # noqa: E402
+from somafeedback.ui.chimes import UNAVAILABLE_TEXT, Chimes, write_tone  # noqa: E402
+from somafeedback.ui.home_window import (  # noqa: E402
+    NO_STRAP_TEXT,
+    RESTING_FIRST_TEXT,
+    HomeWindow,
+    home_exercises,
+    home_texts,
+)
+
+BANNED = re.compile(r"diagnos|vagal|dorsal|ventral|shutdown|trauma|stress|score|bad|fail", re.I)
+
+SHORT = "short-home-practice"
+SHORT_TOML = """
+title = "Short home practice"
+purpose = "Two short steps, for the tests."
+role = "paced-breathing"
+where = ["home"]
+entry_trigger = "Chosen at home."
+exit_condition = "The steps end."
+
+[[step]]
+text = "You can keep your eyes open or closed, and you can stop at any time."
+seconds = 30
+
+[[step]]
+text = "Breathe along with the pacer, slower rather than bigger."
+seconds = 60
+pacer = { inhale_s = 4, exhale_s = 6 }
+"""
+
+LONG = "long-home-practice"
+LONG_TOML = SHORT_TOML.replace('title = "Short home practice"', 'title = "Long home practice"').replace(
+    "seconds = 60", "seconds = 1500")
+
+
+@pytest.fixture
+def library() -> dict[str, Exercise]:
+    return {**load_library(), SHORT: parse_exercise_text(SHORT_TOML, f"{SHORT}.toml"),
+            LONG: parse_exercise_text(LONG_TOML, f"{LONG}.toml")}
+
+
+def simulated(library: dict[str, Exercise], folder: Path, scenario: str = "calm", speed: float = 200.0):
+    def factory(script_id: str) -> Engine:
+        return Engine(EngineSource(simulate=scenario, speed=speed, seed=5),
+                      EngineOptions(mode="home", script=script_id, record_to=folder), library)
+    return factory
+
+
+def silent_chimes() -> Chimes:
+    return Chimes(multimedia=lambda: None)
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path: Path, library):
+    windows: list[HomeWindow] = []
+
+    def make(**kwargs) -> HomeWindow:
+        kwargs.setdefault("engine_factory", simulated(library, tmp_path))
+        kwargs.setdefault("chimes", silent_chimes())
+        window = HomeWindow(library, tmp_path, **kwargs)
+        qtbot.addWidget(window)
+        window.client_screen.set_fade_ms(0)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()  # stops a practice still running (the engine thread ends)
+
+
+def test_only_home_exercises_are_offered_and_extras_are_off_by_default(make_window, library) -> None:
+    window = make_window()
+    offered = [window.script_list.item(i).data(0x0100) for i in range(window.script_list.count())]
+    assert offered == [e.id for e in home_exercises(library)]
+    assert SHORT in offered and "titrated-pendulation" not in offered  # practitioner-led only
+    short_item = window.script_list.item(offered.index(SHORT)).text()
+    assert short_item.startswith("Short home practice — 2 min") and "Two short steps" in short_item
+    assert not window.chimes_box.isChecked() and not window.numbers_box.isChecked()
+    assert window.current_page() == "choose" and not window.is_practising()
+    assert window.summary_text() == "" and window.trend_rows() == [] and window.sound_message() is None
+    for text in home_texts():
+        assert not BANNED.search(text), text
+
+
+def test_a_practice_runs_from_start_to_summary_and_trend(qtbot, make_window, library, tmp_path: Path) -> None:
+    window = make_window()
+    steps: list[int] = []
+    window.client_screen.step_changed.connect(steps.append)
+    finished: list[object] = []
+    window.practice_finished.connect(finished.append)
+
+    window.start(SHORT)
+    assert window.is_practising() and window.current_page() == "practice"
+    assert window.client_screen.current_text() == RESTING_FIRST_TEXT  # the resting measurement comes first
+
+    exercise = library[SHORT]
+    qtbot.waitUntil(lambda: 0 in steps, timeout=20000)
+    assert window.client_screen.current_exercise() is exercise or not window.is_practising()
+    assert steps[0] == 0
+    qtbot.waitUntil(lambda: not window.is_practising(), timeout=30000)
+
+    assert 1 in steps  # the pacer step was shown too
+    assert window.current_page() == "summary" and finished and finished[0] is window.summary
+    text = window.summary_text()
+    assert text.startswith("You practised for about 7 minutes (Short home practice).")
+    assert "While the pacer was on" in text
+    assert not BANNED.search(text), text
+    assert window.summary_label.text() == text
+
+    (session,) = tmp_path.glob("*.session.sqlite")
+    recorded = read_session(session)
+    assert recorded.manifest["mode"] == "home" and recorded.manifest["script"] == SHORT  # filled in by the window
+    assert not recorded.ended_unexpectedly
+    actions = [e.data.get("action") for e in recorded.events if getattr(e, "kind", "") == "cue"]
+    assert actions == ["script-step", "script-step", "script-finished"]
+
+    (row,) = window.trend_rows()
+    assert row.practices == 1 and row.minutes == pytest.approx(recorded.duration_s / 60.0)
+    assert row.resting_ln_rmssd == pytest.approx(recorded.manifest["baseline"]["ln_ref"])
+    assert window.trend_chart.minutes_shown() == pytest.approx([row.minutes])
+    assert all(v != v for v in window.trend_chart.resting_shown())  # one reading: not drawn (needs 3 a week)
+
+    window.again_button.click()
+    assert window.current_page() == "choose"
+
+
+def test_ending_early_saves_and_summarises(qtbot, make_window, tmp_path: Path) -> None:
+    window = make_window(engine_factory=simulated(window_library := load_library(), tmp_path, speed=50.0))
+    window.start("low-and-slow-breathing")
+    qtbot.waitUntil(lambda: window.engine is not None and window.engine.recording is not None
+                    and window.engine.now_s() > 150, timeout=20000)
+    window.end_button.click()
+    assert not window.is_practising() and window.current_page() == "summary"
+    assert window.summary_text().startswith("You practised for") and not BANNED.search(window.summary_text())
+    (session,) = tmp_path.glob("*.session.sqlite")
+    assert read_session(session).manifest["script"] == "low-and-slow-breathing"
+    assert window.trend_rows()[-1].practices == 1
+    assert window_library  # the engine used the library it was given
+
+
+def test_pausing_into_grounding_and_resuming(qtbot, make_window, library, tmp_path: Path) -> None:
+    window = make_window(engine_factory=simulated(library, tmp_path, scenario="activation", speed=250.0))
+    grounding = exercise_for("grounding", "home", library)
+    assert grounding is not None
+    seen: list[str] = []
+    window.start(LONG)
+
+    def follow() -> bool:
+        text = window.client_screen.current_text()
+        if not seen or seen[-1] != text:
+            seen.append(text)
+        return window._paused is False and grounding.steps[0].text in seen and window._step is not None \
+            and window.client_screen.current_exercise() is library[LONG]
+
+    qtbot.waitUntil(follow, timeout=40000)
+    assert seen.index(grounding.steps[0].text) > 0
+    window.stop()
+    recorded = read_session(next(tmp_path.glob("*.session.sqlite")))
+    actions = [e.data.get("action") for e in recorded.events if getattr(e, "kind", "") == "cue"]
+    assert "script-paused" in actions and "script-resumed" in actions
+    assert not BANNED.search(window.summary_text())
+
+
+def test_without_a_strap_the_simulated_strap_is_offered(qtbot, make_window, library, tmp_path: Path) -> None:
+    window = make_window(engine_factory=None, simulator_factory=simulated(library, tmp_path))
+    window.start(SHORT)
+    qtbot.waitUntil(lambda: window.banner_shown() != "", timeout=30000)
+    assert window.banner_shown() == NO_STRAP_TEXT and window.simulator_button.isVisibleTo(window)
+    assert window.is_practising()
+    window.simulator_button.click()
+    assert window.banner_shown() == "" and window.engine is not None and window.engine.source.simulate == "calm"
+    qtbot.waitUntil(lambda: not window.is_practising(), timeout=30000)
+    assert window.summary_text().startswith("You practised for")
+    assert len(list(tmp_path.glob("*.session.sqlite"))) == 1  # the failed attempt left no empty session
+
+
+# --- chimes ------------------------------------------------------------------------------------------
+
+def test_chimes_without_sound_report_once_and_never_raise() -> None:
+    messages: list[str] = []
+    chimes = Chimes(report=messages.append, multimedia=lambda: None)
+    assert chimes.available is False
+    chimes.play("step")
+    assert messages == []  # off by default: nothing to say
+    chimes.set_enabled(True)
+    for phase in ("inhale", "exhale", "hold_out", "inhale", None):
+        chimes.phase(phase)
+    chimes.step()
+    chimes.set_enabled(False)
+    chimes.set_enabled(True)
+    assert messages == [UNAVAILABLE_TEXT] and chimes.message == UNAVAILABLE_TEXT and chimes.played == 0
+    chimes.close()
+
+
+def test_chimes_on_this_computer_do_not_raise() -> None:
+    messages: list[str] = []
+    chimes = Chimes(report=messages.append)  # the real detection (no QtMultimedia in PySide6-Essentials)
+    chimes.set_enabled(True)
+    chimes.step()
+    assert chimes.available or messages == [UNAVAILABLE_TEXT]
+    chimes.close()
+
+
+class _FakeEffect:
+    class Status:
+        Error = "error"
+        Ready = "ready"
+
+    plays: list[str] = []
+
+    def __init__(self, parent) -> None:
+        self.source = ""
+
+    def setSource(self, url) -> None:  # noqa: N802 - Qt API
+        self.source = url.toLocalFile()
+
+    def setVolume(self, volume: float) -> None:  # noqa: N802
+        assert 0 < volume <= 0.5  # soft
+
+    def status(self) -> str:
+        return self.Status.Ready
+
+    def play(self) -> None:
+        _FakeEffect.plays.append(Path(self.source).stem)
+
+    def stop(self) -> None:
+        pass
+
+
+def _fake_multimedia(outputs: list[str]) -> types.ModuleType:
+    module = types.ModuleType("FakeQtMultimedia")
+    module.QSoundEffect = _FakeEffect
+    module.QMediaDevices = types.SimpleNamespace(audioOutputs=lambda: outputs)
+    return module
+
+
+def test_chimes_without_an_output_device_are_unavailable() -> None:
+    messages: list[str] = []
+    chimes = Chimes(report=messages.append, multimedia=lambda: _fake_multimedia([]))
+    assert not chimes.available
+    chimes.set_enabled(True)
+    assert messages == [UNAVAILABLE_TEXT]
+
+
+def test_chimes_play_soft_tones_at_phase_and_step_changes(tmp_path: Path) -> None:
+    _FakeEffect.plays = []
+    chimes = Chimes(multimedia=lambda: _fake_multimedia(["speakers"]))
+    assert chimes.available
+    for phase in ("inhale", "exhale"):
+        chimes.phase(phase)
+    assert _FakeEffect.plays == []  # off by default
+    chimes.set_enabled(True)
+    for phase in ("inhale", "inhale", "exhale", "exhale", "hold_out", "inhale"):
+        chimes.phase(phase)
+    chimes.step()
+    chimes.phase("inhale")  # a step's first phase: the step chime already marked it
+    chimes.phase("exhale")
+    assert _FakeEffect.plays == ["exhale", "hold", "inhale", "step", "exhale"]
+    chimes.close()
+
+    path = write_tone(tmp_path / "tone.wav", (440.0,), 0.4)
+    with wave.open(str(path)) as tone:
+        assert tone.getnchannels() == 1 and tone.getframerate() == chimes_module.SAMPLE_RATE
+        assert tone.getnframes() == int(0.4 * chimes_module.SAMPLE_RATE)
+    samples = chimes_module.tone_samples((440.0,), 0.4)
+    peak = max(abs(int.from_bytes(samples[i:i + 2], "little", signed=True)) for i in range(0, len(samples), 2))
+    assert 0 < peak < 0.5 * 32767  # soft
+    first = abs(int.from_bytes(samples[0:2], "little", signed=True))
+    assert first < 200  # fades in: no click
+
+
+def test_the_window_shows_the_sound_message_once(qtbot, make_window) -> None:
+    window = make_window()
+    window.chimes_box.setChecked(True)
+    assert window.sound_message() == UNAVAILABLE_TEXT
+    assert window.statusBar().currentMessage() == UNAVAILABLE_TEXT
+    window.statusBar().clearMessage()
+    window.start(SHORT)  # the practice goes on without chimes
+    qtbot.waitUntil(lambda: window.client_screen.current_exercise() is not None, timeout=20000)
+    window.stop()
+    assert window.statusBar().currentMessage() != UNAVAILABLE_TEXT  # shown once, not again
+    assert window.summary_text().startswith("You practised for")

@@ -1,0 +1,459 @@
+"""The home-practice window: choose a practice, do it with the strap, look back on it.
+
+Design rules (research/somatic.md §4.3, §4.7, §5, §8):
+
+- Three calm pages: *choose* (the exercises allowed at home, with their length and
+  purpose, an eyes-closed chimes option and the safety lines), *practice* (the client view
+  reused from the session app, :class:`~somafeedback.ui.client_screen.ClientScreen`) and
+  *summary* (what the practice looked like, and the weeks so far).
+- The engine runs the practice in home mode: a resting measurement, then the script step
+  by step; when the heart rate stays above the usual range it pauses into grounding and
+  resumes later. The window only *follows* the engine's script events (``script-step``,
+  ``script-paused``, ``script-resumed``, ``script-finished``); it never times steps itself.
+- Numbers are away by default (a checkbox turns them on), sound is off by default, and
+  nothing here scores, ranks, counts streaks or colours a day: the summary and the trend
+  chart describe (see :mod:`somafeedback.practice_history`).
+- No strap found: the window offers the simulated strap, as the practitioner window does.
+
+A frame timer (~30 fps) drains the engine; the engine's thread never touches a widget.
+Ending the practice (the script's end, or the End button) stops the engine, which closes
+the session file in the library; then the summary and the weekly trend are read back
+from that file and the library.
+
+Thread: the Qt GUI thread (the engine runs on its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Final
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from somafeedback.devices.events import TimelineEvent
+from somafeedback.engine import Engine, EngineOptions, EngineSource
+from somafeedback.exercise_library import Exercise
+from somafeedback.pipeline import BeatMetrics
+from somafeedback.practice_history import PracticeSummary, WeekRow, practice_summary, weekly_trend
+from somafeedback.session_file import SessionFileError
+
+from .chimes import Chimes
+from .client_screen import ClientScreen
+
+FRAME_MS: Final = 33  # ~30 frames per second
+MIN_RESTING_READINGS: Final = 3  # a week's resting median is drawn only from this many readings (§5)
+
+WINDOW_TITLE: Final = "somafeedback — home practice"
+CHOOSE_TEXT: Final = "Choose a practice"
+SAFETY_TEXT: Final = ("This is not a medical device and not an emergency service. "
+                      "Stop if you feel dizzy, numb or overwhelmed.")
+CHIMES_LABEL: Final = "Soft chimes at each breath and each new step (for practising with eyes closed)"
+NUMBERS_LABEL: Final = "Show heart rate numbers during the practice"
+START_LABEL: Final = "Start"
+END_LABEL: Final = "End the practice"
+AGAIN_LABEL: Final = "Back to the practices"
+SIMULATOR_LABEL: Final = "Use the simulated strap"
+RESTING_FIRST_TEXT: Final = "Sit comfortably and rest. The practice begins after a few quiet minutes."
+RESTING_SHORT_TEXT: Final = "Sit comfortably. The practice begins in a moment."
+NO_STRAP_TEXT: Final = ("No heart-rate strap was found. Check that it is worn, moistened and awake, then start "
+                        "again, or try the practice with the simulated strap.")
+LOW_SIGNAL_TEXT: Final = "The strap signal is unclear; check that it sits snugly and its contacts are moist."
+NOTHING_RECORDED_TEXT: Final = "Nothing was recorded in this practice."
+UNREADABLE_TEXT: Final = "The practice was saved, but it could not be read back for a summary."
+MINUTES_TITLE: Final = "Minutes practised per week"
+RESTING_TITLE: Final = "Resting ln RMSSD, weekly median (shown for weeks with 3 or more practices)"
+NO_WEEKS_TEXT: Final = "Your weeks of practice will show here."
+
+# Okabe-Ito sky blue and blue (colour-blind safe), as in the pacer; no red anywhere.
+BAR_BRUSH: Final = (86, 180, 233, 200)
+LINE_PEN: Final = (0, 114, 178)
+
+EngineFactory = Callable[[str], Engine]
+
+
+def home_exercises(library: Mapping[str, Exercise]) -> list[Exercise]:
+    """The exercises that may be practised at home, in the library's order."""
+    return [exercise for exercise in library.values() if "home" in exercise.where]
+
+
+def home_texts() -> tuple[str, ...]:
+    """Every fixed string this window can show (exercise texts come from the library)."""
+    return (WINDOW_TITLE, CHOOSE_TEXT, SAFETY_TEXT, CHIMES_LABEL, NUMBERS_LABEL, START_LABEL, END_LABEL,
+            AGAIN_LABEL, SIMULATOR_LABEL, RESTING_FIRST_TEXT, RESTING_SHORT_TEXT, NO_STRAP_TEXT, LOW_SIGNAL_TEXT,
+            NOTHING_RECORDED_TEXT, UNREADABLE_TEXT, MINUTES_TITLE, RESTING_TITLE, NO_WEEKS_TEXT)
+
+
+class TrendChart(pg.GraphicsLayoutWidget):
+    """Minutes per ISO week as bars, and the weekly resting ln RMSSD as a line, x-linked."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground("w")
+        self.setMinimumHeight(260)
+        self.minutes_plot = self.addPlot(row=0, col=0, title=MINUTES_TITLE)
+        self.resting_plot = self.addPlot(row=1, col=0, title=RESTING_TITLE)
+        self.resting_plot.setXLink(self.minutes_plot)
+        for plot in (self.minutes_plot, self.resting_plot):
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            plot.showGrid(x=False, y=True, alpha=0.2)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(*BAR_BRUSH), pen=pg.mkPen(None))
+        self.minutes_plot.addItem(self.bars)
+        self.line = self.resting_plot.plot([], [], pen=pg.mkPen(LINE_PEN, width=2), symbol="o", symbolSize=7,
+                                           symbolBrush=pg.mkBrush(*LINE_PEN), connect="finite")
+        self.rows: list[WeekRow] = []
+
+    def set_rows(self, rows: list[WeekRow]) -> None:
+        self.rows = list(rows)
+        x = list(range(len(rows)))
+        self.bars.setOpts(x=x, height=[row.minutes for row in rows], width=0.6)
+        resting = [row.resting_ln_rmssd if row.resting_ln_rmssd is not None and row.resting_readings >= MIN_RESTING_READINGS
+                   else float("nan") for row in rows]
+        self.line.setData(x, resting, connect="finite")
+        step = max(1, -(-len(rows) // 12))  # at most about 12 labels
+        ticks = [[(i, row.label) for i, row in enumerate(rows) if i % step == 0 or i == len(rows) - 1]]
+        for plot in (self.minutes_plot, self.resting_plot):
+            plot.getAxis("bottom").setTicks(ticks)
+        if rows:
+            self.minutes_plot.setXRange(-0.6, len(rows) - 0.4, padding=0)
+            self.minutes_plot.setYRange(0, max(max(row.minutes for row in rows), 5.0) * 1.15, padding=0)
+
+    def minutes_shown(self) -> list[float]:
+        heights = self.bars.opts.get("height")
+        return [float(h) for h in (heights if heights is not None else [])]
+
+    def resting_shown(self) -> list[float]:
+        _, y = self.line.getData()
+        return [] if y is None else [float(v) for v in y]
+
+
+class HomeWindow(QtWidgets.QMainWindow):
+    """Home practice: choose, practise (recorded into ``library_dir``), then the summary and trend.
+
+    ``engine_factory(script_id)`` builds the engine for a practice (tests inject a
+    simulated source); by default real straps, with the simulated strap offered when
+    none is found (``simulator_factory(script_id)`` builds that engine; default: the calm
+    simulated strap in real time, recording into ``library_dir``). ``client`` names the
+    client in the manifest and filters the trend. ``chimes`` may be injected (tests); by
+    default the window makes its own.
+    Signal: ``practice_finished(object)`` with the :class:`PracticeSummary` (or None).
+    """
+
+    practice_finished = QtCore.Signal(object)
+
+    def __init__(self, library: dict[str, Exercise], library_dir: Path,
+                 engine_factory: EngineFactory | None = None, client: str | None = None,
+                 chimes: Chimes | None = None, simulator_factory: EngineFactory | None = None,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.library_dir = Path(library_dir)
+        self.client = client
+        self._engine_factory = engine_factory
+        self._simulator_factory = simulator_factory
+        self.engine: Engine | None = None
+        self.exercise: Exercise | None = None
+        self.summary: PracticeSummary | None = None
+        self._rows: list[WeekRow] = []
+        self._summary_text = ""
+        self._sound_message: str | None = None
+        self._practising = False
+        self._step: int | None = None
+        self._paused = False
+        self._low_signal = False
+
+        self.setWindowTitle(WINDOW_TITLE)
+        self.pages = QtWidgets.QStackedWidget()
+        self.setCentralWidget(self.pages)
+        self.pages.addWidget(self._build_choose_page())
+        self.pages.addWidget(self._build_practice_page())
+        self.pages.addWidget(self._build_summary_page())
+
+        self.chimes = chimes if chimes is not None else Chimes(parent=self)
+        self.chimes.set_report(self._report_sound)  # the window shows the message once in its status bar
+        self.client_screen.step_changed.connect(lambda _index: self.chimes.step())
+
+        self.frame_timer = QtCore.QTimer(self)
+        self.frame_timer.setInterval(FRAME_MS)
+        self.frame_timer.timeout.connect(self.on_frame)
+        self.resize(1100, 800)
+
+    # --- pages -----------------------------------------------------------------------------------
+
+    def _build_choose_page(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(page)
+        heading = QtWidgets.QLabel(CHOOSE_TEXT)
+        font = heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        heading.setFont(font)
+        layout.addWidget(heading)
+        self.script_list = QtWidgets.QListWidget()
+        self.script_list.setWordWrap(True)
+        self.script_list.setSpacing(4)
+        for exercise in home_exercises(self.library):
+            minutes = max(1, round(exercise.duration_s / 60.0))
+            item = QtWidgets.QListWidgetItem(f"{exercise.title} — {minutes} min\n{exercise.purpose}")
+            item.setData(QtCore.Qt.ItemDataRole.UserRole, exercise.id)
+            item.setToolTip(exercise.purpose)
+            self.script_list.addItem(item)
+        if self.script_list.count():
+            self.script_list.setCurrentRow(0)
+        self.script_list.itemDoubleClicked.connect(lambda _item: self._start_chosen())
+        layout.addWidget(self.script_list, 1)
+        self.chimes_box = QtWidgets.QCheckBox(CHIMES_LABEL)  # off by default (§4.7)
+        self.chimes_box.toggled.connect(lambda on: self.chimes.set_enabled(on))
+        self.numbers_box = QtWidgets.QCheckBox(NUMBERS_LABEL)  # numbers away by default (§4.7)
+        layout.addWidget(self.chimes_box)
+        layout.addWidget(self.numbers_box)
+        safety = QtWidgets.QLabel(SAFETY_TEXT)
+        safety.setWordWrap(True)
+        layout.addWidget(safety)
+        self.start_button = QtWidgets.QPushButton(START_LABEL)
+        self.start_button.setEnabled(self.script_list.count() > 0)
+        self.start_button.clicked.connect(self._start_chosen)
+        layout.addWidget(self.start_button, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        return page
+
+    def _build_practice_page(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.banner = QtWidgets.QWidget()
+        banner_layout = QtWidgets.QHBoxLayout(self.banner)
+        self.banner_text = QtWidgets.QLabel()
+        self.banner_text.setWordWrap(True)
+        self.simulator_button = QtWidgets.QPushButton(SIMULATOR_LABEL)
+        self.simulator_button.clicked.connect(self.use_simulator)
+        banner_layout.addWidget(self.banner_text, 1)
+        banner_layout.addWidget(self.simulator_button)
+        self.banner.setVisible(False)
+        layout.addWidget(self.banner)
+        self.client_screen = ClientScreen(self._now, page)
+        self.client_screen.setWindowFlags(QtCore.Qt.WindowType.Widget)  # embedded, not its own window
+        layout.addWidget(self.client_screen, 1)
+        self.end_button = QtWidgets.QPushButton(END_LABEL)
+        self.end_button.clicked.connect(self.stop)
+        layout.addWidget(self.end_button, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        return page
+
+    def _build_summary_page(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(page)
+        self.summary_label = QtWidgets.QLabel()
+        self.summary_label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.summary_label)
+        self.trend_chart = TrendChart()
+        layout.addWidget(self.trend_chart, 1)
+        self.no_weeks_label = QtWidgets.QLabel(NO_WEEKS_TEXT)
+        self.no_weeks_label.setVisible(False)
+        layout.addWidget(self.no_weeks_label)
+        self.again_button = QtWidgets.QPushButton(AGAIN_LABEL)
+        self.again_button.clicked.connect(lambda: self.pages.setCurrentIndex(0))
+        layout.addWidget(self.again_button, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        return page
+
+    # --- for tests and the app -------------------------------------------------------------------
+
+    def is_practising(self) -> bool:
+        return self._practising
+
+    def summary_text(self) -> str:
+        """The end-of-practice summary as shown ("" before the first practice ends)."""
+        return self._summary_text
+
+    def trend_rows(self) -> list[WeekRow]:
+        """The weekly trend shown with the last summary."""
+        return list(self._rows)
+
+    def sound_message(self) -> str | None:
+        """The message shown when chimes were asked for but sound is not available (else None)."""
+        return self._sound_message
+
+    def current_page(self) -> str:
+        return ("choose", "practice", "summary")[self.pages.currentIndex()]
+
+    # --- practice --------------------------------------------------------------------------------
+
+    def _start_chosen(self) -> None:
+        item = self.script_list.currentItem()
+        if item is not None:
+            self.start(str(item.data(QtCore.Qt.ItemDataRole.UserRole)))
+
+    def start(self, script_id: str) -> None:
+        """Start the practice ``script_id``: build and start the engine, show the practice page."""
+        if self._practising:
+            return
+        exercise = self.library.get(script_id)
+        if exercise is None:
+            raise ValueError(f"no exercise {script_id!r} in the library")
+        self.exercise = exercise
+        engine = self._engine_factory(script_id) if self._engine_factory is not None else self._default_engine(script_id)
+        self._begin(engine)
+
+    def _default_engine(self, script_id: str, simulate: str | None = None) -> Engine:
+        options = EngineOptions(mode="home", script=script_id, record_to=self.library_dir,
+                                manifest={"client": self.client, "mode": "home", "script": script_id,
+                                          "tags": [], "devices": []})
+        return Engine(EngineSource(simulate=simulate), options, self.library)
+
+    def _begin(self, engine: Engine) -> None:
+        assert self.exercise is not None
+        # Whatever built the engine, the recording says it is this home practice (for the trend).
+        options = engine.options
+        options.manifest = {"mode": options.mode, "script": self.exercise.id, "client": self.client,
+                            **options.manifest}
+        self.engine = engine
+        self._step, self._paused, self._low_signal = None, False, False
+        self.banner.setVisible(False)
+        self.client_screen.set_numbers_visible(self.numbers_box.isChecked())
+        self.chimes.set_enabled(self.chimes_box.isChecked())
+        self.client_screen.show_text(RESTING_SHORT_TEXT if options.baseline is not None else RESTING_FIRST_TEXT)
+        self.pages.setCurrentIndex(1)
+        self._practising = True
+        engine.start()
+        self.frame_timer.start()
+
+    def use_simulator(self) -> None:
+        """No strap: carry on with the simulated strap (same practice, same library)."""
+        self.banner.setVisible(False)
+        if not self._practising or self.exercise is None:
+            return
+        if self.engine is not None:
+            self.engine.stop()
+        self.frame_timer.stop()
+        self._practising = False
+        script_id = self.exercise.id
+        self._begin(self._simulator_factory(script_id) if self._simulator_factory is not None
+                    else self._default_engine(script_id, simulate="calm"))
+
+    def stop(self) -> None:
+        """End the practice now (the session is saved) and show the summary."""
+        self._finish()
+
+    def on_frame(self) -> None:
+        engine = self.engine
+        if engine is None or not self._practising:
+            return
+        for item in engine.drain():
+            self._take(item)
+            if not self._practising:
+                return
+        pacer = self.client_screen.pacer_widget()
+        state = pacer.state() if self.client_screen.pacer_visible() else None
+        self.chimes.phase(state.phase if state is not None else None)
+
+    def _take(self, item: object) -> None:
+        if isinstance(item, BeatMetrics):
+            time = item.time
+            self.client_screen.update_numbers(time.hr_bpm, time.rmssd_ms, time.validity.valid)
+        elif isinstance(item, TimelineEvent):
+            if item.kind == "cue":
+                self._take_cue(item)
+            elif item.kind == "state":
+                self._take_state(str(item.data.get("state")))
+            elif item.kind == "engine-error":
+                self._engine_error(str(item.data.get("text", "")))
+
+    def banner_shown(self) -> str:
+        """The banner's text while it shows (no strap, engine trouble), else ""."""
+        return self.banner_text.text() if not self.banner.isHidden() else ""
+
+    def _take_cue(self, event: TimelineEvent) -> None:
+        data, t_s = event.data, event.host_ns / 1e9
+        action = data.get("action")
+        exercise = self.exercise
+        if exercise is None or data.get("kind") != "script":
+            return
+        if action == "script-step" and isinstance(data.get("cue_id"), int):
+            self._step, self._paused = int(data["cue_id"]) - 1, False
+            self._show_step(exercise, self._step, t_s)
+        elif action == "script-paused":
+            self._paused = True
+            self.client_screen.show_text(str(data.get("text") or ""))
+            self.chimes.step()
+        elif action == "script-resumed" and self._step is not None:
+            self._paused = False
+            self._show_step(exercise, self._step, t_s, force=True)
+        elif action == "script-finished":
+            self._finish()
+
+    def _show_step(self, exercise: Exercise, index: int, at_s: float, force: bool = False) -> None:
+        """Show step ``index`` as starting at ``at_s`` (the client view then walks on by the clock)."""
+        if not 0 <= index < len(exercise.steps):
+            return
+        screen = self.client_screen
+        if not force and screen.current_exercise() is exercise and screen.current_step_index() == index:
+            return  # already there: keep the pacer's breath going
+        started_at = at_s - sum(step.seconds for step in exercise.steps[:index])
+        screen.show_exercise(exercise, started_at)
+
+    def _take_state(self, state: str) -> None:
+        if state == "low signal":
+            self._low_signal = True
+            self.statusBar().showMessage(LOW_SIGNAL_TEXT)
+        elif self._low_signal:
+            self._low_signal = False
+            self.statusBar().clearMessage()
+
+    def _engine_error(self, text: str) -> None:
+        first = text.splitlines()[0] if text else ""
+        no_strap = "NoStrapFound" in first or "No strap" in first or "No heart-rate strap" in first
+        self.banner_text.setText(NO_STRAP_TEXT if no_strap else first)
+        self.simulator_button.setVisible(no_strap)
+        self.banner.setVisible(True)
+
+    def _finish(self) -> None:
+        if not self._practising:
+            return
+        self._practising = False
+        self.frame_timer.stop()
+        engine = self.engine
+        if engine is not None:
+            engine.stop()  # closes the session file
+            engine.drain()
+        self.chimes.phase(None)
+        self.client_screen.clear()
+        self.summary = None
+        path = engine.recording if engine is not None else None
+        if path is not None and Path(path).exists():
+            try:
+                self.summary = practice_summary(path, self.library)
+                text = self.summary.text
+            except SessionFileError:
+                text = UNREADABLE_TEXT
+        else:
+            text = NOTHING_RECORDED_TEXT
+        self._summary_text = text
+        self.summary_label.setText(text)
+        self._rows = weekly_trend(self.library_dir, self.client)
+        self.trend_chart.set_rows(self._rows)
+        self.no_weeks_label.setVisible(not self._rows)
+        self.banner.setVisible(False)
+        self.pages.setCurrentIndex(2)
+        self.practice_finished.emit(self.summary)
+
+    # --- sound -----------------------------------------------------------------------------------
+
+    def _report_sound(self, text: str) -> None:
+        if self._sound_message is None:
+            self._sound_message = text
+            self.statusBar().showMessage(text, 20000)
+
+    # --- Qt --------------------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self.engine.now_s() if self.engine is not None else 0.0
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if self._practising:
+            self._practising = False
+            self.frame_timer.stop()
+            if self.engine is not None:
+                self.engine.stop()  # the session is saved even when the window closes mid-practice
+        self.chimes.close()
+        super().closeEvent(event)

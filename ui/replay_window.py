@@ -1,0 +1,657 @@
+"""The review window: replay a recorded session, scrub through it, and add review notes.
+
+Layout (top to bottom):
+
+* the **transport** bar: play/pause, the speed (1×, 2×, 10×, as fast as possible), a seek
+  slider in session seconds and the position ``mm:ss / mm:ss``;
+* the **timeline strip** across the whole session: the state ribbon (colour *and* height:
+  the higher the bar, the more activated), gaps (grey), markers (▼), notes (■), review notes
+  (★), cue events (◆) and the position line; a click seeks there;
+* the **plots** (the same :class:`~.live_plots.LivePlots` as live, refilled from the
+  position after every seek) beside a side panel with the **event list** (double-click
+  seeks) and the **review note** field (saved into the session file at the position).
+
+The replay runs in an :class:`~somafeedback.engine.Engine` on its own thread, exactly as a
+live session: a ~30 fps frame timer drains it into the plots, and every transport command
+goes to the replay through ``Engine.call`` (never touched from this thread). When the
+replay reaches the end the engine finishes; play or a seek then starts a fresh engine on
+the same file.
+
+The strip and the list show what the file recorded (read once when the window opens);
+for a session recorded without states (imported or recorded-only sessions) the states and
+the baseline are re-analysed from the recorded beats on a background thread and labelled
+"re-analysed".
+
+Shortcuts: Space play/pause · ←/→ 5 s · Shift+←/→ 30 s · N review note.
+
+Thread: the Qt GUI thread (the engine and the re-analysis run on their own threads).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from somafeedback.devices.events import GapEvent, Notification, TimelineEvent
+from somafeedback.engine import Engine, EngineOptions, EngineSource
+from somafeedback.exercise_library import Exercise
+from somafeedback.pipeline import BeatMetrics
+from somafeedback.regulation import Baseline, RegulationModel
+from somafeedback.review_notes import add_review_note, is_review_note
+from somafeedback.session_file import Session, read_session
+
+from .live_plots import BLUE, GREEN, GREY, ORANGE, SKY, LivePlots
+
+FRAME_MS = 33  # ~30 frames per second
+CLIENT_STRAP = "strap1"  # the strap the plots show (the regulation model's client strap)
+SPEEDS: tuple[tuple[str, float], ...] = (("1×", 1.0), ("2×", 2.0), ("10×", 10.0), ("as fast as possible", math.inf))
+STEP_S, BIG_STEP_S = 5.0, 30.0
+
+YELLOW = (240, 228, 66)
+PURPLE = (204, 121, 167)
+VERMILLION = (213, 94, 0)
+# state -> (colour, ribbon height): the height says how activated, so colour is never the only cue
+STATE_STYLE: dict[str, tuple[tuple[int, int, int], float]] = {
+    "above band": (ORANGE, 1.0),
+    "rising": (YELLOW, 0.8),
+    "settling": (GREEN, 0.8),
+    "in band": (SKY, 0.6),
+    "calibrating": (GREY, 0.45),
+    "quiet drop — check in?": (PURPLE, 0.3),
+    "low signal": ((215, 215, 215), 0.2),
+    "paused": ((235, 235, 235), 0.2),
+}
+OTHER_STATE = ((190, 190, 190), 0.4)
+RIBBON_TOP = 1.0
+# event kind on the strip -> (row height, symbol, colour)
+STRIP_ROWS: dict[str, tuple[float, str, tuple[int, int, int]]] = {
+    "marker": (2.55, "t", ORANGE),
+    "cue": (2.05, "d", GREEN),
+    "note": (1.55, "s", BLUE),
+    "review": (1.55, "star", VERMILLION),
+}
+STRIP_TOP = 2.9
+
+
+def clock_text(t_s: float) -> str:
+    """Session seconds as ``mm:ss`` (``h:mm:ss`` past an hour)."""
+    t = max(0, int(t_s))
+    return f"{t // 3600}:{t // 60 % 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60:02d}:{t % 60:02d}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the event list (and one mark on the strip)."""
+
+    host_ns: int  # where a double-click seeks (for a gap: its start)
+    kind: str  # marker | note | review | cue | state | baseline | gap
+    text: str
+    end_ns: int | None = None  # gaps: their end
+    data: Any = None
+
+
+def entries_of(session: Session) -> list[Entry]:
+    """What the event list and the strip show of a session's recorded events."""
+    found: list[Entry] = []
+    for event in session.events:
+        if isinstance(event, GapEvent):
+            found.append(Entry(event.start_ns, "gap", f"gap: no data for {event.duration_s:.1f} s", event.end_ns))
+        elif isinstance(event, TimelineEvent):
+            entry = timeline_entry(event)
+            if entry is not None:
+                found.append(entry)
+    return found
+
+
+def timeline_entry(event: TimelineEvent, reanalysed: bool = False) -> Entry | None:
+    data = event.data
+    if is_review_note(event):
+        author = f" — {data['author']}" if data.get("author") else ""
+        return Entry(event.host_ns, "review", f"review note: {data.get('text')}{author}")
+    if event.kind == "marker":
+        return Entry(event.host_ns, "marker", f"marker: {data.get('label')}")
+    if event.kind == "note":
+        return Entry(event.host_ns, "note", f"note: {data.get('text')}")
+    if event.kind == "cue":
+        return Entry(event.host_ns, "cue", f"cue {data.get('action')}: {data.get('kind') or data.get('text')}")
+    if event.kind == "state":
+        reason = f" — {data['reason']}" if data.get("reason") else ""
+        label = "state (re-analysed)" if reanalysed else "state"
+        return Entry(event.host_ns, "state", f"{label}: {data.get('state')}{reason}", data=str(data.get("state")))
+    if event.kind == "baseline" and isinstance(data.get("hr_ref"), int | float):
+        label = "baseline (re-analysed)" if reanalysed else "baseline"
+        return Entry(event.host_ns, "baseline", f"{label}: HR {data['hr_ref']:.0f} bpm", data=dict(data))
+    return None
+
+
+def band_of(baseline: dict[str, Any]) -> tuple[float, float, float] | None:
+    """(hr_ref, band top, above line) of a recorded baseline, or None when it cannot be read."""
+    try:
+        names = {f.name for f in fields(Baseline)}
+        model = RegulationModel(baseline=Baseline(**{k: v for k, v in baseline.items() if k in names}))
+        thresholds = model.thresholds()
+        return float(baseline["hr_ref"]), thresholds["band_top_bpm"], thresholds["above_bpm"]
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+class Reanalysis(threading.Thread):
+    """States and the baseline of a session recorded without them (Qt-free, on its own thread)."""
+
+    def __init__(self, timeline: Sequence[Any], library: dict[str, Exercise]) -> None:
+        super().__init__(name="somafeedback review analysis", daemon=True)
+        self.timeline = timeline
+        self.library = library
+        self.cancelled = False
+        self.result: list[TimelineEvent] | None = None
+
+    def run(self) -> None:
+        from somafeedback.regulation_session import RegulationSession
+
+        found: list[TimelineEvent] = []
+        try:
+            session = RegulationSession("practitioner", self.library, found.append)
+            for item in self.timeline:
+                if self.cancelled:
+                    return
+                if isinstance(item, Notification):
+                    session.notification(item)
+                elif not is_review_note(item):
+                    session.event(item)
+        except Exception:  # noqa: BLE001 - the strip simply stays without re-analysed states
+            pass
+        self.result = [e for e in found if e.kind in ("state", "baseline")]
+
+
+def order_review_notes(replay: Any) -> None:
+    """Move review notes (appended at the end of the file's timeline) to their moment in a replay.
+
+    Runs on the engine's loop (``Engine.call``). Without it the replay would end on the last
+    review note's time, and could not seek past it. Only what is still to be played is
+    reordered; recorded items keep their order.
+    """
+    stamps = getattr(replay, "_stamps", None)
+    index = getattr(replay, "_index", None)
+    if replay is None or stamps is None or index is None:
+        return
+    timeline = list(replay.timeline)
+    later = timeline[index:]
+    if not any(is_review_note(item) for item in later):
+        return
+    from somafeedback.devices.replay import recorded_ns
+
+    rest = [item for item in later if not is_review_note(item)]
+    rest_stamps = [recorded_ns(item) for item in rest]
+    for note in sorted((item for item in later if is_review_note(item)), key=lambda e: e.host_ns):
+        at = bisect.bisect_right(rest_stamps, note.host_ns)
+        rest.insert(at, note)
+        rest_stamps.insert(at, note.host_ns)
+    replay.timeline = timeline[:index] + rest
+    replay._stamps = list(stamps[:index]) + rest_stamps  # noqa: SLF001 - see the docstring
+
+
+class TimeAxis(pg.AxisItem):
+    """Session seconds shown as mm:ss."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
+        return [clock_text(v) for v in values]
+
+
+class TimelineStrip(pg.PlotWidget):
+    """The whole session at a glance; a click asks ``on_seek(seconds)``."""
+
+    def __init__(self, duration_s: float, on_seek: Callable[[float], None],
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent=parent, background="w", axisItems={"bottom": TimeAxis(orientation="bottom")})
+        self.duration_s = max(duration_s, 1.0)
+        self.on_seek = on_seek
+        plot = self.getPlotItem()
+        plot.hideAxis("left")
+        plot.setMouseEnabled(x=False, y=False)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setXRange(0.0, self.duration_s, padding=0.01)
+        plot.setYRange(0.0, STRIP_TOP, padding=0.02)
+        self.setFixedHeight(120)
+        self.setToolTip("The whole session: states (height = how activated), gaps (grey), markers ▼, cues ◆, "
+                        "notes ■, review notes ★. Click to go there.")
+        self._ribbon: pg.BarGraphItem | None = None
+        self._gaps: pg.BarGraphItem | None = None
+        self._marks: dict[str, pg.ScatterPlotItem] = {}
+        for kind, (_, symbol, colour) in STRIP_ROWS.items():
+            marks = pg.ScatterPlotItem(size=11 if kind != "review" else 14, symbol=symbol, pen=pg.mkPen(colour),
+                                       brush=pg.mkBrush(*colour), hoverable=True, tip=self._tip)
+            self._marks[kind] = marks
+            self.addItem(marks)
+        self.position = pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen((0, 0, 0), width=2))
+        self.position.setZValue(10)
+        self.addItem(self.position)
+        self.states: list[tuple[float, float, str]] = []
+        self.gaps: list[tuple[float, float]] = []
+        self.marks: dict[str, list[tuple[float, str]]] = {kind: [] for kind in STRIP_ROWS}
+        self.scene().sigMouseClicked.connect(self._clicked)
+
+    @staticmethod
+    def _tip(x: float, y: float, data: Any) -> str:
+        return f"{clock_text(x)}  {data}"
+
+    def set_states(self, states: list[tuple[float, float, str]]) -> None:
+        """The ribbon: (from s, to s, state) stretches."""
+        self.states = states
+        if self._ribbon is not None:
+            self.removeItem(self._ribbon)
+            self._ribbon = None
+        if not states:
+            return
+        styles = [STATE_STYLE.get(state, OTHER_STATE) for _, _, state in states]
+        self._ribbon = pg.BarGraphItem(
+            x0=np.array([a for a, _, _ in states]), width=np.array([max(b - a, 0.0) for a, b, _ in states]),
+            y0=np.zeros(len(states)), height=np.array([h * RIBBON_TOP for _, h in styles]),
+            brushes=[pg.mkBrush(*colour) for colour, _ in styles], pens=[pg.mkPen(None)] * len(states))
+        self._ribbon.setZValue(-5)
+        self.addItem(self._ribbon)
+
+    def set_gaps(self, gaps: list[tuple[float, float]]) -> None:
+        self.gaps = gaps
+        if self._gaps is not None:
+            self.removeItem(self._gaps)
+            self._gaps = None
+        if not gaps:
+            return
+        self._gaps = pg.BarGraphItem(
+            x0=np.array([a for a, _ in gaps]), width=np.array([max(b - a, self.duration_s / 400) for a, b in gaps]),
+            y0=np.zeros(len(gaps)), height=np.full(len(gaps), STRIP_TOP),
+            brush=pg.mkBrush(120, 120, 120, 110), pen=pg.mkPen(None))
+        self._gaps.setZValue(-3)
+        self.addItem(self._gaps)
+
+    def set_marks(self, marks: dict[str, list[tuple[float, str]]]) -> None:
+        """Point events per kind (marker, cue, note, review): (seconds, text)."""
+        self.marks = {kind: list(marks.get(kind, [])) for kind in STRIP_ROWS}
+        for kind, points in self.marks.items():
+            y = STRIP_ROWS[kind][0]
+            self._marks[kind].setData(x=[t for t, _ in points], y=[y] * len(points), data=[text for _, text in points])
+
+    def set_position(self, t_s: float) -> None:
+        self.position.setValue(t_s)
+
+    def x_of_view(self, t_s: float) -> QtCore.QPoint:
+        """The widget pixel of session time ``t_s`` (the middle of the strip)."""
+        scene = self.getPlotItem().vb.mapViewToScene(QtCore.QPointF(t_s, STRIP_TOP / 2))
+        return self.mapFromScene(scene)
+
+    def _clicked(self, event: Any) -> None:
+        if event.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        vb = self.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        t_s = vb.mapSceneToView(event.scenePos()).x()
+        event.accept()
+        self.on_seek(min(max(t_s, 0.0), self.duration_s))
+
+
+class ReplayWindow(QtWidgets.QMainWindow):
+    """Review one recorded session. Raises SessionFileError when the file cannot be read."""
+
+    def __init__(self, path: Path, library: dict[str, Exercise], parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = Path(path)
+        self.library = library
+        self.session = read_session(self.path)
+        self.setWindowTitle(f"somafeedback — review: {self.path.name}")
+        timeline = self.session.timeline
+        stamps = [item.end_ns if isinstance(item, GapEvent) else item.host_ns for item in timeline]
+        started = self.session.manifest.get("started_host_ns")
+        ended = self.session.manifest.get("ended_host_ns")
+        self.origin_ns = min([*stamps, *([started] if isinstance(started, int) else [])], default=0)
+        self.end_ns = max([*stamps, *([ended] if isinstance(ended, int) else []), self.origin_ns])
+        self.duration_s = (self.end_ns - self.origin_ns) / 1e9
+        self._speed = 1.0
+        self._paused = False
+        self._position_ns = self.origin_ns
+        self._band: tuple[float, float, float] | None = None
+        self._entries = entries_of(self.session)
+        self._reanalysed: list[Entry] = []
+        self._reanalysis: Reanalysis | None = None
+        self._closed = False
+        self._build()
+        self._install_shortcuts()
+        for problem in self.session.problems:
+            self.statusBar().showMessage(f"Parts of this session could not be read: {problem}")
+        baseline = next((e.data for e in self._entries if e.kind == "baseline"), None) or self.session.manifest.get("baseline")
+        if isinstance(baseline, dict):
+            self._set_band(band_of(baseline))
+        if not any(e.kind == "state" for e in self._entries):
+            self._reanalysis = Reanalysis(timeline, library)
+            self._reanalysis.start()
+        self._refresh_events()
+        self.engine = self._new_engine()
+        self.frame_timer = QtCore.QTimer(self)
+        self.frame_timer.setInterval(FRAME_MS)
+        self.frame_timer.timeout.connect(self.on_frame)
+        self.frame_timer.start()
+        self.resize(1400, 950)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        central = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(central)
+        transport = QtWidgets.QHBoxLayout()
+        self.play_button = QtWidgets.QPushButton("Pause (Space)")
+        self.play_button.setMinimumWidth(120)
+        self.play_button.clicked.connect(self.toggle_play)
+        transport.addWidget(self.play_button)
+        transport.addWidget(QtWidgets.QLabel("Speed"))
+        self.speed_box = QtWidgets.QComboBox()
+        for text, value in SPEEDS:
+            self.speed_box.addItem(text, value)
+        self.speed_box.currentIndexChanged.connect(lambda i: self.set_speed(float(self.speed_box.itemData(i))))
+        transport.addWidget(self.speed_box)
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider.setRange(0, max(1, math.ceil(self.duration_s)))
+        self.slider.setSingleStep(int(STEP_S))
+        self.slider.setPageStep(int(BIG_STEP_S))
+        self.slider.setToolTip("Drag to go to a moment of the session (seconds)")
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.slider.sliderReleased.connect(lambda: self.seek_s(float(self.slider.value())))
+        transport.addWidget(self.slider, 1)
+        self.time_label = QtWidgets.QLabel()
+        self.time_label.setMinimumWidth(120)
+        transport.addWidget(self.time_label)
+        layout.addLayout(transport)
+
+        self.strip = TimelineStrip(self.duration_s, self.seek_s)
+        layout.addWidget(self.strip)
+        legend = QtWidgets.QLabel(
+            "States: " + " · ".join(f'<span style="color: rgb{colour}">■</span> {name.split(" —")[0]}'
+                                    for name, (colour, _) in STATE_STYLE.items())
+            + " &nbsp; Marks: ▼ marker ◆ cue ■ note ★ review note · grey: gap")
+        legend.setStyleSheet("color: #555;")
+        layout.addWidget(legend)
+
+        splitter = QtWidgets.QSplitter()
+        self.plots_box = QtWidgets.QWidget()
+        self.plots_layout = QtWidgets.QVBoxLayout(self.plots_box)
+        self.plots_layout.setContentsMargins(0, 0, 0, 0)
+        self.plots = LivePlots()
+        self.plots_layout.addWidget(self.plots)
+        splitter.addWidget(self.plots_box)
+        side = QtWidgets.QWidget()
+        side_layout = QtWidgets.QVBoxLayout(side)
+        self.state_label = QtWidgets.QLabel("—")
+        self.state_label.setStyleSheet("font-size: 16pt; padding: 4px;")
+        self.state_label.setWordWrap(True)
+        self.state_label.setToolTip("The state at the position, as recorded (or re-analysed)")
+        side_layout.addWidget(self.state_label)
+        side_layout.addWidget(QtWidgets.QLabel("Events (double-click to go there)"))
+        self.events = QtWidgets.QListWidget()
+        self.events.itemDoubleClicked.connect(self._event_chosen)
+        self.events.itemActivated.connect(self._event_chosen)
+        side_layout.addWidget(self.events, 1)
+        notes_box = QtWidgets.QGroupBox("Review note at the position")
+        notes_layout = QtWidgets.QHBoxLayout(notes_box)
+        self.note_field = QtWidgets.QLineEdit()
+        self.note_field.setPlaceholderText("Note (N); Enter saves it in the session file")
+        self.note_field.returnPressed.connect(self._note_entered)
+        self.note_button = QtWidgets.QPushButton("Add review note")
+        self.note_button.clicked.connect(self._note_entered)
+        notes_layout.addWidget(self.note_field, 1)
+        notes_layout.addWidget(self.note_button)
+        side_layout.addWidget(notes_box)
+        help_label = QtWidgets.QLabel("Space play/pause · ←/→ 5 s · Shift+←/→ 30 s · N note · click the strip to go there")
+        help_label.setWordWrap(True)
+        help_label.setStyleSheet("color: #555;")
+        side_layout.addWidget(help_label)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([1000, 400])
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.status_position = QtWidgets.QLabel()
+        self.statusBar().addPermanentWidget(self.status_position)
+
+    def _install_shortcuts(self) -> None:
+        def bind(key: str, action: Callable[[], None]) -> None:
+            shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            shortcut.activated.connect(action)
+
+        bind("Space", self.toggle_play)
+        bind("Left", lambda: self.seek_s(self.position_s() - STEP_S))
+        bind("Right", lambda: self.seek_s(self.position_s() + STEP_S))
+        bind("Shift+Left", lambda: self.seek_s(self.position_s() - BIG_STEP_S))
+        bind("Shift+Right", lambda: self.seek_s(self.position_s() + BIG_STEP_S))
+        bind("N", self.note_field.setFocus)
+
+    # -- the engine -----------------------------------------------------------------------------
+    def _new_engine(self) -> Engine:
+        engine = Engine(EngineSource(replay=self.path, speed=self._speed), EngineOptions(), self.library)
+        engine.start()
+        engine.call(lambda: order_review_notes(engine.replay))
+        if self._paused:
+            engine.call(lambda: engine.replay and engine.replay.pause())
+        return engine
+
+    def _live_engine(self) -> Engine:
+        """The engine, started afresh (from the beginning) if the replay has reached the end."""
+        if self.engine.finished.is_set():
+            self.engine.stop()
+            self.engine.drain()
+            self.engine = self._new_engine()
+            self._fresh_plots()
+        return self.engine
+
+    def _on_replay(self, action: Callable[[Any], Any]) -> None:
+        engine = self._live_engine()
+        engine.call(lambda: engine.replay is not None and action(engine.replay))
+
+    # -- transport (also the API the tests use) ---------------------------------------------------
+    def play(self) -> None:
+        self._paused = False
+        self._on_replay(lambda replay: replay.resume())
+        self._show_transport()
+
+    def pause(self) -> None:
+        self._paused = True
+        if not self.engine.finished.is_set():
+            self.engine.call(lambda engine=self.engine: engine.replay is not None and engine.replay.pause())
+        self._show_transport()
+
+    def toggle_play(self) -> None:
+        if self._paused or self.engine.finished.is_set():
+            self.play()
+        else:
+            self.pause()
+
+    def is_paused(self) -> bool:
+        return self._paused
+
+    def speed(self) -> float:
+        return self._speed
+
+    def set_speed(self, speed: float) -> None:
+        """Replay speed: session seconds per second (``math.inf``: as fast as possible)."""
+        if not speed > 0:
+            raise ValueError("replay speed must be positive")
+        self._speed = speed
+        index = next((i for i, (_, value) in enumerate(SPEEDS) if value == speed), -1)
+        if index >= 0 and index != self.speed_box.currentIndex():
+            self.speed_box.blockSignals(True)
+            self.speed_box.setCurrentIndex(index)
+            self.speed_box.blockSignals(False)
+        if not self.engine.finished.is_set():
+            self.engine.call(lambda engine=self.engine: engine.replay is not None and engine.replay.set_speed(speed))
+
+    def seek_s(self, t_s: float) -> None:
+        """Go to ``t_s`` seconds into the session (the plots refill from there)."""
+        target = self.origin_ns + round(min(max(t_s, 0.0), self.duration_s) * 1e9)
+        self._position_ns = target
+        self._on_replay(lambda replay: replay.seek(target))
+        self._show_position()
+
+    def position_ns(self) -> int:
+        """The replay's position on the session clock."""
+        replay = self.engine.replay
+        if replay is not None:
+            self._position_ns = int(replay.position_ns)
+        return self._position_ns
+
+    def position_s(self) -> float:
+        """Seconds into the session."""
+        return (self.position_ns() - self.origin_ns) / 1e9
+
+    def events_shown(self) -> list[str]:
+        return [self.events.item(i).text() for i in range(self.events.count())]
+
+    def add_note(self, text: str, author: str | None = None) -> None:
+        """Save a review note at the position into the session file, and show it."""
+        text = text.strip()
+        if not text:
+            return
+        at_ns = self.position_ns()
+        add_review_note(self.path, at_ns, text, author)
+        note = TimelineEvent("note", at_ns, 0.0, {"text": text, "review": True, "author": author})
+        entry = timeline_entry(note)
+        assert entry is not None
+        self._entries.append(entry)
+        self._refresh_events()
+        self.statusBar().showMessage(f"Review note saved at {clock_text((at_ns - self.origin_ns) / 1e9)}", 5000)
+
+    # -- the frame -------------------------------------------------------------------------------
+    def on_frame(self) -> None:
+        for item in self.engine.drain():
+            self._take(item)
+        self.plots.redraw()
+        if self._reanalysis is not None and self._reanalysis.result is not None:
+            self._take_reanalysis(self._reanalysis.result)
+            self._reanalysis = None
+        self._show_position()
+        self._show_transport()
+
+    def _take(self, item: object) -> None:
+        strap_id = getattr(item, "strap_id", CLIENT_STRAP)
+        output = getattr(item, "output", item)  # the engine wraps analysis outputs with their strap
+        if isinstance(output, BeatMetrics):
+            if strap_id == CLIENT_STRAP:
+                self.plots.add_metrics(output)
+        elif isinstance(item, TimelineEvent):
+            if item.kind == "seek":
+                self._fresh_plots()
+            elif item.kind == "baseline" and self._band is None:
+                self._set_band(band_of(dict(item.data)))
+            elif item.kind in ("engine-error", "engine-warning"):
+                self.statusBar().showMessage(str(item.data.get("text")))
+
+    def _take_reanalysis(self, events: list[TimelineEvent]) -> None:
+        for event in events:
+            entry = timeline_entry(event, reanalysed=True)
+            if entry is not None:
+                self._reanalysed.append(entry)
+                if entry.kind == "baseline" and self._band is None:
+                    self._set_band(band_of(entry.data))
+        self._refresh_events()
+
+    def _fresh_plots(self) -> None:
+        """The plots start afresh (after a seek, or a new start)."""
+        old = self.plots
+        self.plots = LivePlots(span_s=old.span_s)
+        self.plots_layout.replaceWidget(old, self.plots)
+        old.setParent(None)
+        old.deleteLater()
+        if self._band is not None:
+            self.plots.set_band(*self._band)
+
+    def _set_band(self, band: tuple[float, float, float] | None) -> None:
+        if band is not None:
+            self._band = band
+            self.plots.set_band(*band)
+
+    def _show_position(self) -> None:
+        t_s = self.position_s()
+        self.strip.set_position(t_s)
+        if not self.slider.isSliderDown():
+            self.slider.blockSignals(True)
+            self.slider.setValue(round(t_s))
+            self.slider.blockSignals(False)
+            self.time_label.setText(f"{clock_text(t_s)} / {clock_text(self.duration_s)}")
+        state = self._state_at(self.position_ns())
+        self.state_label.setText(state or "—")
+
+    def _show_transport(self) -> None:
+        ended = self.engine.finished.is_set()
+        text = "Play (Space)" if self._paused or ended else "Pause (Space)"
+        if self.play_button.text() != text:
+            self.play_button.setText(text)
+        self.status_position.setText("at the end" if ended and not self._paused else
+                                     "paused" if self._paused else f"playing at {self.speed_box.currentText()}")
+
+    def _slider_moved(self, value: int) -> None:
+        if self.slider.isSliderDown():  # dragging: show where, go there on release
+            self.time_label.setText(f"{clock_text(value)} / {clock_text(self.duration_s)}")
+        else:  # keyboard or a click beside the handle
+            self.seek_s(float(value))
+
+    def _event_chosen(self, item: QtWidgets.QListWidgetItem) -> None:
+        host_ns = item.data(QtCore.Qt.ItemDataRole.UserRole)
+        if host_ns is not None:
+            self.seek_s((int(host_ns) - self.origin_ns) / 1e9)
+
+    def _note_entered(self) -> None:
+        text = self.note_field.text().strip()
+        if not text:
+            return
+        try:
+            self.add_note(text)
+        except (ValueError, OSError) as error:  # SessionFileError is a ValueError
+            QtWidgets.QMessageBox.warning(self, "Review note not saved", str(error))
+            return
+        self.note_field.clear()
+
+    # -- events: list and strip --------------------------------------------------------------------
+    def _all_entries(self) -> list[Entry]:
+        return sorted(self._entries + self._reanalysed, key=lambda e: e.host_ns)
+
+    def _states(self) -> list[Entry]:
+        recorded = [e for e in self._entries if e.kind == "state"]
+        return sorted(recorded or [e for e in self._reanalysed if e.kind == "state"], key=lambda e: e.host_ns)
+
+    def _state_at(self, host_ns: int) -> str | None:
+        at = bisect.bisect_right(self._state_stamps, host_ns)
+        return self._state_entries[at - 1].data if at else None
+
+    def _refresh_events(self) -> None:
+        seconds = lambda ns: (ns - self.origin_ns) / 1e9  # noqa: E731
+        self.events.clear()
+        for entry in self._all_entries():
+            item = QtWidgets.QListWidgetItem(f"{clock_text(seconds(entry.host_ns))}  {entry.text}")
+            item.setData(QtCore.Qt.ItemDataRole.UserRole, entry.host_ns)
+            self.events.addItem(item)
+        states = self._state_entries = self._states()
+        self._state_stamps = [e.host_ns for e in states]
+        self.strip.set_states([(seconds(e.host_ns), seconds(n.host_ns) if n is not None else self.duration_s, e.data)
+                               for e, n in zip(states, [*states[1:], None])])
+        self.strip.set_gaps([(seconds(e.host_ns), seconds(e.end_ns or e.host_ns)) for e in self._entries if e.kind == "gap"])
+        marks: dict[str, list[tuple[float, str]]] = {kind: [] for kind in STRIP_ROWS}
+        for entry in self._entries:
+            if entry.kind in marks:
+                marks[entry.kind].append((seconds(entry.host_ns), entry.text))
+        self.strip.set_marks(marks)
+
+    # -- closing -----------------------------------------------------------------------------------
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self.frame_timer.stop()
+        if self._reanalysis is not None:
+            self._reanalysis.cancelled = True
+        self.engine.stop()
+        self._closed = True
+        super().closeEvent(event)

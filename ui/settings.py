@@ -1,0 +1,151 @@
+"""Settings that persist between runs (QSettings), their dialog, and the shortcuts help.
+
+Kept: the thresholds of the state model and the cue engine, the breathing pacer, sound,
+the recordings folder, the client and practitioner names (pseudonyms), and whether the
+client view shows numbers. Defaults come from the core's config classes, so an empty
+settings store means "the documented defaults".
+
+Thread: the Qt GUI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore, QtWidgets
+
+from somafeedback.cues import CueConfig
+from somafeedback.library import default_library
+from somafeedback.pacer import PacerSettings
+from somafeedback.regulation import RegulationConfig
+
+from .cue_panel import SHORTCUTS_HELP
+
+# (settings key, config field, label, unit, minimum, maximum, step)
+THRESHOLDS = (
+    ("regulation/above_bpm", "above_bpm", "Above band: at least", "bpm over baseline", 2.0, 40.0, 1.0),
+    ("regulation/above_sd", "above_sd", "Above band: at least", "SD of baseline HR", 0.5, 6.0, 0.25),
+    ("regulation/band_top_bpm", "band_top_bpm", "Top of the usual range: at least", "bpm", 1.0, 20.0, 1.0),
+    ("regulation/ln_fall", "ln_fall", "Variability fall that confirms", "ln units", 0.05, 1.5, 0.05),
+    ("regulation/above_dwell_s", "above_dwell_s", "Held for", "s before 'above band'", 5.0, 180.0, 5.0),
+    ("regulation/in_band_dwell_s", "in_band_dwell_s", "Back in range for", "s before 'in band'", 10.0, 300.0, 5.0),
+)
+CUES = (
+    ("cues/min_gap_s", "min_gap_s", "At least", "s between suggestions", 0.0, 1800.0, 30.0),
+    ("cues/max_per_session", "max_per_session", "At most", "suggestions per session", 0.0, 50.0, 1.0),
+    ("cues/grounding_after_s", "grounding_after_s", "Suggest grounding after", "s above band", 5.0, 300.0, 5.0),
+    ("cues/pendulation_after_s", "pendulation_after_s", "Invite pendulation after", "s of activation", 60.0, 1200.0, 30.0),
+)
+
+
+class AppSettings:
+    """Typed access to the app's persistent settings."""
+
+    def __init__(self, store: QtCore.QSettings | None = None) -> None:
+        self.store = store or QtCore.QSettings("somafeedback", "somafeedback")
+
+    def _get(self, key: str, default: Any, kind: type) -> Any:
+        value = self.store.value(key, default)
+        try:
+            return kind(value) if kind is not bool else value in (True, "true", "True", 1, "1")
+        except (TypeError, ValueError):
+            return default
+
+    def regulation(self) -> RegulationConfig:
+        base = RegulationConfig()
+        return replace(base, **{f: self._get(k, getattr(base, f), float) for k, f, *_ in THRESHOLDS})
+
+    def cues(self) -> CueConfig:
+        base = CueConfig()
+        kinds = {f.name: type(getattr(base, f.name)) for f in fields(base)}
+        return replace(base, **{f: self._get(k, getattr(base, f), kinds[f]) for k, f, *_ in CUES})
+
+    def pacer(self) -> PacerSettings:
+        return PacerSettings(self._get("pacer/inhale_s", 4.0, float), self._get("pacer/exhale_s", 6.0, float))
+
+    @property
+    def recordings(self) -> Path:
+        return Path(self._get("recordings/folder", str(default_library()), str))
+
+    @property
+    def chimes(self) -> bool:
+        return self._get("sound/chimes", False, bool)
+
+    @property
+    def client_numbers(self) -> bool:
+        return self._get("client/numbers", False, bool)
+
+    def names(self) -> tuple[str, str]:
+        return self._get("people/client", "", str), self._get("people/practitioner", "", str)
+
+    def set(self, key: str, value: Any) -> None:
+        self.store.setValue(key, value)
+        self.store.sync()
+
+
+class SettingsDialog(QtWidgets.QDialog):
+    """Edit the settings; OK stores them (new values apply to the next session)."""
+
+    def __init__(self, settings: AppSettings, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        form = QtWidgets.QFormLayout(self)
+        self.fields: dict[str, QtWidgets.QWidget] = {}
+        client, practitioner = settings.names()
+        self._line(form, "people/client", "Client (pseudonym)", client)
+        self._line(form, "people/practitioner", "Practitioner", practitioner)
+        self._line(form, "recordings/folder", "Recordings folder", str(settings.recordings))
+        pacer = settings.pacer()
+        self._number(form, "pacer/inhale_s", "Pacer: breathe in", "s", pacer.inhale_s, 1.0, 15.0, 0.5)
+        self._number(form, "pacer/exhale_s", "Pacer: breathe out", "s", pacer.exhale_s, 1.0, 20.0, 0.5)
+        regulation, cues = settings.regulation(), settings.cues()
+        for key, name, label, unit, low, high, step in THRESHOLDS:
+            self._number(form, key, label, unit, getattr(regulation, name), low, high, step)
+        for key, name, label, unit, low, high, step in CUES:
+            self._number(form, key, label, unit, getattr(cues, name), low, high, step)
+        self._check(form, "sound/chimes", "Chimes for eyes-closed practice", settings.chimes)
+        self._check(form, "client/numbers", "Show numbers on the client view", settings.client_numbers)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
+                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _line(self, form: QtWidgets.QFormLayout, key: str, label: str, value: str) -> None:
+        widget = QtWidgets.QLineEdit(value)
+        self.fields[key] = widget
+        form.addRow(label, widget)
+
+    def _number(self, form: QtWidgets.QFormLayout, key: str, label: str, unit: str, value: float,
+                low: float, high: float, step: float) -> None:
+        widget = QtWidgets.QDoubleSpinBox()
+        widget.setRange(low, high)
+        widget.setSingleStep(step)
+        widget.setValue(float(value))
+        widget.setSuffix(f" {unit}")
+        self.fields[key] = widget
+        form.addRow(label, widget)
+
+    def _check(self, form: QtWidgets.QFormLayout, key: str, label: str, value: bool) -> None:
+        widget = QtWidgets.QCheckBox()
+        widget.setChecked(value)
+        self.fields[key] = widget
+        form.addRow(label, widget)
+
+    def accept(self) -> None:
+        for key, widget in self.fields.items():
+            if isinstance(widget, QtWidgets.QLineEdit):
+                self.settings.set(key, widget.text().strip())
+            elif isinstance(widget, QtWidgets.QDoubleSpinBox):
+                self.settings.set(key, widget.value())
+            elif isinstance(widget, QtWidgets.QCheckBox):
+                self.settings.set(key, widget.isChecked())
+        super().accept()
+
+
+def show_shortcuts(parent: QtWidgets.QWidget) -> None:
+    """The keyboard shortcuts, in a help box."""
+    QtWidgets.QMessageBox.information(parent, "Keyboard shortcuts", SHORTCUTS_HELP.replace(". ", ".\n\n"))
