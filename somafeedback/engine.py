@@ -209,8 +209,6 @@ class Engine:
         clock = LoopClock(self._loop)
         async with open_stack(strap_source) as (stack, addresses):
             self._stack = stack
-            if options.record_to is not None:
-                self._open_recording(options.record_to, dict(options.manifest))
             self._fleet = StrapFleet(stack, self._sink, clock, ReconnectPolicy(scan_timeout_s=strap_source.scan_timeout_s))
             try:
                 if addresses == [None]:
@@ -218,6 +216,8 @@ class Engine:
                     if not found:
                         raise NoStrapFound(f"No heart-rate strap found nearby (is it worn and awake?).\n{SIMULATOR_HINT}")
                     addresses = [found[0].address]
+                if options.record_to is not None:  # only once there is a strap to record
+                    self._open_recording(options.record_to, dict(options.manifest))
                 for number, address in enumerate(addresses, start=1):
                     self._fleet.connect(address, f"strap{number}")
                 await self._stop.wait()  # type: ignore[union-attr]

@@ -17,7 +17,8 @@ no words about what the body or nervous system "is".
   is ``"home"``), and the resting ln RMSSD: the median over that week's practices of each
   practice's baseline (``ln_ref`` of the manifest's ``"baseline"``) or, without one, of
   the ln RMSSD of its first valid 60-s window. Weeks without practice between the first
-  and the last are listed with 0 minutes, so a chart's axis has no gaps.
+  and the last are listed with 0 minutes, so a chart's axis has no gaps. A session with
+  no heart data at all (a start that found no strap) is not a practice.
 
 Thread: any (pure reads; every call opens and closes its own files).
 """
@@ -346,6 +347,18 @@ def _manifest_value(path: Path, key: str) -> Any:
         return None
 
 
+def _has_heart_data(path: Path) -> bool:
+    """True when the session holds at least one notification (a failed start holds none)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT EXISTS (SELECT 1 FROM notifications)").fetchone()[0] == 1
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return False
+
+
 def resting_ln_rmssd(path: Path) -> float | None:
     """A practice's resting ln RMSSD: its baseline's ``ln_ref``, else its first valid 60-s window."""
     baseline = _manifest_value(path, "baseline")
@@ -373,11 +386,12 @@ def weekly_trend(library_dir: Path, client: str | None = None) -> list[WeekRow]:
     """Home practice per ISO week, oldest first, with no missing weeks in between.
 
     Sessions count when their manifest mode is ``"home"`` (and, with ``client``, their
-    client matches, ignoring case); damaged files and recordings still in progress are
-    left out. An empty library gives an empty list.
+    client matches, ignoring case); damaged files, recordings still in progress and
+    sessions without any heart data (a start that found no strap) are left out. An empty
+    library gives an empty list.
     """
     sessions = [s for s in filter_sessions(list_sessions(Path(library_dir)), client=client, mode=HOME_MODE)
-                if s.status in ("complete", "ended unexpectedly") and s.started is not None]
+                if s.status in ("complete", "ended unexpectedly") and s.started is not None and _has_heart_data(s.path)]
     if not sessions:
         return []
     minutes: dict[dt.date, float] = {}

@@ -59,10 +59,13 @@ def add_review_note(path: Path, at_host_ns: int, text: str, author: str | None =
         raise SessionFileError(f"{path}: cannot open the session file ({error})") from error
     try:
         try:
-            check = db.execute("PRAGMA quick_check").fetchone()
-            if check is None or check[0] != "ok":
-                raise SessionFileError(f"{path}: damaged ({check[0] if check else 'no answer'}); "
-                                       "not adding a note to it")
+            try:
+                check = db.execute("PRAGMA quick_check").fetchone()
+                problem = None if check is not None and check[0] == "ok" else (check[0] if check else "no answer")
+            except sqlite3.DatabaseError as error:
+                problem = str(error)
+            if problem is not None:
+                raise SessionFileError(f"{path}: damaged ({problem}); not adding a note to it")
             db.execute("BEGIN IMMEDIATE")  # the write lock first: nobody slips a row in between
             try:
                 manifest = _manifest(db, path)

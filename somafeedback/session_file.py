@@ -19,6 +19,7 @@ Thread: a writer belongs to the thread that feeds it (the BLE loop); readers are
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import socket
@@ -338,7 +339,21 @@ def read_session(path: str | Path) -> Session:
         db.close()
     if problems:
         return _salvaged(path, manifest, items, problems, None)
-    return Session(path, manifest, [items[k] for k in sorted(items)], problems)
+    return Session(path, manifest, _in_place([items[k] for k in sorted(items)]), problems)
+
+
+def _in_place(timeline: list[TimelineItem]) -> list[TimelineItem]:
+    """Review notes are appended after the session, stamped at the moment they comment on: put them there."""
+    notes = [i for i in timeline if isinstance(i, TimelineEvent) and i.kind == "note" and i.data.get("review") is True]
+    if not notes:
+        return timeline
+    rest = [i for i in timeline if not (isinstance(i, TimelineEvent) and i.kind == "note" and i.data.get("review") is True)]
+    stamps = [i.end_ns if isinstance(i, GapEvent) else i.host_ns for i in rest]
+    for note in sorted(notes, key=lambda n: n.host_ns):
+        at = bisect.bisect_right(stamps, note.host_ns)
+        rest.insert(at, note)
+        stamps.insert(at, note.host_ns)
+    return rest
 
 
 def _salvaged(path: Path, manifest: dict[str, Any], items: dict[int, TimelineItem], problems: list[str],
@@ -371,7 +386,7 @@ def _salvaged(path: Path, manifest: dict[str, Any], items: dict[int, TimelineIte
         raise SessionFileError(f"{path}: not a somafeedback session (format {manifest.get('format')!r})")
     problems.append(f"recovered {found} more rows by reading the file's pages directly"
                     + (f"; {rows.unreadable_cells} damaged rows lost" if rows.unreadable_cells else ""))
-    return Session(path, manifest, [items[k] for k in sorted(items)], problems)
+    return Session(path, manifest, _in_place([items[k] for k in sorted(items)]), problems)
 
 
 def recorder_alive(manifest: Mapping[str, Any]) -> bool:

@@ -63,3 +63,10 @@ def test_no_strap_is_reported_not_raised() -> None:
     engine.finished.wait(60)
     errors = [i for i in _unwrap(engine.drain()) if isinstance(i, TimelineEvent) and i.kind == "engine-error"]
     assert errors and "somafeedback stream --simulate" in errors[0].data["text"]
+
+
+def test_no_strap_leaves_no_empty_recording(tmp_path) -> None:
+    engine = Engine(EngineSource(), EngineOptions(record_to=tmp_path))
+    engine.start()
+    engine.finished.wait(60)
+    assert list(tmp_path.glob("*")) == []

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 from recording_helpers import record_simulated
 
-from somafeedback.devices.events import TimelineEvent
+from somafeedback.devices.events import Notification, TimelineEvent
+from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT
 from somafeedback.engine import Engine, EngineOptions, EngineSource
 from somafeedback.exercise_library import Exercise, load_library, parse_exercise_text
 from somafeedback.practice_history import (
@@ -198,12 +199,14 @@ class _FixedClock:
 
 
 def _synthetic(folder: Path, name: str, when: dt.datetime, minutes: float, mode: str = "home",
-               client: str = "Client A", ln_ref: float | None = None) -> Path:
+               client: str = "Client A", ln_ref: float | None = None, heart_data: bool = True) -> Path:
     manifest = {"client": client, "mode": mode, "started_wall": when.timestamp(), "started_host_ns": 0}
     if ln_ref is not None:
         manifest["baseline"] = {"hr_ref": 66.0, "sd_hr": 1.0, "ln_ref": ln_ref, "sd_ln": 0.1, "artifact_pct": 0.0,
                                 "source": "calibration", "window_s": 240.0}
     writer = SessionWriter(folder / f"{name}.session.sqlite", _FixedClock(), manifest)
+    if heart_data:  # one Heart Rate notification (HR 66, no RR): enough to count as a practice, no beats
+        writer.notification(Notification("strap1", HEART_RATE_MEASUREMENT, 1, 10**9, when.timestamp() + 1.0, b"\x00\x42"))
     writer.close("stopped", ended_wall=when.timestamp() + minutes * 60.0, ended_host_ns=round(minutes * 60e9))
     return writer.path
 
@@ -216,6 +219,7 @@ def test_weekly_trend_counts_iso_weeks_and_keeps_empty_weeks(tmp_path: Path) -> 
     _synthetic(tmp_path, "d", dt.datetime.combine(dt.date(2025, 1, 8), noon), 30.0, mode="practitioner", ln_ref=2.0)
     _synthetic(tmp_path, "e", dt.datetime.combine(dt.date(2025, 1, 22), noon), 12.5)  # W04, no baseline, no beats
     _synthetic(tmp_path, "f", dt.datetime.combine(dt.date(2025, 2, 10), noon), 20.0, client="Client B", ln_ref=4.0)
+    _synthetic(tmp_path, "g", dt.datetime.combine(dt.date(2025, 3, 3), noon), 0.1, heart_data=False)  # no strap found
 
     rows = weekly_trend(tmp_path, client="client a")
     assert [(r.year, r.week) for r in rows] == [(2025, 1), (2025, 2), (2025, 3), (2025, 4)]

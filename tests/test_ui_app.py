@@ -192,3 +192,16 @@ def test_settings_persist_and_feed_the_engine_configs(qtbot, tmp_path: Path) -> 
     again = AppSettings(Qc.QSettings(str(tmp_path / "settings.ini"), Qc.QSettings.Format.IniFormat))
     assert again.regulation().above_bpm == 10.0 and again.cues().max_per_session == 4
     assert again.pacer().exhale_s == 7.0 and again.client_numbers is True
+
+
+@pytest.mark.parametrize("extra", [["--replay", "SAMPLE", "--speed", "20"], ["--mode", "home"]])
+def test_smoke_review_and_home_windows_open_and_quit_by_themselves(tmp_path: Path, extra: list[str]) -> None:
+    from session_helpers import REPO
+
+    sample = tmp_path / "sample.session.sqlite"
+    sample.write_bytes((REPO / "recordings" / "polar-h10-slow-breathing.session.sqlite").read_bytes())
+    args = [str(sample) if a == "SAMPLE" else a for a in extra]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SOMAFEEDBACK_RECORDINGS": str(tmp_path / "lib")}
+    result = subprocess.run([sys.executable, "-m", "somafeedback.ui.launcher", *args, "--quit-after", "3"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -55,6 +55,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = AppSettings()
     library = load_library()
+    if args.replay:
+        from .replay_window import ReplayWindow
+
+        review = ReplayWindow(Path(args.replay), library)
+        review.show()
+        if args.speed != 1.0:
+            review.set_speed(args.speed)
+        return _exec(app, review, args.quit_after)
+    if args.mode == "home":
+        from .home_window import HomeWindow
+
+        home = HomeWindow(library, args.recordings or settings.recordings)
+        home.show()
+        if args.script:
+            QtCore.QTimer.singleShot(0, lambda: home.start(args.script))
+        return _exec(app, home, args.quit_after)
     source = EngineSource(simulate=args.simulate, replay=Path(args.replay) if args.replay else None,
                           addresses=tuple(args.address), speed=args.speed)
     client_name, practitioner = settings.names()
@@ -79,8 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if client is not None:
         client.show()
     QtCore.QTimer.singleShot(0, engine.start)  # paint first, then connect
-    if args.quit_after is not None and math.isfinite(args.quit_after):
-        QtCore.QTimer.singleShot(int(args.quit_after * 1000), app.quit)
-    code = app.exec()
+    code = _exec(app, window, args.quit_after)
     window.engine.stop()
     return code
+
+
+def _exec(app: object, window: object, quit_after: float | None) -> int:
+    """Run the event loop; ``quit_after`` seconds later close the window and quit (tests, demos)."""
+    from PySide6 import QtCore
+
+    if quit_after is not None and math.isfinite(quit_after):
+        QtCore.QTimer.singleShot(int(quit_after * 1000), lambda: (window.close(), app.quit()))  # type: ignore[attr-defined]
+    return int(app.exec())  # type: ignore[attr-defined]

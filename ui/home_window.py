@@ -111,7 +111,10 @@ class TrendChart(pg.GraphicsLayoutWidget):
         self.bars.setOpts(x=x, height=[row.minutes for row in rows], width=0.6)
         resting = [row.resting_ln_rmssd if row.resting_ln_rmssd is not None and row.resting_readings >= MIN_RESTING_READINGS
                    else float("nan") for row in rows]
-        self.line.setData(x, resting, connect="finite")
+        if any(value == value for value in resting):  # NaN marks a week not drawn (a gap in the line)
+            self.line.setData(x, resting, connect="finite")
+        else:
+            self.line.setData([], [])
         step = max(1, -(-len(rows) // 12))  # at most about 12 labels
         ticks = [[(i, row.label) for i, row in enumerate(rows) if i % step == 0 or i == len(rows) - 1]]
         for plot in (self.minutes_plot, self.resting_plot):
@@ -125,6 +128,7 @@ class TrendChart(pg.GraphicsLayoutWidget):
         return [float(h) for h in (heights if heights is not None else [])]
 
     def resting_shown(self) -> list[float]:
+        """The weekly values drawn (NaN for a week left out); [] when none is drawn."""
         _, y = self.line.getData()
         return [] if y is None else [float(v) for v in y]
 

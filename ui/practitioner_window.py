@@ -130,6 +130,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.record_action = session.addAction("Record this session")
         self.record_action.setCheckable(True)
         self.record_action.toggled.connect(self.set_recording)
+        session.addAction("Open a session for review…", self.open_review)
         session.addAction("Settings…", lambda: SettingsDialog(self.settings, self).exec())
         session.addSeparator()
         session.addAction("Quit", self.close)
@@ -142,6 +143,15 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             numbers.toggled.connect(self.client.set_numbers_visible)
             self.client.set_numbers_visible(self.settings.client_numbers)
         self.menuBar().addMenu("&Help").addAction("Keyboard shortcuts", lambda: show_shortcuts(self))
+
+    def open_review(self) -> None:
+        from .replay_window import ReplayWindow
+
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a session", str(self.settings.recordings),
+                                                        "Sessions (*.session.sqlite)")
+        if path:
+            self._reviews = [*getattr(self, "_reviews", []), ReplayWindow(Path(path), self.library)]
+            self._reviews[-1].show()
 
     def set_recording(self, on: bool) -> None:
         if on:

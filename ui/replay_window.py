@@ -49,7 +49,7 @@ from somafeedback.regulation import Baseline, RegulationModel
 from somafeedback.review_notes import add_review_note, is_review_note
 from somafeedback.session_file import Session, read_session
 
-from .live_plots import BLUE, GREEN, GREY, ORANGE, SKY, LivePlots
+from .live_plots import BLUE, GREEN, GREY, ORANGE, SKY, LivePlots, Series
 
 FRAME_MS = 33  # ~30 frames per second
 CLIENT_STRAP = "strap1"  # the strap the plots show (the regulation model's client strap)
@@ -172,33 +172,6 @@ class Reanalysis(threading.Thread):
         self.result = [e for e in found if e.kind in ("state", "baseline")]
 
 
-def order_review_notes(replay: Any) -> None:
-    """Move review notes (appended at the end of the file's timeline) to their moment in a replay.
-
-    Runs on the engine's loop (``Engine.call``). Without it the replay would end on the last
-    review note's time, and could not seek past it. Only what is still to be played is
-    reordered; recorded items keep their order.
-    """
-    stamps = getattr(replay, "_stamps", None)
-    index = getattr(replay, "_index", None)
-    if replay is None or stamps is None or index is None:
-        return
-    timeline = list(replay.timeline)
-    later = timeline[index:]
-    if not any(is_review_note(item) for item in later):
-        return
-    from somafeedback.devices.replay import recorded_ns
-
-    rest = [item for item in later if not is_review_note(item)]
-    rest_stamps = [recorded_ns(item) for item in rest]
-    for note in sorted((item for item in later if is_review_note(item)), key=lambda e: e.host_ns):
-        at = bisect.bisect_right(rest_stamps, note.host_ns)
-        rest.insert(at, note)
-        rest_stamps.insert(at, note.host_ns)
-    replay.timeline = timeline[:index] + rest
-    replay._stamps = list(stamps[:index]) + rest_stamps  # noqa: SLF001 - see the docstring
-
-
 class TimeAxis(pg.AxisItem):
     """Session seconds shown as mm:ss."""
 
@@ -319,11 +292,12 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self._speed = 1.0
         self._paused = False
         self._position_ns = self.origin_ns
+        self._pending_seek: int | None = None  # the last seek asked for, until the replay has done them all
+        self._seeks_in_flight = 0
         self._band: tuple[float, float, float] | None = None
         self._entries = entries_of(self.session)
         self._reanalysed: list[Entry] = []
         self._reanalysis: Reanalysis | None = None
-        self._closed = False
         self._build()
         self._install_shortcuts()
         for problem in self.session.problems:
@@ -437,7 +411,6 @@ class ReplayWindow(QtWidgets.QMainWindow):
     def _new_engine(self) -> Engine:
         engine = Engine(EngineSource(replay=self.path, speed=self._speed), EngineOptions(), self.library)
         engine.start()
-        engine.call(lambda: order_review_notes(engine.replay))
         if self._paused:
             engine.call(lambda: engine.replay and engine.replay.pause())
         return engine
@@ -448,6 +421,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
             self.engine.stop()
             self.engine.drain()
             self.engine = self._new_engine()
+            self._seeks_in_flight = 0
             self._fresh_plots()
         return self.engine
 
@@ -495,14 +469,15 @@ class ReplayWindow(QtWidgets.QMainWindow):
     def seek_s(self, t_s: float) -> None:
         """Go to ``t_s`` seconds into the session (the plots refill from there)."""
         target = self.origin_ns + round(min(max(t_s, 0.0), self.duration_s) * 1e9)
-        self._position_ns = target
+        self._position_ns = self._pending_seek = target
         self._on_replay(lambda replay: replay.seek(target))
+        self._seeks_in_flight += 1
         self._show_position()
 
     def position_ns(self) -> int:
         """The replay's position on the session clock."""
         replay = self.engine.replay
-        if replay is not None:
+        if replay is not None and self._pending_seek is None:
             self._position_ns = int(replay.position_ns)
         return self._position_ns
 
@@ -531,6 +506,8 @@ class ReplayWindow(QtWidgets.QMainWindow):
     def on_frame(self) -> None:
         for item in self.engine.drain():
             self._take(item)
+        if self._pending_seek is not None and self.engine.finished.is_set():
+            self.seek_s((self._pending_seek - self.origin_ns) / 1e9)  # the replay ended first: again, afresh
         self.plots.redraw()
         if self._reanalysis is not None and self._reanalysis.result is not None:
             self._take_reanalysis(self._reanalysis.result)
@@ -547,6 +524,9 @@ class ReplayWindow(QtWidgets.QMainWindow):
         elif isinstance(item, TimelineEvent):
             if item.kind == "seek":
                 self._fresh_plots()
+                self._seeks_in_flight = max(0, self._seeks_in_flight - 1)
+                if not self._seeks_in_flight:
+                    self._pending_seek = None
             elif item.kind == "baseline" and self._band is None:
                 self._set_band(band_of(dict(item.data)))
             elif item.kind in ("engine-error", "engine-warning"):
@@ -562,14 +542,12 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self._refresh_events()
 
     def _fresh_plots(self) -> None:
-        """The plots start afresh (after a seek, or a new start)."""
-        old = self.plots
-        self.plots = LivePlots(span_s=old.span_s)
-        self.plots_layout.replaceWidget(old, self.plots)
-        old.setParent(None)
-        old.deleteLater()
-        if self._band is not None:
-            self.plots.set_band(*self._band)
+        """The plots start afresh (after a seek, or a new start): every series emptied in place."""
+        for series in vars(self.plots).values():
+            if isinstance(series, Series):
+                series.n = 0
+                series.dirty = True
+        self.plots.now_s = 0.0
 
     def _set_band(self, band: tuple[float, float, float] | None) -> None:
         if band is not None:
@@ -653,5 +631,4 @@ class ReplayWindow(QtWidgets.QMainWindow):
         if self._reanalysis is not None:
             self._reanalysis.cancelled = True
         self.engine.stop()
-        self._closed = True
         super().closeEvent(event)

@@ -1,0 +1,240 @@
+"""The review window, offscreen: replay into the live plots, transport, the strip, the event list, review notes."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+from recording_helpers import record_simulated
+from session_helpers import REPO
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from somafeedback.devices.events import GapEvent  # noqa: E402
+from somafeedback.exercise_library import load_library  # noqa: E402
+from somafeedback.review_notes import review_notes  # noqa: E402
+from somafeedback.session_file import read_session  # noqa: E402
+
+SAMPLE = REPO / "recordings" / "polar-h10-slow-breathing.session.sqlite"
+STATE_ABOVE = {"previous": "in band", "state": "above band", "reason": "HR above the band"}
+STATE_IN = {"previous": "above band", "state": "in band", "reason": "back in band"}
+CUE = {"action": "suggested", "cue_id": 1, "kind": "grounding", "exercise": "feet-and-seat-grounding", "text": "Grounding?"}
+
+
+@pytest.fixture(scope="module")
+def library():
+    return load_library()
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Path:
+    """480 s of the dropout scenario (a link loss near 300 s), with a marker, a note, states and a cue."""
+    path = tmp_path_factory.mktemp("recorded") / "dropout.session.sqlite"
+    return record_simulated(path, "dropout", 480.0, markers=[
+        (30.0, "marker", {"label": "resource"}),
+        (90.0, "note", {"text": "breathing slower"}),
+        (150.0, "state", STATE_ABOVE),
+        (151.0, "cue", CUE),
+        (200.0, "state", STATE_IN),
+    ])
+
+
+@pytest.fixture
+def copy_of(tmp_path: Path):
+    def copy(path: Path) -> Path:
+        target = tmp_path / path.name
+        shutil.copyfile(path, target)
+        target.chmod(0o600)
+        return target
+
+    return copy
+
+
+@pytest.fixture
+def open_window(qtbot, library):
+    from somafeedback.ui.replay_window import ReplayWindow
+
+    def open_(path: Path) -> ReplayWindow:
+        window = ReplayWindow(path, library)
+        qtbot.addWidget(window)  # closed (engine stopped) at the end of the test
+        window.show()
+        return window
+
+    return open_
+
+
+def settle(qtbot, window, at_s: float | None = None) -> None:
+    """Wait until every seek asked for is done (and, if given, the position is there)."""
+    qtbot.waitUntil(lambda: window._pending_seek is None, timeout=10000)
+    if at_s is not None:
+        qtbot.waitUntil(lambda: abs(window.position_s() - at_s) < 1.5, timeout=10000)
+
+
+def test_as_fast_as_possible_fills_the_plots_and_the_strip(qtbot, open_window, copy_of) -> None:
+    window = open_window(copy_of(SAMPLE))
+    assert window.windowTitle() == "somafeedback — review: polar-h10-slow-breathing.session.sqlite"
+    assert window.speed() == 1.0 and not window.is_paused()
+    window.speed_box.setCurrentIndex(window.speed_box.findText("as fast as possible"))
+    assert window.speed() == math.inf
+    qtbot.waitUntil(lambda: window.plots.rr.n + window.plots.flagged.n >= 600, timeout=20000)  # the sample's 620 beats
+    qtbot.waitUntil(lambda: window.position_s() > 600.0, timeout=10000)
+    assert window.plots.hr.n > 400 and window.plots.rmssd_valid.n > 300 and window.plots.breath.n > 0
+    window.plots.redraw()
+    x, y = window.plots._rr_curve.getData()
+    assert len(x) > 500 and 700 < float(np.nanmedian(y)) < 1300  # what is drawn is the recording
+    # recorded without states: they are re-analysed for the ribbon and the list, and the band is set
+    qtbot.waitUntil(lambda: any("state (re-analysed): in band" in line for line in window.events_shown()), timeout=10000)
+    assert [s for _, _, s in window.strip.states][:1] == ["calibrating"] and "in band" in [s for _, _, s in window.strip.states]
+    assert window._band is not None and 55 < window._band[0] < 70
+    assert window.position_s() == pytest.approx(window.duration_s, abs=1.0)
+
+
+def test_pause_play_and_the_speed_selector(qtbot, open_window, copy_of, recorded) -> None:
+    window = open_window(copy_of(recorded))
+    window.speed_box.setCurrentIndex(window.speed_box.findText("10×"))  # as the practitioner would
+    qtbot.waitUntil(lambda: window.engine.replay is not None and window.engine.replay.speed == 10.0, timeout=5000)
+    qtbot.waitUntil(lambda: window.position_s() > 3.0, timeout=10000)
+    start, t0 = window.position_s(), time.monotonic()
+    qtbot.wait(700)
+    rate = (window.position_s() - start) / (time.monotonic() - t0)
+    assert rate > 3.0  # well faster than 1× (position moves a notification at a time)
+
+    window.play_button.click()  # pause
+    assert window.is_paused() and window.play_button.text().startswith("Play")
+    qtbot.waitUntil(lambda: window.engine.replay.paused, timeout=5000)
+    held = window.position_s()
+    qtbot.wait(400)
+    assert window.position_s() == held  # paused: nothing moves
+    window.play_button.click()  # play
+    assert not window.is_paused()
+    qtbot.waitUntil(lambda: window.position_s() > held + 1.0, timeout=5000)
+
+    window.set_speed(1.0)
+    assert window.speed_box.currentText() == "1×"
+    qtbot.waitUntil(lambda: window.engine.replay.speed == 1.0, timeout=5000)
+
+
+def test_seek_moves_the_position_and_the_plots_restart_there(qtbot, open_window, copy_of, recorded) -> None:
+    window = open_window(copy_of(recorded))
+    window.set_speed(10.0)
+    qtbot.waitUntil(lambda: window.plots.rr.n > 5, timeout=10000)
+    assert window.plots.rr.x[0] < 10.0
+    window.seek_s(240.0)
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: window.position_s() >= 240.0 and window.plots.rr.n > 5, timeout=10000)
+    assert float(window.plots.rr.x[:window.plots.rr.n].min()) > 237.0  # refilled from the new position only
+    assert window.slider.value() >= 240
+
+    window.pause()
+    qtbot.waitUntil(lambda: window.engine.replay.paused, timeout=5000)
+    # the slider seeks (keyboard / page steps seek at once)
+    window.slider.setValue(100)
+    settle(qtbot, window, at_s=100.0)
+    # a click on the strip seeks there
+    qtbot.mouseClick(window.strip.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=window.strip.x_of_view(400.0))
+    settle(qtbot, window, at_s=400.0)
+    # a double-click in the event list seeks to the event (paused: the position stays on it)
+    row = next(i for i, line in enumerate(window.events_shown()) if "marker: resource" in line)
+    item = window.events.item(row)
+    window.events.scrollToItem(item)
+    rect = window.events.visualItemRect(item)
+    qtbot.mouseClick(window.events.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(window.events.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: window.position_s() < 100.0, timeout=5000)
+    settle(qtbot, window)
+    assert window.position_s() == pytest.approx(30.0, abs=1e-6)
+    assert window.is_paused() and window.plots.rr.n == 0  # paused after a seek: the plots wait for play
+
+
+def test_markers_notes_states_cues_and_gaps_are_shown(qtbot, open_window, copy_of, recorded) -> None:
+    window = open_window(copy_of(recorded))
+    gap = next(e for e in read_session(recorded).events if isinstance(e, GapEvent))
+    shown = window.events_shown()
+    gap_line = f"{int(gap.start_ns // 1e9) // 60:02d}:{int(gap.start_ns // 1e9) % 60:02d}  gap: no data for {gap.duration_s:.1f} s"
+    for line in ("00:30  marker: resource", "01:30  note: breathing slower", "02:30  state: above band — HR above the band",
+                 "02:31  cue suggested: grounding", "03:20  state: in band — back in band", gap_line):
+        assert line in shown
+    assert shown == sorted(shown)  # in time order
+    assert not any("re-analysed" in line for line in shown)  # recorded states are the ones shown
+    strip = window.strip
+    assert [t for t, _ in strip.marks["marker"]] == [30.0] and [t for t, _ in strip.marks["note"]] == [90.0]
+    assert [t for t, _ in strip.marks["cue"]] == [151.0]
+    assert strip.states == [(150.0, 200.0, "above band"), (200.0, 480.0, "in band")]
+    assert strip.gaps == [(pytest.approx(gap.start_ns / 1e9), pytest.approx(gap.end_ns / 1e9))]
+    x, _ = strip._marks["marker"].getData()
+    assert list(x) == [30.0]  # and drawn
+
+
+def test_a_review_note_from_the_ui_is_saved_at_the_position(qtbot, open_window, copy_of, recorded) -> None:
+    path = copy_of(recorded)
+    window = open_window(path)
+    window.pause()
+    window.seek_s(120.0)
+    settle(qtbot, window, at_s=120.0)
+    at_ns = window.position_ns()
+    window.note_field.setText("client's breath dropped low here")
+    window.note_button.click()
+    assert window.note_field.text() == ""
+    assert any(line.startswith("02:0") and "review note: client's breath dropped low here" in line
+               for line in window.events_shown())  # shown at once
+    assert [t for t, _ in window.strip.marks["review"]] == [pytest.approx((at_ns - window.origin_ns) / 1e9)]
+    notes = review_notes(read_session(path))
+    assert len(notes) == 1
+    assert notes[0].host_ns == at_ns and notes[0].data["review"] is True
+    assert notes[0].data["text"] == "client's breath dropped low here"
+
+    window.add_note("second look")  # the API the app uses
+    assert [n.data["text"] for n in review_notes(read_session(path))] == ["client's breath dropped low here", "second look"]
+    window.close()
+
+    # reopened: the notes are on the list, and the replay still reaches past them
+    again = open_window(path)
+    assert sum("review note:" in line for line in again.events_shown()) == 2
+    again.pause()
+    again.seek_s(400.0)
+    settle(qtbot, again, at_s=400.0)
+    assert again.position_s() > 399.0
+
+
+def test_keyboard_transport(qtbot, open_window, copy_of, recorded) -> None:
+    window = open_window(copy_of(recorded))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    window.seek_s(200.0)
+    settle(qtbot, window)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)
+    assert window.is_paused()
+    qtbot.waitUntil(lambda: window.engine.replay.paused, timeout=5000)
+    before = window.position_s()
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Right, QtCore.Qt.KeyboardModifier.ShiftModifier)
+    settle(qtbot, window, at_s=before + 30.0)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)
+    assert not window.is_paused()
+
+
+def test_after_the_end_a_seek_replays_from_there(qtbot, open_window, copy_of) -> None:
+    window = open_window(copy_of(SAMPLE))
+    window.set_speed(math.inf)
+    qtbot.waitUntil(window.engine.finished.is_set, timeout=20000)
+    first = window.engine
+    window.seek_s(300.0)
+    assert window.engine is not first  # the ended replay is started afresh
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: window.plots.rr.n > 20, timeout=10000)
+    assert float(window.plots.rr.x[:window.plots.rr.n].min()) > 297.0
+
+
+def test_closing_stops_the_engine(qtbot, open_window, copy_of) -> None:
+    window = open_window(copy_of(SAMPLE))
+    qtbot.waitUntil(lambda: window.engine.replay is not None and window.position_s() > 0.5, timeout=5000)
+    engine = window.engine
+    assert not engine.finished.is_set()
+    window.close()
+    assert engine.finished.is_set() and not engine._thread.is_alive()
+    assert not window.frame_timer.isActive()
