@@ -75,7 +75,7 @@ def summarize(
     t_s: np.ndarray | None = None,
     segments: np.ndarray | None = None,
     flagged: np.ndarray | None = None,
-    settings: SpectralSettings = SpectralSettings(),
+    settings: SpectralSettings | None = None,
 ) -> dict[str, Any]:
     """The ``analyze --json`` object for one RR series (ms, in order).
 
@@ -83,6 +83,7 @@ def summarize(
     A recorded session also gives its beat times, gap-free ``segments`` (successive
     differences never cross a segment break) and the live rule's ``flagged`` verdicts.
     """
+    settings = settings if settings is not None else SpectralSettings()
     rr_ms = np.asarray(rr_ms, dtype=float)
     t_s = np.cumsum(rr_ms) / 1000.0 if t_s is None else np.asarray(t_s, dtype=float)
     segments = np.zeros(len(rr_ms), dtype=int) if segments is None else np.asarray(segments)
@@ -109,10 +110,10 @@ def metric_series(
     step_s: float = 5.0,
     t_s: np.ndarray | None = None,
     segments: np.ndarray | None = None,
-    config: PipelineConfig = PipelineConfig(),
+    config: PipelineConfig | None = None,
 ) -> Iterator[BeatMetrics]:
     """The live pipeline's metrics over a recording, one snapshot every ``step_s`` of beat time."""
-    pipeline = MetricsPipeline(config)
+    pipeline = MetricsPipeline(config)  # None: the defaults
     next_s = -math.inf
     times = (np.cumsum(rr_ms) / 1000.0 if t_s is None else np.asarray(t_s, dtype=float)).tolist()
     parts = [0] * len(times) if segments is None else np.asarray(segments).tolist()

@@ -99,7 +99,8 @@ def _not_yet(window_s: float, reason: str) -> WindowValidity:
 class MetricsPipeline:
     """Artifact detection -> windowed metrics, one beat at a time."""
 
-    def __init__(self, config: PipelineConfig = PipelineConfig()) -> None:
+    def __init__(self, config: PipelineConfig | None = None) -> None:
+        config = config if config is not None else PipelineConfig()
         self.config = config
         self.detector = ArtifactDetector()
         self.time_domain = SlidingTimeDomain(config.time_window_s, config.max_artifact_pct)

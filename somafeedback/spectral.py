@@ -25,7 +25,8 @@ Pipeline shared by the spectral functions (research/hrv.md sections 1.2 and 4):
 Units: times in s, frequencies in Hz, RR in ms, PSD in ms^2/Hz, band powers in ms^2,
 rates in breaths per minute.
 
-Cost: nothing is precomputed at import time (importing scipy.signal itself takes about
+Cost: nothing is precomputed at import time, and scipy.signal (about a second to import)
+is imported on first use. (Importing scipy.signal itself takes about
 0.5 s, once). Measured per call on a 5-min window (460 beats, 2-core Xeon VM, median):
 band_powers 0.45 ms, coherence 0.25 ms, breathing_rate 0.35 ms, rsa_peak_to_trough
 0.5 ms; resampling is about a third of that.
@@ -41,8 +42,11 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import scipy.signal
-from scipy.interpolate import CubicSpline, make_interp_spline
+def _scipy_signal():  # type: ignore[no-untyped-def]
+    """scipy.signal, imported on first use: its import costs about a second, kept off start-up."""
+    import scipy.signal
+
+    return scipy.signal
 
 __all__ = [
     "BandPowers",
@@ -128,7 +132,7 @@ class SpectralSettings:
                 f"segment_s={self.segment_s} s is too short: a Welch segment must hold two cycles of the "
                 f"lowest band edge, {self.min_segment_s:.0f} s"
             )
-        scipy.signal.get_window(self.window, 8)  # raises ValueError for an unknown window name
+        _scipy_signal().get_window(self.window, 8)  # raises ValueError for an unknown window name
 
     @property
     def min_segment_s(self) -> float:
@@ -231,6 +235,8 @@ def _need_span(t: np.ndarray, need_s: float, what: str, why: str) -> float:
 
 def _interpolant(t: np.ndarray, rr: np.ndarray, interpolation: str):
     """Callable RR(t) through every beat (first beat to last beat; no extrapolation used)."""
+    from scipy.interpolate import CubicSpline, make_interp_spline  # imported on first use, like scipy.signal
+
     if interpolation == "cubic":
         return CubicSpline(t, rr)  # not-a-knot end conditions
     if interpolation == "quadratic":
@@ -314,7 +320,7 @@ def _periodogram(x: np.ndarray, fs: float, window: np.ndarray, nfft: int) -> tup
 # ----------------------------------------------------------------------------------------
 # LF / HF band powers
 # ----------------------------------------------------------------------------------------
-def band_powers(t_s: np.ndarray, rr_ms: np.ndarray, settings: SpectralSettings = SpectralSettings()) -> BandPowers:
+def band_powers(t_s: np.ndarray, rr_ms: np.ndarray, settings: SpectralSettings | None = None) -> BandPowers:
     """LF and HF power (ms^2) of the window by Welch's method (Kubios conventions by default).
 
     Steps (defaults in brackets; Task Force 1996; Tarvainen et al. 2014):
@@ -351,6 +357,7 @@ def band_powers(t_s: np.ndarray, rr_ms: np.ndarray, settings: SpectralSettings =
 
     Thread: any (pure).
     """
+    settings = settings if settings is not None else SpectralSettings()
     what = "band_powers"
     t, rr = _beats(t_s, rr_ms, what, _MIN_BEATS[settings.interpolation])
     need = settings.min_segment_s
@@ -363,7 +370,7 @@ def band_powers(t_s: np.ndarray, rr_ms: np.ndarray, settings: SpectralSettings =
     step = nperseg - noverlap
     first = (n - nperseg) % step
     x = x[first:] - x[first:].mean()
-    freqs, psd = scipy.signal.welch(
+    freqs, psd = _scipy_signal().welch(
         x, fs=fs, window=settings.window, nperseg=nperseg, noverlap=noverlap, nfft=2 * nperseg,
         detrend=False, return_onesided=True, scaling="density", average="mean",
     )

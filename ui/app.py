@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     if client is not None:
         client.show()
+    if os.environ.get("SOMAFEEDBACK_STARTUP_REPORT"):  # benchmarks/bench_ui.py: time to the first painted window
+        QtCore.QTimer.singleShot(0, lambda: print("first paint", flush=True))
     QtCore.QTimer.singleShot(0, engine.start)  # paint first, then connect
     code = _exec(app, window, args.quit_after)
     window.engine.stop()

@@ -72,6 +72,10 @@ class LivePlots(pg.GraphicsLayoutWidget):
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
         self.coherence.setLabel("bottom", "session time", units="s")
+        for plot in (self.band, self.tachogram, self.rmssd, self.breathing):
+            plot.getAxis("bottom").setStyle(showValues=False)  # one set of time labels, at the bottom
+        self._x_start = -1.0
+        self._rsa_at = -1.0
         pen = lambda color, width=1.5: pg.mkPen(color=color, width=width)  # noqa: E731
         self.hr = Series()
         self.rr = Series()
@@ -83,8 +87,8 @@ class LivePlots(pg.GraphicsLayoutWidget):
         self._hr_curve = self.band.plot(pen=pen(BLUE), connect="finite")
         self._rr_curve = self.tachogram.plot(pen=pen(BLUE, 1.0), connect="finite")
         self._flag_dots = self.tachogram.plot(pen=None, symbol="x", symbolSize=9, symbolPen=pen(ORANGE, 2), symbolBrush=None)
-        self._rmssd_curve = self.rmssd.plot(pen=None, symbol="o", symbolSize=4, symbolBrush=BLUE, symbolPen=None)
-        self._rmssd_grey = self.rmssd.plot(pen=None, symbol="o", symbolSize=4, symbolBrush=GREY, symbolPen=None)
+        self._rmssd_curve = self.rmssd.plot(pen=pen(BLUE, 2.5), connect="finite")
+        self._rmssd_grey = self.rmssd.plot(pen=pen(GREY, 2.5), connect="finite")
         self._breath_curve = self.breathing.plot(pen=pen(GREEN), connect="finite")
         self._coh_curve = self.coherence.plot(pen=pen(ORANGE), connect="finite")
         self._band_top = pg.InfiniteLine(angle=0, pen=pg.mkPen(SKY, style=QtCore.Qt.PenStyle.DashLine))
@@ -95,6 +99,15 @@ class LivePlots(pg.GraphicsLayoutWidget):
         for item in (self._band_region, self._band_top, self._band_low, self._above):
             item.setVisible(False)
             self.band.addItem(item)
+        for curve in (self._hr_curve, self._rr_curve, self._breath_curve, self._coh_curve):
+            curve.setClipToView(True)
+            curve.setDownsampling(auto=True, method="peak")
+        # y ranges change with hysteresis (see _fit_y): re-laying out an axis on every beat is what costs
+        self._y_series = {self.band: (self.hr,), self.tachogram: (self.rr, self.flagged),
+                          self.rmssd: (self.rmssd_valid, self.rmssd_invalid), self.breathing: (self.breath,),
+                          self.coherence: (self.coh,)}
+        for plot in self._y_series:
+            plot.enableAutoRange(y=False)
         self.now_s = 0.0
 
     # -- data in ---------------------------------------------------------------------------
@@ -111,7 +124,14 @@ class LivePlots(pg.GraphicsLayoutWidget):
         else:
             self.hr.break_line(m.t_s)
         if m.time.rmssd_ms is not None:
-            (self.rmssd_valid if m.time.validity.valid else self.rmssd_invalid).append(m.t_s, m.time.rmssd_ms)
+            shown, other = (self.rmssd_valid, self.rmssd_invalid) if m.time.validity.valid else (self.rmssd_invalid, self.rmssd_valid)
+            shown.append(m.t_s, m.time.rmssd_ms)
+            other.break_line(m.t_s)
+        b = m.breathing
+        if b is not None and b.computed_at_s != self._rsa_at:
+            self._rsa_at = b.computed_at_s
+            rsa = f"{b.rsa_p2t_ms:.0f} ms" if b.validity.valid and b.rsa_p2t_ms is not None else "--"
+            self.breathing.setTitle(f"Breathing rate estimate (breaths/min); RSA peak-to-trough {rsa} (64 s)")
         for series, measure, value in ((self.breath, m.breathing, m.breathing and m.breathing.rate_bpm),
                                        (self.coh, m.coherence, m.coherence and m.coherence.ratio)):
             if measure is None or (series.n and measure.computed_at_s <= series.x[series.n - 1]):
@@ -140,8 +160,28 @@ class LivePlots(pg.GraphicsLayoutWidget):
             if series.dirty:
                 curve.setData(*series.view(since))
                 series.dirty = False
+        for plot, series_list in self._y_series.items():
+            self._fit_y(plot, series_list, since)
         start = max(0.0, since)
-        self.band.setXRange(start, start + self.span_s, padding=0)
+        if abs(start - self._x_start) >= self.span_s / 1000:  # scroll only when it shows (about a pixel)
+            self._x_start = start
+            self.band.setXRange(start, start + self.span_s, padding=0)
+
+    def _fit_y(self, plot: pg.PlotItem, series_list: tuple[Series, ...], since: float) -> None:
+        """Refit the y range only when the data leave it, or fill less than half of it."""
+        values = [v for series in series_list for v in (series.view(since)[1],) if v.size]
+        if not values:
+            return
+        data = np.concatenate(values)
+        data = data[np.isfinite(data)]
+        if not data.size:
+            return
+        low, high = float(data.min()), float(data.max())
+        (view_low, view_high) = plot.viewRange()[1]
+        span = max(high - low, 1e-6)
+        if low < view_low or high > view_high or span < 0.5 * (view_high - view_low):
+            pad = 0.1 * span + 1e-3
+            plot.setYRange(low - pad, high + pad, padding=0)
 
     def snapshot(self) -> QtGui.QPixmap:
         return self.grab()

@@ -27,7 +27,7 @@ from .live_plots import LivePlots
 
 CLIENT_STRAP = "strap1"  # the client's strap drives the plots, the states and the cues
 
-FRAME_MS = 33  # ~30 frames per second
+FRAME_MS = 30  # a little over 30 frames per second, so a late frame still keeps 30
 
 
 class PractitionerWindow(QtWidgets.QMainWindow):
@@ -85,6 +85,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self._install_shortcuts()
         self._install_menus()
         self.frame_timer = QtCore.QTimer(self)
+        self.frame_timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self.on_frame)
         self.frame_timer.start()
