@@ -205,3 +205,10 @@ def test_smoke_review_and_home_windows_open_and_quit_by_themselves(tmp_path: Pat
     result = subprocess.run([sys.executable, "-m", "somafeedback.ui.launcher", *args, "--quit-after", "3"],
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_without_a_display_the_app_says_so_instead_of_crashing() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "somafeedback.ui.launcher", "--simulate"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1 and "no display" in result.stderr and "stream --simulate" in result.stderr

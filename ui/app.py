@@ -41,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    displays = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    if sys.platform.startswith("linux") and not any(os.environ.get(name) for name in displays):
+        print("somafeedback: no display here, so the desktop app cannot open. In a terminal, try "
+              "'somafeedback stream --simulate' or 'somafeedback session --simulate --mode practitioner'.",
+              file=sys.stderr)
+        return 1
     from PySide6 import QtCore, QtWidgets
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
