@@ -72,16 +72,15 @@ async def scan(stack: BleStack, timeout_s: float) -> list[FoundStrap]:
 
 
 async def stream_straps(
-    source: StrapSource, sink: StrapSink, duration_s: float | None, until_cancelled: bool = False
+    source: StrapSource, sink: StrapSink, duration_s: float | None
 ) -> list[StrapSupervisor]:
     """Stream every requested strap into ``sink`` for ``duration_s`` session seconds.
 
-    None: a simulated source runs to the end of its scenario (or, ``until_cancelled``, on
-    and on, as in the app), a real strap until cancelled.
+    None: a simulated source runs to the end of its scenario, a real strap until cancelled.
     """
     clock = LoopClock(asyncio.get_running_loop())
     policy = ReconnectPolicy(scan_timeout_s=source.scan_timeout_s)
-    if duration_s is None and source.simulate is not None and not until_cancelled:
+    if duration_s is None and source.simulate is not None:
         from .devices.simulator.scenario import load_scenario
 
         duration_s = load_scenario(source.simulate).duration_s
@@ -115,7 +114,6 @@ async def record_straps(
     library: Path,
     manifest: dict[str, Any],
     on_writer: Callable[[SessionWriter], None] | None = None,
-    until_cancelled: bool = False,
 ) -> SessionWriter:
     """Stream like :func:`stream_straps` while recording everything into a new session file.
 
@@ -129,7 +127,7 @@ async def record_straps(
     committer = asyncio.create_task(keep_committed(writer))
     end_reason = "interrupted"
     try:
-        await stream_straps(source, FanOut(writer, sink), duration_s, until_cancelled)
+        await stream_straps(source, FanOut(writer, sink), duration_s)
         end_reason = "duration reached" if duration_s is not None or source.simulate else "stopped"
     except NoStrapFound:
         committer.cancel()

@@ -356,8 +356,8 @@ class RegulationModel:
 
     def _judge_to(self, state: RegulationState, reason: str) -> list[StateChange]:
         self._judged = state
-        for name in ("rising", "above", "below_above", "back_in_band", "quiet", "quiet_end", "off_band_top"):
-            self._held[name].since = None  # every new state earns its next change afresh
+        for held in self._held.values():
+            held.since = None  # every new state earns its next change afresh
         return self._move(state, self.features.t_s, reason)
 
     def _move(self, state: RegulationState, t_s: float, reason: str) -> list[StateChange]:

@@ -67,7 +67,6 @@ class StreamPrinter:
         self.out = out  # None: whatever sys.stdout is when printing
         self.on_output_closed: Callable[[], None] | None = None  # e.g. stop streaming when piped into `head`
         self.output_closed = False
-        self.beats = 0
 
     # -- StrapSink ----------------------------------------------------------------------
     def notification(self, notification: Notification) -> None:
@@ -119,7 +118,6 @@ class StreamPrinter:
             self._emit({"type": "metrics", "strap": strap_id, **metrics_row(item)},
                        f"{item.t_s:9.3f} s  metrics {metrics_text(item)}", strap_id)
         elif isinstance(item, Beat):
-            self.beats += 1
             if self.show_beats:
                 hr = 60000.0 / item.rr_ms if item.rr_ms > 0 else 0.0
                 self._emit(

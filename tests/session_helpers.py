@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from somafeedback.clock import MAX_SPEED, SessionEventLoop
+from somafeedback import clock
+from somafeedback.clock import MAX_SPEED
 
 T = TypeVar("T")
 
@@ -17,5 +17,4 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 def run_in_session_time(main: Callable[[], Coroutine[Any, Any, T]], speed: float = MAX_SPEED) -> T:
     """Run ``main()`` on a fresh SessionEventLoop (max speed: deterministic and instant)."""
-    with asyncio.Runner(loop_factory=lambda: SessionEventLoop(speed)) as runner:
-        return runner.run(main())
+    return clock.run_in_session_time(main, speed)  # type: ignore[return-value]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore
 
 from somafeedback.pipeline import BeatMetrics
 
@@ -182,6 +182,3 @@ class LivePlots(pg.GraphicsLayoutWidget):
         if low < view_low or high > view_high or span < 0.5 * (view_high - view_low):
             pad = 0.1 * span + 1e-3
             plot.setYRange(low - pad, high + pad, padding=0)
-
-    def snapshot(self) -> QtGui.QPixmap:
-        return self.grab()
