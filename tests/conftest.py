@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from pathlib import Path
@@ -29,3 +30,15 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_collected_on_the_main_thread():
+    """After each test, collect its cyclic garbage here, on the main thread.
+
+    A closed window otherwise lingers until Python's cyclic GC finds it, and that may happen on
+    an engine thread of a later test: Shiboken then hands the Qt deletion to the main thread
+    while the engine thread holds the GIL, a lock-order deadlock (seen once as a hang in CI).
+    """
+    yield
+    gc.collect()

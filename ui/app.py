@@ -52,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("somafeedback")
     app.setOrganizationName("somafeedback")
+    # Python's cyclic GC may otherwise run on the engine thread and free Qt objects there, a
+    # lock-order deadlock with the GUI thread: collect on a GUI-thread timer instead (pyqtgraph).
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    app.garbage_collector = GarbageCollector(interval=1.0)  # type: ignore[attr-defined]
 
     from somafeedback.engine import Engine, EngineOptions, EngineSource
     from somafeedback.exercise_library import load_library
