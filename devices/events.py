@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 
 class LinkState(enum.StrEnum):
     """Connection state of one strap, as the supervisor reports it."""
@@ -77,7 +79,8 @@ class StrapInfo:
 
 @dataclass(frozen=True, slots=True)
 class Beat:
-    """One heartbeat, timed from the cumulative RR sum (never from the arrival time)."""
+    """One heartbeat: from the strap's RR (timed by the cumulative RR sum, never by arrival time)
+    or from an R peak in the raw ECG (timed by the strap's own clock, mapped to the host's)."""
 
     strap_id: str
     t_s: float  # beat time in session seconds: segment anchor + cumulative RR
@@ -88,6 +91,7 @@ class Beat:
     seq: int  # that notification's sequence number
     strap_bpm: int  # the HR field of that notification (the strap's own average)
     contact: bool | None  # sensor contact (None: the strap cannot tell)
+    source: str = "strap"  # "strap": RR from the Heart Rate service; "ecg": timed by R peaks in the raw ECG
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,32 @@ class MalformedPacket:
     host_ns: int
     payload: bytes
     error: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EcgChunk:
+    """Raw ECG samples of one PMD frame, each on the host session clock."""
+
+    strap_id: str
+    seq: int  # the notification that carried it
+    t_s: np.ndarray  # (n,) session seconds of each sample (device clock mapped to the host's)
+    uv: np.ndarray  # (n,) microvolts
+    fs_hz: float  # nominal sample rate
+    contiguous: bool  # False: samples were lost before this chunk (first chunk, gap, restart)
+    arrival_ns: int  # session time the frame arrived
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AccChunk:
+    """Chest acceleration samples of one PMD frame, each on the host session clock."""
+
+    strap_id: str
+    seq: int
+    t_s: np.ndarray  # (n,) session seconds
+    mg: np.ndarray  # (n, 3) milli-g, x y z
+    fs_hz: float
+    contiguous: bool
+    arrival_ns: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,10 @@ connection event to a :class:`~.events.StrapSink`:
   attempts, re-subscribing after every reconnect (notifications never survive a
   disconnect); ``stopped`` at the end;
 * a :class:`~.events.GapEvent` (start, end) for every loss once streaming resumes;
-* a :class:`~.events.StrapInfo` (name, battery, body location) after every connection.
+* a :class:`~.events.StrapInfo` (name, battery, body location) after every connection;
+* on a strap with the Polar PMD service (H10), raw ECG and chest acceleration as well
+  (:class:`~.pmd_control.PmdControl`: started after every connection, stopped before every
+  disconnect; data frames and control indications are delivered as notifications too).
 
 Thread: the BLE loop. ``stop()`` must be called on that loop (from another thread:
 ``loop.call_soon_threadsafe(supervisor.stop)``).
@@ -20,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -31,9 +34,17 @@ from bleak.exc import BleakError
 
 from ..clock import Clock
 from .ble_stack import BleStack
-from .events import GapEvent, LinkEvent, LinkState, Notification, StrapInfo, StrapSink
-from .gatt_uuids import BATTERY_LEVEL, BODY_SENSOR_LOCATION, HEART_RATE_MEASUREMENT
+from .events import GapEvent, LinkEvent, LinkState, Notification, StrapInfo, StrapSink, TimelineEvent
+from .gatt_uuids import (
+    BATTERY_LEVEL,
+    BODY_SENSOR_LOCATION,
+    HEART_RATE_MEASUREMENT,
+    POLAR_PMD_CONTROL_POINT,
+    POLAR_PMD_DATA,
+    POLAR_PMD_SERVICE,
+)
 from .heart_rate import decode_battery_level, decode_body_sensor_location
+from .pmd_control import CONTROL_ERRORS, DEFAULT_STREAMS, PmdControl, PmdStreamRequest
 from .scan import find_strap
 
 log = logging.getLogger(__name__)
@@ -69,8 +80,10 @@ class StrapSupervisor:
         strap_id: str,
         address: str | None = None,
         policy: ReconnectPolicy = ReconnectPolicy(),
+        pmd_streams: Sequence[PmdStreamRequest] = DEFAULT_STREAMS,
     ) -> None:
         self.stack = stack
+        self.pmd_streams = tuple(pmd_streams)  # raw streams wanted from a PMD strap; () for none
         self.sink = sink
         self.strap_id = strap_id
         self.address = address
@@ -139,6 +152,7 @@ class StrapSupervisor:
             raise TimeoutError(f"{target} not found within {self.policy.scan_timeout_s:g} s")
         client = self.stack.client(device, lambda _client: self._wake.set(), self.policy.connect_timeout_s)
         await client.connect()
+        pmd: PmdControl | None = None
         try:
             await client.start_notify(HEART_RATE_MEASUREMENT, self._on_measurement)
             self._last_data_ns = self._now_ns()
@@ -146,9 +160,22 @@ class StrapSupervisor:
             self._set_state(LinkState.STREAMING)
             if lost_at_ns is not None:
                 self._deliver(self.sink.event, GapEvent(self.strap_id, lost_at_ns, self._now_ns()))
+            if self.pmd_streams and client.services.get_service(POLAR_PMD_SERVICE) is not None:
+                pmd = PmdControl(client, self.strap_id, self._report,
+                                 lambda data: self._receive(POLAR_PMD_DATA, data),
+                                 lambda data: self._receive(POLAR_PMD_CONTROL_POINT, data))
+                await self._start_pmd(pmd)
             return await self._watch(client)
         finally:
-            await self._close(client)
+            await self._close(client, pmd)
+
+    async def _start_pmd(self, pmd: PmdControl) -> None:
+        """Start the raw streams; a failure is reported and the heart-rate stream goes on."""
+        try:
+            await pmd.start(self.pmd_streams)
+        except CONTROL_ERRORS as error:
+            self._report("pmd_error", {"measurement": None, "status": None,
+                                       "text": f"raw ECG/motion could not be started: {type(error).__name__}: {error}"})
 
     async def _watch(self, client: BleakClient) -> str:
         stall_ns = int(self.policy.stall_timeout_s * 1e9)
@@ -164,11 +191,15 @@ class StrapSupervisor:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), (stall_ns - silent_ns) / 1e9)
 
-    async def _close(self, client: BleakClient) -> None:
+    async def _close(self, client: BleakClient, pmd: PmdControl | None) -> None:
         if not client.is_connected:
+            if pmd is not None:
+                await pmd.stop()  # reports the streams ended with the link
             return
         with contextlib.suppress(*CONNECTION_ERRORS):
             async with asyncio.timeout(DISCONNECT_TIMEOUT_S):
+                if pmd is not None:
+                    await pmd.stop()  # stop sampling before the link goes
                 with contextlib.suppress(*CONNECTION_ERRORS):
                     await client.stop_notify(HEART_RATE_MEASUREMENT)
                 await client.disconnect()
@@ -182,12 +213,17 @@ class StrapSupervisor:
         return StrapInfo(self.strap_id, device.name or "", device.address, self._now_ns(), battery, location)
 
     def _on_measurement(self, characteristic: BleakGATTCharacteristic, data: bytearray) -> None:
+        self._receive(HEART_RATE_MEASUREMENT, bytes(data))
+
+    def _receive(self, characteristic: str, data: bytes) -> None:
+        """Hand one notification or indication downstream, stamped and numbered."""
         self._seq += 1
         self._last_data_ns = self._now_ns()
-        notification = Notification(
-            self.strap_id, HEART_RATE_MEASUREMENT, self._seq, self._last_data_ns, self._wall_time(), bytes(data)
-        )
+        notification = Notification(self.strap_id, characteristic, self._seq, self._last_data_ns, self._wall_time(), data)
         self._deliver(self.sink.notification, notification)
+
+    def _report(self, kind: str, details: dict[str, Any]) -> None:
+        self._deliver(self.sink.event, TimelineEvent(kind, self._now_ns(), self._wall_time(), details, self.strap_id))
 
     def _deliver(self, handler: Callable[[Any], None], item: object) -> None:
         """Hand ``item`` to the sink; a failing sink is reported, never allowed to break the link."""

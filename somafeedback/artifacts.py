@@ -62,6 +62,7 @@ class FlagReason(enum.StrEnum):
     TOO_SHORT = "implausibly short RR"
     TOO_LONG = "implausibly long RR"
     OUT_OF_RHYTHM = "departs from the recent rhythm"
+    DISAGREES_WITH_STRAP = "ECG-timed RR disagrees with the strap's own RR"
 
 
 @dataclass(frozen=True, slots=True)

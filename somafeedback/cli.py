@@ -58,6 +58,9 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
                         help="a real strap's Bluetooth address (repeat for several straps)")
     parser.add_argument("--straps", type=int, default=1, metavar="N", help="number of simulated straps (default 1)")
     parser.add_argument("--seed", type=int, help="seed of the simulated physiology (default: the scenario's)")
+    parser.add_argument("--simulated-strap", choices=("h10", "hr"), default="h10",
+                        help="what the simulated strap is: a Polar H10 with raw ECG and chest motion (default), "
+                        "or a plain heart-rate strap")
     parser.add_argument("--speed", type=_speed, default=1.0, metavar="X|max",
                         help="session seconds per wall second for simulated straps, or 'max' (default 1)")
 
@@ -205,7 +208,8 @@ def _source(args: argparse.Namespace) -> Any:
         raise SystemExit("somafeedback: --speed applies to simulated straps and replay; a real strap runs in real time")
     if args.straps < 1:
         raise SystemExit("somafeedback: --straps must be at least 1")
-    return StrapSource(simulate=args.simulate, addresses=tuple(args.address), simulated_straps=args.straps, seed=args.seed)
+    return StrapSource(simulate=args.simulate, addresses=tuple(args.address), simulated_straps=args.straps, seed=args.seed,
+                       simulated_model=args.simulated_strap)
 
 
 def _run(main: Callable[[], Coroutine[Any, Any, int]], speed: Speed, simulated: bool) -> int:

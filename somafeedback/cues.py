@@ -30,7 +30,7 @@ from .exercise_library import Exercise, exercise_for
 from .regulation import Features, RegulationState, StateChange
 
 QUIET_STATES = (RegulationState.CALIBRATING, RegulationState.SETTLING, RegulationState.PAUSED,
-                RegulationState.LOW_SIGNAL)
+                RegulationState.LOW_SIGNAL, RegulationState.MOVING)
 ACTIVATED = (RegulationState.RISING, RegulationState.ABOVE_BAND)
 
 
@@ -109,7 +109,7 @@ class PractitionerCues:
         if change.state in ACTIVATED:
             if self._activated_since is None:
                 self._activated_since = change.t_s
-        elif change.state is not RegulationState.LOW_SIGNAL:
+        elif change.state not in (RegulationState.LOW_SIGNAL, RegulationState.MOVING):
             self._activated_since = None
             if change.state in (RegulationState.IN_BAND, RegulationState.SETTLING):
                 self.given.clear()

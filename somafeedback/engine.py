@@ -55,6 +55,7 @@ class EngineSource:
     simulated_straps: int = 1
     speed: Speed = 1.0
     seed: int | None = None
+    simulated_model: str = "h10"  # the simulated strap: "h10" (raw ECG and motion) or "hr" (heart rate only)
 
 
 @dataclass
@@ -205,7 +206,8 @@ class Engine:
             await self._until_stopped(self.replay.run())
             return
         strap_source = StrapSource(simulate=self.source.simulate, addresses=self.source.addresses,
-                                   simulated_straps=self.source.simulated_straps, seed=self.source.seed)
+                                   simulated_straps=self.source.simulated_straps, seed=self.source.seed,
+                                   simulated_model=self.source.simulated_model)
         clock = LoopClock(self._loop)
         async with open_stack(strap_source) as (stack, addresses):
             self._stack = stack

@@ -41,6 +41,7 @@ class StrapSource:
     simulated_straps: int = 1
     seed: int | None = None
     scan_timeout_s: float = 10.0
+    simulated_model: str = "h10"  # "h10": a Polar H10 with raw ECG and motion; "hr": a plain heart-rate strap
 
 
 @asynccontextmanager
@@ -55,7 +56,7 @@ async def open_stack(source: StrapSource) -> AsyncIterator[tuple[BleStack, list[
         addresses: list[str | None] = []
         for number in range(source.simulated_straps):
             seed = None if source.seed is None else source.seed + number
-            strap = await radio.add_strap(source.simulate, seed=seed)
+            strap = await radio.add_strap(source.simulate, seed=seed, h10=source.simulated_model == "h10")
             addresses.append(strap.address)
         yield radio.stack, addresses
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .artifacts import ArtifactDetector, FlagReason
+from .artifacts import ArtifactDetector, FlagReason, Judgement
 from .spectral import (
     BREATHING_FS_HZ,
     SpectralSettings,
@@ -122,14 +122,18 @@ class MetricsPipeline:
         self._latest: BeatMetrics | None = None
 
     # -- feeding ------------------------------------------------------------------------
-    def push_beat(self, t_s: float, rr_ms: float, segment: int = 0) -> BeatMetrics:
-        """Judge one beat and update every measure; ``segment`` changes after a timing break."""
+    def push_beat(self, t_s: float, rr_ms: float, segment: int = 0, suspect: FlagReason | None = None) -> BeatMetrics:
+        """Judge one beat and update every measure; ``segment`` changes after a timing break.
+
+        ``suspect``: the caller already knows the beat is questionable (e.g. ECG and strap
+        disagree); it is flagged for that reason without teaching the detector.
+        """
         if self._last_segment is not None and segment != self._last_segment:
             self._break(t_s - rr_ms / 1000.0)
         self._last_segment = segment
         if self._span_start_s is None:
             self._span_start_s = t_s - rr_ms / 1000.0
-        judgement = self.detector.judge(rr_ms)
+        judgement = Judgement(True, suspect) if suspect is not None else self.detector.judge(rr_ms)
         accepted = not judgement.flagged
         self.time_domain.push(t_s, rr_ms, accepted)
         self._recent.append((t_s, rr_ms, accepted))

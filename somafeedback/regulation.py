@@ -20,11 +20,12 @@ numbers are defaults in :class:`RegulationConfig`, configurable per client):
   recovered to ``ln_ref - max(0.15, sd_ln)`` for 60 s: entry and exit thresholds differ and
   every change needs its condition held, so states never flicker.
 * ``quiet drop — check in?``: HR30 below the quiet-drop line for 60 s, with no resource
-  marker in the last 2 min (and, once chest motion streams, stillness). Practitioner-facing
+  marker in the last 2 min and, when chest motion streams, no movement for 60 s. Practitioner-facing
   only: a prompt to look, never a claim about the client's state.
 * Poor signal (link or contact lost, > 5 % artifacts in the window) **freezes** the model:
   it reports ``low signal`` and keeps its last state; judging resumes after 30 s of clean
   beats (HRV criteria only once the 60-s window is valid again). ``paused`` holds it on request.
+* Movement seen by the chest accelerometer (H10) freezes it the same way as ``moving``.
 
 This describes physiology only (heart rate above or within the client's usual range); it
 does not detect emotions or nervous-system states.
@@ -53,6 +54,7 @@ class RegulationState(enum.StrEnum):
     SETTLING = "settling"
     QUIET_DROP = "quiet drop — check in?"
     LOW_SIGNAL = "low signal"
+    MOVING = "moving"  # the chest accelerometer shows movement: judgement holds until it ends
     PAUSED = "paused"
 
 
@@ -180,6 +182,8 @@ class RegulationModel:
         self._resource_at = -math.inf
         self._paused = False
         self._held = {name: _Held() for name in ("rising", "above", "below_above", "back_in_band", "quiet", "quiet_end", "off_band_top")}
+        self._moving = False
+        self._last_motion_s: float | None = None  # last movement seen (None: no accelerometer reports)
         self.features = Features(0.0, None, None, None)
 
     # -- outside events -----------------------------------------------------------------
@@ -189,6 +193,17 @@ class RegulationModel:
         self._hr.clear()
         self._beats.clear()
         return self._move(RegulationState.LOW_SIGNAL, t_s, why)
+
+    def movement(self, t_s: float, moving: bool) -> list[StateChange]:
+        """What the chest accelerometer says. Movement moves heart rate for its own reasons,
+        so the state holds (``moving``) until the wearer is still and the signal clean again."""
+        if self._last_motion_s is None or moving:
+            self._last_motion_s = t_s if moving else -math.inf
+        was, self._moving = self._moving, moving
+        if moving and not was and not self._paused and self.baseline is not None:  # calibration just waits
+            self._clean_since = None
+            return self._move(RegulationState.MOVING, t_s, "movement")
+        return []
 
     def pause(self, t_s: float) -> list[StateChange]:
         self._paused = True
@@ -217,7 +232,7 @@ class RegulationModel:
             self._hr.popleft()
         ln60 = m.time.ln_rmssd if m.time.validity.valid else None
         self.features = Features(t, self._hr30(t), self._slope60(t), ln60)
-        if self._paused:
+        if self._paused or self._moving:
             return []
         if not self._clean(m, t):
             if self.state is not RegulationState.LOW_SIGNAL:
@@ -225,7 +240,7 @@ class RegulationModel:
             return []
         if self.baseline is None:
             return self._calibrate(m)
-        if self.state in (RegulationState.LOW_SIGNAL, RegulationState.CALIBRATING):
+        if self.state in (RegulationState.LOW_SIGNAL, RegulationState.MOVING, RegulationState.CALIBRATING):
             return self._move(self._judged, t, "clean signal again")
         return self._judge()
 
@@ -238,7 +253,8 @@ class RegulationModel:
             return False
         if self._clean_since is None:
             self._clean_since = t
-        return self.state is not RegulationState.LOW_SIGNAL or t - self._clean_since >= self.config.clean_resume_s
+        frozen = self.state in (RegulationState.LOW_SIGNAL, RegulationState.MOVING)
+        return not frozen or t - self._clean_since >= self.config.clean_resume_s
 
     def _hr30(self, t: float) -> float | None:
         recent = [hr for tb, hr in self._hr if tb > t - 30.0]
@@ -324,7 +340,8 @@ class RegulationModel:
         ln_ok = f.ln60 is None or f.ln60 >= th["ln_recovered"]
         back_for = held["back_in_band"].update(f.hr30 <= th["band_top_bpm"] and ln_ok, t)
         resource_recently = t - self._resource_at < c.resource_quiet_s
-        quiet_for = held["quiet"].update(f.hr30 <= th["quiet_bpm"] and not resource_recently, t)
+        moved_recently = self._last_motion_s is not None and t - self._last_motion_s < c.quiet_dwell_s
+        quiet_for = held["quiet"].update(f.hr30 <= th["quiet_bpm"] and not resource_recently and not moved_recently, t)
         quiet_end_for = held["quiet_end"].update(f.hr30 > th["quiet_bpm"], t)
 
         state = self._judged

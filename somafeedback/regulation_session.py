@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .chest_motion import BreathingEstimate
 from .cues import CueConfig, CueEvent, HomeScript, PractitionerCues
 from .devices.events import LinkEvent, LinkState, Notification, SourceEvent, StrapSink, TimelineEvent
 from .exercise_library import Exercise
@@ -58,8 +59,12 @@ class RegulationSession:
     def notification(self, notification: Notification) -> None:
         self._clock = (notification.host_ns, notification.wall_time)
         for strap, output in self.analysis.on_notification(notification):
-            if strap == self.client_strap and isinstance(output, BeatMetrics):
+            if strap != self.client_strap:
+                continue
+            if isinstance(output, BeatMetrics):
                 self._measure(output)
+            elif isinstance(output, BreathingEstimate) and output.source == "acc":
+                self._states(self.model.movement(output.t_s, output.moving))
 
     def event(self, event: SourceEvent) -> None:
         for strap, metrics in self.analysis.on_event(event):

@@ -27,6 +27,7 @@ from .devices.events import (
     StrapInfo,
     TimelineEvent,
 )
+from .chest_motion import BreathingEstimate
 from .live_analysis import LiveAnalysis, Output
 from .metrics_output import metrics_row, metrics_text
 from .pipeline import BeatMetrics
@@ -46,6 +47,13 @@ def _timeline_text(event: TimelineEvent) -> str:
     if event.kind == "baseline":
         return (f"HR {data.get('hr_ref', 0):.1f} bpm (SD {data.get('sd_hr', 0):.1f}), "
                 f"ln RMSSD {data.get('ln_ref', 0):.2f} (SD {data.get('sd_ln', 0):.2f}), from {data.get('source')}")
+    if event.kind == "pmd_started":
+        rate = f"{data.get('sample_rate')} Hz"
+        extra = f", ±{data.get('range')} g" if data.get("range") else ""
+        return f"raw {str(data.get('measurement')).upper()} streaming at {rate}{extra}"
+    if event.kind == "pmd_stopped":
+        by = {"app": "stopped", "strap": "stopped by the strap", "link": "ended with the link"}.get(str(data.get("by")), "stopped")
+        return f"raw {str(data.get('measurement')).upper()} {by}"
     return str(data.get("label") or data.get("text") or "")
 
 
@@ -123,10 +131,24 @@ class StreamPrinter:
                 self._emit(
                     {"type": "beat", "strap": item.strap_id, "t_s": round(item.t_s, 6), "rr_ms": item.rr_ms,
                      "rr_1024": item.rr_1024, "hr_bpm": round(hr, 1), "strap_bpm": item.strap_bpm,
-                     "contact": item.contact, "segment": item.segment, "seq": item.seq},
-                    f"{item.t_s:9.3f} s  beat    RR {item.rr_ms:7.1f} ms  HR {hr:5.1f} bpm  "
-                    f"contact {_CONTACT_TEXT[item.contact]}",
+                     "contact": item.contact, "segment": item.segment, "seq": item.seq, "source": item.source},
+                    f"{item.t_s:9.3f} s  {'beat' if item.source == 'strap' else 'ecgbeat':<7} RR {item.rr_ms:7.1f} ms  "
+                    f"HR {hr:5.1f} bpm  contact {_CONTACT_TEXT[item.contact]}",
                     item.strap_id,
+                )
+        elif isinstance(item, BreathingEstimate):
+            if self.show_beats:
+                values = (f"{item.rate_bpm:4.1f} breaths/min, phase {item.phase:.2f}"
+                          + (f", depth {item.amplitude_mg:.0f} mG" if item.source == "acc" else "")
+                          if item.valid else item.reason)
+                self._emit(
+                    {"type": "breathing", "strap": strap_id, "t_s": round(item.t_s, 3), "source": item.source,
+                     "valid": item.valid, "rate_bpm": item.rate_bpm if item.valid else None,
+                     "phase": item.phase if item.valid else None,
+                     "amplitude_mg": item.amplitude_mg if item.valid and item.source == "acc" else None,
+                     "moving": item.moving, "reason": item.reason},
+                    f"{item.t_s:9.3f} s  breath  {values} (from {'chest motion' if item.source == 'acc' else 'ECG'})",
+                    strap_id,
                 )
         elif isinstance(item, ContactChange):
             self._emit(

@@ -40,6 +40,7 @@ def record_simulated(
     markers: list[tuple[float, str, dict[str, Any]]] = (),
     manifest: dict[str, Any] | None = None,
     seed: int = 1,
+    h10: bool = False,
 ) -> Path:
     """Simulated strap -> bumble -> bleak -> supervisor -> SessionWriter (and ``also``), at max speed.
 
@@ -51,7 +52,7 @@ def record_simulated(
         writer = SessionWriter(path, clock, manifest or {"client": "Client A", "mode": "recording"})
         sink: StrapSink = FanOut(writer, also) if also is not None else writer
         async with SimulatedRadio() as radio:
-            strap = await radio.add_strap(scenario, seed=seed)
+            strap = await radio.add_strap(scenario, seed=seed, h10=h10)
             supervisor = StrapSupervisor(radio.stack, sink, clock, strap_id="strap1", address=strap.address)
             task = asyncio.create_task(supervisor.run())
             for at_s, kind, data in sorted(markers, key=lambda m: m[0]):

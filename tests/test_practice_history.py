@@ -63,7 +63,7 @@ def short_practice() -> Exercise:
 def record_home_practice(folder: Path, exercise: Exercise, scenario: str = "calm", speed: float = 200.0) -> Path:
     """A home practice recorded by the engine (as the home window runs it) until the script ends."""
     library = {**load_library(), exercise.id: exercise}
-    engine = Engine(EngineSource(simulate=scenario, speed=speed, seed=4),
+    engine = Engine(EngineSource(simulate=scenario, speed=speed, seed=4, simulated_model="hr"),
                     EngineOptions(mode="home", script=exercise.id, record_to=folder,
                                   manifest={"client": "Client A", "mode": "home", "script": exercise.id}), library)
     engine.start()

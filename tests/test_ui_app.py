@@ -47,7 +47,7 @@ def test_window_shows_the_live_stream(qtbot, app_window) -> None:
     window, _, engine = app_window
     qtbot.waitUntil(lambda: window.plots.rr.n > 30 and window.plots.hr.n > 0, timeout=20000)
     assert window.status["link"].text() == "link: streaming"
-    assert "somafeedback sim 1" in window.status["strap"].text() and "battery 87 %" in window.status["strap"].text()
+    assert "Polar H10 SIM00001" in window.status["strap"].text() and "battery 87 %" in window.status["strap"].text()
     assert window.status["contact"].text() == "skin contact"
     assert window.panel.state_label.text() in ("calibrating", "in band")
     window.plots.redraw()
@@ -55,7 +55,24 @@ def test_window_shows_the_live_stream(qtbot, app_window) -> None:
     assert len(x) > 30 and 600 < float(y[-1]) < 1200  # what is drawn is the data
 
 
-@pytest.mark.parametrize("app_window", [(EngineSource(simulate="sustained-activation", speed=60.0), EngineOptions())],
+@pytest.mark.parametrize("app_window", [(EngineSource(simulate="calm", speed=10.0), EngineOptions())], indirect=True)
+def test_the_h10_ecg_strip_and_breathing_movement_are_drawn(qtbot, app_window) -> None:
+    import numpy as np
+
+    window, _, _ = app_window
+    raw = window.raw
+    qtbot.waitUntil(lambda: raw.isVisible() and raw.peaks.end > 5 and raw.breath.end > 25 * 25
+                    and raw.latest_breathing is not None and raw.latest_breathing.valid, timeout=60000)
+    raw.redraw()
+    x, y = raw._ecg_curve.getData()
+    assert len(x) > 130 * 3 and np.nanmax(y) > 600  # R waves of about a millivolt, drawn
+    assert x[-1] - x[0] <= 6.1  # a 6-s strip
+    t, mg = raw._breath_curve.getData()
+    assert len(t) > 25 * 25 and np.nanstd(mg) > 1.0
+    assert "breaths/min from chest motion" in raw.summary and "mG" in raw.summary
+
+
+@pytest.mark.parametrize("app_window", [(EngineSource(simulate="sustained-activation", speed=60.0, simulated_model="hr"), EngineOptions())],
                          indirect=True)
 def test_cue_approval_reaches_the_client_view_only_when_approved(qtbot, app_window) -> None:
     window, client, engine = app_window
@@ -136,7 +153,7 @@ def test_smoke_the_app_starts_on_the_simulator_and_quits_by_itself(tmp_path: Pat
     assert len(recorded.notifications) > 10 and not recorded.ended_unexpectedly  # a clean stop on quit
 
 
-@pytest.mark.parametrize("app_window", [(EngineSource(simulate="calm", simulated_straps=2, speed=20.0), EngineOptions())],
+@pytest.mark.parametrize("app_window", [(EngineSource(simulate="calm", simulated_straps=2, speed=20.0, simulated_model="hr"), EngineOptions())],
                          indirect=True)
 def test_two_straps_client_and_practitioner_with_disconnect_and_scan(qtbot, app_window) -> None:
     window, _, engine = app_window

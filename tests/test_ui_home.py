@@ -59,7 +59,7 @@ def library() -> dict[str, Exercise]:
 
 def simulated(library: dict[str, Exercise], folder: Path, scenario: str = "calm", speed: float = 200.0):
     def factory(script_id: str) -> Engine:
-        return Engine(EngineSource(simulate=scenario, speed=speed, seed=5),
+        return Engine(EngineSource(simulate=scenario, speed=speed, seed=5, simulated_model="hr"),
                       EngineOptions(mode="home", script=script_id, record_to=folder), library)
     return factory
 

@@ -18,12 +18,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from somafeedback.devices.events import ContactChange, GapEvent, LinkEvent, MalformedPacket, StrapInfo, TimelineEvent
 from somafeedback.engine import Engine, StrapOutput
 from somafeedback.exercise_library import Exercise
+from somafeedback.pacer import Pacer
 from somafeedback.pipeline import BeatMetrics
 from somafeedback.regulation import Baseline, RegulationModel
 
 from .cue_panel import MARKERS, CuePanel
 from .device_panel import DevicePanel
 from .live_plots import LivePlots
+from .raw_plots import RAW_OUTPUTS, RawPlots
 
 CLIENT_STRAP = "strap1"  # the client's strap drives the plots, the states and the cues
 
@@ -46,8 +48,15 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.devices = DevicePanel(lambda: self.engine.scan(), lambda address, strap: self.engine.connect(address, strap),
                                    lambda strap: self.engine.disconnect(strap))
         self.panel.layout().insertWidget(0, self.devices)
+        self.raw = RawPlots(pacer=self._client_pacer)
+        self.raw.setVisible(False)  # until a strap streams raw ECG or chest motion
+        plots = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        plots.addWidget(self.plots)
+        plots.addWidget(self.raw)
+        plots.setStretchFactor(0, 3)
+        plots.setStretchFactor(1, 1)
         splitter = QtWidgets.QSplitter()
-        splitter.addWidget(self.plots)
+        splitter.addWidget(plots)
         side = QtWidgets.QScrollArea()
         side.setWidget(self.panel)
         side.setWidgetResizable(True)
@@ -168,6 +177,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         for item in self.engine.drain():
             self._take(item)
         self.plots.redraw()
+        if self.raw.isVisible():
+            self.raw.redraw()
         elapsed = int(self.engine.now_s())
         self.status["elapsed"].setText(f"{elapsed // 60:02d}:{elapsed % 60:02d}")
 
@@ -191,7 +202,19 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         elif isinstance(item, TimelineEvent):
             self._take_timeline(item)
 
+    def _client_pacer(self) -> Pacer | None:
+        """The pacer the client sees, if one runs."""
+        if self.client is None or not self.client.pacer_visible():
+            return None
+        return self.client.pacer_widget().pacer()
+
     def _take_output(self, strap_id: str, output: object) -> None:
+        if isinstance(output, RAW_OUTPUTS):
+            if strap_id == CLIENT_STRAP:
+                self.raw.add(output)
+                if not self.raw.isVisible() and self.raw.has_data:
+                    self.raw.setVisible(True)
+            return
         if isinstance(output, BeatMetrics):
             v = output.time.validity
             self.devices.quality(strap_id, v.artifact_pct, v.valid)

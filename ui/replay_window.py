@@ -50,6 +50,7 @@ from somafeedback.review_notes import add_review_note, is_review_note
 from somafeedback.session_file import Session, read_session
 
 from .live_plots import BLUE, GREEN, GREY, ORANGE, SKY, LivePlots, Series
+from .raw_plots import RAW_OUTPUTS, RawPlots
 
 FRAME_MS = 33  # ~30 frames per second
 CLIENT_STRAP = "strap1"  # the strap the plots show (the regulation model's client strap)
@@ -358,7 +359,10 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.plots_layout = QtWidgets.QVBoxLayout(self.plots_box)
         self.plots_layout.setContentsMargins(0, 0, 0, 0)
         self.plots = LivePlots()
-        self.plots_layout.addWidget(self.plots)
+        self.plots_layout.addWidget(self.plots, 3)
+        self.raw = RawPlots()  # a Polar H10's ECG strip and breathing movement, when recorded
+        self.raw.setVisible(False)
+        self.plots_layout.addWidget(self.raw, 1)
         splitter.addWidget(self.plots_box)
         side = QtWidgets.QWidget()
         side_layout = QtWidgets.QVBoxLayout(side)
@@ -509,6 +513,8 @@ class ReplayWindow(QtWidgets.QMainWindow):
         if self._pending_seek is not None and self.engine.finished.is_set():
             self.seek_s((self._pending_seek - self.origin_ns) / 1e9)  # the replay ended first: again, afresh
         self.plots.redraw()
+        if self.raw.isVisible():
+            self.raw.redraw()
         if self._reanalysis is not None and self._reanalysis.result is not None:
             self._take_reanalysis(self._reanalysis.result)
             self._reanalysis = None
@@ -521,6 +527,10 @@ class ReplayWindow(QtWidgets.QMainWindow):
         if isinstance(output, BeatMetrics):
             if strap_id == CLIENT_STRAP:
                 self.plots.add_metrics(output)
+        elif isinstance(output, RAW_OUTPUTS):
+            if strap_id == CLIENT_STRAP:
+                self.raw.add(output)
+                self.raw.setVisible(self.raw.has_data)
         elif isinstance(item, TimelineEvent):
             if item.kind == "seek":
                 self._fresh_plots()
@@ -548,6 +558,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
                 series.n = 0
                 series.dirty = True
         self.plots.now_s = 0.0
+        self.raw.clear()
 
     def _set_band(self, band: tuple[float, float, float] | None) -> None:
         if band is not None:

@@ -164,6 +164,7 @@ class SimBeat:
     rr_1024: int  # reported RR in ticks of 1/1024 s
     kind: str  # "normal" | "ectopic" | "compensatory" | "missed" | "extra"
     state: str  # the dominant named state at this beat
+    breath_cycles: float = 0.0  # breathing oscillator at the beat's end, unwrapped cycles since the start
 
     @property
     def rr_ms(self) -> float:
@@ -198,6 +199,7 @@ class _Step:
 
     ticks: int
     phase0: float  # breathing phase (cycles, [0, 1)) at the start
+    whole_cycles: int  # breaths completed before the start
     rate_hz: float  # breathing rate used across the beat (cycles/s)
     state: str
 
@@ -240,6 +242,7 @@ class HeartModel:
         self._out_ticks = 0  # ticks of all beats delivered so far
         self._pending: deque[tuple[SimBeat, float]] = deque()  # (beat, phase at its end)
         self._delivered_phase = self._phase
+        self._whole_cycles = 0  # breaths completed by the generator
         self._overrides: list[tuple[float, float]] = []  # (from session time, breathing bpm)
 
         self._faults: deque[tuple[float, str]] = deque(self._schedule_faults())
@@ -406,10 +409,11 @@ class HeartModel:
         ticks = max(1, round(rr_ms * TICKS_PER_S / 1000.0))
         dt = ticks / TICKS_PER_S
 
-        phase0 = self._phase
+        phase0, whole_cycles = self._phase, self._whole_cycles
         rate_hz = rate_bpm / 60.0 * self._breath_rate_factor
         self._phase = phase0 + rate_hz * dt
         if self._phase >= 1.0:  # a new breath began
+            self._whole_cycles += math.floor(self._phase)
             self._phase -= math.floor(self._phase)
             self._breath_rate_factor = self._draw_rate_factor(cv)
             self._breath_depth = self._draw_depth()
@@ -421,7 +425,8 @@ class HeartModel:
         self._gain += (gain_target - self._gain) * (1.0 - math.exp(-dt / RSA_GAIN_TAU_S))
 
         self._gen_ticks += ticks
-        return _Step(ticks=ticks, phase0=phase0, rate_hz=rate_hz, state=self._scenario.state_at(t))
+        return _Step(ticks=ticks, phase0=phase0, whole_cycles=whole_cycles, rate_hz=rate_hz,
+                     state=self._scenario.state_at(t))
 
     def _generate(self) -> None:
         """Append the next beat, or the beats of one fault, to the pending queue."""
@@ -451,12 +456,11 @@ class HeartModel:
         offset = 0
         for ticks, kind in beats:
             offset += ticks
-            if s2 is None or offset <= s1.ticks:
-                phase_end = s1.phase0 + s1.rate_hz * offset / TICKS_PER_S
-            else:
-                phase_end = s2.phase0 + s2.rate_hz * (offset - s1.ticks) / TICKS_PER_S
+            step, into = (s1, offset) if s2 is None or offset <= s1.ticks else (s2, offset - s1.ticks)
+            phase_end = step.phase0 + step.rate_hz * into / TICKS_PER_S
             total = self._out_ticks + sum(b.rr_1024 for b, _ in self._pending) + ticks
             beat = SimBeat(
-                t_end_s=self._start_s + total / TICKS_PER_S, rr_1024=ticks, kind=kind, state=s1.state
+                t_end_s=self._start_s + total / TICKS_PER_S, rr_1024=ticks, kind=kind, state=s1.state,
+                breath_cycles=step.whole_cycles + phase_end,
             )
             self._pending.append((beat, phase_end))

@@ -1,6 +1,7 @@
 """The simulated radio: bumble's in-process link, the app's central and the simulated straps.
 
 Two or more bumble host stacks, each on a virtual controller, share one ``LocalLink``.
+A strap can be a plain heart-rate strap or a Polar H10 with raw ECG and motion (PMD).
 The app's side is an ordinary bleak ``BleakScanner``/``BleakClient`` on the bumble
 backend (:attr:`SimulatedRadio.stack`), so scanning, connecting, subscribing and losing
 the link all go through real BLE protocol code.
@@ -58,15 +59,27 @@ class SimulatedRadio:
         await self.close()
 
     async def add_strap(
-        self, scenario: Scenario | str | Path = DEFAULT_SCENARIO, seed: int | None = None, name: str | None = None
+        self,
+        scenario: Scenario | str | Path = DEFAULT_SCENARIO,
+        seed: int | None = None,
+        name: str | None = None,
+        *,
+        h10: bool = False,
+        compressed_acc: bool = True,
+        max_mtu: int | None = None,
     ) -> SimulatedStrap:
-        """Power on a new simulated strap running ``scenario``; it starts advertising at once."""
+        """Power on a new simulated strap running ``scenario``; it starts advertising at once.
+
+        ``h10``: a Polar H10 that also serves raw ECG and chest acceleration (PMD);
+        ``max_mtu``: the largest ATT MTU the strap accepts (frames are sized to the link).
+        """
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         number = len(self.straps) + 1
         address = f"{STRAP_ADDRESS_PREFIX}:{number:02X}"
-        device = _bumble_device(self._link, name or f"somafeedback sim {number}", address)
-        strap = SimulatedStrap(device, scenario, seed=seed)
+        default_name = f"Polar H10 SIM{number:05d}" if h10 else f"somafeedback sim {number}"
+        device = _bumble_device(self._link, name or default_name, address)
+        strap = SimulatedStrap(device, scenario, seed=seed, h10=h10, compressed_acc=compressed_acc, max_mtu=max_mtu)
         self.straps.append(strap)
         await strap.start()
         return strap

@@ -25,9 +25,12 @@ A scenario is a TOML file. Times are seconds of session time, written either as 
     count = 3                         # optional (default 1)
 
     [[fault]]                         # transport faults, played by the BLE peripheral:
-    kind = "link_drop"                # contact_loss | link_drop (both need a duration)
+    kind = "link_drop"                # contact_loss | link_drop | movement (all need a duration)
     at = "8:00"                       # malformed (count = garbage notifications)
-    duration = 8
+    duration = 8                      # pmd_stop (the H10 ends its raw streams by itself)
+
+``movement`` is the wearer moving (large chest accelerations on a simulated H10; the
+beats go on); ``pmd_stop`` only affects a strap that streams raw ECG/acceleration.
 
 Every problem raises :class:`ScenarioError` naming the file and the field, e.g.
 ``calm.toml: phase[2].state: unknown state 'anxious' (known: ...)``; ``phase[i]`` and
@@ -52,7 +55,8 @@ DEFAULT_RAMP_S: Final = 60.0
 MIN_RAMP_S: Final = 1.0
 
 BEAT_FAULT_KINDS: Final = ("ectopic", "missed", "extra")
-TRANSPORT_FAULT_KINDS: Final = ("contact_loss", "link_drop", "malformed")
+TRANSPORT_FAULT_KINDS: Final = ("contact_loss", "link_drop", "malformed", "movement", "pmd_stop")
+NEEDS_DURATION: Final = ("contact_loss", "link_drop", "movement")
 FAULT_KINDS: Final = BEAT_FAULT_KINDS + TRANSPORT_FAULT_KINDS
 
 _TOP_KEYS: Final = ("name", "description", "duration", "seed", "phase", "fault")
@@ -64,6 +68,8 @@ _FAULT_KEYS: Final = {
     "malformed": ("kind", "at", "count"),
     "contact_loss": ("kind", "at", "duration"),
     "link_drop": ("kind", "at", "duration"),
+    "movement": ("kind", "at", "duration"),
+    "pmd_stop": ("kind", "at"),
 }
 _CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)\s*$")
 
@@ -84,7 +90,7 @@ class Phase:
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """A beat fault (ectopic/missed/extra) or a transport fault (contact_loss/link_drop/malformed)."""
+    """A beat fault (ectopic/missed/extra) or one the peripheral plays (contact_loss/link_drop/malformed/movement/pmd_stop)."""
 
     kind: str
     at_s: float
@@ -123,7 +129,7 @@ class Scenario:
         )
 
     def transport_faults(self) -> tuple[Fault, ...]:
-        """contact_loss / link_drop / malformed faults, sorted by ``at_s``."""
+        """The faults the peripheral plays (contact_loss, link_drop, malformed, movement, pmd_stop), by ``at_s``."""
         return tuple(sorted((f for f in self.faults if f.is_transport), key=lambda f: f.at_s))
 
     def beat_faults(self) -> tuple[Fault, ...]:
@@ -197,11 +203,11 @@ def _check(
             raise _fail(source, f"{where}.at", f"must be >= 0, got {f.at_s:g}")
         if not math.isfinite(f.duration_s) or f.duration_s < 0:
             raise _fail(source, f"{where}.duration", f"must be >= 0, got {f.duration_s:g}")
-        if f.kind in ("contact_loss", "link_drop") and f.duration_s <= 0:
+        if f.kind in NEEDS_DURATION and f.duration_s <= 0:
             raise _fail(source, f"{where}.duration", f"a {f.kind} needs a duration > 0")
         if isinstance(f.count, bool) or not isinstance(f.count, int) or f.count < 1:
             raise _fail(source, f"{where}.count", f"must be a whole number >= 1, got {_show(f.count)}")
-        if f.kind in ("contact_loss", "link_drop") and f.count != 1:
+        if f.kind in NEEDS_DURATION and f.count != 1:
             raise _fail(source, f"{where}.count", f"not used by {f.kind}; leave it out")
         if f.at_s + f.duration_s > duration_s:
             raise _fail(

@@ -26,6 +26,7 @@ from bumble.device import Connection, Device
 
 from ..heart_rate import BodySensorLocation, encode_battery_level, encode_measurement
 from .physiology import HeartModel, SimBeat
+from .polar_h10 import SimulatedPmd
 from .scenario import Fault, Scenario
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ NOTIFY_PERIOD_S: Final = 1.0  # seconds between Heart Rate notifications
 NOTIFY_JITTER_S: Final = 0.03  # +/- seconds of connection-event jitter on each notification
 HR_AVERAGE_BEATS: Final = 4  # beats in the strap's own HR estimate (the bpm field)
 MAX_RR_PER_NOTIFICATION: Final = 9  # fits a 20-byte payload with uint8 HR and no energy field
+BEAT_LOOKAHEAD_S: Final = 2.5  # s the model runs ahead of the clock (the ECG of a beat starts before it ends)
 
 # Notifications a real strap would never send; each decodes to a HeartRateFormatError.
 MALFORMED_PAYLOADS: Final = (
@@ -57,11 +59,31 @@ class SentNotification:
 class SimulatedStrap:
     """A heart-rate strap on the simulated radio (create it with ``SimulatedRadio.add_strap``)."""
 
-    def __init__(self, device: Device, scenario: Scenario, seed: int | None = None, battery_percent: int = 87):
+    def __init__(
+        self,
+        device: Device,
+        scenario: Scenario,
+        seed: int | None = None,
+        battery_percent: int = 87,
+        *,
+        h10: bool = False,
+        compressed_acc: bool = True,
+        max_mtu: int | None = None,
+    ):
         self.device = device
         self.scenario = scenario
         self.model = HeartModel(scenario, seed=seed)
         self.generated: list[SimBeat] = []
+        self._ahead: list[SimBeat] = []  # beats the model produced that have not completed yet
+        self.pmd: SimulatedPmd | None = None
+        if h10:
+            self.pmd = SimulatedPmd(device, self.session_time, self._run_model_until, self.model.seed,
+                                    compressed_acc=compressed_acc, **({} if max_mtu is None else {"max_mtu": max_mtu}))
+            for fault in scenario.transport_faults():
+                if fault.kind == "movement":  # known in advance: the motion is rendered ahead of the clock
+                    self.pmd.add_movement(fault.at_s, fault.duration_s)
+        elif max_mtu is not None:
+            device.gatt_server.max_mtu = max_mtu
         self.sent: list[SentNotification] = []
         # connection-event jitter: its own stream, so it never perturbs the heart's
         self._rng = np.random.default_rng([self.model.seed, 0x5EED])
@@ -92,12 +114,14 @@ class SimulatedStrap:
         )
         device_info = [
             gatt.Characteristic(uuid, gatt.Characteristic.Properties.READ, gatt.Characteristic.READABLE, text.encode())
-            for uuid, text in (("2A29", "somafeedback"), ("2A24", "Simulated HR strap"), ("2A26", "1.0"))
+            for uuid, text in (("2A29", "somafeedback"), ("2A24", "Simulated H10" if h10 else "Simulated HR strap"),
+                               ("2A26", "1.0"))
         ]
         device.add_services([
             gatt.Service("180D", [self._measurement, location, control_point]),
             gatt.Service("180F", [self._battery]),
             gatt.Service("180A", device_info),
+            *([self.pmd.service] if self.pmd is not None else []),
         ])
         device.advertising_data = bytes(AdvertisingData([
             (AdvertisingData.FLAGS, bytes([0x06])),  # LE general discoverable, BR/EDR not supported
@@ -138,14 +162,18 @@ class SimulatedStrap:
                 pass
         await asyncio.gather(*self._chores, return_exceptions=True)
         self._tasks.clear()
+        if self.pmd is not None:
+            await self.pmd.stop()
 
     def session_time(self) -> float:
         return asyncio.get_running_loop().time() - self._origin
 
     # -- fault injection (also driven by the scenario's transport faults) ---------------
     def lose_contact(self, duration_s: float) -> None:
-        """The electrodes lose skin contact for ``duration_s``: no RR, contact bit cleared."""
+        """The electrodes lose skin contact for ``duration_s``: no RR, contact bit cleared, no ECG."""
         self._contact_until = max(self._contact_until, self.session_time() + duration_s)
+        if self.pmd is not None:
+            self.pmd.contact = False
 
     def drop_link(self, duration_s: float) -> None:
         """The strap goes out of range: the link times out and it is unreachable for a while."""
@@ -201,9 +229,27 @@ class SimulatedStrap:
             now = self.session_time()
             while faults and faults[0].at_s <= now:
                 await self._apply(faults.pop(0))
-            beats = self.model.beats_until(now)
+            if self.pmd is not None:
+                self.pmd.contact = now >= self._contact_until
+            beats = self.beats_until(now)
             self.generated.extend(beats)
             await self._notify_beats(beats, now)
+
+    def beats_until(self, t_s: float) -> list[SimBeat]:
+        """The model's beats completing by ``t_s``; the model itself runs ahead for the ECG."""
+        self._run_model_until(t_s + BEAT_LOOKAHEAD_S)
+        done = 0
+        while done < len(self._ahead) and self._ahead[done].t_end_s <= t_s:
+            done += 1
+        beats, self._ahead = self._ahead[:done], self._ahead[done:]
+        return beats
+
+    def _run_model_until(self, t_s: float) -> None:
+        ahead = self.model.beats_until(t_s)
+        if self.pmd is not None:
+            for beat in ahead:
+                self.pmd.add_beat(beat)
+        self._ahead.extend(ahead)
 
     async def _apply(self, fault: Fault) -> None:
         log.info("simulated strap %s: %s at %.1f s", self.name, fault.kind, fault.at_s)
@@ -213,6 +259,8 @@ class SimulatedStrap:
             self.drop_link(fault.duration_s)
         elif fault.kind == "malformed":
             await self.send_malformed(fault.count)
+        elif fault.kind == "pmd_stop" and self.pmd is not None:
+            await self.pmd.stop_from_device()
 
     async def _notify_beats(self, beats: list[SimBeat], now: float) -> None:
         if now < self._contact_until:

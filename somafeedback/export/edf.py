@@ -5,6 +5,10 @@
       6553.5, resolution 0.1 ms) and ``HR <strap>`` (unit ``bpm``, physical 0 to 655.35,
       resolution 0.01 bpm), at :data:`EDF_FS_HZ` (4 Hz), 1 s data records. Labels are at most 16
       characters (the strap id is cut to fit).
+    * Per strap that streamed raw ECG (a Polar H10): ``ECG <strap>`` (unit ``uV``, physical
+      -32768 to 32767, resolution 1 uV) at the strap's ECG rate (130 samples per record), each
+      sample at its own recorded time (the strap's clock mapped to the host's); samples
+      without data are 0.
     * The tachogram: each beat is a point (beat time, its RR); samples between two consecutive
       beats of one timing segment are linearly interpolated; HR is ``60000 / RR`` per sample.
       Every other sample (before a strap's first beat, after its last, in a gap, a contact loss,
@@ -41,10 +45,12 @@ import numpy as np
 
 from .. import __version__
 from ..devices.events import GapEvent, LinkEvent, Notification, TimelineEvent
+from ..session_signals import decode_signals
 from ._context import Context, file_targets, straps_with_beats
 from ._writing import ExportError, Outputs, Progress, dedupe
 
 EDF_FS_HZ: Final = 4  # Hz; tachogram sampling rate of the EDF+ signals
+EDF_ECG_LIMIT_UV: Final = 32767.0  # physical range of the ECG signals, +- uV (1 uV resolution over int16)
 EDF_FILL: Final = 0.0  # value of EDF samples without data (gaps, contact loss, before/after the beats)
 EDF_RR_MAX_MS: Final = 6553.5  # physical maximum of the RR signals (0.1 ms resolution over int16)
 EDF_HR_MAX_BPM: Final = 655.35  # physical maximum of the HR signals (0.01 bpm resolution over int16)
@@ -188,8 +194,21 @@ def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
         headers += [{**common, "label": f"RR {label}", "dimension": "ms", "physical_max": EDF_RR_MAX_MS},
                     {**common, "label": f"HR {label}", "dimension": "bpm", "physical_max": EDF_HR_MAX_BPM}]
         progress.advance()
-    # An ECG channel (e.g. a Polar H10's PMD stream at 130 Hz) goes here: one more header with its
-    # own sample_frequency (130 samples per 1 s record) and its samples appended to `signals`.
+    raw = decode_signals(ctx.session.timeline)
+    for strap_id, record in raw.items():
+        t, uv = record.ecg_samples()
+        if not len(t):
+            continue
+        fs = round(record.ecg[0].fs_hz)
+        ecg = np.full(n_records * fs, EDF_FILL)
+        index = np.round((t - ctx.start_ns / 1e9 + offset_s) * fs).astype(np.int64)
+        inside = (index >= 0) & (index < ecg.size)
+        ecg[index[inside]] = uv[inside]
+        signals.append(ecg)
+        label = _ascii_field(strap_id, EDF_LABEL_CHARS - 4) or "strap"
+        headers.append({"sample_frequency": fs, "physical_min": -EDF_ECG_LIMIT_UV - 1, "physical_max": EDF_ECG_LIMIT_UV,
+                        "digital_min": -32768, "digital_max": 32767, "prefilter": "", "transducer": "chest strap ECG",
+                        "label": f"ECG {label}", "dimension": "uV"})
 
     patient = (_ascii_field(ctx.client, 40) if ctx.client else "") or "X"
     technician = _ascii_field(ctx.practitioner, 20) if ctx.practitioner else ""
@@ -203,10 +222,12 @@ def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
         writer.setEquipment(_ascii_field(f"somafeedback_{__version__}", 30))
         writer.set_number_of_annotation_signals(annotation_signals)
         digital = [_digital(signal, header) for signal, header in zip(signals, headers, strict=True)]
-        step = EDF_CHUNK_RECORDS * EDF_FS_HZ
-        for first in range(0, n_samples, step):
-            writer.writeSamples([np.ascontiguousarray(d[first:first + step]) for d in digital], digital=True)
-            progress.advance(min(EDF_CHUNK_RECORDS, n_records - first // EDF_FS_HZ))
+        rates = [int(header["sample_frequency"]) for header in headers]
+        for first in range(0, n_records, EDF_CHUNK_RECORDS):
+            last = min(n_records, first + EDF_CHUNK_RECORDS)
+            writer.writeSamples([np.ascontiguousarray(d[first * fs:last * fs]) for d, fs in zip(digital, rates, strict=True)],
+                                digital=True)
+            progress.advance(last - first)
         for onset, duration, text in annotations:
             writer.writeAnnotation(onset, duration, text)
     finally:

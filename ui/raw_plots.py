@@ -1,0 +1,183 @@
+"""The raw-signal strip of a Polar H10: a scrolling ECG and the chest's breathing movement.
+
+Shown under the live plots once a strap streams raw ECG or acceleration; hidden
+otherwise. The ECG strip shows the last ``ECG_SPAN_S`` seconds with each R peak the app
+found marked; the breathing plot shows the chest movement along its main axis over the last
+``BREATH_SPAN_S`` seconds, the pacer's target shape when a pacer runs, and a line of what
+was measured: breaths/min from chest motion (or from the ECG), depth, movement, and how
+closely the breathing follows the pacer (phase locking and rate difference over 60 s).
+
+Samples are kept in fixed-size ring buffers; the window's frame timer calls
+:meth:`RawPlots.redraw`, which draws only what changed.
+
+Thread: the Qt GUI thread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Final
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from somafeedback.chest_motion import BreathingEstimate
+from somafeedback.devices.events import Beat, EcgChunk
+from somafeedback.pacer import Pacer
+from somafeedback.pacer_following import FollowingEstimate, PacerFollowing
+from somafeedback.raw_signals import BreathingTrace
+
+ECG_SPAN_S: Final = 6.0  # s of ECG on screen
+BREATH_SPAN_S: Final = 60.0  # s of breathing movement on screen
+ECG_CAPACITY: Final = 4096  # samples kept (about 30 s at 130 Hz)
+BREATH_CAPACITY: Final = 4096  # samples kept (about 160 s at 25 Hz)
+BLUE = (0, 114, 178)
+ORANGE = (230, 159, 0)
+GREEN = (0, 158, 115)
+GREY = (150, 150, 150)
+RAW_OUTPUTS: Final = (EcgChunk, Beat, BreathingTrace, BreathingEstimate)  # what this widget draws
+
+
+class Ring:
+    """A fixed-size ring of (t, y) samples, read back in time order."""
+
+    def __init__(self, capacity: int) -> None:
+        self.t = np.full(capacity, np.nan)
+        self.y = np.full(capacity, np.nan)
+        self.end = 0  # samples written so far
+        self.dirty = False
+
+    def extend(self, t: np.ndarray, y: np.ndarray) -> None:
+        n = min(len(t), len(self.t))
+        index = (self.end + np.arange(n)) % len(self.t)
+        self.t[index], self.y[index] = t[-n:], y[-n:]
+        self.end += n
+        self.dirty = True
+
+    def view(self, since: float) -> tuple[np.ndarray, np.ndarray]:
+        if self.end < len(self.t):
+            t, y = self.t[:self.end], self.y[:self.end]
+        else:
+            order = np.roll(np.arange(len(self.t)), -(self.end % len(self.t)))
+            t, y = self.t[order], self.y[order]
+        keep = t >= since
+        return t[keep], y[keep]
+
+
+class RawPlots(pg.GraphicsLayoutWidget):
+    """ECG strip and breathing movement of the client's strap."""
+
+    def __init__(self, pacer: Callable[[], Pacer | None] = lambda: None, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground("w")
+        self.setMinimumHeight(260)
+        self._pacer = pacer
+        self.ecg_plot = self.addPlot(row=0, col=0, title=f"ECG from the chest strap (µV), last {ECG_SPAN_S:g} s; R peaks ▲")
+        self.breath_plot = self.addPlot(row=1, col=0, title="Breathing movement of the chest (mG)")
+        for plot in (self.ecg_plot, self.breath_plot):
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+        self.ecg = Ring(ECG_CAPACITY)
+        self.peaks = Ring(256)
+        self.breath = Ring(BREATH_CAPACITY)
+        self._ecg_curve = self.ecg_plot.plot(pen=pg.mkPen(BLUE, width=1.2), connect="finite")
+        self._peak_dots = self.ecg_plot.plot(pen=None, symbol="t1", symbolSize=8, symbolBrush=ORANGE, symbolPen=None)
+        self._breath_curve = self.breath_plot.plot(pen=pg.mkPen(GREEN, width=2), connect="finite")
+        self._pacer_curve = self.breath_plot.plot(pen=pg.mkPen(GREY, width=1.5, style=QtCore.Qt.PenStyle.DashLine))
+        self.following = PacerFollowing()
+        self.latest_breathing: BreathingEstimate | None = None
+        self.latest_following: FollowingEstimate | None = None
+        self.now_s = 0.0
+        self.summary = "no chest motion yet"
+
+    @property
+    def has_data(self) -> bool:
+        return self.ecg.end > 0 or self.breath.end > 0
+
+    def clear(self) -> None:
+        """Start afresh (a replay seek)."""
+        self.ecg, self.peaks, self.breath = Ring(ECG_CAPACITY), Ring(256), Ring(BREATH_CAPACITY)
+        self.following.reset()
+        self.latest_breathing = self.latest_following = None
+        self.now_s = 0.0
+        self.summary = "no chest motion yet"
+
+    # -- data in ---------------------------------------------------------------------------------
+    def add(self, item: object) -> None:
+        if isinstance(item, EcgChunk):
+            uv = item.uv if item.contiguous or self.ecg.end == 0 else np.concatenate(([np.nan], item.uv[1:]))
+            self.ecg.extend(item.t_s, uv)
+            self.now_s = max(self.now_s, float(item.t_s[-1]))
+        elif isinstance(item, Beat) and item.source == "ecg":
+            self.peaks.extend(np.array([item.t_s]), np.array([np.nan]))
+        elif isinstance(item, BreathingTrace):
+            self.breath.extend(item.t_s, item.mg)
+            self.now_s = max(self.now_s, float(item.t_s[-1]))
+        elif isinstance(item, BreathingEstimate):
+            self._breathing(item)
+
+    def _breathing(self, estimate: BreathingEstimate) -> None:
+        if estimate.source == "ecg" and self.latest_breathing is not None and self.latest_breathing.source == "acc":
+            return  # chest motion is the better measure while both exist
+        self.latest_breathing = estimate
+        pacer = self._pacer()
+        if pacer is not None and estimate.valid:
+            state = pacer.at(estimate.t_s)
+            self.latest_following = self.following.push(estimate.t_s, estimate.phase, estimate.rate_bpm,
+                                                        state.cycle_fraction, state.settings.breaths_per_min)
+        elif pacer is None:
+            self.following.reset()
+            self.latest_following = None
+        self.summary = self._summary()
+        self.breath_plot.setTitle(f"Breathing movement of the chest (mG) — {self.summary}")
+
+    def _summary(self) -> str:
+        b = self.latest_breathing
+        if b is None:
+            return "no chest motion yet"
+        source = "chest motion" if b.source == "acc" else "ECG"
+        if not b.valid:
+            text = f"breathing not measured: {b.reason}"
+        else:
+            depth = f", depth {b.amplitude_mg:.0f} mG" if b.source == "acc" and math.isfinite(b.amplitude_mg) else ""
+            text = f"{b.rate_bpm:.1f} breaths/min from {source}{depth}"
+        f = self.latest_following
+        if f is not None and f.valid:
+            verdict = "following the pacer" if f.following else "not following the pacer"
+            text += (f"; {verdict} (phase locking {f.phase_locking:.2f}, "
+                     f"rate {f.rate_difference_bpm:+.1f} breaths/min, 60 s)")
+        return text
+
+    # -- drawing (once per frame) ---------------------------------------------------------------
+    def redraw(self) -> None:
+        if self.ecg.dirty:
+            t, y = self.ecg.view(self.now_s - ECG_SPAN_S)
+            self._ecg_curve.setData(t, y)
+            self.ecg.dirty = False
+            peak_t, _ = self.peaks.view(self.now_s - ECG_SPAN_S)
+            finite = y[np.isfinite(y)]
+            top = float(finite.max()) if finite.size else 0.0
+            self._peak_dots.setData(peak_t, np.full(len(peak_t), top * 1.08))
+            self.ecg_plot.setXRange(self.now_s - ECG_SPAN_S, self.now_s, padding=0)
+        if self.breath.dirty:
+            since = self.now_s - BREATH_SPAN_S
+            t, y = self.breath.view(since)
+            self._breath_curve.setData(t, y)
+            self.breath.dirty = False
+            self._draw_pacer(since, y)
+            self.breath_plot.setXRange(since, self.now_s, padding=0)
+
+    def _draw_pacer(self, since: float, breath: np.ndarray) -> None:
+        """The pacer's target shape, scaled to the breathing trace (inhale up)."""
+        pacer = self._pacer()
+        finite = breath[np.isfinite(breath)]
+        if pacer is None or not finite.size:
+            self._pacer_curve.setData([], [])
+            return
+        grid = np.linspace(max(since, pacer.start_s), self.now_s, 400)
+        level = np.array([pacer.at(float(t)).target_level for t in grid])
+        low, high = np.percentile(finite, [5, 95])
+        self._pacer_curve.setData(grid, low + level * (high - low))
