@@ -23,6 +23,7 @@ Thread: any; synchronous, one instance per sensor stream.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Final
 
@@ -42,7 +43,8 @@ class DeviceClockMap:
         self._blocks: deque[tuple[int, int]] = deque(maxlen=MAX_BLOCKS)  # (device_ns, min offset_ns) of closed blocks
         self._block_start_ns: int | None = None
         self._block_min: tuple[int, int] | None = None  # (device_ns, offset_ns) of the open block
-        self._intercept_ns = 0.0  # offset at _origin_ns
+        self._base_ns = 0  # the first offset (exact int); the fit works on offsets relative to it
+        self._intercept_ns = 0.0  # offset - base at _origin_ns (small: float-exact)
         self._slope = 0.0  # d(offset)/d(device time), dimensionless
         self._origin_ns = 0
         self.observations = 0
@@ -59,12 +61,13 @@ class DeviceClockMap:
 
     def observe(self, device_ns: int, arrival_host_ns: int) -> None:
         """Learn from one frame: its device stamp and when it arrived on the host clock."""
-        offset = arrival_host_ns - device_ns
-        if self.observations and abs(offset - self._predicted_offset(device_ns)) > RESET_JUMP_S * 1e9:
+        if self.observations and abs(arrival_host_ns - device_ns - self._base_ns - self._predicted_offset(device_ns)) > RESET_JUMP_S * 1e9:
             self._restart()
         if not self.observations:
             self._block_start_ns = self._origin_ns = device_ns
-            self._intercept_ns = float(offset)
+            self._base_ns = arrival_host_ns - device_ns
+            self._intercept_ns = 0.0
+        offset = arrival_host_ns - device_ns - self._base_ns
         self.observations += 1
         if self._block_start_ns is not None and device_ns - self._block_start_ns >= BLOCK_S * 1e9:
             if self._block_min is not None:
@@ -81,8 +84,8 @@ class DeviceClockMap:
         """Host session time of a device time (an int, or an int64 array)."""
         if isinstance(device_ns, np.ndarray):
             offsets = self._intercept_ns + self._slope * (device_ns - self._origin_ns).astype(np.float64)
-            return device_ns + np.round(offsets).astype(np.int64)
-        return device_ns + round(self._predicted_offset(device_ns))
+            return device_ns + self._base_ns + np.floor(offsets).astype(np.int64)
+        return device_ns + self._base_ns + math.floor(self._predicted_offset(device_ns))
 
     def _predicted_offset(self, device_ns: int) -> float:
         return self._intercept_ns + self._slope * (device_ns - self._origin_ns)
