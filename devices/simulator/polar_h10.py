@@ -66,6 +66,8 @@ DEVICE_CLOCK_START_S: Final = 848_016_000.0  # s since 2000-01-01 at session tim
 CLOCK_DRIFT_PPM: Final = 35.0  # how much faster the strap's crystal runs than the session clock
 LATENCY_MIN_S: Final = 0.008  # s from a frame's last sample to its notification, at best
 LATENCY_MEAN_EXTRA_S: Final = 0.012  # s, mean of the exponential extra latency
+SEATED_GRAVITY_MG: Final = (-30.0, 980.0, 150.0)  # the strap's axes against gravity, sitting upright
+POSTURE_TURN_DEG: Final = (8.0, 15.0)  # how far the posture turns with each movement
 RENDER_LOOKAHEAD_S: Final = 1.0  # s of beats known beyond a frame's end before it is drawn
 ACC_REFERENCE_BYTES: Final = 6  # compressed ACC: 3 x int16 reference sample
 ACC_WORST_DELTA_BYTES: Final = 6  # compressed ACC: at most 16-bit deltas x 3 channels per sample
@@ -122,6 +124,8 @@ class SimulatedPmd:
         self._beats: list[tuple[float, float]] = []  # (t_end_s, breathing cycles) of recent beats
         self._extra_open = False  # the first half of an "extra" pair was seen
         self._movements: list[tuple[float, float, float]] = []  # (start_s, duration_s, intensity_mG)
+        self._postures: list[tuple[float, tuple[float, float, float]]] = []  # (from session s, gravity mG) after each
+        self._posture = np.array(SEATED_GRAVITY_MG)
         self._streams: dict[int, _Stream] = {}
         self._chores: set[asyncio.Task[None]] = set()
         device.gatt_server.max_mtu = max_mtu
@@ -159,9 +163,24 @@ class SimulatedPmd:
         del self._beats[:-64]
 
     def add_movement(self, start_s: float, duration_s: float, intensity_mg: float = 250.0) -> None:
+        """The wearer moves: a burst of chest acceleration, after which they settle in a
+        slightly different posture (gravity turned by 10-30 degrees, seeded)."""
         self._movements.append((start_s, duration_s, intensity_mg))
+        rng = np.random.default_rng([self._seed, 0x90, len(self._movements)])
+        axis = rng.normal(size=3)
+        axis /= np.linalg.norm(axis)
+        angle = np.radians(rng.uniform(*POSTURE_TURN_DEG))
+        g = self._posture
+        # Rodrigues' rotation of the gravity vector about a random axis
+        self._posture = (g * np.cos(angle) + np.cross(axis, g) * np.sin(angle)
+                         + axis * np.dot(axis, g) * (1 - np.cos(angle)))
+        self._postures.append((start_s + duration_s * 0.5, tuple(float(v) for v in self._posture)))
         for synth in self.acc_synths.values():
-            synth.add_movement(start_s, duration_s, intensity_mg)
+            self._schedule(synth, len(self._movements) - 1)
+
+    def _schedule(self, synth: AccSynth, k: int) -> None:
+        synth.add_movement(*self._movements[k])
+        synth.set_posture(*self._postures[k])
 
     @property
     def running(self) -> frozenset[int]:
@@ -266,9 +285,9 @@ class SimulatedPmd:
 
     def _acc_synth(self, host_rate: float) -> AccSynth:
         if host_rate not in self.acc_synths:
-            synth = AccSynth(fs_hz=host_rate, seed=self._seed)
-            for movement in self._movements:
-                synth.add_movement(*movement)
+            synth = AccSynth(fs_hz=host_rate, seed=self._seed, gravity_mg=SEATED_GRAVITY_MG)
+            for k in range(len(self._movements)):
+                self._schedule(synth, k)
             self.acc_synths[host_rate] = synth
         return self.acc_synths[host_rate]
 
