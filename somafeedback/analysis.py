@@ -20,6 +20,7 @@ import numpy as np
 
 from .artifacts import flag_artifacts
 from .pipeline import BeatMetrics, MetricsPipeline, PipelineConfig
+from .progress import Progress
 from .spectral import SpectralSettings, band_powers
 from .time_domain import NN50_MS
 
@@ -50,9 +51,11 @@ def _segments(t_s: np.ndarray) -> Iterator[np.ndarray]:
 
 
 def _frequency(t_s: np.ndarray, rr_ms: np.ndarray, flagged: np.ndarray, breaks: np.ndarray,
-               settings: SpectralSettings) -> dict[str, float | None]:
+               settings: SpectralSettings, progress: Progress) -> dict[str, float | None]:
     rows = []
+    progress.set_total(max(1.0, float(t_s[-1] - t_s[0]) // SEGMENT_S) if len(t_s) else 1.0)
     for mask in _segments(t_s):
+        progress.advance()
         n = int(mask.sum())
         if n == 0 or 100.0 * flagged[mask].sum() / n > MAX_ARTIFACT_PCT:
             continue
@@ -76,25 +79,29 @@ def summarize(
     segments: np.ndarray | None = None,
     flagged: np.ndarray | None = None,
     settings: SpectralSettings | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """The ``analyze --json`` object for one RR series (ms, in order).
 
     A contiguous series (an RR file) needs only ``rr_ms``: beat times are its cumulative sum.
     A recorded session also gives its beat times, gap-free ``segments`` (successive
     differences never cross a segment break) and the live rule's ``flagged`` verdicts.
+    ``progress`` hears how far the work is (judging beats, then the spectral segments).
     """
+    progress = progress if progress is not None else Progress(None)
     settings = settings if settings is not None else SpectralSettings()
     rr_ms = np.asarray(rr_ms, dtype=float)
     t_s = np.cumsum(rr_ms) / 1000.0 if t_s is None else np.asarray(t_s, dtype=float)
     segments = np.zeros(len(rr_ms), dtype=int) if segments is None else np.asarray(segments)
-    flagged = flag_artifacts(rr_ms) if flagged is None else np.asarray(flagged, dtype=bool)
+    flagged = flag_artifacts(rr_ms, progress.part(0.0, 0.6)) if flagged is None else np.asarray(flagged, dtype=bool)
     accepted = ~flagged
     breaks = np.concatenate([[False], segments[1:] != segments[:-1]]) if len(rr_ms) else np.zeros(0, dtype=bool)
     contiguous = ~breaks[1:]
     diffs_all = np.diff(rr_ms)
     pairs = accepted[1:] & accepted[:-1] & contiguous
     corrected = _time_domain(rr_ms[accepted], diffs_all[pairs])
-    corrected.update(_frequency(t_s, rr_ms, flagged, breaks, settings))
+    corrected.update(_frequency(t_s, rr_ms, flagged, breaks, settings, progress.part(0.6, 1.0)))
+    progress.finish()
     spans = [float(rr_ms[segments == k].sum()) / 1000.0 for k in np.unique(segments)] if len(rr_ms) else []
     return {
         "n_beats": int(len(rr_ms)),
@@ -111,14 +118,18 @@ def metric_series(
     t_s: np.ndarray | None = None,
     segments: np.ndarray | None = None,
     config: PipelineConfig | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[BeatMetrics]:
     """The live pipeline's metrics over a recording, one snapshot every ``step_s`` of beat time."""
+    progress = progress if progress is not None else Progress(None)
+    progress.set_total(len(rr_ms))
     pipeline = MetricsPipeline(config)  # None: the defaults
     next_s = -math.inf
     times = (np.cumsum(rr_ms) / 1000.0 if t_s is None else np.asarray(t_s, dtype=float)).tolist()
     parts = [0] * len(times) if segments is None else np.asarray(segments).tolist()
     for t, rr, segment in zip(times, np.asarray(rr_ms, dtype=float).tolist(), parts, strict=True):
         metrics = pipeline.push_beat(t, rr, segment)
+        progress.advance()
         if t >= next_s:
             next_s = t + step_s
             yield metrics

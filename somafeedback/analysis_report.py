@@ -12,19 +12,21 @@ from typing import TextIO
 
 from .analysis import metric_series, summarize
 from .metrics_output import METRIC_COLUMNS, metrics_row
+from .progress import Progress, ProgressCallback
 from .rr_files import RRSeries
 from .session_analysis import SessionSeries
 
 
-def _summary(series: RRSeries | SessionSeries) -> dict:
+def _summary(series: RRSeries | SessionSeries, progress: ProgressCallback | None) -> dict:
     if isinstance(series, SessionSeries):
-        return summarize(series.rr_ms, series.beat_times_s, series.segments, series.flagged)
-    return summarize(series.rr_ms)
+        return summarize(series.rr_ms, series.beat_times_s, series.segments, series.flagged, progress=Progress(progress))
+    return summarize(series.rr_ms, progress=Progress(progress))
 
 
-def print_summary(series: RRSeries | SessionSeries, as_json: bool = False, out: TextIO | None = None) -> None:
+def print_summary(series: RRSeries | SessionSeries, as_json: bool = False, out: TextIO | None = None,
+                  progress: ProgressCallback | None = None) -> None:
     out = out or sys.stdout
-    summary = _summary(series)
+    summary = _summary(series, progress)
     if as_json:
         for note in series.notes:  # the unit and any skipped values, stated but outside the JSON
             print(f"{series.source}: {note}", file=sys.stderr)
@@ -51,9 +53,13 @@ def print_summary(series: RRSeries | SessionSeries, as_json: bool = False, out: 
           "LF/HF is not a stress index, and HF is not a vagal index during slow breathing.", file=out)
 
 
-def print_series(series: RRSeries | SessionSeries, step_s: float, out: TextIO | None = None) -> None:
+def print_series(series: RRSeries | SessionSeries, step_s: float, out: TextIO | None = None,
+                 progress: ProgressCallback | None = None) -> None:
+    """The windowed metrics as CSV; computed in full before the first row is written (a cancel prints nothing)."""
+    timing = (series.beat_times_s, series.segments) if isinstance(series, SessionSeries) else (None, None)
+    reporter = Progress(progress)
+    rows = [metrics_row(metrics) for metrics in metric_series(series.rr_ms, step_s, *timing, progress=reporter)]
+    reporter.finish()
     writer = csv.DictWriter(out or sys.stdout, fieldnames=METRIC_COLUMNS)
     writer.writeheader()
-    timing = (series.beat_times_s, series.segments) if isinstance(series, SessionSeries) else (None, None)
-    for metrics in metric_series(series.rr_ms, step_s, *timing):
-        writer.writerow(metrics_row(metrics))
+    writer.writerows(rows)

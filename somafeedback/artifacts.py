@@ -40,6 +40,8 @@ from typing import Final
 
 import numpy as np
 
+from .progress import Progress
+
 RR_MIN_MS: Final = 300.0  # shortest plausible RR (200 bpm)
 RR_MAX_MS: Final = 2000.0  # longest plausible RR (30 bpm)
 REFERENCE_BEATS: Final = 11  # accepted beats in the reference median
@@ -194,8 +196,17 @@ def _spread_threshold(values: _SortedWindow) -> float:
     return QD_FACTOR * quartile_deviation + values.quantile(0.5)
 
 
-def flag_artifacts(rr_ms: np.ndarray) -> np.ndarray:
+def flag_artifacts(rr_ms: np.ndarray, progress: Progress | None = None) -> np.ndarray:
     """Judge a whole series in order: True where a beat is flagged (the live rule, causal)."""
     detector = ArtifactDetector()
-    return np.fromiter((detector.judge(rr).flagged for rr in np.asarray(rr_ms, dtype=float).tolist()),
+    values = np.asarray(rr_ms, dtype=float).tolist()
+    if progress is not None:
+        progress.set_total(len(values))
+
+    def judged(rr: float) -> bool:
+        if progress is not None:
+            progress.advance()
+        return detector.judge(rr).flagged
+
+    return np.fromiter((judged(rr) for rr in values),
                        dtype=bool, count=len(rr_ms))

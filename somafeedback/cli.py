@@ -72,6 +72,19 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date like 2026-11-21, not {text!r}") from None
 
 
+def _add_progress_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", action="store_true",
+                        help="show a progress bar on stderr even when it is not a terminal (it is shown on a terminal anyway)")
+
+
+def _progress_bar(args: argparse.Namespace, label: str) -> Any:
+    """A progress bar on stderr for long work (a terminal, or --progress); None otherwise. Ctrl-C cancels."""
+    from .progress import ProgressBar
+
+    bar = ProgressBar(label)
+    return bar if bar.interactive or getattr(args, "progress", False) else None
+
+
 def _add_library_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recordings", type=Path, metavar="DIR",
                         help="the session library folder (default: your data folder; or $SOMAFEEDBACK_RECORDINGS)")
@@ -116,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--series", action="store_true", help="the windowed metrics over time, as CSV")
     analyze.add_argument("--step", type=_positive_seconds, default=5.0, metavar="S",
                          help="with --series: one row every S seconds of recording (default 5)")
+    _add_progress_option(analyze)
     analyze.set_defaults(run=_analyze)
 
     record = commands.add_parser("record", help="record a session: every notification and event, crash-safe")
@@ -165,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--client", metavar="NAME")
     importer.add_argument("--events", metavar="FILE", help="HRV Logger events CSV to import as markers")
     importer.add_argument("--tag", action="append", default=[], metavar="TAG")
+    _add_progress_option(importer)
     importer.set_defaults(run=_import)
 
     export = commands.add_parser("export", help="export a session: Kubios RR text, CSV per stream, EDF+")
@@ -173,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=("kubios", "csv", "edf"))
     export.add_argument("--deidentify", action="store_true", help="drop names and shift dates")
     export.add_argument("--out", metavar="PATH", help="file or folder (default: beside the session)")
+    _add_progress_option(export)
     export.set_defaults(run=_export)
 
     session = commands.add_parser("session", help="the whole regulation loop without the UI: states and cues as they happen")
@@ -288,10 +304,11 @@ def _analyze(args: argparse.Namespace) -> int:
     except (RRFileError, SessionFileError) as error:
         print(f"somafeedback analyze: {error}", file=sys.stderr)
         return EXIT_USAGE
+    bar = _progress_bar(args, "analysing")
     if args.series:
-        print_series(series, args.step)
+        print_series(series, args.step, progress=bar)
     else:
-        print_summary(series, as_json=args.json)
+        print_summary(series, as_json=args.json, progress=bar)
     return EXIT_OK
 
 
@@ -413,7 +430,8 @@ def _import(args: argparse.Namespace) -> int:
     from .rr_files import RRFileError
 
     try:
-        path = import_file(args.file, _library(args), client=args.client, events_path=args.events, tags=args.tag)
+        path = import_file(args.file, _library(args), client=args.client, events_path=args.events, tags=args.tag,
+                           progress=_progress_bar(args, "importing"))
     except (ImportFileError, RRFileError) as error:
         print(f"somafeedback import: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -427,7 +445,8 @@ def _export(args: argparse.Namespace) -> int:
 
     try:
         session = _open_session(args)
-        written = export_session(session, args.format, Path(args.out) if args.out else None, args.deidentify)
+        written = export_session(session, args.format, Path(args.out) if args.out else None, args.deidentify,
+                                 progress=_progress_bar(args, f"exporting {args.format}"))
     except (ExportError, SessionFileError) as error:
         print(f"somafeedback export: {error}", file=sys.stderr)
         return EXIT_USAGE

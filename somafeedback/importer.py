@@ -96,6 +96,7 @@ import numpy as np
 from .devices.events import LinkEvent, LinkState, Notification, StrapInfo, TimelineEvent
 from .devices.gatt_uuids import HEART_RATE_MEASUREMENT
 from .devices.heart_rate import encode_measurement
+from .progress import Progress, ProgressCallback
 from .rr_files import RRFileError, RRSeries, parse_wall_time as _parse_wall_time, read_rr_file
 from .session_file import SUFFIX, TimelineItem, new_session_path, write_session
 
@@ -410,16 +411,20 @@ def _remove_quietly(path: Path) -> None:
 
 def import_file(path: str | os.PathLike[str], library: Path, client: str | None = None,
                 events_path: str | os.PathLike[str] | None = None, tags: Sequence[str] = (), *,
-                start_wall: float | None = None, origin: Mapping[str, Any] | None = None) -> Path:
+                start_wall: float | None = None, origin: Mapping[str, Any] | None = None,
+                progress: ProgressCallback | None = None) -> Path:
     """Import one RR file (and optionally its events CSV) as a new session in ``library``.
 
     ``start_wall`` (Unix seconds of host time 0) overrides the file's own start time;
     ``origin`` is stored as ``manifest["source"]["origin"]`` (e.g. attribution of public
     data). Returns the new session file. Raises :class:`ImportFileError`; on any failure the
-    library is left as it was.
+    library is left as it was. ``progress(fraction)`` hears how far it is and may raise to
+    cancel (nothing is left behind then either).
     """
     path = Path(path)
     library = Path(library)
+    reporter = Progress(progress)
+    reporter.start()
     series = _read_series(path)
     try:
         ticks = _quantise(series.rr_ms)
@@ -489,11 +494,15 @@ def import_file(path: str | os.PathLike[str], library: Path, client: str | None 
         "recorder": {"kind": "import"},
         "source": source,
     }
-    return _write_atomically(path, library, manifest, timeline, len(beat_ns))
+    writing = reporter.part(0.1, 1.0)
+    writing.set_total(len(timeline))
+    target = _write_atomically(path, library, manifest, timeline, len(beat_ns), writing)
+    reporter.finish()
+    return target
 
 
 def _write_atomically(path: Path, library: Path, manifest: Mapping[str, Any], timeline: list[TimelineItem],
-                      beats: int) -> Path:
+                      beats: int, progress: Progress) -> Path:
     created: list[Path] = []  # folders this call made (removed again on failure if empty)
     probe = library
     while not probe.exists() and probe != probe.parent:
@@ -504,7 +513,7 @@ def _write_atomically(path: Path, library: Path, manifest: Mapping[str, Any], ti
         if library.exists() and not library.is_dir():
             raise ImportFileError(f"the library {library} is not a folder", path)
         library.mkdir(parents=True, exist_ok=True)
-        write_session(temporary, manifest, timeline, _StillClock(float(manifest["started_wall"])), END_REASON)
+        write_session(temporary, manifest, timeline, _StillClock(float(manifest["started_wall"])), END_REASON, progress)
         db = sqlite3.connect(temporary)  # read-write: its close removes SQLite's -wal and -shm files
         try:
             stored = db.execute("SELECT count(*) FROM notifications").fetchone()[0]

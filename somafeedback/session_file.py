@@ -41,6 +41,7 @@ from .devices.events import (
     StrapInfo,
     TimelineEvent,
 )
+from .progress import Progress
 
 FORMAT: Final = "somafeedback-session"
 FORMAT_VERSION: Final = 1
@@ -404,15 +405,18 @@ def recorder_alive(manifest: Mapping[str, Any]) -> bool:
 
 
 def write_session(path: Path, manifest: Mapping[str, Any], timeline: Iterable[TimelineItem], clock: Clock,
-                  end_reason: str = "imported") -> Path:
+                  end_reason: str = "imported", progress: Progress | None = None) -> Path:
     """Write a whole timeline at once (imports, the sample session).
 
     ``manifest`` should carry ``started_wall`` and ``started_host_ns`` of the data; the end is
-    taken from the last item.
+    taken from the last item. ``progress`` hears of every item written (its total is the
+    caller's to set); the caller removes the file if it cancels.
     """
     writer = SessionWriter(path, clock, manifest)
     last_ns, last_wall = int(writer.manifest["started_host_ns"]), float(writer.manifest["started_wall"])
     for item in timeline:
+        if progress is not None:
+            progress.advance()
         if isinstance(item, Notification):
             writer.notification(item)
             last_ns, last_wall = item.host_ns, item.wall_time

@@ -238,3 +238,52 @@ def test_closing_stops_the_engine(qtbot, open_window, copy_of) -> None:
     window.close()
     assert engine.finished.is_set() and not engine._thread.is_alive()
     assert not window.frame_timer.isActive()
+
+
+def test_export_from_the_review_window_with_its_progress_dialog(qtbot, open_window, copy_of, recorded, tmp_path) -> None:
+    window = open_window(copy_of(recorded))
+    out = tmp_path / "exports"
+    out.mkdir()
+    written = window.export("edf", out)
+    assert written is not None and [p.name for p in out.iterdir()] == [written[0].name]
+    assert "Exported" in window.statusBar().currentMessage()
+
+
+def test_cancel_in_the_progress_dialog_stops_the_job_and_leaves_nothing(qtbot, tmp_path) -> None:
+    import threading
+
+    from PySide6 import QtCore, QtWidgets
+
+    from somafeedback.ui.progress_dialog import run_with_progress
+
+    reached_half = threading.Event()
+    out = tmp_path / "result.txt"
+    seen: list[float] = []
+
+    def work(progress) -> str:
+        partial = tmp_path / ".result.partial"
+        try:
+            for step in range(1000):
+                progress(step / 1000)
+                seen.append(step / 1000)
+                if step == 500:
+                    reached_half.set()
+                partial.write_text(str(step))
+                threading.Event().wait(0.002)
+            partial.rename(out)
+            return "done"
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def press_cancel() -> None:
+        if not reached_half.is_set():
+            QtCore.QTimer.singleShot(20, press_cancel)
+            return
+        dialog = next(w for w in QtWidgets.QApplication.topLevelWidgets() if isinstance(w, QtWidgets.QProgressDialog))
+        assert dialog.value() > 0  # it showed the progress
+        dialog.cancel()
+
+    QtCore.QTimer.singleShot(20, press_cancel)
+    assert run_with_progress(None, "working…", work) is None
+    assert 0.5 <= seen[-1] < 1.0 and not out.exists() and list(tmp_path.iterdir()) == []
+    assert run_with_progress(None, "again…", lambda progress: (progress(1.0), 42)[1]) == 42

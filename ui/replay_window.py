@@ -50,6 +50,7 @@ from somafeedback.review_notes import add_review_note, is_review_note
 from somafeedback.session_file import Session, read_session
 
 from .live_plots import BLUE, GREEN, GREY, ORANGE, SKY, LivePlots, Series
+from .progress_dialog import run_with_progress
 from .raw_plots import RAW_OUTPUTS, RawPlots
 
 FRAME_MS = 33  # ~30 frames per second
@@ -301,6 +302,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self._reanalysis: Reanalysis | None = None
         self._build()
         self._install_shortcuts()
+        self._build_menus()
         for problem in self.session.problems:
             self.statusBar().showMessage(f"Parts of this session could not be read: {problem}")
         baseline = next((e.data for e in self._entries if e.kind == "baseline"), None) or self.session.manifest.get("baseline")
@@ -318,6 +320,31 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.resize(1400, 950)
 
     # -- layout ---------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        export = self.menuBar().addMenu("&Export")
+        for fmt, label in (("kubios", "Kubios RR text"), ("csv", "CSV, one file per stream"), ("edf", "EDF+")):
+            export.addAction(f"{label}…", lambda fmt=fmt: self.choose_export(fmt, deidentify=False))
+            export.addAction(f"{label}, de-identified…", lambda fmt=fmt: self.choose_export(fmt, deidentify=True))
+
+    def choose_export(self, fmt: str, deidentify: bool) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export into which folder?", str(self.path.parent))
+        if folder:
+            self.export(fmt, Path(folder), deidentify)
+
+    def export(self, fmt: str, folder: Path, deidentify: bool = False) -> list[Path] | None:
+        """Export the session with a progress dialog; the files written, or None when cancelled or failed."""
+        from somafeedback.export import ExportError, export_session
+
+        try:
+            written = run_with_progress(self, f"Exporting {self.path.name} ({fmt})…",
+                                        lambda progress: export_session(self.session, fmt, folder, deidentify, progress))
+        except ExportError as error:
+            QtWidgets.QMessageBox.warning(self, "somafeedback", str(error))
+            return None
+        self.statusBar().showMessage("Export cancelled: nothing was written." if written is None
+                                     else f"Exported: {', '.join(p.name for p in written)}", 8000)
+        return written
+
     def _build(self) -> None:
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)

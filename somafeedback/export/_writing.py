@@ -5,8 +5,7 @@
 are complete, by a hard link that cannot replace an existing file (or, where the file system
 has no hard links, ``os.replace`` after a check); on failure every temporary file and any
 folder the export created is removed. Files are created owner read/write only
-(:data:`FILE_MODE`). :class:`Progress` reports work done to the caller's ``progress``
-callback. Also the file-name helpers the format writers share.
+(:data:`FILE_MODE`). Progress is reported through :class:`~somafeedback.progress.Progress`. Also the file-name helpers the format writers share.
 
 Thread: any.
 """
@@ -15,14 +14,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-FILE_MODE: Final = 0o600  # exports are personal data: owner read/write only
-PROGRESS_STEP: Final = 0.01  # progress is reported when it advanced at least this much (<= ~100 calls)
+from ..progress import PROGRESS_STEP, Progress, ProgressCallback  # noqa: F401 - the export's progress
 
-ProgressCallback = Callable[[float], None]
+FILE_MODE: Final = 0o600  # exports are personal data: owner read/write only
 
 
 class ExportError(ValueError):
@@ -51,38 +49,6 @@ def open_new_text(path: Path, newline: str | None = None) -> Any:
     """``path`` created (never an existing file) with :data:`FILE_MODE`, open for writing UTF-8 text."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     return open(fd, "w", encoding="utf-8", newline=newline)
-
-
-# -- progress ------------------------------------------------------------------------------------
-class Progress:
-    """Reports work done as a fraction 0..1, at most about 1/PROGRESS_STEP times."""
-
-    def __init__(self, callback: ProgressCallback | None) -> None:
-        self._callback = callback
-        self._total = 1.0
-        self._done = 0.0
-        self._reported = -1.0
-
-    def set_total(self, units: float) -> None:
-        """The work units the export will report through :meth:`advance`."""
-        self._total = max(float(units), 1.0)
-
-    def start(self) -> None:
-        self._emit(0.0)
-
-    def advance(self, units: float = 1.0) -> None:
-        self._done += units
-        fraction = min(self._done / self._total, 0.999)
-        if fraction - self._reported >= PROGRESS_STEP:
-            self._emit(fraction)
-
-    def finish(self) -> None:
-        self._emit(1.0)
-
-    def _emit(self, fraction: float) -> None:
-        self._reported = fraction
-        if self._callback is not None:
-            self._callback(fraction)
 
 
 # -- the files of one export -----------------------------------------------------------------------
