@@ -85,6 +85,36 @@ def _progress_bar(args: argparse.Namespace, label: str) -> Any:
     return bar if bar.interactive or getattr(args, "progress", False) else None
 
 
+def _add_lsl_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lsl", action="store_true",
+                        help="also publish HR, RR, ECG, acceleration, metrics and markers as Lab Streaming Layer "
+                        "streams (off by default: nothing listens on the network without it)")
+
+
+def _with_lsl(args: argparse.Namespace, sink: Any) -> tuple[Any, Any]:
+    """``sink`` plus LSL outlets when --lsl was given: (the sink to use, the outlets or None)."""
+    if not getattr(args, "lsl", False):
+        return sink, None
+    from .lsl_outlets import LslOutlets, LslUnavailable
+    from .sinks import FanOut
+
+    try:
+        outlets = LslOutlets(session_name=f"somafeedback-{os.getpid()}")
+    except LslUnavailable as error:
+        raise SystemExit(f"somafeedback: --lsl: {error}") from error
+    print("publishing Lab Streaming Layer streams (somafeedback ...)", file=sys.stderr)
+    return FanOut(sink, outlets), outlets
+
+
+def _closing(outlets: Any, run: Callable[[], int]) -> int:
+    """Run a command and close its LSL outlets afterwards (no listening socket is left)."""
+    try:
+        return run()
+    finally:
+        if outlets is not None:
+            outlets.close()
+
+
 def _add_library_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recordings", type=Path, metavar="DIR",
                         help="the session library folder (default: your data folder; or $SOMAFEEDBACK_RECORDINGS)")
@@ -120,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--json", action="store_true", help="one JSON object per line")
     stream.add_argument("--metrics", action="store_true",
                         help="also print the live metric set (HR, RMSSD, ... with window and validity) on every beat")
+    _add_lsl_option(stream)
     stream.set_defaults(run=_stream)
 
     analyze = commands.add_parser("analyze", help="analyse a whole RR recording (plain, Kubios, HRV Logger, Polar files)")
@@ -145,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--tag", action="append", default=[], metavar="TAG", help="a tag for the library (repeatable)")
     record.add_argument("--beats", action="store_true", help="also print every beat while recording")
     record.add_argument("--json", action="store_true", help="one JSON object per line")
+    _add_lsl_option(record)
     record.set_defaults(run=_record)
 
     replay = commands.add_parser("replay", help="play a recorded session back through the live pipeline")
@@ -153,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--speed", type=_speed, default=1.0, metavar="X|max",
                         help="replay speed: 1 (real time), 2, 10, ... or max (default 1)")
     replay.add_argument("--metrics", action="store_true", help="print the live metric set on every beat")
+    _add_lsl_option(replay)
     replay.add_argument("--json", action="store_true", help="one JSON object per line")
     replay.set_defaults(run=_replay)
 
@@ -205,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="measure a baseline now (1 + 4 min, default) or use the rolling median of the "
                          "client's earlier recorded sessions")
     session.add_argument("--record", action="store_true", help="record the session (strap data, states, cues) in the library")
+    _add_lsl_option(session)
     session.set_defaults(run=_session)
 
     exercises = commands.add_parser("exercises", help="list the exercise library (built-in and your own)")
@@ -271,13 +305,14 @@ def _stream(args: argparse.Namespace) -> int:
         label_straps=max(len(source.addresses), source.simulated_straps) > 1,
         metrics=args.metrics,
     )
+    sink, outlets = _with_lsl(args, printer)
 
     async def main() -> int:
         streaming = asyncio.current_task()
         assert streaming is not None
         printer.on_output_closed = streaming.cancel
         try:
-            await stream_straps(source, printer, args.duration)
+            await stream_straps(source, sink, args.duration)
         except NoStrapFound as error:
             print(error, file=sys.stderr)
             return EXIT_NO_STRAP
@@ -286,7 +321,7 @@ def _stream(args: argparse.Namespace) -> int:
                 raise
         return EXIT_OK
 
-    return _run(main, args.speed, source.simulate is not None)
+    return _closing(outlets, lambda: _run(main, args.speed, source.simulate is not None))
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -332,10 +367,11 @@ def _record(args: argparse.Namespace) -> int:
               if source.simulate is not None else {"kind": "ble", "addresses": list(source.addresses)})
     manifest = {"client": args.client, "practitioner": args.practitioner, "mode": args.mode,
                 "tags": list(args.tag), "source": origin, "devices": []}
+    sink, outlets = _with_lsl(args, printer)
 
     async def main() -> int:
         try:
-            writer = await record_straps(source, printer, args.duration, library, manifest)
+            writer = await record_straps(source, sink, args.duration, library, manifest)
         except NoStrapFound as error:
             print(error, file=sys.stderr)
             return EXIT_NO_STRAP
@@ -346,7 +382,7 @@ def _record(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     print(f"recording into {library}", file=sys.stderr)
-    return _run(main, args.speed, source.simulate is not None)
+    return _closing(outlets, lambda: _run(main, args.speed, source.simulate is not None))
 
 
 def _open_session(args: argparse.Namespace) -> Any:
@@ -374,19 +410,20 @@ def _replay(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     straps = {getattr(item, "strap_id", None) for item in session.notifications}
     printer = StreamPrinter(json_lines=args.json, label_straps=len(straps) > 1, metrics=args.metrics)
+    sink, outlets = _with_lsl(args, printer)
 
     async def main() -> int:
         streaming = asyncio.current_task()
         assert streaming is not None
         printer.on_output_closed = streaming.cancel
         try:
-            await ReplaySource(session.timeline, printer).run()
+            await ReplaySource(session.timeline, sink).run()
         except asyncio.CancelledError:
             if not printer.output_closed:
                 raise
         return EXIT_OK
 
-    return _run(main, args.speed, simulated=True)
+    return _closing(outlets, lambda: _run(main, args.speed, simulated=True))
 
 
 def _sessions(args: argparse.Namespace) -> int:
@@ -490,9 +527,11 @@ def _session(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         baseline = Baseline.from_history(stored)
     printer = StreamPrinter(json_lines=args.json, beats=False)
-    loop_session = RegulationSession(args.mode, library, printer.event, script=script,
+    strap_data, outlets = _with_lsl(args, printer)
+    emit = printer.event if outlets is None else FanOut(printer, outlets).event  # states and cues
+    loop_session = RegulationSession(args.mode, library, emit, script=script,
                                      auto_approve=args.auto_approve, baseline=baseline)
-    sink = FanOut(loop_session, printer)
+    sink = FanOut(loop_session, strap_data)
 
     if args.replay:
         from .devices.replay import ReplaySource
@@ -512,7 +551,7 @@ def _session(args: argparse.Namespace) -> int:
                 await asyncio.wait([asyncio.create_task(player.run())], timeout=args.duration)
             return EXIT_OK
 
-        return _run(replay_main, args.speed, simulated=True)
+        return _closing(outlets, lambda: _run(replay_main, args.speed, simulated=True))
 
     source = _source(args)
 
@@ -536,7 +575,7 @@ def _session(args: argparse.Namespace) -> int:
             return EXIT_NO_STRAP
         return EXIT_OK
 
-    return _run(live_main, args.speed, source.simulate is not None)
+    return _closing(outlets, lambda: _run(live_main, args.speed, source.simulate is not None))
 
 
 def _exercises(args: argparse.Namespace) -> int:

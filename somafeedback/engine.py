@@ -21,6 +21,7 @@ UI's); everything else runs on the engine's own thread.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class EngineOptions:
     auto_approve: bool = False
     baseline: Baseline | None = None
     record_to: Path | None = None  # a library folder: record the session there
+    lsl: bool = False  # publish Lab Streaming Layer streams from the start (switchable later)
     manifest: dict[str, Any] = field(default_factory=dict)
     regulation: RegulationConfig = field(default_factory=RegulationConfig)
     cues: CueConfig = field(default_factory=CueConfig)
@@ -80,6 +82,8 @@ class _Sink:
     def notification(self, notification: Notification) -> None:
         if self.engine._recorder is not None:
             self.engine._recorder.notification(notification)
+        if self.engine._lsl is not None:
+            self.engine._lsl.notification(notification)
         self.engine._push(*(StrapOutput(strap, output) for strap, output in self.analysis.on_notification(notification)))
         if self.engine.session is not None:
             self.engine.session.notification(notification)
@@ -87,6 +91,8 @@ class _Sink:
     def event(self, event: SourceEvent) -> None:
         if self.engine._recorder is not None:
             self.engine._recorder.event(event)
+        if self.engine._lsl is not None:
+            self.engine._lsl.event(event)
         self.engine._push(event, *(StrapOutput(strap, metrics) for strap, metrics in self.analysis.on_event(event)))
         if self.engine.session is not None:
             self.engine.session.event(event)
@@ -112,6 +118,7 @@ class Engine:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="somafeedback engine", daemon=True)
         self._recorder: Any = None  # the SessionWriter while recording
+        self._lsl: Any = None  # the LslOutlets while publishing to Lab Streaming Layer
         self._committer: Any = None
 
     # -- life -----------------------------------------------------------------------------
@@ -175,6 +182,9 @@ class Engine:
             self.error = error
             self._push(TimelineEvent("engine-error", 0, 0.0, {"text": f"{type(error).__name__}: {error}"}))
         finally:
+            if self._lsl is not None:  # no LSL socket outlives the engine
+                self._lsl.close()
+                self._lsl = None
             self.finished.set()
             self._ready.set()
 
@@ -191,10 +201,12 @@ class Engine:
         self._sink = _Sink(self)
         options = self.options
         script = self.library.get(options.script) if options.script else None
-        self.session = RegulationSession(options.mode, self.library, lambda e: self._push(e), script=script,
+        self.session = RegulationSession(options.mode, self.library, self._session_event, script=script,
                                          auto_approve=options.auto_approve, baseline=options.baseline,
                                          config=options.regulation, cue_config=options.cues)
         self._ready.set()
+        if options.lsl:
+            self._set_lsl(True)
         if self.source.replay is not None:
             from .devices.replay import ReplaySource
             from .session_file import read_session
@@ -255,6 +267,31 @@ class Engine:
 
     def stop_recording(self) -> None:
         self.call(self._close_recording)
+
+    # -- Lab Streaming Layer (any thread) --------------------------------------------------------------
+    def set_lsl(self, on: bool) -> None:
+        """Start or stop publishing LSL streams; the outcome arrives as an ``lsl`` timeline event."""
+        self.call(self._set_lsl, on)
+
+    def _set_lsl(self, on: bool) -> None:
+        if on and self._lsl is None:
+            from .lsl_outlets import LslOutlets, LslUnavailable
+
+            try:
+                self._lsl = LslOutlets(session_name=f"somafeedback-{os.getpid()}")
+            except LslUnavailable as error:
+                self._push(TimelineEvent("lsl", 0, 0.0, {"on": False, "text": f"Lab Streaming Layer unavailable: {error}"}))
+                return
+        elif not on and self._lsl is not None:
+            self._lsl.close()
+            self._lsl = None
+        self._push(TimelineEvent("lsl", 0, 0.0, {"on": self._lsl is not None}))
+
+    def _session_event(self, event: TimelineEvent) -> None:
+        """A state change or cue from the regulation loop: to the UI, and to LSL's markers."""
+        self._push(event)
+        if self._lsl is not None:
+            self._lsl.event(event)
 
     # -- straps (any thread) ----------------------------------------------------------------------
     def scan(self, timeout_s: float = 5.0) -> None:

@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--record", action="store_true", help="record the session in the library")
     parser.add_argument("--recordings", type=Path, metavar="DIR", help="the session library folder")
     parser.add_argument("--no-client-view", action="store_true", help="do not open the client view")
+    parser.add_argument("--lsl", action="store_true",
+                        help="publish Lab Streaming Layer streams from the start (also in the Session menu)")
     parser.add_argument("--quit-after", type=float, metavar="S", help="quit by itself after S seconds (tests, demos)")
     return parser
 
@@ -86,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = EngineSource(simulate=args.simulate, replay=Path(args.replay) if args.replay else None,
                           addresses=tuple(args.address), speed=args.speed)
     client_name, practitioner = settings.names()
-    options = EngineOptions(mode=args.mode, script=args.script,
+    options = EngineOptions(mode=args.mode, script=args.script, lsl=args.lsl,
                             record_to=(args.recordings or settings.recordings) if args.record else None,
                             manifest={"client": args.client or client_name or None, "practitioner": practitioner or None,
                                       "mode": args.mode, "tags": [], "devices": []},

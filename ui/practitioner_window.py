@@ -140,6 +140,11 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.record_action = session.addAction("Record this session")
         self.record_action.setCheckable(True)
         self.record_action.toggled.connect(self.set_recording)
+        self.lsl_action = session.addAction("Publish Lab Streaming Layer streams")
+        self.lsl_action.setCheckable(True)
+        self.lsl_action.setToolTip("HR, RR, ECG, chest motion, metrics and markers as LSL streams on the local "
+                                   "network, for research recording (off: nothing listens on the network)")
+        self.lsl_action.toggled.connect(lambda on: self.engine.set_lsl(on))
         session.addAction("Open a session for review…", self.open_review)
         session.addAction("Settings…", lambda: SettingsDialog(self.settings, self).exec())
         session.addSeparator()
@@ -252,6 +257,13 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self.banner.setVisible(True)
         elif event.kind == "engine-warning":
             self._log(t_s, str(data.get("text")))
+        elif event.kind == "lsl":
+            on = bool(data.get("on"))
+            self.lsl_action.blockSignals(True)
+            self.lsl_action.setChecked(on)
+            self.lsl_action.blockSignals(False)
+            self.statusBar().showMessage(str(data.get("text") or ("Publishing Lab Streaming Layer streams"
+                                                                   if on else "Lab Streaming Layer streams stopped")), 8000)
         elif event.kind == "recording":
             on = data.get("state") == "started"
             self.status["recording"].setText(f"recording: {Path(str(data.get('path'))).name}" if on else "not recording")
