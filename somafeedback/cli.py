@@ -126,7 +126,9 @@ def _library(args: argparse.Namespace) -> Path:
     return args.recordings if args.recordings is not None else default_library()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extra_commands: Callable[[Any], None] | None = None) -> argparse.ArgumentParser:
+    """The ``somafeedback`` command line; ``extra_commands(subparsers)`` adds commands that live in
+    ``ui/`` (reports draw with Qt), handed in by the launcher so the core never imports the UI."""
     parser = argparse.ArgumentParser(
         prog="somafeedback",
         description="Heart rate and beat-to-beat intervals from Bluetooth chest straps, for body-based "
@@ -246,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     scenarios = commands.add_parser("scenarios", help="list the simulated strap's built-in scenarios")
     scenarios.set_defaults(run=_scenarios)
+    if extra_commands is not None:
+        extra_commands(commands)
     return parser
 
 
@@ -601,8 +605,8 @@ def _scenarios(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, extra_commands: Callable[[Any], None] | None = None) -> int:
+    parser = build_parser(extra_commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:

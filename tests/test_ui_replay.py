@@ -287,3 +287,14 @@ def test_cancel_in_the_progress_dialog_stops_the_job_and_leaves_nothing(qtbot, t
     assert run_with_progress(None, "working…", work) is None
     assert 0.5 <= seen[-1] < 1.0 and not out.exists() and list(tmp_path.iterdir()) == []
     assert run_with_progress(None, "again…", lambda progress: (progress(1.0), 42)[1]) == 42
+
+
+def test_a_pdf_report_from_the_review_window(qtbot, open_window, copy_of, recorded, tmp_path) -> None:
+    from PySide6 import QtPdf
+
+    window = open_window(copy_of(recorded))
+    written = window.report("pdf", tmp_path)
+    assert written is not None and written.parent == tmp_path and "Report saved" in window.statusBar().currentMessage()
+    document = QtPdf.QPdfDocument()
+    document.load(str(written))
+    assert document.pageCount() >= 2

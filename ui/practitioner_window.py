@@ -146,6 +146,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
                                    "network, for research recording (off: nothing listens on the network)")
         self.lsl_action.toggled.connect(lambda on: self.engine.set_lsl(on))
         session.addAction("Open a session for review…", self.open_review)
+        for fmt, label in (("html", "HTML"), ("pdf", "PDF")):
+            session.addAction(f"A client's progress over the weeks ({label})…", lambda fmt=fmt: self.choose_progress_report(fmt))
         session.addAction("Settings…", lambda: SettingsDialog(self.settings, self).exec())
         session.addSeparator()
         session.addAction("Quit", self.close)
@@ -158,6 +160,30 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             numbers.toggled.connect(self.client.set_numbers_visible)
             self.client.set_numbers_visible(self.settings.client_numbers)
         self.menuBar().addMenu("&Help").addAction("Keyboard shortcuts", lambda: show_shortcuts(self))
+
+    def choose_progress_report(self, fmt: str) -> None:
+        client, ok = QtWidgets.QInputDialog.getText(self, "Progress report", "Client (pseudonym as recorded):")
+        if ok and client.strip():
+            self.progress_report(client.strip(), fmt, self.settings.recordings)
+
+    def progress_report(self, client: str, fmt: str, out: Path) -> Path | None:
+        """A client's weekly progress report, built with a progress dialog; its path, or None."""
+        from somafeedback.export import ExportError
+        from somafeedback.report_content import ReportError, progress_content
+
+        from .progress_dialog import run_with_progress
+        from .report_render import write_progress_report
+
+        try:
+            content = run_with_progress(self, f"Reading {client}'s sessions…",
+                                        lambda progress: progress_content(self.settings.recordings, client, progress))
+            written = None if content is None else write_progress_report(content, fmt, out)
+        except (ReportError, ExportError) as error:
+            QtWidgets.QMessageBox.warning(self, "somafeedback", str(error))
+            return None
+        self.statusBar().showMessage("Report cancelled: nothing was written." if written is None
+                                     else f"Progress report saved: {written}", 8000)
+        return written
 
     def open_review(self) -> None:
         from .replay_window import ReplayWindow

@@ -325,6 +325,35 @@ class ReplayWindow(QtWidgets.QMainWindow):
         for fmt, label in (("kubios", "Kubios RR text"), ("csv", "CSV, one file per stream"), ("edf", "EDF+")):
             export.addAction(f"{label}…", lambda fmt=fmt: self.choose_export(fmt, deidentify=False))
             export.addAction(f"{label}, de-identified…", lambda fmt=fmt: self.choose_export(fmt, deidentify=True))
+        report = self.menuBar().addMenu("&Report")
+        for fmt, label in (("html", "HTML"), ("pdf", "PDF")):
+            report.addAction(f"Session report ({label})…", lambda fmt=fmt: self.choose_report(fmt, deidentify=False))
+            report.addAction(f"Session report ({label}), de-identified…",
+                             lambda fmt=fmt: self.choose_report(fmt, deidentify=True))
+
+    def choose_report(self, fmt: str, deidentify: bool) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Save the report into which folder?", str(self.path.parent))
+        if folder:
+            self.report(fmt, Path(folder), deidentify)
+
+    def report(self, fmt: str, folder: Path, deidentify: bool = False) -> Path | None:
+        """A session report with a progress dialog; its path, or None when cancelled or failed."""
+        from somafeedback.export import ExportError
+        from somafeedback.report_content import ReportError, session_content
+        from somafeedback.session_file import SessionFileError
+
+        from .report_render import write_session_report
+
+        try:
+            content = run_with_progress(self, f"Reading {self.path.name} for the report…",
+                                        lambda progress: session_content(self.path, deidentify, progress))
+            written = None if content is None else write_session_report(content, fmt, folder)
+        except (ReportError, ExportError, SessionFileError) as error:
+            QtWidgets.QMessageBox.warning(self, "somafeedback", str(error))
+            return None
+        self.statusBar().showMessage("Report cancelled: nothing was written." if written is None
+                                     else f"Report saved: {written.name}", 8000)
+        return written
 
     def choose_export(self, fmt: str, deidentify: bool) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export into which folder?", str(self.path.parent))

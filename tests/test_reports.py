@@ -1,0 +1,524 @@
+"""Session reports and progress-over-weeks reports (HTML and PDF) of sessions recorded through the real path.
+
+Sessions are recorded as the app records them: simulated strap -> bumble link -> bleak ->
+StrapSupervisor -> SessionWriter on a max-speed session loop with a fixed wall-clock origin.
+The practitioner session also runs the regulation loop (states, a grounding suggestion that
+is approved and a containment suggestion that is dismissed), on a simulated Polar H10 (raw
+ECG and chest motion), with markers, a note naming the client, and a review note.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import html
+import math
+import os
+import re
+import shutil
+import statistics
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from recording_helpers import record_simulated
+
+from somafeedback.analysis import summarize
+from somafeedback.clock import MAX_SPEED, LoopClock, SessionEventLoop
+from somafeedback.devices.events import Notification, TimelineEvent
+from somafeedback.devices.simulator.radio import SimulatedRadio
+from somafeedback.devices.supervisor import StrapSupervisor
+from somafeedback.exercise_library import load_library
+from somafeedback.export import ExportError
+from somafeedback.live_analysis import LiveAnalysis
+from somafeedback.pipeline import BeatMetrics
+from somafeedback.practice_history import resting_ln_rmssd
+from somafeedback.progress import Cancelled
+from somafeedback.regulation_session import RegulationSession
+from somafeedback.report_content import ReportError, progress_content, report_texts, session_content
+from somafeedback.review_notes import add_review_note
+from somafeedback.session_analysis import session_series
+from somafeedback.session_file import SessionWriter, read_session
+from somafeedback.sinks import FanOut
+
+WALL_ORIGIN = 1715955785.375  # 2024-05-17 14:23:05.375 UTC: the real start of the practitioner session
+CLIENT = "Wren Halloway"
+PRACTITIONER = "Ilse Marchetti"
+NAME_WORDS = ("wren", "halloway", "ilse", "marchetti")
+REAL_DATES = ("2024-05-17", "20240517", "2024/05/17", "17.05.2024", "17/05/2024", "05/17/2024", "17 may 2024",
+              "may 17", "1715955785")
+NOTE = f"{CLIENT} felt warm in the chest, 2024-05-17"
+EVENTS = ((60.0, "marker", {"label": "resource"}), (130.0, "note", {"text": NOTE}),
+          (400.0, "marker", {"label": "grounding"}))
+PRACTITIONER_S = 720.0  # activation: above band from ~7 min; grounding suggested ~7:34, containment ~10:34
+PNG = b"\x89PNG\r\n\x1a\n"
+DATA_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def _record(path: Path, scenario: str, duration_s: float, wall_origin: float, manifest: dict[str, Any],
+            events: Sequence[tuple[float, str, dict]] = (), h10: bool = False, regulation: bool = False,
+            seed: int = 1) -> Path:
+    """Record a simulated session through the BLE path; with ``regulation`` the first suggestion is approved
+    and the second dismissed, as a practitioner would in the app."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        clock = LoopClock(loop)
+        writer = SessionWriter(path, clock, manifest)
+        sink: Any = writer
+        if regulation:
+            decisions = iter(("approve", "dismiss"))
+
+            def decide(event: TimelineEvent) -> None:
+                if event.kind == "cue" and event.data.get("action") == "suggested":
+                    choice = next(decisions, None)
+                    if choice is not None:
+                        loop.call_soon(getattr(session, choice))
+
+            session = RegulationSession("practitioner", load_library(), decide, recorder=writer)
+            sink = FanOut(writer, session)
+        async with SimulatedRadio() as radio:
+            strap = await radio.add_strap(scenario, seed=seed, h10=h10)
+            supervisor = StrapSupervisor(radio.stack, sink, clock, strap_id="strap1", address=strap.address)
+            task = asyncio.create_task(supervisor.run())
+            for at_s, kind, data in sorted(events, key=lambda e: e[0]):
+                await asyncio.sleep(max(0.0, at_s - clock.now()))
+                sink.event(TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data))
+            await asyncio.sleep(max(0.0, duration_s - clock.now()))
+            supervisor.stop()
+            await task
+        writer.close("stopped")
+
+    with asyncio.Runner(loop_factory=lambda: SessionEventLoop(MAX_SPEED, wall_origin=wall_origin)) as runner:
+        runner.run(main())
+    return path
+
+
+@pytest.fixture(scope="module")
+def practitioner_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("practitioner") / "2024-05-17_142305_Wren-Halloway_0001.session.sqlite"
+    _record(path, "activation", PRACTITIONER_S, WALL_ORIGIN,
+            {"client": CLIENT, "practitioner": PRACTITIONER, "mode": "practitioner", "tags": ["wren follow-up"]},
+            EVENTS, h10=True, regulation=True)
+    add_review_note(path, round(300e9), "settled after the resource, per Wren", author=PRACTITIONER)
+    return path
+
+
+@pytest.fixture(scope="module")
+def plain_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plain heart-rate strap (no ECG): the live beats are the strap's RR, as ``analyze`` reads them."""
+    return record_simulated(tmp_path_factory.mktemp("plain") / "plain.session.sqlite", "calm", 300.0)
+
+
+@pytest.fixture(scope="module")
+def qt_app() -> Any:
+    from somafeedback.ui.report_render import ensure_app
+
+    return ensure_app()
+
+
+def _fresh_copy(source: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    shutil.copy2(source, target)
+    return target
+
+
+def _images(html_text: str) -> list[bytes]:
+    return [base64.b64decode(data) for data in DATA_URI.findall(html_text)]
+
+
+def _without_images(html_text: str) -> str:
+    """The HTML with the figures left out and entities resolved (text as a reader sees it)."""
+    return html.unescape(DATA_URI.sub('src=""', html_text))
+
+
+def _has_row(text: str, *cells: str) -> bool:
+    """``cells`` as consecutive table cells of ``text`` (whatever their attributes)."""
+    return re.search("".join(rf"<td[^>]*>{re.escape(cell)}</td>" for cell in cells), text) is not None
+
+
+def _live_metrics(path: Path) -> list[BeatMetrics]:
+    """The client strap's metric sets, straight from LiveAnalysis over the recorded timeline."""
+    analysis = LiveAnalysis(metrics=True)
+    out: list[BeatMetrics] = []
+    for item in read_session(path).timeline:
+        produced = analysis.on_notification(item) if isinstance(item, Notification) else analysis.on_event(item)
+        out += [m for strap, m in produced if strap == "strap1" and isinstance(m, BeatMetrics) and m.rr_ms is not None]
+    return out
+
+
+def _pdf_text(path: Path) -> list[str]:
+    from PySide6 import QtPdf
+
+    document = QtPdf.QPdfDocument()
+    assert document.load(str(path)) == QtPdf.QPdfDocument.Error.None_, document.status()
+    texts = [document.getAllText(page).text() for page in range(document.pageCount())]
+    document.close()
+    return texts
+
+
+def _assert_progress(calls: list[float]) -> None:
+    assert calls[0] == 0.0 and calls[-1] == 1.0
+    assert all(b >= a for a, b in zip(calls, calls[1:])), calls
+    assert len(calls) <= 250
+
+
+# -- the session report -------------------------------------------------------------------------------
+def test_session_html_shows_the_plots_the_figures_notes_markers_and_cue_decisions(
+        practitioner_session: Path, tmp_path: Path, qt_app: Any) -> None:
+    from PySide6 import QtGui
+
+    from somafeedback.ui.report_render import render_session_report
+
+    calls: list[float] = []
+    written = render_session_report(practitioner_session, "html", tmp_path, progress=calls.append)
+    _assert_progress(calls)
+    assert written == tmp_path / "2024-05-17_142305_Wren-Halloway_0001_report.html"
+    assert os.stat(written).st_mode & 0o777 == 0o600
+    html_text = written.read_text(encoding="utf-8")
+    assert "<link" not in html_text and "<script" not in html_text  # one self-contained file
+
+    images = _images(html_text)
+    assert len(images) >= 4  # timeline strip, the app's plots, two raw excerpts (ECG and breathing movement)
+    assert len({hashlib.sha256(image).hexdigest() for image in images}) == len(images)
+    for image in images:
+        assert image.startswith(PNG) and len(image) > 5000
+        picture = QtGui.QImage.fromData(image, "PNG")
+        assert not picture.isNull() and picture.width() >= 1500 and picture.height() >= 200
+        colours = {picture.pixel(x, y) for x in range(0, picture.width(), 23) for y in range(0, picture.height(), 7)}
+        assert len(colours) > 5  # something is drawn, not a blank page
+
+    content = session_content(practitioner_session)
+    text = _without_images(html_text)
+    for figure in content.figures:
+        assert _has_row(text, figure.label, figure.text, figure.detail), figure
+    # the figures are the live path's: median of the valid 60-s windows, as LiveAnalysis computed them
+    live = _live_metrics(practitioner_session)
+    valid = [m.time for m in live if m.time.validity.valid and m.time.validity.window_s >= 60.0]
+    rmssd_windows = statistics.median(t.rmssd_ms for t in valid)
+    assert content.figure("rmssd_windows").text.startswith(f"{rmssd_windows:.1f} ms (ln ")
+    # with ECG-timed beats the whole-session values stay close to `analyze` on the strap's RR
+    strap = session_series(practitioner_session)
+    analyzed = summarize(strap.rr_ms, strap.beat_times_s, strap.segments, strap.flagged)["corrected"]
+    assert content.figure("mean_hr").value == pytest.approx(analyzed["mean_hr_bpm"], abs=0.5)
+    assert content.figure("rmssd_session").value == pytest.approx(analyzed["rmssd_ms"], rel=0.05)
+    assert "timed by R peaks" in content.beat_source
+    assert content.figure("breathing_chest").value is not None
+
+    # states, cues and their decisions, notes and markers, with their times
+    assert content.state_seconds["calibrating"] == pytest.approx(300.0, abs=5.0)
+    assert {"in band", "rising", "above band"} <= set(content.state_seconds)
+    assert sum(content.state_seconds.values()) == pytest.approx(PRACTITIONER_S, abs=5.0)
+    assert (content.cue_counts["suggested"], content.cue_counts["approved"], content.cue_counts["dismissed"]) == (2, 1, 1)
+    decisions = [(d.kind, d.outcome, d.delivered) for d in content.cue_decisions]
+    assert decisions == [("grounding", "approved", True), ("containment", "dismissed", False)]
+    assert re.search(r"<td[^>]*>above band</td><td[^>]*>\d+\.\d min</td>", text)
+    assert "approved at " in text and "shown to the client" in text and "dismissed at " in text
+    assert _has_row(text, "02:10", "note", NOTE)
+    assert _has_row(text, "01:00", "resource") and _has_row(text, "06:40", "grounding")
+    assert "settled after the resource, per Wren — Ilse Marchetti" in text
+    assert "not a medical device" in text and "not a medical assessment" in text and "What was measured" in text
+    assert "Raw signals (Polar H10)" in text and CLIENT in text and "2024-05-17" in text
+
+
+def test_plain_strap_figures_equal_what_analyze_computes(plain_session: Path, tmp_path: Path, qt_app: Any) -> None:
+    from somafeedback.ui.report_render import render_session_report
+
+    written = render_session_report(plain_session, "html", tmp_path / "report")
+    assert written == tmp_path / "report.html"
+    text = _without_images(written.read_text(encoding="utf-8"))
+    series = session_series(plain_session)
+    analyzed = summarize(series.rr_ms, series.beat_times_s, series.segments, series.flagged)
+    corrected = analyzed["corrected"]
+    rmssd = corrected["rmssd_ms"]
+    assert f">{corrected['mean_hr_bpm']:.1f} bpm</td>" in text
+    assert f">{rmssd:.1f} ms (ln {math.log(rmssd):.2f})</td>" in text
+    assert f">{corrected['hf_ms2']:.0f} ms²</td>" in text
+    assert f">{analyzed['artifact_pct']:.1f} %</td>" in text
+    assert f">{analyzed['n_beats']}</td>" in text
+    assert "Raw signals" not in text and "from the strap's RR intervals" in text
+    assert "No states were recorded" in text and "No cues were suggested" in text
+    assert len(_images(written.read_text(encoding="utf-8"))) == 2  # the timeline strip and the app's plots
+
+
+def test_deidentified_html_has_no_names_and_no_real_date(practitioner_session: Path, tmp_path: Path, qt_app: Any) -> None:
+    from somafeedback.ui.report_render import render_session_report
+
+    written = render_session_report(practitioner_session, "html", tmp_path, deidentify=True)
+    session_id = read_session(practitioner_session).session_id
+    assert written.name == f"session_{session_id[:8]}_deidentified_report.html"
+    text = _without_images(written.read_text(encoding="utf-8")).lower()
+    for word in NAME_WORDS:
+        assert word not in text, word
+    for date in REAL_DATES:
+        assert date not in text, date
+    assert "2000-01-01 00:00 utc" in text and "[note]" in text and "felt warm" not in text
+    assert _has_row(text, "01:00", "resource")  # times within the session are kept
+    assert "polar h10 sim" not in text  # no strap names (they carry the strap's serial number)
+    assert len(_images(written.read_text(encoding="utf-8"))) >= 4
+
+
+def test_pdf_has_a4_pages_with_sections_and_the_figures(practitioner_session: Path, tmp_path: Path, qt_app: Any) -> None:
+    from PySide6 import QtPdf
+
+    from somafeedback.ui.report_render import render_session_report
+
+    calls: list[float] = []
+    written = render_session_report(practitioner_session, "pdf", tmp_path, progress=calls.append)
+    _assert_progress(calls)
+    assert written.suffix == ".pdf" and written.read_bytes().startswith(b"%PDF")
+    assert os.stat(written).st_mode & 0o777 == 0o600
+    pages = _pdf_text(written)
+    assert len(pages) >= 4
+    document = QtPdf.QPdfDocument()
+    document.load(str(written))
+    size = document.pagePointSize(0)
+    assert size.width() == pytest.approx(595, abs=2) and size.height() == pytest.approx(842, abs=2)  # A4
+    document.close()
+    content = session_content(practitioner_session)
+
+    def page_of(needle: str) -> int:
+        return next(k for k, page in enumerate(pages) if needle in page.replace("\r\n", " ").replace("\n", " "))
+
+    assert page_of(content.figure("mean_hr").text) == page_of("Summary") == 0
+    assert page_of("not a medical device") == 0
+    assert page_of("Over the session") > 0
+    assert page_of("Raw signals (Polar H10)") > page_of("Over the session")
+    assert page_of("Notes, markers and cue decisions") > page_of("Raw signals (Polar H10)")
+    assert page_of("resource") == page_of("Notes, markers and cue decisions")
+
+
+@pytest.mark.parametrize("cancel_at", [0.3, 0.8, 1.0])
+def test_a_cancel_leaves_no_file_and_no_temporary_file(plain_session: Path, tmp_path: Path, qt_app: Any,
+                                                       cancel_at: float) -> None:
+    from somafeedback.ui.report_render import render_session_report
+
+    session = _fresh_copy(plain_session, tmp_path / "library")
+    before = sorted(p.name for p in session.parent.iterdir())
+
+    def progress(fraction: float) -> None:
+        if fraction >= cancel_at:
+            raise Cancelled
+
+    for fmt, out in (("html", None), ("pdf", tmp_path / "new" / "folder" / "report.pdf")):
+        with pytest.raises(Cancelled):
+            render_session_report(session, fmt, out, progress=progress)
+        assert sorted(p.name for p in session.parent.iterdir()) == before
+        assert not (tmp_path / "new").exists()  # folders it made are removed again
+
+
+def test_the_app_builds_the_content_on_a_worker_thread_and_draws_on_the_gui_thread(
+        plain_session: Path, tmp_path: Path, qt_app: Any) -> None:
+    from somafeedback.report_content import SessionReportContent
+    from somafeedback.ui.report_render import write_session_report
+
+    found: list[SessionReportContent | BaseException] = []
+
+    def work() -> None:
+        try:
+            content = session_content(plain_session, progress=lambda f: None)
+            found.append(content)
+            write_session_report(content, "html", tmp_path)  # Qt widgets: refused off the GUI thread
+        except BaseException as error:  # noqa: BLE001 - handed back to the test
+            found.append(error)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(60.0)
+    content, refused = found
+    assert isinstance(content, SessionReportContent)
+    assert isinstance(refused, ReportError) and "GUI thread" in str(refused)
+    assert list(tmp_path.iterdir()) == []
+    calls: list[float] = []
+    written = write_session_report(content, "pdf", tmp_path, progress=calls.append)
+    _assert_progress(calls)
+    assert written == tmp_path / "plain_report.pdf" and len(_pdf_text(written)) >= 2
+
+
+def test_an_existing_report_is_never_overwritten(plain_session: Path, tmp_path: Path, qt_app: Any) -> None:
+    from somafeedback.ui.report_render import render_session_report
+
+    target = tmp_path / "report.pdf"
+    target.write_bytes(b"keep me")
+    with pytest.raises(ExportError, match="already exists"):
+        render_session_report(plain_session, "pdf", target)
+    assert target.read_bytes() == b"keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.pdf"]
+    with pytest.raises(ReportError, match="unknown report format"):
+        render_session_report(plain_session, "docx", tmp_path)
+
+
+def test_the_command_resolves_session_ids_prints_the_path_and_reports_bad_input(
+        plain_session: Path, tmp_path: Path, qt_app: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from somafeedback.ui import report_command
+
+    library = tmp_path / "library"
+    session = _fresh_copy(plain_session, library)
+    session_id = read_session(session).session_id
+    out = tmp_path / "out"
+    out.mkdir()
+    assert report_command.main(["report", session_id[:10], "--format", "pdf", "--recordings", str(library),
+                                "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == str(out / "plain_report.pdf") and Path(printed).is_file()
+    assert report_command.main(["report", str(session), "--format", "html", "--out", str(out), "--progress"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(out / "plain_report.html")
+    assert "report (html): 0 %" in captured.err and "report (html): 100 %" in captured.err
+
+    assert report_command.main(["report", "no-such-session", "--format", "html", "--recordings", str(library)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("somafeedback report: no-such-session: no such session") and error.count("\n") == 1
+    assert report_command.main(["report", str(session), "--format", "pdf", "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert report_command.main(["progress", "Nobody", "--format", "html", "--recordings", str(library)]) == 2
+    assert "no recorded session of client 'Nobody'" in capsys.readouterr().err
+    assert [p.name for p in library.iterdir() if not p.name.startswith(session.name)] == []  # (SQLite's -wal/-shm aside)
+    with pytest.raises(SystemExit):
+        report_command.main(["report", str(session), "--format", "docx"])
+
+
+# -- progress over weeks --------------------------------------------------------------------------------
+def _noon(day: dt.date) -> float:
+    return dt.datetime.combine(day, dt.time(12, 0)).timestamp()  # local time, like the library's weeks
+
+
+WEEK_STATES = (  # a practitioner session with recorded states and cues (as the regulation loop writes them)
+    (30.0, "state", {"state": "calibrating"}), (90.0, "state", {"state": "in band"}),
+    (150.0, "state", {"state": "above band"}), (200.0, "state", {"state": "in band"}),
+    (160.0, "cue", {"action": "suggested", "cue_id": 1, "kind": "grounding", "exercise": "feet-and-seat-grounding",
+                    "text": "Invite grounding?"}),
+    (170.0, "cue", {"action": "approved", "cue_id": 1, "kind": "grounding", "exercise": "feet-and-seat-grounding",
+                    "text": "Invite grounding?"}),
+)
+
+
+@pytest.fixture(scope="module")
+def client_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four sessions of Client C over four ISO weeks (one week empty), and one of another client."""
+    folder = tmp_path_factory.mktemp("library")
+    plan = [  # (day, mode, events, client)
+        (dt.date(2025, 1, 6), "home", (), "Client C"),  # Monday, 2025-W02
+        (dt.date(2025, 1, 9), "recording", (), "client c"),  # Thursday, same week (names compare ignoring case)
+        (dt.date(2025, 1, 22), "home", (), "Client C"),  # 2025-W04 (W03 has nothing)
+        (dt.date(2025, 1, 27), "practitioner", WEEK_STATES, "Client C"),  # 2025-W05
+        (dt.date(2025, 1, 13), "home", (), "Client D"),
+    ]
+    for k, (day, mode, events, client) in enumerate(plan):
+        _record(folder / f"{day.isoformat()}_{k}.session.sqlite", "calm", 240.0, _noon(day),
+                {"client": client, "mode": mode}, events, seed=k + 1)
+    return folder
+
+
+def test_progress_content_counts_weeks_minutes_resting_values_time_in_band_and_cues(client_library: Path) -> None:
+    calls: list[float] = []
+    content = progress_content(client_library, "client c", progress=calls.append)
+    _assert_progress(calls)
+    weeks = content.weeks
+    assert [(w.year, w.week) for w in weeks] == [(2025, 2), (2025, 3), (2025, 4), (2025, 5)]
+    assert [w.start for w in weeks] == [dt.date(2025, 1, 6), dt.date(2025, 1, 13), dt.date(2025, 1, 20), dt.date(2025, 1, 27)]
+    assert [w.sessions for w in weeks] == [2, 0, 1, 1]
+    assert [w.minutes for w in weeks] == pytest.approx([8.0, 0.0, 4.0, 4.0], abs=0.05)
+    assert [w.practices for w in weeks] == [1, 0, 1, 0]
+    assert [w.practice_minutes for w in weeks] == pytest.approx([4.0, 0.0, 4.0, 0.0], abs=0.05)
+    paths = sorted(client_library.glob("*.session.sqlite"))
+    first_week = [resting_ln_rmssd(p) for p in paths if p.name.startswith(("2025-01-06", "2025-01-09"))]
+    assert weeks[0].resting_readings == 2 and weeks[0].resting_ln_rmssd == pytest.approx(statistics.median(first_week))
+    assert weeks[1].resting_ln_rmssd is None and weeks[1].resting_readings == 0
+    assert all(2.0 < w.resting_ln_rmssd < 5.0 for w in weeks if w.resting_ln_rmssd is not None)
+    last = weeks[3]
+    assert last.in_band_min == pytest.approx((60.0 + 40.0) / 60.0, abs=0.01)  # 90-150 s and 200-240 s
+    assert last.judged_min == pytest.approx(150.0 / 60.0, abs=0.01)
+    assert last.in_band_pct == pytest.approx(100.0 * 100.0 / 150.0, abs=0.5)
+    assert (last.cues_suggested, last.cues_approved) == (1, 1)
+    assert [w.in_band_pct for w in weeks[:3]] == [None, None, None]
+    assert content.client == "Client C" and len(content.sessions) == 4
+    with pytest.raises(ReportError, match="no recorded session of client 'Client Z'"):
+        progress_content(client_library, "Client Z")
+
+
+def test_progress_report_html_and_pdf(client_library: Path, tmp_path: Path, qt_app: Any) -> None:
+    from somafeedback.ui.report_render import render_progress_report
+
+    calls: list[float] = []
+    written = render_progress_report(client_library, "Client C", "html", tmp_path, progress=calls.append)
+    _assert_progress(calls)
+    assert written.parent == tmp_path and written.name.startswith("Client-C_progress_") and os.stat(written).st_mode & 0o777 == 0o600
+    html_text = written.read_text(encoding="utf-8")
+    images = _images(html_text)
+    assert len(images) == 2 and all(image.startswith(PNG) and len(image) > 5000 for image in images)
+    assert images[0] != images[1]
+    text = _without_images(html_text)
+    for week in ("2025-W02", "2025-W03", "2025-W04", "2025-W05"):
+        assert _has_row(text, week)
+    assert re.search(r"<td[^>]*>2025-W05</td><td[^>]*>1</td><td[^>]*>4.0</td><td[^>]*>0 / 0.0</td><td[^>]*>\d.\d\d \(n=1\)</td>"
+                     r"<td[^>]*>67 % of 2 min</td><td[^>]*>1 / 1</td>", text)
+    assert re.search(r"<td[^>]*>2025-W02</td><td[^>]*>2</td><td[^>]*>8.0</td><td[^>]*>1 / 4.0</td><td[^>]*>\d.\d\d \(n=2\)</td>", text)
+    assert "not a medical device" in text and "Client D" not in text
+    pdf = render_progress_report(client_library, "Client C", "pdf", tmp_path / "progress.pdf")
+    pages = _pdf_text(pdf)
+    assert len(pages) >= 2 and "2025-W05" in pages[0] and any("Trends" in page for page in pages[1:])
+
+
+def test_report_wording_makes_no_claims() -> None:
+    banned = re.compile(r"diagnos|stress|vagal|dorsal|ventral|nervous system|trauma|score", re.I)
+    for text in report_texts():
+        assert not banned.search(text), text
+    assert "not a medical device" in report_texts()[1] and "not a medical assessment" in report_texts()[1]
+
+
+def test_a_session_without_heart_data_gives_a_clear_error(tmp_path: Path) -> None:
+    class Fixed:
+        def now(self) -> float:
+            return 0.0
+
+        def now_ns(self) -> int:
+            return 0
+
+        def wall_time(self) -> float:
+            return WALL_ORIGIN
+
+    path = tmp_path / "empty.session.sqlite"
+    writer = SessionWriter(path, Fixed(), {"client": CLIENT, "mode": "practitioner"})
+    writer.close("no strap found")
+    with pytest.raises(ReportError, match="no heart data"):
+        session_content(path)
+
+
+def test_the_practitioner_window_builds_a_progress_report_with_its_dialog(client_library: Path, tmp_path: Path,
+                                                                          qtbot: Any) -> None:
+    from PySide6 import QtCore, QtWidgets
+
+    from somafeedback.engine import Engine, EngineOptions, EngineSource
+    from somafeedback.exercise_library import load_library
+    from somafeedback.ui.practitioner_window import PractitionerWindow
+
+    library = load_library()
+    window = PractitionerWindow(Engine(EngineSource(), EngineOptions(), library), library)
+    qtbot.addWidget(window)
+    previous = window.settings.recordings
+    window.settings.set("recordings/folder", str(client_library))
+    try:
+        written = window.progress_report("Client C", "html", tmp_path)
+        shown: list[str] = []
+
+        def read_and_close_the_message() -> None:
+            box = QtWidgets.QApplication.activeModalWidget()
+            if not isinstance(box, QtWidgets.QMessageBox):
+                QtCore.QTimer.singleShot(50, read_and_close_the_message)
+                return
+            shown.append(box.text())
+            box.accept()
+
+        QtCore.QTimer.singleShot(50, read_and_close_the_message)
+        missing = window.progress_report("Nobody", "html", tmp_path)
+    finally:
+        window.settings.set("recordings/folder", str(previous))
+    assert written is not None and written.parent == tmp_path and written.read_text(encoding="utf-8").count("<img") >= 1
+    assert missing is None and shown and "Nobody" in shown[0]  # a clear message instead, nothing written
+    assert sorted(p.name for p in tmp_path.iterdir()) == [written.name]

@@ -1,0 +1,257 @@
+"""The reports as HTML: one text for a browser (a self-contained file) and for Qt's PDF layout.
+
+:func:`session_html` and :func:`progress_html` turn report content and its figures into
+HTML. ``src(image)`` says where each figure comes from: a ``data:image/png;base64,...`` URI
+for the HTML file (nothing outside the file), a resource name of the ``QTextDocument`` for
+the PDF. With ``for_pdf=True`` the markup keeps to what Qt's rich-text engine lays out
+(table attributes, image widths in layout pixels) and every section after the first starts
+on a new page (``page-break-before``); a browser prints the same breaks.
+
+Every text that comes from the session (notes, markers, names, tags, cue texts) is escaped.
+
+Thread: any (pure string building; no Qt).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Final
+
+from somafeedback.report_content import (
+    DEIDENTIFIED_TEXT,
+    ProgressContent,
+    SessionReportContent,
+    clock,
+)
+
+if TYPE_CHECKING:  # a type only: this module stays Qt-free
+    from .report_figures import ReportImage
+
+PDF_IMAGE_WIDTH: Final = 660  # layout px of a figure in the PDF (the text width of an A4 page at 96 dpi)
+STATE_COLOURS: Final = {  # the replay strip's colours (replay_window.STATE_STYLE), for the legend
+    "above band": "rgb(230,159,0)", "rising": "rgb(240,228,66)", "settling": "rgb(0,158,115)",
+    "in band": "rgb(86,180,233)", "calibrating": "rgb(150,150,150)", "quiet drop — check in?": "rgb(204,121,167)",
+    "low signal": "rgb(215,215,215)", "paused": "rgb(235,235,235)",
+}
+CSS: Final = """
+body { font-family: "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif; font-size: 10pt; color: #222;
+       max-width: 1100px; margin: 1.5em auto; padding: 0 1em; }
+h1 { font-size: 18pt; margin-bottom: 0.2em; }
+h2 { font-size: 14pt; margin-top: 1.2em; border-bottom: 1px solid #bbb; }
+h3 { font-size: 11pt; margin-top: 1em; }
+table { border-collapse: collapse; margin: 0.4em 0 1em 0; }
+th, td { border: 1px solid #bbb; padding: 3px 6px; text-align: left; vertical-align: top; }
+th { background: #eef3f7; }
+td.num { text-align: right; white-space: nowrap; }
+.box { background: #f4f7f9; border: 1px solid #c8d3dc; padding: 6px 10px; margin: 0.6em 0; }
+.meta td { border: none; padding: 1px 10px 1px 0; }
+.caption { color: #555; font-size: 9pt; margin: 0.2em 0 1em 0; }
+.muted { color: #666; }
+img.figure { width: 100%; height: auto; display: block; }
+@media print { h2.section { page-break-before: always; } }
+"""
+
+ImageSource = Callable[["ReportImage"], str]
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = (), escape: bool = True,
+           for_pdf: bool = False, wide: bool = False, nowrap: bool = False) -> str:
+    """A table; ``numeric`` columns are right-aligned (and never wrap, nor any cell with ``nowrap``); ``wide``
+    spans the page width."""
+    attrs = ' border="1" cellspacing="0" cellpadding="4"' if for_pdf else ""
+    attrs += ' width="100%"' if wide else ""
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = []
+        for k, cell in enumerate(row):
+            text = _e(cell) if escape else cell
+            align = ' class="num" align="right" style="white-space: nowrap"' if k in numeric else \
+                (' style="white-space: nowrap"' if nowrap else "")
+            cells.append(f"<td{align}>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table{attrs}><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _section(title: str, for_pdf: bool, first: bool = False) -> str:
+    style = "" if first or not for_pdf else ' style="page-break-before: always"'
+    klass = "" if first else ' class="section"'
+    return f"<h2{klass}{style}>{_e(title)}</h2>"
+
+
+def _figure(image: ReportImage, src: ImageSource, for_pdf: bool) -> str:
+    if for_pdf:
+        height = round(PDF_IMAGE_WIDTH * image.height / max(image.width, 1))
+        tag = f'<img src="{_e(src(image))}" width="{PDF_IMAGE_WIDTH}" height="{height}" alt="{_e(image.key)}">'
+    else:
+        tag = f'<img class="figure" src="{src(image)}" alt="{_e(image.caption)}">'
+    return f'<p>{tag}</p><p class="caption">{_e(image.caption)}</p>'
+
+
+def _document(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def _box(*paragraphs: str) -> str:
+    return '<table class="box" width="100%" border="0" cellpadding="6" bgcolor="#f4f7f9"><tr><td>' + \
+        "".join(f"<p>{_e(p)}</p>" for p in paragraphs) + "</td></tr></table>"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60.0:.1f} min"
+
+
+def session_title(content: SessionReportContent) -> str:
+    who = "" if content.deidentified or not content.client else f" — {content.client}"
+    return f"Session report{who}"
+
+
+def session_html(content: SessionReportContent, images: Sequence[ReportImage], src: ImageSource,
+                 for_pdf: bool = False) -> str:
+    """The whole session report."""
+    parts = [f"<h1>{_e(session_title(content))}</h1>"]
+    meta = [("Started", content.started_text), ("Recorded time", clock(content.duration_s)),
+            ("Session", content.session_id[:12] + (" (de-identified)" if content.deidentified else ""))]
+    if content.client:
+        meta.insert(0, ("Client", content.client))
+    if content.practitioner:
+        meta.insert(1 if content.client else 0, ("Practitioner", content.practitioner))
+    if content.mode:
+        meta.append(("Mode", content.mode))
+    if content.tags:
+        meta.append(("Tags", ", ".join(content.tags)))
+    if content.straps:
+        meta.append(("Strap", ", ".join(content.straps)))
+    meta.append(("Beats", content.beat_source))
+    parts.append('<table class="meta" border="0" cellpadding="2">'
+                 + "".join(f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in meta) + "</table>")
+    boxed = [content.measured_text, content.not_medical_text]
+    if content.deidentified:
+        boxed.append(DEIDENTIFIED_TEXT)
+    parts.append(_box(*boxed))
+    if content.problems:
+        parts.append("<p><b>Reading the file:</b> " + _e("; ".join(content.problems)) + "</p>")
+
+    parts.append(_section("Summary", for_pdf, first=True))
+    parts.append(_table(["Measure", "Value", "How it was computed"],
+                        [(f.label, f.text, f.detail) for f in content.figures], numeric=(1,), for_pdf=for_pdf,
+                        wide=True))
+    parts.append("<h3>Time in each state</h3>")
+    total = sum(content.state_seconds.values())
+    if content.state_seconds:
+        parts.append(_table(["State", "Time", "Share"],
+                            [(name, _minutes(secs), f"{100.0 * secs / total:.0f} %" if total else "--")
+                             for name, secs in content.state_seconds.items() if secs >= 0.5], numeric=(1, 2),
+                            for_pdf=for_pdf))
+    else:
+        parts.append('<p class="muted">No states were recorded in this session (it was recorded without the '
+                     "state model).</p>")
+    parts.append("<h3>Cues</h3>")
+    counts = {k: v for k, v in content.cue_counts.items() if v}
+    if counts:
+        parts.append(_table(["Cue step", "Count"], [(k, str(v)) for k, v in content.cue_counts.items()
+                                                    if v or k in ("suggested", "approved", "dismissed")],
+                            numeric=(1,), for_pdf=for_pdf))
+    else:
+        parts.append('<p class="muted">No cues were suggested in this session.</p>')
+
+    by_key = {image.key: image for image in images}
+    parts.append(_section("Over the session", for_pdf))
+    if "timeline" in by_key:
+        parts.append(_figure(by_key["timeline"], src, for_pdf))
+        legend = " &nbsp; ".join(f'<span style="color: {colour}">■</span> {_e(name)}' for name, colour in STATE_COLOURS.items())
+        parts.append(f'<p class="caption">States: {legend}</p>')
+    if "overview" in by_key:
+        parts.append(_figure(by_key["overview"], src, for_pdf))
+    raw = [image for image in images if image.key.startswith("raw-")]
+    if raw:
+        parts.append(_section("Raw signals (Polar H10)", for_pdf))
+        for image in raw:
+            parts.append(_figure(image, src, for_pdf))
+
+    parts.append(_section("Notes, markers and cue decisions", for_pdf))
+    parts.append("<h3>Notes</h3>")
+    if content.notes:
+        rows = [(clock(n.t_s), "review note" if n.kind == "review" else "note",
+                 n.text + (f" — {n.author}" if n.author else "")) for n in content.notes]
+        parts.append(_table(["At", "Kind", "Text"], rows, numeric=(0,), for_pdf=for_pdf, wide=True))
+    else:
+        parts.append('<p class="muted">No notes.</p>')
+    parts.append("<h3>Markers</h3>")
+    if content.markers:
+        parts.append(_table(["At", "Marker"], [(clock(m.t_s), m.text) for m in content.markers], numeric=(0,),
+                            for_pdf=for_pdf))
+    else:
+        parts.append('<p class="muted">No markers.</p>')
+    parts.append("<h3>Cue decisions</h3>")
+    if content.cue_decisions:
+        rows = []
+        for d in content.cue_decisions:
+            outcome = d.outcome if d.outcome_s is None or d.outcome_s == d.t_s else f"{d.outcome} at {clock(d.outcome_s)}"
+            if d.delivered:
+                outcome += ", shown to the client"
+            rows.append((clock(d.t_s), d.kind, d.exercise or "", d.text, outcome))
+        parts.append(_table(["At", "Cue", "Exercise", "Text", "Decision"], rows, numeric=(0,), for_pdf=for_pdf, wide=True))
+    else:
+        parts.append('<p class="muted">No cues were suggested, and no script ran.</p>')
+    parts.append(f'<p class="muted">Made by somafeedback {_e(content.app_version)} from the recorded session file.</p>')
+    return _document(session_title(content), "\n".join(parts))
+
+
+def progress_title(content: ProgressContent) -> str:
+    return f"Progress over weeks — {content.client}"
+
+
+def progress_html(content: ProgressContent, images: Sequence[ReportImage], src: ImageSource, for_pdf: bool = False,
+                  min_resting_readings: int = 3, made: dt.date | None = None) -> str:
+    """The whole progress report; resting values of weeks with fewer than ``min_resting_readings`` readings are listed
+    with their count but flagged as not drawn."""
+    first, last = content.weeks[0].start, content.weeks[-1].start + dt.timedelta(days=6)
+    parts = [f"<h1>{_e(progress_title(content))}</h1>",
+             '<table class="meta" border="0" cellpadding="2">'
+             f"<tr><td><b>Client</b></td><td>{_e(content.client)}</td></tr>"
+             f"<tr><td><b>Weeks</b></td><td>{first.isoformat()} to {last.isoformat()} ({len(content.weeks)} weeks)</td></tr>"
+             f"<tr><td><b>Sessions</b></td><td>{len(content.sessions)}</td></tr>"
+             + (f"<tr><td><b>Made</b></td><td>{made.isoformat()}</td></tr>" if made else "")
+             + "</table>",
+             _box(content.measured_text, content.not_medical_text)]
+    if content.problems:
+        parts.append("<p><b>Not read:</b> " + _e("; ".join(content.problems)) + "</p>")
+    parts.append("<h2>Week by week</h2>")
+    rows = []
+    for w in content.weeks:
+        resting = "--" if w.resting_ln_rmssd is None else f"{w.resting_ln_rmssd:.2f} (n={w.resting_readings})"
+        share = f"{w.in_band_pct:.0f} % of {w.judged_min:.0f} min" if w.in_band_pct is not None else "--"
+        rows.append((f"{w.year}-W{w.week:02d}", str(w.sessions), f"{w.minutes:.1f}",
+                     f"{w.practices} / {w.practice_minutes:.1f}", resting, share,
+                     f"{w.cues_suggested} / {w.cues_approved}", str(w.script_pauses)))
+    parts.append(_table(["Week", "Sessions", "Minutes", "Home practice", "Resting ln RMSSD", "In usual range",
+                         "Cues", "Pauses"], rows, numeric=(1, 2, 3, 4, 5, 6, 7), for_pdf=for_pdf, nowrap=True))
+    parts.append('<p class="caption">Weeks run Monday to Sunday; the first starts on '
+                 f"{content.weeks[0].start.isoformat()}. Home practice: practices / minutes. Resting ln RMSSD: the "
+                 "weekly median of the sessions' resting readings and their number n (the trend draws weeks with "
+                 f"n of {min_resting_readings} or more). In usual range: share of the time the state model judged. "
+                 "Cues: suggested / approved. Pauses: the home script paused into grounding.</p>")
+    parts.append(_section("Trends", for_pdf))
+    for image in images:
+        parts.append(_figure(image, src, for_pdf))
+    parts.append(_section("Sessions", for_pdf))
+    session_rows = []
+    for s in content.sessions:
+        session_rows.append((s.started.strftime("%Y-%m-%d %H:%M"), s.mode or "", f"{s.minutes:.1f}",
+                             f"{s.resting_ln_rmssd:.2f}" if s.resting_ln_rmssd is not None else "--",
+                             f"{s.in_band_min:.1f} of {s.judged_min:.1f} min" if s.judged_min > 0 else "--",
+                             f"{s.cues_suggested} / {s.cues_approved}", s.session_id[:8]))
+    parts.append(_table(["Started", "Mode", "Minutes", "Resting ln RMSSD", "In usual range", "Cues", "Session"],
+                        session_rows, numeric=(2, 3, 4, 5), for_pdf=for_pdf, nowrap=True))
+    parts.append(f'<p class="muted">Made by somafeedback {_e(content.app_version)} from the session library '
+                 f"{_e(content.library)}.</p>")
+    return _document(progress_title(content), "\n".join(parts))

@@ -1,0 +1,281 @@
+"""Session reports and progress-over-weeks reports as one HTML file or a PDF, written safely.
+
+:func:`render_session_report` and :func:`render_progress_report` build the content
+(:mod:`somafeedback.report_content`), draw the figures with the app's own plotting code
+(:mod:`.report_figures`), lay them out (:mod:`.report_html`) and write one file. The app
+builds the content on a worker thread (it is Qt-free and takes most of the time) and then
+calls :func:`write_session_report` / :func:`write_progress_report` on the GUI thread. Formats:
+
+* ``html``: one self-contained file (inline CSS, figures as base64 PNG ``<img>``\\ s);
+* ``pdf``: A4 through Qt's own ``QTextDocument`` and ``QPdfWriter`` (no browser), each
+  section on a new page, page numbers at the foot.
+
+Output
+    ``out=None``: beside the session file (``<stem>_report.html|pdf``; de-identified:
+    ``session_<id>_deidentified_report...``), or in the library folder for a progress report
+    (``<client>_progress_<YYYY-MM-DD>.html|pdf``, today's date). ``out`` may be a folder (the
+    same name inside it) or a file path (the format's suffix is added when it has none;
+    missing folders are created and removed again on failure). The file is written through the
+    export's :class:`~somafeedback.export._writing.Outputs`: under a temporary name in its
+    final folder, moved into place at the end, never over an existing file, owner read/write
+    only (0600); a failure or a cancel leaves nothing behind.
+
+Progress
+    ``progress(fraction)`` is called with 0.0 first, then as the content (to 0.6) and the
+    figures advance, and 1.0 just before the file is moved into place; if it raises
+    (:class:`~somafeedback.progress.Cancelled`, Ctrl-C), nothing is left behind and the
+    exception propagates.
+
+A QApplication must exist for the figures: :func:`ensure_app` creates one when there is
+none (on the ``offscreen`` platform when Linux has no display, as the app would refuse).
+
+Thread: the Qt GUI thread (the main thread for the command line); the functions refuse
+any other thread with a :class:`~somafeedback.report_content.ReportError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from somafeedback import __version__
+from somafeedback.export._writing import ExportError, Outputs, safe_name
+from somafeedback.progress import ProgressCallback
+from somafeedback.report_content import (
+    ProgressContent,
+    ReportError,
+    SessionReportContent,
+    progress_content,
+    session_content,
+)
+
+from .report_figures import ReportImage, progress_images, session_images
+from .report_html import progress_html, progress_title, session_html, session_title
+
+FORMATS: Final = ("html", "pdf")
+SUFFIXES: Final = {"html": ".html", "pdf": ".pdf"}
+CONTENT_SHARE: Final = 0.6  # progress: content to 0.6, figures to 0.9, the document to 1.0
+FIGURES_SHARE: Final = 0.9
+PDF_RESOLUTION_DPI: Final = 300
+PDF_MARGIN_MM: Final = 0.0  # QTextDocument.print_ adds its own 2 cm page margins
+DISPLAY_VARIABLES: Final = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+RESOURCE_SCHEME: Final = "report"  # QTextDocument resource names of the figures: report:<key>.png
+
+def ensure_app() -> QtWidgets.QApplication:
+    """The running QApplication, or a new one (offscreen when Linux has no display)."""
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        if sys.platform.startswith("linux") and not any(os.environ.get(name) for name in DISPLAY_VARIABLES):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        app = QtWidgets.QApplication(sys.argv[:1])
+    if not isinstance(app, QtWidgets.QApplication):
+        raise ReportError("reports need a QApplication (widgets), but a QCoreApplication or QGuiApplication runs")
+    return app
+
+
+class _Stages:
+    """Maps each stage's own 0..1 onto its share of the whole, never going back."""
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self.callback = callback
+        self.reported = -1.0
+
+    def emit(self, fraction: float) -> None:
+        if self.callback is not None and fraction > self.reported:
+            self.reported = fraction
+            self.callback(fraction)
+
+    def part(self, low: float, high: float) -> ProgressCallback:
+        """A callback for a stage filling ``low..high``; a stage's own 1.0 reaches 1.0 only for the last stage."""
+        return lambda fraction: self.emit(low + (high - low) * fraction)
+
+
+def _check_format(fmt: str, where: Path) -> None:
+    if fmt not in FORMATS:
+        raise ReportError(f"{where}: unknown report format {fmt!r} (choose one of {', '.join(FORMATS)})")
+
+
+def _target(outputs: Outputs, out: Path | None, folder: Path, stem: str, fmt: str) -> Path:
+    """The final path of the report (see the module docstring)."""
+    suffix = SUFFIXES[fmt]
+    if out is None:
+        return folder / f"{stem}{suffix}"
+    out = Path(out).expanduser()
+    if out.is_dir():
+        return out / f"{stem}{suffix}"
+    parent = outputs.folder(out.parent)
+    return parent / (out.name if out.suffix else f"{out.name}{suffix}")
+
+
+def _data_uri(image: ReportImage) -> str:
+    return "data:image/png;base64," + base64.b64encode(image.png).decode("ascii")
+
+
+def _resource(image: ReportImage) -> str:
+    return f"{RESOURCE_SCHEME}:{image.key}.png"
+
+
+def pdf_bytes(html_text: str, images: list[ReportImage], title: str) -> bytes:
+    """``html_text`` laid out on A4 pages by Qt and written as PDF (figures from ``images``)."""
+    document = QtGui.QTextDocument()
+    font = QtGui.QFont("DejaVu Sans")
+    font.setPointSizeF(9.0)
+    document.setDefaultFont(font)
+    for image in images:
+        picture = QtGui.QImage.fromData(image.png, "PNG")
+        document.addResource(QtGui.QTextDocument.ResourceType.ImageResource, QtCore.QUrl(_resource(image)), picture)
+    document.setHtml(html_text)
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    writer = QtGui.QPdfWriter(buffer)
+    writer.setPageSize(QtGui.QPageSize(QtGui.QPageSize.PageSizeId.A4))
+    writer.setPageMargins(QtCore.QMarginsF(PDF_MARGIN_MM, PDF_MARGIN_MM, PDF_MARGIN_MM, PDF_MARGIN_MM),
+                          QtGui.QPageLayout.Unit.Millimeter)
+    writer.setResolution(PDF_RESOLUTION_DPI)
+    writer.setTitle(title)
+    writer.setCreator(f"somafeedback {__version__}")
+    document.print_(writer)
+    del writer  # finishes the PDF
+    buffer.close()
+    data = bytes(buffer.data())
+    if not data.startswith(b"%PDF"):
+        raise OSError("Qt wrote no PDF")
+    return data
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with open(fd, "wb") as stream:
+        stream.write(data)
+
+
+def _write(outputs: Outputs, target: Path, stages: _Stages, fmt: str, images: list[ReportImage], title: str,
+           html_for: Callable[[list[ReportImage], Callable[[ReportImage], str], bool], str]) -> Path:
+    temporary = outputs.reserve(target)
+    if fmt == "html":
+        data = html_for(images, _data_uri, False).encode("utf-8")
+    else:
+        data = pdf_bytes(html_for(images, _resource, True), images, title)
+    _write_new(temporary, data)
+    stages.emit(1.0)
+    return outputs.commit()[0]
+
+
+def _on_gui_thread(where: Path) -> None:
+    app = ensure_app()
+    if QtCore.QThread.currentThread() is not app.thread():
+        raise ReportError(f"{where}: report figures are drawn with Qt widgets, on the GUI thread only "
+                          "(build the content on a worker thread, then write the report on the GUI thread)")
+
+
+def _written(outputs: Outputs, where: Path, fmt: str, job: Callable[[], Path]) -> Path:
+    """Run ``job``; on any failure or cancel remove what it started to write."""
+    try:
+        return job()
+    except OSError as error:
+        outputs.discard()
+        raise ReportError(f"{where}: cannot write the {fmt} report: {error.strerror or error}") from error
+    except BaseException:
+        outputs.discard()
+        raise
+
+
+def _place(outputs: Outputs, out: Path | None, folder: Path, stem: str, fmt: str) -> Path:
+    target = _target(outputs, out, folder, stem, fmt)
+    if target.exists() or target.is_symlink():  # before the work, not only at the end
+        raise outputs.error(f"{target} already exists (reports never overwrite a file)")
+    return target
+
+
+def write_session_report(content: SessionReportContent, fmt: str, out: Path | None = None,
+                         progress: ProgressCallback | None = None) -> Path:
+    """Draw the figures of ``content`` and write its report as ``fmt``; the path written (GUI thread).
+
+    ``progress`` goes from 0.0 to 1.0 over the figures and the document.
+    """
+    _check_format(fmt, content.path)
+    _on_gui_thread(content.path)
+    outputs = Outputs(content.path)
+    stages = _Stages(progress)
+
+    def job() -> Path:
+        stages.emit(0.0)
+        target = _place(outputs, out, content.path.parent, f"{content.stem}_report", fmt)
+        images = session_images(content, stages.part(0.0, 0.9))
+        return _write(outputs, target, stages, fmt, images, session_title(content),
+                      lambda imgs, src, pdf: session_html(content, imgs, src, for_pdf=pdf))
+
+    return _written(outputs, content.path, fmt, job)
+
+
+def write_progress_report(content: ProgressContent, fmt: str, out: Path | None = None,
+                          progress: ProgressCallback | None = None, today: dt.date | None = None) -> Path:
+    """Draw the figures of ``content`` and write its progress report as ``fmt``; the path written (GUI thread)."""
+    from .home_window import MIN_RESTING_READINGS
+
+    _check_format(fmt, content.library)
+    _on_gui_thread(content.library)
+    outputs = Outputs(content.library)
+    stages = _Stages(progress)
+    made = today or dt.date.today()
+
+    def job() -> Path:
+        stages.emit(0.0)
+        target = _place(outputs, out, content.library, f"{safe_name(content.client)}_progress_{made.isoformat()}", fmt)
+        images = progress_images(content, stages.part(0.0, 0.9))
+        return _write(outputs, target, stages, fmt, images, progress_title(content),
+                      lambda imgs, src, pdf: progress_html(content, imgs, src, for_pdf=pdf,
+                                                           min_resting_readings=MIN_RESTING_READINGS, made=made))
+
+    return _written(outputs, content.library, fmt, job)
+
+
+def render_session_report(session_path: str | Path, fmt: str, out: Path | None = None, deidentify: bool = False,
+                          progress: ProgressCallback | None = None) -> Path:
+    """Write the report of one session as ``fmt`` (``"html"`` or ``"pdf"``); the path written (GUI thread).
+
+    The content (:func:`~somafeedback.report_content.session_content`) fills the progress to
+    0.6, the figures to 0.9. Raises :class:`~somafeedback.session_file.SessionFileError`
+    (unreadable file), :class:`~somafeedback.report_content.ReportError` (no beats, unknown
+    format, cannot write, not the GUI thread) or :class:`~somafeedback.export.ExportError`
+    (the output exists).
+    """
+    session_path = Path(session_path)
+    _check_format(fmt, session_path)
+    _on_gui_thread(session_path)
+    stages = _Stages(progress)
+    stages.emit(0.0)
+    if out is not None and not Path(out).is_dir() and (Path(out).exists() or Path(out).is_symlink()):
+        raise ExportError(f"{session_path}: {out} already exists (reports never overwrite a file)")
+    content = session_content(session_path, deidentify, stages.part(0.0, CONTENT_SHARE))
+    return write_session_report(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
+
+
+def render_progress_report(library_folder: str | Path, client: str, fmt: str, out: Path | None = None,
+                           progress: ProgressCallback | None = None) -> Path:
+    """Write one client's progress over weeks as ``fmt``; the path written (GUI thread).
+
+    Raises :class:`~somafeedback.report_content.ReportError` (no such folder, no session of
+    the client, unknown format, cannot write, not the GUI thread) or
+    :class:`~somafeedback.export.ExportError` (the output exists).
+    """
+    folder = Path(library_folder)
+    _check_format(fmt, folder)
+    _on_gui_thread(folder)
+    stages = _Stages(progress)
+    stages.emit(0.0)
+    if out is not None and not Path(out).is_dir() and (Path(out).exists() or Path(out).is_symlink()):
+        raise ExportError(f"{folder}: {out} already exists (reports never overwrite a file)")
+    content = progress_content(folder, client, stages.part(0.0, CONTENT_SHARE))
+    return write_progress_report(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
+
+
+__all__ = ["FORMATS", "ExportError", "ReportError", "ensure_app", "pdf_bytes", "render_progress_report",
+           "render_session_report", "write_progress_report", "write_session_report"]
