@@ -237,6 +237,17 @@ def write_progress_report(content: ProgressContent, fmt: str, out: Path | None =
     return _written(outputs, content.library, fmt, job)
 
 
+def _begin(fmt: str, source: Path, out: Path | None, progress: ProgressCallback | None) -> _Stages:
+    """Checks before any work (format, thread, an existing output) and the job's progress stages."""
+    _check_format(fmt, source)
+    _on_gui_thread(source)
+    stages = _Stages(progress)
+    stages.emit(0.0)
+    if out is not None and not Path(out).is_dir() and (Path(out).exists() or Path(out).is_symlink()):
+        raise ExportError(f"{source}: {out} already exists (reports never overwrite a file)")
+    return stages
+
+
 def render_session_report(session_path: str | Path, fmt: str, out: Path | None = None, deidentify: bool = False,
                           progress: ProgressCallback | None = None) -> Path:
     """Write the report of one session as ``fmt`` (``"html"`` or ``"pdf"``); the path written (GUI thread).
@@ -248,12 +259,7 @@ def render_session_report(session_path: str | Path, fmt: str, out: Path | None =
     (the output exists).
     """
     session_path = Path(session_path)
-    _check_format(fmt, session_path)
-    _on_gui_thread(session_path)
-    stages = _Stages(progress)
-    stages.emit(0.0)
-    if out is not None and not Path(out).is_dir() and (Path(out).exists() or Path(out).is_symlink()):
-        raise ExportError(f"{session_path}: {out} already exists (reports never overwrite a file)")
+    stages = _begin(fmt, session_path, out, progress)
     content = session_content(session_path, deidentify, stages.part(0.0, CONTENT_SHARE))
     return write_session_report(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
 
@@ -267,12 +273,7 @@ def render_progress_report(library_folder: str | Path, client: str, fmt: str, ou
     :class:`~somafeedback.export.ExportError` (the output exists).
     """
     folder = Path(library_folder)
-    _check_format(fmt, folder)
-    _on_gui_thread(folder)
-    stages = _Stages(progress)
-    stages.emit(0.0)
-    if out is not None and not Path(out).is_dir() and (Path(out).exists() or Path(out).is_symlink()):
-        raise ExportError(f"{folder}: {out} already exists (reports never overwrite a file)")
+    stages = _begin(fmt, folder, out, progress)
     content = progress_content(folder, client, stages.part(0.0, CONTENT_SHARE))
     return write_progress_report(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
 
