@@ -131,7 +131,8 @@ class StreamPrinter:
                 self._emit(
                     {"type": "beat", "strap": item.strap_id, "t_s": round(item.t_s, 6), "rr_ms": item.rr_ms,
                      "rr_1024": item.rr_1024, "hr_bpm": round(hr, 1), "strap_bpm": item.strap_bpm,
-                     "contact": item.contact, "segment": item.segment, "seq": item.seq, "source": item.source},
+                     "contact": item.contact, "segment": item.segment, "seq": item.seq, "source": item.source,
+                     "arrival_s": item.arrival_ns / 1e9},
                     f"{item.t_s:9.3f} s  {'beat' if item.source == 'strap' else 'ecgbeat':<7} RR {item.rr_ms:7.1f} ms  "
                     f"HR {hr:5.1f} bpm  contact {_CONTACT_TEXT[item.contact]}",
                     item.strap_id,

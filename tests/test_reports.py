@@ -501,7 +501,6 @@ def test_the_practitioner_window_builds_a_progress_report_with_its_dialog(client
     library = load_library()
     window = PractitionerWindow(Engine(EngineSource(), EngineOptions(), library), library)
     qtbot.addWidget(window)
-    previous = window.settings.recordings
     window.settings.set("recordings/folder", str(client_library))
     try:
         written = window.progress_report("Client C", "html", tmp_path)
@@ -518,7 +517,8 @@ def test_the_practitioner_window_builds_a_progress_report_with_its_dialog(client
         QtCore.QTimer.singleShot(50, read_and_close_the_message)
         missing = window.progress_report("Nobody", "html", tmp_path)
     finally:
-        window.settings.set("recordings/folder", str(previous))
+        window.settings.store.remove("recordings/folder")  # back to the default for later tests and subprocesses
+        window.settings.store.sync()
     assert written is not None and written.parent == tmp_path and written.read_text(encoding="utf-8").count("<img") >= 1
     assert missing is None and shown and "Nobody" in shown[0]  # a clear message instead, nothing written
     assert sorted(p.name for p in tmp_path.iterdir()) == [written.name]
