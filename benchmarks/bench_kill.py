@@ -52,6 +52,8 @@ def one_kill(library: Path, wait_s: float) -> tuple[bool, float, int]:
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     reader.join(timeout=5)
+    assert process.stdout is not None
+    process.stdout.close()
     files = sorted(library.glob("*.session.sqlite"))
     if not files:
         return not last_seen, 0.0, 0  # killed before anything was received: nothing to lose

@@ -24,3 +24,15 @@ def test_a_recording_killed_at_random_opens_and_loses_at_most_a_second() -> None
     assert figures["sessions_open"] == 3
     assert figures["max_loss_s"] <= 1.0
     assert figures["notifications_kept_min"] > 0
+
+
+def test_a_soak_with_link_drops_loses_nothing_and_never_claims_validity_across_a_gap(tmp_path) -> None:
+    from bench_soak import soak
+
+    f = soak(8, seed=5, folder=tmp_path)
+    assert f["drops_injected"] == 8 and f["reconnects"] == 8 and f["crashes"] == 0
+    assert f["hr_received"] == f["hr_sent"] > 300
+    assert f["pmd_frames_received"] == f["pmd_frames_sent"] > 500
+    assert f["notifications_recorded"] == f["notifications_received"]
+    assert f["gap_events"] == 8
+    assert f["metrics_valid"] > 50 and f["metrics_valid_across_a_gap"] == 0
