@@ -395,8 +395,8 @@ def _open_session(args: argparse.Namespace) -> Any:
     from .session_file import read_session
 
     session = read_session(find_session(args.session, _library(args)))
-    for problem in session.problems:
-        print(f"{session.path}: recovered what could be read; {problem}", file=sys.stderr)
+    if session.problems:
+        print(f"{session.path}: damaged; recovered what could be read ({'; '.join(session.problems)})", file=sys.stderr)
     if session.ended_unexpectedly:
         print(f"{session.path}: this session ended unexpectedly (the recording was not closed)", file=sys.stderr)
     return session

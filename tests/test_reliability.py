@@ -36,3 +36,26 @@ def test_a_soak_with_link_drops_loses_nothing_and_never_claims_validity_across_a
     assert f["notifications_recorded"] == f["notifications_received"]
     assert f["gap_events"] == 8
     assert f["metrics_valid"] > 50 and f["metrics_valid_across_a_gap"] == 0
+
+
+def test_a_long_accelerated_session_stays_within_its_memory_and_disk_budgets() -> None:
+    """15 min of an H10 session in a fresh process (the full 8 h run is benchmarks/bench_longrun.py)."""
+    import subprocess
+
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_longrun.py"), "0.25"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    assert float(figures["peak_rss_mb"]) <= 250.0
+    assert 0.5 < float(figures["recording_mb_per_h"]) <= 30.0
+    assert int(figures["ecg_beats"]) > 800  # the raw ECG really streamed and was analysed
+
+
+def test_corrupt_sessions_and_import_files_give_one_clear_error_and_leave_the_library_alone(tmp_path) -> None:
+    from bench_corrupt import corrupt_sweep
+
+    f = corrupt_sweep(tmp_path)
+    assert f["runs"] > 30 and f["crashes"] == 0 and f["unclear_errors"] == 0
+    assert f["clear_errors"] > 10 and f["recovered"] > 5  # both outcomes are exercised
+    assert f["good_sessions_listed"] == 2 and f["damaged_sessions_listed_as_damaged"] == 9
+    assert f["library_untouched"] is True

@@ -19,7 +19,7 @@ it serves PMD the way the H10 does, so the app's ordinary bleak code is exercise
   its streams itself (``ONLINE_MEASUREMENT_STOPPED``). Streams end with the link.
 
 Ground truth for tests: :attr:`SimulatedPmd.frames_sent` (measurement type, device stamp,
-send time, samples) and the model's beats.
+send time, sample count) and the model's beats.
 
 Thread: the radio's asyncio loop; timing is the loop's session time.
 """
@@ -84,8 +84,7 @@ class SentFrame:
     measurement_type: int
     timestamp_ns: int  # device clock, last sample
     sent_s: float  # session time sent
-    samples: np.ndarray
-    payload: bytes
+    n_samples: int  # (the samples themselves are not kept: hours of ECG would fill memory)
 
 
 @dataclass(slots=True)
@@ -272,7 +271,7 @@ class SimulatedPmd:
             stamp = round((DEVICE_CLOCK_START_S + (index + n - 1) / stream.rate_hz) * 1e9)
             payload = self._encode(stream.measurement, stamp, samples)
             await self.device.notify_subscriber(stream.connection, self._data, payload)
-            self.frames_sent.append(SentFrame(stream.measurement, stamp, self.session_time(), samples, payload))
+            self.frames_sent.append(SentFrame(stream.measurement, stamp, self.session_time(), len(samples)))
             index += n
 
     def _render(self, stream: _Stream, index: int, n: int, host_rate: float) -> np.ndarray:
