@@ -13,7 +13,6 @@ Run: python benchmarks/bench_longrun.py [HOURS]   (default 8)
 from __future__ import annotations
 
 import asyncio
-import resource
 import sys
 import tempfile
 import time
@@ -29,12 +28,22 @@ from somafeedback.session_file import SessionWriter
 from somafeedback.sinks import FanOut
 
 
-def rss_mb() -> float:
-    """Resident memory now (Linux /proc), MB."""
+def _status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024.0
     return float("nan")
+
+
+def rss_mb() -> float:
+    """Resident memory now (Linux /proc), MB."""
+    return _status_mb("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: Linux carries that
+    over from the parent across fork and exec, so a child started by a big process reports the parent's."""
+    return _status_mb("VmHWM")
 
 
 class Consumer:
@@ -91,7 +100,7 @@ def long_run(hours: float, folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
     run_in_session_time(main, MAX_SPEED)
     wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KB
+    peak = peak_rss_mb()
     mb = samples["bytes"] / 1e6
     return {"session_h": hours, "peak_rss_mb": round(peak, 1), "rss_after_1h_mb": round(samples.get("rss_after_1h_mb", 0.0), 1),
             "recording_mb": round(mb, 1), "recording_mb_per_h": round(mb / hours, 2),
