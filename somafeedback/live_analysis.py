@@ -85,7 +85,7 @@ class LiveAnalysis:
                 continue
             if isinstance(item, Beat):
                 if ecg:  # the ECG times the beats; the strap's RR only check them
-                    out.extend(self._measure(strap, self.crosschecks[strap].add_strap(item.t_s, item.rr_ms)))
+                    out.extend(self._measure(strap, self.crosschecks[strap].add_strap(item.t_s, item.rr_ms, item.segment)))
                 else:
                     out.append((strap, self.pipeline(strap).push_beat(item.t_s, item.rr_ms, item.segment)))
             elif lost_contact:

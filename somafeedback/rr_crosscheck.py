@@ -11,8 +11,8 @@ notification period late (see ``devices/beat_timing.py``), so a strap beat lies 
 ``t_ecg + offset`` with an unknown ``offset`` in about ``[-EARLY_S, LATE_S]``. Until
 ``MIN_PAIRS`` matches have been seen, any strap RR within ``AGREE_MS`` inside that wide
 window counts; then the window narrows to ``+-NARROW_S`` around the median offset of the
-recent matches (it widens again after ``MAX_NARROW_MISSES`` misses in a row: the strap's
-timing was re-anchored).
+recent matches. It widens again whenever the strap's beat timing starts a new segment (it was
+re-anchored: the offset moved), and after ``MAX_NARROW_MISSES`` misses in a row.
 
 An ECG beat is decided once a strap beat past its window has arrived (the strap's RR for
 that time are in), or ``TIMEOUT_S`` after it if the strap says nothing; a beat with no
@@ -59,11 +59,20 @@ class RrCrossCheck:
         self._pending: deque[Beat] = deque()
         self._offsets: deque[float] = deque(maxlen=OFFSET_MEMORY)
         self._narrow_misses = 0
+        self._segment: int | None = None
         self.agreed = 0
         self.disagreed = 0
 
-    def add_strap(self, t_s: float, rr_ms: float) -> list[CheckedBeat]:
-        """A strap RR arrived; the ECG beats that can now be decided."""
+    def add_strap(self, t_s: float, rr_ms: float, segment: int | None = None) -> list[CheckedBeat]:
+        """A strap RR arrived; the ECG beats that can now be decided.
+
+        ``segment``: the strap beat's timing segment; a new one (the strap's beat times were
+        re-anchored) moves the offset, so it is learnt afresh in the wide window.
+        """
+        if segment is not None and segment != self._segment:
+            self._segment = segment
+            self._offsets.clear()
+            self._narrow_misses = 0
         self._strap.append((t_s, rr_ms))
         while self._strap and self._strap[0][0] < t_s - STRAP_MEMORY_S:
             self._strap.popleft()
@@ -99,12 +108,14 @@ class RrCrossCheck:
 
     def _decide(self, beat: Beat) -> CheckedBeat:
         low, high = self._window(beat)
-        verdict = self._compare(beat, low, high)
+        # the strap's RR for the window are all in (else, e.g. at a flush, a miss proves nothing)
+        covered = bool(self._strap) and self._strap[-1][0] > beat.t_s + high
+        verdict = self._compare(beat, low, high, covered)
         if verdict is None and len(self._offsets) >= MIN_PAIRS:  # the strap may have been re-anchored
             self._narrow_misses += 1
             if self._narrow_misses >= MAX_NARROW_MISSES:
                 self._offsets.clear()
-            verdict = self._compare(beat, -EARLY_S, LATE_S)
+            verdict = self._compare(beat, -EARLY_S, LATE_S, covered)
         if verdict is not None:
             self._narrow_misses = 0
         if verdict is True:
@@ -113,12 +124,12 @@ class RrCrossCheck:
             self.disagreed += 1
         return CheckedBeat(beat, verdict)
 
-    def _compare(self, beat: Beat, low: float, high: float) -> bool | None:
+    def _compare(self, beat: Beat, low: float, high: float, covered: bool) -> bool | None:
         near = [(t, rr) for t, rr in self._strap if low <= t - beat.t_s <= high]
         if not near:
             return None
         t_match, rr_match = min(near, key=lambda item: abs(item[1] - beat.rr_ms))
         if abs(rr_match - beat.rr_ms) > AGREE_MS:
-            return False
+            return False if covered else None
         self._offsets.append(t_match - beat.t_s)
         return True

@@ -88,3 +88,21 @@ def test_crosscheck_without_strap_rr_leaves_beats_unflagged() -> None:
         decided += check.add_ecg(beat(10.0 + k, 1000.0))
     decided += check.flush()
     assert len(decided) == 10 and all(c.agrees is None for c in decided)
+
+
+def test_crosscheck_follows_the_strap_when_its_beat_timing_is_re_anchored() -> None:
+    rng = np.random.default_rng(3)
+    rr = 900.0 + rng.normal(0, 25, 120)
+    t = np.cumsum(rr) / 1000.0 + 10.0
+    shift = np.where(np.arange(120) < 60, 0.3, 1.15)  # the strap re-anchored at beat 60: its times moved 0.85 s
+    segments = np.where(np.arange(120) < 60, 0, 1)
+    check = RrCrossCheck()
+    decided = []
+    for k in range(120):
+        decided += check.add_ecg(beat(float(t[k]), float(rr[k])))
+        if k >= 1:
+            decided += check.add_strap(float(t[k - 1] + shift[k - 1]), float(rr[k - 1]), int(segments[k - 1]))
+    decided += check.flush()
+    assert len(decided) == 120
+    assert sum(c.agrees is False for c in decided) == 0  # same beats throughout: nothing to flag
+    assert check.agreed >= 110
