@@ -80,6 +80,8 @@ class LiveAnalysis:
             lost_contact = isinstance(item, ContactChange) and item.contact is False
             if lost_contact and self.metrics:  # beats from before the loss come first
                 out.extend(self._measure(strap, self._drop_pending(strap)))
+            if lost_contact and strap in self.raw:
+                self.raw[strap].contact_lost()
             out.append((strap, item))
             if not self.metrics:
                 continue

@@ -77,6 +77,11 @@ class StrapRawSignals:
                 self.motion.reset()
             self.edr.reset()
 
+    def contact_lost(self) -> None:
+        """The electrodes lost the skin: the next R peak starts a new beat segment (no RR spans the loss)."""
+        self._restart_ecg()
+        self.segment += 1
+
     def link_lost(self) -> None:
         self.pmd.link_lost()
         self.last_ecg_s = -np.inf
