@@ -82,20 +82,22 @@ class _Sink:
     def notification(self, notification: Notification) -> None:
         if self.engine._recorder is not None:
             self.engine._recorder.notification(notification)
+        outputs = self.analysis.on_notification(notification)  # once, for the UI, LSL and the regulation loop
+        self.engine._push(*(StrapOutput(strap, output) for strap, output in outputs))
         if self.engine._lsl is not None:
-            self.engine._lsl.notification(notification)
-        self.engine._push(*(StrapOutput(strap, output) for strap, output in self.analysis.on_notification(notification)))
+            self.engine._lsl.notification_analysed(outputs)
         if self.engine.session is not None:
-            self.engine.session.notification(notification)
+            self.engine.session.notification_analysed(notification, outputs)
 
     def event(self, event: SourceEvent) -> None:
         if self.engine._recorder is not None:
             self.engine._recorder.event(event)
+        outputs = self.analysis.on_event(event)
         if self.engine._lsl is not None:
-            self.engine._lsl.event(event)
-        self.engine._push(event, *(StrapOutput(strap, metrics) for strap, metrics in self.analysis.on_event(event)))
+            self.engine._lsl.event_analysed(event, outputs)
+        self.engine._push(event, *(StrapOutput(strap, metrics) for strap, metrics in outputs))
         if self.engine.session is not None:
-            self.engine.session.event(event)
+            self.engine.session.event_analysed(event, outputs)
 
 
 class Engine:

@@ -68,7 +68,7 @@ import importlib
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Final
@@ -290,19 +290,30 @@ class LslOutlets:
 
     # -- StrapSink ----------------------------------------------------------------------
     def notification(self, notification: Notification) -> None:
-        if self.closed:
-            return
-        for strap_id, output in self.analysis.on_notification(notification):
-            self._output(strap_id, output)
+        if not self.closed:
+            self.notification_analysed(self.analysis.on_notification(notification))
 
     def event(self, event: SourceEvent) -> None:
+        if not self.closed:
+            self.event_analysed(event, self.analysis.on_event(event))
+
+    # -- fed by a caller that already runs the analysis (the app's engine) ------------------
+    def notification_analysed(self, outputs: Sequence[tuple[str, Output]]) -> None:
+        """What a LiveAnalysis made of one notification."""
+        if self.closed:
+            return
+        for strap_id, output in outputs:
+            self._output(strap_id, output)
+
+    def event_analysed(self, event: SourceEvent, outputs: Sequence[tuple[str, Output]]) -> None:
+        """An event, and what a LiveAnalysis made of it."""
         if self.closed:
             return
         if isinstance(event, StrapInfo) and event.name:
             self._models[event.strap_id] = event.name
         t_s, text = event_marker(event)
         self._push(None, MARKERS, t_s, [text])
-        for strap_id, metrics in self.analysis.on_event(event):
+        for strap_id, metrics in outputs:
             self._output(strap_id, metrics)
 
     def close(self) -> None:

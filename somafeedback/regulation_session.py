@@ -11,13 +11,13 @@ Thread: the loop that feeds it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .chest_motion import BreathingEstimate
 from .cues import CueConfig, CueEvent, HomeScript, PractitionerCues
 from .devices.events import LinkEvent, LinkState, Notification, SourceEvent, StrapSink, TimelineEvent
 from .exercise_library import Exercise
-from .live_analysis import LiveAnalysis
+from .live_analysis import LiveAnalysis, Output
 from .pipeline import BeatMetrics
 from .regulation import Baseline, RegulationConfig, RegulationModel, RegulationState, StateChange
 
@@ -57,8 +57,16 @@ class RegulationSession:
 
     # -- StrapSink ----------------------------------------------------------------------------
     def notification(self, notification: Notification) -> None:
+        self.notification_analysed(notification, self.analysis.on_notification(notification))
+
+    def event(self, event: SourceEvent) -> None:
+        self.event_analysed(event, self.analysis.on_event(event))
+
+    # -- fed by a caller that already runs the analysis (the app's engine) ----------------------
+    def notification_analysed(self, notification: Notification, outputs: Sequence[tuple[str, Output]]) -> None:
+        """One notification and what a LiveAnalysis made of it."""
         self._clock = (notification.host_ns, notification.wall_time)
-        for strap, output in self.analysis.on_notification(notification):
+        for strap, output in outputs:
             if strap != self.client_strap:
                 continue
             if isinstance(output, BeatMetrics):
@@ -66,9 +74,10 @@ class RegulationSession:
             elif isinstance(output, BreathingEstimate) and output.source == "acc":
                 self._states(self.model.movement(output.t_s, output.moving))
 
-    def event(self, event: SourceEvent) -> None:
-        for strap, metrics in self.analysis.on_event(event):
-            if strap == self.client_strap:
+    def event_analysed(self, event: SourceEvent, outputs: Sequence[tuple[str, Output]]) -> None:
+        """An event and what a LiveAnalysis made of it."""
+        for strap, metrics in outputs:
+            if strap == self.client_strap and isinstance(metrics, BeatMetrics):
                 self._measure(metrics)
         if isinstance(event, TimelineEvent) and event.kind == "marker":
             label = str(event.data.get("label", ""))
