@@ -5,7 +5,9 @@
   the ECG strip and the record.
 * R peaks are found in every ECG chunk as it arrives (:class:`~.ecg_peaks.EcgPeakDetector`,
   at most one frame late); each becomes a :class:`~somafeedback.devices.events.Beat` with
-  ``source="ecg"``, its RR measured between R peaks. A chunk that does not follow on from
+  ``source="ecg"``: its time from the strap's clock mapped onto the session's, its RR from the
+  samples between R peaks (the strap's own clock, so a correction of the time map, which can
+  move a beat, never distorts an interval). A chunk that does not follow on from
   the previous one starts a new beat segment.
 * Breathing comes from the accelerometer (:class:`~.chest_motion.ChestMotion`: rate, phase,
   amplitude, movement), or, while no acceleration streams, from the ECG
@@ -61,7 +63,7 @@ class StrapRawSignals:
         self.last_acc_s = -np.inf
         self._times = np.empty(0)  # session times of the detector's recent samples
         self._times_first = 0  # detector index of _times[0]
-        self._last_peak_s: float | None = None
+        self._last_peak: float | None = None  # detector sample index of the previous R peak
         self._next_edr_s = -np.inf
         self._trace_until_s = -np.inf
 
@@ -102,7 +104,7 @@ class StrapRawSignals:
             self.detector.reset()
         self._times = np.empty(0)
         self._times_first = 0
-        self._last_peak_s = None
+        self._last_peak = None
 
     def _ecg(self, chunk: EcgChunk) -> list[RawItem]:
         if self.detector is None:
@@ -124,11 +126,11 @@ class StrapRawSignals:
                 continue  # older than the time map: cannot be placed
             t_s = float(np.interp(position, np.arange(self._times.size), self._times))
             self.edr.push_peak(t_s, peak.amplitude_uv)
-            if self._last_peak_s is not None:
-                rr_ms = (t_s - self._last_peak_s) * 1000.0
+            if self._last_peak is not None:  # RR on the strap's own sample clock: exact, whatever the time map does
+                rr_ms = (peak.index - self._last_peak) * 1000.0 / chunk.fs_hz
                 out.append(Beat(self.strap_id, t_s, round(rr_ms * TICKS_PER_S / 1000.0), rr_ms, self.segment,
                                 chunk.arrival_ns, chunk.seq, 0, True, source="ecg"))
-            self._last_peak_s = t_s
+            self._last_peak = peak.index
         if not self.pmd.acc_running and self.last_ecg_s >= self._next_edr_s:
             self._next_edr_s = self.last_ecg_s + EDR_EVERY_S
             estimate = self.edr.estimate(self.last_ecg_s)

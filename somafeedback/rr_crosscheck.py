@@ -16,8 +16,9 @@ re-anchored: the offset moved), and after ``MAX_NARROW_MISSES`` misses in a row.
 
 An ECG beat is decided once a strap beat past its window has arrived (the strap's RR for
 that time are in), or ``TIMEOUT_S`` after it if the strap says nothing; a beat with no
-strap RR anywhere near is not flagged (nothing to compare). The delay this adds to the
-metrics is about one notification period plus ``LATE_S``.
+strap RR anywhere near is not flagged (nothing to compare), nor is one the strap's reports do
+not cover on both sides (before the strap's first beat, as at the start, or at a flush). The
+delay this adds to the metrics is about one notification period plus ``LATE_S``.
 
 Thread: any; synchronous, one instance per strap.
 """
@@ -60,6 +61,7 @@ class RrCrossCheck:
         self._offsets: deque[float] = deque(maxlen=OFFSET_MEMORY)
         self._narrow_misses = 0
         self._segment: int | None = None
+        self._segment_first_s: float | None = None  # the first strap beat of its current timing segment
         self.agreed = 0
         self.disagreed = 0
 
@@ -73,6 +75,9 @@ class RrCrossCheck:
             self._segment = segment
             self._offsets.clear()
             self._narrow_misses = 0
+            self._segment_first_s = t_s
+        if self._segment_first_s is None:
+            self._segment_first_s = t_s
         self._strap.append((t_s, rr_ms))
         while self._strap and self._strap[0][0] < t_s - STRAP_MEMORY_S:
             self._strap.popleft()
@@ -92,6 +97,7 @@ class RrCrossCheck:
         self._strap.clear()
         self._offsets.clear()
         self._narrow_misses = 0
+        self._segment_first_s = None
 
     # -- internals ------------------------------------------------------------------------
     def _release(self, ready: Callable[[Beat], bool]) -> list[CheckedBeat]:
@@ -108,8 +114,9 @@ class RrCrossCheck:
 
     def _decide(self, beat: Beat) -> CheckedBeat:
         low, high = self._window(beat)
-        # the strap's RR for the window are all in (else, e.g. at a flush, a miss proves nothing)
-        covered = bool(self._strap) and self._strap[-1][0] > beat.t_s + high
+        # the strap reported throughout the window (else, at its start or at a flush, a miss proves nothing)
+        covered = (self._segment_first_s is not None and self._segment_first_s <= beat.t_s + low
+                   and self._strap[-1][0] > beat.t_s + high)
         verdict = self._compare(beat, low, high, covered)
         if verdict is None and len(self._offsets) >= MIN_PAIRS:  # the strap may have been re-anchored
             self._narrow_misses += 1
