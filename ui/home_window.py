@@ -393,7 +393,9 @@ class HomeWindow(QtWidgets.QMainWindow):
         screen = self.client_screen
         if not force and screen.current_exercise() is exercise and screen.current_step_index() == index:
             return  # already there: keep the pacer's breath going
-        started_at = at_s - sum(step.seconds for step in exercise.steps[:index])
+        # A script event carries its beat's time, which can run up to ~1.5 s ahead of the clock
+        # (see devices/beat_timing.py): a step never starts in the client's future.
+        started_at = min(at_s, self._now()) - sum(step.seconds for step in exercise.steps[:index])
         screen.show_exercise(exercise, started_at)
 
     def _take_state(self, state: str) -> None:
