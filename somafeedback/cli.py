@@ -155,8 +155,11 @@ def build_parser(extra_commands: Callable[[Any], None] | None = None) -> argpars
     _add_lsl_option(stream)
     stream.set_defaults(run=_stream)
 
-    analyze = commands.add_parser("analyze", help="analyse a whole RR recording (plain, Kubios, HRV Logger, Polar files)")
-    analyze.add_argument("path", metavar="PATH", help="an RR file")
+    analyze = commands.add_parser("analyze", help="analyse a whole RR recording (plain, Kubios, HRV Logger, Polar "
+                                  "files) or a recorded session")
+    analyze.add_argument("path", metavar="PATH|SESSION",
+                         help="an RR file, a session file, or a session id from the library")
+    _add_library_option(analyze)
     output = analyze.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="one JSON object with the summary")
     output.add_argument("--series", action="store_true", help="the windowed metrics over time, as CSV")
@@ -266,11 +269,27 @@ def _source(args: argparse.Namespace) -> Any:
                        simulated_model=args.simulated_strap)
 
 
-def _run(main: Callable[[], Coroutine[Any, Any, int]], speed: Speed, simulated: bool) -> int:
-    """Run ``main`` on the command's single asyncio loop (session time for simulated sources)."""
-    factory = (lambda: SessionEventLoop(speed)) if simulated else None
+def _run(main: Callable[[], Coroutine[Any, Any, int]], speed: Speed, simulated: bool, from_zero: bool = False) -> int:
+    """Run ``main`` on the command's single asyncio loop: session time for simulated sources; for
+    real straps the host's monotonic clock, or (``from_zero``) real time counted from 0 at the start."""
+    factory = (lambda: SessionEventLoop(speed)) if simulated or from_zero else None
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main())
+
+
+ADAPTER_CHECK_S = 0.2  # s of scanning that shows whether there is a usable Bluetooth adapter
+
+
+async def _require_adapter(source: Any) -> None:
+    """For real straps given by address: raise :class:`~.live.NoStrapFound` with the same words
+    as ``scan`` when there is no usable Bluetooth adapter (instead of retrying the link for ever).
+    Without addresses, streaming starts with a scan, which says so by itself."""
+    if source.simulate is not None or not source.addresses:
+        return
+    from .live import open_stack, scan
+
+    async with open_stack(source) as (stack, _addresses):
+        await scan(stack, ADAPTER_CHECK_S)
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -316,6 +335,7 @@ def _stream(args: argparse.Namespace) -> int:
         assert streaming is not None
         printer.on_output_closed = streaming.cancel
         try:
+            await _require_adapter(source)
             await stream_straps(source, sink, args.duration)
         except NoStrapFound as error:
             print(error, file=sys.stderr)
@@ -325,7 +345,8 @@ def _stream(args: argparse.Namespace) -> int:
                 raise
         return EXIT_OK
 
-    return _closing(outlets, lambda: _run(main, args.speed, source.simulate is not None))
+    # times count from 0 at the start, for real straps as for simulated ones
+    return _closing(outlets, lambda: _run(main, args.speed, source.simulate is not None, from_zero=True))
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -334,10 +355,15 @@ def _analyze(args: argparse.Namespace) -> int:
     from .session_file import SUFFIX, SessionFileError
 
     try:
-        if str(args.path).endswith(SUFFIX) or _is_sqlite(Path(args.path)):
+        path = Path(args.path).expanduser()
+        if not path.exists() and not {os.sep, "/"} & set(args.path):  # a session id, or a file in the library
+            from .library import find_session
+
+            path = find_session(args.path, _library(args))
+        if str(path).endswith(SUFFIX) or _is_sqlite(path):
             from .session_analysis import session_series
 
-            series = session_series(Path(args.path))
+            series = session_series(path)
         else:
             series = read_rr_file(args.path)
     except (RRFileError, SessionFileError) as error:
@@ -375,6 +401,7 @@ def _record(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         try:
+            await _require_adapter(source)
             writer = await record_straps(source, sink, args.duration, library, manifest)
         except NoStrapFound as error:
             print(error, file=sys.stderr)
@@ -564,6 +591,7 @@ def _session(args: argparse.Namespace) -> int:
 
     async def live_main() -> int:
         try:
+            await _require_adapter(source)
             if args.record:
                 from .live import record_straps
 
@@ -592,7 +620,7 @@ def _exercises(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for exercise in sorted(library.values(), key=lambda e: e.id):
         where = " + ".join(sorted(exercise.where))
-        print(f"{exercise.id:<28} {exercise.duration_s / 60:4.1f} min  {where:<16} {exercise.title}")
+        print(f"{exercise.id:<28} {exercise.duration_text:>8}  {where:<16} {exercise.title}")
     return EXIT_OK
 
 

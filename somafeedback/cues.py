@@ -50,7 +50,7 @@ class CueConfig:
 SUGGESTION_TEXT = {
     "grounding": "Heart rate above the usual range and not yet coming down for 30 s. Invite grounding? (feet, seat, orienting)",
     "containment": "Still above the usual range after grounding. Consider containment (self-hold), or slowing the pace of the material.",
-    "pendulation": "Steady activation for 4 min without a return toward the usual range. "
+    "pendulation": "Heart rate steadily above the usual range for 4 min, without a return toward it. "
                    "Invite pendulation, starting from a resource?",
 }
 ROLE = {"grounding": "grounding", "containment": "containment", "pendulation": "pendulation"}

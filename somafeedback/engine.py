@@ -122,6 +122,7 @@ class Engine:
         self._recorder: Any = None  # the SessionWriter while recording
         self._lsl: Any = None  # the LslOutlets while publishing to Lab Streaming Layer
         self._committer: Any = None
+        self.session_origin_ns: int | None = None  # the session's 00:00 on the loop's clock (host_ns), once started
 
     # -- life -----------------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> None:
@@ -136,8 +137,20 @@ class Engine:
         self._thread.join(timeout_s)
 
     def now_s(self) -> float:
-        """The engine's session time (0 before it starts)."""
+        """The engine loop's clock in seconds (0 before it starts); for session times use :meth:`session_s`."""
         return self._loop.time() if self._loop is not None else 0.0
+
+    def session_s(self, host_ns: int | None = None) -> float:
+        """Seconds since the session's start (the engine's start): now, or at a recorded ``host_ns`` (any thread).
+
+        This is the one session clock: the live window, the recording's manifest
+        (``session_origin_host_ns``), the review window and the reports all count from it.
+        0 before the engine starts.
+        """
+        if self.session_origin_ns is None:
+            return 0.0
+        at_ns = round(self.now_s() * 1e9) if host_ns is None else host_ns
+        return (at_ns - self.session_origin_ns) / 1e9
 
     def drain(self) -> list[EngineItem]:
         """Everything produced since the last call, in order (any thread)."""
@@ -164,8 +177,11 @@ class Engine:
     def dismiss(self) -> None:
         self.call(lambda: self.session and self.session.dismiss())
 
-    def add_event(self, kind: str, **data: Any) -> None:
-        """A marker, note or pushed cue, stamped with the engine's clock, on the session's timeline."""
+    def add_event(self, kind: str, /, **data: Any) -> None:
+        """A marker, note or pushed cue, stamped with the engine's clock, on the session's timeline.
+
+        ``kind`` is positional-only, so ``data`` may carry its own ``kind`` (a cue's kind, e.g. "manual").
+        """
         def add() -> None:
             assert self._loop is not None
             clock = LoopClock(self._loop)
@@ -197,6 +213,7 @@ class Engine:
         from .regulation_session import RegulationSession
 
         self._loop = asyncio.get_running_loop()
+        self.session_origin_ns = LoopClock(self._loop).now_ns()
         self._stop = asyncio.Event()
         self._stack: Any = None
         self._fleet: Any = None
@@ -248,6 +265,8 @@ class Engine:
 
         assert self._loop is not None
         clock = LoopClock(self._loop)
+        if self.session_origin_ns is not None:  # the review window and the reports count from the session's start
+            manifest.setdefault("session_origin_host_ns", self.session_origin_ns)
         writer = SessionWriter(new_session_path(library, clock.wall_time(), manifest.get("client")), clock, manifest)
         self._recorder, self.recording = writer, writer.path
         self.session.recorder = writer
@@ -259,7 +278,9 @@ class Engine:
             return
         self._committer.cancel()
         self._recorder.close("stopped")
-        self._push(TimelineEvent("recording", 0, 0.0, {"state": "stopped", "path": str(self._recorder.path)}))
+        clock = LoopClock(self._loop) if self._loop is not None else None
+        self._push(TimelineEvent("recording", clock.now_ns() if clock else 0, clock.wall_time() if clock else 0.0,
+                                 {"state": "stopped", "path": str(self._recorder.path)}))
         self._recorder = None
         self.session.recorder = None
 

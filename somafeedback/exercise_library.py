@@ -138,6 +138,11 @@ class Exercise:
         return float(sum(step.seconds for step in self.steps))
 
     @property
+    def duration_text(self) -> str:
+        """The planned length as shown everywhere (app and command line), e.g. ``2.5 min``."""
+        return minutes_text(self.duration_s)
+
+    @property
     def builtin(self) -> bool:
         """True for an exercise shipped with the app (not a practitioner's file)."""
         return self.source.parent == _builtin_path()
@@ -145,6 +150,13 @@ class Exercise:
     @property
     def uses_pacer(self) -> bool:
         return any(step.pacer is not None for step in self.steps)
+
+
+def minutes_text(seconds: float) -> str:
+    """A length in minutes to the nearest half minute, halves rounded up, never below half a
+    minute: 150 s -> ``2.5 min``, 165 s -> ``3 min``, 240 s -> ``4 min``, 20 s -> ``0.5 min``."""
+    halves = max(1, math.floor(seconds / 30.0 + 0.5))
+    return f"{halves // 2} min" if halves % 2 == 0 else f"{halves / 2:.1f} min"
 
 
 # --- validation -------------------------------------------------------------------------

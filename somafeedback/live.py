@@ -42,6 +42,12 @@ class StrapSource:
     seed: int | None = None
     scan_timeout_s: float = 10.0
     simulated_model: str = "h10"  # "h10": a Polar H10 with raw ECG and motion; "hr": a plain heart-rate strap
+    # simulated straps that only advertise nearby (a scan finds them; nothing connects to them by
+    # itself): the demo's "second person", e.g. the practitioner's own strap; plain heart-rate straps, settled ("calm").
+    nearby_simulated_straps: int = 0
+
+
+NEARBY_SCENARIO = "calm"
 
 
 @asynccontextmanager
@@ -58,6 +64,9 @@ async def open_stack(source: StrapSource) -> AsyncIterator[tuple[BleStack, list[
             seed = None if source.seed is None else source.seed + number
             strap = await radio.add_strap(source.simulate, seed=seed, h10=source.simulated_model == "h10")
             addresses.append(strap.address)
+        for number in range(source.nearby_simulated_straps):
+            seed = None if source.seed is None else source.seed + source.simulated_straps + number
+            await radio.add_strap(NEARBY_SCENARIO, seed=seed)  # a plain heart-rate strap: cheap to run
         yield radio.stack, addresses
 
 

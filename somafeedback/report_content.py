@@ -17,7 +17,9 @@ validity. From those beats and windows it builds:
   app's own plots), a few **raw excerpts** (ECG and breathing movement) of an H10 session;
 * the **notes and markers** with their times, and the **cue decisions**.
 
-Every time is in seconds since the session start. ``deidentify=True`` uses the export's
+Every time is in seconds since the session start: the live session's start when the manifest
+records it (``session_origin_host_ns``, so a time reads as it did in the live window), else the
+recording's start. ``deidentify=True`` uses the export's
 de-identification (:mod:`somafeedback.export._deidentify` through the export
 :class:`~somafeedback.export._context.Context`): no client or practitioner name, note texts
 replaced by ``[note]``, names scrubbed from every other text, no strap names, and the
@@ -200,6 +202,7 @@ class SessionReportContent:
     markers: tuple[TimedText, ...]
     cue_decisions: tuple[CueDecision, ...]
     problems: tuple[str, ...]
+    start_s: float = 0.0  # session time at the recording's start (0 unless the live session began earlier)
     app_version: str = __version__
     measured_text: str = MEASURED_TEXT
     not_medical_text: str = NOT_MEDICAL_TEXT
@@ -417,10 +420,11 @@ class _Pass:
     has_raw: bool = False
 
 
-def _analyse(session: Session, strap: str, origin_s: float, duration_s: float, progress: Progress) -> _Pass:
+def _analyse(session: Session, strap: str, origin_s: float, duration_s: float, progress: Progress,
+             start_s: float = 0.0) -> _Pass:
     analysis = LiveAnalysis(metrics=True)
     found = _Pass()
-    ends = [duration_s * (k + 1) / RAW_EXCERPTS for k in range(RAW_EXCERPTS)]
+    ends = [start_s + duration_s * (k + 1) / RAW_EXCERPTS for k in range(RAW_EXCERPTS)]
     found.excerpts = [[] for _ in ends]
     pending: dict[tuple[float, float], tuple[int, str]] = {}  # (t_s, rr_ms) of a decoded beat -> (segment, source)
     segment_ids: dict[tuple[int, int], int] = {}
@@ -467,7 +471,7 @@ def _analyse(session: Session, strap: str, origin_s: float, duration_s: float, p
             for key in list(pending)[:2048]:
                 del pending[key]
     if lost_at is not None:
-        found.contact_lost.append((lost_at, duration_s))
+        found.contact_lost.append((lost_at, start_s + duration_s))
     return found
 
 
@@ -578,19 +582,24 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
     reporter.start()
     session = session if isinstance(session, Session) else read_session(Path(session))
     ctx = make_context(session, deidentify)
+    start_s = 0.0  # times count from the live session's start when the recording knows it, as the live log showed them
+    session_origin = session.manifest.get("session_origin_host_ns")
+    if isinstance(session_origin, int) and not isinstance(session_origin, bool) and session_origin <= ctx.start_ns:
+        start_s = (ctx.start_ns - session_origin) / 1e9
+        ctx = replace(ctx, start_ns=session_origin)
     strap = _client_strap(session)
     if strap is None:
         raise ReportError(f"{session.path}: the session holds no heart data to report (no strap sent anything)")
     origin_s = ctx.start_ns / 1e9
     duration_s = ctx.duration_s
     reporter.set_total(len(session.timeline))
-    found = _analyse(session, strap, origin_s, duration_s, reporter)
+    found = _analyse(session, strap, origin_s, duration_s, reporter, start_s)
     metrics = tuple(_shift_metrics(m, origin_s) for m in found.metrics)
     beats = [m for m in metrics if m.rr_ms is not None]
     if not beats:
         raise ReportError(f"{session.path}: the session holds no heartbeats to report")
     events = [e for e in session.timeline if isinstance(e, TimelineEvent)]
-    intervals = _intervals(events, ctx.start_ns, duration_s)
+    intervals = _intervals(events, ctx.start_ns, start_s + duration_s)
     notes, markers = [], []
     for event in events:
         if event.kind == "note":
@@ -623,11 +632,11 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
                        tuple(notes), cue_times),
         metrics=metrics,
         raw_excerpts=tuple(RawExcerpt(end, tuple(items)) for end, items in
-                           zip([duration_s * (k + 1) / RAW_EXCERPTS for k in range(RAW_EXCERPTS)], found.excerpts)
+                           zip([start_s + duration_s * (k + 1) / RAW_EXCERPTS for k in range(RAW_EXCERPTS)], found.excerpts)
                            if items) if found.has_raw else (),
         baseline=dict(baseline) if isinstance(baseline, dict) else None,
         notes=tuple(notes), markers=tuple(markers), cue_decisions=_cue_decisions(events, ctx),
-        problems=tuple(problems),
+        problems=tuple(problems), start_s=start_s,
     )
     reporter.finish()
     return content

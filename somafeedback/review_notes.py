@@ -21,17 +21,29 @@ the session's own mode), the file keeps its mode, and the note is written in one
 transaction. A session that is still being recorded, or that is damaged, is refused with a
 :class:`~somafeedback.session_file.SessionFileError` naming the file.
 
+Which file gets the notes: only the user's own session, directly in their library folder and
+writable (:func:`notes_in_place`). Any other session (the sample shipped with the app, a file
+marked read-only, one opened from elsewhere) is kept as it is: :func:`copy_for_review` makes a
+faithful copy of it in the library (0600; the folder made 0700 when it is created) and the
+notes go there; :func:`find_review_copy` finds such a copy again (same ``session_id``). The
+original is only ever read as bytes, so neither it nor anything beside it changes (an SQLite
+read-only connection would leave ``-wal``/``-shm`` files beside a WAL-mode file).
+
 Thread: any (each call opens and closes its own connection).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
+import stat
+import tempfile
 from pathlib import Path
 
 from .devices.events import TimelineEvent
-from .session_file import FORMAT, FORMAT_VERSION, Session, SessionFileError, recorder_alive
+from .session_file import FORMAT, FORMAT_VERSION, SUFFIX, Session, SessionFileError, recorder_alive
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -88,6 +100,164 @@ def add_review_note(path: Path, at_host_ns: int, text: str, author: str | None =
             raise SessionFileError(f"{path}: cannot add a review note ({error})") from error
     finally:
         db.close()
+
+
+SIDE_FILES = ("-wal", "-journal")  # copied with the file: what SQLite has not yet put into it
+COPY_MARK = "review copy"
+
+
+def notes_in_place(path: Path, library: Path) -> bool:
+    """True when review notes may go into ``path`` itself: a file directly in the library folder, writable.
+
+    Writable means its write bit is set (a file marked read-only stays as it is, even for an
+    administrator, whom the system would let write) and the system lets this user write both
+    the file and its folder (SQLite writes side files there while a note is saved).
+    """
+    try:
+        path, folder = Path(path).resolve(strict=True), Path(library).resolve(strict=True)
+        mode = path.stat().st_mode
+    except (OSError, RuntimeError):
+        return False
+    return (path.parent == folder and stat.S_ISREG(mode)
+            and bool(mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+            and os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK))
+
+
+def find_review_copy(library: Path, session_id: str, besides: Path | None = None) -> Path | None:
+    """A session in the library (other than ``besides``) with this ``session_id`` that takes notes in place, or None.
+
+    Reads only manifests, opened ``immutable`` (nothing is written beside any file).
+    """
+    library = Path(library)
+    if not session_id or not library.is_dir():
+        return None
+    skip = Path(besides).resolve() if besides is not None else None
+    for candidate in sorted(library.glob(f"*{SUFFIX}")):
+        if skip is not None and candidate.resolve() == skip:
+            continue
+        try:
+            db = sqlite3.connect(f"{candidate.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+            try:
+                row = db.execute("SELECT value FROM manifest WHERE key = 'session_id'").fetchone()
+            finally:
+                db.close()
+            found = json.loads(row[0]) if row else None
+        except (sqlite3.DatabaseError, json.JSONDecodeError, OSError):
+            continue
+        if found == session_id and notes_in_place(candidate, library):
+            return candidate
+    return None
+
+
+def copy_for_review(path: Path, library: Path) -> Path:
+    """A faithful copy of the session ``path``, made in the library folder; its path. The original is only read.
+
+    The file (with its ``-wal``/``-journal``, if any) is copied byte for byte into a private
+    folder in the library, opened there and checkpointed, checked, and moved in as
+    ``<name> (review copy).session.sqlite`` (``… (review copy 2)…`` and so on, never
+    replacing a file), mode 0600. A damaged session, one that is not a somafeedback session
+    and one still being recorded are refused with a SessionFileError, leaving nothing behind.
+    """
+    path, library = Path(path), Path(library)
+    if not path.is_file():
+        raise SessionFileError(f"{path}: no such session file")
+    with open(path, "rb") as handle:
+        if handle.read(16) != SQLITE_HEADER:
+            raise SessionFileError(f"{path}: not a somafeedback session (not an SQLite file)")
+    _private_folder(library)
+    stage = Path(tempfile.mkdtemp(prefix=".review-copy-", dir=library))  # 0700, removed below
+    try:
+        staged = stage / f"session{SUFFIX}"
+        for suffix in ("", *SIDE_FILES):
+            try:
+                _copy_bytes(Path(f"{path}{suffix}"), Path(f"{staged}{suffix}"))
+            except FileNotFoundError:
+                if not suffix:
+                    raise SessionFileError(f"{path}: no such session file") from None
+        _settle(staged, path)
+        target = _reserve(library, path.name.removesuffix(SUFFIX).removesuffix(".sqlite"))
+        os.replace(staged, target)
+        os.chmod(target, 0o600)
+        return target
+    except OSError as error:
+        raise SessionFileError(f"{path}: cannot copy it into {library} ({error})") from error
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def stored_review_notes(path: Path) -> list[TimelineEvent]:
+    """The review notes already in a session file, in time order (reads only its note events)."""
+    try:
+        db = sqlite3.connect(f"file:{Path(path)}?mode=rw", uri=True)  # as read_session: its close removes side files
+        try:
+            rows = db.execute("SELECT host_ns, wall_time, strap_id, data FROM events WHERE kind = 'note'"
+                              " ORDER BY timeline_seq").fetchall()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as error:
+        raise SessionFileError(f"{path}: cannot read its review notes ({error})") from error
+    notes = []
+    for host_ns, wall_time, strap_id, data in rows:
+        try:
+            details = json.loads(data)
+        except (TypeError, json.JSONDecodeError):
+            continue
+        if isinstance(details, dict):
+            notes.append(TimelineEvent("note", host_ns, wall_time or 0.0, details, strap_id))
+    return sorted((n for n in notes if is_review_note(n)), key=lambda n: n.host_ns)
+
+
+def _private_folder(folder: Path) -> None:
+    """The library folder, made 0700 when it is created here (an existing folder keeps its mode)."""
+    if not folder.is_dir():
+        folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+
+
+def _copy_bytes(source: Path, target: Path) -> None:
+    """``source``'s bytes into a new file ``target`` (0600); ``source`` is opened for reading only."""
+    with open(source, "rb") as reader:
+        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        with os.fdopen(handle, "wb") as writer:
+            shutil.copyfileobj(reader, writer)
+
+
+def _settle(staged: Path, original: Path) -> None:
+    """Open the staged copy: SQLite takes in its side files; check it is a finished session, and close it."""
+    try:
+        db = sqlite3.connect(f"file:{staged}?mode=rw", uri=True, isolation_level=None)
+    except sqlite3.Error as error:
+        raise SessionFileError(f"{original}: cannot open the session file ({error})") from error
+    try:
+        try:
+            check = db.execute("PRAGMA quick_check").fetchone()
+            problem = None if check is not None and check[0] == "ok" else (check[0] if check else "no answer")
+        except sqlite3.DatabaseError as error:
+            problem = str(error)
+        if problem is not None:
+            raise SessionFileError(f"{original}: damaged ({problem}); not copying it")
+        try:
+            manifest = _manifest(db, original)
+            if "ended_wall" not in manifest and recorder_alive(manifest):
+                raise SessionFileError(f"{original}: still being recorded; add review notes once it has stopped")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError as error:
+            raise SessionFileError(f"{original}: cannot copy it ({error})") from error
+    finally:
+        db.close()
+
+
+def _reserve(library: Path, stem: str) -> Path:
+    """A new, empty 0600 file in the library named for a review copy of ``stem`` (never an existing one)."""
+    for number in range(1, 1000):
+        mark = COPY_MARK if number == 1 else f"{COPY_MARK} {number}"
+        target = library / f"{stem} ({mark}){SUFFIX}"
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            continue
+        return target
+    raise SessionFileError(f"{library}: too many review copies of {stem}")
 
 
 def review_notes(session: Session) -> list[TimelineEvent]:

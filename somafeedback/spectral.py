@@ -358,7 +358,47 @@ def band_powers(t_s: np.ndarray, rr_ms: np.ndarray, settings: SpectralSettings |
     Thread: any (pure).
     """
     settings = settings if settings is not None else SpectralSettings()
-    what = "band_powers"
+    spectrum = power_spectrum(t_s, rr_ms, settings, "band_powers")
+    freqs, psd, rr, t = spectrum.freqs_hz, spectrum.psd_ms2_hz, spectrum.rr_ms, spectrum.t_s
+    if _is_flat(rr):
+        lf = hf = 0.0  # a constant tachogram: exactly no power (not float round-off)
+    else:
+        lf = _integrate(freqs, psd, *settings.lf_band)
+        hf = _integrate(freqs, psd, *settings.hf_band)
+    if hf > 0.0:
+        ratio = lf / hf
+    else:
+        ratio = math.inf if lf > 0.0 else math.nan
+    return BandPowers(lf, hf, ratio, spectrum.window_s, int(np.count_nonzero(t >= spectrum.start_s)))
+
+
+@dataclass(frozen=True, slots=True)
+class PowerSpectrum:
+    """The Welch PSD of a window, as :func:`band_powers` integrates it (steps 1-4 there).
+
+    * ``freqs_hz`` / ``psd_ms2_hz``: the one-sided PSD in ms^2/Hz on a grid of fs / nfft Hz;
+    * ``start_s`` / ``window_s``: the analysed span (the newest whole Welch steps of the window);
+    * ``t_s`` / ``rr_ms``: the beats given (checked, in order).
+
+    Thread: any (immutable).
+    """
+
+    freqs_hz: np.ndarray
+    psd_ms2_hz: np.ndarray
+    start_s: float
+    window_s: float
+    t_s: np.ndarray
+    rr_ms: np.ndarray
+
+
+def power_spectrum(t_s: np.ndarray, rr_ms: np.ndarray, settings: SpectralSettings | None = None,
+                   what: str = "power_spectrum") -> PowerSpectrum:
+    """The Welch PSD of the beats under ``settings`` (steps 1-4 of :func:`band_powers`).
+
+    Raises ValueError with fewer beats than the interpolation needs or a span shorter than
+    ``settings.min_segment_s``. Thread: any (pure).
+    """
+    settings = settings if settings is not None else SpectralSettings()
     t, rr = _beats(t_s, rr_ms, what, _MIN_BEATS[settings.interpolation])
     need = settings.min_segment_s
     _need_span(t, need, what, f"two cycles of the lowest band edge {min(settings.lf_band[0], settings.hf_band[0])} Hz")
@@ -374,17 +414,8 @@ def band_powers(t_s: np.ndarray, rr_ms: np.ndarray, settings: SpectralSettings |
         x, fs=fs, window=settings.window, nperseg=nperseg, noverlap=noverlap, nfft=2 * nperseg,
         detrend=False, return_onesided=True, scaling="density", average="mean",
     )
-    if _is_flat(rr):
-        lf = hf = 0.0  # a constant tachogram: exactly no power (not float round-off)
-    else:
-        lf = _integrate(freqs, psd, *settings.lf_band)
-        hf = _integrate(freqs, psd, *settings.hf_band)
-    if hf > 0.0:
-        ratio = lf / hf
-    else:
-        ratio = math.inf if lf > 0.0 else math.nan
-    start = grid[first]
-    return BandPowers(lf, hf, ratio, float(grid[-1] - start), int(np.count_nonzero(t >= start)))
+    start = float(grid[first])
+    return PowerSpectrum(freqs, psd, start, float(grid[-1] - start), t, rr)
 
 
 def _integrate(freqs: np.ndarray, psd: np.ndarray, low: float, high: float) -> float:

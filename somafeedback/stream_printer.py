@@ -57,6 +57,23 @@ def _timeline_text(event: TimelineEvent) -> str:
     return str(data.get("label") or data.get("text") or "")
 
 
+# a timeline event's data key that would overwrite a field of the line gets another name
+_RENAMED_DATA_KEYS = {"type": "measurement_type"}  # pmd_*: the PMD measurement type (0 ECG, 2 ACC)
+_LINE_FIELDS = ("type", "strap", "t_s")
+
+
+def timeline_record(event: TimelineEvent) -> dict[str, Any]:
+    """The ``--json`` line of a timeline event: ``type`` (the event kind), ``strap``, ``t_s``,
+    then the event's data. A data key that clashes with those three is renamed (``type`` ->
+    ``measurement_type``, any other -> ``data_<key>``), so ``type`` is always the line's type."""
+    record: dict[str, Any] = {"type": event.kind, "strap": event.strap_id, "t_s": event.host_ns / 1e9}
+    for key, value in dict(event.data).items():
+        if key in _LINE_FIELDS:
+            key = _RENAMED_DATA_KEYS.get(key, f"data_{key}")
+        record[key] = value
+    return record
+
+
 class StreamPrinter:
     """Prints beats and events of every strap, and the metric set when asked."""
 
@@ -116,7 +133,7 @@ class StreamPrinter:
         elif isinstance(event, TimelineEvent):
             label = _timeline_text(event)
             self._emit(
-                {"type": event.kind, "strap": event.strap_id, "t_s": event.host_ns / 1e9, **dict(event.data)},
+                timeline_record(event),
                 f"{event.host_ns / 1e9:9.3f} s  {event.kind:<7} {label}".rstrip(),
                 event.strap_id or "",
             )

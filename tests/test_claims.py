@@ -125,3 +125,13 @@ def test_real_command_output_makes_no_banned_claims(tmp_path: Path) -> None:
     assert sum(len(text) for text in outputs) > 10_000
     for text in outputs:
         assert not claims(text), claims(text)
+
+
+def test_every_cue_suggestion_says_what_was_measured() -> None:
+    """A suggestion describes heart rate against the client's usual range, not a state of the person."""
+    from somafeedback.cues import SUGGESTION_TEXT
+
+    for kind, text in SUGGESTION_TEXT.items():
+        assert "usual range" in text, kind
+        assert re.match(r"(Heart rate|Still above)", text), f"{kind}: {text}"
+        assert not re.search(r"\bactivation\b", text, re.I), f"{kind} names a state, not a measure: {text}"

@@ -104,3 +104,22 @@ def test_unreadable_input_is_one_line_naming_the_file_and_exit_2(tmp_path: Path,
 def test_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = _run("analyze", str(tmp_path / "nope.txt"))
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and "nope.txt" in result.stderr
+
+
+def test_a_session_id_from_the_library_is_analysed_like_its_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from session_helpers import REPO
+
+    from somafeedback.library import list_sessions
+
+    library = tmp_path / "library"
+    library.mkdir()
+    session = library / "polar-h10-slow-breathing.session.sqlite"
+    session.write_bytes((REPO / "recordings" / "polar-h10-slow-breathing.session.sqlite").read_bytes())
+    session_id = list_sessions(library)[0].session_id
+    assert main(["analyze", str(session), "--json"]) == 0
+    by_path = json.loads(capsys.readouterr().out)
+    assert main(["analyze", session_id[:8], "--recordings", str(library), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == by_path and by_path["n_beats"] > 100
+    assert main(["analyze", "no-such-id", "--recordings", str(library)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no-such-id" in err[0]

@@ -113,3 +113,69 @@ def test_neurokit2_is_never_imported_on_the_startup_or_live_path() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["False", "False"], result.stderr
+
+
+def _readme_stream_paragraph() -> str:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("`stream` prints each beat")
+    return readme[start:readme.index("\n\n", start)]
+
+
+def test_json_type_is_always_the_line_type_and_the_readme_lists_every_one() -> None:
+    result = _run("stream", "--simulate", "dropout", "--metrics", "--speed", "max", "--duration", "400", "--json")
+    assert result.returncode == 0, result.stderr
+    records = _json_lines(result.stdout)
+    types = {r["type"] for r in records}
+    assert all(isinstance(t, str) for t in types)  # a PMD event's measurement code (0, 2) never replaces it
+    assert {"beat", "breathing", "contact", "link", "gap", "strap", "malformed", "metrics",
+            "pmd_started", "pmd_stopped"} <= types
+    pmd = [r for r in records if r["type"].startswith("pmd_")]
+    assert {r["measurement"]: r["measurement_type"] for r in pmd} == {"ecg": 0, "acc": 2}
+    paragraph = _readme_stream_paragraph()
+    assert [t for t in sorted(types | {"pmd_error"}) if f"`{t}`" not in paragraph] == []
+
+
+def test_timeline_data_never_overwrites_the_lines_own_fields() -> None:
+    from somafeedback.devices.events import TimelineEvent
+    from somafeedback.stream_printer import timeline_record
+
+    event = TimelineEvent("pmd_started", 2_500_000_000, 0.0, {"type": 2, "strap": "x", "t_s": 9.0, "measurement": "acc"},
+                          "strap1")
+    assert timeline_record(event) == {"type": "pmd_started", "strap": "strap1", "t_s": 2.5, "measurement_type": 2,
+                                      "data_strap": "x", "data_t_s": 9.0, "measurement": "acc"}
+
+
+def test_stream_to_an_address_without_an_adapter_says_so_like_scan() -> None:
+    scan = _run("scan", "--timeout", "1", timeout=60)
+    if "no usable Bluetooth adapter" not in scan.stderr:
+        pytest.skip("this machine has a Bluetooth adapter")
+    result = _run("stream", "--address", "AA:BB:CC:DD:EE:FF", "--duration", "5", "--json", timeout=60)
+    assert result.returncode == 1 and result.stdout == ""  # not a reconnect loop that ends "fine"
+    assert result.stderr == scan.stderr and "somafeedback stream --simulate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_real_strap_times_count_from_zero() -> None:
+    import asyncio
+
+    from somafeedback.cli import _run as run_command
+
+    async def now() -> int:
+        return round(asyncio.get_running_loop().time() * 1000)
+
+    assert 0 <= run_command(now, 1.0, simulated=False, from_zero=True) < 1000  # ms; the host's clock is since boot
+
+
+def test_exercise_lengths_read_the_same_in_the_command_line_and_the_app() -> None:
+    from somafeedback.exercise_library import builtin_exercises, minutes_text
+
+    assert [minutes_text(s) for s in (150, 165, 240, 645, 20)] == ["2.5 min", "3 min", "4 min", "11 min", "0.5 min"]
+    result = _run("exercises", timeout=60)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()}
+    for exercise in builtin_exercises().values():
+        assert f" {exercise.duration_text} " in rows[exercise.id]
+        assert exercise.duration_text == minutes_text(exercise.duration_s)
+    assert " 2.5 min " in rows["feet-and-seat-grounding"]

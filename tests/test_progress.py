@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import signal
 import subprocess
 import sys
@@ -95,16 +96,43 @@ def test_a_cancelled_export_leaves_no_file(imported: Path, tmp_path: Path) -> No
         assert list(out.iterdir()) == []  # neither the export nor a temporary file
 
 
-def test_ctrl_c_during_an_import_leaves_nothing_behind(tmp_path: Path) -> None:
+def test_a_real_sigint_while_the_session_is_written_leaves_the_library_as_it_was(tmp_path: Path) -> None:
+    """Ctrl-C's own signal, raised at 20 % (well into writing): KeyboardInterrupt, and nothing left behind."""
     library = tmp_path / "library"
+    library.mkdir()
+    (library / "keep.txt").write_text("untouched")
+    raised: list[float] = []
+
+    def interrupt_at_20_percent(done: float) -> None:
+        if done >= 0.2 and not raised:
+            raised.append(done)
+            signal.raise_signal(signal.SIGINT)  # Python's own handler turns it into KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_file(real_file(NSR_24H), library, progress=interrupt_at_20_percent)
+    assert raised and 0.2 <= raised[0] < 0.5
+    assert sorted(p.name for p in library.iterdir()) == ["keep.txt"]  # no session, no temporary file
+
+
+def test_ctrl_c_stops_the_import_command_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The command line's Ctrl-C path: exit status 130, "stopped", an empty library.
+
+    The import cannot finish before the signal arrives, however busy the machine: its events
+    file is a named pipe that nobody writes, so the command waits there (after reading the
+    24 h record) until Ctrl-C ends it. An earlier version sent the signal at the "20 %" line,
+    and on a loaded machine the import had finished before the signal landed (exit 0).
+    """
+    library = tmp_path / "library"
+    events = tmp_path / "events.csv"
+    os.mkfifo(events)
     process = subprocess.Popen([sys.executable, "-m", "somafeedback.cli", "import", str(real_file(NSR_24H)),
-                                "--recordings", str(library), "--progress"],
+                                "--events", str(events), "--recordings", str(library), "--progress"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
-    for line in process.stderr:
-        if line.startswith("importing:") and int(line.split(":")[1].strip().rstrip(" %")) >= 20:
-            process.send_signal(signal.SIGINT)
-            break
+    first = process.stderr.readline()  # "importing: 0 %": Python runs the command, its Ctrl-C handler is in place
+    assert first.startswith("importing: 0 %"), first
+    process.send_signal(signal.SIGINT)
     _, rest = process.communicate(timeout=120)
     assert process.returncode == 130, rest
+    assert rest.strip().splitlines()[-1] == "stopped"
     assert not library.exists() or list(library.iterdir()) == []

@@ -15,7 +15,15 @@ import pytest
 from session_helpers import REPO
 
 from somafeedback.devices.events import TimelineEvent
-from somafeedback.review_notes import add_review_note, is_review_note, review_notes
+from somafeedback.review_notes import (
+    add_review_note,
+    copy_for_review,
+    find_review_copy,
+    is_review_note,
+    notes_in_place,
+    review_notes,
+    stored_review_notes,
+)
 from somafeedback.session_file import SessionFileError, read_session
 
 SAMPLE = REPO / "recordings" / "polar-h10-slow-breathing.session.sqlite"
@@ -163,3 +171,92 @@ def test_a_newer_format_and_a_live_recording_are_refused(session_path: Path) -> 
     set_manifest(session_path, recorder={"pid": gone.pid, "host": socket.gethostname()})
     add_review_note(session_path, 0, "reviewing what was saved")
     assert [n.data["text"] for n in review_notes(read_session(session_path))] == ["reviewing what was saved"]
+
+
+def fingerprint(folder: Path) -> dict[str, tuple[str, int]]:
+    """Every file in ``folder``: its sha256 and mode (what "unchanged" means below)."""
+    import hashlib
+
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), stat.S_IMODE(p.stat().st_mode))
+            for p in sorted(folder.iterdir())}
+
+
+def test_notes_go_in_place_only_into_a_writable_session_of_the_library(tmp_path: Path, session_path: Path) -> None:
+    library = session_path.parent
+    assert notes_in_place(session_path, library)
+    assert notes_in_place(library / ".." / library.name / session_path.name, library)  # the same file, however named
+    session_path.chmod(0o444)  # marked read-only: kept as it is (even for an administrator the system lets write)
+    assert not notes_in_place(session_path, library)
+    session_path.chmod(0o600)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    outside = elsewhere / session_path.name
+    shutil.copyfile(session_path, outside)
+    assert not notes_in_place(outside, library)  # writable, but not in the library
+    nested = library / "old"
+    nested.mkdir()
+    shutil.copyfile(session_path, nested / "x.session.sqlite")
+    assert not notes_in_place(nested / "x.session.sqlite", library)  # the library is one folder
+    assert not notes_in_place(SAMPLE, library)  # the sample shipped with the app
+    assert not notes_in_place(library / "missing.session.sqlite", library)
+    assert not notes_in_place(session_path, tmp_path / "no library yet")
+
+
+def test_a_copy_for_review_is_faithful_private_and_leaves_the_original_alone(tmp_path: Path) -> None:
+    # a WAL-mode session whose last commit is still in its -wal (its writer died): read-only, outside the library
+    work = tmp_path / "work.session.sqlite"
+    shutil.copyfile(SAMPLE, work)
+    db = sqlite3.connect(work)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("INSERT OR REPLACE INTO manifest VALUES ('tags', ?)", (json.dumps(["only in the wal"]),))
+    db.commit()
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    original = shared / "colleague.session.sqlite"
+    for suffix in ("", "-wal"):  # what a crashed writer leaves behind
+        shutil.copyfile(f"{work}{suffix}", f"{original}{suffix}")
+        Path(f"{original}{suffix}").chmod(0o444)
+    db.close()
+    shared.chmod(0o555)
+    before = fingerprint(shared)
+    assert sorted(before) == ["colleague.session.sqlite", "colleague.session.sqlite-wal"]
+    library = tmp_path / "data" / "library"  # not there yet
+
+    copy = copy_for_review(original, library)
+    assert copy == library / "colleague (review copy).session.sqlite"
+    assert stat.S_IMODE(library.stat().st_mode) == 0o700 and stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert [p.name for p in library.iterdir()] == [copy.name]  # no staging folder or side file left
+    assert fingerprint(shared) == before  # the original and what is beside it: byte for byte, mode for mode
+    reference = read_session(work)
+    copied = read_session(copy)
+    assert copied.problems == [] and copied.timeline == reference.timeline
+    assert copied.manifest == reference.manifest and copied.manifest["tags"] == ["only in the wal"]
+    assert notes_in_place(copy, library) and find_review_copy(library, reference.session_id, original) == copy
+
+    add_review_note(copy, 60_000_000_000, "noted in the copy")
+    assert [n.data["text"] for n in stored_review_notes(copy)] == ["noted in the copy"]
+    assert fingerprint(shared) == before
+    again = copy_for_review(original, library)  # never replaces the first copy
+    assert again.name == "colleague (review copy 2).session.sqlite" and stored_review_notes(again) == []
+    assert [n.data["text"] for n in stored_review_notes(copy)] == ["noted in the copy"]
+    shared.chmod(0o755)
+
+
+def test_no_copy_of_a_live_damaged_or_foreign_file(tmp_path: Path, session_path: Path) -> None:
+    library = tmp_path / "mine"
+    set_manifest(session_path, ended_wall=None, recorder={"pid": os.getpid(), "host": socket.gethostname()})
+    with pytest.raises(SessionFileError, match="still being recorded"):
+        copy_for_review(session_path, library)
+    damaged = tmp_path / "damaged.session.sqlite"
+    data = SAMPLE.read_bytes()
+    damaged.write_bytes(data[:4096] + b"\xff" * 4096 + data[8192:len(data) // 2])
+    with pytest.raises(SessionFileError, match="damaged"):
+        copy_for_review(damaged, library)
+    text = tmp_path / "text.session.sqlite"
+    text.write_text("hello")
+    with pytest.raises(SessionFileError, match="not an SQLite file"):
+        copy_for_review(text, library)
+    with pytest.raises(SessionFileError, match="no such session file"):
+        copy_for_review(tmp_path / "missing.session.sqlite", library)
+    assert list(library.iterdir()) == []  # nothing left behind

@@ -124,21 +124,47 @@ def test_markers_land_in_the_recorded_session(qtbot, library, tmp_path: Path) ->
     assert labels == ["felt shift", "hypoarousal signs observed"]
 
 
-@pytest.mark.parametrize("app_window", [(EngineSource(), EngineOptions())], indirect=True)
-def test_without_a_strap_the_app_offers_the_simulator(qtbot, app_window) -> None:
-    window, _, engine = app_window
+def test_without_a_strap_the_app_offers_the_simulator(qtbot, library, tmp_path: Path) -> None:
+    """The production wiring (ui/app.py): no strap → banner → simulated strap → a pushed exercise runs on the client view."""
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+    from somafeedback.ui.settings import AppSettings
 
-    def use_simulator() -> None:
-        window.engine.stop()
-        window.engine = Engine(EngineSource(simulate="calm", speed=20.0), EngineOptions(), window.library)
-        window.engine.start()
+    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
+    built = build_practitioner_app(build_parser().parse_args(["--speed", "20"]), settings, library)
+    window, client = built.window, built.client
+    assert client is not None
+    qtbot.addWidget(window)
+    qtbot.addWidget(client)
+    client.set_fade_ms(0)
+    window.show()
+    client.show()
+    first = built.engine
+    assert first.source.simulate is None  # no --simulate: it looks for a real strap (there is none here)
+    first.start()
+    try:
+        qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=30000)
+        assert "simulat" in window.banner_text.text() and window.simulator_button.isVisibleTo(window)
+        window.simulator_button.click()
+        engine = built.engine
+        assert engine is not first and engine.source == EngineSource(simulate="calm", speed=20.0)  # at --speed
+        qtbot.waitUntil(lambda: window.plots.rr.n > 5, timeout=20000)
 
-    window._use_simulator = use_simulator
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=30000)
-    assert "somafeedback stream --simulate" in window.banner_text.text() or "simulat" in window.banner_text.text()
-    window.simulator_button.click()
-    qtbot.waitUntil(lambda: window.plots.rr.n > 5, timeout=20000)
-    window.engine.stop()
+        finished: list[str] = []
+        steps: list[int] = []
+        client.exercise_finished.connect(finished.append)
+        client.step_changed.connect(steps.append)
+        exercise = library["low-and-slow-breathing"]  # two short steps, then the pacer
+        window.push_exercise(exercise)
+        qtbot.waitUntil(lambda: bool(steps) or bool(finished), timeout=20000)
+        assert finished == [] and steps[0] == 0  # it starts at its first step, not "finished" by the old clock
+        qtbot.waitUntil(lambda: client.current_step_index() == 2, timeout=30000)  # walks on by the new clock
+        assert client.pacer_visible() and finished == []
+        pacer_widget, pacer = client.pacer_widget(), client.pacer_widget().pacer()
+        assert pacer is not None and pacer_widget.state() is not None
+        since_start = pacer_widget.clock() - pacer.changes[0][0]  # the pacer reads the same, new clock
+        assert 0.0 <= since_start < exercise.duration_s
+    finally:
+        built.engine.stop()
 
 
 def test_smoke_the_app_starts_on_the_simulator_and_quits_by_itself(tmp_path: Path) -> None:

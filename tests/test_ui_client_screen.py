@@ -23,6 +23,8 @@ from somafeedback.ui import pacer_widget as pacer_widget_module  # noqa: E402
 from somafeedback.ui.client_screen import RESTING_TEXT, ClientScreen, client_texts, format_numbers  # noqa: E402
 from somafeedback.ui.pacer_widget import MAX_RADIUS_FRACTION, MIN_RADIUS_FRACTION, PacerWidget  # noqa: E402
 
+from layout_checks import clipped, settle  # noqa: E402
+
 BANNED = ("diagnos", "vagal", "dorsal", "ventral", "shutdown", "trauma", "stress", "activated", "score")
 SLOW = PacerSettings(inhale_s=4, exhale_s=6)
 
@@ -262,6 +264,99 @@ def test_view_changes_fade_in_briefly(qtbot, screen: ClientScreen) -> None:
     screen.set_fade_ms(0)
     screen.show_text("Notice your feet.")
     assert not screen.is_fading()
+
+
+# --- long texts are never cut off (issue #13, defect 3) -------------------------------------------
+
+
+def _show_step(screen: ClientScreen, clock: FakeClock, exercise: Exercise, index: int) -> None:
+    """Show step ``index`` of ``exercise`` as the clock's current step."""
+    screen.show_exercise(exercise, clock.t - sum(step.seconds for step in exercise.steps[:index]) - 0.1)
+    assert screen.current_step_index() == index
+
+
+def test_pendulation_step_1_shows_whole_at_1024_by_700(screen: ClientScreen, clock: FakeClock) -> None:
+    screen.set_fade_ms(0)
+    screen.resize(1024, 700)
+    exercise = builtin_exercises()["titrated-pendulation"]
+    _show_step(screen, clock, exercise, 0)  # four lines without the pacer: once cut at the top and bottom
+    settle()
+    assert not screen.pacer_visible() and screen.current_text() == exercise.steps[0].text
+    label = screen.text_label()
+    assert label.heightForWidth(label.width()) > 3 * label.fontMetrics().lineSpacing()  # it does wrap to 4 lines
+    assert clipped(label, screen) == ""
+    assert clipped(screen.title_label(), screen) == ""
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (480, 360)])
+def test_every_script_step_shows_whole_beside_the_title_pacer_and_numbers(
+        screen: ClientScreen, clock: FakeClock, size: tuple[int, int]) -> None:
+    screen.set_fade_ms(0)
+    screen.resize(*size)  # 480 x 360 is the smallest the window gets: long texts shrink to fit
+    screen.set_numbers_visible(True)
+    screen.update_numbers(66.0, 38.0, True)
+    problems = []
+    for exercise in builtin_exercises().values():
+        for index in range(len(exercise.steps)):
+            _show_step(screen, clock, exercise, index)
+            settle()
+            title, text, pacer = screen.title_label(), screen.text_label(), screen.pacer_widget()
+            for label in (title, text):
+                if why := clipped(label, screen):
+                    problems.append(f"{exercise.id} step {index + 1}: {why}")
+            if title.geometry().bottom() >= text.geometry().top():
+                problems.append(f"{exercise.id} step {index + 1}: the title overlaps the text")
+            if screen.pacer_visible() and text.geometry().bottom() >= pacer.geometry().top():
+                problems.append(f"{exercise.id} step {index + 1}: the text overlaps the pacer")
+    assert problems == []
+
+
+def test_a_long_line_shrinks_to_fit_the_smallest_window(screen: ClientScreen) -> None:
+    screen.set_fade_ms(0)
+    screen.resize(480, 360)
+    screen.set_numbers_visible(True)
+    screen.update_numbers(66.0, 38.0, True)
+    screen.show_text("Short line.")
+    settle()
+    usual = screen.text_label().font().pixelSize()
+    long_line = " ".join(["Notice the chair under you, the floor under your feet and the air on your skin."] * 6)
+    screen.show_text(long_line)
+    settle()
+    assert clipped(screen.text_label(), screen) == ""
+    assert screen.text_label().font().pixelSize() < usual  # smaller rather than cut off
+    screen.resize(1024, 700)
+    settle()
+    assert clipped(screen.text_label(), screen) == ""
+    assert screen.text_label().font().pixelSize() > usual  # and larger again with more room
+
+
+# --- one clock for the screen and its pacer (issue #13, defect 8) ---------------------------------
+
+
+def test_set_clock_moves_the_screen_and_its_pacer_to_the_new_clock(screen: ClientScreen, clock: FakeClock) -> None:
+    screen.show_exercise(THREE_STEPS, started_at_s=90.0)  # 10 s in: the pacer step
+    assert screen.current_step_index() == 1 and screen.pacer_visible()
+    new = FakeClock(3.0)  # a new engine's clock starts near zero
+    screen.set_clock(new)
+    assert screen.clock is new and screen.pacer_widget().clock is new
+    assert screen.is_resting() and not screen.pacer_widget().has_pacer()  # old start times mean nothing now
+
+    screen.show_exercise(THREE_STEPS, started_at_s=new())
+    assert screen.current_step_index() == 0  # not "finished" by the old clock's 100 s
+    new.t = 9.0
+    screen.refresh()
+    assert screen.current_step_index() == 1 and screen.pacer_visible()
+    assert screen.pacer_widget().state() == Pacer(SLOW, 8.0).at(9.0)  # the pacer reads the new clock too
+    clock.t = 10_000.0  # the old clock no longer matters
+    screen.refresh()
+    assert screen.current_step_index() == 1
+
+
+def test_the_clock_is_never_replaced_by_assignment(screen: ClientScreen, pacer_widget: PacerWidget) -> None:
+    with pytest.raises(AttributeError):
+        screen.clock = FakeClock(0.0)  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        pacer_widget.clock = FakeClock(0.0)  # type: ignore[misc]
 
 
 # --- pacer widget -------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from PySide6 import QtCore  # noqa: E402
+
 from somafeedback.engine import Engine, EngineOptions, EngineSource  # noqa: E402
 from somafeedback.exercise_library import Exercise, exercise_for, load_library, parse_exercise_text  # noqa: E402
 from somafeedback.session_file import read_session  # noqa: E402
@@ -24,6 +26,8 @@ from somafeedback.ui.home_window import (  # noqa: E402
     home_exercises,
     home_texts,
 )
+
+from layout_checks import clipped, settle  # noqa: E402
 
 BANNED = re.compile(r"diagnos|vagal|dorsal|ventral|shutdown|trauma|stress|score|bad|fail", re.I)
 
@@ -193,6 +197,104 @@ def test_without_a_strap_the_simulated_strap_is_offered(qtbot, make_window, libr
     assert window.summary_text().startswith("You practised for")
     (row,) = window.trend_rows()
     assert row.practices == 1  # the attempt without a strap is no practice
+
+
+# --- long texts are never cut off (issue #13, defect 3) ---------------------------------------------
+
+
+def test_the_resting_text_and_every_home_step_show_whole_at_1100_by_800(qtbot, make_window, library) -> None:
+    window = make_window(engine_factory=None)  # no strap here: the banner takes its room too
+    window.resize(1100, 800)
+    window.numbers_box.setChecked(True)
+    window.start(SHORT)
+    qtbot.waitUntil(lambda: window.banner_shown() != "", timeout=30000)
+    screen = window.client_screen
+    settle()
+    assert screen.current_text() == RESTING_FIRST_TEXT and window.size() == QtCore.QSize(1100, 800)
+    label = screen.text_label()
+    assert label.heightForWidth(label.width()) > 2 * label.fontMetrics().lineSpacing()  # it wraps to 3 lines
+    assert clipped(label, window) == ""  # once cut at the top and the bottom
+
+    problems = []
+    for exercise in home_exercises(library):
+        for index, step in enumerate(exercise.steps):
+            before = sum(s.seconds for s in exercise.steps[:index])
+            screen.show_exercise(exercise, window._now() - before - step.seconds / 2)  # the middle of the step
+            settle()
+            for shown in (screen.title_label(), label):
+                if why := clipped(shown, window):
+                    problems.append(f"{exercise.id} step {index + 1}: {why}")
+    assert problems == []
+
+
+# --- the home mode of the app (issue #13, defect 4) ------------------------------------------------
+
+
+@pytest.fixture
+def app_home(qtbot, tmp_path: Path, library):
+    """Build the home window the way ``somafeedback --mode home ...`` does (ui/app.py), with test settings."""
+    from PySide6 import QtCore
+
+    from somafeedback.ui.app import build_home_window, build_parser
+    from somafeedback.ui.settings import AppSettings
+
+    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
+    windows: list[HomeWindow] = []
+
+    def build(*argv: str, settings_client: str = "") -> HomeWindow:
+        settings.set("people/client", settings_client)
+        window = build_home_window(build_parser().parse_args(["--mode", "home", *argv]), settings, library)
+        qtbot.addWidget(window)
+        window.client_screen.set_fade_ms(0)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield build
+    for window in windows:
+        window.close()
+
+
+def test_home_mode_runs_on_the_simulated_strap_and_the_practice_counts_for_the_client(
+        qtbot, app_home, tmp_path: Path) -> None:
+    from somafeedback.report_content import ReportError, progress_content
+
+    folder = tmp_path / "practices"
+    window = app_home("--simulate", "--speed", "100", "--recordings", str(folder), settings_client="C8")
+    window.start(SHORT)
+    assert window.engine is not None
+    assert window.engine.source.simulate == "calm" and window.engine.source.speed == 100.0  # not a scan at 1x
+    qtbot.waitUntil(lambda: not window.is_practising(), timeout=90000)
+    assert window.summary_text().startswith("You practised for")
+
+    (session,) = folder.glob("*.session.sqlite")
+    manifest = read_session(session).manifest
+    assert manifest["client"] == "C8" and manifest["mode"] == "home" and manifest["script"] == SHORT
+    content = progress_content(folder, "c8")  # the client's progress report counts the home practice
+    assert sum(week.practices for week in content.weeks) == 1
+    assert sum(week.practice_minutes for week in content.weeks) > 5.0
+    (row,) = window.trend_rows()
+    assert row.practices == 1
+    with pytest.raises(ReportError):
+        progress_content(folder, "someone else")
+
+
+def test_home_mode_without_a_strap_offers_the_simulator_at_the_chosen_speed_for_the_named_client(
+        qtbot, app_home, tmp_path: Path) -> None:
+    folder = tmp_path / "practices"
+    window = app_home("--speed", "40", "--client", "C7", "--recordings", str(folder), settings_client="C8")
+    assert window.client == "C7"  # --client before the settings' name
+    window.start(SHORT)
+    assert window.engine is not None and window.engine.source.simulate is None  # looks for a real strap first
+    qtbot.waitUntil(lambda: window.banner_shown() != "", timeout=30000)
+    assert window.banner_shown() == NO_STRAP_TEXT
+    window.simulator_button.click()
+    engine = window.engine
+    assert engine is not None and engine.source == EngineSource(simulate="calm", speed=40.0)
+    qtbot.waitUntil(lambda: engine.recording is not None and engine.now_s() > 20.0, timeout=30000)
+    window.stop()
+    recorded = read_session(engine.recording)
+    assert recorded.manifest["client"] == "C7" and recorded.manifest["mode"] == "home"
 
 
 # --- chimes ------------------------------------------------------------------------------------------

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui, QtWidgets
 from recording_helpers import record_simulated
 from session_helpers import REPO
 
@@ -46,9 +48,25 @@ def recorded(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def copy_of(tmp_path: Path):
+def library_folder(qapp, tmp_path: Path):
+    """The user's library folder, set in the app's settings (not made yet); the setting is removed afterwards."""
+    from somafeedback.ui.settings import AppSettings
+
+    settings = AppSettings()
+    folder = tmp_path / "data" / "library"
+    settings.set("recordings/folder", str(folder))
+    assert AppSettings().recordings == folder
+    yield folder
+    settings.store.remove("recordings/folder")
+    settings.store.sync()
+
+
+@pytest.fixture
+def copy_of(library_folder: Path):
+    """A session copied into the user's library folder (their own, writable: 0600)."""
     def copy(path: Path) -> Path:
-        target = tmp_path / path.name
+        library_folder.mkdir(parents=True, exist_ok=True)
+        target = library_folder / path.name
         shutil.copyfile(path, target)
         target.chmod(0o600)
         return target
@@ -93,6 +111,12 @@ def test_as_fast_as_possible_fills_the_plots_and_the_strip(qtbot, open_window, c
     assert [s for _, _, s in window.strip.states][:1] == ["calibrating"] and "in band" in [s for _, _, s in window.strip.states]
     assert window._band is not None and 55 < window._band[0] < 70
     assert window.position_s() == pytest.approx(window.duration_s, abs=1.0)
+    # the end of the file is the end of the session, not a strap that stopped
+    qtbot.waitUntil(window.engine.finished.is_set, timeout=10000)
+    qtbot.waitUntil(lambda: window.status_position.text() == "session ended", timeout=5000)
+    qtbot.waitUntil(lambda: window.state_label.text() == "session ended", timeout=5000)
+    assert window.events_shown()[-1].endswith("  session ended")
+    assert not any("strap stopped" in line for line in window.events_shown())
 
 
 def test_pause_play_and_the_speed_selector(qtbot, open_window, copy_of, recorded) -> None:
@@ -171,9 +195,11 @@ def test_markers_notes_states_cues_and_gaps_are_shown(qtbot, open_window, copy_o
     assert list(x) == [30.0]  # and drawn
 
 
-def test_a_review_note_from_the_ui_is_saved_at_the_position(qtbot, open_window, copy_of, recorded) -> None:
-    path = copy_of(recorded)
+def test_a_review_note_from_the_ui_is_saved_at_the_position(qtbot, open_window, copy_of, recorded,
+                                                             library_folder) -> None:
+    path = copy_of(recorded)  # the user's own session, in their library, writable: its notes go into it
     window = open_window(path)
+    assert window.notes_path == path and window.notes_where.text() == "Review notes are saved in this session, in your library."
     window.pause()
     window.seek_s(120.0)
     settle(qtbot, window, at_s=120.0)
@@ -191,6 +217,7 @@ def test_a_review_note_from_the_ui_is_saved_at_the_position(qtbot, open_window, 
 
     window.add_note("second look")  # the API the app uses
     assert [n.data["text"] for n in review_notes(read_session(path))] == ["client's breath dropped low here", "second look"]
+    assert [p.name for p in library_folder.iterdir()] == [path.name]  # no copy made
     window.close()
 
     # reopened: the notes are on the list, and the replay still reaches past them
@@ -200,6 +227,123 @@ def test_a_review_note_from_the_ui_is_saved_at_the_position(qtbot, open_window, 
     again.seek_s(400.0)
     settle(qtbot, again, at_s=400.0)
     assert again.position_s() > 399.0
+
+
+def sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def beside(path: Path) -> dict[str, int]:
+    """The files in ``path``'s folder and their modification times."""
+    return {p.name: p.stat().st_mtime_ns for p in path.parent.iterdir()}
+
+
+def type_a_note(qtbot, window, text: str) -> None:
+    """As the practitioner: N, the text, Enter (real key presses on the focused window)."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_N)
+    qtbot.waitUntil(window.note_field.hasFocus, timeout=5000)
+    qtbot.keyClicks(window.note_field, text)
+    qtbot.keyClick(window.note_field, QtCore.Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.note_field.text() == "", timeout=5000)
+
+
+def test_the_shipped_sample_is_kept_as_it_is_and_notes_go_into_a_copy(qtbot, open_window, library_folder) -> None:
+    digest, files = sha256(SAMPLE), beside(SAMPLE)
+    window = open_window(SAMPLE)  # the file shipped with the app, outside the user's library
+    window.pause()
+    assert not library_folder.exists()  # only looking writes nothing anywhere
+    assert "This recording is kept as it is" in window.findChild(QtWidgets.QGroupBox).findChild(QtWidgets.QLabel).text()
+    window.seek_s(90.0)
+    settle(qtbot, window, at_s=90.0)
+    at_ns = window.position_ns()
+    type_a_note(qtbot, window, "slower breathing from here")
+    assert sha256(SAMPLE) == digest and beside(SAMPLE) == files  # not written into
+
+    (copy,) = library_folder.iterdir()
+    assert copy.name == "polar-h10-slow-breathing (review copy).session.sqlite"
+    assert window.notes_where.text() == ("This recording is kept as it is; your review notes go into a copy in your "
+                                         f"library: {copy.name}")
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600 and stat.S_IMODE(library_folder.stat().st_mode) == 0o700
+    assert any("review note: slower breathing from here" in line for line in window.events_shown())
+    shipped, copied = read_session(SAMPLE), read_session(copy)
+    (note,) = review_notes(copied)
+    assert note.host_ns == at_ns and note.data["text"] == "slower breathing from here"
+    assert [i for i in copied.timeline if i is not note] == shipped.timeline and copied.manifest == shipped.manifest
+    type_a_note(qtbot, window, "and a second one")  # the same copy takes the next note
+    assert [p.name for p in library_folder.iterdir()] == [copy.name]
+    assert len(review_notes(read_session(copy))) == 2
+    window.close()
+    qtbot.waitUntil(lambda: not window.engine._thread.is_alive(), timeout=5000)
+    assert sha256(SAMPLE) == digest and beside(SAMPLE) == files  # open, note, close: the shipped file is untouched
+    assert review_notes(read_session(SAMPLE)) == []
+
+    again = open_window(SAMPLE)  # opened again: its notes are found in the library's copy, and go on there
+    assert again.notes_path == copy and copy.name in again.notes_where.text()
+    assert sum("review note:" in line for line in again.events_shown()) == 2
+
+
+def test_a_read_only_session_in_the_library_is_kept_as_it_is(qtbot, open_window, copy_of, recorded) -> None:
+    path = copy_of(recorded)
+    path.chmod(0o444)  # marked read-only by its owner
+    digest, files = sha256(path), beside(path)
+    window = open_window(path)
+    window.pause()
+    type_a_note(qtbot, window, "looked at this with my supervisor")
+    assert sha256(path) == digest and beside(path)[path.name] == files[path.name]
+    copy = path.parent / "dropout (review copy).session.sqlite"
+    assert copy.name in window.notes_where.text()
+    assert [n.data["text"] for n in review_notes(read_session(copy))] == ["looked at this with my supervisor"]
+    window.close()
+    assert sha256(path) == digest and set(beside(path)) == {*files, copy.name} and beside(path)[path.name] == files[path.name]
+    assert review_notes(read_session(path)) == []
+
+
+def file_dialog_start(qtbot, start: Callable[[], None]) -> str:
+    """Open a folder dialog through ``start`` (a menu action), read the folder it opens in, and cancel it."""
+    seen: list[str] = []
+    tries = iter(range(500))  # ~10 s at most
+
+    def look() -> None:
+        dialog = next((w for w in QtWidgets.QApplication.topLevelWidgets()
+                       if isinstance(w, QtWidgets.QFileDialog) and w.isVisible()), None)
+        if dialog is None:
+            if next(tries, None) is not None:
+                QtCore.QTimer.singleShot(20, look)
+            return
+        seen.append(dialog.directory().absolutePath())
+        dialog.reject()
+
+    QtCore.QTimer.singleShot(20, look)
+    start()  # returns once the dialog is cancelled
+    assert len(seen) == 1
+    return seen[0]
+
+
+def menu_action(window, text: str) -> QtGui.QAction:
+    """The window's menu entry called ``text``."""
+    return next(a for menu in window.menuBar().findChildren(QtWidgets.QMenu) for a in menu.actions() if a.text() == text)
+
+
+def test_report_and_export_dialogs_start_in_the_users_library(qtbot, open_window, library_folder, tmp_path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    session = elsewhere / SAMPLE.name
+    shutil.copyfile(SAMPLE, session)
+    window = open_window(session)
+    window.pause()
+    from platformdirs import user_documents_path
+
+    documents = user_documents_path() if user_documents_path().is_dir() else Path.home()
+    # no library folder yet: the user's documents folder (never the session's folder or the checkout)
+    assert file_dialog_start(qtbot, menu_action(window, "Session report (HTML)…").trigger) == str(documents)
+    library_folder.mkdir(parents=True)
+    for text in ("Session report (PDF)…", "Session report (HTML), de-identified…", "EDF+…", "Kubios RR text, de-identified…"):
+        assert file_dialog_start(qtbot, menu_action(window, text).trigger) == str(library_folder), text
+    assert list(library_folder.iterdir()) == [] and [p.name for p in elsewhere.iterdir()] == [SAMPLE.name]
 
 
 def test_keyboard_transport(qtbot, open_window, copy_of, recorded) -> None:

@@ -14,9 +14,20 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from somafeedback.clock import parse_speed
+
+if TYPE_CHECKING:  # Qt is imported only once a display is known to be there (see main)
+    from somafeedback.engine import Engine, EngineSource
+    from somafeedback.exercise_library import Exercise
+
+    from .client_screen import ClientScreen
+    from .home_window import HomeWindow
+    from .practitioner_window import PractitionerWindow
+    from .settings import AppSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,17 +65,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("somafeedback")
     app.setOrganizationName("somafeedback")
+    from .error_report import install as install_error_report
+
+    install_error_report()  # an error in a click or shortcut: a plain message in the window, details in a log
     # Python's cyclic GC may otherwise run on the engine thread and free Qt objects there, a
     # lock-order deadlock with the GUI thread: collect on a GUI-thread timer instead (pyqtgraph).
     from pyqtgraph.util.garbage_collector import GarbageCollector
 
     app.garbage_collector = GarbageCollector(interval=1.0)  # type: ignore[attr-defined]
 
-    from somafeedback.engine import Engine, EngineOptions, EngineSource
     from somafeedback.exercise_library import load_library
 
-    from .client_screen import ClientScreen
-    from .practitioner_window import PractitionerWindow
     from .settings import AppSettings
 
     settings = AppSettings()
@@ -78,42 +89,120 @@ def main(argv: Sequence[str] | None = None) -> int:
             review.set_speed(args.speed)
         return _exec(app, review, args.quit_after)
     if args.mode == "home":
-        from .home_window import HomeWindow
-
-        home = HomeWindow(library, args.recordings or settings.recordings)
+        home = build_home_window(args, settings, library)
         home.show()
         if args.script:
             QtCore.QTimer.singleShot(0, lambda: home.start(args.script))
         return _exec(app, home, args.quit_after)
-    source = EngineSource(simulate=args.simulate, replay=Path(args.replay) if args.replay else None,
-                          addresses=tuple(args.address), speed=args.speed)
-    client_name, practitioner = settings.names()
-    options = EngineOptions(mode=args.mode, script=args.script, lsl=args.lsl,
-                            record_to=(args.recordings or settings.recordings) if args.record else None,
-                            manifest={"client": args.client or client_name or None, "practitioner": practitioner or None,
-                                      "mode": args.mode, "tags": [], "devices": []},
-                            regulation=settings.regulation(), cues=settings.cues())
-    engine = Engine(source, options, library)
-    client = None if args.no_client_view else ClientScreen(engine.now_s)
-    window = PractitionerWindow(engine, library, client)
-
-    def use_simulator() -> None:
-        window.engine.stop()
-        window.engine = Engine(EngineSource(simulate="calm"), options, library)
-        if client is not None:
-            client.clock = window.engine.now_s
-        window.engine.start()
-
-    window._use_simulator = use_simulator
+    built = build_practitioner_app(args, settings, library)
+    window, client = built.window, built.client
     window.show()
     if client is not None:
         client.show()
     if os.environ.get("SOMAFEEDBACK_STARTUP_REPORT"):  # benchmarks/bench_ui.py: time to the first painted window
         QtCore.QTimer.singleShot(0, lambda: print("first paint", flush=True))
-    QtCore.QTimer.singleShot(0, engine.start)  # paint first, then connect
+    QtCore.QTimer.singleShot(0, built.engine.start)  # paint first, then connect
     code = _exec(app, window, args.quit_after)
-    window.engine.stop()
+    built.engine.stop()  # the engine running now (the simulated strap's, after a switch)
     return code
+
+
+# --- the windows and their engines (also used by the tests, so they run the production wiring) ---
+
+
+def engine_source(args: argparse.Namespace) -> EngineSource:
+    """The source the options ask for: ``--simulate``, or real straps (``--address``, else a scan)."""
+    from somafeedback.engine import EngineSource
+
+    return EngineSource(simulate=args.simulate, addresses=tuple(args.address), speed=args.speed)
+
+
+def simulator_source(args: argparse.Namespace) -> EngineSource:
+    """The simulated strap offered when no strap is found: the calm scenario, at ``--speed``."""
+    from somafeedback.engine import EngineSource
+
+    return EngineSource(simulate="calm", speed=args.speed)
+
+
+@dataclass
+class PractitionerApp:
+    """The practitioner window and the client view (``None`` with ``--no-client-view``).
+
+    Built by :func:`build_practitioner_app`; the engine is not started yet. Thread: GUI.
+    """
+
+    window: PractitionerWindow
+    client: ClientScreen | None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine running now (a new one after "Use the simulated strap")."""
+        return self.window.engine
+
+
+def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
+                           library: dict[str, Exercise]) -> PractitionerApp:
+    """Build the engine, the client view and the practitioner window from the parsed options (GUI thread).
+
+    When no strap is found the window offers the simulated strap; taking it stops the
+    engine, starts one on :func:`simulator_source` with the same options, and moves the
+    client view (and its pacer) onto the new engine's clock, so what the practitioner
+    pushes next runs on the client view by that clock.
+    """
+    from somafeedback.engine import Engine, EngineOptions
+
+    from .client_screen import ClientScreen
+    from .practitioner_window import PractitionerWindow
+
+    def options() -> EngineOptions:
+        client_name, practitioner = settings.names()
+        return EngineOptions(mode=args.mode, script=args.script, lsl=args.lsl,
+                             record_to=(args.recordings or settings.recordings) if args.record else None,
+                             manifest={"client": args.client or client_name or None,
+                                       "practitioner": practitioner or None,
+                                       "mode": args.mode, "tags": [], "devices": []},
+                             regulation=settings.regulation(), cues=settings.cues())
+
+    engine = Engine(engine_source(args), options(), library)
+    client = None if args.no_client_view else ClientScreen(engine.now_s)
+
+    def use_simulator() -> None:
+        """GUI thread: the "Use the simulated strap" button."""
+        window.engine.stop()
+        simulated = Engine(simulator_source(args), options(), library)
+        window.engine = simulated
+        if client is not None:
+            client.set_clock(simulated.now_s)
+        simulated.start()
+
+    window = PractitionerWindow(engine, library, client, use_simulator=use_simulator)
+    return PractitionerApp(window, client)
+
+
+def build_home_window(args: argparse.Namespace, settings: AppSettings, library: dict[str, Exercise]) -> HomeWindow:
+    """The home-practice window on the source the options ask for (GUI thread).
+
+    ``--simulate``, ``--address`` and ``--speed`` choose the strap as in practitioner mode
+    (no strap found: the window offers the simulated strap, at ``--speed``). Each practice
+    is recorded in ``--recordings`` (or the settings' folder) under the client of
+    ``--client`` or the settings, so the client's progress report counts it.
+    """
+    from somafeedback.engine import Engine, EngineOptions
+
+    from .home_window import HomeWindow
+
+    client = args.client or settings.names()[0] or None
+    folder = args.recordings or settings.recordings
+
+    def engine(script_id: str, source: EngineSource) -> Engine:
+        options = EngineOptions(mode="home", script=script_id, record_to=folder,
+                                manifest={"client": client, "mode": "home", "script": script_id,
+                                          "tags": [], "devices": []},
+                                regulation=settings.regulation(), cues=settings.cues())
+        return Engine(source, options, library)
+
+    return HomeWindow(library, folder, engine_factory=lambda script_id: engine(script_id, engine_source(args)),
+                      client=client, simulator_factory=lambda script_id: engine(script_id, simulator_source(args)))
 
 
 def _exec(app: object, window: object, quit_after: float | None) -> int:

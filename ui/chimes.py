@@ -10,7 +10,9 @@ and played with ``QtMultimedia.QSoundEffect``. When there is no sound here (the 
 has no QtMultimedia module, there is no audio output device, or the effect cannot load,
 all common on headless machines), :attr:`Chimes.available` is False, nothing raises, and
 the message :data:`UNAVAILABLE_TEXT` is handed once to the ``report`` callback, the first
-time chimes are switched on (the practice simply continues without them).
+time chimes are switched on (the practice simply continues without them). Qt Multimedia is
+loaded only when chimes are first switched on (or :attr:`Chimes.available` is asked), so a
+practice with sound off never starts the audio back end (nor its console messages).
 
 Thread: the Qt GUI thread.
 """
@@ -97,7 +99,19 @@ class Chimes(QtCore.QObject):
         self.message: str | None = None
         self.played = 0
         self.requested = 0
-        self.available = self._open(multimedia)
+        self._multimedia = multimedia
+        self._available: bool | None = None  # not known until sound is first wanted
+
+    @property
+    def available(self) -> bool:
+        """Whether chimes can sound here (opens the audio back end the first time it is asked)."""
+        if self._available is None:
+            self._available = self._open(self._multimedia)
+        return self._available
+
+    @available.setter
+    def available(self, value: bool) -> None:
+        self._available = value
 
     # --- setup -------------------------------------------------------------------------------
 

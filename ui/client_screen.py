@@ -43,6 +43,11 @@ NUMBERS_SEPARATOR: Final = " · "
 
 FADE_MS: Final = 300  # gentle, and short enough never to hold up a step
 STEP_TICK_MS: Final = 200  # how often the step timer re-reads the clock
+CONTENT_SPACING_PX: Final = 18  # between the title, the text and the pacer
+CONTENT_TOP_PX: Final = 24
+CONTENT_BOTTOM_PX: Final = 12
+TEXT_MIN_PX: Final = 20  # the main text's usual smallest size ...
+TEXT_FIT_MIN_PX: Final = 12  # ... and how far a long text may shrink to fit a small window
 
 # Soft, colour-blind-safe palette: a pale mist background, slate text, no red.
 BACKGROUND_TOP: Final = QtGui.QColor(236, 241, 243)
@@ -70,7 +75,8 @@ def format_numbers(hr_bpm: float | None, rmssd_ms: float | None) -> str:
 class ClientScreen(QtWidgets.QWidget):
     """The second window, for the client.
 
-    ``clock`` returns session seconds (the same clock the exercise start times use).
+    ``clock`` returns session seconds (the same clock the exercise start times use); the
+    screen and its pacer share it, and :meth:`set_clock` is the one way to change it.
     Signals: ``step_changed(int)`` when an exercise shows a new step, and
     ``exercise_finished(str)`` (the exercise id) when one runs to its end.
     """
@@ -97,7 +103,7 @@ class ClientScreen(QtWidgets.QWidget):
         # The content (title, text, pacer) fades; the numbers line sits outside the fade.
         self._content = QtWidgets.QWidget(self)
         content_layout = QtWidgets.QVBoxLayout(self._content)
-        content_layout.setSpacing(18)
+        content_layout.setSpacing(CONTENT_SPACING_PX)
         self._title_label = self._make_label(MUTED_COLOUR)
         self._text_label = self._make_label(TEXT_COLOUR)
         self._pacer = PacerWidget(clock, self._content)
@@ -136,6 +142,27 @@ class ClientScreen(QtWidgets.QWidget):
 
         self._show_view(self._resting_text, title="", pacer=None, fade=False)
         self._update_fonts()
+
+    # --- clock ----------------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The session clock the screen and its pacer read (set it with :meth:`set_clock`)."""
+        return self._clock
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """Read session time from ``clock`` from now on, here and in the pacer (GUI thread).
+
+        The one way to change the clock, e.g. when the app moves to a new engine. Start
+        times taken on the old clock mean nothing on the new one, so whatever ran (an
+        exercise, the pacer) stops and the resting view returns.
+        """
+        if clock == self._clock:  # == : a bound method (engine.now_s) is a new object on each access
+            return
+        self._clock = clock
+        self._pacer.set_clock(clock)
+        if not self.is_resting():
+            self.clear()
 
     # --- what the client sees ---------------------------------------------------------------
 
@@ -273,6 +300,14 @@ class ClientScreen(QtWidgets.QWidget):
     def pacer_widget(self) -> PacerWidget:
         return self._pacer
 
+    def text_label(self) -> QtWidgets.QLabel:
+        """The label of the main line (for layout checks)."""
+        return self._text_label
+
+    def title_label(self) -> QtWidgets.QLabel:
+        """The label of the exercise title (for layout checks)."""
+        return self._title_label
+
     def current_step_index(self) -> int | None:
         """The exercise step shown (0-based), or ``None`` with no exercise running."""
         return self._step_index if self._exercise is not None else None
@@ -337,23 +372,49 @@ class ClientScreen(QtWidgets.QWidget):
         label.setTextFormat(QtCore.Qt.TextFormat.PlainText)  # exercise files are text, never markup
         label.setWordWrap(True)
         label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Maximum)
+        # Preferred, not Maximum: a wrapped label's size hint is taken at a guessed width, and as a
+        # maximum it cut off the lines that the real width needs (issue #13). The layout asks
+        # heightForWidth at the real width; the stretches and the pacer take the free space.
+        label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Preferred)
         palette = label.palette()
         palette.setColor(QtGui.QPalette.ColorRole.WindowText, colour)
         label.setPalette(palette)
         return label
 
     def _update_fonts(self) -> None:
-        """Scale the text with the window: large enough to read from across a room."""
+        """Scale the text with the window (large enough to read from across a room), then shrink
+        the main text, if it must, until all of it fits beside the title, pacer and numbers."""
+        outer, content = self.layout(), self._content.layout()
+        if outer is None or content is None:
+            return  # still being built
         side = min(self.width(), self.height() * 1.4)
-        text_share = 0.045 if self._pacer.isHidden() else 0.036  # on pacer steps the shape leads
-        for label, share, smallest in ((self._text_label, text_share, 20), (self._title_label, 0.022, 13),
-                                       (self._numbers_label, 0.02, 12)):
+        for label, share, smallest in ((self._title_label, 0.022, 13), (self._numbers_label, 0.02, 12)):
             font = QtGui.QFont(label.font())
             font.setPixelSize(max(smallest, round(side * share)))
             label.setFont(font)
         margin = round(self.width() * 0.1)
-        self._content.layout().setContentsMargins(margin, 24, margin, 12)
+        content.setContentsMargins(margin, CONTENT_TOP_PX, margin, CONTENT_BOTTOM_PX)
+
+        outer_margins = outer.contentsMargins()
+        inner_width = self.width() - outer_margins.left() - outer_margins.right()
+        width = max(1, inner_width - 2 * margin)
+        room = self.height() - outer_margins.top() - outer_margins.bottom() - CONTENT_TOP_PX - CONTENT_BOTTOM_PX
+        if not self._numbers_label.isHidden():
+            numbers = self._numbers_label
+            room -= max(numbers.heightForWidth(inner_width), numbers.fontMetrics().height()) + outer.spacing()
+        if not self._title_label.isHidden():
+            room -= self._title_label.heightForWidth(width) + content.spacing()
+        if not self._pacer.isHidden():
+            room -= self._pacer.minimumSizeHint().height() + content.spacing()
+
+        text_share = 0.045 if self._pacer.isHidden() else 0.036  # on pacer steps the shape leads
+        font = QtGui.QFont(self._text_label.font())
+        size = max(TEXT_MIN_PX, round(side * text_share))
+        text = self._text_label.text()
+        while size > TEXT_FIT_MIN_PX and _wrapped_height(font, size, width, text) > room:
+            size -= 1  # a long text gets smaller rather than cut off at the top and bottom
+        font.setPixelSize(size)
+        self._text_label.setFont(font)
 
     def _show_view(self, text: str, *, title: str, pacer: Pacer | None, fade: bool = True) -> None:
         self._text = text
@@ -417,6 +478,14 @@ class ClientScreen(QtWidgets.QWidget):
             elif settings != pacer.settings:
                 pacer.set_settings(settings, at)
         return pacer
+
+
+def _wrapped_height(font: QtGui.QFont, pixel_size: int, width: int, text: str) -> int:
+    """The height ``text`` needs in ``font`` at ``pixel_size``, word-wrapped to ``width`` (as a QLabel does)."""
+    sized = QtGui.QFont(font)
+    sized.setPixelSize(pixel_size)
+    flags = QtCore.Qt.AlignmentFlag.AlignCenter | QtCore.Qt.TextFlag.TextWordWrap
+    return QtGui.QFontMetrics(sized).boundingRect(QtCore.QRect(0, 0, width, 1 << 20), flags, text).height()
 
 
 def _step_ends(exercise: Exercise) -> list[float]:

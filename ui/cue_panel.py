@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from somafeedback.exercise_library import Exercise
 
@@ -30,8 +30,33 @@ MARKERS: tuple[tuple[str, str, str], ...] = (
 
 SHORTCUTS_HELP = (
     "Markers: " + ", ".join(f"{key} {text.lower()}" for key, _, text in MARKERS)
-    + ". N note · Space approve · S snooze 5 min · Esc dismiss · M mute cues · F11 client view full screen"
+    + ". N note (Enter saves it, Esc leaves it) · Space approve · S snooze 5 min · Esc dismiss · M mute cues"
+    " · F11 client view full screen"
 )
+
+
+class NoteField(QtWidgets.QLineEdit):
+    """The note line: Esc leaves it (keeping what was typed) instead of dismissing a suggestion.
+
+    Signal ``left()``: Esc was pressed in the field. Thread: the Qt GUI thread.
+    """
+
+    left = QtCore.Signal()
+
+    def event(self, event: QtCore.QEvent) -> bool:  # noqa: D102 - Qt API
+        # Claim Esc before the window's shortcut (Esc = dismiss the suggestion) sees it.
+        if event.type() == QtCore.QEvent.Type.ShortcutOverride and isinstance(event, QtGui.QKeyEvent) \
+                and event.key() == QtCore.Qt.Key.Key_Escape:
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802 - Qt API
+        if event.key() == QtCore.Qt.Key.Key_Escape:
+            event.accept()
+            self.left.emit()
+            return
+        super().keyPressEvent(event)
 
 
 class CuePanel(QtWidgets.QWidget):
@@ -101,9 +126,10 @@ class CuePanel(QtWidgets.QWidget):
             grid.addWidget(button, index // 2, index % 2)
         layout.addWidget(markers_box)
 
-        self.note = QtWidgets.QLineEdit()
-        self.note.setPlaceholderText("Note (N), Enter saves it on the timeline")
+        self.note = NoteField()
+        self.note.setPlaceholderText("Note (N), Enter saves it on the timeline, Esc leaves it (the text stays)")
         self.note.returnPressed.connect(lambda: self._save_note(on_note))
+        self.note.left.connect(self.leave_note)
         layout.addWidget(self.note)
         help_label = QtWidgets.QLabel(SHORTCUTS_HELP)
         help_label.setWordWrap(True)
@@ -130,3 +156,12 @@ class CuePanel(QtWidgets.QWidget):
         if text:
             on_note(text)
             self.note.clear()
+        self.leave_note()
+
+    def leave_note(self) -> None:
+        """Give the keyboard back to the window, so the single-key shortcuts (markers...) work again."""
+        window = self.window()
+        if window is not self:
+            window.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
+        else:
+            self.note.clearFocus()

@@ -311,6 +311,8 @@ class HomeWindow(QtWidgets.QMainWindow):
         options = engine.options
         options.manifest = {"mode": options.mode, "script": self.exercise.id, "client": self.client,
                             **options.manifest}
+        if not options.manifest.get("client"):  # a factory's empty client never hides the window's one
+            options.manifest["client"] = self.client
         self.engine = engine
         self._step, self._paused, self._low_signal = None, False, False
         self.banner.setVisible(False)

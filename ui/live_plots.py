@@ -2,7 +2,11 @@
 
 Data arrive in batches from the engine (drained by the window's frame timer); each plot
 keeps growable numpy buffers and redraws once per frame at most, only when something
-changed. The x axis is session time, linked across plots, showing the last ``span_s``.
+changed. The x axis is session time in ``m:ss`` (:class:`~.time_axis.MinutesSecondsAxis`), linked
+across plots, showing the last ``span_s``. Every y range keeps a minimum span
+(:data:`MIN_Y_SPAN`) so flat data is not blown up to 0.1 bpm per gridline; an empty plot shows
+"waiting for data" and no ticks. Beside the plots, a column of big numbers readable across a
+room: the latest heart rate, RMSSD (or why it is not valid) and breathing rate.
 
 Colours are colour-blind-safe (Okabe-Ito); state is shown by position and shape, never by
 red/green alone.
@@ -12,11 +16,15 @@ Thread: the Qt GUI thread.
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
 from somafeedback.pipeline import BeatMetrics
+
+from .time_axis import MinutesSecondsAxis
 
 BLUE = (0, 114, 178)
 ORANGE = (230, 159, 0)
@@ -24,6 +32,51 @@ SKY = (86, 180, 233)
 GREY = (150, 150, 150)
 GREEN = (0, 158, 115)
 BAND_FILL = (86, 180, 233, 45)
+MIN_Y_SPAN: Final = {"band": 10.0, "tachogram": 100.0, "rmssd": 10.0, "breathing": 4.0,
+                     "coherence": 1.0}  # smallest y span per plot (bpm, ms, ms, breaths/min, ratio)
+WAITING_TEXT: Final = "waiting for data"
+READOUT_PT: Final = 32  # the big numbers, pt (readable across a room)
+READOUT_WIDTH_PX: Final = 200  # the column of big numbers, logical px
+LEFT_AXIS_PX: Final = 48  # every plot's y axis, so the linked time axes line up
+ROW_STRETCH: Final = (3, 2, 2, 2, 2)  # heart rate the tallest plot, then tachogram, RMSSD, breathing, coherence
+VALID_TEXT = "#1a1a1a"
+INVALID_TEXT = "#969696"
+
+
+class EmptyNote:
+    """An empty plot shows "waiting for data" and no y ticks, not pyqtgraph's 0-1 placeholder ticks.
+
+    Thread: the Qt GUI thread.
+    """
+
+    def __init__(self, plot: pg.PlotItem, text: str = WAITING_TEXT) -> None:
+        self.plot = plot
+        self.label = pg.TextItem(text, color=GREY, anchor=(0.5, 0.5))
+        self.label.setParentItem(plot.getViewBox())  # in the view box's pixels: centred whatever the data range
+        plot.getViewBox().sigResized.connect(self._centre)
+        self.empty: bool | None = None
+        self.set(True)
+
+    def _centre(self, *_: object) -> None:
+        self.label.setPos(self.plot.getViewBox().rect().center())
+
+    def set(self, empty: bool) -> None:
+        """Show the note and hide the y ticks (and grid) while ``empty``; cheap when unchanged."""
+        if empty == self.empty:
+            return
+        self.empty = empty
+        self.label.setVisible(empty)
+        self.plot.getAxis("left").setTicks([] if empty else None)
+        self._centre()
+
+
+def readout_html(caption: str, value: str, unit: str, status: str, valid: bool) -> str:
+    """One big number: a small caption, the value at :data:`READOUT_PT`, a small status line (greyed when not valid)."""
+    colour = VALID_TEXT if valid else INVALID_TEXT
+    unit_html = f"<span style='font-size:14pt'> {unit}</span>" if unit else ""
+    return (f"<div style='color:{colour}'><span style='font-size:13pt'>{caption}</span><br>"
+            f"<span style='font-size:{READOUT_PT}pt; font-weight:bold'>{value}</span>{unit_html}<br>"
+            f"<span style='font-size:11pt'>{status}</span></div>")
 
 
 class Series:
@@ -54,24 +107,35 @@ class Series:
 
 
 class LivePlots(pg.GraphicsLayoutWidget):
-    """Five linked plots over the last ``span_s`` seconds of session time."""
+    """Five linked plots over the last ``span_s`` seconds of session time, and the big numbers.
 
-    def __init__(self, span_s: float = 600.0, parent: QtCore.QObject | None = None) -> None:
+    ``readout``: show the column of big current values (the live and replay windows; a report
+    of a finished session may leave it out). ``empty_text``: what an empty plot says.
+    """
+
+    def __init__(self, span_s: float = 600.0, parent: QtCore.QObject | None = None, readout: bool = True,
+                 empty_text: str = WAITING_TEXT) -> None:
         super().__init__(parent=parent)
+        del self.clear  # pyqtgraph binds its layout's clear() (remove every plot) here; ours empties the data
         self.span_s = span_s
         self.setBackground("w")
-        self.band = self.addPlot(row=0, col=0, title="Heart rate and the client's usual range (bpm)")
-        self.tachogram = self.addPlot(row=1, col=0, title="Beat-to-beat intervals (ms); flagged beats ×")
-        self.rmssd = self.addPlot(row=2, col=0, title="RMSSD, 60 s window (ms); grey = not valid")
-        self.breathing = self.addPlot(row=3, col=0, title="Breathing rate estimate (breaths/min)")
-        self.coherence = self.addPlot(row=4, col=0, title="Coherence ratio (McCraty), 64 s")
+        add = lambda row, title: self.addPlot(row=row, col=0, title=title,  # noqa: E731
+                                              axisItems={"bottom": MinutesSecondsAxis("bottom")})
+        self.band = add(0, "Heart rate and the client's usual range (bpm)")
+        self.tachogram = add(1, "Beat-to-beat intervals (ms); flagged beats ×")
+        self.rmssd = add(2, "RMSSD, 60 s window (ms); grey = not valid")
+        self.breathing = add(3, "Breathing rate estimate (breaths/min)")
+        self.coherence = add(4, "Coherence ratio (McCraty), 64 s")
+        for row, stretch in enumerate(ROW_STRETCH):
+            self.ci.layout.setRowStretchFactor(row, stretch)
         for plot in (self.tachogram, self.rmssd, self.breathing, self.coherence):
             plot.setXLink(self.band)
         for plot in (self.band, self.tachogram, self.rmssd, self.breathing, self.coherence):
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
-        self.coherence.setLabel("bottom", "session time", units="s")
+            plot.getAxis("left").setWidth(LEFT_AXIS_PX)  # the linked time axes line up, data or not
+        self.coherence.setLabel("bottom", "session time (min:sec)")
         for plot in (self.band, self.tachogram, self.rmssd, self.breathing):
             plot.getAxis("bottom").setStyle(showValues=False)  # one set of time labels, at the bottom
         self._x_start = -1.0
@@ -106,14 +170,49 @@ class LivePlots(pg.GraphicsLayoutWidget):
         self._y_series = {self.band: (self.hr,), self.tachogram: (self.rr, self.flagged),
                           self.rmssd: (self.rmssd_valid, self.rmssd_invalid), self.breathing: (self.breath,),
                           self.coherence: (self.coh,)}
+        self._min_span = {self.band: MIN_Y_SPAN["band"], self.tachogram: MIN_Y_SPAN["tachogram"],
+                          self.rmssd: MIN_Y_SPAN["rmssd"], self.breathing: MIN_Y_SPAN["breathing"],
+                          self.coherence: MIN_Y_SPAN["coherence"]}
+        self.empty_notes: dict[pg.PlotItem, EmptyNote] = {}
         for plot in self._y_series:
             plot.enableAutoRange(y=False)
+            plot.setLimits(minYRange=self._min_span[plot])  # also for anything else that sets a y range
+            self.empty_notes[plot] = EmptyNote(plot, empty_text)
+        self.band.setXRange(0.0, span_s, padding=0)  # session time from the start, not 0-1 placeholder ticks
         self.now_s = 0.0
+        self.latest: BeatMetrics | None = None  # the newest metric set: the big numbers
+        self.readout_text: dict[str, str] = {}  # what the big numbers say, one line each (hr, rmssd, breathing)
+        self.readouts: dict[str, pg.LabelItem] = {}
+        self._readout_html: dict[str, str] = {}
+        self._readout_of: BeatMetrics | None = None  # the metric set the big numbers show
+        self.readout_column: pg.GraphicsLayout | None = None
+        if readout:
+            self.readout_column = self.addLayout(row=0, col=1, rowspan=len(ROW_STRETCH))
+            self.readout_column.setFixedWidth(READOUT_WIDTH_PX)
+            for row, key in enumerate(("hr", "rmssd", "breathing")):
+                label = pg.LabelItem("", justify="left")
+                label.item.setTextWidth(READOUT_WIDTH_PX - 10)  # a long reason wraps inside the column
+                self.readout_column.addItem(label, row=row, col=0)
+                self.readouts[key] = label
+            self.readout_column.layout.setRowStretchFactor(3, 1)  # the numbers at the top, the rest empty
+        self._show_readouts()
+
+    def clear(self) -> None:
+        """Start afresh (a new session or a replay seek): every series emptied, no current values."""
+        for series in vars(self).values():
+            if isinstance(series, Series):
+                series.n = 0
+                series.dirty = True
+        self.now_s = 0.0
+        self._x_start = self._rsa_at = -1.0
+        self.latest = None
 
     # -- data in ---------------------------------------------------------------------------
     def add_metrics(self, m: BeatMetrics) -> None:
-        """One beat's metric set (the beat itself included)."""
+        """One beat's metric set (the beat itself included); GUI thread, nothing drawn until :meth:`redraw`."""
         self.now_s = max(self.now_s, m.t_s)
+        if self.latest is None or m.t_s >= self.latest.t_s:
+            self.latest = m
         if m.rr_ms is None:  # a gap: no line may bridge it
             for series in (self.hr, self.rr, self.breath, self.coh):
                 series.break_line(m.t_s)
@@ -153,6 +252,9 @@ class LivePlots(pg.GraphicsLayoutWidget):
 
     # -- drawing (once per frame) --------------------------------------------------------------
     def redraw(self) -> None:
+        """Draw what changed since the last frame (GUI thread, from the window's frame timer)."""
+        if self.latest is not None and self.now_s < self.latest.t_s:
+            self.latest = None  # the series were emptied in place (a replay seek): no current values
         since = self.now_s - self.span_s
         for series, curve in ((self.hr, self._hr_curve), (self.rr, self._rr_curve), (self.flagged, self._flag_dots),
                               (self.rmssd_valid, self._rmssd_curve), (self.rmssd_invalid, self._rmssd_grey),
@@ -161,24 +263,66 @@ class LivePlots(pg.GraphicsLayoutWidget):
                 curve.setData(*series.view(since))
                 series.dirty = False
         for plot, series_list in self._y_series.items():
-            self._fit_y(plot, series_list, since)
+            self.empty_notes[plot].set(not self._fit_y(plot, series_list, since))
+        self._show_readouts()
         start = max(0.0, since)
         if abs(start - self._x_start) >= self.span_s / 1000:  # scroll only when it shows (about a pixel)
             self._x_start = start
             self.band.setXRange(start, start + self.span_s, padding=0)
 
-    def _fit_y(self, plot: pg.PlotItem, series_list: tuple[Series, ...], since: float) -> None:
-        """Refit the y range only when the data leave it, or fill less than half of it."""
+    def _fit_y(self, plot: pg.PlotItem, series_list: tuple[Series, ...], since: float) -> bool:
+        """Refit the y range only when the data leave it, or fill less than half of it; False when no data.
+
+        The range spans at least the plot's :data:`MIN_Y_SPAN`, centred on the data.
+        """
         values = [v for series in series_list for v in (series.view(since)[1],) if v.size]
         if not values:
-            return
+            return False
         data = np.concatenate(values)
         data = data[np.isfinite(data)]
         if not data.size:
-            return
+            return False
         low, high = float(data.min()), float(data.max())
+        pad = 0.1 * (high - low)
+        low, high = low - pad, high + pad
+        min_span = self._min_span[plot]
+        if high - low < min_span:
+            centre = 0.5 * (low + high)
+            low, high = centre - 0.5 * min_span, centre + 0.5 * min_span
         (view_low, view_high) = plot.viewRange()[1]
-        span = max(high - low, 1e-6)
-        if low < view_low or high > view_high or span < 0.5 * (view_high - view_low):
-            pad = 0.1 * span + 1e-3
-            plot.setYRange(low - pad, high + pad, padding=0)
+        if low < view_low or high > view_high or high - low < 0.5 * (view_high - view_low):
+            plot.setYRange(low, high, padding=0)
+        return True
+
+    def _show_readouts(self) -> None:
+        """The big numbers from :attr:`latest` (GUI thread); a label is re-set only when its text changes."""
+        m = self.latest
+        if self.readout_text and m is self._readout_of:
+            return  # no new metric set since the last frame
+        self._readout_of = m
+        rows: dict[str, tuple[str, str, str, str, bool]] = {}  # key: caption, value, unit, status, valid
+        if m is None:
+            for key, caption in (("hr", "Heart rate"), ("rmssd", "RMSSD"), ("breathing", "Breathing")):
+                rows[key] = (caption, "—", "", WAITING_TEXT, False)
+        else:
+            t, b = m.time, m.breathing
+            if t.hr_valid and t.hr_bpm is not None:
+                rows["hr"] = ("Heart rate", f"{t.hr_bpm:.0f}", "bpm", "60 s average", True)
+            else:
+                rows["hr"] = ("Heart rate", "—", "", t.validity.reason or "not valid", False)
+            if t.validity.valid and t.rmssd_ms is not None:
+                rows["rmssd"] = ("RMSSD", f"{t.rmssd_ms:.0f}", "ms", "60 s window, valid", True)
+            else:
+                rows["rmssd"] = ("RMSSD", "—", "", t.validity.reason or "not valid", False)
+            if b is not None and b.validity.valid and b.rate_bpm is not None:
+                rows["breathing"] = ("Breathing", f"{b.rate_bpm:.1f}", "/min", "from the heart rhythm, 64 s", True)
+            else:
+                reason = (b.validity.reason or "not valid") if b is not None else "not computed yet"
+                rows["breathing"] = ("Breathing", "—", "", reason, False)
+        for key, (caption, value, unit, status, valid) in rows.items():
+            self.readout_text[key] = f"{caption} {value}{' ' + unit if unit else ''} ({status})"
+            html = readout_html(caption, value, unit, status, valid)
+            label = self.readouts.get(key)
+            if label is not None and html != self._readout_html.get(key):
+                self._readout_html[key] = html
+                label.setText(html)

@@ -48,7 +48,8 @@ LABEL_COLOUR: Final = QtGui.QColor(59, 74, 84)
 class PacerWidget(QtWidgets.QWidget):
     """A breathing pacer shape driven by session time.
 
-    ``clock`` returns session seconds; it is read on every paint. Use :meth:`set_pacer`
+    ``clock`` returns session seconds; it is read on every paint (change it only with
+    :meth:`set_clock`). Use :meth:`set_pacer`
     to start, retime (phase-continuously) or hide the pacer, or :meth:`set_pacer_model`
     to draw a :class:`~somafeedback.pacer.Pacer` built elsewhere.
     """
@@ -65,6 +66,24 @@ class PacerWidget(QtWidgets.QWidget):
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
         self.setAccessibleName("breathing pacer")
+
+    # --- clock ----------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The session clock the widget reads (set it with :meth:`set_clock`)."""
+        return self._clock
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """Read session time from ``clock`` from now on (GUI thread).
+
+        A pacer's start and change times belong to the clock they were taken on, so a new
+        clock also forgets the pacer (the shape hides until a new one is set).
+        """
+        if clock == self._clock:  # == : a bound method (engine.now_s) is a new object on each access
+            return
+        self._clock = clock
+        self.set_pacer_model(None)
 
     # --- pacer ----------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from .cue_panel import MARKERS, CuePanel
 from .device_panel import DevicePanel
 from .live_plots import LivePlots
 from .raw_plots import RAW_OUTPUTS, RawPlots
+from .replay_window import clock_text  # the review window's mm:ss, so both show a time alike
 
 CLIENT_STRAP = "strap1"  # the client's strap drives the plots, the states and the cues
 
@@ -78,6 +79,19 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         banner_layout.addWidget(self.simulator_button)
         self.banner.setVisible(False)
         layout.addWidget(self.banner)
+        self.problem = QtWidgets.QWidget()  # an error in one of the window's handlers (ui/error_report.py)
+        problem_layout = QtWidgets.QHBoxLayout(self.problem)
+        self.problem_text = QtWidgets.QLabel()
+        self.problem_text.setWordWrap(True)
+        self.problem_text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        problem_close = QtWidgets.QPushButton("OK")
+        problem_close.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # never takes the keyboard from the hotkeys
+        problem_close.clicked.connect(lambda: self.problem.setVisible(False))
+        problem_layout.addWidget(self.problem_text, 1)
+        problem_layout.addWidget(problem_close)
+        self.problem.setStyleSheet("background: #fff3cd;")
+        self.problem.setVisible(False)
+        layout.addWidget(self.problem)
         layout.addWidget(splitter, 1)
         self.timeline = QtWidgets.QListWidget()
         self.timeline.setMaximumHeight(110)
@@ -111,7 +125,13 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.engine.add_event("note", text=text)
 
     def push_exercise(self, exercise: Exercise) -> None:
+        """The practitioner's own choice of exercise, to the client view (via the engine's timeline, so it is recorded)."""
         self.engine.add_event("cue", action="pushed", cue_id=None, kind="manual", exercise=exercise.id, text=exercise.title)
+
+    def show_problem(self, message: str) -> None:
+        """A plain-language message about an error in one of the window's handlers (non-blocking banner)."""
+        self.problem_text.setText(message)
+        self.problem.setVisible(True)
 
     def toggle_mute(self) -> None:
         self.muted = not self.muted
@@ -210,8 +230,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.plots.redraw()
         if self.raw.isVisible():
             self.raw.redraw()
-        elapsed = int(self.engine.now_s())
-        self.status["elapsed"].setText(f"{elapsed // 60:02d}:{elapsed % 60:02d}")
+        self.status["elapsed"].setText(clock_text(self.engine.session_s()))
 
 
     def _take(self, item: object) -> None:
@@ -222,14 +241,14 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             if item.strap_id == CLIENT_STRAP:
                 attempt = f" (attempt {item.attempt})" if item.attempt else ""
                 self.status["link"].setText(f"link: {item.state}{attempt}")
-            self._log(item.host_ns / 1e9, f"{item.strap_id} link {item.state}{' — ' + item.detail if item.detail else ''}")
+            self._log(item.host_ns, f"{item.strap_id} link {item.state}{' — ' + item.detail if item.detail else ''}")
         elif isinstance(item, StrapInfo):
             self.devices.info(item)
             if item.strap_id == CLIENT_STRAP:
                 battery = f", battery {item.battery_percent} %" if item.battery_percent is not None else ""
                 self.status["strap"].setText(f"{item.name}{battery}")
         elif isinstance(item, GapEvent):
-            self._log(item.end_ns / 1e9, f"{item.strap_id} gap: no data for {item.duration_s:.1f} s")
+            self._log(item.end_ns, f"{item.strap_id} gap: no data for {item.duration_s:.1f} s")
         elif isinstance(item, TimelineEvent):
             self._take_timeline(item)
 
@@ -262,27 +281,27 @@ class PractitionerWindow(QtWidgets.QMainWindow):
                 self.status["contact"].setText({True: "skin contact", False: "NO skin contact",
                                                 None: "contact n/a"}[output.contact])
         elif isinstance(output, MalformedPacket):
-            self._log(output.host_ns / 1e9, f"{strap_id}: skipped a malformed packet")
+            self._log(output.host_ns, f"{strap_id}: skipped a malformed packet")
 
     def _take_timeline(self, event: TimelineEvent) -> None:
-        data, t_s = event.data, event.host_ns / 1e9
+        data, stamp = event.data, event.host_ns  # on the engine's clock; the log shows it in session time
         if event.kind == "state":
             self.panel.show_state(str(data.get("state")), str(data.get("reason", "")))
-            self._log(t_s, f"state: {data.get('state')}")
+            self._log(stamp, f"state: {data.get('state')}")
         elif event.kind == "baseline":
             thresholds = RegulationModel(baseline=Baseline(**data)).thresholds()
             self.plots.set_band(data["hr_ref"], thresholds["band_top_bpm"], thresholds["above_bpm"])
-            self._log(t_s, f"baseline: HR {data['hr_ref']:.0f} bpm")
+            self._log(stamp, f"baseline: HR {data['hr_ref']:.0f} bpm")
         elif event.kind == "cue":
             self._take_cue(event)
         elif event.kind in ("marker", "note"):
-            self._log(t_s, f"{event.kind}: {data.get('label') or data.get('text')}")
+            self._log(stamp, f"{event.kind}: {data.get('label') or data.get('text')}")
         elif event.kind == "engine-error":
             self.banner_text.setText(str(data.get("text")))
             self.simulator_button.setVisible(self._use_simulator is not None)
             self.banner.setVisible(True)
         elif event.kind == "engine-warning":
-            self._log(t_s, str(data.get("text")))
+            self._log(stamp, str(data.get("text")))
         elif event.kind == "lsl":
             on = bool(data.get("on"))
             self.lsl_action.blockSignals(True)
@@ -296,7 +315,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self.record_action.blockSignals(True)
             self.record_action.setChecked(on)
             self.record_action.blockSignals(False)
-            self._log(t_s, f"recording {data.get('state')}")
+            self._log(stamp, f"recording {data.get('state')}")
         elif event.kind == "scan":
             self.devices.show_scan(list(data.get("straps", [])))
 
@@ -315,10 +334,13 @@ class PractitionerWindow(QtWidgets.QMainWindow):
                 self.client.show_exercise(exercise, self.engine.now_s())
             else:
                 self.client.show_text(str(data.get("text")))
-        self._log(event.host_ns / 1e9, f"cue {action}: {data.get('kind')}")
+        what = f"{data.get('kind')} — {data.get('text')}" if action == "pushed" else data.get("kind")
+        self._log(event.host_ns, f"cue {action}: {what}")
 
-    def _log(self, t_s: float, text: str) -> None:
-        self.timeline.insertItem(0, f"{int(t_s) // 60:02d}:{int(t_s) % 60:02d}  {text}")
+    def _log(self, host_ns: int, text: str) -> None:
+        """A line on the live log, at its time on the session clock (``host_ns`` 0: now)."""
+        t_s = self.engine.session_s(host_ns or None)
+        self.timeline.insertItem(0, f"{clock_text(t_s)}  {text}")
         while self.timeline.count() > 200:
             self.timeline.takeItem(self.timeline.count() - 1)
 

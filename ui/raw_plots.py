@@ -8,7 +8,9 @@ was measured: breaths/min from chest motion (or from the ECG), depth, movement, 
 closely the breathing follows the pacer (phase locking and rate difference over 60 s).
 
 Samples are kept in fixed-size ring buffers; the window's frame timer calls
-:meth:`RawPlots.redraw`, which draws only what changed.
+:meth:`RawPlots.redraw`, which draws only what changed. Time is labelled ``m:ss`` (session
+time); each y range spans at least :data:`MIN_ECG_SPAN_UV` / :data:`MIN_BREATH_SPAN_MG`, so a
+flat signal (a loose strap) is not blown up to fill the plot; an empty plot says so.
 
 Thread: the Qt GUI thread.
 """
@@ -29,6 +31,9 @@ from somafeedback.pacer import Pacer
 from somafeedback.pacer_following import FollowingEstimate, PacerFollowing
 from somafeedback.raw_signals import BreathingTrace
 
+from .live_plots import LEFT_AXIS_PX, EmptyNote
+from .time_axis import MinutesSecondsAxis
+
 ECG_SPAN_S: Final = 6.0  # s of ECG on screen
 BREATH_SPAN_S: Final = 60.0  # s of breathing movement on screen
 ECG_CAPACITY: Final = 4096  # samples kept (about 30 s at 130 Hz)
@@ -37,6 +42,8 @@ BLUE = (0, 114, 178)
 ORANGE = (230, 159, 0)
 GREEN = (0, 158, 115)
 GREY = (150, 150, 150)
+MIN_ECG_SPAN_UV: Final = 500.0  # smallest ECG y span, µV (a QRS is about 1000-2500 µV on a chest strap)
+MIN_BREATH_SPAN_MG: Final = 20.0  # smallest chest-movement y span, mG (a calm breath moves a few to tens of mG)
 RAW_OUTPUTS: Final = (EcgChunk, Beat, BreathingTrace, BreathingEstimate)  # what this widget draws
 
 
@@ -71,15 +78,24 @@ class RawPlots(pg.GraphicsLayoutWidget):
 
     def __init__(self, pacer: Callable[[], Pacer | None] = lambda: None, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent=parent)
+        del self.clear  # pyqtgraph binds its layout's clear() (remove every plot) here; ours empties the data
         self.setBackground("w")
         self.setMinimumHeight(260)
         self._pacer = pacer
-        self.ecg_plot = self.addPlot(row=0, col=0, title=f"ECG from the chest strap (µV), last {ECG_SPAN_S:g} s; R peaks ▲")
-        self.breath_plot = self.addPlot(row=1, col=0, title="Breathing movement of the chest (mG)")
-        for plot in (self.ecg_plot, self.breath_plot):
+        self.ecg_plot = self.addPlot(row=0, col=0, title=f"ECG from the chest strap (µV), last {ECG_SPAN_S:g} s; R peaks ▲",
+                                     axisItems={"bottom": MinutesSecondsAxis("bottom")})
+        self.breath_plot = self.addPlot(row=1, col=0, title="Breathing movement of the chest (mG)",
+                                        axisItems={"bottom": MinutesSecondsAxis("bottom")})
+        for plot, min_span in ((self.ecg_plot, MIN_ECG_SPAN_UV), (self.breath_plot, MIN_BREATH_SPAN_MG)):
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
+            plot.getAxis("left").setWidth(LEFT_AXIS_PX)
+            plot.setLimits(minYRange=min_span)  # the y auto-range keeps this span at least, centred on the data
+        self.ecg_empty = EmptyNote(self.ecg_plot)
+        self.breath_empty = EmptyNote(self.breath_plot)
+        self.ecg_plot.setXRange(0.0, ECG_SPAN_S, padding=0)
+        self.breath_plot.setXRange(0.0, BREATH_SPAN_S, padding=0)
         self.ecg = Ring(ECG_CAPACITY)
         self.peaks = Ring(256)
         self.breath = Ring(BREATH_CAPACITY)
@@ -100,6 +116,7 @@ class RawPlots(pg.GraphicsLayoutWidget):
     def clear(self) -> None:
         """Start afresh (a replay seek)."""
         self.ecg, self.peaks, self.breath = Ring(ECG_CAPACITY), Ring(256), Ring(BREATH_CAPACITY)
+        self.ecg.dirty = self.breath.dirty = True  # the next redraw empties the plots
         self.following.reset()
         self.latest_breathing = self.latest_following = None
         self.now_s = 0.0
@@ -153,22 +170,27 @@ class RawPlots(pg.GraphicsLayoutWidget):
 
     # -- drawing (once per frame) ---------------------------------------------------------------
     def redraw(self) -> None:
+        """Draw what changed since the last frame (GUI thread, from the window's frame timer)."""
         if self.ecg.dirty:
-            t, y = self.ecg.view(self.now_s - ECG_SPAN_S)
+            end = max(self.now_s, ECG_SPAN_S)  # the first seconds fill from the left
+            t, y = self.ecg.view(end - ECG_SPAN_S)
             self._ecg_curve.setData(t, y)
             self.ecg.dirty = False
-            peak_t, _ = self.peaks.view(self.now_s - ECG_SPAN_S)
             finite = y[np.isfinite(y)]
+            peak_t, _ = self.peaks.view(end - ECG_SPAN_S)
             top = float(finite.max()) if finite.size else 0.0
             self._peak_dots.setData(peak_t, np.full(len(peak_t), top * 1.08))
-            self.ecg_plot.setXRange(self.now_s - ECG_SPAN_S, self.now_s, padding=0)
+            self.ecg_plot.setXRange(end - ECG_SPAN_S, end, padding=0)
+            self.ecg_empty.set(not finite.size)
         if self.breath.dirty:
-            since = self.now_s - BREATH_SPAN_S
+            end = max(self.now_s, BREATH_SPAN_S)
+            since = end - BREATH_SPAN_S
             t, y = self.breath.view(since)
             self._breath_curve.setData(t, y)
             self.breath.dirty = False
             self._draw_pacer(since, y)
-            self.breath_plot.setXRange(since, self.now_s, padding=0)
+            self.breath_plot.setXRange(since, end, padding=0)
+            self.breath_empty.set(not np.isfinite(y).any())
 
     def _draw_pacer(self, since: float, breath: np.ndarray) -> None:
         """The pacer's target shape, scaled to the breathing trace (inhale up)."""

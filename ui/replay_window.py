@@ -9,7 +9,14 @@ Layout (top to bottom):
   (★), cue events (◆) and the position line; a click seeks there;
 * the **plots** (the same :class:`~.live_plots.LivePlots` as live, refilled from the
   position after every seek) beside a side panel with the **event list** (double-click
-  seeks) and the **review note** field (saved into the session file at the position).
+  seeks) and the **review note** field (saved at the position).
+
+Review notes go into the session file only when it is the user's own session in their
+library folder (the settings' recordings folder) and writable. Any other recording (the
+sample shipped with the app, a read-only file, one from elsewhere) is kept as it is: the
+first note makes a copy of it in the library and the notes go there, and the window says
+so beside the note field (somafeedback.review_notes). The report and export dialogs start in
+the library folder.
 
 The replay runs in an :class:`~somafeedback.engine.Engine` on its own thread, exactly as a
 live session: a ~30 fps frame timer drains it into the plots, and every transport command
@@ -46,12 +53,20 @@ from somafeedback.engine import Engine, EngineOptions, EngineSource
 from somafeedback.exercise_library import Exercise
 from somafeedback.pipeline import BeatMetrics
 from somafeedback.regulation import Baseline, RegulationModel
-from somafeedback.review_notes import add_review_note, is_review_note
-from somafeedback.session_file import Session, read_session
+from somafeedback.review_notes import (
+    add_review_note,
+    copy_for_review,
+    find_review_copy,
+    is_review_note,
+    notes_in_place,
+    stored_review_notes,
+)
+from somafeedback.session_file import Session, SessionFileError, read_session
 
 from .live_plots import BLUE, GREEN, GREY, ORANGE, SKY, LivePlots, Series
 from .progress_dialog import run_with_progress
 from .raw_plots import RAW_OUTPUTS, RawPlots
+from .settings import AppSettings
 
 FRAME_MS = 33  # ~30 frames per second
 CLIENT_STRAP = "strap1"  # the strap the plots show (the regulation model's client strap)
@@ -82,6 +97,8 @@ STRIP_ROWS: dict[str, tuple[float, str, tuple[int, int, int]]] = {
     "review": (1.55, "star", VERMILLION),
 }
 STRIP_TOP = 2.9
+STRAP_STOPPED = "the strap stopped"  # the regulation model's reason when the strap's data stop
+SESSION_ENDED = "session ended"  # what the end of a replay says instead
 
 
 def clock_text(t_s: float) -> str:
@@ -101,20 +118,31 @@ class Entry:
     data: Any = None
 
 
+def last_data_ns(session: Session) -> int | None:
+    """The session-clock time of the last data the session recorded (None: no data)."""
+    return max((item.host_ns for item in session.notifications), default=None)
+
+
 def entries_of(session: Session) -> list[Entry]:
     """What the event list and the strip show of a session's recorded events."""
     found: list[Entry] = []
+    ended_ns = last_data_ns(session)
     for event in session.events:
         if isinstance(event, GapEvent):
             found.append(Entry(event.start_ns, "gap", f"gap: no data for {event.duration_s:.1f} s", event.end_ns))
         elif isinstance(event, TimelineEvent):
-            entry = timeline_entry(event)
+            entry = timeline_entry(event, ended_ns=ended_ns)
             if entry is not None:
                 found.append(entry)
     return found
 
 
-def timeline_entry(event: TimelineEvent, reanalysed: bool = False) -> Entry | None:
+def timeline_entry(event: TimelineEvent, reanalysed: bool = False, ended_ns: int | None = None) -> Entry | None:
+    """The list line of one timeline event (None: not listed).
+
+    ``ended_ns`` is the session's last data: the strap "stopping" there is the end of the
+    session (its file or its recording), shown as "session ended", not as a lost signal.
+    """
     data = event.data
     if is_review_note(event):
         author = f" — {data['author']}" if data.get("author") else ""
@@ -128,6 +156,8 @@ def timeline_entry(event: TimelineEvent, reanalysed: bool = False) -> Entry | No
     if event.kind == "state":
         reason = f" — {data['reason']}" if data.get("reason") else ""
         label = "state (re-analysed)" if reanalysed else "state"
+        if data.get("reason") == STRAP_STOPPED and ended_ns is not None and event.host_ns >= ended_ns:
+            return Entry(event.host_ns, "state", SESSION_ENDED, data=SESSION_ENDED)
         return Entry(event.host_ns, "state", f"{label}: {data.get('state')}{reason}", data=str(data.get("state")))
     if event.kind == "baseline" and isinstance(data.get("hr_ref"), int | float):
         label = "baseline (re-analysed)" if reanalysed else "baseline"
@@ -278,17 +308,24 @@ class TimelineStrip(pg.PlotWidget):
 class ReplayWindow(QtWidgets.QMainWindow):
     """Review one recorded session. Raises SessionFileError when the file cannot be read."""
 
-    def __init__(self, path: Path, library: dict[str, Exercise], parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, path: Path, library: dict[str, Exercise], parent: QtWidgets.QWidget | None = None,
+                 recordings: Path | None = None) -> None:
         super().__init__(parent)
         self.path = Path(path)
         self.library = library
         self.session = read_session(self.path)
+        # the user's library folder (the settings' recordings folder unless given): where notes may go
+        self.recordings = Path(recordings) if recordings is not None else AppSettings().recordings
+        self.notes_path: Path | None = self._notes_target()  # where review notes go; None: a copy, at the first note
         self.setWindowTitle(f"somafeedback — review: {self.path.name}")
         timeline = self.session.timeline
         stamps = [item.end_ns if isinstance(item, GapEvent) else item.host_ns for item in timeline]
         started = self.session.manifest.get("started_host_ns")
         ended = self.session.manifest.get("ended_host_ns")
         self.origin_ns = min([*stamps, *([started] if isinstance(started, int) else [])], default=0)
+        session_origin = self.session.manifest.get("session_origin_host_ns")  # the live session's 00:00, when recorded
+        if isinstance(session_origin, int) and not isinstance(session_origin, bool) and session_origin <= self.origin_ns:
+            self.origin_ns = session_origin  # times read as they did live (a recording started late begins past 00:00)
         self.end_ns = max([*stamps, *([ended] if isinstance(ended, int) else []), self.origin_ns])
         self.duration_s = (self.end_ns - self.origin_ns) / 1e9
         self._speed = 1.0
@@ -297,7 +334,14 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self._pending_seek: int | None = None  # the last seek asked for, until the replay has done them all
         self._seeks_in_flight = 0
         self._band: tuple[float, float, float] | None = None
+        self._ended_ns = last_data_ns(self.session)
         self._entries = entries_of(self.session)
+        if self.notes_path is not None and self.notes_path != self.path:  # notes already in the library's copy
+            try:
+                self._entries += [entry for note in stored_review_notes(self.notes_path)
+                                  if (entry := timeline_entry(note)) is not None]
+            except SessionFileError:
+                self.notes_path = None  # that copy cannot be read: the first note makes a new one
         self._reanalysed: list[Entry] = []
         self._reanalysis: Reanalysis | None = None
         self._build()
@@ -332,7 +376,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
                              lambda fmt=fmt: self.choose_report(fmt, deidentify=True))
 
     def choose_report(self, fmt: str, deidentify: bool) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Save the report into which folder?", str(self.path.parent))
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Save the report into which folder?", str(self.save_folder()))
         if folder:
             self.report(fmt, Path(folder), deidentify)
 
@@ -345,8 +389,9 @@ class ReplayWindow(QtWidgets.QMainWindow):
         from .report_render import write_session_report
 
         try:
-            content = run_with_progress(self, f"Reading {self.path.name} for the report…",
-                                        lambda progress: session_content(self.path, deidentify, progress))
+            source = self.notes_path if self.notes_path is not None and self.notes_path.exists() else self.path
+            content = run_with_progress(self, f"Reading {source.name} for the report…",  # with the review notes
+                                        lambda progress: session_content(source, deidentify, progress))
             written = None if content is None else write_session_report(content, fmt, folder)
         except (ReportError, ExportError, SessionFileError) as error:
             QtWidgets.QMessageBox.warning(self, "somafeedback", str(error))
@@ -356,7 +401,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
         return written
 
     def choose_export(self, fmt: str, deidentify: bool) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export into which folder?", str(self.path.parent))
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export into which folder?", str(self.save_folder()))
         if folder:
             self.export(fmt, Path(folder), deidentify)
 
@@ -433,9 +478,15 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.events.itemActivated.connect(self._event_chosen)
         side_layout.addWidget(self.events, 1)
         notes_box = QtWidgets.QGroupBox("Review note at the position")
-        notes_layout = QtWidgets.QHBoxLayout(notes_box)
+        notes_outer = QtWidgets.QVBoxLayout(notes_box)
+        self.notes_where = QtWidgets.QLabel(self._notes_where_text())  # which file the notes go into, in plain words
+        self.notes_where.setWordWrap(True)
+        self.notes_where.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        notes_outer.addWidget(self.notes_where)
+        notes_layout = QtWidgets.QHBoxLayout()
+        notes_outer.addLayout(notes_layout)
         self.note_field = QtWidgets.QLineEdit()
-        self.note_field.setPlaceholderText("Note (N); Enter saves it in the session file")
+        self.note_field.setPlaceholderText("Note (N); Enter saves it")
         self.note_field.returnPressed.connect(self._note_entered)
         self.note_button = QtWidgets.QPushButton("Add review note")
         self.note_button.clicked.connect(self._note_entered)
@@ -549,18 +600,55 @@ class ReplayWindow(QtWidgets.QMainWindow):
         return [self.events.item(i).text() for i in range(self.events.count())]
 
     def add_note(self, text: str, author: str | None = None) -> None:
-        """Save a review note at the position into the session file, and show it."""
+        """Save a review note at the position (into the session, or its copy in the library), and show it."""
         text = text.strip()
         if not text:
             return
         at_ns = self.position_ns()
-        add_review_note(self.path, at_ns, text, author)
+        add_review_note(self._notes_file(), at_ns, text, author)
         note = TimelineEvent("note", at_ns, 0.0, {"text": text, "review": True, "author": author})
         entry = timeline_entry(note)
         assert entry is not None
         self._entries.append(entry)
         self._refresh_events()
         self.statusBar().showMessage(f"Review note saved at {clock_text((at_ns - self.origin_ns) / 1e9)}", 5000)
+
+    def _notes_target(self) -> Path | None:
+        """Where review notes go: the file itself when it is the user's own, writable, in the library;
+        else an earlier copy of it in the library; else None (a copy is made with the first note).
+
+        A copy is made at the first note rather than on opening: only looking at a recording
+        (the shipped sample, a colleague's file) then writes nothing anywhere.
+        """
+        if notes_in_place(self.path, self.recordings):
+            return self.path
+        session_id = self.session.manifest.get("session_id")
+        return find_review_copy(self.recordings, session_id, self.path) if isinstance(session_id, str) else None
+
+    def _notes_file(self) -> Path:
+        """The file the next note goes into, its copy made in the library first when needed (GUI thread)."""
+        if self.notes_path is None or (self.notes_path != self.path and not self.notes_path.exists()):
+            self.notes_path = copy_for_review(self.path, self.recordings)
+            self.notes_where.setText(self._notes_where_text())
+        return self.notes_path
+
+    def _notes_where_text(self) -> str:
+        """Which file review notes go into, in plain words."""
+        if self.notes_path == self.path:
+            return "Review notes are saved in this session, in your library."
+        if self.notes_path is None:
+            return ("This recording is kept as it is; your review notes will go into a copy in your library "
+                    f"({self.recordings}), made when you add the first one.")
+        return f"This recording is kept as it is; your review notes go into a copy in your library: {self.notes_path.name}"
+
+    def save_folder(self) -> Path:
+        """Where the report and export dialogs start: the user's library folder, else their documents folder."""
+        if self.recordings.is_dir():
+            return self.recordings
+        from platformdirs import user_documents_path
+
+        documents = user_documents_path()
+        return documents if documents.is_dir() else Path.home()
 
     # -- the frame -------------------------------------------------------------------------------
     def on_frame(self) -> None:
@@ -600,7 +688,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
 
     def _take_reanalysis(self, events: list[TimelineEvent]) -> None:
         for event in events:
-            entry = timeline_entry(event, reanalysed=True)
+            entry = timeline_entry(event, reanalysed=True, ended_ns=self._ended_ns)
             if entry is not None:
                 self._reanalysed.append(entry)
                 if entry.kind == "baseline" and self._band is None:
@@ -637,7 +725,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
         text = "Play (Space)" if self._paused or ended else "Pause (Space)"
         if self.play_button.text() != text:
             self.play_button.setText(text)
-        self.status_position.setText("at the end" if ended and not self._paused else
+        self.status_position.setText(SESSION_ENDED if ended and not self._paused else
                                      "paused" if self._paused else f"playing at {self.speed_box.currentText()}")
 
     def _slider_moved(self, value: int) -> None:

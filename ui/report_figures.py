@@ -108,7 +108,7 @@ def overview_image(content: SessionReportContent) -> ReportImage:
     if band is not None:
         plots.set_band(*band)
     plots.redraw()
-    plots.band.setXRange(0.0, max(content.duration_s, 1.0), padding=0)
+    plots.band.setXRange(content.start_s, content.start_s + max(content.duration_s, 1.0), padding=0)  # session time
     series = content.series
     if series.chest_breathing_t_s.size:
         plots.breathing.plot(series.chest_breathing_t_s, series.chest_breathing_bpm,
@@ -134,6 +134,7 @@ def timeline_image(content: SessionReportContent) -> ReportImage:
     duration = max(content.duration_s, 1.0)
     strip = TimelineStrip(duration, lambda _t: None)
     strip.position.setVisible(False)
+    strip.getPlotItem().setXRange(content.start_s, content.start_s + duration, padding=0.01)  # session time, as live
     strip.set_states([(i.start_s, i.end_s, i.state) for i in content.series.states])
     strip.set_gaps([*content.series.gaps, *content.series.contact_lost])
     suggested = [(d.t_s, f"cue {d.kind}") for d in content.cue_decisions if d.kind != "script" or d.outcome == "script-paused"]
