@@ -71,11 +71,7 @@ def add_review_note(path: Path, at_host_ns: int, text: str, author: str | None =
         raise SessionFileError(f"{path}: cannot open the session file ({error})") from error
     try:
         try:
-            try:
-                check = db.execute("PRAGMA quick_check").fetchone()
-                problem = None if check is not None and check[0] == "ok" else (check[0] if check else "no answer")
-            except sqlite3.DatabaseError as error:
-                problem = str(error)
+            problem = _damage(db)
             if problem is not None:
                 raise SessionFileError(f"{path}: damaged ({problem}); not adding a note to it")
             db.execute("BEGIN IMMEDIATE")  # the write lock first: nobody slips a row in between
@@ -222,6 +218,15 @@ def _copy_bytes(source: Path, target: Path) -> None:
             shutil.copyfileobj(reader, writer)
 
 
+def _damage(db: sqlite3.Connection) -> str | None:
+    """SQLite's own check of an open session: None when sound, else what it found."""
+    try:
+        check = db.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.DatabaseError as error:
+        return str(error)
+    return None if check is not None and check[0] == "ok" else (check[0] if check else "no answer")
+
+
 def _settle(staged: Path, original: Path) -> None:
     """Open the staged copy: SQLite takes in its side files; check it is a finished session, and close it."""
     try:
@@ -229,11 +234,7 @@ def _settle(staged: Path, original: Path) -> None:
     except sqlite3.Error as error:
         raise SessionFileError(f"{original}: cannot open the session file ({error})") from error
     try:
-        try:
-            check = db.execute("PRAGMA quick_check").fetchone()
-            problem = None if check is not None and check[0] == "ok" else (check[0] if check else "no answer")
-        except sqlite3.DatabaseError as error:
-            problem = str(error)
+        problem = _damage(db)
         if problem is not None:
             raise SessionFileError(f"{original}: damaged ({problem}); not copying it")
         try:
