@@ -91,15 +91,16 @@ def test_bad_options_are_refused_clearly(args: list[str]) -> None:
 
 def test_ctrl_c_stops_the_stream_cleanly() -> None:
     import signal
-    import time
 
-    process = subprocess.Popen([sys.executable, "-m", "somafeedback.cli", "stream", "--simulate", "--json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4.0)  # real time: a few beats have arrived
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
-    records = _json_lines(out)
-    assert process.returncode == 130 and err.strip() == "stopped"
+    from process_lines import LinePrinter
+
+    printer = LinePrinter([sys.executable, "-m", "somafeedback.cli", "stream", "--simulate", "--json"])
+    beat = printer.wait_for(lambda line: '"type": "beat"' in line, timeout_s=120)  # bounded, not a guessed sleep
+    printer.process.send_signal(signal.SIGINT)
+    code, lines, err = printer.finish(timeout_s=60)
+    assert beat is not None, err
+    records = _json_lines("\n".join(lines))
+    assert code == 130 and err.strip() == "stopped"
     assert any(r["type"] == "beat" for r in records)
     assert records[-1]["type"] == "link" and records[-1]["state"] == "stopped"  # unsubscribed and disconnected
 

@@ -52,7 +52,9 @@ def test_speed_factor_scales_wall_time() -> None:
         return time.monotonic() - wall
 
     wall_taken = run_in_session_time(main, speed=20.0)
-    assert 0.08 <= wall_taken < 1.0  # 2 s of session time at 20x is 0.1 s of wall time
+    # 2 s of session time at 20x is 0.1 s of wall time: never less (sleeps cannot end early); the
+    # upper bound only tells it from 1x (at least 2 s), so a loaded machine's stall cannot fail it
+    assert 0.08 <= wall_taken < 1.9
 
 
 def test_max_speed_loop_still_wakes_for_other_threads() -> None:

@@ -40,31 +40,34 @@ def listening() -> set[tuple[str, str, str, str]]:
 
 
 def test_cli_stream_with_lsl_publishes_heart_rate_and_markers() -> None:
-    process = subprocess.Popen([sys.executable, "-m", "somafeedback.cli", "stream", "--simulate", "--speed", "3",
-                                "--duration", "45", "--json", "--lsl"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """Runs until the inlet has its samples, then Ctrl-C: nothing races a session length against the wall clock."""
+    import signal
+
+    from process_lines import LinePrinter
+
+    printer = LinePrinter([sys.executable, "-m", "somafeedback.cli", "stream", "--simulate", "--json", "--lsl"])
+    received: list[float] = []
     try:
-        hr_streams = [s for s in _resolve("type", "HR") if s.name().startswith("somafeedback ")]
+        hr_streams = [s for s in _resolve("type", "HR", timeout_s=60.0) if s.name().startswith("somafeedback ")]
         assert hr_streams, "no HR stream appeared"
-        info = hr_streams[0]
-        inlet = pylsl.StreamInlet(info)
-        inlet.open_stream(timeout=5.0)
-        full = inlet.info(timeout=5.0)
+        inlet = pylsl.StreamInlet(hr_streams[0])
+        inlet.open_stream(timeout=30.0)
+        full = inlet.info(timeout=30.0)
         channel = full.desc().child("channels").child("channel")
         assert channel.child_value("label") == "hr" and channel.child_value("unit") == "bpm"
         assert channel.child_value("type") == "HR"
-        received = []
-        deadline = time.monotonic() + 20.0
-        while len(received) < 5 and time.monotonic() < deadline:
-            sample, stamp = inlet.pull_sample(timeout=1.0)
+        deadline = time.monotonic() + 120.0  # a bound only: at speed 1 five samples take about five seconds
+        while len(received) < 5 and time.monotonic() < deadline and printer.process.poll() is None:
+            sample, _stamp = inlet.pull_sample(timeout=1.0)
             if sample is not None:
                 received.append(sample[0])
-        assert len(received) >= 5 and all(35.0 < bpm < 140.0 for bpm in received)
         inlet.close_stream()
     finally:
-        out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    beats = [json.loads(line) for line in out.splitlines() if '"beat"' in line]
+        printer.process.send_signal(signal.SIGINT)
+        code, lines, err = printer.finish(timeout_s=60)
+    assert len(received) >= 5 and all(35.0 < bpm < 140.0 for bpm in received), err
+    assert code == 130, err  # stopped by Ctrl-C, cleanly
+    beats = [json.loads(line) for line in lines if '"type": "beat"' in line]
     assert beats  # the printer went on as usual beside LSL
 
 

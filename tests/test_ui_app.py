@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -117,8 +116,7 @@ def test_markers_land_in_the_recorded_session(qtbot, library, tmp_path: Path) ->
     qtbot.waitUntil(lambda: window.plots.rr.n > 5, timeout=20000)
     qtbot.keyClick(window, "F")
     qtbot.keyClick(window, "Q")
-    time.sleep(0.2)
-    engine.stop()
+    engine.stop()  # the markers were queued on the engine loop before the stop (call_soon_threadsafe is FIFO)
     session = read_session(engine.recording)
     labels = [e.data["label"] for e in session.events if isinstance(e, TimelineEvent) and e.kind == "marker"]
     assert labels == ["felt shift", "hypoarousal signs observed"]
@@ -169,11 +167,9 @@ def test_without_a_strap_the_app_offers_the_simulator(qtbot, library, tmp_path: 
 
 def test_smoke_the_app_starts_on_the_simulator_and_quits_by_itself(tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SOMAFEEDBACK_RECORDINGS": str(tmp_path)}
-    started = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "somafeedback.ui.launcher", "--simulate", "--speed", "10",
                              "--quit-after", "4", "--record"], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert time.monotonic() - started < 60
     (session,) = tmp_path.glob("*.session.sqlite")
     recorded = read_session(session)
     assert len(recorded.notifications) > 10 and not recorded.ended_unexpectedly  # a clean stop on quit

@@ -6,7 +6,6 @@ import math
 import os
 import shutil
 import stat
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -124,10 +123,7 @@ def test_pause_play_and_the_speed_selector(qtbot, open_window, copy_of, recorded
     window.speed_box.setCurrentIndex(window.speed_box.findText("10×"))  # as the practitioner would
     qtbot.waitUntil(lambda: window.engine.replay is not None and window.engine.replay.speed == 10.0, timeout=5000)
     qtbot.waitUntil(lambda: window.position_s() > 3.0, timeout=10000)
-    start, t0 = window.position_s(), time.monotonic()
-    qtbot.wait(700)
-    rate = (window.position_s() - start) / (time.monotonic() - t0)
-    assert rate > 3.0  # well faster than 1× (position moves a notification at a time)
+    # the pacing at that speed is checked on session time in test_recording (no wall-clock rate here)
 
     window.play_button.click()  # pause
     assert window.is_paused() and window.play_button.text().startswith("Play")
