@@ -57,6 +57,9 @@ class EngineSource:
     speed: Speed = 1.0
     seed: int | None = None
     simulated_model: str = "h10"  # the simulated strap: "h10" (raw ECG and motion) or "hr" (heart rate only)
+    # simulated straps that only advertise (a scan finds them, nothing connects by itself): the
+    # demo's second person, so "connect as practitioner" can be tried without hardware
+    nearby_simulated_straps: int = 0
 
 
 @dataclass
@@ -238,7 +241,8 @@ class Engine:
             return
         strap_source = StrapSource(simulate=self.source.simulate, addresses=self.source.addresses,
                                    simulated_straps=self.source.simulated_straps, seed=self.source.seed,
-                                   simulated_model=self.source.simulated_model)
+                                   simulated_model=self.source.simulated_model,
+                                   nearby_simulated_straps=self.source.nearby_simulated_straps)
         clock = LoopClock(self._loop)
         async with open_stack(strap_source) as (stack, addresses):
             self._stack = stack

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -144,7 +144,7 @@ def test_without_a_strap_the_app_offers_the_simulator(qtbot, library, tmp_path: 
         assert "simulat" in window.banner_text.text() and window.simulator_button.isVisibleTo(window)
         window.simulator_button.click()
         engine = built.engine
-        assert engine is not first and engine.source == EngineSource(simulate="calm", speed=20.0)  # at --speed
+        assert engine is not first and engine.source.simulate == "calm" and engine.source.speed == 20.0  # at --speed
         qtbot.waitUntil(lambda: window.plots.rr.n > 5, timeout=20000)
 
         finished: list[str] = []
@@ -251,3 +251,35 @@ def test_without_a_display_the_app_says_so_instead_of_crashing() -> None:
     result = subprocess.run([sys.executable, "-m", "somafeedback.ui.launcher", "--simulate"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 1 and "no display" in result.stderr and "stream --simulate" in result.stderr
+
+
+def test_scan_in_the_simulated_demo_finds_another_strap_to_connect_as_practitioner(qtbot, library, tmp_path: Path) -> None:
+    """The demo (production factory, --simulate): Scan finds one more strap nearby (the client's,
+    connected, no longer advertises); "Connect as practitioner" streams it as the practitioner's strap."""
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+    from somafeedback.ui.settings import AppSettings
+
+    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
+    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--speed", "20", "--no-client-view"]),
+                                   settings, library)
+    window, engine = built.window, built.engine
+    qtbot.addWidget(window)
+    window.show()
+    engine.start()
+    try:
+        qtbot.waitUntil(lambda: window.devices.cell("strap1", "link") == "streaming", timeout=30000)
+        client_strap = window.devices.cell("strap1", "strap")
+        qtbot.mouseClick(window.devices.scan_button, QtCore.Qt.MouseButton.LeftButton)
+        found = window.devices.found
+        qtbot.waitUntil(lambda: found.count() >= 1, timeout=30000)
+        names = [found.item(i).text() for i in range(found.count())]
+        others = [i for i, text in enumerate(names) if client_strap not in text and "No strap found" not in text]
+        assert len(others) == 1, names  # exactly one more strap nearby
+        found.setCurrentRow(others[0])
+        practitioner_button = next(b for b in window.devices.findChildren(QtWidgets.QPushButton)
+                                   if b.text() == "Connect as practitioner")
+        qtbot.mouseClick(practitioner_button, QtCore.Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window.devices.cell("strap2", "link") == "streaming", timeout=30000)
+        assert window.devices.cell("strap2", "strap") not in ("", client_strap)
+    finally:
+        engine.stop()

@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.replay:
         from .replay_window import ReplayWindow
 
-        review = ReplayWindow(Path(args.replay), library)
+        review = ReplayWindow(Path(args.replay), library, recordings=args.recordings or settings.recordings)
         review.show()
         if args.speed != 1.0:
             review.set_speed(args.speed)
@@ -110,18 +110,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --- the windows and their engines (also used by the tests, so they run the production wiring) ---
 
 
-def engine_source(args: argparse.Namespace) -> EngineSource:
-    """The source the options ask for: ``--simulate``, or real straps (``--address``, else a scan)."""
+DEMO_NEARBY_STRAPS = 1  # practitioner demo: one more simulated strap nearby, found by "Scan"
+
+
+def engine_source(args: argparse.Namespace, nearby: int = 0) -> EngineSource:
+    """The source the options ask for: ``--simulate``, or real straps (``--address``, else a scan).
+
+    ``nearby`` simulated straps advertise beside a simulated session (ignored for real straps).
+    """
     from somafeedback.engine import EngineSource
 
-    return EngineSource(simulate=args.simulate, addresses=tuple(args.address), speed=args.speed)
+    return EngineSource(simulate=args.simulate, addresses=tuple(args.address), speed=args.speed,
+                        nearby_simulated_straps=nearby if args.simulate else 0)
 
 
-def simulator_source(args: argparse.Namespace) -> EngineSource:
+def simulator_source(args: argparse.Namespace, nearby: int = 0) -> EngineSource:
     """The simulated strap offered when no strap is found: the calm scenario, at ``--speed``."""
     from somafeedback.engine import EngineSource
 
-    return EngineSource(simulate="calm", speed=args.speed)
+    return EngineSource(simulate="calm", speed=args.speed, nearby_simulated_straps=nearby)
 
 
 @dataclass
@@ -163,13 +170,13 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
                                        "mode": args.mode, "tags": [], "devices": []},
                              regulation=settings.regulation(), cues=settings.cues())
 
-    engine = Engine(engine_source(args), options(), library)
+    engine = Engine(engine_source(args, nearby=DEMO_NEARBY_STRAPS), options(), library)
     client = None if args.no_client_view else ClientScreen(engine.now_s)
 
     def use_simulator() -> None:
         """GUI thread: the "Use the simulated strap" button."""
         window.engine.stop()
-        simulated = Engine(simulator_source(args), options(), library)
+        simulated = Engine(simulator_source(args, nearby=DEMO_NEARBY_STRAPS), options(), library)
         window.engine = simulated
         if client is not None:
             client.set_clock(simulated.now_s)
