@@ -4,7 +4,11 @@ Every time-dependent part of the app takes a :class:`Clock`. Sources that can ru
 than life (the simulated strap, replay) run on a :class:`SessionEventLoop` whose
 ``loop.time()`` *is* session time: at ``speed=10`` a ten-minute scenario takes one
 minute of wall time, and at ``speed="max"`` timers fire as soon as nothing else is ready,
-so a 20-minute scenario runs in the few seconds its work costs. Because bumble's
+so a 20-minute scenario runs in the few seconds its work costs. A finite speed is a most:
+when the process stalls (a busy machine, a long callback), session time is held to at most
+:data:`MAX_SESSION_STEP_S` beyond what the loop waited for, so the session slows down
+instead of skipping ahead (a skipped stretch would fire the strap supervisor's silence
+watchdog and connect timeouts as if the strap had gone quiet). Because bumble's
 controllers, bleak's timeouts and the strap supervisor all schedule through the loop,
 the whole BLE stack moves in session time with no special cases.
 
@@ -69,8 +73,20 @@ class SystemClock:
         return time.time()
 
 
+MAX_SESSION_STEP_S = 0.5  # session seconds a stalled loop may move past what it waited for
+
+
 class _TimeBase:
-    """Maps wall time to session time at a fixed speed, or virtual time at max speed."""
+    """Maps wall time to session time at a fixed speed (held back over stalls), or virtual time at max speed.
+
+    At a finite speed session time is ``(wall - origin) * speed - held``, capped by a limit: while
+    the loop waits, the wait it asked for plus :data:`MAX_SESSION_STEP_S`; while callbacks run, one
+    step past the end of the last wait. Time beyond the limit is given up (added to ``held``), so
+    session time never jumps over a stall and never goes back, whichever thread reads it.
+
+    Thread: ``select`` runs on the loop's thread; ``now`` may be read from any thread (it reads one
+    immutable tuple, replaced whole).
+    """
 
     def __init__(self, speed: Speed, real_monotonic: Callable[[], float] = time.monotonic):
         if not speed > 0:
@@ -79,6 +95,7 @@ class _TimeBase:
         self._real = real_monotonic
         self._real_origin = real_monotonic()
         self._virtual_now = 0.0  # used only at max speed
+        self._held_and_limit: tuple[float, float] = (0.0, math.inf)  # (session s given up, cap)
 
     @property
     def virtual(self) -> bool:
@@ -87,12 +104,24 @@ class _TimeBase:
     def now(self) -> float:
         if self.virtual:
             return self._virtual_now
-        return (self._real() - self._real_origin) * self.speed
+        held, limit = self._held_and_limit
+        return min((self._real() - self._real_origin) * self.speed - held, limit)
+
+    def _settle(self, next_limit: Callable[[float], float]) -> None:
+        """Give up the time over the cap; the new cap is ``next_limit(session time now)``."""
+        held, limit = self._held_and_limit
+        raw = (self._real() - self._real_origin) * self.speed - held
+        now = min(raw, limit)
+        self._held_and_limit = (held + (raw - now), next_limit(now))
 
     def select(self, real_select: Callable[[float | None], list], timeout: float | None) -> list:
         """Wait for I/O for ``timeout`` session seconds (None: until I/O arrives)."""
         if not self.virtual:
-            return real_select(None if timeout is None else timeout / self.speed)
+            # the callbacks since the last wait are done; the wait may run as long as it asks (and a step)
+            self._settle(lambda now: math.inf if timeout is None else now + max(timeout, 0.0) + MAX_SESSION_STEP_S)
+            events = real_select(None if timeout is None else timeout / self.speed)
+            self._settle(lambda now: now + MAX_SESSION_STEP_S)  # the callbacks that follow: one step
+            return events
         if timeout is None:  # no timers at all: only another thread can wake us
             return real_select(None)
         events = real_select(0)

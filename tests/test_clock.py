@@ -82,3 +82,37 @@ def test_loop_clock_maps_session_time_to_wall_time() -> None:
     assert now == pytest.approx(90.5)
     assert now_ns == 90_500_000_000
     assert wall == pytest.approx(1_700_000_090.5)
+
+
+def test_a_stalled_loop_slows_the_session_instead_of_skipping_it() -> None:
+    """At a finite speed, a process stall (here: the wall clock jumping 30 s inside a wait or a
+    callback) moves session time on by at most the wait asked for plus one step, never 30 s × speed:
+    otherwise the strap's silence watchdog would fire on a simulated strap that never went quiet."""
+    from somafeedback.clock import MAX_SESSION_STEP_S, _TimeBase
+
+    wall = [100.0]
+    base = _TimeBase(10.0, real_monotonic=lambda: wall[0])
+
+    read_during_waits: list[float] = []  # what another thread (the GUI) reads meanwhile
+
+    def waits(wall_s: float):
+        def real_select(timeout):
+            read_during_waits.append(base.now())
+            wall[0] += wall_s
+            read_during_waits.append(base.now())
+            return []
+        return real_select
+
+    base.select(waits(0.1), 1.0)  # an ordinary wait: 1 session second is 0.1 s of wall time at 10x
+    assert base.now() == pytest.approx(1.0)
+    base.select(waits(30.0), 1.0)  # the process was descheduled for 30 s during a 1-s wait
+    assert base.now() == pytest.approx(2.0 + MAX_SESSION_STEP_S)
+    wall[0] += 30.0  # a callback ran for 30 s between two waits
+    base.select(waits(0.0), 0.0)
+    assert base.now() == pytest.approx(2.0 + 2 * MAX_SESSION_STEP_S)
+    base.select(waits(0.2), 2.0)  # and then time runs at the speed again
+    assert base.now() == pytest.approx(4.0 + 2 * MAX_SESSION_STEP_S)
+    base.select(waits(5.0), None)  # waiting for I/O with no timer due: nothing to hold back
+    assert base.now() == pytest.approx(54.0 + 2 * MAX_SESSION_STEP_S)
+    assert read_during_waits == sorted(read_during_waits)  # never back, whoever reads
+    assert read_during_waits[3] == pytest.approx(2.0 + MAX_SESSION_STEP_S)  # capped inside the stalled wait
