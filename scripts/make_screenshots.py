@@ -41,67 +41,104 @@ def _pump(app, seconds: float, until=None) -> None:  # type: ignore[no-untyped-d
         time.sleep(0.01)
 
 
+def _settings(folder: Path):  # type: ignore[no-untyped-def]
+    """Settings in a throwaway file: the screenshots never touch the user's own."""
+    from PySide6 import QtCore
+
+    from somafeedback.ui.settings import AppSettings
+
+    return AppSettings(QtCore.QSettings(str(folder / "settings.ini"), QtCore.QSettings.Format.IniFormat))
+
+
+def _practitioner(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The production window (ui/app.py's factory) at its default size and on a 1366×768 laptop."""
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+
+    for name, size in (("practitioner.png", None), ("practitioner-1366x768.png", (1366, 768))):
+        args = build_parser().parse_args(["--simulate", "sustained-activation", "--speed", "40"])
+        built = build_practitioner_app(args, _settings(folder), library)
+        window, client = built.window, built.client
+        if size is not None:
+            window.resize(*size)
+        window.show()
+        built.engine.start()
+        _pump(app, 90.0, until=lambda: window.pending_cue is not None)
+        window.mark("resource")
+        _pump(app, 1.0)
+        window.grab().save(str(OUT / name))
+        if size is None:
+            window.panel.approve_button.click()
+            _pump(app, 1.5)
+            client.grab().save(str(OUT / "client-view-exercise.png"))
+            client.show_exercise(library["low-and-slow-breathing"], built.engine.now_s() - 40.0)
+            _pump(app, 1.0)
+            client.grab().save(str(OUT / "client-view-pacer.png"))
+            client.resize(1024, 700)
+            client.show_exercise(library["titrated-pendulation"], built.engine.now_s())  # its longest text
+            _pump(app, 1.0)
+            client.grab().save(str(OUT / "client-view-long-text.png"))
+        built.engine.stop()
+        window.close()
+        if client is not None:
+            client.close()
+
+
+def _review(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The review window on the shipped sample: the whole session, segments A and B and their table."""
+    from somafeedback.ui.replay_window import ReplayWindow
+
+    review = ReplayWindow(SAMPLE, library, recordings=folder)
+    review.resize(1500, 950)
+    review.show()
+    review.segments.add_segment_b()
+    review.set_speed(20.0)
+    _pump(app, 6.0)
+    review.grab().save(str(OUT / "replay-review.png"))
+    review.close()
+
+
+def _report_page(app, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The page of the sample's PDF report that holds the session figures (m:ss axes)."""
+    from PySide6 import QtCore, QtPdf
+
+    from somafeedback.ui.report_render import render_session_report
+
+    pdf = render_session_report(SAMPLE, "pdf", out=folder / "sample-report.pdf")
+    document = QtPdf.QPdfDocument(None)
+    document.load(str(pdf))
+    page = min(2, document.pageCount() - 1)  # the third page: "Over the session"
+    size = document.pagePointSize(page)
+    image = document.render(page, QtCore.QSize(int(size.width() * 2), int(size.height() * 2)))
+    image.save(str(OUT / "report-page.png"))
+    document.close()
+
+
 def main() -> None:
     server = _with_display()
     os.environ.pop("QT_QPA_PLATFORM", None)  # a real X11 window
     try:
+        import tempfile
+
         from PySide6 import QtWidgets
 
-        from somafeedback.engine import Engine, EngineOptions, EngineSource
         from somafeedback.exercise_library import load_library
-        from somafeedback.ui.client_screen import ClientScreen
-        from somafeedback.ui.practitioner_window import PractitionerWindow
 
         app = QtWidgets.QApplication([])
         OUT.mkdir(parents=True, exist_ok=True)
         library = load_library()
+        folder = Path(tempfile.mkdtemp(prefix="somafeedback-screens-"))
+        _practitioner(app, library, folder)
+        _review(app, library, folder)
+        _report_page(app, folder)
 
-        engine = Engine(EngineSource(simulate="sustained-activation", speed=40.0), EngineOptions(), library)
-        client = ClientScreen(engine.now_s)
-        window = PractitionerWindow(engine, library, client)
-        window.resize(1500, 950)
-        window.show()
-        client.resize(900, 600)
-        client.show()
-        engine.start()
-        _pump(app, 60.0, until=lambda: window.pending_cue is not None)
+        from somafeedback.ui.home_window import HomeWindow
+
+        home = HomeWindow(library, folder)
+        home.resize(1100, 750)
+        home.show()
         _pump(app, 1.0)
-        window.grab().save(str(OUT / "practitioner.png"))
-        window.panel.approve_button.click()
-        _pump(app, 1.5)
-        client.grab().save(str(OUT / "client-view-exercise.png"))
-        client.show_exercise(library["low-and-slow-breathing"], engine.now_s() - 40.0)
-        _pump(app, 1.0)
-        client.grab().save(str(OUT / "client-view-pacer.png"))
-        engine.stop()
-        window.close()
-
-        try:
-            from somafeedback.ui.replay_window import ReplayWindow
-        except ImportError:
-            ReplayWindow = None  # noqa: N806
-        if ReplayWindow is not None:
-            review = ReplayWindow(SAMPLE, library)
-            review.resize(1500, 950)
-            review.show()
-            review.set_speed(20.0)
-            _pump(app, 12.0)
-            review.grab().save(str(OUT / "replay-review.png"))
-            review.close()
-
-        try:
-            from somafeedback.ui.home_window import HomeWindow
-        except ImportError:
-            HomeWindow = None  # noqa: N806
-        if HomeWindow is not None:
-            import tempfile
-
-            home = HomeWindow(library, Path(tempfile.mkdtemp()))
-            home.resize(1100, 750)
-            home.show()
-            _pump(app, 1.0)
-            home.grab().save(str(OUT / "home-practice.png"))
-            home.close()
+        home.grab().save(str(OUT / "home-practice.png"))
+        home.close()
         print("\n".join(sorted(str(p.relative_to(REPO)) for p in OUT.glob("*.png"))))
     finally:
         if server is not None:

@@ -180,6 +180,30 @@ class Engine:
     def dismiss(self) -> None:
         self.call(lambda: self.session and self.session.dismiss())
 
+    def restart_baseline(self) -> None:
+        """Measure the baseline again (on the loop; recorded as a ``calibration`` timeline event)."""
+        self.call(lambda: self.session and self.session.restart_baseline(self._loop_s()))
+
+    def skip_baseline(self, baseline: Baseline) -> None:
+        """Stop measuring; judge against ``baseline`` (e.g. the client's stored one). Recorded like a restart."""
+        self.call(lambda: self.session and self.session.skip_baseline(baseline, self._loop_s()))
+
+    def baseline_progress(self) -> tuple[float, float] | None:
+        """(s measured, length in s) of the baseline being measured, up to the latest beat; None when not measuring.
+
+        Measured on the beats' clock (the engine loop's), so a pause in the data pauses it too.
+        Any thread: a read-only look at the model (attribute reads of one calibration attempt).
+        """
+        session = self.session
+        if session is None:
+            return None
+        return session.model.calibration_progress()
+
+    def _loop_s(self) -> float:
+        """The loop's clock now, in s (the beats' time base), on the loop's thread."""
+        assert self._loop is not None
+        return LoopClock(self._loop).now_ns() / 1e9
+
     def add_event(self, kind: str, /, **data: Any) -> None:
         """A marker, note or pushed cue, stamped with the engine's clock, on the session's timeline.
 

@@ -22,10 +22,16 @@ numbers are defaults in :class:`RegulationConfig`, configurable per client):
 * ``quiet drop — check in?``: HR30 below the quiet-drop line for 60 s, with no resource
   marker in the last 2 min and, when chest motion streams, no movement for 60 s. Practitioner-facing
   only: a prompt to look, never a claim about the client's state.
-* Poor signal (link or contact lost, > 5 % artifacts in the window) **freezes** the model:
+* Poor signal (link or contact lost, > 5 % artifacts in the window, counted out of at least
+  ``min_artifact_beats`` beats, so one flagged beat while a window is merely filling is not a
+  poor signal) **freezes** the model:
   it reports ``low signal`` and keeps its last state; judging resumes after 30 s of clean
   beats (HRV criteria only once the 60-s window is valid again). ``paused`` holds it on request.
 * Movement seen by the chest accelerometer (H10) freezes it the same way as ``moving``.
+
+* The practitioner may measure the baseline again (:meth:`RegulationModel.restart_calibration`)
+  or skip it for a stored one (:meth:`RegulationModel.use_baseline`);
+  :meth:`RegulationModel.calibration_progress` says how far the measuring is.
 
 This describes physiology only (heart rate above or within the client's usual range); it
 does not detect emotions or nervous-system states.
@@ -89,6 +95,9 @@ class RegulationConfig:
     resource_quiet_s: float = 120.0  # no quiet-drop prompt this soon after a resource marker
     clean_resume_s: float = 30.0
     max_artifact_pct: float = 5.0
+    # a share of rejected beats counts out of at least this many beats: one flagged beat among the
+    # first few of a window that is still filling is not "5 % of the window" (clean data stays clean)
+    min_artifact_beats: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +169,8 @@ class _Held:
 
 @dataclass
 class _Calibration:
-    start_s: float | None = None
+    began_s: float | None = None  # the first clean beat of this attempt (settling starts)
+    start_s: float | None = None  # measuring starts (after ``settle_s``)
     hr_points: list[tuple[float, float]] = field(default_factory=list)  # (t, hr) of accepted beats
     ln_points: list[tuple[float, float]] = field(default_factory=list)  # (t, 60-s ln RMSSD) of valid windows
     beats: int = 0
@@ -236,7 +246,7 @@ class RegulationModel:
             return []
         if not self._clean(m, t):
             if self.state is not RegulationState.LOW_SIGNAL:
-                return self._move(RegulationState.LOW_SIGNAL, t, m.time.validity.reason or "poor signal")
+                return self._move(RegulationState.LOW_SIGNAL, t, self._rejected_text(m))
             return []
         if self.baseline is None:
             return self._calibrate(m)
@@ -246,8 +256,10 @@ class RegulationModel:
 
     def _clean(self, m: BeatMetrics, t: float) -> bool:
         flagged = sum(1 for _, f in self._beats if f)
-        artifact_pct = 100.0 * flagged / len(self._beats) if self._beats else 0.0
-        window_pct = m.time.validity.artifact_pct
+        least = self.config.min_artifact_beats
+        artifact_pct = 100.0 * flagged / max(len(self._beats), least)
+        v = m.time.validity
+        window_pct = 100.0 * v.n_flagged / max(v.n_beats, least)  # a filling window: out of a full window's worth
         if artifact_pct > self.config.max_artifact_pct or window_pct > self.config.max_artifact_pct:
             self._clean_since = None
             return False
@@ -255,6 +267,13 @@ class RegulationModel:
             self._clean_since = t
         frozen = self.state in (RegulationState.LOW_SIGNAL, RegulationState.MOVING)
         return not frozen or t - self._clean_since >= self.config.clean_resume_s
+
+    def _rejected_text(self, m: BeatMetrics) -> str:
+        """Why the signal counts as poor: what was measured (never a window that is merely filling)."""
+        flagged = sum(1 for _, f in self._beats if f)
+        v = m.time.validity
+        share = max(100.0 * flagged / max(1, len(self._beats)), v.artifact_pct)
+        return f"{share:.0f} % of recent beats rejected as artifacts"
 
     def _hr30(self, t: float) -> float | None:
         recent = [hr for tb, hr in self._hr if tb > t - 30.0]
@@ -277,6 +296,7 @@ class RegulationModel:
         cal, cfg, t = self._calibration, self.config, m.t_s
         changes = self._move(RegulationState.CALIBRATING, t, "measuring the baseline")
         if cal.start_s is None:
+            cal.began_s = t
             cal.start_s = t + cfg.settle_s
         if t < cal.start_s:
             return changes
@@ -290,7 +310,7 @@ class RegulationModel:
             return changes
         artifact_pct = 100.0 * cal.flagged / max(1, cal.beats)
         if artifact_pct > cfg.max_baseline_artifact_pct or not cal.ln_points:
-            self._calibration = _Calibration(start_s=t)  # measure again
+            self._calibration = _Calibration(began_s=t, start_s=t)  # measure again
             return changes
         self.baseline = self._baseline_from(cal, artifact_pct)
         self._judged = RegulationState.IN_BAND
@@ -313,6 +333,43 @@ class RegulationModel:
             sd_ln=statistics.stdev(lns) if len(lns) > 1 else 0.0,
             artifact_pct=artifact_pct, source="calibration", window_s=self.config.measure_s,
         )
+
+    def calibration_progress(self, now_s: float | None = None) -> tuple[float, float] | None:
+        """(seconds measured, length in s) of the baseline being measured, settling included; None when not measuring.
+
+        ``now_s``: the time on the beats' clock (default: the latest beat). Read from another
+        thread (the UI) it sees a consistent snapshot of one attempt (attribute reads only).
+        """
+        if self.baseline is not None:
+            return None
+        cal, cfg = self._calibration, self.config
+        if cal.began_s is None or cal.start_s is None:
+            return 0.0, cfg.settle_s + cfg.measure_s
+        length = (cal.start_s - cal.began_s) + cfg.measure_s
+        t = self.features.t_s if now_s is None else now_s
+        return min(length, max(0.0, t - cal.began_s)), length
+
+    def restart_calibration(self, t_s: float) -> list[StateChange]:
+        """Measure the baseline again from the next clean beat (settling included); the old one is dropped."""
+        self.baseline = None
+        self._calibration = _Calibration()
+        self._judged = RegulationState.CALIBRATING
+        for held in self._held.values():
+            held.since = None
+        if self._paused or self.state in (RegulationState.LOW_SIGNAL, RegulationState.MOVING):
+            return []  # the state shows why judging holds; calibration starts with the next clean beat
+        return self._move(RegulationState.CALIBRATING, t_s, "measuring the baseline again")
+
+    def use_baseline(self, baseline: Baseline, t_s: float) -> list[StateChange]:
+        """Stop measuring and judge against ``baseline`` (e.g. the client's earlier sessions)."""
+        self.baseline = baseline
+        self._calibration = _Calibration()
+        self._judged = RegulationState.IN_BAND
+        for held in self._held.values():
+            held.since = None
+        if self._paused or self.state in (RegulationState.LOW_SIGNAL, RegulationState.MOVING):
+            return []
+        return self._move(RegulationState.IN_BAND, t_s, "usual range from earlier sessions")
 
     # -- judging ----------------------------------------------------------------------------
     def thresholds(self) -> dict[str, float]:

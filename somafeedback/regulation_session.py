@@ -101,6 +101,26 @@ class RegulationSession:
         if self.cues is not None:
             self._cue_events(self.cues.dismiss(self.model.features.t_s))
 
+    # -- the baseline (from the UI) ----------------------------------------------------------------
+    def restart_baseline(self, t_s: float | None = None) -> None:
+        """Measure the baseline again (a ``calibration`` event ``restarted``, then the state change)."""
+        t = self.model.features.t_s if t_s is None else t_s
+        self._baseline_reported = False  # the new baseline is reported once measured
+        self._emit("calibration", t, {"action": "restarted", "reason": "the practitioner asked to measure again"})
+        self._states(self.model.restart_calibration(t))
+
+    def skip_baseline(self, baseline: Baseline, t_s: float | None = None) -> None:
+        """Stop measuring and use ``baseline`` (the client's earlier sessions) for the usual range.
+
+        Recorded as a ``calibration`` event ``skipped`` carrying the baseline used (not as a
+        ``baseline`` event: that kind is kept for baselines measured in this session).
+        """
+        t = self.model.features.t_s if t_s is None else t_s
+        self._baseline_reported = True
+        self._emit("calibration", t, {"action": "skipped", "baseline": baseline.as_dict(),
+                                      "reason": "usual range from earlier sessions"})
+        self._states(self.model.use_baseline(baseline, t))
+
     # -- the loop -------------------------------------------------------------------------------
     def _measure(self, metrics: BeatMetrics) -> None:
         if not self.history:  # announce where the model starts (calibrating, or in band on a stored baseline)

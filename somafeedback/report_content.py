@@ -8,14 +8,22 @@ validity. From those beats and windows it builds:
 
 * the **figures** (:class:`Figure`): recorded time, beats measured, mean heart rate,
   RMSSD and ln RMSSD (median of the valid 60-s windows, and the whole-session value),
-  HF power when computable, breathing rate (heart-rate rhythm and, on an H10, chest
+  SDNN and pNN50, LF and HF power and LF/HF when computable, breathing rate (heart-rate rhythm and, on an H10, chest
   movement), coherence, the share of beats set aside as artifacts. Whole-session values are
   :func:`somafeedback.analysis.summarize` of the measured beats with their live verdicts
   and gap-free segments: for a strap without raw ECG they equal ``somafeedback analyze``;
 - the **time in each state** (from the recorded ``state`` events) and the **cue counts**;
 * the **series** to plot (:class:`ReportSeries`), the metric sets themselves (for the
   app's own plots), a few **raw excerpts** (ECG and breathing movement) of an H10 session;
-* the **notes and markers** with their times, and the **cue decisions**.
+* the **notes and markers** with their times, and the **cue decisions**;
+* the **baseline** the states were judged against (:class:`BaselineInfo`: heart rate, RMSSD,
+  their spread, window and validity);
+* the **phases** (:func:`somafeedback.segments.phase_segments`: baseline / practice / recovery,
+  or the whole session as one stretch when none is marked), each measured by
+  :func:`somafeedback.segments.segment_stats` (HR, RMSSD, SDNN, pNN50, LF, HF, LF/HF,
+  breathing rate, artifact share, validity and notes; conventions in :data:`PHASE_TEXT`);
+* the **exercises practised** (home script, cues approved or shown), for the client version
+  (:mod:`somafeedback.client_report`).
 
 Every time is in seconds since the session start: the live session's start when the manifest
 records it (``session_origin_host_ns``, so a time reads as it did in the live window), else the
@@ -63,6 +71,8 @@ from .pipeline import BeatMetrics, BreathingMetrics, CoherenceMetrics, Frequency
 from .practice_history import resting_ln_rmssd, weekly_trend
 from .progress import Progress, ProgressCallback
 from .raw_signals import BreathingTrace
+from .review_notes import is_undone_marker, undone_markers
+from .segments import Segment, SegmentStats, phase_segments, segment_stats
 from .session_file import Session, SessionFileError, read_session
 
 CLIENT_STRAP: Final = "strap1"  # the strap the regulation model follows (else the first strap with data)
@@ -74,13 +84,21 @@ IN_BAND: Final = "in band"
 PRACTITIONER_ACTIONS: Final = ("suggested", "approved", "snoozed", "dismissed", "expired", "delivered")
 DECISIONS: Final = ("approved", "snoozed", "dismissed", "expired")
 HOME_MODE: Final = "home"
+BASELINE_MAX_ARTIFACT_PCT: Final = 5.0  # a calibration baseline is kept only with at most this share of artifacts
+WHOLE_SESSION: Final = "whole session"  # the one row of the phase table when the session marks no phases
+PHASE_TEXT: Final = (
+    "Each phase (from the phase marks, or a measured baseline's window followed by practice) is one stretch of "
+    "beats: accepted beats only, successive differences only between adjacent accepted beats of one gap-free part, "
+    "and one Welch spectrum of the stretch's accepted beats (default spectral settings: 4 Hz cubic resampling, 256-s "
+    "Hann segments) for LF (0.04–0.15 Hz), HF (0.15–0.40 Hz), LF/HF and the breathing rate (the spectrum's peak in "
+    "0.1–0.5 Hz). Not valid: more than 5 % of the stretch's beats set aside as artifacts.")
 
 MEASURED_TEXT: Final = (
     "What was measured: heart rate (bpm) and beat-to-beat (RR) intervals from a chest strap, timed by R peaks in "
     "the raw ECG where a Polar H10 streamed it; RMSSD and ln RMSSD over 60-s windows, each window valid only when "
     "full, without a gap and with at most 5 % of its beats set aside as artifacts; breathing rate from the "
-    "heart-rate rhythm (64-s windows) and, on a Polar H10, from the chest's movement; HF power (ms²); the "
-    "coherence ratio (64 s). States describe heart rate and its variability against this client's own usual range.")
+    "heart-rate rhythm (64-s windows) and, on a Polar H10, from the chest's movement; over the whole session and "
+    "per phase SDNN (ms), pNN50 (%), LF and HF power (ms²) and LF/HF; the coherence ratio (64 s). States describe heart rate and its variability against this client's own usual range.")
 NOT_MEDICAL_TEXT: Final = (
     "somafeedback is a wellness and practice tool, not a medical device. This report describes what was "
     "recorded; it is not a medical assessment and says nothing about health or illness.")
@@ -175,6 +193,63 @@ class ReportSeries:
 
 
 @dataclass(frozen=True)
+class BaselineInfo:
+    """The baseline the session's states were judged against (measured in calibration, or from earlier sessions)."""
+
+    source: str  # calibration | history | ...
+    hr_ref_bpm: float | None
+    sd_hr_bpm: float | None  # SD of the 10-s heart-rate means
+    ln_rmssd_ref: float | None  # ln(ms)
+    sd_ln: float | None
+    window_s: float | None
+    artifact_pct: float | None
+    set_at_s: float | None  # when it was set, session seconds (None: from the manifest)
+
+    @property
+    def rmssd_ref_ms(self) -> float | None:
+        return math.exp(self.ln_rmssd_ref) if self.ln_rmssd_ref is not None else None
+
+    @property
+    def valid(self) -> bool:
+        """Measured over a window with at most :data:`BASELINE_MAX_ARTIFACT_PCT` of artifacts."""
+        return (self.hr_ref_bpm is not None and self.ln_rmssd_ref is not None and self.artifact_pct is not None
+                and self.artifact_pct <= BASELINE_MAX_ARTIFACT_PCT and (self.window_s or 0.0) > 0.0)
+
+    def rows(self) -> tuple[tuple[str, str, str], ...]:
+        """(measure, value, how it was made) lines for the report."""
+        how = {"calibration": "measured at the start of this session (calibration)",
+               "history": "rolling median of this client's last stored session baselines"}.get(self.source, self.source)
+        window = _number(self.window_s, ".0f", "s")
+        when = f", set at {clock(self.set_at_s)}" if self.set_at_s is not None else ""
+        return (
+            ("Source", how + when, "the client's usual range is the reference ± the spread below"),
+            ("Heart rate", _number(self.hr_ref_bpm, ".1f", "bpm"),
+             f"mean over the {window} window; spread (SD of 10-s means) {_number(self.sd_hr_bpm, '.1f', 'bpm')}"),
+            ("RMSSD", f"{_number(self.rmssd_ref_ms, '.1f', 'ms')} (ln {_number(self.ln_rmssd_ref, '.2f')})",
+             f"median of the valid 60-s windows in the {window} window; spread (SD of ln RMSSD) "
+             f"{_number(self.sd_ln, '.2f')}"),
+            ("Window", window, "the time the baseline was measured over"),
+            ("Validity", ("valid" if self.valid else "not valid") + f", {_number(self.artifact_pct, '.1f', '%')} artifacts",
+             f"valid with at most {BASELINE_MAX_ARTIFACT_PCT:.0f} % of the window's beats set aside as artifacts"),
+        )
+
+
+def _baseline_info(data: dict[str, Any] | None, set_at_s: float | None) -> BaselineInfo | None:
+    if not isinstance(data, dict):
+        return None
+
+    def num(key: str) -> float | None:
+        value = data.get(key)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+            else None
+
+    if num("hr_ref") is None and num("ln_ref") is None:
+        return None
+    return BaselineInfo(str(data.get("source") or "stored"), num("hr_ref"), num("sd_hr"), num("ln_ref"), num("sd_ln"),
+                        num("window_s"), num("artifact_pct"), set_at_s)
+
+
+@dataclass(frozen=True)
 class SessionReportContent:
     """Everything a session report shows."""
 
@@ -203,6 +278,10 @@ class SessionReportContent:
     cue_decisions: tuple[CueDecision, ...]
     problems: tuple[str, ...]
     start_s: float = 0.0  # session time at the recording's start (0 unless the live session began earlier)
+    baseline_info: BaselineInfo | None = None  # the baseline's values, validity and window
+    phases: tuple[SegmentStats, ...] = ()  # per phase (segments.phase_segments), or one whole-session row
+    exercises: tuple[str, ...] = ()  # ids of the exercises practised (home script, cues approved or shown), in order
+    phase_text: str = PHASE_TEXT
     app_version: str = __version__
     measured_text: str = MEASURED_TEXT
     not_medical_text: str = NOT_MEDICAL_TEXT
@@ -497,6 +576,9 @@ def _figures(found: _Pass, beats: list[BeatMetrics], duration_s: float, chest: l
     breathing_hr = _median(breathing.values())
     coherence_median = _median(coherence.values())
     chest_median = _median(e.rate_bpm for e in chest_valid)
+    spectrum_how = ("Welch spectrum of the accepted beats (4 Hz cubic resampling, 256-s Hann segments), mean of the "
+                    "5-min segments usable for it (no gap, at most 5 % artifacts)")
+    no_spectrum = "not computable: no stretch of at least 2 min without a gap and with few enough artifacts"
     figures = [
         Figure("duration", "Recorded time", duration_s, clock(duration_s) + (" (h:mm:ss)" if duration_s >= 3600 else " (mm:ss)"),
                "from the start to the end of the recording"),
@@ -511,10 +593,18 @@ def _figures(found: _Pass, beats: list[BeatMetrics], duration_s: float, chest: l
         Figure("rmssd_session", "RMSSD, whole session", rmssd_all,
                f"{_number(rmssd_all, '.1f', 'ms')} (ln {_number(ln_all, '.2f')})",
                "successive differences of adjacent accepted beats, never across a gap"),
+        Figure("sdnn", "SDNN, whole session", corrected["sdnn_ms"], _number(corrected["sdnn_ms"], ".1f", "ms"),
+               "standard deviation (n − 1) of the accepted beats' RR intervals; grows with the recording's length"),
+        Figure("pnn50", "pNN50, whole session", corrected["pnn50_pct"], _number(corrected["pnn50_pct"], ".1f", "%"),
+               "share of successive differences of adjacent accepted beats over 50 ms (of the differences, not of "
+               "the beats), never across a gap"),
+        Figure("lf", "LF power (0.04–0.15 Hz)", corrected["lf_ms2"], _number(corrected["lf_ms2"], ".0f", "ms²"),
+               f"{spectrum_how}" if corrected["lf_ms2"] is not None else no_spectrum),
         Figure("hf", "HF power (0.15–0.40 Hz)", corrected["hf_ms2"], _number(corrected["hf_ms2"], ".0f", "ms²"),
-               "Welch spectrum of the accepted beats, mean of the 5-min segments usable for it"
-               if corrected["hf_ms2"] is not None else "not computable: no stretch of at least 2 min without a gap "
-               "and with few enough artifacts"),
+               spectrum_how if corrected["hf_ms2"] is not None else no_spectrum),
+        Figure("lf_hf", "LF/HF", corrected["lf_hf"], _number(corrected["lf_hf"], ".2f"),
+               "mean LF over mean HF of the same segments; describes the spectrum's shape (read with care under "
+               "about 5 min)" if corrected["lf_hf"] is not None else no_spectrum),
         Figure("breathing_hr", "Breathing rate from the heart-rate rhythm", breathing_hr,
                _number(breathing_hr, ".1f", "breaths/min"),
                f"median of {len(breathing)} valid 64-s windows" if breathing else "no valid 64-s window"),
@@ -571,6 +661,31 @@ def _series(beats: list[BeatMetrics], chest: list[BreathingEstimate], origin_s: 
     )
 
 
+def _phases(events: list[TimelineEvent], start_ns: int, start_s: float, duration_s: float, beats: list[BeatMetrics],
+            segments: list[int]) -> tuple[SegmentStats, ...]:
+    """Statistics of each phase (:func:`~somafeedback.segments.phase_segments`), or of the whole session without phases."""
+    t = np.array([m.t_s for m in beats], dtype=float)
+    rr = np.array([m.rr_ms for m in beats], dtype=float)
+    flagged = np.array([m.flagged for m in beats], dtype=bool)
+    parts = np.array(segments, dtype=int) if len(segments) == len(beats) else None
+    end_s = start_s + duration_s
+    stretches = phase_segments(events, start_ns, end_s) or [Segment(WHOLE_SESSION, start_s, end_s)]
+    return tuple(segment_stats(stretch, t, rr, flagged, parts) for stretch in stretches)
+
+
+def _exercises(manifest: dict[str, Any], events: list[TimelineEvent]) -> tuple[str, ...]:
+    """Ids of the exercises practised: the home script, and each cue approved or shown to the client, in order."""
+    found: list[str] = []
+    if manifest.get("script"):
+        found.append(str(manifest["script"]))
+    for event in sorted((e for e in events if e.kind == "cue"), key=lambda e: e.host_ns):
+        exercise, action = event.data.get("exercise"), str(event.data.get("action", ""))
+        practised = action in ("approved", "delivered", "script-step", "script-finished")
+        if exercise and practised and str(exercise) not in found:
+            found.append(str(exercise))
+    return tuple(found)
+
+
 def session_content(session: Session | str | Path, deidentify: bool = False,
                     progress: ProgressCallback | None = None) -> SessionReportContent:
     """Everything the report of one recorded session shows (see the module docstring).
@@ -601,13 +716,14 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
     events = [e for e in session.timeline if isinstance(e, TimelineEvent)]
     intervals = _intervals(events, ctx.start_ns, start_s + duration_s)
     notes, markers = [], []
+    undone = undone_markers(events)
     for event in events:
         if event.kind == "note":
             data = ctx.event_details(event)
             review = event.data.get("review") is True
             author = None if deidentify or not data.get("author") else str(data["author"])
             notes.append(TimedText(ctx.rel_s(event.host_ns), "review" if review else "note", str(data.get("text", "")), author))
-        elif event.kind == "marker":
+        elif event.kind == "marker" and not is_undone_marker(event, undone):  # taken back live: not reported
             data = ctx.event_details(event)
             markers.append(TimedText(ctx.rel_s(event.host_ns), "marker", str(data.get("label", ""))))
     notes.sort(key=lambda n: n.t_s)
@@ -616,6 +732,10 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
     cue_times = tuple(ctx.rel_s(e.host_ns) for e in events if e.kind == "cue" and e.data.get("action") == "suggested")
     manifest = ctx.manifest()  # tags scrubbed when de-identified
     baseline = next((dict(e.data) for e in events if e.kind == "baseline"), None) or session.manifest.get("baseline")
+    baseline_event = next((e for e in events if e.kind == "baseline"), None)
+    baseline_info = _baseline_info(baseline if isinstance(baseline, dict) else None,
+                                   ctx.rel_s(baseline_event.host_ns) if baseline_event is not None else None)
+    phases = _phases(events, ctx.start_ns, start_s, duration_s, beats, found.segments)
     problems = list(session.problems)
     if session.ended_unexpectedly:
         problems.append("the recording ended unexpectedly (it was not closed)")
@@ -636,7 +756,8 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
                            if items) if found.has_raw else (),
         baseline=dict(baseline) if isinstance(baseline, dict) else None,
         notes=tuple(notes), markers=tuple(markers), cue_decisions=_cue_decisions(events, ctx),
-        problems=tuple(problems), start_s=start_s,
+        problems=tuple(problems), start_s=start_s, baseline_info=baseline_info, phases=phases,
+        exercises=_exercises(session.manifest, events),
     )
     reporter.finish()
     return content
@@ -727,11 +848,11 @@ def progress_content(library_folder: str | Path, client: str, progress: Progress
 
 def report_texts() -> tuple[str, ...]:
     """Every fixed sentence of the reports (for wording checks)."""
-    return (MEASURED_TEXT, NOT_MEDICAL_TEXT, PROGRESS_MEASURED_TEXT, DEIDENTIFIED_TEXT)
+    return (MEASURED_TEXT, NOT_MEDICAL_TEXT, PROGRESS_MEASURED_TEXT, DEIDENTIFIED_TEXT, PHASE_TEXT)
 
 
 __all__ = [
-    "CueDecision", "Figure", "ProgressContent", "ProgressSession", "ProgressWeek", "RawExcerpt", "ReportError",
+    "BaselineInfo", "CueDecision", "Figure", "ProgressContent", "ProgressSession", "ProgressWeek", "RawExcerpt", "ReportError",
     "ReportSeries", "SessionReportContent", "StateInterval", "TimedText", "clock", "cue_counts", "progress_content",
     "report_texts", "session_content", "state_seconds",
 ]

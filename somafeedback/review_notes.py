@@ -40,6 +40,7 @@ import shutil
 import sqlite3
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from .devices.events import TimelineEvent
@@ -50,6 +51,26 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 def add_review_note(path: Path, at_host_ns: int, text: str, author: str | None = None) -> None:
     """Append a review note about the moment ``at_host_ns`` (session clock) to an existing session file."""
+    _add_note(path, at_host_ns, text, author, None)
+
+
+PHASE_MARKS = ("baseline", "practice", "recovery")  # the phases a review can mark (somafeedback.segments.PHASES)
+
+
+def add_phase_mark(path: Path, at_host_ns: int, phase: str, author: str | None = None) -> None:
+    """Mark, in review, that the phase ``phase`` starts at ``at_host_ns``: a review note carrying ``"phase"``.
+
+    Stored like :func:`add_review_note` (the same file rules, one transaction) with the data
+    ``{"text": "phase: <phase> starts", "review": true, "author": ..., "phase": "<phase>"}``, so it
+    is listed with the review notes everywhere and read as a phase mark by
+    :func:`somafeedback.segments.session_phases`.
+    """
+    if phase not in PHASE_MARKS:
+        raise ValueError(f"phase must be one of {PHASE_MARKS}, not {phase!r}")
+    _add_note(path, at_host_ns, f"phase: {phase} starts", author, phase)
+
+
+def _add_note(path: Path, at_host_ns: int, text: str, author: str | None, phase: str | None) -> None:
     path = Path(path)
     if isinstance(at_host_ns, bool) or not isinstance(at_host_ns, int):
         raise TypeError(f"at_host_ns must be an integer number of nanoseconds, not {at_host_ns!r}")
@@ -85,6 +106,8 @@ def add_review_note(path: Path, at_host_ns: int, text: str, author: str | None =
                 ).fetchone()[0]
                 wall = _wall_time(manifest, at_host_ns)
                 data = {"text": text, "review": True, "author": author}
+                if phase is not None:
+                    data["phase"] = phase
                 db.execute("INSERT INTO events (timeline_seq, host_ns, wall_time, kind, strap_id, data)"
                            " VALUES (?, ?, ?, 'note', NULL, ?)", (next_seq, at_host_ns, wall, json.dumps(data)))
                 db.execute("COMMIT")
@@ -299,3 +322,17 @@ def _wall_time(manifest: dict, at_host_ns: int) -> float | None:
     if isinstance(started_wall, int | float) and isinstance(started_ns, int) and not isinstance(started_ns, bool):
         return float(started_wall) + (at_host_ns - started_ns) / 1e9
     return None
+
+
+def undone_markers(events: Iterable[TimelineEvent]) -> set[tuple[int, str]]:
+    """The markers taken back live (``undo`` events: ``{"of": "marker", "host_ns", "label"}``), as (host_ns, label).
+
+    A session is a record: an undone marker stays in the file; readers show it as undone.
+    """
+    return {(int(e.data["host_ns"]), str(e.data.get("label", ""))) for e in events
+            if e.kind == "undo" and e.data.get("of") == "marker" and isinstance(e.data.get("host_ns"), int)}
+
+
+def is_undone_marker(event: TimelineEvent, undone: set[tuple[int, str]]) -> bool:
+    """Whether ``event`` is a marker in ``undone`` (see :func:`undone_markers`)."""
+    return event.kind == "marker" and (event.host_ns, str(event.data.get("label", ""))) in undone

@@ -176,3 +176,100 @@ def phase_segments(events: Iterable[TimelineEvent], origin_ns: int, end_s: float
                 phases.append(Segment("practice", set_at, end_s))
             return phases
     return []
+
+
+# ----------------------------------------------------------------------------------------
+# the whole session, for the review window (additions; the functions above are unchanged)
+# ----------------------------------------------------------------------------------------
+TREND_WINDOW_S: Final = 60.0  # RMSSD and breathing over the whole session: the live 60 s window
+BREATH_STEP_S: Final = 10.0  # one breathing estimate every this many seconds
+
+
+@dataclass(frozen=True)
+class SessionBeatSeries:
+    """One strap's recorded beats in session seconds (since the session's 00:00)."""
+
+    t_s: np.ndarray
+    rr_ms: np.ndarray
+    flagged: np.ndarray  # the live artifact rule's verdict per beat
+    gap_segments: np.ndarray  # the gap-free segment of each beat
+    strap_id: str | None
+
+
+def session_beat_series(timeline: Iterable[object], origin_ns: int, strap_id: str | None = None) -> SessionBeatSeries:
+    """The beats of ``strap_id`` (else the first strap) decoded as live, moved to seconds since ``origin_ns``."""
+    from .session_beats import decode_beats
+
+    straps = decode_beats(timeline)  # type: ignore[arg-type]
+    chosen = straps.get(strap_id) if strap_id is not None else None
+    if chosen is None and straps:
+        chosen = next(iter(straps.values()))
+    if chosen is None or not chosen.beats:
+        empty = np.zeros(0)
+        return SessionBeatSeries(empty, empty, np.zeros(0, dtype=bool), np.zeros(0, dtype=int), None)
+    return SessionBeatSeries(chosen.t_s - origin_ns / 1e9, chosen.rr_ms, np.array(chosen.flagged, dtype=bool),
+                             chosen.segments, chosen.strap_id)
+
+
+@dataclass(frozen=True)
+class SessionTrends:
+    """HR, RMSSD and breathing rate over a whole session (NaN where a value is not valid)."""
+
+    t_s: np.ndarray  # beat times, session seconds
+    hr_bpm: np.ndarray  # per beat: 60000 / RR of accepted beats (NaN for flagged beats)
+    rmssd_ms: np.ndarray  # per beat: RMSSD of the last TREND_WINDOW_S (NaN when that window is not valid)
+    breath_t_s: np.ndarray  # times of the breathing estimates
+    breath_bpm: np.ndarray  # RSA peak of the last TREND_WINDOW_S of accepted beats, breaths/min (NaN: none)
+    window_s: float = TREND_WINDOW_S
+
+
+def session_trends(beats: SessionBeatSeries, window_s: float = TREND_WINDOW_S,
+                   breath_step_s: float = BREATH_STEP_S) -> SessionTrends:
+    """The whole session's trends, computed once from the recorded beats (as the live window computes them)."""
+    from .spectral import breathing_rate
+    from .time_domain import SlidingTimeDomain
+
+    t, rr, bad, part = beats.t_s, beats.rr_ms, beats.flagged, beats.gap_segments
+    hr = np.where(bad, np.nan, 60000.0 / np.where(rr > 0, rr, np.nan)) if len(rr) else np.zeros(0)
+    rmssd = np.full(len(t), np.nan)
+    window = SlidingTimeDomain(window_s)
+    for i in range(len(t)):
+        if i and part[i] != part[i - 1]:
+            window.gap(float(t[i]))
+        window.push(float(t[i]), float(rr[i]), not bool(bad[i]))
+        metrics = window.metrics(float(t[i]))
+        if metrics.validity.valid and metrics.rmssd_ms is not None:
+            rmssd[i] = metrics.rmssd_ms
+    breath_t: list[float] = []
+    breath: list[float] = []
+    if len(t):
+        stop = float(t[-1])
+        at = float(t[0]) + window_s
+        while at <= stop + 1e-9:
+            inside = (t > at - window_s) & (t <= at) & ~bad
+            value = math.nan
+            if inside.sum() >= 8 and len(set(part[inside].tolist())) == 1:
+                try:
+                    value = float(breathing_rate(t[inside], rr[inside]).rate_bpm)
+                except ValueError:
+                    value = math.nan
+            breath_t.append(at)
+            breath.append(value)
+            at += breath_step_s
+    return SessionTrends(t, hr, rmssd, np.array(breath_t), np.array(breath), window_s)
+
+
+def phase_mark_of(event: TimelineEvent) -> str | None:
+    """The phase a ``phase`` event or a review note marking one starts (None: it marks none)."""
+    phase = event.data.get("phase")
+    marked_in_review = event.kind == "note" and event.data.get("review") is True
+    if phase in PHASES and (event.kind in ("phase", "review") or marked_in_review):
+        return str(phase)
+    return None
+
+
+def session_phases(events: Iterable[TimelineEvent], origin_ns: int, end_s: float) -> list[Segment]:
+    """:func:`phase_segments`, with phases marked afterwards (review notes carrying a ``phase``) counted as marks."""
+    marks = [TimelineEvent("phase", e.host_ns, e.wall_time, dict(e.data), e.strap_id)
+             if e.kind == "note" and phase_mark_of(e) is not None else e for e in events]
+    return phase_segments(marks, origin_ns, end_s)

@@ -48,8 +48,13 @@ def test_cli_stream_with_lsl_publishes_heart_rate_and_markers() -> None:
     printer = LinePrinter([sys.executable, "-m", "somafeedback.cli", "stream", "--simulate", "--json", "--lsl"])
     received: list[float] = []
     try:
-        hr_streams = [s for s in _resolve("type", "HR", timeout_s=60.0) if s.name().startswith("somafeedback ")]
-        assert hr_streams, "no HR stream appeared"
+        # this process's stream (source_id names its pid): other tests' outlets may still be on the network
+        ours = f"somafeedback-somafeedback-{printer.process.pid}-"
+        hr_streams: list[pylsl.StreamInfo] = []
+        deadline = time.monotonic() + 60.0
+        while not hr_streams and time.monotonic() < deadline:
+            hr_streams = [s for s in pylsl.resolve_byprop("type", "HR", timeout=1.0) if s.source_id().startswith(ours)]
+        assert hr_streams, "no HR stream of the stream command appeared"
         inlet = pylsl.StreamInlet(hr_streams[0])
         inlet.open_stream(timeout=30.0)
         full = inlet.info(timeout=30.0)

@@ -14,7 +14,7 @@ from recording_helpers import record_simulated
 from somafeedback.cues import CueConfig, PractitionerCues
 from somafeedback.devices.events import TimelineEvent
 from somafeedback.exercise_library import load_library
-from somafeedback.regulation import Baseline, Features, RegulationModel, RegulationState, StateChange
+from somafeedback.regulation import Baseline, Features, RegulationConfig, RegulationModel, RegulationState, StateChange
 from somafeedback.regulation_session import RegulationSession
 from somafeedback.session_file import read_session
 
@@ -231,3 +231,88 @@ def test_a_recorded_session_gives_later_sessions_a_stored_baseline(tmp_path: Pat
     records = [json.loads(line) for line in second.stdout.splitlines()]
     assert states(tuple(records))[0] == "in band" and "calibrating" not in states(tuple(records))
     assert "above band" in states(tuple(records))
+
+
+# -- a filling window is not a poor signal; the baseline can be measured again or skipped (issue #13) --------
+def _feed(model: RegulationModel, pipeline, beats: list[tuple[float, float]]) -> list[StateChange]:
+    seen: list[StateChange] = []
+    for t, rr in beats:
+        seen += model.update(pipeline.push_beat(t, rr))
+    return seen
+
+
+def _steady(start_s: float, until_s: float, rr_ms: float = 900.0) -> list[tuple[float, float]]:
+    beats, t, k = [], start_s, 0
+    while t < until_s:
+        value = rr_ms + 25.0 * ((k % 4) - 1.5)  # a little variability, no artifact
+        t += value / 1000.0
+        beats.append((t, value))
+        k += 1
+    return beats
+
+
+def test_one_rejected_beat_while_the_window_fills_is_not_low_signal() -> None:
+    from somafeedback.pipeline import MetricsPipeline
+
+    model, pipeline = RegulationModel(), MetricsPipeline()
+    beats = _steady(0.0, 8.0)
+    t = beats[-1][0]
+    beats.append((t + 0.35, 350.0))  # one short, implausible interval among the first beats: flagged
+    beats += _steady(t + 0.35, 60.0)
+    seen = _feed(model, pipeline, beats)
+    assert RegulationState.LOW_SIGNAL not in [c.state for c in seen]
+    assert model.state is RegulationState.CALIBRATING
+
+
+def test_many_rejected_beats_still_give_low_signal_with_what_was_measured() -> None:
+    from somafeedback.pipeline import MetricsPipeline
+
+    model, pipeline = RegulationModel(), MetricsPipeline()
+    beats, t = [], 0.0
+    for k in range(120):  # every fourth interval implausibly short
+        value = 350.0 if k % 4 == 3 else 900.0
+        t += value / 1000.0
+        beats.append((t, value))
+    seen = _feed(model, pipeline, beats)
+    low = [c for c in seen if c.state is RegulationState.LOW_SIGNAL]
+    assert low and "rejected" in low[0].reason and "filling" not in low[0].reason
+
+
+def test_calibration_progress_restart_and_a_stored_baseline() -> None:
+    from somafeedback.pipeline import MetricsPipeline
+
+    config = RegulationConfig()
+    model, pipeline = RegulationModel(config), MetricsPipeline()
+    assert model.calibration_progress() == (0.0, config.settle_s + config.measure_s)
+    beats = _steady(10.0, 210.0)
+    _feed(model, pipeline, beats)
+    measured, length = model.calibration_progress()
+    assert length == 300.0 and measured == pytest.approx(beats[-1][0] - beats[0][0])
+    assert model.calibration_progress(beats[0][0] + 1000.0) == (300.0, 300.0)  # never past its length
+    # measure again: from the next clean beat, settling included
+    assert model.restart_calibration(beats[-1][0]) == []  # still calibrating: no state change
+    assert model.calibration_progress() == (0.0, 300.0)
+    later = _steady(beats[-1][0], beats[-1][0] + 30.0)
+    _feed(model, pipeline, later)
+    assert model.calibration_progress()[0] == pytest.approx(later[-1][0] - later[0][0])
+    # skip: judge against the client's stored baseline
+    stored = Baseline(66.0, 1.0, 3.6, 0.1, 0.0, "history", 240.0)
+    (change,) = model.use_baseline(stored, later[-1][0])
+    assert change.state is RegulationState.IN_BAND and model.baseline == stored
+    assert model.calibration_progress() is None
+    (again,) = model.restart_calibration(later[-1][0] + 1.0)
+    assert again.state is RegulationState.CALIBRATING and model.baseline is None
+
+
+def test_the_session_records_a_restart_and_a_skip_as_calibration_events() -> None:
+    shown: list[TimelineEvent] = []
+    session = RegulationSession("practitioner", load_library(), shown.append)
+    session.restart_baseline(12.0)
+    stored = Baseline(66.0, 1.0, 3.6, 0.1, 0.0, "history", 240.0)
+    session.skip_baseline(stored, 20.0)
+    calibration = [(e.host_ns, e.data["action"]) for e in shown if e.kind == "calibration"]
+    assert calibration == [(12_000_000_000, "restarted"), (20_000_000_000, "skipped")]
+    skipped = next(e for e in shown if e.kind == "calibration" and e.data["action"] == "skipped")
+    assert skipped.data["baseline"] == stored.as_dict()
+    assert [e.data["state"] for e in shown if e.kind == "state"] == ["in band"]
+    assert not [e for e in shown if e.kind == "baseline"]  # "baseline" stays for baselines measured in the session

@@ -21,6 +21,7 @@ import shutil
 import statistics
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from somafeedback.pipeline import BeatMetrics
 from somafeedback.practice_history import resting_ln_rmssd
 from somafeedback.progress import Cancelled
 from somafeedback.regulation_session import RegulationSession
-from somafeedback.report_content import ReportError, progress_content, report_texts, session_content
+from somafeedback.report_content import ReportError, clock, progress_content, report_texts, session_content
 from somafeedback.review_notes import add_review_note
 from somafeedback.session_analysis import session_series
 from somafeedback.session_file import SessionWriter, read_session
@@ -288,9 +289,9 @@ def test_pdf_has_a4_pages_with_sections_and_the_figures(practitioner_session: Pa
     assert page_of(content.figure("mean_hr").text) == page_of("Summary") == 0
     assert page_of("not a medical device") == 0
     assert page_of("Over the session") > 0
-    assert page_of("Raw signals (Polar H10)") > page_of("Over the session")
-    assert page_of("Notes, markers and cue decisions") > page_of("Raw signals (Polar H10)")
-    assert page_of("resource") == page_of("Notes, markers and cue decisions")
+    assert page_of("Raw signals (Polar H10)") >= page_of("Over the session")  # sections flow on, in order
+    assert page_of("Notes, markers and cue decisions") >= page_of("Raw signals (Polar H10)")
+    assert page_of("resource") == page_of("Markers")
 
 
 @pytest.mark.parametrize("cancel_at", [0.3, 0.8, 1.0])
@@ -462,7 +463,7 @@ def test_progress_report_html_and_pdf(client_library: Path, tmp_path: Path, qt_a
     assert "not a medical device" in text and "Client D" not in text
     pdf = render_progress_report(client_library, "Client C", "pdf", tmp_path / "progress.pdf")
     pages = _pdf_text(pdf)
-    assert len(pages) >= 2 and "2025-W05" in pages[0] and any("Trends" in page for page in pages[1:])
+    assert len(pages) >= 2 and "2025-W05" in pages[0] and any("Trends" in page for page in pages)
 
 
 def test_report_wording_makes_no_claims() -> None:
@@ -522,3 +523,257 @@ def test_the_practitioner_window_builds_a_progress_report_with_its_dialog(client
     assert written is not None and written.parent == tmp_path and written.read_text(encoding="utf-8").count("<img") >= 1
     assert missing is None and shown and "Nobody" in shown[0]  # a clear message instead, nothing written
     assert sorted(p.name for p in tmp_path.iterdir()) == [written.name]
+
+
+# -- issue #13: axes, baseline, phases, summary measures, layout, legends ----------------------------------
+LONG_S = 1500.0  # a 25-minute practitioner session: calibration baseline, then practice with states and cues
+HEADINGS = ("Summary", "Baseline", "Phases", "Time in each state", "Cues", "Over the session", "Raw signals (Polar H10)",
+            "Notes, markers and cue decisions", "Notes", "Markers", "Cue decisions")
+CLOCK_TICK = re.compile(r"^\d{1,2}:\d\d$")
+
+
+@pytest.fixture(scope="module")
+def long_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("long") / "2024-05-17_142305_Wren-Halloway_0002.session.sqlite"
+    return _record(path, "activation", LONG_S, WALL_ORIGIN,
+                   {"client": CLIENT, "practitioner": PRACTITIONER, "mode": "practitioner"}, EVENTS, regulation=True)
+
+
+def _axis_ticks(axis: Any) -> tuple[list[float], list[str]]:
+    """The major tick values an axis draws over its current range, and their labels."""
+    low, high = axis.range
+    levels = axis.tickValues(low, high, axis.width() if axis.orientation in ("bottom", "top") else axis.height())
+    spacing, values = levels[0]
+    return list(values), axis.tickStrings(list(values), axis.scale, spacing)
+
+
+def test_every_time_axis_of_a_25_minute_report_reads_minutes_and_seconds(long_session: Path, qt_app: Any,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyqtgraph as pg
+
+    from somafeedback.ui import report_figures
+    from somafeedback.ui.time_axis import MinutesSecondsAxis
+
+    grabbed: dict[str, list[Any]] = {}
+    original = report_figures.grab
+
+    def keep(widget: Any, key: str, *args: Any) -> Any:
+        widget.close = lambda: True  # kept open (a closed PlotWidget drops its plot) until the test has read it
+        grabbed[key] = [*widget.findChildren(pg.GraphicsView), widget]
+        return original(widget, key, *args)
+
+    monkeypatch.setattr(report_figures, "grab", keep)
+    content = session_content(long_session)
+    assert content.duration_s == pytest.approx(LONG_S, abs=2.0)
+    report_figures.session_images(content)
+    assert {"timeline", "overview"} <= set(grabbed)
+    shown: list[str] = []
+    for key, views in grabbed.items():
+        plots = {id(p): p for view in views if isinstance(view, pg.GraphicsView)
+                 for p in view.scene().items() if isinstance(p, pg.PlotItem)}
+        assert plots, key
+        for plot in plots.values():
+            axis = plot.getAxis("bottom")
+            assert isinstance(axis, MinutesSecondsAxis), (key, type(axis))
+            if not axis.isVisible() or not axis.style["showValues"]:
+                continue
+            values, labels = _axis_ticks(axis)
+            assert labels and all(CLOCK_TICK.match(label) for label in labels), (key, labels)
+            assert all(value % 60.0 == 0.0 for value in values), (key, values)  # whole minutes over 25 min
+            shown += labels
+    assert "20:00" in shown and not any("ks" in label or "e+" in label for label in shown)
+
+
+def test_the_report_prints_the_baseline_and_a_per_phase_table(long_session: Path, tmp_path: Path, qt_app: Any) -> None:
+    from somafeedback.spectral import band_powers
+    from somafeedback.ui.report_render import render_session_report
+
+    text = _without_images(render_session_report(long_session, "html", tmp_path).read_text(encoding="utf-8"))
+    session = read_session(long_session)
+    baseline = next(e for e in session.timeline if isinstance(e, TimelineEvent) and e.kind == "baseline").data
+    assert baseline["source"] == "calibration"
+    assert _has_row(text, "Heart rate", f"{baseline['hr_ref']:.1f} bpm")
+    assert _has_row(text, "RMSSD", f"{math.exp(baseline['ln_ref']):.1f} ms (ln {baseline['ln_ref']:.2f})")
+    assert _has_row(text, "Window", f"{baseline['window_s']:.0f} s")
+    assert _has_row(text, "Validity", f"valid, {baseline['artifact_pct']:.1f} % artifacts")
+
+    content = session_content(long_session)
+    assert [p.segment.label for p in content.phases] == ["baseline", "practice"]
+    base, practice = (p.segment for p in content.phases)
+    assert base.end_s - base.start_s == pytest.approx(baseline["window_s"]) and base.end_s == practice.start_s
+    assert practice.end_s == pytest.approx(content.start_s + content.duration_s)
+    series = content.series
+    assert series.gaps == ()  # one gap-free stretch: every adjacent accepted pair counts
+    expected: dict[str, list[str]] = {name: [] for name in ("hr", "rmssd", "sdnn", "pnn50", "lf", "hf", "lf_hf", "art")}
+    for segment in (base, practice):
+        inside = (series.beat_t_s >= segment.start_s) & (series.beat_t_s <= segment.end_s)
+        t, rr, bad = series.beat_t_s[inside], series.rr_ms[inside], series.flagged[inside]
+        good = rr[~bad]
+        pairs = ~bad[1:] & ~bad[:-1]
+        diffs = (rr[1:] - rr[:-1])[pairs]
+        expected["hr"].append(f"{(60000.0 / good).mean():.1f}")
+        expected["rmssd"].append(f"{math.sqrt((diffs ** 2).mean()):.1f}")
+        expected["sdnn"].append(f"{good.std(ddof=1):.1f}")
+        expected["pnn50"].append(f"{100.0 * (abs(diffs) > 50.0).mean():.1f}")
+        expected["art"].append(f"{100.0 * bad.mean():.1f}")
+        powers = band_powers(t[~bad], good)
+        expected["lf"].append(f"{powers.lf_ms2:.0f}")
+        expected["hf"].append(f"{powers.hf_ms2:.0f}")
+        expected["lf_hf"].append(f"{powers.lf_ms2 / powers.hf_ms2:.2f}")
+    assert _has_row(text, "Measure", "baseline", "practice") or re.search(r"<th[^>]*>baseline</th><th[^>]*>practice</th>", text)
+    for label, key in (("Heart rate (bpm)", "hr"), ("RMSSD (ms)", "rmssd"), ("SDNN (ms)", "sdnn"), ("pNN50 (%)", "pnn50"),
+                       ("LF (ms²)", "lf"), ("HF (ms²)", "hf"), ("LF/HF", "lf_hf"), ("Artifacts (% of beats)", "art")):
+        assert _has_row(text, label, *expected[key]), (label, expected[key])
+    assert _has_row(text, "Window (m:ss)", f"{clock(base.start_s)}–{clock(base.end_s)} ({clock(base.duration_s)})",
+                    f"{clock(practice.start_s)}–{clock(practice.end_s)} ({clock(practice.duration_s)})")
+    assert re.search(r"<td[^>]*>Breathing rate \(breaths/min\)</td><td[^>]*>\d+\.\d</td><td[^>]*>\d+\.\d</td>", text)
+    assert _has_row(text, "Validity", "valid", "valid")
+
+
+def test_the_summary_gives_sdnn_pnn50_lf_and_lf_hf_as_analyze_computes_them(plain_session: Path, tmp_path: Path,
+                                                                          qt_app: Any) -> None:
+    from somafeedback.ui.report_render import render_session_report
+
+    text = _without_images(render_session_report(plain_session, "html", tmp_path).read_text(encoding="utf-8"))
+    series = session_series(plain_session)
+    corrected = summarize(series.rr_ms, series.beat_times_s, series.segments, series.flagged)["corrected"]
+    assert re.search(rf"<td[^>]*>SDNN, whole session</td><td[^>]*>{corrected['sdnn_ms']:.1f} ms</td><td[^>]*>standard "
+                     r"deviation \(n − 1\)", text)
+    assert re.search(rf"<td[^>]*>pNN50, whole session</td><td[^>]*>{corrected['pnn50_pct']:.1f} %</td><td[^>]*>share of "
+                     "successive differences", text)
+    assert re.search(rf"<td[^>]*>LF power \(0.04–0.15 Hz\)</td><td[^>]*>{corrected['lf_ms2']:.0f} ms²</td><td[^>]*>Welch",
+                     text)
+    assert re.search(rf"<td[^>]*>LF/HF</td><td[^>]*>{corrected['lf_hf']:.2f}</td><td[^>]*>mean LF over mean HF", text)
+    assert _has_row(text, "Measure", "whole session") or re.search(r"<th[^>]*>whole session</th>", text)
+
+
+def test_the_state_legend_shows_only_the_states_drawn_in_their_colours(long_session: Path, plain_session: Path,
+                                                                       tmp_path: Path, qt_app: Any) -> None:
+    from somafeedback.ui.replay_window import STATE_STYLE
+    from somafeedback.ui.report_render import render_session_report
+
+    plain = _without_images(render_session_report(plain_session, "html", tmp_path / "plain").read_text(encoding="utf-8"))
+    assert "No states were recorded" in plain
+    assert "States:" not in plain and "legend" not in plain.split("<body>")[1]  # no legend element at all
+    text = _without_images(render_session_report(long_session, "html", tmp_path / "long").read_text(encoding="utf-8"))
+    legend = re.search(r'<p class="caption legend">States: (.*?)</p>', text)
+    assert legend is not None
+    shown = [(r, g, b, name.strip()) for r, g, b, name in
+             re.findall(r'style="color: rgb\((\d+),(\d+),(\d+)\)">■</span> ([^<\xa0]+)', legend.group(1))]
+    recorded = list(dict.fromkeys(i.state for i in session_content(long_session).series.states if i.end_s > i.start_s))
+    assert [name for *_, name in shown] == recorded  # each state drawn, once, nothing else
+    for r, g, b, name in shown:
+        assert (int(r), int(g), int(b)) == STATE_STYLE[name][0], name
+
+
+def _used_height(pdf: Path) -> list[float]:
+    """Per page: how far down the page the last ink lies (0..1), page numbers aside."""
+    from PySide6 import QtCore, QtGui, QtPdf
+
+    document = QtPdf.QPdfDocument()
+    document.load(str(pdf))
+    used = []
+    for page in range(document.pageCount()):
+        image = document.render(page, QtCore.QSize(300, 424)).convertToFormat(QtGui.QImage.Format.Format_ARGB32)
+        last = 0
+        for y in range(int(image.height() * 0.9)):  # the page number sits in the bottom margin
+            if any(QtGui.QColor(image.pixel(x, y)).alpha() > 0 and QtGui.QColor(image.pixel(x, y)).lightness() < 200
+                   for x in range(0, image.width(), 2)):
+                last = y
+        used.append(last / image.height())
+    document.close()
+    return used
+
+
+def test_pdf_headings_stay_with_their_content_and_no_page_is_left_near_empty(long_session: Path, tmp_path: Path,
+                                                                              qt_app: Any) -> None:
+    from somafeedback.ui.report_render import render_session_report
+
+    written = render_session_report(long_session, "pdf", tmp_path)
+    pages = [[line.strip() for line in page.splitlines() if line.strip()] for page in _pdf_text(written)]
+    for k, lines in enumerate(pages[:-1]):
+        text_lines = [line for line in lines if not line.isdigit()]  # the page number
+        assert text_lines[-1] not in HEADINGS, (k, text_lines[-3:])
+    for heading in ("Baseline", "Phases", "Time in each state", "Cues", "Notes", "Markers", "Cue decisions"):
+        page = next(k for k, lines in enumerate(pages) if heading in lines)
+        index = pages[page].index(heading)
+        assert index < len(pages[page]) - 1 and not pages[page][index + 1].isdigit(), heading  # something follows it
+    used = _used_height(written)
+    assert all(share > 0.5 for share in used[:-1]), used  # only the last page may be short
+    html_text = render_session_report(long_session, "html", tmp_path / "r").read_text(encoding="utf-8")
+    assert "h1, h2, h3 { page-break-after: avoid; break-after: avoid; }" in html_text
+    assert re.search(r'<div class="figure-block"><p><img [^>]*></p><p class="caption">', html_text)
+
+
+def test_pdf_moves_a_heading_that_would_end_a_page_to_the_next(qt_app: Any, tmp_path: Path) -> None:
+    from PySide6 import QtCore, QtGui
+
+    from somafeedback.ui.report_render import PDF_MARGIN_MM, pdf_bytes
+
+    def plain_print(html_text: str, path: Path) -> None:  # Qt's own layout, without the report's page-break pass
+        document = QtGui.QTextDocument()
+        font = QtGui.QFont("DejaVu Sans")
+        font.setPointSizeF(9.0)
+        document.setDefaultFont(font)
+        document.setHtml(html_text)
+        writer = QtGui.QPdfWriter(str(path))
+        writer.setPageSize(QtGui.QPageSize(QtGui.QPageSize.PageSizeId.A4))
+        writer.setPageMargins(QtCore.QMarginsF(*(PDF_MARGIN_MM,) * 4), QtGui.QPageLayout.Unit.Millimeter)
+        writer.setResolution(300)
+        document.print_(writer)
+        del writer
+
+    def pages_of(path: Path) -> tuple[int, int]:
+        pages = [re.sub(r"\s", "", page) for page in _pdf_text(path)]  # the extracted text breaks lines oddly
+        return (next(k for k, p in enumerate(pages) if "Lonelyheading" in p),
+                next(k for k, p in enumerate(pages) if "Whatfollowsit" in p))
+
+    filler = "".join(f"<p>Filler line {k}.</p>" for k in range(200))
+    for extra in range(0, 60):  # find a length where Qt alone leaves the heading at the foot of a page
+        html_text = filler + "<p>x</p>" * extra + "<h2>Lonely heading</h2><p>What follows it.</p>"
+        plain_print(html_text, tmp_path / "plain.pdf")
+        heading_page, next_page = pages_of(tmp_path / "plain.pdf")
+        if next_page > heading_page:
+            break
+    else:
+        pytest.fail("no filler length put the heading at the foot of a page")
+    (tmp_path / "kept.pdf").write_bytes(pdf_bytes(html_text, [], "t"))
+    heading_page, next_page = pages_of(tmp_path / "kept.pdf")
+    assert heading_page == next_page
+
+
+def test_progress_report_of_one_week_headers_integer_cue_ticks_and_legend(client_library: Path, tmp_path: Path,
+                                                                         qt_app: Any) -> None:
+    from PySide6 import QtGui
+
+    from somafeedback.ui.report_figures import APPROVED_COLOUR, SUGGESTED_COLOUR, WeeklyBandChart, grab
+    from somafeedback.ui.report_render import render_progress_report
+
+    one = progress_content(client_library, "Client D")
+    assert len(one.weeks) == 1
+    text = _without_images(render_progress_report(client_library, "Client D", "html", tmp_path).read_text(encoding="utf-8"))
+    assert "(1 week)" in text and "1 weeks" not in text
+    four = _without_images(render_progress_report(client_library, "Client C", "html", tmp_path).read_text(encoding="utf-8"))
+    assert "(4 weeks)" in four
+    pdf = render_progress_report(client_library, "Client C", "pdf", tmp_path / "c.pdf")
+    words = set(re.findall(r"[A-Za-z]+", " ".join(_pdf_text(pdf))))
+    for word in ("Week", "Sessions", "Minutes", "Home", "practice", "Resting", "RMSSD", "usual", "range", "Cues", "Pauses",
+                 "Started", "Mode", "Session"):
+        assert word in words, word  # every header word whole, never broken inside
+
+    content = progress_content(client_library, "Client C")
+    content = replace(content, weeks=tuple(replace(w, cues_suggested=k + 1, cues_approved=k) for k, w in
+                                           enumerate(content.weeks)))
+    chart = WeeklyBandChart()
+    chart.set_weeks(content)
+    chart.close = lambda: True  # laid out by grab() as in the report, and kept open to be read
+    grab(chart, "in-band", "", 960, 420)
+    values, labels = _axis_ticks(chart.cue_plot.getAxis("left"))
+    assert values and all(float(v).is_integer() for v in values), values
+    assert all(re.fullmatch(r"\d+", label) for label in labels), labels
+    samples = {label.text: sample.item for sample, label in chart.legend.items}
+    assert set(samples) == {"suggested", "approved"}
+    for name, colour in (("suggested", SUGGESTED_COLOUR), ("approved", APPROVED_COLOUR)):
+        brush = samples[name].opts["brush"]
+        assert QtGui.QColor(brush.color()).getRgb()[:3] == colour, name  # the legend draws the bars' own colour
+    assert "light" not in chart.cue_plot.titleLabel.text and "dark" not in chart.cue_plot.titleLabel.text

@@ -93,3 +93,39 @@ def test_phases_from_marks_and_from_a_measured_baseline() -> None:
     measured = [_event("baseline", 300.0, source="calibration", window_s=240.0)]
     assert phase_segments(measured, 5_000_000_000, 900.0) == [Segment("baseline", 60.0, 300.0), Segment("practice", 300.0, 900.0)]
     assert phase_segments([_event("baseline", 1.0, source="history", window_s=240.0)], 5_000_000_000, 900.0) == []
+
+
+def test_phases_marked_in_review_are_read_as_phase_marks() -> None:
+    from somafeedback.segments import phase_mark_of, session_phases
+
+    marks = [_event("note", 0.0, text="phase: baseline starts", review=True, phase="baseline"),
+             _event("note", 200.0, text="not a phase", review=True),
+             _event("note", 250.0, text="live note", phase="practice"),  # not a review note: no mark
+             _event("note", 300.0, text="phase: practice starts", review=True, phase="practice"),
+             _event("phase", 900.0, phase="recovery")]
+    assert [phase_mark_of(m) for m in marks] == ["baseline", None, None, "practice", "recovery"]
+    assert session_phases(marks, 5_000_000_000, 1200.0) == [
+        Segment("baseline", 0.0, 300.0), Segment("practice", 300.0, 900.0), Segment("recovery", 900.0, 1200.0)]
+    assert session_phases([], 5_000_000_000, 1200.0) == []
+
+
+def test_whole_session_trends_are_the_live_window_values_at_each_beat() -> None:
+    from somafeedback.segments import SessionBeatSeries, session_trends
+
+    t, rr, flagged = _beats(nsr001_ms()[:900])
+    parts = (t > 400.0).astype(int)  # a gap at 400 s
+    trends = session_trends(SessionBeatSeries(t, rr, flagged, parts, "strap1"))
+    assert np.array_equal(np.isnan(trends.hr_bpm), flagged)
+    assert trends.hr_bpm[~flagged] == pytest.approx(60000.0 / rr[~flagged])
+    # independent: RMSSD of the 60 s up to a beat, differences of adjacent accepted beats of one segment
+    i = int(np.searchsorted(t, 300.0))
+    inside = (t > t[i] - 60.0) & (t <= t[i])
+    idx = np.flatnonzero(inside)
+    d = [rr[b] - rr[a] for a, b in zip(idx[:-1], idx[1:], strict=True) if not flagged[a] and not flagged[b]]
+    assert 100.0 * flagged[inside].mean() <= 5.0  # a valid window there
+    assert trends.rmssd_ms[i] == pytest.approx(math.sqrt(np.mean(np.square(d))), rel=1e-9)
+    after_gap = (t > 400.0) & (t < 400.0 + 50.0)  # the window refills after the gap: no value yet
+    assert np.all(np.isnan(trends.rmssd_ms[after_gap]))
+    assert len(trends.breath_t_s) == len(trends.breath_bpm) > 10
+    finite = trends.breath_bpm[np.isfinite(trends.breath_bpm)]
+    assert len(finite) > 5 and np.all((finite >= 3.0) & (finite <= 30.0))

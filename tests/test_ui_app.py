@@ -41,14 +41,22 @@ def app_window(qtbot, library, request):
     engine.stop()
 
 
-@pytest.mark.parametrize("app_window", [(EngineSource(simulate="calm", speed=30.0), EngineOptions())], indirect=True)
+@pytest.mark.parametrize("app_window", [(EngineSource(simulate="calm", speed=float("inf")), EngineOptions())],
+                         indirect=True)
 def test_window_shows_the_live_stream(qtbot, app_window) -> None:
+    """At "max" (an infinite speed) the simulated session runs on its own clock, as fast as it can: no wall-clock hiccup can
+    open a gap, so the states are the scenario's own, every run."""
     window, _, engine = app_window
-    qtbot.waitUntil(lambda: window.plots.rr.n > 30 and window.plots.hr.n > 0, timeout=20000)
+
+    def states() -> list[str]:
+        lines = [window.timeline.item(i).text() for i in range(window.timeline.count() - 1, -1, -1)]  # oldest first
+        return [line.split("state: ", 1)[1] for line in lines if "  state: " in line]
+
+    qtbot.waitUntil(lambda: "in band" in states() and window.plots.rr.n > 30 and window.plots.hr.n > 0, timeout=120000)
     assert window.status["link"].text() == "link: streaming"
     assert "Polar H10 SIM00001" in window.status["strap"].text() and "battery 87 %" in window.status["strap"].text()
     assert window.status["contact"].text() == "skin contact"
-    assert window.panel.state_label.text() in ("calibrating", "in band")
+    assert states()[:2] == ["calibrating", "in band"] and "low signal" not in states()  # the baseline, measured
     window.plots.redraw()
     x, y = window.plots._rr_curve.getData()
     assert len(x) > 30 and 600 < float(y[-1]) < 1200  # what is drawn is the data
@@ -283,3 +291,47 @@ def test_scan_in_the_simulated_demo_finds_another_strap_to_connect_as_practition
         assert window.devices.cell("strap2", "strap") not in ("", client_strap)
     finally:
         engine.stop()
+
+
+@pytest.mark.parametrize("mode", ["practitioner", "home"])
+def test_the_time_left_setting_reaches_the_client_view_and_the_mirror_sits_in_the_panel(qtbot, library, tmp_path: Path,
+                                                                                     mode: str) -> None:
+    """The production factories read "show the time left" from the settings (off here) for the client view."""
+    from somafeedback.ui.app import build_home_window, build_parser, build_practitioner_app
+    from somafeedback.ui.settings import AppSettings
+
+    store = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    AppSettings(store).set("client/time_left", False)
+    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
+    args = build_parser().parse_args(["--simulate", "--mode", mode])
+    if mode == "home":
+        home = build_home_window(args, settings, library)
+        qtbot.addWidget(home)
+        assert home.client_screen.time_left_visible() is False
+        return
+    built = build_practitioner_app(args, settings, library)
+    qtbot.addWidget(built.window)
+    qtbot.addWidget(built.client)
+    assert built.client.time_left_visible() is False and built.window.settings is settings
+    mirror = built.window.mirror
+    assert mirror is not None and built.window.panel.isAncestorOf(mirror)
+
+
+def test_pacer_only_on_a_resting_client_view_uses_the_pacer_of_the_settings(qtbot, library, tmp_path: Path) -> None:
+    """Settings → pacer (here 5 s in, 7 s out) is what "Pacer only" starts when no pacer runs."""
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+    from somafeedback.ui.settings import AppSettings
+
+    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
+    settings.set("pacer/inhale_s", 5.0)
+    settings.set("pacer/exhale_s", 7.0)
+    built = build_practitioner_app(build_parser().parse_args(["--simulate"]), settings, library)
+    qtbot.addWidget(built.window)
+    qtbot.addWidget(built.client)
+    built.window.show()
+    mirror = built.window.mirror
+    assert not built.client.pacer_visible()
+    qtbot.mouseClick(mirror.pacer_only_button, QtCore.Qt.MouseButton.LeftButton)
+    pacer = built.client.pacer_widget().pacer()
+    assert built.client.pacer_visible() and pacer is not None
+    assert (pacer.settings.inhale_s, pacer.settings.exhale_s) == (5.0, 7.0)

@@ -7,6 +7,7 @@ clock, not timer ticks.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 from pathlib import Path
 
@@ -487,3 +488,144 @@ def test_screenshots_of_the_resting_view_and_an_exercise_step(screen: ClientScre
         image = QtGui.QImage(str(path))
         assert not image.isNull() and _reddish_pixels(image) == 0
     assert not math.isnan(screen.pacer_widget().current_radius())
+
+
+# --- step n of N and the time left (issue #13) ------------------------------------------------------
+
+
+def _expected_step_line(number: int, count: int, seconds_left: float | None) -> str:
+    """Worked out here, not with the module's formatter: whole seconds counted up, m:ss."""
+    line = f"Step {number} of {count}"
+    if seconds_left is None:
+        return line
+    whole = math.ceil(seconds_left)
+    return f"{line} · {whole // 60}:{whole % 60:02d} left"
+
+
+def test_step_n_of_n_and_the_time_left_follow_the_clock_through_a_library_exercise(
+        qtbot, screen: ClientScreen, clock: FakeClock) -> None:
+    exercise = builtin_exercises()["low-and-slow-breathing"]
+    count, total = len(exercise.steps), sum(step.seconds for step in exercise.steps)
+    assert count >= 4 and screen.step_line() == ""  # nothing while resting
+    screen.show_exercise(exercise, started_at_s=100.0)
+    assert screen.step_line() == _expected_step_line(1, count, total)
+    start = 100.0
+    for index, step in enumerate(exercise.steps):
+        for into in (0.0, 0.4, step.seconds / 2, step.seconds - 0.25):
+            clock.t = start + into
+            elapsed = clock.t - 100.0
+            expected = _expected_step_line(index + 1, count, total - elapsed)
+            qtbot.waitUntil(lambda expected=expected: screen.step_line() == expected, timeout=5000)  # the step timer
+            state = screen.view_state()
+            assert (state.kind, state.exercise_title, state.step_index, state.step_number, state.step_count) == (
+                "exercise", exercise.title, index, index + 1, count)
+            assert state.text == step.text and state.pacer_visible == (step.pacer is not None)
+            assert state.step_seconds_left == pytest.approx(step.seconds - into)
+            assert state.exercise_seconds_left == pytest.approx(total - elapsed)
+            if step.pacer is not None:
+                assert state.pacer_rate_bpm == pytest.approx(60.0 / (step.pacer.inhale_s + step.pacer.exhale_s))
+            else:
+                assert state.pacer_rate_bpm is None
+        start += step.seconds
+    assert screen.step_label().isVisible()
+    clock.t = 100.0 + total
+    qtbot.waitUntil(screen.is_resting, timeout=5000)
+    assert screen.step_line() == "" and not screen.step_label().isVisible()
+    state = screen.view_state()
+    assert state.kind == "resting" and state.finished and state.step_index is None
+    screen.show_text("Notice your feet.")
+    assert not screen.view_state().finished and screen.view_state().kind == "text"
+
+
+def test_the_time_left_is_hidden_by_the_setting(qtbot, screen: ClientScreen, clock: FakeClock, tmp_path: Path) -> None:
+    from PySide6 import QtWidgets
+
+    from somafeedback.ui.settings import AppSettings, SettingsDialog
+
+    path = str(tmp_path / "settings.ini")
+    settings = AppSettings(QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat))
+    assert settings.client_time_left is True  # shown by default
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    box = dialog.fields["client/time_left"]
+    assert isinstance(box, QtWidgets.QCheckBox) and box.isChecked()
+    qtbot.mouseClick(box, QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(4, box.height() // 2))
+    assert not box.isChecked()
+    dialog.accept()
+    again = AppSettings(QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat))  # persisted
+    assert again.client_time_left is False
+
+    screen.set_time_left_visible(again.client_time_left)
+    screen.show_exercise(THREE_STEPS, started_at_s=100.0)
+    clock.t = 106.0
+    qtbot.waitUntil(lambda: screen.current_step_index() == 1, timeout=5000)
+    assert screen.step_line() == "Step 2 of 3"
+    assert not screen.view_state().time_left_visible
+    assert screen.view_state().exercise_seconds_left == pytest.approx(12.0)  # still known, just not shown
+    screen.set_time_left_visible(True)
+    assert screen.step_line() == "Step 2 of 3 · 0:12 left"
+
+
+def test_pacer_only_keeps_the_running_breath_and_clear_returns_to_rest(screen: ClientScreen, clock: FakeClock) -> None:
+    screen.show_exercise(THREE_STEPS, started_at_s=100.0)
+    clock.t = 107.3  # in the pacer step (its breath started at 105 s)
+    screen.refresh()
+    assert screen.pacer_visible() and screen.current_text() == "Breathe along with the pacer."
+    reference = Pacer(SLOW, 105.0)
+    screen.pacer_only()
+    assert screen.current_text() == "" and screen.current_title() == "" and screen.step_line() == ""
+    assert screen.current_exercise() is None and screen.pacer_visible()
+    for t in (107.3, 109.0, 130.0, 200.0):  # the same breath runs on, past the exercise's end
+        clock.t = t
+        screen.refresh()
+        assert screen.pacer_widget().current_level() == pytest.approx(reference.at(t).target_level, abs=1e-9)
+    state = screen.view_state()
+    assert (state.kind, state.text, state.pacer_visible, state.exercise_title) == ("pacer", "", True, None)
+    assert state.pacer_rate_bpm == pytest.approx(6.0)
+    screen.clear()
+    assert screen.is_resting() and not screen.pacer_visible()
+    assert screen.view_state().kind == "resting" and not screen.view_state().finished
+
+    clock.t = 300.0
+    screen.pacer_only()  # nothing running: the pattern last shown here starts now
+    assert screen.pacer_visible() and screen.pacer_widget().pacer().changes == ((300.0, SLOW),)
+    screen.show_text("A line.")
+    screen.pacer_only(PacerSettings.from_rate(5.0))
+    assert screen.pacer_widget().pacer().settings == PacerSettings.from_rate(5.0)
+    assert screen.current_text() == ""
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1100, 800), (480, 360)])
+def test_the_step_line_never_crowds_long_texts(screen: ClientScreen, clock: FakeClock, size: tuple[int, int]) -> None:
+    screen.set_fade_ms(0)
+    screen.resize(*size)
+    screen.set_numbers_visible(True)
+    screen.update_numbers(66.0, 38.0, True)
+    long_text = " ".join(["Notice the chair under you, the floor under your feet and the air on your skin."] * 5)
+    long_title = "A practitioner's own exercise with a rather long title that wraps on a small window"
+    exercises = [*builtin_exercises().values(),
+                 _exercise(Step(long_text, 30), Step(long_text, 30, SLOW), id="long-texts")]
+    exercises[-1] = dataclasses.replace(exercises[-1], title=long_title)
+    problems = []
+    for exercise in exercises:
+        for index in range(len(exercise.steps)):
+            _show_step(screen, clock, exercise, index)
+            settle()
+            step, text = screen.step_label(), screen.text_label()
+            where = f"{exercise.id} step {index + 1} at {size}"
+            assert step.isVisible() and screen.step_line().startswith(f"Step {index + 1} of {len(exercise.steps)} · ")
+            for label in (screen.title_label(), text, step):
+                if why := clipped(label, screen):
+                    problems.append(f"{where}: {why}")
+            step_top = step.mapTo(screen, QtCore.QPoint(0, 0)).y()
+            lowest = screen.pacer_widget() if screen.pacer_visible() else text
+            lowest_bottom = lowest.mapTo(screen, QtCore.QPoint(0, lowest.height())).y()
+            if lowest_bottom > step_top:
+                problems.append(f"{where}: the step line overlaps the content")
+            numbers_top = screen._numbers_label.mapTo(screen, QtCore.QPoint(0, 0)).y()
+            if step_top + step.height() > numbers_top:
+                problems.append(f"{where}: the step line overlaps the numbers")
+            if step.font().pixelSize() >= text.font().pixelSize() and text.font().pixelSize() > 16:
+                problems.append(f"{where}: the step line is not smaller than the text")
+    assert problems == []

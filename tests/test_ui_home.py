@@ -97,7 +97,7 @@ def test_only_home_exercises_are_offered_and_extras_are_off_by_default(make_wind
     assert offered == [e.id for e in home_exercises(library)]
     assert SHORT in offered and "titrated-pendulation" not in offered  # practitioner-led only
     short_item = window.script_list.item(offered.index(SHORT)).text()
-    assert short_item.startswith("Short home practice — 2 min") and "Two short steps" in short_item
+    assert short_item.startswith("Short home practice — 1.5 min") and "Two short steps" in short_item  # 90 s
     assert not window.chimes_box.isChecked() and not window.numbers_box.isChecked()
     assert window.current_page() == "choose" and not window.is_practising()
     assert window.summary_text() == "" and window.trend_rows() == [] and window.sound_message() is None
@@ -403,3 +403,124 @@ def test_the_window_shows_the_sound_message_once(qtbot, make_window) -> None:
     window.stop()
     assert window.statusBar().currentMessage() != UNAVAILABLE_TEXT  # shown once, not again
     assert window.summary_text().startswith("You practised for")
+
+
+# --- lengths agree with the command line, and the summary speaks plainly (issue #13) -----------------
+
+FORBIDDEN = re.compile(r"ms²|ms2|\bms\b|rmssd|\bln\b|\bbpm\b|\bhrv\b|good|bad|well done|great|poor|fail|score|"
+                       r"vagal|vagus|polyvagal|ventral|dorsal|sympathetic|nervous system|diagnos|stress|trauma|"
+                       r"healthy|unhealthy|normal", re.I)
+
+
+def test_exercise_lengths_agree_with_the_command_line(make_window, library) -> None:
+    import subprocess
+    import sys
+
+    window = make_window()
+    shown = {}
+    for i in range(window.script_list.count()):
+        item = window.script_list.item(i)
+        shown[item.data(0x0100)] = item.text().split("\n")[0]
+    assert shown["feet-and-seat-grounding"].endswith(" — 2.5 min")  # 150 s: once "2 min" (round half to even)
+    assert shown[SHORT].endswith(" — 1.5 min") and shown[LONG].endswith(" — 25.5 min")
+
+    cli = subprocess.run([sys.executable, "-m", "somafeedback.cli", "exercises"], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    compared = 0
+    for line in cli.splitlines():
+        parts = line.split()
+        if parts and parts[0] in shown:
+            cli_length = " ".join(parts[1:3])  # "2.5 min"
+            assert shown[parts[0]].endswith(f" — {cli_length}"), (line, shown[parts[0]])
+            compared += 1
+    assert compared >= 5
+
+
+def _window_values(t_s: float, hr: float, ln: float):
+    from somafeedback.practice_history import WindowValues
+
+    return WindowValues(t_s, hr, ln)
+
+
+def _summary(**changes):
+    from somafeedback.practice_history import PracticeSummary
+
+    base = dict(session_id="s", path=None, started=None, duration_min=8.4, script_id=SHORT,
+                script_title="Short home practice", state_seconds={"calibrating": 300.0, "in band": 200.0},
+                start_window=_window_values(360.0, 78.4, 3.6), end_window=_window_values(500.0, 70.2, 3.9),
+                paced_breathing_bpm=6.13, pacer_bpm=6.0, artifact_pct=0.4, n_beats=600)
+    return PracticeSummary(**{**base, **changes})
+
+
+def test_the_summary_speaks_plainly() -> None:
+    from somafeedback.ui.home_window import plain_summary
+
+    text = plain_summary(_summary())
+    assert text.splitlines() == [
+        "You practised for about 8 minutes (Short home practice).",
+        "It began with a few quiet minutes of rest.",
+        "Your heart rate settled from about 78 to about 70 beats per minute.",
+        "The small changes in timing from one heartbeat to the next were larger at the end than at the start.",
+        "While the pacer was on, your heartbeat rose and fell with your breath about 6.1 times a minute "
+        "(the pacer was set to 6).",
+        "These numbers describe this one practice. They change from day to day for many ordinary reasons, such as "
+        "sleep, meals, movement or the time of day.",
+    ]
+    higher = plain_summary(_summary(start_window=_window_values(360.0, 66.5, 3.6),
+                                    end_window=_window_values(500.0, 71.5, 3.3)))
+    assert "went from about 67 up to about 72 beats per minute" in higher  # halves rounded up, as people do
+    assert "smaller at the end than at the start" in higher
+    same = plain_summary(_summary(end_window=_window_values(500.0, 78.0, 3.62)))
+    assert "stayed about the same, at about 78 beats per minute" in same and "about the same at the end" in same
+    short = plain_summary(_summary(end_window=None, paced_breathing_bpm=None, artifact_pct=12.4))
+    assert "too short to compare" in short and "about 12 % of the beats" in short and "pacer" not in short
+    none = plain_summary(_summary(n_beats=0, duration_min=0.5, state_seconds={}))
+    assert none.splitlines() == ["You practised for less than a minute (Short home practice).",
+                                 "No heartbeats were recorded this time, so there is nothing to compare."]
+    for sample in (text, higher, same, short, none, *home_texts()):
+        assert not FORBIDDEN.search(sample), sample
+
+
+def _independent_minutes(session_path: Path) -> tuple[float, float]:
+    """Mean heart rate of the first and the last minute of the recorded beats, from the raw 0x2A37 payloads."""
+    import numpy as np
+
+    from somafeedback.devices.heart_rate import decode_measurement
+
+    session = read_session(session_path)
+    rr = np.array([value for n in session.notifications if "2a37" in n.characteristic.lower()
+                   for value in decode_measurement(n.payload).rr_ms])
+    assert len(rr) > 200
+    t = np.cumsum(rr) / 1000.0
+    first, last = rr[t <= t[0] + 60.0], rr[t >= t[-1] - 60.0]
+    return float(np.mean(60000.0 / first)), float(np.mean(60000.0 / last))
+
+
+def test_the_home_summary_tells_a_recorded_practice_in_plain_words(qtbot, app_home, tmp_path: Path) -> None:
+    folder = tmp_path / "practices"
+    # activation: the heart rate changes over the practice; 50x: a busy machine keeps up (no gaps at the start)
+    window = app_home("--simulate", "activation", "--speed", "50", "--recordings", str(folder))
+    window.start(SHORT)
+    qtbot.waitUntil(lambda: not window.is_practising(), timeout=120000)
+    text = window.summary_text()
+    assert window.summary_label.text() == text and window.current_page() == "summary"
+    assert not FORBIDDEN.search(text), text
+
+    (session_path,) = folder.glob("*.session.sqlite")
+    minutes = read_session(session_path).duration_s / 60.0
+    assert text.startswith(f"You practised for about {int(minutes + 0.5)} minutes (Short home practice).")
+    start_hr, end_hr = _independent_minutes(session_path)
+    changed = re.search(r"Your heart rate (?:settled from|went from) about (\d+) (?:up )?to about (\d+) "
+                        r"beats per minute", text)
+    if changed:
+        said_start, said_end = int(changed.group(1)), int(changed.group(2))
+        assert abs(said_start - start_hr) <= 1.5 and abs(said_end - end_hr) <= 1.5, (text, start_hr, end_hr)
+        assert ("settled" in changed.group(0)) == (said_end < said_start)
+    else:
+        same = re.search(r"Your heart rate stayed about the same, at about (\d+) beats per minute", text)
+        assert same, text
+        assert abs(int(same.group(1)) - end_hr) <= 1.5 and abs(start_hr - end_hr) <= 2.5, (text, start_hr, end_hr)
+    assert "While the pacer was on" in text and "(the pacer was set to 6)" in text
+    assert "heartbeat to the next" in text
+    for plot in (window.trend_chart.minutes_plot, window.trend_chart.resting_plot):  # the rest of the page, too
+        assert not FORBIDDEN.search(plot.titleLabel.text), plot.titleLabel.text

@@ -293,3 +293,19 @@ def test_a_report_can_leave_the_big_numbers_out(qtbot) -> None:
     assert plots.readouts == {} and plots.readout_column is None
     assert plots.band.sceneBoundingRect().right() > 900  # the plots take the whole width
     assert plots.empty_notes[plots.coherence].label.toPlainText() == "no data"
+
+
+@pytest.mark.parametrize("height", [320, 440, 700])
+def test_the_heart_rate_plot_is_the_tallest_at_every_height(qtbot, height: int) -> None:
+    """Readable across a room: the heart-rate plot gets the largest share of the height (it was no taller
+    than the others: pyqtgraph's row stretch only shared what was left after the titles and axes)."""
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.resize(900, height)
+    plots.show()
+    qtbot.waitExposed(plots)
+    QtWidgets.QApplication.processEvents()
+    heights = {name: getattr(plots, name).getViewBox().height()
+               for name in ("band", "tachogram", "rmssd", "breathing", "coherence")}
+    others = max(h for name, h in heights.items() if name != "band")
+    assert heights["band"] > 1.2 * others, heights

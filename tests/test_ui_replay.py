@@ -438,3 +438,17 @@ def test_a_pdf_report_from_the_review_window(qtbot, open_window, copy_of, record
     document = QtPdf.QPdfDocument()
     document.load(str(written))
     assert document.pageCount() >= 2
+
+
+def test_the_client_version_from_the_review_window_menu(qtbot, open_window, copy_of, recorded, tmp_path, monkeypatch) -> None:
+    """Report → "For the client, in plain words (HTML)…": the folder dialog answered, the plain version written."""
+    from PySide6 import QtWidgets
+
+    window = open_window(copy_of(recorded))
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(tmp_path))
+    report_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Report")
+    action = next(a for a in report_menu.actions() if a.text() == "For the client, in plain words (HTML)…")
+    action.trigger()
+    (written,) = tmp_path.glob("*_client_report.html")
+    text = written.read_text(encoding="utf-8")
+    assert "beats per minute" in text and "RMSSD" not in text and "ms²" not in text

@@ -182,7 +182,7 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
             client.set_clock(simulated.now_s)
         simulated.start()
 
-    window = PractitionerWindow(engine, library, client, use_simulator=use_simulator)
+    window = PractitionerWindow(engine, library, client, use_simulator=use_simulator, settings=settings)
     return PractitionerApp(window, client)
 
 
@@ -208,8 +208,10 @@ def build_home_window(args: argparse.Namespace, settings: AppSettings, library: 
                                 regulation=settings.regulation(), cues=settings.cues())
         return Engine(source, options, library)
 
-    return HomeWindow(library, folder, engine_factory=lambda script_id: engine(script_id, engine_source(args)),
+    home = HomeWindow(library, folder, engine_factory=lambda script_id: engine(script_id, engine_source(args)),
                       client=client, simulator_factory=lambda script_id: engine(script_id, simulator_source(args)))
+    home.client_screen.set_time_left_visible(settings.client_time_left)
+    return home
 
 
 def _exec(app: object, window: object, quit_after: float | None) -> int:

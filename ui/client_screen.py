@@ -8,6 +8,9 @@ Design rules (research/somatic.md §4.2, §4.7, §8):
   line, or the pacer alone. Nothing appears here by itself.
 - Numbers are away by default; when the practitioner turns them on they show only while
   the signal is valid, small and at the bottom.
+- While an exercise runs, a small muted line at the bottom says where it is: "Step 2 of 4",
+  with the time left in the exercise ("Step 2 of 4 · 1:30 left") unless the practitioner
+  hides it (:meth:`ClientScreen.set_time_left_visible`; the ``client/time_left`` setting).
 - No red, no scores, no state words: the palette is colour-blind safe (soft blues and warm
   greys), and every fixed string this module can show is listed in :func:`client_texts`.
 
@@ -15,6 +18,11 @@ Time comes from the injected session clock, never from counting timer ticks: the
 exercise step is found from ``clock() - started_at_s`` and the steps' durations, so a
 simulated or replayed session at another speed, or a late timer, shows the right step.
 The step timer (5 Hz) and the pacer's frame timer only prompt a re-read of the clock.
+
+:meth:`ClientScreen.view_state` is a read-only summary of what the client sees right now
+(:class:`ClientViewState`, plain data): the practitioner window's mirror
+(:mod:`somafeedback.ui.client_mirror`) shows it, and :meth:`ClientScreen.clear` and
+:meth:`ClientScreen.pacer_only` are its two controls.
 
 View changes fade in over a short time (:data:`FADE_MS`); the state (:meth:`current_text`
 and friends) changes at once, so callers and tests never wait for an animation.
@@ -26,7 +34,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, Literal
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -40,6 +49,9 @@ RESTING_TEXT: Final = "Take your time."
 NUMBERS_HR: Final = "HR {hr:.0f} bpm"
 NUMBERS_RMSSD: Final = "RMSSD {rmssd:.0f} ms"
 NUMBERS_SEPARATOR: Final = " · "
+STEP_LINE: Final = "Step {number} of {count}"
+TIME_LEFT: Final = "{time} left"
+STEP_SEPARATOR: Final = " · "
 
 FADE_MS: Final = 300  # gentle, and short enough never to hold up a step
 STEP_TICK_MS: Final = 200  # how often the step timer re-reads the clock
@@ -59,7 +71,64 @@ MUTED_COLOUR: Final = QtGui.QColor(104, 122, 133)
 def client_texts() -> tuple[str, ...]:
     """Every fixed string this screen can show (exercise texts come from the library)."""
     numbers = NUMBERS_SEPARATOR.join((NUMBERS_HR.format(hr=66.0), NUMBERS_RMSSD.format(rmssd=38.0)))
-    return (WINDOW_TITLE, RESTING_TEXT, numbers, *PHASE_LABELS.values())
+    return (WINDOW_TITLE, RESTING_TEXT, numbers, format_step_line(1, 4, 90.0), *PHASE_LABELS.values())
+
+
+def format_time_left(seconds: float) -> str:
+    """A time left as ``m:ss``, counted up to the whole second (``0:01`` until the very end).
+
+    89.2 s -> ``1:30``, 5 s -> ``0:05``, 0 or less -> ``0:00``; an hour or more -> ``h:mm:ss``.
+    """
+    whole = max(0, math.ceil(seconds - 1e-9)) if math.isfinite(seconds) else 0
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_step_line(number: int, count: int, seconds_left: float | None = None) -> str:
+    """The client's step line: ``Step 2 of 4``, with ``· 1:30 left`` when ``seconds_left`` is given."""
+    line = STEP_LINE.format(number=number, count=count)
+    if seconds_left is None:
+        return line
+    return line + STEP_SEPARATOR + TIME_LEFT.format(time=format_time_left(seconds_left))
+
+
+ViewKind = Literal["resting", "exercise", "text", "pacer"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientViewState:
+    """What the client view shows at one moment (plain data, from :meth:`ClientScreen.view_state`).
+
+    ``kind`` is ``"resting"`` (the neutral resting view), ``"exercise"`` (a script card),
+    ``"text"`` (one line pushed by the practitioner) or ``"pacer"`` (the pacer alone, with
+    or without a line above it). ``step_index`` is 0-based (``step_number`` counts from 1);
+    the seconds left are for the exercise's current step and the whole exercise.
+    ``finished`` is true on the resting view that follows an exercise run to its end, until
+    something else is shown. ``pacer_rate_bpm`` is the pacer's breaths per minute now.
+    """
+
+    kind: ViewKind
+    text: str
+    exercise_id: str | None = None
+    exercise_title: str | None = None
+    step_index: int | None = None
+    step_count: int | None = None
+    step_seconds_left: float | None = None
+    exercise_seconds_left: float | None = None
+    pacer_visible: bool = False
+    pacer_rate_bpm: float | None = None
+    time_left_visible: bool = True
+    finished: bool = False
+
+    @property
+    def resting(self) -> bool:
+        return self.kind == "resting"
+
+    @property
+    def step_number(self) -> int | None:
+        """The step shown, counted from 1 (``None`` with no exercise)."""
+        return None if self.step_index is None else self.step_index + 1
 
 
 def format_numbers(hr_bpm: float | None, rmssd_ms: float | None) -> str:
@@ -94,6 +163,9 @@ class ClientScreen(QtWidgets.QWidget):
         self._step_index: int | None = None
         self._numbers_visible = False
         self._numbers = ("", False)  # (formatted text, valid)
+        self._time_left_visible = True
+        self._finished_exercise: str | None = None  # the exercise that ran to its end, until the next view
+        self._last_pacer_settings: PacerSettings | None = None
         self._fade_ms = FADE_MS
         self._normal_geometry: QtCore.QRect | None = None
 
@@ -114,11 +186,15 @@ class ClientScreen(QtWidgets.QWidget):
         content_layout.addWidget(self._pacer, 1)
         content_layout.addStretch(1)
 
+        # Where the exercise is ("Step 2 of 4 · 1:30 left"): small, muted, outside the fade.
+        self._step_label = self._make_label(MUTED_COLOUR)
+        self._step_label.hide()
         self._numbers_label = self._make_label(MUTED_COLOUR)
         self._numbers_label.hide()
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self._content, 1)
+        layout.addWidget(self._step_label)
         layout.addWidget(self._numbers_label)
 
         self._fade_effect = QtWidgets.QGraphicsOpacityEffect(self._content)
@@ -212,6 +288,29 @@ class ClientScreen(QtWidgets.QWidget):
         """Back to the neutral resting view (stops any exercise and the pacer)."""
         self._stop_exercise()
         self._show_view(self._resting_text, title="", pacer=None)
+
+    def pacer_only(self, settings: PacerSettings | None = None) -> None:
+        """Hide the text (and an exercise's title and step line) and keep only the pacer.
+
+        A pacer that runs now keeps running as it is (same breath, same pattern, even when
+        it was an exercise's pacer: the exercise stops, its pacer stays). With no pacer
+        showing, one starts now with ``settings``, else the pattern last shown here, else
+        the default 4 s in, 6 s out.
+        """
+        current = self._pacer.pacer() if self.pacer_visible() else None
+        self._stop_exercise()
+        if current is None:
+            chosen = settings or self._last_pacer_settings or PacerSettings()
+            current = Pacer(chosen, self._clock())
+        self._show_view("", title="", pacer=current)
+
+    def set_time_left_visible(self, visible: bool) -> None:
+        """Show the time left in the exercise on the step line (on by default)."""
+        self._time_left_visible = bool(visible)
+        self._render_step_line()
+
+    def time_left_visible(self) -> bool:
+        return self._time_left_visible
 
     def set_resting_text(self, text: str) -> None:
         """Change the resting line (a practitioner's own neutral words)."""
@@ -315,6 +414,43 @@ class ClientScreen(QtWidgets.QWidget):
     def current_exercise(self) -> Exercise | None:
         return self._exercise
 
+    def step_label(self) -> QtWidgets.QLabel:
+        """The label of the step line (for layout checks)."""
+        return self._step_label
+
+    def step_line(self) -> str:
+        """The step line as shown ("Step 2 of 4 · 1:30 left"); "" with no exercise running."""
+        return self._step_label.text() if not self._step_label.isHidden() else ""
+
+    def view_state(self, now_s: float | None = None) -> ClientViewState:
+        """What the client sees now (``now_s``: the clock's time, read when not given).
+
+        Read-only and cheap: it reads the clock and the current view, and changes nothing
+        (the step timer, not this, moves an exercise on).
+        """
+        now = self._clock() if now_s is None else float(now_s)
+        pacer = self._pacer.pacer() if self.pacer_visible() else None
+        rate = pacer.settings_at(now).breaths_per_min if pacer is not None else None
+        exercise = self._exercise
+        if exercise is not None and self._step_index is not None:
+            elapsed = now - self._started_at_s
+            ends = _step_ends(exercise)
+            index = self._step_index
+            return ClientViewState(
+                kind="exercise", text=self._text, exercise_id=exercise.id, exercise_title=exercise.title,
+                step_index=index, step_count=len(exercise.steps),
+                step_seconds_left=max(0.0, ends[index] - elapsed), exercise_seconds_left=max(0.0, ends[-1] - elapsed),
+                pacer_visible=pacer is not None, pacer_rate_bpm=rate, time_left_visible=self._time_left_visible)
+        if self.is_resting():
+            kind: ViewKind = "resting"
+        elif pacer is not None:
+            kind = "pacer"
+        else:
+            kind = "text"
+        return ClientViewState(kind=kind, text=self._text, pacer_visible=pacer is not None, pacer_rate_bpm=rate,
+                               time_left_visible=self._time_left_visible,
+                               finished=kind == "resting" and self._finished_exercise is not None)
+
     def is_resting(self) -> bool:
         return self._exercise is None and not self._pacer.has_pacer() and self._text == self._resting_text
 
@@ -335,10 +471,12 @@ class ClientScreen(QtWidgets.QWidget):
         if elapsed >= ends[-1]:
             self._stop_exercise()
             self._show_view(self._resting_text, title="", pacer=None)
+            self._finished_exercise = exercise.id
             self.exercise_finished.emit(exercise.id)
             return
         index = next(i for i, end in enumerate(ends) if elapsed < end)
         if index == self._step_index:
+            self._render_step_line(elapsed)  # the time left moves on within a step
             return
         self._step_index = index
         step = exercise.steps[index]
@@ -388,7 +526,8 @@ class ClientScreen(QtWidgets.QWidget):
         if outer is None or content is None:
             return  # still being built
         side = min(self.width(), self.height() * 1.4)
-        for label, share, smallest in ((self._title_label, 0.022, 13), (self._numbers_label, 0.02, 12)):
+        for label, share, smallest in ((self._title_label, 0.022, 13), (self._step_label, 0.018, 11),
+                                       (self._numbers_label, 0.02, 12)):
             font = QtGui.QFont(label.font())
             font.setPixelSize(max(smallest, round(side * share)))
             label.setFont(font)
@@ -399,9 +538,9 @@ class ClientScreen(QtWidgets.QWidget):
         inner_width = self.width() - outer_margins.left() - outer_margins.right()
         width = max(1, inner_width - 2 * margin)
         room = self.height() - outer_margins.top() - outer_margins.bottom() - CONTENT_TOP_PX - CONTENT_BOTTOM_PX
-        if not self._numbers_label.isHidden():
-            numbers = self._numbers_label
-            room -= max(numbers.heightForWidth(inner_width), numbers.fontMetrics().height()) + outer.spacing()
+        for line in (self._step_label, self._numbers_label):
+            if not line.isHidden():
+                room -= max(line.heightForWidth(inner_width), line.fontMetrics().height()) + outer.spacing()
         if not self._title_label.isHidden():
             room -= self._title_label.heightForWidth(width) + content.spacing()
         if not self._pacer.isHidden():
@@ -417,6 +556,9 @@ class ClientScreen(QtWidgets.QWidget):
         self._text_label.setFont(font)
 
     def _show_view(self, text: str, *, title: str, pacer: Pacer | None, fade: bool = True) -> None:
+        self._finished_exercise = None
+        if pacer is not None:
+            self._last_pacer_settings = pacer.settings
         self._text = text
         self._text_label.setText(text)
         self._text_label.setVisible(bool(text))
@@ -425,6 +567,7 @@ class ClientScreen(QtWidgets.QWidget):
         if pacer is not self._pacer.pacer():
             self._pacer.set_pacer_model(pacer)
         self._pacer.setVisible(pacer is not None)
+        self._render_step_line()
         # Text alone sits in the middle; with the pacer, the shape takes the free space.
         layout = self._content.layout()
         assert isinstance(layout, QtWidgets.QBoxLayout)
@@ -449,10 +592,27 @@ class ClientScreen(QtWidgets.QWidget):
         text, valid = self._numbers
         self._numbers_label.setText(text if self._numbers_visible and valid else "")
 
+    def _render_step_line(self, elapsed: float | None = None) -> None:
+        """The step line for the exercise step shown now (hidden with no exercise running)."""
+        exercise, index = self._exercise, self._step_index
+        if exercise is None or index is None:
+            text = ""
+        else:
+            if elapsed is None:
+                elapsed = self._clock() - self._started_at_s
+            left = max(0.0, _step_ends(exercise)[-1] - elapsed) if self._time_left_visible else None
+            text = format_step_line(index + 1, len(exercise.steps), left)
+        if text != self._step_label.text():
+            self._step_label.setText(text)
+        if self._step_label.isHidden() == bool(text):
+            self._step_label.setVisible(bool(text))
+            self._update_fonts()  # the text's room changes with the line
+
     def _stop_exercise(self) -> None:
         self._exercise = None
         self._step_index = None
         self._step_timer.stop()
+        self._render_step_line()
 
     def _exercise_pacer(self, exercise: Exercise, index: int) -> Pacer | None:
         """The pacer for step ``index`` (``None`` for a step without one).

@@ -8,7 +8,10 @@ Thread: the Qt GUI thread.
 
 from __future__ import annotations
 
+import html
+import time
 from collections.abc import Callable
+from typing import Final
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -30,9 +33,31 @@ MARKERS: tuple[tuple[str, str, str], ...] = (
 
 SHORTCUTS_HELP = (
     "Markers: " + ", ".join(f"{key} {text.lower()}" for key, _, text in MARKERS)
-    + ". N note (Enter saves it, Esc leaves it) · Space approve · S snooze 5 min · Esc dismiss · M mute cues"
-    " · F11 client view full screen"
+    + ". Ctrl+Z undo the last marker · N note (Enter saves it, Esc leaves it) · Space approve · S snooze 5 min"
+    " · Esc dismiss · M mute cues · F11 client view full screen"
 )
+
+HIGHLIGHT_S: Final = 4.0  # a new suggestion's warm background fades out over this many seconds
+HIGHLIGHT_RGB: Final = (255, 196, 112)  # warm, soft amber
+HIGHLIGHT_STEPS: Final = 24  # the fade is redrawn in this many steps at most (not on every frame)
+
+
+def clock_mm_ss(t_s: float) -> str:
+    """Seconds as ``m:ss`` (``3:20``; ``62:05`` past an hour)."""
+    whole = max(0, int(round(t_s)))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def exercise_details_html(exercise: Exercise) -> str:
+    """What the practitioner reads before pushing an exercise: purpose, length, where it is used, cautions."""
+    parts = [f"<b>{html.escape(exercise.title)}</b> · {html.escape(exercise.duration_text)}",
+             html.escape(exercise.purpose)]
+    if exercise.cautions:
+        items = "".join(f"<li>{html.escape(c)}</li>" for c in exercise.cautions)
+        parts.append(f"<b>Cautions</b><ul style='margin-left:-20px'>{items}</ul>")
+    else:
+        parts.append("<b>Cautions</b>: none listed for this exercise.")
+    return "<br>".join(parts)
 
 
 class NoteField(QtWidgets.QLineEdit):
@@ -70,25 +95,73 @@ class CuePanel(QtWidgets.QWidget):
         on_marker: Callable[[str], None],
         on_note: Callable[[str], None],
         parent: QtWidgets.QWidget | None = None,
+        *,
+        on_undo: Callable[[], None] | None = None,
+        on_baseline: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(parent)
         self.library = library
+        self.clock = clock  # for the suggestion's fade (tests inject their own)
+        self._highlight_at: float | None = None
+        self._highlight_step = -1
+        self._suggestion_text: str | None = None
         layout = QtWidgets.QVBoxLayout(self)
 
         self.state_label = QtWidgets.QLabel("Starting…")
         self.state_label.setObjectName("state")
-        self.state_label.setStyleSheet("font-size: 20pt; padding: 6px;")
+        self.state_label.setStyleSheet("font-size: 20pt;")  # no padding: the layout spaces it (text never cut)
         self.state_label.setWordWrap(True)
         layout.addWidget(self.state_label)
         self.state_reason = QtWidgets.QLabel("")
         self.state_reason.setWordWrap(True)
         layout.addWidget(self.state_reason)
 
+        # the baseline being measured: how far, and restart / skip (shown only while measuring)
+        self.baseline_box = QtWidgets.QWidget()
+        baseline_layout = QtWidgets.QGridLayout(self.baseline_box)
+        baseline_layout.setContentsMargins(0, 0, 0, 0)
+        self.baseline_text = QtWidgets.QLabel("baseline 0:00 of 5:00")
+        self.baseline_text.setWordWrap(True)
+        self.baseline_bar = QtWidgets.QProgressBar()
+        self.baseline_bar.setTextVisible(False)
+        self.baseline_bar.setMaximumHeight(8)
+        self.restart_baseline_button = QtWidgets.QPushButton("Restart baseline")
+        self.restart_baseline_button.setToolTip("Measure the baseline again from now (1 min settling, then 4 min)")
+        self.skip_baseline_button = QtWidgets.QPushButton("Skip baseline")
+        self.skip_baseline_button.setToolTip("Use this client's usual range from earlier recorded sessions")
+        for button, action in ((self.restart_baseline_button, "restart"), (self.skip_baseline_button, "skip")):
+            button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # the keyboard stays with the hotkeys
+            if on_baseline is not None:
+                button.clicked.connect(lambda _=False, a=action: on_baseline(a))
+        baseline_layout.addWidget(self.baseline_text, 0, 0, 1, 2)
+        baseline_layout.addWidget(self.baseline_bar, 1, 0, 1, 2)
+        baseline_layout.addWidget(self.restart_baseline_button, 2, 0)
+        baseline_layout.addWidget(self.skip_baseline_button, 2, 1)
+        self.baseline_box.setVisible(False)
+        layout.addWidget(self.baseline_box)
+        self.baseline_message = QtWidgets.QLabel("")  # e.g. why the baseline cannot be skipped
+        self.baseline_message.setWordWrap(True)
+        self.baseline_message.setStyleSheet("color: #7a4a00;")
+        self.baseline_message.setVisible(False)
+        layout.addWidget(self.baseline_message)
+
         card = QtWidgets.QGroupBox("Suggestion (for you only)")
+        self.card = card
         card_layout = QtWidgets.QVBoxLayout(card)
+        self.suggestion_frame = QtWidgets.QFrame()  # its background carries the new-suggestion highlight
+        self.suggestion_frame.setObjectName("suggestionFrame")
+        frame_layout = QtWidgets.QVBoxLayout(self.suggestion_frame)
+        frame_layout.setContentsMargins(6, 4, 6, 4)
         self.suggestion = QtWidgets.QLabel("No suggestion.")
         self.suggestion.setWordWrap(True)
-        card_layout.addWidget(self.suggestion)
+        frame_layout.addWidget(self.suggestion)
+        card_layout.addWidget(self.suggestion_frame)
+        self.cue_status = QtWidgets.QLabel("")  # "cues muted", "snoozed until 12:34"
+        self.cue_status.setWordWrap(True)
+        self.cue_status.setStyleSheet("color: #555; font-style: italic;")
+        self.cue_status.setVisible(False)
+        card_layout.addWidget(self.cue_status)
         buttons = QtWidgets.QHBoxLayout()
         self.approve_button = QtWidgets.QPushButton("Approve (Space)")
         self.snooze_button = QtWidgets.QPushButton("Snooze 5 min (S)")
@@ -104,14 +177,22 @@ class CuePanel(QtWidgets.QWidget):
         library_box = QtWidgets.QGroupBox("Exercises: push to the client view")
         library_layout = QtWidgets.QVBoxLayout(library_box)
         self.exercises = QtWidgets.QListWidget()
+        self.exercises.setMinimumHeight(90)
+        self.exercises.setMaximumHeight(130)
         for exercise in sorted(library.values(), key=lambda e: e.title):
             if "session" in exercise.where:
-                item = QtWidgets.QListWidgetItem(f"{exercise.title}  ({exercise.duration_s / 60:.0f} min)")
+                item = QtWidgets.QListWidgetItem(f"{exercise.title}  ({exercise.duration_text})")
                 item.setData(QtCore.Qt.ItemDataRole.UserRole, exercise.id)
                 item.setToolTip(exercise.purpose)
                 self.exercises.addItem(item)
         library_layout.addWidget(self.exercises)
+        self.exercise_details = QtWidgets.QLabel("Select an exercise to read its purpose and cautions before pushing it.")
+        self.exercise_details.setWordWrap(True)
+        self.exercise_details.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        library_layout.addWidget(self.exercise_details)
+        self.exercises.currentItemChanged.connect(lambda *_: self._show_details())
         self.push_button = QtWidgets.QPushButton("Push to client view")
+        self.push_button.setEnabled(False)  # until an exercise is chosen (and its cautions shown)
         self.push_button.clicked.connect(lambda: self._push(on_push))
         library_layout.addWidget(self.push_button)
         layout.addWidget(library_box)
@@ -124,6 +205,12 @@ class CuePanel(QtWidgets.QWidget):
             button.clicked.connect(lambda _=False, value=label: on_marker(value))
             self.marker_buttons[label] = button
             grid.addWidget(button, index // 2, index % 2)
+        self.undo_button = QtWidgets.QPushButton("Undo last marker (Ctrl+Z)")
+        self.undo_button.setEnabled(False)  # until there is a marker
+        self.undo_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        if on_undo is not None:
+            self.undo_button.clicked.connect(lambda: on_undo())
+        grid.addWidget(self.undo_button, (len(MARKERS) + 1) // 2, 0, 1, 2)
         layout.addWidget(markers_box)
 
         self.note = NoteField()
@@ -138,18 +225,91 @@ class CuePanel(QtWidgets.QWidget):
         layout.addStretch(1)
 
     def show_suggestion(self, text: str | None) -> None:
+        """The pending suggestion (None: none); a new one lights up the card (see :meth:`tick`)."""
+        if text is not None and text != self._suggestion_text:
+            self._highlight_at = self.clock()
+            self._highlight_step = -1
+        elif text is None:
+            self._highlight_at = None
+        self._suggestion_text = text
         self.suggestion.setText(text or "No suggestion.")
         for button in (self.approve_button, self.snooze_button, self.dismiss_button):
             button.setEnabled(text is not None)
+        self.tick()
+
+    def highlight_colour(self) -> QtGui.QColor | None:
+        """The highlight's colour as drawn now (None: no highlight), from the frame's style."""
+        import re
+
+        found = re.search(r"rgba\((\d+), (\d+), (\d+), (\d+)\)", self.suggestion_frame.styleSheet())
+        return None if found is None else QtGui.QColor(*(int(v) for v in found.groups()))
+
+    def highlight_level(self) -> float:
+        """How strong the new-suggestion highlight is now: 1 when it arrives, fading to 0 over :data:`HIGHLIGHT_S`."""
+        if self._highlight_at is None:
+            return 0.0
+        return max(0.0, 1.0 - (self.clock() - self._highlight_at) / HIGHLIGHT_S)
+
+    def tick(self) -> None:
+        """Advance the highlight's fade (the window's frame timer calls this); restyles only when it shows."""
+        step = round(self.highlight_level() * HIGHLIGHT_STEPS)
+        if step == self._highlight_step:
+            return
+        self._highlight_step = step
+        if step == 0:
+            self._highlight_at = None
+            self.suggestion_frame.setStyleSheet("")
+            return
+        r, g, b = HIGHLIGHT_RGB
+        alpha = round(255 * 0.85 * step / HIGHLIGHT_STEPS)
+        self.suggestion_frame.setStyleSheet(
+            f"#suggestionFrame {{ border-radius: 4px; background: rgba({r}, {g}, {b}, {alpha}); }}")
+
+    def show_cue_status(self, text: str) -> None:
+        """"cues muted", "snoozed until 12:34", or "" (nothing to say)."""
+        if text != self.cue_status.text():
+            self.cue_status.setText(text)
+        self.cue_status.setVisible(bool(text))
 
     def show_state(self, state: str, reason: str) -> None:
         self.state_label.setText(state)
         self.state_reason.setText(reason)
 
-    def _push(self, on_push: Callable[[Exercise], None]) -> None:
+    def show_baseline(self, progress: tuple[float, float] | None) -> None:
+        """``(measured s, length s)`` while the baseline is measured ("baseline 3:20 of 5:00"); None hides it."""
+        if progress is None:
+            self.baseline_box.setVisible(False)
+            self.baseline_message.setVisible(False)  # a note about skipping belongs to the measuring
+            return
+        measured, length = progress
+        text = f"baseline {clock_mm_ss(measured)} of {clock_mm_ss(length)}"
+        if text != self.baseline_text.text():
+            self.baseline_text.setText(text)
+            self.baseline_bar.setRange(0, max(1, round(length)))
+            self.baseline_bar.setValue(round(min(measured, length)))
+        self.baseline_box.setVisible(True)
+
+    def show_baseline_message(self, text: str) -> None:
+        self.baseline_message.setText(text)
+        self.baseline_message.setVisible(bool(text))
+
+    def marker_undoable(self, on: bool) -> None:
+        self.undo_button.setEnabled(on)
+
+    def selected_exercise(self) -> Exercise | None:
         item = self.exercises.currentItem()
-        if item is not None:
-            on_push(self.library[item.data(QtCore.Qt.ItemDataRole.UserRole)])
+        return None if item is None else self.library.get(item.data(QtCore.Qt.ItemDataRole.UserRole))
+
+    def _show_details(self) -> None:
+        exercise = self.selected_exercise()
+        self.push_button.setEnabled(exercise is not None)
+        if exercise is not None:
+            self.exercise_details.setText(exercise_details_html(exercise))
+
+    def _push(self, on_push: Callable[[Exercise], None]) -> None:
+        exercise = self.selected_exercise()
+        if exercise is not None:
+            on_push(exercise)
 
     def _save_note(self, on_note: Callable[[str], None]) -> None:
         text = self.note.text().strip()

@@ -10,9 +10,23 @@ from collections.abc import Callable
 from PySide6 import QtCore, QtWidgets
 
 from somafeedback.devices.events import ContactChange, LinkEvent, StrapInfo
+from somafeedback.time_domain import WindowValidity
 
 ROLES = {"strap1": "client", "strap2": "practitioner"}
 COLUMNS = ("role", "strap", "link", "battery", "contact", "signal")
+
+
+def signal_text(validity: WindowValidity, filled_s: float | None = None) -> str:
+    """A window's signal in a few words: "2 % rejected", or "filling (40 of 60 s)" while it fills.
+
+    A window that is still filling on clean data is not a poor signal, so it never says "not valid".
+    """
+    if validity.reason in ("filling the window", "refilling after a gap", "no beats yet", "no data since the gap"):
+        what = "refilling" if "gap" in validity.reason else "filling"
+        if filled_s is None:
+            return what
+        return f"{what} ({min(filled_s, validity.window_s):.0f} of {validity.window_s:.0f} s)"
+    return f"{validity.artifact_pct:.0f} % rejected"
 
 
 class DevicePanel(QtWidgets.QGroupBox):
@@ -31,7 +45,16 @@ class DevicePanel(QtWidgets.QGroupBox):
         self.table.setHorizontalHeaderLabels([c.capitalize() for c in COLUMNS])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setMaximumHeight(90)
+        self.table.setWordWrap(True)  # a long strap name wraps inside its column instead of being cut
+        self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        header = self.table.horizontalHeader()
+        for index, column in enumerate(COLUMNS):  # short values fit their contents, the strap name and signal share the rest
+            mode = (QtWidgets.QHeaderView.ResizeMode.Stretch if column in ("strap", "signal")
+                    else QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+            header.setSectionResizeMode(index, mode)
+        self.table.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        self._fit_height()
         layout.addWidget(self.table)
         row = QtWidgets.QHBoxLayout()
         self.scan_button = QtWidgets.QPushButton("Scan")
@@ -60,7 +83,24 @@ class DevicePanel(QtWidgets.QGroupBox):
         return self.rows[strap_id]
 
     def _set(self, strap_id: str, column: str, text: str) -> None:
-        self.table.setItem(self._row(strap_id), COLUMNS.index(column), QtWidgets.QTableWidgetItem(text))
+        row, index = self._row(strap_id), COLUMNS.index(column)
+        item = self.table.item(row, index)
+        if item is not None and item.text() == text:
+            return
+        self.table.setItem(row, index, QtWidgets.QTableWidgetItem(text))
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Rows as tall as their (wrapped) text, the table as tall as its rows: nothing cut, no scrolling."""
+        self.table.resizeRowsToContents()
+        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        header = self.table.horizontalHeader().sizeHint().height()
+        rows = max(rows, self.table.verticalHeader().defaultSectionSize())  # an empty table keeps one row's room
+        self.table.setFixedHeight(header + rows + 2 * self.table.frameWidth())
+
+    def resizeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        QtCore.QTimer.singleShot(0, self._fit_height)  # columns changed width: wrapped rows may need more height
 
     def cell(self, strap_id: str, column: str) -> str:
         item = self.table.item(self._row(strap_id), COLUMNS.index(column))
@@ -78,8 +118,9 @@ class DevicePanel(QtWidgets.QGroupBox):
     def contact(self, change: ContactChange) -> None:
         self._set(change.strap_id, "contact", {True: "yes", False: "NO", None: "n/a"}[change.contact])
 
-    def quality(self, strap_id: str, artifact_pct: float, valid: bool) -> None:
-        self._set(strap_id, "signal", f"{artifact_pct:.0f} % rejected" + ("" if valid else " (not valid)"))
+    def quality(self, strap_id: str, validity: WindowValidity, filled_s: float | None = None) -> None:
+        """The strap's signal: what share of the window's beats were rejected, or how far it has filled."""
+        self._set(strap_id, "signal", signal_text(validity, filled_s))
 
     def show_scan(self, straps: list[dict]) -> None:
         self.found.clear()

@@ -13,6 +13,12 @@ Design rules (research/somatic.md §4.3, §4.7, §5, §8):
 - Numbers are away by default (a checkbox turns them on), sound is off by default, and
   nothing here scores, ranks, counts streaks or colours a day: the summary and the trend
   chart describe (see :mod:`somafeedback.practice_history`).
+- The summary speaks plainly to the client (:func:`plain_summary`): what was practised, for
+  how long, and what changed, in words ("your heart rate settled from about 78 to about
+  70 beats per minute"); no metric names or units beyond beats and breaths per minute,
+  no verdict on the practice or the person, nothing medical.
+- Exercise lengths are :attr:`Exercise.duration_text`, as on the command line (150 s is
+  "2.5 min", never "2 min").
 - No strap found: the window offers the simulated strap, as the practitioner window does.
 
 A frame timer (~30 fps) drains the engine; the engine's thread never touches a widget.
@@ -25,6 +31,7 @@ Thread: the Qt GUI thread (the engine runs on its own).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final
@@ -63,7 +70,8 @@ LOW_SIGNAL_TEXT: Final = "The strap signal is unclear; check that it sits snugly
 NOTHING_RECORDED_TEXT: Final = "Nothing was recorded in this practice."
 UNREADABLE_TEXT: Final = "The practice was saved, but it could not be read back for a summary."
 MINUTES_TITLE: Final = "Minutes practised per week"
-RESTING_TITLE: Final = "Resting ln RMSSD, weekly median (shown for weeks with 3 or more practices)"
+RESTING_TITLE: Final = ("Resting heart-rhythm variation, typical value per week "
+                         "(shown for weeks with 3 or more practices)")
 NO_WEEKS_TEXT: Final = "Your weeks of practice will show here."
 
 # Okabe-Ito sky blue and blue (colour-blind safe), as in the pacer; no red anywhere.
@@ -71,6 +79,84 @@ BAR_BRUSH: Final = (86, 180, 233, 200)
 LINE_PEN: Final = (0, 114, 178)
 
 EngineFactory = Callable[[str], Engine]
+
+# The summary's sentences (plain words for the client; see plain_summary).
+SUMMARY_PRACTISED: Final = "You practised for {length}{what}."
+SUMMARY_REST_FIRST: Final = "It began with a few quiet minutes of rest."
+SUMMARY_NO_BEATS: Final = "No heartbeats were recorded this time, so there is nothing to compare."
+SUMMARY_TOO_SHORT: Final = "The practice was too short to compare the start with the end."
+SUMMARY_HR_LOWER: Final = "Your heart rate settled from about {start} to about {end} beats per minute."
+SUMMARY_HR_HIGHER: Final = "Your heart rate went from about {start} up to about {end} beats per minute."
+SUMMARY_HR_SAME: Final = "Your heart rate stayed about the same, at about {end} beats per minute."
+SUMMARY_VAR_MORE: Final = ("The small changes in timing from one heartbeat to the next were larger at the end "
+                           "than at the start.")
+SUMMARY_VAR_LESS: Final = ("The small changes in timing from one heartbeat to the next were smaller at the end "
+                           "than at the start.")
+SUMMARY_VAR_SAME: Final = ("The small changes in timing from one heartbeat to the next were about the same at "
+                           "the end as at the start.")
+SUMMARY_PACED: Final = ("While the pacer was on, your heartbeat rose and fell with your breath about {seen} times "
+                        "a minute{pacer}.")
+SUMMARY_PACER_SET: Final = " (the pacer was set to {rate})"
+SUMMARY_UNCLEAR: Final = "Part of the signal was unclear (about {share} % of the beats), so these numbers are rough."
+SUMMARY_NOTE: Final = ("These numbers describe this one practice. They change from day to day for many ordinary "
+                       "reasons, such as sleep, meals, movement or the time of day.")
+HR_SAME_BPM: Final = 1  # whole beats per minute: a smaller change reads "about the same"
+VARIATION_SAME: Final = 0.05  # the same threshold as practice_history.LN_SAME
+REST_FIRST_S: Final = 60.0  # a resting part this long is mentioned
+UNCLEAR_PCT: Final = 5.0  # an unclear share from this much on is mentioned
+
+
+def _whole(value: float) -> int:
+    """Round half up (78.5 -> 79), as people do, not half to even."""
+    return int(math.floor(value + 0.5))
+
+
+def _length_text(minutes: float) -> str:
+    if minutes < 1.0:
+        return "less than a minute"
+    whole = _whole(minutes)
+    return "about 1 minute" if whole == 1 else f"about {whole} minutes"
+
+
+def _rate_text(breaths_per_min: float) -> str:
+    return f"{round(breaths_per_min, 1):g}"
+
+
+def plain_summary(summary: PracticeSummary) -> str:
+    """The end-of-practice summary for the client, one plain sentence per line.
+
+    What was practised and for how long; the heart rate at the start and at the end (the
+    first and last valid minute); whether the beat-to-beat variation was larger, smaller or
+    about the same; the breathing rhythm seen while the pacer ran; a rough-signal note when
+    needed; and that the numbers describe this one practice. No metric names, no units
+    other than beats and breaths per minute, no verdict, nothing medical.
+    """
+    what = f" ({summary.script_title})" if summary.script_title else ""
+    lines = [SUMMARY_PRACTISED.format(length=_length_text(summary.duration_min), what=what)]
+    if summary.state_seconds.get("calibrating", 0.0) >= REST_FIRST_S:
+        lines.append(SUMMARY_REST_FIRST)
+    if summary.n_beats == 0:
+        lines.append(SUMMARY_NO_BEATS)
+        return "\n".join(lines)
+    start, end = summary.start_window, summary.end_window
+    if start is None or end is None:
+        lines.append(SUMMARY_TOO_SHORT)
+    else:
+        a, b = _whole(start.hr_bpm), _whole(end.hr_bpm)
+        if abs(b - a) < HR_SAME_BPM:
+            lines.append(SUMMARY_HR_SAME.format(end=b))
+        else:
+            lines.append((SUMMARY_HR_LOWER if b < a else SUMMARY_HR_HIGHER).format(start=a, end=b))
+        change = end.ln_rmssd - start.ln_rmssd
+        lines.append(SUMMARY_VAR_SAME if abs(change) < VARIATION_SAME
+                     else SUMMARY_VAR_MORE if change > 0 else SUMMARY_VAR_LESS)
+    if summary.paced_breathing_bpm is not None:
+        pacer = SUMMARY_PACER_SET.format(rate=_rate_text(summary.pacer_bpm)) if summary.pacer_bpm is not None else ""
+        lines.append(SUMMARY_PACED.format(seen=_rate_text(summary.paced_breathing_bpm), pacer=pacer))
+    if summary.artifact_pct is not None and summary.artifact_pct >= UNCLEAR_PCT:
+        lines.append(SUMMARY_UNCLEAR.format(share=_whole(summary.artifact_pct)))
+    lines.append(SUMMARY_NOTE)
+    return "\n".join(lines)
 
 
 def home_exercises(library: Mapping[str, Exercise]) -> list[Exercise]:
@@ -82,7 +168,10 @@ def home_texts() -> tuple[str, ...]:
     """Every fixed string this window can show (exercise texts come from the library)."""
     return (WINDOW_TITLE, CHOOSE_TEXT, SAFETY_TEXT, CHIMES_LABEL, NUMBERS_LABEL, START_LABEL, END_LABEL,
             AGAIN_LABEL, SIMULATOR_LABEL, RESTING_FIRST_TEXT, RESTING_SHORT_TEXT, NO_STRAP_TEXT, LOW_SIGNAL_TEXT,
-            NOTHING_RECORDED_TEXT, UNREADABLE_TEXT, MINUTES_TITLE, RESTING_TITLE, NO_WEEKS_TEXT)
+            NOTHING_RECORDED_TEXT, UNREADABLE_TEXT, MINUTES_TITLE, RESTING_TITLE, NO_WEEKS_TEXT,
+            SUMMARY_PRACTISED, SUMMARY_REST_FIRST, SUMMARY_NO_BEATS, SUMMARY_TOO_SHORT, SUMMARY_HR_LOWER,
+            SUMMARY_HR_HIGHER, SUMMARY_HR_SAME, SUMMARY_VAR_MORE, SUMMARY_VAR_LESS, SUMMARY_VAR_SAME, SUMMARY_PACED,
+            SUMMARY_PACER_SET, SUMMARY_UNCLEAR, SUMMARY_NOTE)
 
 
 class TrendChart(pg.GraphicsLayoutWidget):
@@ -198,8 +287,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.script_list.setWordWrap(True)
         self.script_list.setSpacing(4)
         for exercise in home_exercises(self.library):
-            minutes = max(1, round(exercise.duration_s / 60.0))
-            item = QtWidgets.QListWidgetItem(f"{exercise.title} — {minutes} min\n{exercise.purpose}")
+            item = QtWidgets.QListWidgetItem(f"{exercise.title} — {exercise.duration_text}\n{exercise.purpose}")
             item.setData(QtCore.Qt.ItemDataRole.UserRole, exercise.id)
             item.setToolTip(exercise.purpose)
             self.script_list.addItem(item)
@@ -431,7 +519,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         if path is not None and Path(path).exists():
             try:
                 self.summary = practice_summary(path, self.library)
-                text = self.summary.text
+                text = plain_summary(self.summary)
             except SessionFileError:
                 text = UNREADABLE_TEXT
         else:

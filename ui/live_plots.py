@@ -20,7 +20,7 @@ from typing import Final
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from somafeedback.pipeline import BeatMetrics
 
@@ -39,6 +39,11 @@ READOUT_PT: Final = 32  # the big numbers, pt (readable across a room)
 READOUT_WIDTH_PX: Final = 200  # the column of big numbers, logical px
 LEFT_AXIS_PX: Final = 48  # every plot's y axis, so the linked time axes line up
 ROW_STRETCH: Final = (3, 2, 2, 2, 2)  # heart rate the tallest plot, then tachogram, RMSSD, breathing, coherence
+ROW_TITLE_PX: Final = 28  # a plot's title and its margins: taken before the rows share the height
+BOTTOM_AXIS_PX: Final = 40  # the shared time axis under the last plot, with its label
+MARK_COLOURS: Final = {"marker": (213, 94, 0), "note": (0, 114, 178), "cue": (204, 121, 167)}  # Okabe-Ito
+MARK_LABEL_HEIGHTS: Final = (0.92, 0.72, 0.52)  # where successive marks' labels sit (share of the plot's height)
+MARK_LABEL_CHARS: Final = 22  # a mark's label on the plot is cut to this (the log has the whole text)
 VALID_TEXT = "#1a1a1a"
 INVALID_TEXT = "#969696"
 
@@ -113,6 +118,24 @@ class LivePlots(pg.GraphicsLayoutWidget):
     of a finished session may leave it out). ``empty_text``: what an empty plot says.
     """
 
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Share the height by :data:`ROW_STRETCH` (the heart-rate plot the tallest), whatever the titles and labels need.
+
+        pyqtgraph's row stretch only shares the space left over after each row's own preferred
+        height, which made the heart-rate plot no taller than the others; a minimum per row and a
+        maximum for the others fix the shares (the last row's share includes the time axis).
+        """
+        super().resizeEvent(event)
+        if getattr(self, "closed", True) or not hasattr(self, "ci"):  # not built yet, or closed (its layout is gone)
+            return
+        usable = max(0, self.height() - BOTTOM_AXIS_PX)
+        free = max(0, usable - len(ROW_STRETCH) * ROW_TITLE_PX)  # what the plots' areas share
+        for row, stretch in enumerate(ROW_STRETCH):
+            share = ROW_TITLE_PX + free * stretch / sum(ROW_STRETCH) + (BOTTOM_AXIS_PX if row == len(ROW_STRETCH) - 1 else 0)
+            self.ci.layout.setRowMinimumHeight(row, 0.92 * share)
+            if row > 0:  # the others no taller than their share: the heart-rate plot takes the rest
+                self.ci.layout.setRowMaximumHeight(row, share)
+
     def __init__(self, span_s: float = 600.0, parent: QtCore.QObject | None = None, readout: bool = True,
                  empty_text: str = WAITING_TEXT) -> None:
         super().__init__(parent=parent)
@@ -179,6 +202,8 @@ class LivePlots(pg.GraphicsLayoutWidget):
             plot.setLimits(minYRange=self._min_span[plot])  # also for anything else that sets a y range
             self.empty_notes[plot] = EmptyNote(plot, empty_text)
         self.band.setXRange(0.0, span_s, padding=0)  # session time from the start, not 0-1 placeholder ticks
+        self.marks: dict[object, pg.InfiniteLine] = {}  # markers, notes and cues on the heart-rate plot, by key
+        self._marks_added = 0  # how many marks were drawn: their labels are staggered in turn
         self.now_s = 0.0
         self.latest: BeatMetrics | None = None  # the newest metric set: the big numbers
         self.readout_text: dict[str, str] = {}  # what the big numbers say, one line each (hr, rmssd, breathing)
@@ -206,6 +231,30 @@ class LivePlots(pg.GraphicsLayoutWidget):
         self.now_s = 0.0
         self._x_start = self._rsa_at = -1.0
         self.latest = None
+        for key in list(self.marks):
+            self.remove_mark(key)
+
+    # -- markers, notes, cues -------------------------------------------------------------------
+    def add_mark(self, key: object, t_s: float, kind: str, text: str) -> None:
+        """A vertical line with a small label at ``t_s`` (the beats' clock) on the heart-rate plot."""
+        self.remove_mark(key)
+        colour = MARK_COLOURS.get(kind, GREY)
+        label = text if len(text) <= MARK_LABEL_CHARS else text[:MARK_LABEL_CHARS - 1] + "…"
+        self._marks_added += 1
+        height = MARK_LABEL_HEIGHTS[self._marks_added % len(MARK_LABEL_HEIGHTS)]  # staggered: close marks stay legible
+        line = pg.InfiniteLine(pos=t_s, angle=90, movable=False,
+                               pen=pg.mkPen(colour, width=1.5, style=QtCore.Qt.PenStyle.DashLine),
+                               label=label, labelOpts={"position": height, "color": colour})
+        line.setZValue(5)
+        line.mark_kind, line.mark_text = kind, text  # type: ignore[attr-defined]
+        self.band.addItem(line)
+        self.marks[key] = line
+
+    def remove_mark(self, key: object) -> None:
+        """Take a mark off the plot (e.g. an undone marker); nothing when there is none."""
+        line = self.marks.pop(key, None)
+        if line is not None:
+            self.band.removeItem(line)
 
     # -- data in ---------------------------------------------------------------------------
     def add_metrics(self, m: BeatMetrics) -> None:

@@ -4,14 +4,24 @@ A frame timer (~30 fps) drains what the engine produced since the last frame and
 once; the engine's thread never touches a widget. Decisions and markers go back to the
 engine (``Engine.approve``, ``Engine.add_event``), which records them on the timeline.
 
+Markers, notes and cues are drawn on the heart-rate plot; Ctrl+Z (or the button) undoes the last
+marker with an ``undo`` timeline event naming it (the session keeps the marker: it is a record),
+its line leaves the plot and the log strikes it out. While the baseline is measured the side
+panel shows "baseline 3:20 of 5:00" with Restart and Skip (skip: the client's stored baseline,
+else a plain note why not). A new suggestion lights up and fades (the panel's injectable clock,
+advanced by the frame timer), with an optional soft tone (Session menu, off by default);
+"cues muted" and "snoozed until m:ss" show under it. Messages are plain words, never exception
+names or terminal commands (:func:`plain_message`); a button does what a command would.
+
 Thread: the Qt GUI thread.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -22,33 +32,82 @@ from somafeedback.pacer import Pacer
 from somafeedback.pipeline import BeatMetrics
 from somafeedback.regulation import Baseline, RegulationModel
 
-from .cue_panel import MARKERS, CuePanel
+from .chimes import Chimes
+from .cue_panel import MARKERS, CuePanel, clock_mm_ss
 from .device_panel import DevicePanel
 from .live_plots import LivePlots
 from .raw_plots import RAW_OUTPUTS, RawPlots
 from .replay_window import clock_text  # the review window's mm:ss, so both show a time alike
 
+if TYPE_CHECKING:
+    from .settings import AppSettings
+
 CLIENT_STRAP = "strap1"  # the client's strap drives the plots, the states and the cues
 
 FRAME_MS = 30  # a little over 30 frames per second, so a late frame still keeps 30
+SIDE_PANEL_WIDTH: Final = 470  # the side panel's width at the default size (it keeps at least its contents' width)
+SUGGESTION_SOUND_KEY: Final = "sound/suggestions"  # settings: a soft tone with each new suggestion (off by default)
+CLIENT_NUMBERS_KEY: Final = "client/numbers"
+NO_BASELINE_TEXT: Final = ("No baseline stored for this client yet (it comes from an earlier recorded session with a "
+                           "measured baseline), so the baseline keeps measuring.")
+NO_CLIENT_TEXT: Final = ("Skipping needs the client's name (Session → Settings…) and an earlier recorded session; "
+                         "the baseline keeps measuring.")
+NO_STRAP_TEXT: Final = ("No heart-rate strap was found nearby. Check that it is worn with moist contacts and "
+                        "switched on, or use the simulated strap to try the app.")
+NO_BLUETOOTH_TEXT: Final = ("This computer has no usable Bluetooth adapter or Bluetooth service, so no strap can "
+                            "connect. You can use the simulated strap to try the app.")
+LSL_UNAVAILABLE_TEXT: Final = ("Lab Streaming Layer is not available on this computer (its library is not installed), "
+                               "so nothing is published.")
+ENGINE_STOPPED_TEXT: Final = "The connection to the straps stopped. The session view stays open; what was recorded is kept."
+_EXCEPTION_PREFIX = re.compile(r"^\s*[A-Z]\w*(Error|Exception|Found|Unavailable|Warning|Exit)\b:?\s*")
+_EXCEPTION_DETAIL = re.compile(r"\s*\((?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception)\b[^)]*\)")
+_COMMAND = re.compile(r"(\bsomafeedback [a-z-]+|\bpip install\b|\bsudo\b|\bapt(-get)? install\b|\s--[a-z])")
+
+
+def plain_message(text: str) -> str:
+    """A message for the window: no Python exception name, no terminal command (a button does that instead).
+
+    Sentences naming a command are dropped; a leading ``SomethingError:`` is removed.
+    """
+    text = _EXCEPTION_DETAIL.sub("", _EXCEPTION_PREFIX.sub("", text.strip()))
+    sentences = re.split(r"(?<=[.!?])\s+|\n+", text)
+    kept = [part for part in sentences if part and not _COMMAND.search(part)]
+    out = " ".join(kept).strip()
+    if out and out[-1] not in ".!?":
+        out += "."
+    return out[:1].upper() + out[1:]
 
 
 class PractitionerWindow(QtWidgets.QMainWindow):
     """The main window; ``engine`` runs the source, ``client`` is the client view (optional)."""
 
     def __init__(self, engine: Engine, library: dict[str, Exercise], client: Any = None,
-                 use_simulator: Callable[[], None] | None = None) -> None:
+                 use_simulator: Callable[[], None] | None = None, settings: AppSettings | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         super().__init__()
+        from .settings import AppSettings
+
         self.engine = engine
         self.library = library
         self.client = client
         self._use_simulator = use_simulator
+        self.settings = settings if settings is not None else AppSettings()
         self.setWindowTitle("somafeedback — practitioner")
         self.plots = LivePlots()
-        self.panel = CuePanel(library, self.decide, self.push_exercise, self.mark, self.note)
+        extra = {"clock": clock} if clock is not None else {}
+        self.panel = CuePanel(library, self.decide, self.push_exercise, self.mark, self.note,
+                              on_undo=self.undo_marker, on_baseline=self.baseline_action, **extra)
         self.devices = DevicePanel(lambda: self.engine.scan(), lambda address, strap: self.engine.connect(address, strap),
                                    lambda strap: self.engine.disconnect(strap))
         self.panel.layout().insertWidget(0, self.devices)
+        self.mirror = None
+        if client is not None:  # what the client sees, with "Clear" and "Pacer only", under the exercises
+            from .client_mirror import ClientMirror
+
+            self.mirror = ClientMirror(client, pacer_settings=self.settings.pacer)
+            self.panel.layout().insertWidget(self.panel.layout().indexOf(self.panel.push_button.parentWidget()) + 1,
+                                             self.mirror)
+            client.set_time_left_visible(self.settings.client_time_left)
         self.raw = RawPlots(pacer=self._client_pacer)
         self.raw.setVisible(False)  # until a strap streams raw ECG or chest motion
         plots = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
@@ -56,17 +115,23 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         plots.addWidget(self.raw)
         plots.setStretchFactor(0, 3)
         plots.setStretchFactor(1, 1)
+        self.plots_splitter = plots
         splitter = QtWidgets.QSplitter()
         splitter.addWidget(plots)
         side = QtWidgets.QScrollArea()
         side.setWidget(self.panel)
         side.setWidgetResizable(True)
-        side.setMinimumWidth(420)
         side.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # never narrower than what the panel needs (labels wrap, buttons stay whole), plus a scroll bar
+        scroll_bar = side.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+        side.setMinimumWidth(max(self.panel.minimumSizeHint().width(), 420) + scroll_bar + 2 * side.frameWidth())
+        self.side = side
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([960, 440])
+        splitter.setCollapsible(1, False)
+        splitter.setSizes([1400 - SIDE_PANEL_WIDTH, SIDE_PANEL_WIDTH])
+        self.splitter = splitter
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)
         self.banner = QtWidgets.QWidget()
@@ -105,6 +170,11 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.latest: BeatMetrics | None = None
         self.pending_cue: dict[str, Any] | None = None
         self.muted = False
+        self.snoozed_until_s: float | None = None  # session time the snooze ends
+        self.state: str | None = None
+        self.markers: list[dict[str, Any]] = []  # {"host_ns", "label", "item", "undone"}: markers this session
+        self._span_start: dict[str, float] = {}  # per strap: first beat since the start or the last gap
+        self.chimes = Chimes(report=lambda text: self.statusBar().showMessage(text, 8000), parent=self)
         self._install_shortcuts()
         self._install_menus()
         self.frame_timer = QtCore.QTimer(self)
@@ -121,6 +191,49 @@ class PractitionerWindow(QtWidgets.QMainWindow):
     def mark(self, label: str) -> None:
         self.engine.add_event("marker", label=label)
 
+    def undo_marker(self) -> None:
+        """Undo the last marker: an ``undo`` event on the timeline that names it (a session is a record: nothing
+        is deleted); its line leaves the plots and the log strikes it out when the event comes back."""
+        marker = next((m for m in reversed(self.markers) if not m["undone"] and not m["undoing"]), None)
+        if marker is None:
+            self.statusBar().showMessage("No marker to undo.", 5000)
+            return
+        marker["undoing"] = True
+        self.engine.add_event("undo", of="marker", host_ns=marker["host_ns"], label=marker["label"])
+        self._update_undo()
+
+    def _update_undo(self) -> None:
+        self.panel.marker_undoable(any(not m["undone"] and not m["undoing"] for m in self.markers))
+
+    def baseline_action(self, action: str) -> None:
+        """"restart": measure the baseline again; "skip": use the client's stored baseline, if there is one."""
+        if action == "restart":
+            self.panel.show_baseline_message("")
+            self.engine.restart_baseline()
+            return
+        stored = self.stored_baseline()
+        if isinstance(stored, str):
+            self.panel.show_baseline_message(stored)
+            return
+        self.panel.show_baseline_message("")
+        self.engine.skip_baseline(stored)
+
+    def stored_baseline(self) -> Baseline | str:
+        """The client's stored baseline (rolling median of earlier sessions), or why there is none."""
+        from somafeedback.library import client_baselines
+
+        manifest = getattr(self.engine.options, "manifest", {}) or {}
+        client = manifest.get("client") or self.settings.names()[0]
+        if not client:
+            return NO_CLIENT_TEXT
+        try:
+            stored = client_baselines(self.engine.options.record_to or self.settings.recordings, str(client))
+        except (OSError, ValueError):
+            stored = []
+        if not stored:
+            return NO_BASELINE_TEXT
+        return Baseline.from_history(stored)
+
     def note(self, text: str) -> None:
         self.engine.add_event("note", text=text)
 
@@ -136,6 +249,18 @@ class PractitionerWindow(QtWidgets.QMainWindow):
     def toggle_mute(self) -> None:
         self.muted = not self.muted
         self.mark("mute" if self.muted else "unmute")
+        self._show_cue_status()
+
+    def _show_cue_status(self) -> None:
+        parts = []
+        if self.muted:
+            parts.append("cues muted (M to unmute)")
+        if self.snoozed_until_s is not None:
+            if self.engine.session_s() < self.snoozed_until_s:
+                parts.append(f"snoozed until {clock_mm_ss(self.snoozed_until_s)}")
+            else:
+                self.snoozed_until_s = None
+        self.panel.show_cue_status(" · ".join(parts))
 
     def _install_shortcuts(self) -> None:
         def bind(key: str, action: Callable[[], None]) -> None:
@@ -149,13 +274,13 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         bind("S", lambda: self.decide("snooze"))
         bind("Escape", lambda: self.decide("dismiss"))
         bind("M", self.toggle_mute)
+        bind("Ctrl+Z", self.undo_marker)
         if self.client is not None:
             bind("F11", self.client.toggle_full_screen)
 
     def _install_menus(self) -> None:
-        from .settings import AppSettings, SettingsDialog, show_shortcuts
+        from .settings import SettingsDialog, show_shortcuts
 
-        self.settings = AppSettings()
         session = self.menuBar().addMenu("&Session")
         self.record_action = session.addAction("Record this session")
         self.record_action.setCheckable(True)
@@ -168,6 +293,10 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         session.addAction("Open a session for review…", self.open_review)
         for fmt, label in (("html", "HTML"), ("pdf", "PDF")):
             session.addAction(f"A client's progress over the weeks ({label})…", lambda fmt=fmt: self.choose_progress_report(fmt))
+        self.sound_action = session.addAction("Soft sound with each new suggestion")
+        self.sound_action.setCheckable(True)
+        self.sound_action.setChecked(self.settings.suggestion_sound)
+        self.sound_action.toggled.connect(self.set_suggestion_sound)
         session.addAction("Settings…", lambda: SettingsDialog(self.settings, self).exec())
         session.addSeparator()
         session.addAction("Quit", self.close)
@@ -177,9 +306,21 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             numbers = view.addAction("Show numbers on the client view")
             numbers.setCheckable(True)
             numbers.setChecked(self.settings.client_numbers)
-            numbers.toggled.connect(self.client.set_numbers_visible)
+            numbers.toggled.connect(self.set_client_numbers)
+            self.numbers_action = numbers
             self.client.set_numbers_visible(self.settings.client_numbers)
         self.menuBar().addMenu("&Help").addAction("Keyboard shortcuts", lambda: show_shortcuts(self))
+
+    def set_client_numbers(self, on: bool) -> None:
+        """View → numbers on the client view; kept in the settings for the next session."""
+        if self.client is not None:
+            self.client.set_numbers_visible(on)
+        self.settings.set(CLIENT_NUMBERS_KEY, bool(on))
+
+    def set_suggestion_sound(self, on: bool) -> None:
+        """A soft tone with each new suggestion (off by default); kept in the settings."""
+        self.settings.set(SUGGESTION_SOUND_KEY, bool(on))
+        self.chimes.set_enabled(on)  # without sound here: a one-time plain note in the status bar
 
     def choose_progress_report(self, fmt: str) -> None:
         client, ok = QtWidgets.QInputDialog.getText(self, "Progress report", "Client (pseudonym as recorded):")
@@ -199,7 +340,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
                                         lambda progress: progress_content(self.settings.recordings, client, progress))
             written = None if content is None else write_progress_report(content, fmt, out)
         except (ReportError, ExportError) as error:
-            QtWidgets.QMessageBox.warning(self, "somafeedback", str(error))
+            QtWidgets.QMessageBox.warning(self, "somafeedback", plain_message(str(error)))
             return None
         self.statusBar().showMessage("Report cancelled: nothing was written." if written is None
                                      else f"Progress report saved: {written}", 8000)
@@ -231,7 +372,16 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         if self.raw.isVisible():
             self.raw.redraw()
         self.status["elapsed"].setText(clock_text(self.engine.session_s()))
+        self.panel.tick()
+        if self.state == "calibrating" or (self.state in ("low signal", "moving", "paused") and self._measuring()):
+            self.panel.show_baseline(self.engine.baseline_progress())
+        else:
+            self.panel.show_baseline(None)
+        if self.snoozed_until_s is not None:
+            self._show_cue_status()
 
+    def _measuring(self) -> bool:
+        return self.engine.baseline_progress() is not None
 
     def _take(self, item: object) -> None:
         if isinstance(item, StrapOutput):
@@ -264,10 +414,17 @@ class PractitionerWindow(QtWidgets.QMainWindow):
                 self.raw.add(output)
                 if not self.raw.isVisible() and self.raw.has_data:
                     self.raw.setVisible(True)
+                    total = sum(self.plots_splitter.sizes())
+                    self.plots_splitter.setSizes([round(total * 0.7), total - round(total * 0.7)])  # trends first
             return
         if isinstance(output, BeatMetrics):
             v = output.time.validity
-            self.devices.quality(strap_id, v.artifact_pct, v.valid)
+            if output.rr_ms is None:
+                self._span_start.pop(strap_id, None)  # a gap: the windows refill from the next beat
+            else:
+                self._span_start.setdefault(strap_id, output.t_s)
+            start = self._span_start.get(strap_id)
+            self.devices.quality(strap_id, v, None if start is None else output.t_s - start)
             if strap_id != CLIENT_STRAP:
                 return
             self.plots.add_metrics(output)
@@ -286,29 +443,46 @@ class PractitionerWindow(QtWidgets.QMainWindow):
     def _take_timeline(self, event: TimelineEvent) -> None:
         data, stamp = event.data, event.host_ns  # on the engine's clock; the log shows it in session time
         if event.kind == "state":
-            self.panel.show_state(str(data.get("state")), str(data.get("reason", "")))
+            self.state = str(data.get("state"))
+            self.panel.show_state(self.state, str(data.get("reason", "")))
             self._log(stamp, f"state: {data.get('state')}")
         elif event.kind == "baseline":
-            thresholds = RegulationModel(baseline=Baseline(**data)).thresholds()
-            self.plots.set_band(data["hr_ref"], thresholds["band_top_bpm"], thresholds["above_bpm"])
+            self._show_band(data)
             self._log(stamp, f"baseline: HR {data['hr_ref']:.0f} bpm")
+        elif event.kind == "calibration":
+            if data.get("action") == "skipped" and isinstance(data.get("baseline"), dict):
+                self._show_band(data["baseline"])
+                hr_ref = data["baseline"]["hr_ref"]
+                self._log(stamp, f"baseline skipped: usual range from earlier sessions (HR {hr_ref:.0f} bpm)")
+            else:
+                self._log(stamp, "baseline: measuring again")
         elif event.kind == "cue":
             self._take_cue(event)
-        elif event.kind in ("marker", "note"):
-            self._log(stamp, f"{event.kind}: {data.get('label') or data.get('text')}")
+        elif event.kind == "marker":
+            self._take_marker(event)
+        elif event.kind == "note":
+            text = str(data.get("text"))
+            self._log(stamp, f"note: {text}")
+            self.plots.add_mark(("note", stamp), stamp / 1e9, "note", text)
+        elif event.kind == "undo":
+            self._take_undo(event)
         elif event.kind == "engine-error":
-            self.banner_text.setText(str(data.get("text")))
+            self.banner_text.setText(self._engine_error_text(str(data.get("text"))))
             self.simulator_button.setVisible(self._use_simulator is not None)
             self.banner.setVisible(True)
         elif event.kind == "engine-warning":
-            self._log(stamp, str(data.get("text")))
+            text = str(data.get("text"))
+            self._log(stamp, NO_BLUETOOTH_TEXT if "Bluetooth adapter" in text else plain_message(text))
         elif event.kind == "lsl":
             on = bool(data.get("on"))
             self.lsl_action.blockSignals(True)
             self.lsl_action.setChecked(on)
             self.lsl_action.blockSignals(False)
-            self.statusBar().showMessage(str(data.get("text") or ("Publishing Lab Streaming Layer streams"
-                                                                   if on else "Lab Streaming Layer streams stopped")), 8000)
+            text = str(data.get("text") or "")
+            if "unavailable" in text:
+                text = LSL_UNAVAILABLE_TEXT
+            self.statusBar().showMessage(text or ("Publishing Lab Streaming Layer streams"
+                                                  if on else "Lab Streaming Layer streams stopped"), 8000)
         elif event.kind == "recording":
             on = data.get("state") == "started"
             self.status["recording"].setText(f"recording: {Path(str(data.get('path'))).name}" if on else "not recording")
@@ -319,16 +493,68 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         elif event.kind == "scan":
             self.devices.show_scan(list(data.get("straps", [])))
 
+    def _show_band(self, data: dict[str, Any]) -> None:
+        thresholds = RegulationModel(baseline=Baseline(**data)).thresholds()
+        self.plots.set_band(data["hr_ref"], thresholds["band_top_bpm"], thresholds["above_bpm"])
+
+    def _engine_error_text(self, text: str) -> str:
+        """What stopped the engine, in plain words, without exception names or commands."""
+        from somafeedback.live import NoStrapFound
+
+        if "Bluetooth adapter" in text:
+            return NO_BLUETOOTH_TEXT
+        if isinstance(self.engine.error, NoStrapFound) or "No heart-rate strap found" in text:
+            return NO_STRAP_TEXT
+        return plain_message(text) or ENGINE_STOPPED_TEXT
+
+    def _take_marker(self, event: TimelineEvent) -> None:
+        label = str(event.data.get("label"))
+        item = self._log(event.host_ns, f"marker: {label}")
+        if label in ("mute", "unmute"):
+            return  # cue switches, not moments of the session: not undoable, not drawn
+        self.markers.append({"host_ns": event.host_ns, "label": label, "item": item, "undone": False, "undoing": False})
+        self.plots.add_mark(("marker", event.host_ns), event.host_ns / 1e9, "marker", label)
+        self._update_undo()
+
+    def _take_undo(self, event: TimelineEvent) -> None:
+        data = event.data
+        if data.get("of") != "marker":
+            return
+        marker = next((m for m in self.markers if m["host_ns"] == data.get("host_ns")), None)
+        if marker is not None:
+            marker["undone"], marker["undoing"] = True, False
+            self.plots.remove_mark(("marker", marker["host_ns"]))
+            item: QtWidgets.QListWidgetItem = marker["item"]
+            if self.timeline.row(item) >= 0:
+                font = item.font()
+                font.setStrikeOut(True)
+                item.setFont(font)
+                item.setForeground(QtGui.QColor("#888888"))
+                item.setText(item.text() + "  (undone)")
+        self._log(event.host_ns, f"undo: marker {data.get('label')}")
+        self._update_undo()
+
     def _take_cue(self, event: TimelineEvent) -> None:
         data = event.data
         action = data.get("action")
         if action == "suggested":
             self.pending_cue = dict(data)
             self.panel.show_suggestion(str(data.get("text")))
+            self.plots.add_mark(("cue", data.get("cue_id"), event.host_ns), event.host_ns / 1e9, "cue",
+                                f"cue: {data.get('kind')}")
+            if self.sound_action.isChecked():
+                self.chimes.set_enabled(True)
+                self.chimes.play("step")
         elif action in ("approved", "snoozed", "dismissed", "expired"):
             self.pending_cue = None
             self.panel.show_suggestion(None)
-        elif action in ("delivered", "pushed") and self.client is not None:
+            if action == "snoozed":
+                snooze_s = getattr(getattr(self.engine.options, "cues", None), "snooze_s", 300.0)
+                self.snoozed_until_s = self.engine.session_s(event.host_ns or None) + snooze_s
+                self._show_cue_status()
+        if action == "pushed":
+            self.plots.add_mark(("cue", "pushed", event.host_ns), event.host_ns / 1e9, "cue", f"pushed: {data.get('text')}")
+        if action in ("delivered", "pushed") and self.client is not None:
             exercise = self.library.get(str(data.get("exercise")))
             if exercise is not None:
                 self.client.show_exercise(exercise, self.engine.now_s())
@@ -337,12 +563,14 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         what = f"{data.get('kind')} — {data.get('text')}" if action == "pushed" else data.get("kind")
         self._log(event.host_ns, f"cue {action}: {what}")
 
-    def _log(self, host_ns: int, text: str) -> None:
+    def _log(self, host_ns: int, text: str) -> QtWidgets.QListWidgetItem:
         """A line on the live log, at its time on the session clock (``host_ns`` 0: now)."""
         t_s = self.engine.session_s(host_ns or None)
-        self.timeline.insertItem(0, f"{clock_text(t_s)}  {text}")
+        item = QtWidgets.QListWidgetItem(f"{clock_text(t_s)}  {text}")
+        self.timeline.insertItem(0, item)
         while self.timeline.count() > 200:
             self.timeline.takeItem(self.timeline.count() - 1)
+        return item
 
     def _switch_to_simulator(self) -> None:
         self.banner.setVisible(False)

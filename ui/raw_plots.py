@@ -80,7 +80,7 @@ class RawPlots(pg.GraphicsLayoutWidget):
         super().__init__(parent=parent)
         del self.clear  # pyqtgraph binds its layout's clear() (remove every plot) here; ours empties the data
         self.setBackground("w")
-        self.setMinimumHeight(260)
+        self.setMinimumHeight(170)  # two strips; the live plots above keep the larger share
         self._pacer = pacer
         self.ecg_plot = self.addPlot(row=0, col=0, title=f"ECG from the chest strap (µV), last {ECG_SPAN_S:g} s; R peaks ▲",
                                      axisItems={"bottom": MinutesSecondsAxis("bottom")})

@@ -1,15 +1,24 @@
-"""The review window: replay a recorded session, scrub through it, and add review notes.
+"""The review window: replay a recorded session, see all of it at once, compare segments, add review notes.
 
 Layout (top to bottom):
 
 * the **transport** bar: play/pause, the speed (1×, 2×, 10×, as fast as possible), a seek
   slider in session seconds and the position ``mm:ss / mm:ss``;
-* the **timeline strip** across the whole session: the state ribbon (colour *and* height:
+* the **timeline strip** across the session: the state ribbon (colour *and* height:
   the higher the bar, the more activated), gaps (grey), markers (▼), notes (■), review notes
-  (★), cue events (◆) and the position line; a click seeks there;
-* the **plots** (the same :class:`~.live_plots.LivePlots` as live, refilled from the
-  position after every seek) beside a side panel with the **event list** (double-click
-  seeks) and the **review note** field (saved at the position).
+  (★), cue events (◆) and the position line; a click goes there and pauses;
+* the **whole session** (:class:`~.review_plots.SessionPlots`): heart rate, RMSSD and breathing
+  rate over the entire recording, computed once from the recorded beats and never cleared by
+  a seek, with a cursor at the position; wheel zoom and drag pan along time (the strip
+  follows), "Whole session" zooms out; a click goes there and pauses. Segments A and B are
+  regions on it (dragged, or set to a phase: baseline / practice / recovery);
+* below, in tabs: **Segments A / B** (:class:`~.review_segments.SegmentReview`: the
+  statistics table side by side, the Poincaré plot with SD1/SD2, the power spectrum with the
+  LF/HF bands) and **Replay as seen live** (the same :class:`~.live_plots.LivePlots` as live,
+  the last 10 minutes, refilled from the position after every seek);
+* beside them the **event list** (double-click seeks), the **review note** field (saved at
+  the position) and the **phase** marker (a phase starts at the position; saved as a review
+  note carrying the phase, somafeedback.review_notes.add_phase_mark).
 
 Review notes go into the session file only when it is the user's own session in their
 library folder (the settings' recordings folder) and writable. Any other recording (the
@@ -31,7 +40,8 @@ the baseline are re-analysed from the recorded beats on a background thread and 
 
 Shortcuts: Space play/pause · ←/→ 5 s · Shift+←/→ 30 s · N review note.
 
-Thread: the Qt GUI thread (the engine and the re-analysis run on their own threads).
+Thread: the Qt GUI thread (the engine and the re-analysis run on their own threads; the whole-session
+trends are computed once, on the GUI thread, when the window opens).
 """
 
 from __future__ import annotations
@@ -54,19 +64,26 @@ from somafeedback.exercise_library import Exercise
 from somafeedback.pipeline import BeatMetrics
 from somafeedback.regulation import Baseline, RegulationModel
 from somafeedback.review_notes import (
+    add_phase_mark,
     add_review_note,
     copy_for_review,
     find_review_copy,
     is_review_note,
+    is_undone_marker,
     notes_in_place,
     stored_review_notes,
+    undone_markers,
 )
+from somafeedback.segments import PHASES, Segment, session_beat_series, session_phases, session_trends
 from somafeedback.session_file import Session, SessionFileError, read_session
 
 from .live_plots import BLUE, GREEN, GREY, ORANGE, SKY, LivePlots, Series
 from .progress_dialog import run_with_progress
 from .raw_plots import RAW_OUTPUTS, RawPlots
+from .review_plots import SessionPlots
+from .review_segments import SegmentReview
 from .settings import AppSettings
+from .time_axis import MinutesSecondsAxis
 
 FRAME_MS = 33  # ~30 frames per second
 CLIENT_STRAP = "strap1"  # the strap the plots show (the regulation model's client strap)
@@ -127,9 +144,12 @@ def entries_of(session: Session) -> list[Entry]:
     """What the event list and the strip show of a session's recorded events."""
     found: list[Entry] = []
     ended_ns = last_data_ns(session)
+    undone = undone_markers(e for e in session.events if isinstance(e, TimelineEvent))
     for event in session.events:
         if isinstance(event, GapEvent):
             found.append(Entry(event.start_ns, "gap", f"gap: no data for {event.duration_s:.1f} s", event.end_ns))
+        elif isinstance(event, TimelineEvent) and is_undone_marker(event, undone):  # listed, not drawn on the strip
+            found.append(Entry(event.host_ns, "undone", f"marker: {event.data.get('label')} (undone live)"))
         elif isinstance(event, TimelineEvent):
             entry = timeline_entry(event, ended_ns=ended_ns)
             if entry is not None:
@@ -204,19 +224,12 @@ class Reanalysis(threading.Thread):
         self.result = [e for e in found if e.kind in ("state", "baseline")]
 
 
-class TimeAxis(pg.AxisItem):
-    """Session seconds shown as mm:ss."""
-
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
-        return [clock_text(v) for v in values]
-
-
 class TimelineStrip(pg.PlotWidget):
-    """The whole session at a glance; a click asks ``on_seek(seconds)``."""
+    """The session's events along time (the stretch the whole-session plots show); a click asks ``on_seek(seconds)``."""
 
     def __init__(self, duration_s: float, on_seek: Callable[[float], None],
                  parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent=parent, background="w", axisItems={"bottom": TimeAxis(orientation="bottom")})
+        super().__init__(parent=parent, background="w", axisItems={"bottom": MinutesSecondsAxis("bottom")})
         self.duration_s = max(duration_s, 1.0)
         self.on_seek = on_seek
         plot = self.getPlotItem()
@@ -332,16 +345,23 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self._paused = False
         self._position_ns = self.origin_ns
         self._pending_seek: int | None = None  # the last seek asked for, until the replay has done them all
+        self._held_ns: int | None = None  # paused after a seek: the moment chosen (the replay waits at the next item)
         self._seeks_in_flight = 0
         self._band: tuple[float, float, float] | None = None
         self._ended_ns = last_data_ns(self.session)
         self._entries = entries_of(self.session)
+        # what the phases come from: the recorded events, then the review notes (phase marks among them)
+        self._phase_events: list[TimelineEvent] = [e for e in self.session.events if isinstance(e, TimelineEvent)]
         if self.notes_path is not None and self.notes_path != self.path:  # notes already in the library's copy
             try:
-                self._entries += [entry for note in stored_review_notes(self.notes_path)
-                                  if (entry := timeline_entry(note)) is not None]
+                stored = stored_review_notes(self.notes_path)
+                self._entries += [entry for note in stored if (entry := timeline_entry(note)) is not None]
+                self._phase_events += stored
             except SessionFileError:
                 self.notes_path = None  # that copy cannot be read: the first note makes a new one
+        # the whole session, computed once from the recorded beats (never cleared by a seek)
+        self.beats = session_beat_series(timeline, self.origin_ns, CLIENT_STRAP)
+        self.trends = session_trends(self.beats)
         self._reanalysed: list[Entry] = []
         self._reanalysis: Reanalysis | None = None
         self._build()
@@ -356,6 +376,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
             self._reanalysis = Reanalysis(timeline, library)
             self._reanalysis.start()
         self._refresh_events()
+        self._refresh_phases()
         self.engine = self._new_engine()
         self.frame_timer = QtCore.QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)
@@ -374,25 +395,32 @@ class ReplayWindow(QtWidgets.QMainWindow):
             report.addAction(f"Session report ({label})…", lambda fmt=fmt: self.choose_report(fmt, deidentify=False))
             report.addAction(f"Session report ({label}), de-identified…",
                              lambda fmt=fmt: self.choose_report(fmt, deidentify=True))
+        for fmt, label in (("html", "HTML"), ("pdf", "PDF")):
+            report.addAction(f"For the client, in plain words ({label})…",
+                             lambda fmt=fmt: self.choose_report(fmt, deidentify=False, audience="client"))
 
-    def choose_report(self, fmt: str, deidentify: bool) -> None:
+    def choose_report(self, fmt: str, deidentify: bool, audience: str = "practitioner") -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Save the report into which folder?", str(self.save_folder()))
         if folder:
-            self.report(fmt, Path(folder), deidentify)
+            self.report(fmt, Path(folder), deidentify, audience)
 
-    def report(self, fmt: str, folder: Path, deidentify: bool = False) -> Path | None:
-        """A session report with a progress dialog; its path, or None when cancelled or failed."""
+    def report(self, fmt: str, folder: Path, deidentify: bool = False, audience: str = "practitioner") -> Path | None:
+        """A session report with a progress dialog; its path, or None when cancelled or failed.
+
+        ``audience="client"``: the plain-language version for the client (no technical measures).
+        """
         from somafeedback.export import ExportError
         from somafeedback.report_content import ReportError, session_content
         from somafeedback.session_file import SessionFileError
 
-        from .report_render import write_session_report
+        from .report_render import write_client_report, write_session_report
 
         try:
             source = self.notes_path if self.notes_path is not None and self.notes_path.exists() else self.path
             content = run_with_progress(self, f"Reading {source.name} for the report…",  # with the review notes
                                         lambda progress: session_content(source, deidentify, progress))
-            written = None if content is None else write_session_report(content, fmt, folder)
+            write = write_client_report if audience == "client" else write_session_report
+            written = None if content is None else write(content, fmt, folder)
         except (ReportError, ExportError, SessionFileError) as error:
             QtWidgets.QMessageBox.warning(self, "somafeedback", str(error))
             return None
@@ -446,7 +474,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
         transport.addWidget(self.time_label)
         layout.addLayout(transport)
 
-        self.strip = TimelineStrip(self.duration_s, self.seek_s)
+        self.strip = TimelineStrip(self.duration_s, self.seek_and_pause)
         layout.addWidget(self.strip)
         legend = QtWidgets.QLabel(
             "States: " + " · ".join(f'<span style="color: rgb{colour}">■</span> {name.split(" —")[0]}'
@@ -456,7 +484,30 @@ class ReplayWindow(QtWidgets.QMainWindow):
         layout.addWidget(legend)
 
         splitter = QtWidgets.QSplitter()
-        self.plots_box = QtWidgets.QWidget()
+        left = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        whole = QtWidgets.QWidget()  # the whole session, always in view
+        whole_layout = QtWidgets.QVBoxLayout(whole)
+        whole_layout.setContentsMargins(0, 0, 0, 0)
+        whole_bar = QtWidgets.QHBoxLayout()
+        self.whole_button = QtWidgets.QPushButton("Whole session")
+        self.whole_button.setToolTip("Zoom out to the whole session")
+        whole_bar.addWidget(self.whole_button)
+        hint = QtWidgets.QLabel("Wheel: zoom · drag: move along · click: go there (pauses) · "
+                                "drag the edges of A / B to choose a segment")
+        hint.setStyleSheet("color: #555;")
+        whole_bar.addWidget(hint, 1)
+        whole_layout.addLayout(whole_bar)
+        self.session_plots = SessionPlots(self.trends, self.duration_s, self.seek_and_pause)
+        whole_layout.addWidget(self.session_plots, 1)
+        self.whole_button.clicked.connect(self.session_plots.show_whole)
+        # the strip shows the same stretch of time as the plots (one way: its own mouse does not zoom)
+        self.session_plots.hr_plot.sigXRangeChanged.connect(lambda _vb, rng: self.strip.setXRange(*rng, padding=0.0))
+        self.session_plots.show_whole()
+        left.addWidget(whole)
+        self.tabs = QtWidgets.QTabWidget()
+        self.segments = SegmentReview(self.beats, self.session_plots)
+        self.tabs.addTab(self.segments, "Segments A / B")
+        self.plots_box = QtWidgets.QWidget()  # the replay as it looked live: the last 10 minutes, refilled on a seek
         self.plots_layout = QtWidgets.QVBoxLayout(self.plots_box)
         self.plots_layout.setContentsMargins(0, 0, 0, 0)
         self.plots = LivePlots()
@@ -464,7 +515,11 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.raw = RawPlots()  # a Polar H10's ECG strip and breathing movement, when recorded
         self.raw.setVisible(False)
         self.plots_layout.addWidget(self.raw, 1)
-        splitter.addWidget(self.plots_box)
+        self.tabs.addTab(self.plots_box, "Replay as seen live")
+        left.addWidget(self.tabs)
+        left.setStretchFactor(0, 1)
+        left.setStretchFactor(1, 1)
+        splitter.addWidget(left)
         side = QtWidgets.QWidget()
         side_layout = QtWidgets.QVBoxLayout(side)
         self.state_label = QtWidgets.QLabel("—")
@@ -492,15 +547,28 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.note_button.clicked.connect(self._note_entered)
         notes_layout.addWidget(self.note_field, 1)
         notes_layout.addWidget(self.note_button)
+        phase_layout = QtWidgets.QHBoxLayout()
+        notes_outer.addLayout(phase_layout)
+        phase_layout.addWidget(QtWidgets.QLabel("Phase"))
+        self.phase_box = QtWidgets.QComboBox()
+        self.phase_box.addItems(list(PHASES))
+        self.phase_box.setToolTip("Which phase of the session starts at the position")
+        phase_layout.addWidget(self.phase_box, 1)
+        self.phase_button = QtWidgets.QPushButton("Mark its start here")
+        self.phase_button.setToolTip("Saved with the review notes: the phase starts at the position, "
+                                     "until the next phase mark or the end")
+        self.phase_button.clicked.connect(lambda: self._phase_entered(self.phase_box.currentText()))
+        phase_layout.addWidget(self.phase_button)
         side_layout.addWidget(notes_box)
-        help_label = QtWidgets.QLabel("Space play/pause · ←/→ 5 s · Shift+←/→ 30 s · N note · click the strip to go there")
+        help_label = QtWidgets.QLabel("Space play/pause · ←/→ 5 s · Shift+←/→ 30 s · N note · "
+                                      "click the strip or the plots to go there (pauses)")
         help_label.setWordWrap(True)
         help_label.setStyleSheet("color: #555;")
         side_layout.addWidget(help_label)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([1000, 400])
+        splitter.setSizes([1100, 300])
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self.status_position = QtWidgets.QLabel()
@@ -543,6 +611,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
     # -- transport (also the API the tests use) ---------------------------------------------------
     def play(self) -> None:
         self._paused = False
+        self._held_ns = None
         self._on_replay(lambda replay: replay.resume())
         self._show_transport()
 
@@ -581,12 +650,20 @@ class ReplayWindow(QtWidgets.QMainWindow):
         """Go to ``t_s`` seconds into the session (the plots refill from there)."""
         target = self.origin_ns + round(min(max(t_s, 0.0), self.duration_s) * 1e9)
         self._position_ns = self._pending_seek = target
+        self._held_ns = target if self._paused else None  # paused: the cursor (and a note) stay on the moment chosen
         self._on_replay(lambda replay: replay.seek(target))
         self._seeks_in_flight += 1
         self._show_position()
 
+    def seek_and_pause(self, t_s: float) -> None:
+        """Go to ``t_s`` and stay there (a click on the strip or the plots, at any speed)."""
+        self.pause()
+        self.seek_s(t_s)
+
     def position_ns(self) -> int:
-        """The replay's position on the session clock."""
+        """The replay's position on the session clock (paused after a seek: the moment sought)."""
+        if self._paused and self._held_ns is not None:
+            return self._held_ns
         replay = self.engine.replay
         if replay is not None and self._pending_seek is None:
             self._position_ns = int(replay.position_ns)
@@ -612,6 +689,35 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self._entries.append(entry)
         self._refresh_events()
         self.statusBar().showMessage(f"Review note saved at {clock_text((at_ns - self.origin_ns) / 1e9)}", 5000)
+
+    def mark_phase(self, phase: str, author: str | None = None) -> None:
+        """Mark that ``phase`` (baseline / practice / recovery) starts at the position, saved with the review notes."""
+        at_ns = self.position_ns()
+        add_phase_mark(self._notes_file(), at_ns, phase, author)
+        mark = TimelineEvent("note", at_ns, 0.0, {"text": f"phase: {phase} starts", "review": True,
+                                                  "author": author, "phase": phase})
+        entry = timeline_entry(mark)
+        assert entry is not None
+        self._entries.append(entry)
+        self._phase_events.append(mark)
+        self._refresh_events()
+        self._refresh_phases()
+        self.statusBar().showMessage(f"{phase.capitalize()} marked from {clock_text((at_ns - self.origin_ns) / 1e9)}", 5000)
+
+    def phases(self) -> list[Segment]:
+        """The session's phases (recorded, or marked in review), in session seconds."""
+        return session_phases(self._phase_events, self.origin_ns, self.duration_s)
+
+    def _refresh_phases(self) -> None:
+        phases = self.phases()
+        self.segments.set_phases(phases)
+        self.session_plots.set_phases(phases)
+
+    def _phase_entered(self, phase: str) -> None:
+        try:
+            self.mark_phase(phase)
+        except (ValueError, OSError) as error:  # SessionFileError is a ValueError
+            QtWidgets.QMessageBox.warning(self, "Phase mark not saved", str(error))
 
     def _notes_target(self) -> Path | None:
         """Where review notes go: the file itself when it is the user's own, writable, in the library;
@@ -712,6 +818,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
     def _show_position(self) -> None:
         t_s = self.position_s()
         self.strip.set_position(t_s)
+        self.session_plots.set_cursor(t_s)
         if not self.slider.isSliderDown():
             self.slider.blockSignals(True)
             self.slider.setValue(round(t_s))

@@ -1,8 +1,10 @@
 """The ``somafeedback report`` and ``somafeedback progress`` commands (HTML or PDF reports).
 
-``report SESSION --format html|pdf [--deidentify] [--out PATH] [--recordings DIR]``
+``report SESSION --format html|pdf [--audience practitioner|client] [--deidentify] [--out PATH] [--recordings DIR]``
     SESSION is a session file, or (a unique prefix of) a session id or file name in the
-    library, as for the other commands.
+    library, as for the other commands. ``--audience client`` writes the plain-language
+    client version (what they practised, how long, what changed, in words) instead of the
+    practitioner's full report.
 ``progress CLIENT --format html|pdf [--out PATH] [--recordings DIR]``
     One client's sessions in the library, week by week.
 
@@ -30,6 +32,7 @@ COMMANDS: Final = ("report", "progress")
 EXIT_OK: Final = 0
 EXIT_USAGE: Final = 2
 FORMAT_CHOICES: Final = ("html", "pdf")
+AUDIENCE_CHOICES: Final = ("practitioner", "client")
 
 
 def _add_common(parser: argparse.ArgumentParser, out_help: str) -> None:
@@ -47,6 +50,9 @@ def add_arguments(subparsers: Any) -> None:
     report = subparsers.add_parser(
         "report", help="a session report (HTML or PDF): figures, the app's plots, notes, markers, cue decisions")
     report.add_argument("session", metavar="SESSION", help="a session file, or a session id from the library")
+    report.add_argument("--audience", choices=AUDIENCE_CHOICES, default="practitioner",
+                        help="practitioner: the full report (default); client: a plain-language version for the "
+                        "client (what they practised, how long, what changed; no technical measures)")
     report.add_argument("--deidentify", action="store_true",
                         help="no names, note texts hidden, the session placed at 2000-01-01")
     _add_common(report, "a file or a folder (default: beside the session; never overwrites)")
@@ -77,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
         if command == "report":
             path = find_session(args.session, library)
-            written = render_session_report(path, args.format, args.out, deidentify=args.deidentify, progress=progress)
+            written = render_session_report(path, args.format, args.out, deidentify=args.deidentify, progress=progress,
+                                            audience=getattr(args, "audience", "practitioner"))
         else:
             written = render_progress_report(library, args.client, args.format, args.out, progress=progress)
     except (ReportError, ExportError, SessionFileError) as error:
@@ -85,6 +92,17 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(written)
     return EXIT_OK
+
+
+def client_report(session: str | Path, fmt: str = "pdf", out: Path | None = None, deidentify: bool = False,
+                  progress: Any = None) -> Path:
+    """The client version of one session's report, for the app (GUI thread): the path written.
+
+    Raises what :func:`~.report_render.render_session_report` raises.
+    """
+    from .report_render import render_client_report
+
+    return render_client_report(session, fmt, out, deidentify, progress)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,8 @@ Session report:
   measured from chest movement (Polar H10) is added to the breathing plot as a dashed line,
   and markers, notes and cue suggestions as thin vertical lines;
 * **timeline**: the replay window's :class:`~.replay_window.TimelineStrip` (state ribbon,
-  gaps, markers, cues, notes, review notes);
+  gaps, markers, cues, notes, review notes), with its legend: the states it drew, in their
+  colours (none for a session without states);
 * **raw excerpts** of a Polar H10 session: the app's :class:`~.raw_plots.RawPlots` (the last
   6 s of ECG with its R peaks and the last 60 s of the chest's breathing movement) at the
   excerpt's end.
@@ -16,6 +17,9 @@ Session report:
 Progress report: the home window's :class:`~.home_window.TrendChart` (minutes per week,
 resting ln RMSSD from weeks with enough readings) and a chart of the time in the usual range
 and the cues per week.
+
+Every time axis reads m:ss at clock-like steps (:class:`~.time_axis.MinutesSecondsAxis`); the
+cue-count axis has whole-number ticks, and the cue bars' legend is drawn from the bars themselves.
 
 Widgets are laid out without appearing on screen (``WA_DontShowOnScreen``) and grabbed at a
 fixed size, so the images are the same with a display or on the offscreen platform.
@@ -26,7 +30,8 @@ Thread: the Qt GUI thread (a QApplication must exist).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
@@ -39,7 +44,8 @@ from somafeedback.report_content import ProgressContent, SessionReportContent, c
 from .home_window import MIN_RESTING_READINGS, TrendChart
 from .live_plots import BLUE, GREEN, LivePlots
 from .raw_plots import RawPlots
-from .replay_window import TimelineStrip, band_of
+from .replay_window import OTHER_STATE, STATE_STYLE, TimelineStrip, band_of
+from .time_axis import MinutesSecondsAxis
 
 FIGURE_WIDTH_PX: Final = 960  # logical px, every figure (laid out as on a screen of this width)
 PIXEL_RATIO: Final = 2.0  # image px per logical px (the PNG is 1920 px wide: sharp on paper)
@@ -49,6 +55,9 @@ RAW_HEIGHT_PX: Final = 380  # logical px, one raw excerpt (ECG strip and breathi
 TREND_HEIGHT_PX: Final = 420  # logical px, each progress chart
 EVENT_LINE = (110, 110, 110, 170)  # marker/note/cue lines across the overview plots
 CHEST_PEN = (204, 121, 167)  # Okabe-Ito reddish purple: chest-motion breathing rate (dashed)
+SUGGESTED_COLOUR = (86, 180, 233)  # cues suggested (sky blue bars)
+APPROVED_COLOUR = GREEN  # cues approved (bluish green bars)
+CUE_TICKS: Final = 5  # at most about this many whole-number ticks on the cue-count axis
 
 ProgressCallback = Callable[[float], None]
 
@@ -62,6 +71,7 @@ class ReportImage:
     png: bytes
     width: int
     height: int
+    legend: tuple[tuple[str, tuple[int, int, int]], ...] = ()  # (name, RGB) of each colour drawn (empty: no legend)
 
 
 def png_bytes(image: QtGui.QImage) -> bytes:
@@ -101,7 +111,7 @@ def _scaled(progress: ProgressCallback | None, done: int, total: int) -> None:
 # -- session -----------------------------------------------------------------------------------------
 def overview_image(content: SessionReportContent) -> ReportImage:
     """The app's live plots over the whole session."""
-    plots = LivePlots(span_s=max(content.duration_s, 1.0))
+    plots = LivePlots(span_s=max(content.duration_s, 1.0), readout=False)  # a report: no "current" values
     for metrics in content.metrics:
         plots.add_metrics(metrics)
     band = band_of(content.baseline) if content.baseline else None
@@ -134,6 +144,7 @@ def timeline_image(content: SessionReportContent) -> ReportImage:
     duration = max(content.duration_s, 1.0)
     strip = TimelineStrip(duration, lambda _t: None)
     strip.position.setVisible(False)
+    use_clock_axis(strip.getPlotItem())
     strip.getPlotItem().setXRange(content.start_s, content.start_s + duration, padding=0.01)  # session time, as live
     strip.set_states([(i.start_s, i.end_s, i.state) for i in content.series.states])
     strip.set_gaps([*content.series.gaps, *content.series.contact_lost])
@@ -144,9 +155,21 @@ def timeline_image(content: SessionReportContent) -> ReportImage:
         "note": [(n.t_s, n.text) for n in content.notes if n.kind == "note"],
         "review": [(n.t_s, n.text) for n in content.notes if n.kind == "review"],
     })
-    strip.getPlotItem().setXRange(0.0, duration, padding=0.01)
-    caption = "The whole session: states (colour and height), gaps in grey, markers ▼, cues ◆, notes ■, review notes ★."
-    return grab(strip, "timeline", caption, FIGURE_WIDTH_PX, STRIP_HEIGHT_PX)
+    strip.getPlotItem().setXRange(content.start_s, content.start_s + duration, padding=0.01)  # session time, as live
+    states = list(dict.fromkeys(i.state for i in content.series.states if i.end_s - i.start_s > 0.0))
+    caption = ("The whole session: " + ("states (colour and height), " if states else "")
+               + "gaps in grey, markers ▼, cues ◆, notes ■, review notes ★.")
+    image = grab(strip, "timeline", caption, FIGURE_WIDTH_PX, STRIP_HEIGHT_PX)
+    return replace(image, legend=tuple((state, STATE_STYLE.get(state, OTHER_STATE)[0]) for state in states))
+
+
+def use_clock_axis(plot: pg.PlotItem) -> MinutesSecondsAxis:
+    """Give ``plot`` a bottom axis labelled m:ss at clock-like steps (the report's time axes); the axis."""
+    axis = plot.getAxis("bottom")
+    if not isinstance(axis, MinutesSecondsAxis):
+        axis = MinutesSecondsAxis("bottom")
+        plot.setAxisItems({"bottom": axis})
+    return axis
 
 
 def raw_images(content: SessionReportContent) -> list[ReportImage]:
@@ -188,7 +211,7 @@ class WeeklyBandChart(pg.GraphicsLayoutWidget):
         super().__init__(parent=parent)
         self.setBackground("w")
         self.band_plot = self.addPlot(row=0, col=0, title="Time in the usual range, % of the time the state model judged")
-        self.cue_plot = self.addPlot(row=1, col=0, title="Cues per week: suggested (light) and approved (dark)")
+        self.cue_plot = self.addPlot(row=1, col=0, title="Cues per week: suggested and approved")
         self.cue_plot.setXLink(self.band_plot)
         for plot in (self.band_plot, self.cue_plot):
             plot.setMouseEnabled(x=False, y=False)
@@ -199,16 +222,26 @@ class WeeklyBandChart(pg.GraphicsLayoutWidget):
         weeks = content.weeks
         x = np.arange(len(weeks), dtype=float)
         share = np.array([w.in_band_pct if w.in_band_pct is not None else np.nan for w in weeks], dtype=float)
-        self.band_plot.plot(x, share, pen=pg.mkPen(BLUE, width=2), symbol="o", symbolSize=8,
-                            symbolBrush=pg.mkBrush(*BLUE), connect="finite")
+        if np.isfinite(share).any():  # (no week with judged time: nothing to draw)
+            self.band_plot.plot(x, share, pen=pg.mkPen(BLUE, width=2), symbol="o", symbolSize=8,
+                                symbolBrush=pg.mkBrush(*BLUE), connect="finite")
         self.band_plot.setYRange(0.0, 105.0, padding=0)
         suggested = [float(w.cues_suggested) for w in weeks]
         approved = [float(w.cues_approved) for w in weeks]
-        self.cue_plot.addItem(pg.BarGraphItem(x=x - 0.17, height=suggested, width=0.32, brush=pg.mkBrush(86, 180, 233, 200),
-                                              pen=pg.mkPen(None)))
-        self.cue_plot.addItem(pg.BarGraphItem(x=x + 0.17, height=approved, width=0.32, brush=pg.mkBrush(*GREEN),
-                                              pen=pg.mkPen(None)))
-        self.cue_plot.setYRange(0.0, max([*suggested, *approved, 3.0]) * 1.15, padding=0)
+        self.suggested_bars = pg.BarGraphItem(x=x - 0.17, height=suggested, width=0.32,
+                                              brush=pg.mkBrush(*SUGGESTED_COLOUR), pen=pg.mkPen(None))
+        self.approved_bars = pg.BarGraphItem(x=x + 0.17, height=approved, width=0.32,
+                                             brush=pg.mkBrush(*APPROVED_COLOUR), pen=pg.mkPen(None))
+        self.cue_plot.addItem(self.suggested_bars)
+        self.cue_plot.addItem(self.approved_bars)
+        top = max([*suggested, *approved, 3.0])
+        step = max(1, math.ceil(top / CUE_TICKS))  # counts: whole-number ticks only
+        self.cue_plot.getAxis("left").setTickSpacing(major=float(step), minor=float(step))
+        self.cue_plot.setYRange(0.0, top * 1.15, padding=0)
+        self.legend = pg.LegendItem(offset=(-10, 5), labelTextColor=(40, 40, 40), brush=pg.mkBrush(255, 255, 255, 220))
+        self.legend.setParentItem(self.cue_plot.getViewBox())
+        self.legend.addItem(self.suggested_bars, "suggested")  # the samples draw the bars' own brushes
+        self.legend.addItem(self.approved_bars, "approved")
         step = max(1, -(-len(weeks) // 12))
         ticks = [[(i, w.label) for i, w in enumerate(weeks) if i % step == 0 or i == len(weeks) - 1]]
         for plot in (self.band_plot, self.cue_plot):
@@ -242,7 +275,7 @@ def band_image(content: ProgressContent) -> ReportImage:
     chart.set_weeks(content)
     caption = ("Time in the usual range as a share of the time the state model judged (in band, rising, above band, "
                "settling, quiet drop), and the cues suggested and approved, per week.")
-    return grab(chart, "in-band", caption, FIGURE_WIDTH_PX, TREND_HEIGHT_PX)
+    return grab(chart, "in-band", caption, FIGURE_WIDTH_PX, TREND_HEIGHT_PX)  # its legend is drawn in the chart
 
 
 def progress_images(content: ProgressContent, progress: ProgressCallback | None = None) -> list[ReportImage]:
@@ -254,5 +287,5 @@ def progress_images(content: ProgressContent, progress: ProgressCallback | None 
     return images
 
 
-__all__ = ["FIGURE_WIDTH_PX", "ReportImage", "WeeklyBandChart", "grab", "png_bytes",
-           "progress_images", "session_images"]
+__all__ = ["APPROVED_COLOUR", "FIGURE_WIDTH_PX", "SUGGESTED_COLOUR", "ReportImage", "WeeklyBandChart", "grab",
+           "png_bytes", "progress_images", "session_images", "use_clock_axis"]

@@ -1,11 +1,14 @@
 """The reports as HTML: one text for a browser (a self-contained file) and for Qt's PDF layout.
 
 :func:`session_html` and :func:`progress_html` turn report content and its figures into
-HTML. ``src(image)`` says where each figure comes from: a ``data:image/png;base64,...`` URI
-for the HTML file (nothing outside the file), a resource name of the ``QTextDocument`` for
-the PDF. With ``for_pdf=True`` the markup keeps to what Qt's rich-text engine lays out
-(table attributes, image widths in layout pixels) and every section after the first starts
-on a new page (``page-break-before``); a browser prints the same breaks.
+HTML; :func:`client_html` the client version of a session report (plain sentences only).
+``src(image)`` says where each figure comes from: a ``data:image/png;base64,...`` URI for the
+HTML file (nothing outside the file), a resource name of the ``QTextDocument`` for the PDF.
+With ``for_pdf=True`` the markup keeps to what Qt's rich-text engine lays out (table
+attributes, image widths in layout pixels). Sections flow on from page to page: a heading is kept with what follows it and a figure with its caption
+(the CSS ``break-after: avoid`` / ``break-inside: avoid`` rules for a browser's print; Qt's PDF
+layout does not read them, so :func:`~.report_render.pdf_bytes` moves such a heading or figure
+to the next page itself).
 
 Every text that comes from the session (notes, markers, names, tags, cue texts) is escaped.
 
@@ -19,22 +22,20 @@ import html
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
+from somafeedback.client_report import NO_EXERCISE_TEXT, ClientReport
 from somafeedback.report_content import (
     DEIDENTIFIED_TEXT,
+    WHOLE_SESSION,
     ProgressContent,
     SessionReportContent,
     clock,
 )
+from somafeedback.segments import SegmentStats
 
 if TYPE_CHECKING:  # a type only: this module stays Qt-free
     from .report_figures import ReportImage
 
 PDF_IMAGE_WIDTH: Final = 660  # layout px of a figure in the PDF (the text width of an A4 page at 96 dpi)
-STATE_COLOURS: Final = {  # the replay strip's colours (replay_window.STATE_STYLE), for the legend
-    "above band": "rgb(230,159,0)", "rising": "rgb(240,228,66)", "settling": "rgb(0,158,115)",
-    "in band": "rgb(86,180,233)", "calibrating": "rgb(150,150,150)", "quiet drop — check in?": "rgb(204,121,167)",
-    "low signal": "rgb(215,215,215)", "paused": "rgb(235,235,235)",
-}
 CSS: Final = """
 body { font-family: "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif; font-size: 10pt; color: #222;
        max-width: 1100px; margin: 1.5em auto; padding: 0 1em; }
@@ -50,7 +51,10 @@ td.num { text-align: right; white-space: nowrap; }
 .caption { color: #555; font-size: 9pt; margin: 0.2em 0 1em 0; }
 .muted { color: #666; }
 img.figure { width: 100%; height: auto; display: block; }
-@media print { h2.section { page-break-before: always; } }
+h1, h2, h3 { page-break-after: avoid; break-after: avoid; }
+.figure-block, tr { page-break-inside: avoid; break-inside: avoid; }
+th { white-space: nowrap; }
+.legend-swatch { font-size: 12pt; }
 """
 
 ImageSource = Callable[["ReportImage"], str]
@@ -66,7 +70,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Seque
     spans the page width."""
     attrs = ' border="1" cellspacing="0" cellpadding="4"' if for_pdf else ""
     attrs += ' width="100%"' if wide else ""
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    head = "".join(f'<th style="white-space: nowrap">{"<br>".join(_e(w) for w in h.split(chr(10)))}</th>'
+                   for h in headers)  # a header breaks only where it has a newline, never inside a word
     body = []
     for row in rows:
         cells = []
@@ -80,9 +85,9 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Seque
 
 
 def _section(title: str, for_pdf: bool, first: bool = False) -> str:
-    style = "" if first or not for_pdf else ' style="page-break-before: always"'
+    """A section heading; sections flow on (the PDF keeps each heading with what follows it)."""
     klass = "" if first else ' class="section"'
-    return f"<h2{klass}{style}>{_e(title)}</h2>"
+    return f"<h2{klass}>{_e(title)}</h2>"
 
 
 def _figure(image: ReportImage, src: ImageSource, for_pdf: bool) -> str:
@@ -91,7 +96,16 @@ def _figure(image: ReportImage, src: ImageSource, for_pdf: bool) -> str:
         tag = f'<img src="{_e(src(image))}" width="{PDF_IMAGE_WIDTH}" height="{height}" alt="{_e(image.key)}">'
     else:
         tag = f'<img class="figure" src="{src(image)}" alt="{_e(image.caption)}">'
-    return f'<p>{tag}</p><p class="caption">{_e(image.caption)}</p>'
+    return f'<div class="figure-block"><p>{tag}</p><p class="caption">{_e(image.caption)}</p>{_legend(image)}</div>'
+
+
+def _legend(image: ReportImage) -> str:
+    """The colours drawn in ``image`` with their names (nothing when it drew none)."""
+    if not image.legend:
+        return ""
+    keys = " &nbsp; ".join(f'<span class="legend-swatch" style="color: rgb({r},{g},{b})">■</span> {_e(name)}'
+                           for name, (r, g, b) in image.legend)
+    return f'<p class="caption legend">States: {keys}</p>'
 
 
 def _document(title: str, body: str) -> str:
@@ -107,6 +121,43 @@ def _box(*paragraphs: str) -> str:
 
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60.0:.1f} min"
+
+
+def _phase_rows(phases: Sequence[SegmentStats]) -> list[tuple[str, ...]]:
+    """One row per measure, one column per phase (the measure's unit in its name)."""
+    def num(value: float | None, spec: str) -> str:
+        return "--" if value is None or value != value else f"{value:{spec}}"
+
+    rows: list[tuple[str, ...]] = [
+        ("Window (m:ss)", *(f"{clock(p.segment.start_s)}–{clock(p.segment.end_s)} ({clock(p.segment.duration_s)})"
+                            for p in phases)),
+        ("Beats (accepted / all)", *(f"{p.n_accepted} / {p.n_beats}" for p in phases)),
+        ("Heart rate (bpm)", *(num(p.mean_hr_bpm, ".1f") for p in phases)),
+        ("RMSSD (ms)", *(num(p.rmssd_ms, ".1f") for p in phases)),
+        ("SDNN (ms)", *(num(p.sdnn_ms, ".1f") for p in phases)),
+        ("pNN50 (%)", *(num(p.pnn50_pct, ".1f") for p in phases)),
+        ("LF (ms²)", *(num(p.lf_ms2, ".0f") for p in phases)),
+        ("HF (ms²)", *(num(p.hf_ms2, ".0f") for p in phases)),
+        ("LF/HF", *(num(p.lf_hf, ".2f") for p in phases)),
+        ("Breathing rate (breaths/min)", *(num(p.breathing_bpm, ".1f") for p in phases)),
+        ("Artifacts (% of beats)", *(num(p.artifact_pct, ".1f") for p in phases)),
+        ("Validity", *("valid" if p.valid else "not valid" for p in phases)),
+    ]
+    return rows
+
+
+def _phase_table(phases: Sequence[SegmentStats], for_pdf: bool) -> str:
+    if not phases:
+        return '<p class="muted">No beats to measure.</p>'
+    table = _table(["Measure", *(p.segment.label for p in phases)], _phase_rows(phases),
+                   numeric=tuple(range(1, len(phases) + 1)), for_pdf=for_pdf, wide=True)
+    notes = [f"{p.segment.label}: {'; '.join(p.notes)}" for p in phases if p.notes]
+    return table + (f'<p class="caption">Notes — {_e(" · ".join(notes))}.</p>' if notes else "")
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 week``, ``2 weeks``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def session_title(content: SessionReportContent) -> str:
@@ -144,6 +195,17 @@ def session_html(content: SessionReportContent, images: Sequence[ReportImage], s
     parts.append(_table(["Measure", "Value", "How it was computed"],
                         [(f.label, f.text, f.detail) for f in content.figures], numeric=(1,), for_pdf=for_pdf,
                         wide=True))
+    parts.append("<h3>Baseline</h3>")
+    if content.baseline_info is not None:
+        parts.append(_table(["Baseline", "Value", "How it was made"], content.baseline_info.rows(),
+                            for_pdf=for_pdf, wide=True))
+    else:
+        parts.append('<p class="muted">No baseline was measured or stored for this session: the states, if any, '
+                     "had no usual range to compare with.</p>")
+    parts.append("<h3>" + ("Phases" if len(content.phases) > 1 or content.phases and
+                            content.phases[0].segment.label != WHOLE_SESSION else "The session as one stretch") + "</h3>")
+    parts.append(_phase_table(content.phases, for_pdf))
+    parts.append(f'<p class="caption">{_e(content.phase_text)}</p>')
     parts.append("<h3>Time in each state</h3>")
     total = sum(content.state_seconds.values())
     if content.state_seconds:
@@ -166,9 +228,7 @@ def session_html(content: SessionReportContent, images: Sequence[ReportImage], s
     by_key = {image.key: image for image in images}
     parts.append(_section("Over the session", for_pdf))
     if "timeline" in by_key:
-        parts.append(_figure(by_key["timeline"], src, for_pdf))
-        legend = " &nbsp; ".join(f'<span style="color: {colour}">■</span> {_e(name)}' for name, colour in STATE_COLOURS.items())
-        parts.append(f'<p class="caption">States: {legend}</p>')
+        parts.append(_figure(by_key["timeline"], src, for_pdf))  # with the legend of the states it drew, if any
     if "overview" in by_key:
         parts.append(_figure(by_key["overview"], src, for_pdf))
     raw = [image for image in images if image.key.startswith("raw-")]
@@ -218,7 +278,7 @@ def progress_html(content: ProgressContent, images: Sequence[ReportImage], src: 
     parts = [f"<h1>{_e(progress_title(content))}</h1>",
              '<table class="meta" border="0" cellpadding="2">'
              f"<tr><td><b>Client</b></td><td>{_e(content.client)}</td></tr>"
-             f"<tr><td><b>Weeks</b></td><td>{first.isoformat()} to {last.isoformat()} ({len(content.weeks)} weeks)</td></tr>"
+             f"<tr><td><b>Weeks</b></td><td>{first.isoformat()} to {last.isoformat()} ({_count(len(content.weeks), 'week')})</td></tr>"
              f"<tr><td><b>Sessions</b></td><td>{len(content.sessions)}</td></tr>"
              + (f"<tr><td><b>Made</b></td><td>{made.isoformat()}</td></tr>" if made else "")
              + "</table>",
@@ -233,7 +293,7 @@ def progress_html(content: ProgressContent, images: Sequence[ReportImage], src: 
         rows.append((f"{w.year}-W{w.week:02d}", str(w.sessions), f"{w.minutes:.1f}",
                      f"{w.practices} / {w.practice_minutes:.1f}", resting, share,
                      f"{w.cues_suggested} / {w.cues_approved}", str(w.script_pauses)))
-    parts.append(_table(["Week", "Sessions", "Minutes", "Home practice", "Resting ln RMSSD", "In usual range",
+    parts.append(_table(["Week", "Sessions", "Minutes", "Home\npractice", "Resting\nln RMSSD", "In usual\nrange",
                          "Cues", "Pauses"], rows, numeric=(1, 2, 3, 4, 5, 6, 7), for_pdf=for_pdf, nowrap=True))
     parts.append('<p class="caption">Weeks run Monday to Sunday; the first starts on '
                  f"{content.weeks[0].start.isoformat()}. Home practice: practices / minutes. Resting ln RMSSD: the "
@@ -250,8 +310,24 @@ def progress_html(content: ProgressContent, images: Sequence[ReportImage], src: 
                              f"{s.resting_ln_rmssd:.2f}" if s.resting_ln_rmssd is not None else "--",
                              f"{s.in_band_min:.1f} of {s.judged_min:.1f} min" if s.judged_min > 0 else "--",
                              f"{s.cues_suggested} / {s.cues_approved}", s.session_id[:8]))
-    parts.append(_table(["Started", "Mode", "Minutes", "Resting ln RMSSD", "In usual range", "Cues", "Session"],
+    parts.append(_table(["Started", "Mode", "Minutes", "Resting\nln RMSSD", "In usual\nrange", "Cues", "Session"],
                         session_rows, numeric=(2, 3, 4, 5), for_pdf=for_pdf, nowrap=True))
     parts.append(f'<p class="muted">Made by somafeedback {_e(content.app_version)} from the session library '
                  f"{_e(content.library)}.</p>")
     return _document(progress_title(content), "\n".join(parts))
+
+
+def client_html(report: ClientReport) -> str:
+    """The client version of a session report: plain sentences, no figures, no technical measures."""
+    parts = [f"<h1>{_e(report.title)}</h1>", f"<p>{_e(report.date_text)}</p>",
+             "<h2>What you practised</h2>"]
+    if report.practised:
+        parts.append("<ul>" + "".join(f"<li>{_e(title)}</li>" for title in report.practised) + "</ul>")
+    else:
+        parts.append(f"<p>{_e(NO_EXERCISE_TEXT)}</p>")
+    parts.append("<h2>How long</h2>")
+    parts.append(f"<p>{_e(report.duration_text)}</p>")
+    parts.append("<h2>What changed</h2>")
+    parts.append("".join(f"<p>{_e(sentence)}</p>" for sentence in report.changes))
+    parts.append(_box(report.not_medical_text))
+    return _document(report.title, "\n".join(parts))

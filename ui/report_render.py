@@ -7,8 +7,10 @@ builds the content on a worker thread (it is Qt-free and takes most of the time)
 calls :func:`write_session_report` / :func:`write_progress_report` on the GUI thread. Formats:
 
 * ``html``: one self-contained file (inline CSS, figures as base64 PNG ``<img>``\\ s);
-* ``pdf``: A4 through Qt's own ``QTextDocument`` and ``QPdfWriter`` (no browser), each
-  section on a new page, page numbers at the foot.
+* ``pdf``: A4 through Qt's own ``QTextDocument`` and ``QPdfWriter`` (no browser), page
+  numbers at the foot. Sections flow on; a heading is never left alone at the foot of a page
+  and a figure never apart from its caption (Qt's layout reads no ``break-after: avoid``:
+  :func:`keep_with_next` moves such a heading or figure to the next page).
 
 Output
     ``out=None``: beside the session file (``<stem>_report.html|pdf``; de-identified:
@@ -46,6 +48,7 @@ from typing import Final
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from somafeedback import __version__
+from somafeedback.client_report import client_report
 from somafeedback.export._writing import ExportError, Outputs, safe_name
 from somafeedback.progress import ProgressCallback
 from somafeedback.report_content import (
@@ -57,14 +60,15 @@ from somafeedback.report_content import (
 )
 
 from .report_figures import ReportImage, progress_images, session_images
-from .report_html import progress_html, progress_title, session_html, session_title
+from .report_html import client_html, progress_html, progress_title, session_html, session_title
 
 FORMATS: Final = ("html", "pdf")
+AUDIENCES: Final = ("practitioner", "client")  # the full session report, or its plain-language client version
 SUFFIXES: Final = {"html": ".html", "pdf": ".pdf"}
 CONTENT_SHARE: Final = 0.6  # progress: content to 0.6, figures to 0.9, the document to 1.0
 FIGURES_SHARE: Final = 0.9
 PDF_RESOLUTION_DPI: Final = 300
-PDF_MARGIN_MM: Final = 0.0  # QTextDocument.print_ adds its own 2 cm page margins
+PDF_MARGIN_MM: Final = 2.0  # the printer margin QTextDocument.print_ sets when none is (it adds 2 cm inside)
 DISPLAY_VARIABLES: Final = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
 RESOURCE_SCHEME: Final = "report"  # QTextDocument resource names of the figures: report:<key>.png
 
@@ -122,6 +126,92 @@ def _resource(image: ReportImage) -> str:
     return f"{RESOURCE_SCHEME}:{image.key}.png"
 
 
+PRINT_MARGIN_CM: Final = 2.0  # the page margins QTextDocument.print_ lays a document out with
+
+
+def _paginated(document: QtGui.QTextDocument, device: QtGui.QPagedPaintDevice) -> QtGui.QTextDocument:
+    """A copy of ``document`` laid out on ``device``'s pages exactly as ``QTextDocument.print_`` lays it out."""
+    copy = document.clone()
+    copy.documentLayout().setPaintDevice(device)
+    screen = QtGui.QGuiApplication.primaryScreen()  # Qt's default dpi: the margins are in its units
+    dpi_x, dpi_y = (round(screen.logicalDotsPerInchX()), round(screen.logicalDotsPerInchY())) if screen else (100, 100)
+    frame = copy.rootFrame().frameFormat()
+    frame.setLeftMargin(int(PRINT_MARGIN_CM / 2.54 * dpi_x))
+    frame.setRightMargin(int(PRINT_MARGIN_CM / 2.54 * dpi_x))
+    frame.setTopMargin(int(PRINT_MARGIN_CM / 2.54 * dpi_y))
+    frame.setBottomMargin(int(PRINT_MARGIN_CM / 2.54 * dpi_y))
+    copy.rootFrame().setFrameFormat(frame)
+    copy.setPageSize(QtCore.QSizeF(device.width(), device.height()))
+    return copy
+
+
+def _keeps_with_next(block: QtGui.QTextBlock) -> bool:
+    """A heading, or a paragraph holding a figure (kept with its caption)."""
+    if block.blockFormat().headingLevel() > 0:
+        return True
+    it = block.begin()
+    while not it.atEnd():
+        if it.fragment().charFormat().isImageFormat():
+            return True
+        it += 1
+    return False
+
+
+def _items(document: QtGui.QTextDocument) -> list[tuple[int, float, bool]]:
+    """The document's top-level items in order: (first block number, y of its first line, keep with next); a table
+    is one item (its first cell's first line)."""
+    layout = document.documentLayout()
+
+    def top(block: QtGui.QTextBlock) -> float:  # a line that did not fit moves down inside its block, to the next page
+        lines = block.layout()
+        first = lines.lineAt(0).y() if lines is not None and lines.lineCount() else 0.0
+        return layout.blockBoundingRect(block).top() + first
+
+    items: list[tuple[int, float, bool]] = []
+    seen_tables: set[int] = set()
+    block = document.firstBlock()
+    while block.isValid():
+        table = QtGui.QTextCursor(block).currentTable()
+        if table is not None:
+            if table.firstPosition() not in seen_tables:  # its first cell's block
+                seen_tables.add(table.firstPosition())
+                items.append((block.blockNumber(), top(block), False))
+        elif block.text().strip() or _keeps_with_next(block):
+            items.append((block.blockNumber(), top(block), _keeps_with_next(block)))
+        block = block.next()
+    return items
+
+
+def keep_with_next(document: QtGui.QTextDocument, device: QtGui.QPagedPaintDevice, rounds: int = 40) -> int:
+    """Give ``document`` page breaks so no heading ends a page and no figure is parted from its caption
+    (as laid out on ``device`` by ``print_``); the number of breaks added."""
+    added = 0
+    broken: set[int] = set()
+    for _ in range(rounds):
+        copy = _paginated(document, device)
+        page_height = copy.pageSize().height()
+        items = _items(copy)
+        page = [int(top // page_height) for _, top, _ in items]
+        move = None
+        for k in range(len(items) - 1):
+            if items[k][2] and page[k + 1] > page[k]:
+                first = k
+                while first > 0 and items[first - 1][2] and page[first - 1] == page[k]:
+                    first -= 1  # a chain (a section heading, a sub-heading, a figure) moves together
+                if items[first][0] not in broken and first > 0:
+                    move = items[first][0]
+                    break
+        if move is None:
+            return added
+        broken.add(move)
+        cursor = QtGui.QTextCursor(document.findBlockByNumber(move))
+        fmt = cursor.blockFormat()
+        fmt.setPageBreakPolicy(QtGui.QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+        cursor.setBlockFormat(fmt)
+        added += 1
+    return added
+
+
 def pdf_bytes(html_text: str, images: list[ReportImage], title: str) -> bytes:
     """``html_text`` laid out on A4 pages by Qt and written as PDF (figures from ``images``)."""
     document = QtGui.QTextDocument()
@@ -141,6 +231,7 @@ def pdf_bytes(html_text: str, images: list[ReportImage], title: str) -> bytes:
     writer.setResolution(PDF_RESOLUTION_DPI)
     writer.setTitle(title)
     writer.setCreator(f"somafeedback {__version__}")
+    keep_with_next(document, writer)
     document.print_(writer)
     del writer  # finishes the PDF
     buffer.close()
@@ -215,6 +306,25 @@ def write_session_report(content: SessionReportContent, fmt: str, out: Path | No
     return _written(outputs, content.path, fmt, job)
 
 
+def write_client_report(content: SessionReportContent, fmt: str, out: Path | None = None,
+                        progress: ProgressCallback | None = None) -> Path:
+    """Write the plain-language client version of ``content`` (:mod:`somafeedback.client_report`) as ``fmt``;
+    the path written (``<stem>_client_report.html|pdf`` beside the session by default; GUI thread)."""
+    _check_format(fmt, content.path)
+    _on_gui_thread(content.path)
+    outputs = Outputs(content.path)
+    stages = _Stages(progress)
+
+    def job() -> Path:
+        stages.emit(0.0)
+        target = _place(outputs, out, content.path.parent, f"{content.stem}_client_report", fmt)
+        report = client_report(content)
+        stages.emit(0.5)
+        return _write(outputs, target, stages, fmt, [], report.title, lambda _imgs, _src, _pdf: client_html(report))
+
+    return _written(outputs, content.path, fmt, job)
+
+
 def write_progress_report(content: ProgressContent, fmt: str, out: Path | None = None,
                           progress: ProgressCallback | None = None, today: dt.date | None = None) -> Path:
     """Draw the figures of ``content`` and write its progress report as ``fmt``; the path written (GUI thread)."""
@@ -249,7 +359,7 @@ def _begin(fmt: str, source: Path, out: Path | None, progress: ProgressCallback 
 
 
 def render_session_report(session_path: str | Path, fmt: str, out: Path | None = None, deidentify: bool = False,
-                          progress: ProgressCallback | None = None) -> Path:
+                          progress: ProgressCallback | None = None, audience: str = "practitioner") -> Path:
     """Write the report of one session as ``fmt`` (``"html"`` or ``"pdf"``); the path written (GUI thread).
 
     The content (:func:`~somafeedback.report_content.session_content`) fills the progress to
@@ -257,11 +367,22 @@ def render_session_report(session_path: str | Path, fmt: str, out: Path | None =
     (unreadable file), :class:`~somafeedback.report_content.ReportError` (no beats, unknown
     format, cannot write, not the GUI thread) or :class:`~somafeedback.export.ExportError`
     (the output exists).
+
+    ``audience="client"`` writes the plain-language client version instead (:func:`write_client_report`).
     """
     session_path = Path(session_path)
+    if audience not in AUDIENCES:
+        raise ReportError(f"{session_path}: unknown report audience {audience!r} (choose one of {', '.join(AUDIENCES)})")
     stages = _begin(fmt, session_path, out, progress)
     content = session_content(session_path, deidentify, stages.part(0.0, CONTENT_SHARE))
-    return write_session_report(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
+    write = write_client_report if audience == "client" else write_session_report
+    return write(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
+
+
+def render_client_report(session_path: str | Path, fmt: str, out: Path | None = None, deidentify: bool = False,
+                         progress: ProgressCallback | None = None) -> Path:
+    """Write the plain-language client version of one session's report (GUI thread); the path written."""
+    return render_session_report(session_path, fmt, out, deidentify, progress, audience="client")
 
 
 def render_progress_report(library_folder: str | Path, client: str, fmt: str, out: Path | None = None,
@@ -278,5 +399,6 @@ def render_progress_report(library_folder: str | Path, client: str, fmt: str, ou
     return write_progress_report(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
 
 
-__all__ = ["FORMATS", "ExportError", "ReportError", "ensure_app", "pdf_bytes", "render_progress_report",
-           "render_session_report", "write_progress_report", "write_session_report"]
+__all__ = ["AUDIENCES", "FORMATS", "ExportError", "ReportError", "ensure_app", "keep_with_next", "pdf_bytes",
+           "render_client_report", "render_progress_report", "render_session_report", "write_client_report",
+           "write_progress_report", "write_session_report"]

@@ -2,8 +2,8 @@
 
 Kept: the thresholds of the state model and the cue engine, the breathing pacer, sound,
 the recordings folder, the client and practitioner names (pseudonyms), and whether the
-client view shows numbers. Defaults come from the core's config classes, so an empty
-settings store means "the documented defaults".
+client view shows numbers and the time left in an exercise. Defaults come from the core's
+config classes, so an empty settings store means "the documented defaults".
 
 Thread: the Qt GUI thread.
 """
@@ -38,6 +38,8 @@ CUES = (
     ("cues/grounding_after_s", "grounding_after_s", "Suggest grounding after", "s above band", 5.0, 300.0, 5.0),
     ("cues/pendulation_after_s", "pendulation_after_s", "Invite pendulation after", "s of activation", 60.0, 1200.0, 30.0),
 )
+
+CLIENT_TIME_LEFT_KEY = "client/time_left"
 
 
 class AppSettings:
@@ -84,6 +86,16 @@ class AppSettings:
         self.store.setValue(key, value)
         self.store.sync()
 
+    @property
+    def client_time_left(self) -> bool:
+        """Whether the client view's step line shows the time left in the exercise (default: yes)."""
+        return self._get(CLIENT_TIME_LEFT_KEY, True, bool)
+
+    @property
+    def suggestion_sound(self) -> bool:
+        """A soft tone with each new suggestion in the practitioner's window (default: off)."""
+        return self._get("sound/suggestions", False, bool)
+
 
 class SettingsDialog(QtWidgets.QDialog):
     """Edit the settings; OK stores them (new values apply to the next session)."""
@@ -108,6 +120,8 @@ class SettingsDialog(QtWidgets.QDialog):
             self._number(form, key, label, unit, getattr(cues, name), low, high, step)
         self._check(form, "sound/chimes", "Chimes for eyes-closed practice", settings.chimes)
         self._check(form, "client/numbers", "Show numbers on the client view", settings.client_numbers)
+        self._check(form, CLIENT_TIME_LEFT_KEY, "Show the time left in an exercise on the client view",
+                    settings.client_time_left)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
                                              | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
