@@ -411,3 +411,30 @@ def test_a_bluetooth_problem_reads_plainly() -> None:
                          "(BleakError: org.bluez not found).\nTo try somafeedback without a strap, use the built-in "
                          "simulated strap: somafeedback stream --simulate")
     assert text == "No strap found: this machine has no usable Bluetooth adapter or Bluetooth service."
+
+
+# -- phases marked live ---------------------------------------------------------------------------------------
+def test_phases_marked_live_with_ctrl_digits_become_the_sessions_phases(qtbot, app, tmp_path: Path) -> None:
+    """Ctrl+1 baseline, Ctrl+2 practice, Ctrl+3 recovery: recorded as ``phase`` events, logged and drawn, and
+    read back by the review's and the report's phases (somafeedback.segments.phase_segments)."""
+    from somafeedback.segments import phase_segments
+
+    built = app("--simulate", "--speed", "20", "--record", "--recordings", str(tmp_path / "lib"), "--no-client-view")
+    window, plots, engine = built.window, built.window.plots, built.engine
+    qtbot.waitUntil(lambda: plots.rr.n > 5 and engine.recording is not None, timeout=30000)
+    focus(qtbot, window)
+    for digit, at_beats in ((QtCore.Qt.Key.Key_1, 5), (QtCore.Qt.Key.Key_2, 40), (QtCore.Qt.Key.Key_3, 80)):
+        qtbot.waitUntil(lambda n=at_beats: plots.rr.n > n, timeout=30000)
+        press(qtbot, window, digit, QtCore.Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: logged(window, "phase: recovery starts") is not None, timeout=10000)
+    assert logged(window, "phase: baseline starts") and logged(window, "phase: practice starts")
+    assert sorted(line.mark_text for line in plots.marks.values() if line.mark_kind == "phase") == [
+        "baseline starts", "practice starts", "recovery starts"]
+    engine.stop()
+    session = read_session(engine.recording)
+    events = [e for e in session.events if isinstance(e, TimelineEvent)]
+    starts = [e.host_ns for e in events if e.kind == "phase"]
+    assert [e.data["phase"] for e in events if e.kind == "phase"] == ["baseline", "practice", "recovery"]
+    phases = phase_segments(events, engine.session_origin_ns, 10_000.0)
+    assert [p.label for p in phases] == ["baseline", "practice", "recovery"]
+    assert [p.start_s for p in phases] == pytest.approx([(ns - engine.session_origin_ns) / 1e9 for ns in starts])

@@ -35,6 +35,7 @@ SHORTCUTS_HELP = (
     "Markers: " + ", ".join(f"{key} {text.lower()}" for key, _, text in MARKERS)
     + ". Ctrl+Z undo the last marker · N note (Enter saves it, Esc leaves it) · Space approve · S snooze 5 min"
     " · Esc dismiss · M mute cues · F11 client view full screen"
+    " · Ctrl+1 / Ctrl+2 / Ctrl+3 the baseline / practice / recovery phase starts now"
 )
 
 HIGHLIGHT_S: Final = 4.0  # a new suggestion's warm background fades out over this many seconds

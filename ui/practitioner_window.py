@@ -31,6 +31,7 @@ from somafeedback.exercise_library import Exercise
 from somafeedback.pacer import Pacer
 from somafeedback.pipeline import BeatMetrics
 from somafeedback.regulation import Baseline, RegulationModel
+from somafeedback.segments import PHASES
 
 from .chimes import Chimes
 from .cue_panel import MARKERS, CuePanel, clock_mm_ss
@@ -191,6 +192,13 @@ class PractitionerWindow(QtWidgets.QMainWindow):
     def mark(self, label: str) -> None:
         self.engine.add_event("marker", label=label)
 
+    def mark_phase(self, phase: str) -> None:
+        """The session's ``phase`` (baseline, practice, recovery) starts now: a ``phase`` event, which
+        the review's segments and the report's per-phase table read (Ctrl+1/2/3, Session → Phase)."""
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}")
+        self.engine.add_event("phase", phase=phase)
+
     def undo_marker(self) -> None:
         """Undo the last marker: an ``undo`` event on the timeline that names it (a session is a record: nothing
         is deleted); its line leaves the plots and the log strikes it out when the event comes back."""
@@ -275,6 +283,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         bind("Escape", lambda: self.decide("dismiss"))
         bind("M", self.toggle_mute)
         bind("Ctrl+Z", self.undo_marker)
+        for number, phase in enumerate(PHASES, start=1):
+            bind(f"Ctrl+{number}", lambda phase=phase: self.mark_phase(phase))
         if self.client is not None:
             bind("F11", self.client.toggle_full_screen)
 
@@ -290,6 +300,9 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.lsl_action.setToolTip("HR, RR, ECG, chest motion, metrics and markers as LSL streams on the local "
                                    "network, for research recording (off: nothing listens on the network)")
         self.lsl_action.toggled.connect(lambda on: self.engine.set_lsl(on))
+        phases = session.addMenu("Phase starts now")
+        for number, phase in enumerate(PHASES, start=1):
+            phases.addAction(f"{phase.capitalize()} (Ctrl+{number})", lambda phase=phase: self.mark_phase(phase))
         session.addAction("Open a session for review…", self.open_review)
         for fmt, label in (("html", "HTML"), ("pdf", "PDF")):
             session.addAction(f"A client's progress over the weeks ({label})…", lambda fmt=fmt: self.choose_progress_report(fmt))
@@ -464,6 +477,9 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             text = str(data.get("text"))
             self._log(stamp, f"note: {text}")
             self.plots.add_mark(("note", stamp), stamp / 1e9, "note", text)
+        elif event.kind == "phase":
+            self._log(stamp, f"phase: {data.get('phase')} starts")
+            self.plots.add_mark(("phase", stamp), stamp / 1e9, "phase", f"{data.get('phase')} starts")
         elif event.kind == "undo":
             self._take_undo(event)
         elif event.kind == "engine-error":
