@@ -777,3 +777,16 @@ def test_progress_report_of_one_week_headers_integer_cue_ticks_and_legend(client
         brush = samples[name].opts["brush"]
         assert QtGui.QColor(brush.color()).getRgb()[:3] == colour, name  # the legend draws the bars' own colour
     assert "light" not in chart.cue_plot.titleLabel.text and "dark" not in chart.cue_plot.titleLabel.text
+
+
+def test_a_session_without_notes_markers_or_cues_says_so_in_one_line(qt_app: Any, tmp_path: Path) -> None:
+    """The shipped sample has none: one plain line instead of three headings each over "none" (a near-empty page)."""
+    from somafeedback.ui.report_html import NOTHING_MARKED_TEXT
+    from somafeedback.ui.report_render import render_session_report
+
+    sample = Path(__file__).resolve().parents[1] / "recordings" / "polar-h10-slow-breathing.session.sqlite"
+    content = session_content(sample)
+    assert not (content.notes or content.markers or content.cue_decisions)
+    html_text = render_session_report(sample, "html", tmp_path).read_text(encoding="utf-8")
+    assert NOTHING_MARKED_TEXT in html_text
+    assert "<h3>Markers</h3>" not in html_text and "<h3>Notes</h3>" not in html_text

@@ -59,6 +59,8 @@ th { white-space: nowrap; }
 
 ImageSource = Callable[["ReportImage"], str]
 
+NOTHING_MARKED_TEXT = "No notes, markers or cue decisions in this session (no cues were suggested and no script ran)."
+
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
@@ -238,6 +240,10 @@ def session_html(content: SessionReportContent, images: Sequence[ReportImage], s
             parts.append(_figure(image, src, for_pdf))
 
     parts.append(_section("Notes, markers and cue decisions", for_pdf))
+    if not (content.notes or content.markers or content.cue_decisions):  # one line, not three near-empty headings
+        parts.append(f'<p class="muted">{NOTHING_MARKED_TEXT}</p>')
+        parts.append(f'<p class="muted">Made by somafeedback {_e(content.app_version)} from the recorded session file.</p>')
+        return _document(session_title(content), "\n".join(parts))
     parts.append("<h3>Notes</h3>")
     if content.notes:
         rows = [(clock(n.t_s), "review note" if n.kind == "review" else "note",
