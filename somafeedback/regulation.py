@@ -190,6 +190,7 @@ class RegulationModel:
         self._clean_since: float | None = None
         self._calibration = _Calibration()
         self._resource_at = -math.inf
+        self._resource_marks: list[float] = []  # every resource marker's time (an undo takes one back)
         self._paused = False
         self._held = {name: _Held() for name in ("rising", "above", "below_above", "back_in_band", "quiet", "quiet_end", "off_band_top")}
         self._moving = False
@@ -225,7 +226,14 @@ class RegulationModel:
 
     def marker(self, kind: str, t_s: float) -> None:
         if kind == "resource":
-            self._resource_at = t_s
+            self._resource_marks.append(t_s)
+            self._resource_at = max(self._resource_marks)
+
+    def undo_marker(self, kind: str, t_s: float) -> None:
+        """A marker taken back live (the practitioner's undo): as if it had not been set."""
+        if kind == "resource" and t_s in self._resource_marks:
+            self._resource_marks.remove(t_s)
+            self._resource_at = max(self._resource_marks, default=-math.inf)
 
     # -- beats ----------------------------------------------------------------------------
     def update(self, m: BeatMetrics) -> list[StateChange]:

@@ -85,6 +85,9 @@ class RegulationSession:
             self.model.marker(label, t_s)
             if self.cues is not None and label in MARKER_KINDS:
                 self._cue_events(self.cues.on_marker(label, t_s))
+        if (isinstance(event, TimelineEvent) and event.kind == "undo" and event.data.get("of") == "marker"
+                and isinstance(event.data.get("host_ns"), int)):
+            self.model.undo_marker(str(event.data.get("label", "")), event.data["host_ns"] / 1e9)
         if isinstance(event, LinkEvent) and event.strap_id == self.client_strap and event.state is LinkState.STOPPED:
             self._states(self.model.signal_lost(event.host_ns / 1e9, "the strap stopped"))
 

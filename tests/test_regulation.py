@@ -316,3 +316,27 @@ def test_the_session_records_a_restart_and_a_skip_as_calibration_events() -> Non
     assert skipped.data["baseline"] == stored.as_dict()
     assert [e.data["state"] for e in shown if e.kind == "state"] == ["in band"]
     assert not [e for e in shown if e.kind == "baseline"]  # "baseline" stays for baselines measured in the session
+
+
+def test_an_undone_resource_marker_no_longer_holds_back_the_quiet_drop_prompt() -> None:
+    """The practitioner's undo (an ``undo`` event naming the marker) takes the marker out of the model:
+    the quiet-drop prompt comes when it would have without it (after 60 s below the line)."""
+    from somafeedback.devices.events import TimelineEvent
+    from somafeedback.pipeline import MetricsPipeline
+    from somafeedback.regulation_session import RegulationSession
+
+    baseline = Baseline(70.0, 1.0, 3.6, 0.1, 0.0, "history", 240.0)
+    changes: list[tuple[str, float, dict]] = []
+    session = RegulationSession("practitioner", {}, lambda e: changes.append((e.kind, e.host_ns / 1e9, e.data)),
+                                baseline=baseline)
+    marker = TimelineEvent("marker", 1_000_000_000, 0.0, {"label": "resource"})
+    undo = TimelineEvent("undo", 2_000_000_000, 0.0, {"of": "marker", "host_ns": marker.host_ns, "label": "resource"})
+    session.event_analysed(marker, [])
+    session.event_analysed(undo, [])
+    pipeline, t = MetricsPipeline(), 2.0
+    while t < 400.0:  # HR 60 bpm: 10 below the baseline
+        t += 1.0
+        session.event_analysed(TimelineEvent("tick", int(t * 1e9), 0.0, {}),
+                               [(session.client_strap, pipeline.push_beat(t, 1000.0 + 20.0 * ((int(t) % 4) - 1.5)))])
+    drops = [t_s for kind, t_s, data in changes if kind == "state" and data.get("state") == RegulationState.QUIET_DROP.value]
+    assert drops and drops[0] < 120.0  # the undone marker's 2-min hold is gone
