@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,13 @@ def shared_data() -> Path:
 
 # CI runs are reproducible: hypothesis explores the same examples every time there.
 from hypothesis import settings  # noqa: E402
+
+# Started in the background by a non-interactive shell (nohup, `cmd &`), the suite inherits SIGINT
+# *ignored*, and so would every child it starts: Python then never raises KeyboardInterrupt and the
+# Ctrl-C tests fail for the harness's sake. A handled SIGINT here is reset to the default in each child
+# on exec, as in a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
