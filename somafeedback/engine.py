@@ -182,11 +182,11 @@ class Engine:
 
     def restart_baseline(self) -> None:
         """Measure the baseline again (on the loop; recorded as a ``calibration`` timeline event)."""
-        self.call(lambda: self.session and self.session.restart_baseline(self._loop_s()))
+        self.call(lambda: self.session and self.session.restart_baseline(self.now_s()))
 
     def skip_baseline(self, baseline: Baseline) -> None:
         """Stop measuring; judge against ``baseline`` (e.g. the client's stored one). Recorded like a restart."""
-        self.call(lambda: self.session and self.session.skip_baseline(baseline, self._loop_s()))
+        self.call(lambda: self.session and self.session.skip_baseline(baseline, self.now_s()))
 
     def baseline_progress(self) -> tuple[float, float] | None:
         """(s measured, length in s) of the baseline being measured, up to the latest beat; None when not measuring.
@@ -198,11 +198,6 @@ class Engine:
         if session is None:
             return None
         return session.model.calibration_progress()
-
-    def _loop_s(self) -> float:
-        """The loop's clock now, in s (the beats' time base), on the loop's thread."""
-        assert self._loop is not None
-        return LoopClock(self._loop).now_ns() / 1e9
 
     def add_event(self, kind: str, /, **data: Any) -> None:
         """A marker, note or pushed cue, stamped with the engine's clock, on the session's timeline.

@@ -23,6 +23,25 @@ from typing import Final
 
 OS_RELEASE: Final = Path("/etc/os-release")
 
+# xcb libraries packaged alike on Fedora and Arch (the xcb-util-* split and plain libxcb)
+_XCB_FEDORA_ARCH: Final = {
+    "libxcb-icccm.so.4": "xcb-util-wm",
+    "libxcb-keysyms.so.1": "xcb-util-keysyms",
+    "libxcb-image.so.0": "xcb-util-image",
+    "libxcb-render-util.so.0": "xcb-util-renderutil",
+    "libxcb-xinerama.so.0": "libxcb",
+    "libxcb-randr.so.0": "libxcb",
+    "libxcb-shape.so.0": "libxcb",
+    "libxcb-xkb.so.1": "libxcb",
+    "libxcb-cursor.so.0": "xcb-util-cursor",
+    "libxcb-util.so.1": "xcb-util",
+    "libxcb-xfixes.so.0": "libxcb",
+    "libxcb-sync.so.1": "libxcb",
+    "libxcb-shm.so.0": "libxcb",
+    "libxcb-render.so.0": "libxcb",
+    "libxcb.so.1": "libxcb",
+}
+
 # soname -> package, per distribution family: every system library Qt 6's xcb plugin links
 # (libxcb-xinerama only for older Qt builds; libxcb-cursor is needed from Qt 6.5 on).
 PACKAGES: Final[dict[str, dict[str, str]]] = {
@@ -57,21 +76,7 @@ PACKAGES: Final[dict[str, dict[str, str]]] = {
         "libgthread-2.0.so.0": "libglib2.0-0",
     },
     "fedora": {
-        "libxcb-icccm.so.4": "xcb-util-wm",
-        "libxcb-keysyms.so.1": "xcb-util-keysyms",
-        "libxcb-image.so.0": "xcb-util-image",
-        "libxcb-render-util.so.0": "xcb-util-renderutil",
-        "libxcb-xinerama.so.0": "libxcb",
-        "libxcb-randr.so.0": "libxcb",
-        "libxcb-shape.so.0": "libxcb",
-        "libxcb-xkb.so.1": "libxcb",
-        "libxcb-cursor.so.0": "xcb-util-cursor",
-        "libxcb-util.so.1": "xcb-util",
-        "libxcb-xfixes.so.0": "libxcb",
-        "libxcb-sync.so.1": "libxcb",
-        "libxcb-shm.so.0": "libxcb",
-        "libxcb-render.so.0": "libxcb",
-        "libxcb.so.1": "libxcb",
+        **_XCB_FEDORA_ARCH,
         "libX11-xcb.so.1": "libX11-xcb",
         "libX11.so.6": "libX11",
         "libxkbcommon-x11.so.0": "libxkbcommon-x11",
@@ -87,21 +92,7 @@ PACKAGES: Final[dict[str, dict[str, str]]] = {
         "libgthread-2.0.so.0": "glib2",
     },
     "arch": {
-        "libxcb-icccm.so.4": "xcb-util-wm",
-        "libxcb-keysyms.so.1": "xcb-util-keysyms",
-        "libxcb-image.so.0": "xcb-util-image",
-        "libxcb-render-util.so.0": "xcb-util-renderutil",
-        "libxcb-xinerama.so.0": "libxcb",
-        "libxcb-randr.so.0": "libxcb",
-        "libxcb-shape.so.0": "libxcb",
-        "libxcb-xkb.so.1": "libxcb",
-        "libxcb-cursor.so.0": "xcb-util-cursor",
-        "libxcb-util.so.1": "xcb-util",
-        "libxcb-xfixes.so.0": "libxcb",
-        "libxcb-sync.so.1": "libxcb",
-        "libxcb-shm.so.0": "libxcb",
-        "libxcb-render.so.0": "libxcb",
-        "libxcb.so.1": "libxcb",
+        **_XCB_FEDORA_ARCH,
         "libX11-xcb.so.1": "libx11",
         "libX11.so.6": "libx11",
         "libxkbcommon-x11.so.0": "libxkbcommon-x11",
