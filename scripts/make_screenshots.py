@@ -4,6 +4,8 @@
         libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0
                                   # once (Debian/Ubuntu): Xvfb and the X11 libraries Qt's xcb plugin needs
     python scripts/make_screenshots.py
+    python scripts/make_screenshots.py caution-panel   # only docs/screenshots/caution-panel.png
+    python scripts/make_screenshots.py method-selector # (or pendulation): only that shot
 
 Without a display it starts its own Xvfb server. Every view runs on the simulated strap (or
 the shipped sample session), sped up so the pictures show a session in progress.
@@ -97,6 +99,64 @@ def _review(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
     review.close()
 
 
+def _pendulation(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The review's Pendulation tab on the pendulation-swings scenario (recorded first, at full speed, by the CLI)."""
+    from somafeedback.ui.replay_window import ReplayWindow
+
+    recordings = folder / "pendulation"
+    subprocess.run([sys.executable, "-m", "somafeedback.cli", "session", "--simulate", "pendulation-swings",
+                    "--simulated-strap", "hr", "--speed", "max", "--mode", "practitioner", "--duration", "1680",
+                    "--record", "--recordings", str(recordings), "--client", "Client P"],
+                   check=True, stdout=subprocess.DEVNULL)
+    path = next(recordings.rglob("*.session.sqlite"))
+    review = ReplayWindow(path, library, recordings=folder)
+    review.resize(1500, 950)
+    review.show()
+    review.pause()
+    review.tabs.setCurrentWidget(review.pendulation)
+    _pump(app, 2.0)
+    review.tabs.currentWidget().grab().save(str(OUT / "pendulation-view.png"))
+    review.close()
+
+
+def _caution_panel(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The exercise box of the practitioner's side panel before a push of titrated pendulation: purpose, length,
+    when to use it, when to stop, its cautions first, and the push waiting for the confirming click."""
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+
+    built = build_practitioner_app(build_parser().parse_args(["--simulate"]), _settings(folder), library)
+    window, panel = built.window, built.window.panel
+    window.show()  # the engine is not started: nothing but the panel is needed
+    row = next(i for i in range(panel.exercises.count())
+               if panel.exercises.item(i).data(0x0100) == "titrated-pendulation")  # Qt.UserRole
+    panel.exercises.setCurrentRow(row)
+    panel.push_button.click()  # the first click: "Push after reading the cautions"
+    _pump(app, 1.0)
+    box = panel.push_button.parentWidget()
+    window.side.ensureWidgetVisible(box)
+    _pump(app, 0.5)
+    box.grab().save(str(OUT / "caution-panel.png"))
+    window.close()
+    if built.client is not None:
+        built.client.close()
+
+
+def _method_selector(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The top of the practitioner's side panel: the strap table and the session's method (CSE chosen)."""
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+
+    built = build_practitioner_app(build_parser().parse_args(["--simulate"]), _settings(folder), library)
+    window = built.window
+    window.show()  # the engine is not started: only the panel is needed
+    box = window.method_box
+    box.combo.setCurrentIndex(box.combo.findData("CSE"))
+    _pump(app, 0.5)
+    box.grab().save(str(OUT / "method-selector.png"))
+    window.close()
+    if built.client is not None:
+        built.client.close()
+
+
 def _report_page(app, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """The page of the sample's PDF report that holds the session figures (m:ss axes)."""
     from PySide6 import QtCore, QtPdf
@@ -127,8 +187,15 @@ def main() -> None:
         OUT.mkdir(parents=True, exist_ok=True)
         library = load_library()
         folder = Path(tempfile.mkdtemp(prefix="somafeedback-screens-"))
+        single = {"caution-panel": _caution_panel, "method-selector": _method_selector, "pendulation": _pendulation}
+        if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`
+            single[sys.argv[1]](app, library, folder)
+            return
         _practitioner(app, library, folder)
+        _caution_panel(app, library, folder)
+        _method_selector(app, library, folder)
         _review(app, library, folder)
+        _pendulation(app, library, folder)
         _report_page(app, folder)
 
         from somafeedback.ui.home_window import HomeWindow

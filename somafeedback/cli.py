@@ -234,7 +234,12 @@ def build_parser(extra_commands: Callable[[Any], None] | None = None) -> argpars
     session.add_argument("--replay", metavar="SESSION", help="run on a recorded session instead of a strap")
     _add_library_option(session)
     session.add_argument("--mode", required=True, choices=("practitioner", "home"))
+    session.add_argument("--method", choices=("se", "focusing", "cse"), default="se",
+                         help="the session's method: se (Somatic Experiencing, default), focusing (observe only, "
+                         "untimed, no suggestions) or cse (Clinical Somatic Education: movement blocks)")
     session.add_argument("--script", metavar="NAME", help="home mode: the exercise to practise (see 'somafeedback exercises')")
+    session.add_argument("--plan", metavar="FILE",
+                         help="home mode: a text file with the client's own plan, offered when the practice offers to end")
     session.add_argument("--auto-approve", action="store_true", help="practitioner mode: approve every suggestion")
     session.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds of session time")
     session.add_argument("--json", action="store_true", help="one JSON object per line, each with a 'type'")
@@ -524,6 +529,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _session(args: argparse.Namespace) -> int:
+    from .cues import check_home_script
     from .exercise_library import ExerciseError, load_library
     from .live import NoStrapFound, stream_straps
     from .regulation_session import RegulationSession
@@ -543,8 +549,20 @@ def _session(args: argparse.Namespace) -> int:
             print(f"somafeedback session: home mode needs --script NAME (one of: {known})", file=sys.stderr)
             return EXIT_USAGE
         script = library[args.script]
-    baseline = None
-    if args.baseline == "history":
+        try:
+            check_home_script(script)  # refused before anything starts (LSL outlets included)
+        except ValueError as error:
+            print(f"somafeedback session: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    plan_text = None
+    if args.plan:
+        try:
+            plan_text = Path(args.plan).read_text(encoding="utf-8").strip() or None
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"somafeedback session: cannot read the plan file {args.plan}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    baseline = usual = None
+    if args.baseline == "history" or args.client:
         from .library import client_baselines
         from .regulation import Baseline
 
@@ -552,16 +570,22 @@ def _session(args: argparse.Namespace) -> int:
             print("somafeedback session: --baseline history needs --client NAME", file=sys.stderr)
             return EXIT_USAGE
         stored = client_baselines(_library(args), args.client)
-        if not stored:
+        if not stored and args.baseline == "history":
             print(f"somafeedback session: no stored baseline for {args.client} yet; run a session with --record "
                   "and a calibrated baseline first", file=sys.stderr)
             return EXIT_USAGE
-        baseline = Baseline.from_history(stored)
+        usual = Baseline.from_history(stored) if stored else None  # today's measured baseline is compared with it
+        baseline = usual if args.baseline == "history" else None
     printer = StreamPrinter(json_lines=args.json, beats=False)
     strap_data, outlets = _with_lsl(args, printer)
     emit = printer.event if outlets is None else FanOut(printer, outlets).event  # states and cues
-    loop_session = RegulationSession(args.mode, library, emit, script=script,
-                                     auto_approve=args.auto_approve, baseline=baseline)
+    try:
+        loop_session = RegulationSession(args.mode, library, emit, script=script,
+                                         auto_approve=args.auto_approve, baseline=baseline, usual=usual, plan_text=plan_text,
+                                         method=args.method)
+    except ValueError as error:  # e.g. a script for sessions with a practitioner only
+        print(f"somafeedback session: {error}", file=sys.stderr)
+        return _closing(outlets, lambda: EXIT_USAGE)
     sink = FanOut(loop_session, strap_data)
 
     if args.replay:
@@ -580,6 +604,7 @@ def _session(args: argparse.Namespace) -> int:
                 await player.run()
             else:
                 await asyncio.wait([asyncio.create_task(player.run())], timeout=args.duration)
+            loop_session.finish()
             return EXIT_OK
 
         return _closing(outlets, lambda: _run(replay_main, args.speed, simulated=True))
@@ -595,13 +620,16 @@ def _session(args: argparse.Namespace) -> int:
             if args.record:
                 from .live import record_straps
 
-                manifest = {"client": args.client, "mode": args.mode, "tags": [], "devices": [],
+                manifest = {"client": args.client, "mode": args.mode, "method": str(loop_session.method), "tags": [], "devices": [],
                             "source": {"kind": "simulated", "scenario": source.simulate, "seed": source.seed}
                             if source.simulate is not None else {"kind": "ble", "addresses": list(source.addresses)}}
                 writer = await record_straps(source, sink, args.duration, _library(args), manifest, attach)
+                loop_session.recorder = None  # closed: what the end adds is printed only
+                loop_session.finish()
                 print(f"saved {writer.path}", file=sys.stderr)
             else:
                 await stream_straps(source, sink, args.duration)
+                loop_session.finish()
         except NoStrapFound as error:
             print(error, file=sys.stderr)
             return EXIT_NO_STRAP
@@ -620,7 +648,8 @@ def _exercises(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for exercise in sorted(library.values(), key=lambda e: e.id):
         where = " + ".join(sorted(exercise.where))
-        print(f"{exercise.id:<28} {exercise.duration_text:>8}  {where:<16} {exercise.title}")
+        methods = ", ".join(m for m in ("SE", "Focusing", "CSE") if m in exercise.methods)
+        print(f"{exercise.id:<32} {exercise.duration_text:>8}  {where:<16} {methods:<19} {exercise.title}")
     return EXIT_OK
 
 

@@ -32,7 +32,8 @@ from .clock import LoopClock, SessionEventLoop, Speed
 from .devices.events import Notification, SourceEvent, TimelineEvent
 from .exercise_library import Exercise, load_library
 from .live_analysis import LiveAnalysis, Output
-from .cues import CueConfig
+from .method_modes import Method
+from .cues import HOME_CONTROLS, CueConfig
 from .regulation import Baseline, RegulationConfig
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +66,12 @@ class EngineSource:
 @dataclass
 class EngineOptions:
     mode: str = "practitioner"  # or "home"
-    script: str | None = None  # home mode: the exercise to practise
+    script: str | None = None  # home mode: the exercise to practise (one marked for home use)
+    plan_text: str | None = None  # home mode: the client's own plan, shown when the practice offers to end
     auto_approve: bool = False
     baseline: Baseline | None = None
+    method: str = "SE"  # SE | Focusing | CSE (somafeedback.method_modes)
+    usual: Baseline | None = None  # the client's usual range from earlier sessions: today's start is compared with it
     record_to: Path | None = None  # a library folder: record the session there
     lsl: bool = False  # publish Lab Streaming Layer streams from the start (switchable later)
     manifest: dict[str, Any] = field(default_factory=dict)
@@ -180,6 +184,26 @@ class Engine:
     def dismiss(self) -> None:
         self.call(lambda: self.session and self.session.dismiss())
 
+    def home_control(self, kind: str) -> None:
+        """The client tapped a home-practice control: "too-much", "dizzy", "help-now", "done" or
+        "keep-going" (any thread; run on the loop, recorded as ``cue`` events). ValueError for
+        an unknown kind, raised here in the caller's thread."""
+        if kind not in HOME_CONTROLS:
+            raise ValueError(f"unknown home control {kind!r} (known: {', '.join(HOME_CONTROLS)})")
+        self.call(lambda: self.session and self.session.home_control(kind))
+
+    def set_method(self, method: str) -> None:
+        """The session's method changes (SE, Focusing, CSE; any thread, run on the loop, recorded as a
+        ``method`` event). ValueError for an unknown method, raised here in the caller's thread."""
+        chosen = Method.parse(method)
+        self.options.method = str(chosen)
+        self.call(lambda: self.session and self.session.set_method(chosen, self.now_s()))
+
+    def movement_block(self, on: bool) -> None:
+        """The practitioner starts or ends a movement block (CSE's M key): a marker on the timeline,
+        which the regulation loop reads like any recorded marker."""
+        self.add_event("marker", label="movement-start" if on else "movement-end")
+
     def restart_baseline(self) -> None:
         """Measure the baseline again (on the loop; recorded as a ``calibration`` timeline event)."""
         self.call(lambda: self.session and self.session.restart_baseline(self.now_s()))
@@ -243,8 +267,9 @@ class Engine:
         options = self.options
         script = self.library.get(options.script) if options.script else None
         self.session = RegulationSession(options.mode, self.library, self._session_event, script=script,
-                                         auto_approve=options.auto_approve, baseline=options.baseline,
-                                         config=options.regulation, cue_config=options.cues)
+                                         auto_approve=options.auto_approve, baseline=options.baseline, usual=options.usual,
+                                         config=options.regulation, cue_config=options.cues,
+                                         plan_text=options.plan_text, method=options.method)
         self._ready.set()
         if options.lsl:
             self._set_lsl(True)
@@ -273,12 +298,13 @@ class Engine:
                         raise NoStrapFound(f"No heart-rate strap found nearby (is it worn and awake?).\n{SIMULATOR_HINT}")
                     addresses = [found[0].address]
                 if options.record_to is not None:  # only once there is a strap to record
-                    self._open_recording(options.record_to, dict(options.manifest))
+                    self._open_recording(options.record_to, {"method": str(self.session.method), **options.manifest})
                 for number, address in enumerate(addresses, start=1):
                     self._fleet.connect(address, f"strap{number}")
                 await self._stop.wait()  # type: ignore[union-attr]
             finally:
                 await self._fleet.close()
+                self.session.finish()  # blocks still waiting for their rest after, into the recording
                 self._close_recording()
 
     # -- recording (the loop's thread) ---------------------------------------------------------------

@@ -20,6 +20,8 @@ allowed)::
     purpose = "Come back to the support under you when things speed up."
     role = "grounding"              # what the cue engine uses it for (see ROLES)
     where = ["session", "home"]     # one or both of: session, home
+    method = ["SE", "CSE"]          # optional: the practice traditions it belongs to, any of
+                                    # SE, Focusing, CSE (default: all three)
     entry_trigger = "Heart rate stays above the usual range for about 30 s."
     exit_condition = "Heart rate is back under the entry level for about a minute."
     cautions = [                    # optional (default: none)
@@ -37,14 +39,37 @@ allowed)::
     # pacer keys (all optional): inhale_s (4), exhale_s (6), hold_in_s (0), hold_out_s (0);
     # inhale and exhale > 0, holds >= 0, one breath 2..30 s. ``pacer = {}`` = 4 s in, 6 s out.
 
+    [[step]]
+    text = "If it feels okay, press your feet into the floor for a few breaths, then let go."
+    seconds = 30
+    pause_judging = true            # optional (default false), see below
+
+    [[step]]
+    text = "Rest, and notice your legs and feet now."
+    seconds = 90
+
 Rules checked on every file: TOML syntax, unknown and missing keys, value types, non-empty
 text, at least one step, positive step seconds, ``where`` values, ``role`` (one of
-:data:`ROLES`), pacer settings; a ``"pendulation"`` exercise must be session-only (it
-touches difficult material and needs a practitioner) and a ``"paced-breathing"`` exercise
-must run the pacer in at least one step. Every problem raises :class:`ExerciseError`
+:data:`ROLES`), ``method`` values (of :data:`METHODS`), ``pause_judging`` (true or false),
+pacer settings; a ``"pendulation"`` exercise must be session-only (it touches difficult
+material and needs a practitioner) and a ``"paced-breathing"`` exercise must run the pacer
+in at least one step. Every problem raises :class:`ExerciseError`
 naming the file and the field, e.g.
 ``feet.toml: step[2].seconds: must be a positive number, got -5``; ``step[i]`` counts the
 ``[[step]]`` blocks from 0.
+
+``method`` groups the exercises by the session's method mode (:func:`exercises_for_method`):
+Somatic Experiencing (``"SE"``), Focusing (``"Focusing"``) and Clinical Somatic Education
+(``"CSE"``), the names of :data:`METHODS`. Leave it out for an exercise that suits all three.
+
+``pause_judging = true`` marks a step in which movement or sounding changes heart rate for
+its own reasons (a pandiculation, pushing against a wall, a 'voo' sound). During such a
+step the app pauses judging heart rate against the person's usual range (it holds the
+state, as when the chest strap reports movement) and compares the quiet rest before the
+marked steps with the quiet rest after them. Consecutive marked steps form one block, so
+a short rest between repetitions is marked too; give the block unmarked rest steps before
+(at least a minute) and after (at least a minute and a half: half a minute to settle, then
+the minute that is compared).
 
 Writing style for steps (the shipped scripts follow it): open with a choice line ("You can
 keep your eyes open or closed, and you can stop at any time."), phrase steps as
@@ -77,15 +102,20 @@ SUFFIX: Final = ".toml"
 # the engine never offers by itself (they are still listed for manual choice).
 ROLES: Final = (
     "arriving", "grounding", "senses", "resource", "pendulation", "containment", "voo",
-    "paced-breathing", "clearing-a-space", "movement", "closing", "other",
+    "paced-breathing", "clearing-a-space", "movement", "closing",
+    "tracking", "boundaries", "mobilisation", "focusing", "other",
 )
 WHERE: Final = ("session", "home")
+# The practice traditions an exercise can belong to (the session's method mode groups by them).
+METHODS: Final = ("SE", "Focusing", "CSE")
 SESSION_ONLY_ROLES: Final = frozenset({"pendulation"})
 MAX_STEP_S: Final = 3600.0
 
-_TOP_KEYS: Final = ("title", "purpose", "role", "where", "entry_trigger", "exit_condition", "cautions", "step")
-_OPTIONAL_KEYS: Final = frozenset({"cautions"})
-_STEP_KEYS: Final = ("text", "seconds", "pacer")
+_TOP_KEYS: Final = (
+    "title", "purpose", "role", "where", "method", "entry_trigger", "exit_condition", "cautions", "step",
+)
+_OPTIONAL_KEYS: Final = frozenset({"cautions", "method"})
+_STEP_KEYS: Final = ("text", "seconds", "pacer", "pause_judging")
 _PACER_KEYS: Final = ("inhale_s", "exhale_s", "hold_in_s", "hold_out_s")
 _ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -110,11 +140,13 @@ class ExerciseError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One step: the text shown, for how long, and optionally the breathing pacer."""
+    """One step: the text shown, for how long, optionally the breathing pacer, and whether the
+    app pauses judging heart rate against the usual range during it (movement or sounding)."""
 
     text: str
     seconds: float
     pacer: PacerSettings | None = None
+    pause_judging: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +163,7 @@ class Exercise:
     where: frozenset[str]
     role: str
     source: Path
+    methods: frozenset[str] = frozenset(METHODS)
 
     @property
     def duration_s(self) -> float:
@@ -150,6 +183,11 @@ class Exercise:
     @property
     def uses_pacer(self) -> bool:
         return any(step.pacer is not None for step in self.steps)
+
+    @property
+    def pauses_judging(self) -> bool:
+        """True when at least one step is marked ``pause_judging`` (movement or sounding)."""
+        return any(step.pause_judging for step in self.steps)
 
 
 def minutes_text(seconds: float) -> str:
@@ -221,11 +259,27 @@ def _step(value: object, path: Path, index: int) -> Step:
         raise ExerciseError(path, field, f"must be a [[step]] table, got {_describe(value)}")
     _check_keys(value, _STEP_KEYS, ("text", "seconds"), path, f"{field}.")
     pacer = _pacer(value["pacer"], path, f"{field}.pacer") if "pacer" in value else None
+    pause_judging = value.get("pause_judging", False)
+    if not isinstance(pause_judging, bool):
+        raise ExerciseError(path, f"{field}.pause_judging", f"must be true or false, got {_describe(pause_judging)}")
     return Step(
         text=_text(value["text"], path, f"{field}.text"),
         seconds=_seconds(value["seconds"], path, f"{field}.seconds"),
         pacer=pacer,
+        pause_judging=pause_judging,
     )
+
+
+def _methods(value: object, path: Path) -> frozenset[str]:
+    if not isinstance(value, list):
+        raise ExerciseError(path, "method", f"must be an array such as [\"SE\", \"CSE\"], got {_describe(value)}")
+    if not value:
+        raise ExerciseError(path, "method", "must name at least one of: " + ", ".join(METHODS)
+                            + " (leave the key out for all three)")
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or name not in METHODS:
+            raise ExerciseError(path, f"method[{i}]", f"unknown method {_describe(name)} (known: {', '.join(METHODS)})")
+    return frozenset(value)
 
 
 def parse_exercise(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Exercise:
@@ -252,6 +306,8 @@ def parse_exercise(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Exe
     if role in SESSION_ONLY_ROLES and where != {"session"}:
         raise ExerciseError(path, "where", f"a {role!r} exercise is practitioner-led: it must be [\"session\"] only")
 
+    methods = _methods(data["method"], path) if "method" in data else frozenset(METHODS)
+
     cautions_value = data.get("cautions", [])
     if not isinstance(cautions_value, list):
         raise ExerciseError(path, "cautions", f"must be an array of strings, got {_describe(cautions_value)}")
@@ -277,6 +333,7 @@ def parse_exercise(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Exe
         where=where,
         role=role,
         source=path,
+        methods=methods,
     )
 
 
@@ -376,3 +433,13 @@ def exercise_for(role: str, where: str, library: Mapping[str, Exercise]) -> Exer
     if not matches:
         return None
     return min(matches, key=lambda exercise: (exercise.builtin, exercise.id))
+
+
+def exercises_for_method(method: str, library: Mapping[str, Exercise]) -> list[Exercise]:
+    """The exercises of ``library`` that belong to ``method`` (one of :data:`METHODS`), in id order.
+
+    Unknown ``method`` raises ValueError, as :func:`exercise_for` does for a role.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
+    return sorted((exercise for exercise in library.values() if method in exercise.methods), key=lambda e: e.id)

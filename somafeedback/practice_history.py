@@ -57,7 +57,9 @@ STATE_WORDS: Final[dict[str, str]] = {
     "rising": "Heart rate rising",
     "above band": "Above your usual range",
     "settling": "Coming back toward your usual range",
-    "low signal": "Signal unclear",
+    "low signal": "Signal unclear",  # recordings made before "signal lost" / "re-checking"
+    "signal lost": "Signal unclear",
+    "re-checking": "Checking the signal",
     "paused": "Paused",
 }
 

@@ -22,6 +22,8 @@ validity. From those beats and windows it builds:
   or the whole session as one stretch when none is marked), each measured by
   :func:`somafeedback.segments.segment_stats` (HR, RMSSD, SDNN, pNN50, LF, HF, LF/HF,
   breathing rate, artifact share, validity and notes; conventions in :data:`PHASE_TEXT`);
+* the **pendulation swings** (:mod:`somafeedback.pendulation`): each rise of HR30 above the usual
+  range with its peak and recovery time, from the same metric sets against the recorded baselines;
 * the **exercises practised** (home script, cues approved or shown), for the client version
   (:mod:`somafeedback.client_report`).
 
@@ -68,6 +70,8 @@ from .export._context import Context, make_context
 from .library import filter_sessions, list_sessions
 from .live_analysis import LiveAnalysis
 from .pipeline import BeatMetrics, BreathingMetrics, CoherenceMetrics, FrequencyDomain
+from .pendulation import TEXT as PENDULATION_TEXT
+from .pendulation import Swing, bands_of, swings_from_beats
 from .practice_history import resting_ln_rmssd, weekly_trend
 from .progress import Progress, ProgressCallback
 from .raw_signals import BreathingTrace
@@ -249,6 +253,49 @@ def _baseline_info(data: dict[str, Any] | None, set_at_s: float | None) -> Basel
                         num("window_s"), num("artifact_pct"), set_at_s)
 
 
+@dataclass(frozen=True, slots=True)
+class RestRow:
+    """One movement block and the rest before / after it (a ``rest-comparison`` event), times since the start."""
+
+    start_s: float
+    end_s: float
+    source: str
+    before_hr: float | None
+    after_hr: float | None
+    before_rmssd: float | None
+    after_rmssd: float | None
+    note: str  # why a rest could not be compared ("" when both could)
+
+
+def _rest_rows(events: list[TimelineEvent], ctx: Context) -> tuple[RestRow, ...]:
+    rows = []
+    for event in events:
+        if event.kind != "rest-comparison":
+            continue
+        d = event.data
+        before, after = d.get("before") or {}, d.get("after") or {}
+
+        def num(rest: dict[str, Any], key: str) -> float | None:
+            value = rest.get(key)
+            return float(value) if rest.get("valid") and isinstance(value, (int, float)) else None
+
+        why = [f"{name}: {rest.get('reason')}" for name, rest in (("before", before), ("after", after))
+               if not rest.get("valid")]
+        start, end = d.get("block_start_s"), d.get("block_end_s")
+        if not isinstance(start, (int, float)) or not isinstance(end, (int, float)):
+            continue
+        rows.append(RestRow(ctx.rel_s(round(start * 1e9)), ctx.rel_s(round(end * 1e9)), str(d.get("source", "")),
+                            num(before, "hr_bpm"), num(after, "hr_bpm"), num(before, "rmssd_ms"),
+                            num(after, "rmssd_ms"), "; ".join(why)))
+    return tuple(rows)
+
+
+def _method(manifest: dict[str, Any], events: list[TimelineEvent]) -> str | None:
+    event = next((e for e in events if e.kind == "method"), None)
+    value = event.data.get("method") if event is not None else manifest.get("method")
+    return str(value) if value else None
+
+
 @dataclass(frozen=True)
 class SessionReportContent:
     """Everything a session report shows."""
@@ -281,6 +328,11 @@ class SessionReportContent:
     baseline_info: BaselineInfo | None = None  # the baseline's values, validity and window
     phases: tuple[SegmentStats, ...] = ()  # per phase (segments.phase_segments), or one whole-session row
     exercises: tuple[str, ...] = ()  # ids of the exercises practised (home script, cues approved or shown), in order
+    swings: tuple[Swing, ...] = ()  # pendulation swings above the usual range (somafeedback.pendulation)
+    swings_judged: bool = False  # False: no baseline, so no usual range to find swings against
+    method: str | None = None  # SE | Focusing | CSE (somafeedback.method_modes), when recorded
+    rest_comparisons: tuple[RestRow, ...] = ()  # each movement block's rest before and after
+    pendulation_text: str = PENDULATION_TEXT
     phase_text: str = PHASE_TEXT
     app_version: str = __version__
     measured_text: str = MEASURED_TEXT
@@ -736,6 +788,9 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
     baseline_info = _baseline_info(baseline if isinstance(baseline, dict) else None,
                                    ctx.rel_s(baseline_event.host_ns) if baseline_event is not None else None)
     phases = _phases(events, ctx.start_ns, start_s, duration_s, beats, found.segments)
+    bands = bands_of(events, ctx.start_ns, baseline if isinstance(baseline, dict) else None)
+    swings = swings_from_beats([(m.t_s, m.rr_ms, m.flagged) for m in metrics], bands, start_s + duration_s) \
+        if bands else []
     problems = list(session.problems)
     if session.ended_unexpectedly:
         problems.append("the recording ended unexpectedly (it was not closed)")
@@ -757,7 +812,8 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
         baseline=dict(baseline) if isinstance(baseline, dict) else None,
         notes=tuple(notes), markers=tuple(markers), cue_decisions=_cue_decisions(events, ctx),
         problems=tuple(problems), start_s=start_s, baseline_info=baseline_info, phases=phases,
-        exercises=_exercises(session.manifest, events),
+        exercises=_exercises(session.manifest, events), swings=tuple(swings), swings_judged=bool(bands),
+        method=_method(session.manifest, events), rest_comparisons=_rest_rows(events, ctx),
     )
     reporter.finish()
     return content
@@ -848,7 +904,7 @@ def progress_content(library_folder: str | Path, client: str, progress: Progress
 
 def report_texts() -> tuple[str, ...]:
     """Every fixed sentence of the reports (for wording checks)."""
-    return (MEASURED_TEXT, NOT_MEDICAL_TEXT, PROGRESS_MEASURED_TEXT, DEIDENTIFIED_TEXT, PHASE_TEXT)
+    return (MEASURED_TEXT, NOT_MEDICAL_TEXT, PROGRESS_MEASURED_TEXT, DEIDENTIFIED_TEXT, PHASE_TEXT, PENDULATION_TEXT)
 
 
 __all__ = [

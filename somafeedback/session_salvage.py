@@ -142,15 +142,20 @@ def _wal_pages(wal: bytes, reserved: int) -> Iterator[tuple[int, bytes, int]]:
         yield number, wal[body:body + page_size], page_size - reserved
 
 
+def _real(value: Any) -> bool:
+    """A REAL column's value: SQLite stores a whole-number REAL on disk as an integer."""
+    return isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool))
+
+
 def _looks_like_notification(values: list[Any]) -> bool:
     return (len(values) == 7 and values[0] is None and isinstance(values[1], str) and isinstance(values[2], int)
-            and isinstance(values[3], str) and isinstance(values[4], int) and isinstance(values[5], float)
+            and isinstance(values[3], str) and isinstance(values[4], int) and _real(values[5])
             and isinstance(values[6], bytes))
 
 
 def _looks_like_event(values: list[Any]) -> bool:
     return (len(values) == 6 and values[0] is None and isinstance(values[1], int)
-            and (values[2] is None or isinstance(values[2], float)) and isinstance(values[3], str)
+            and (values[2] is None or _real(values[2])) and isinstance(values[3], str)
             and (values[4] is None or isinstance(values[4], str)) and isinstance(values[5], str))
 
 
@@ -167,8 +172,10 @@ def salvage(path: Path) -> SalvagedRows:
                 continue
             rowid, values = cell
             if _looks_like_notification(values):
+                values[5] = float(values[5])
                 rows.notifications[rowid] = tuple(values[1:])
             elif _looks_like_event(values):
+                values[2] = None if values[2] is None else float(values[2])
                 rows.events[rowid] = tuple(values[1:])
             elif len(values) == 2 and all(isinstance(v, str) for v in values):
                 rows.manifest[values[0]] = values[1]

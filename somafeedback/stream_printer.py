@@ -29,6 +29,7 @@ from .devices.events import (
 )
 from .chest_motion import BreathingEstimate
 from .live_analysis import LiveAnalysis, Output
+from .method_modes import rest_comparison_text
 from .metrics_output import metrics_row, metrics_text
 from .pipeline import BeatMetrics
 
@@ -40,13 +41,20 @@ def _timeline_text(event: TimelineEvent) -> str:
     """The human line for a timeline event (state changes and cues get their own wording)."""
     data = event.data
     if event.kind == "state":
-        return f"{data.get('state')}  ({data.get('reason')})"
+        signal = f", {data['signal']}" if data.get("signal") not in (None, "clean") else ""
+        return f"{data.get('state')}  ({data.get('reason')}{signal})"
     if event.kind == "cue":
         exercise = f" [{data['exercise']}]" if data.get("exercise") else ""
         return f"{data.get('action')}: {data.get('text')}{exercise}"
     if event.kind == "baseline":
         return (f"HR {data.get('hr_ref', 0):.1f} bpm (SD {data.get('sd_hr', 0):.1f}), "
                 f"ln RMSSD {data.get('ln_ref', 0):.2f} (SD {data.get('sd_ln', 0):.2f}), from {data.get('source')}")
+    if event.kind == "method":
+        return f"{data.get('title')} ({data.get('method')}): {data.get('description')}"
+    if event.kind == "movement":
+        return f"movement block {data.get('action')} ({data.get('source')})"
+    if event.kind == "rest-comparison":
+        return rest_comparison_text(data)
     if event.kind == "pmd_started":
         rate = f"{data.get('sample_rate')} Hz"
         extra = f", ±{data.get('range')} g" if data.get("range") else ""

@@ -41,15 +41,19 @@ def record_simulated(
     manifest: dict[str, Any] | None = None,
     seed: int = 1,
     h10: bool = False,
+    on_writer: Callable[[SessionWriter], None] | None = None,
 ) -> Path:
     """Simulated strap -> bumble -> bleak -> supervisor -> SessionWriter (and ``also``), at max speed.
 
     ``markers``: (session time, kind, data) timeline events added while recording.
+    ``on_writer``: called with the writer once it is open (e.g. to make a regulation loop record its events).
     """
 
     async def main() -> None:
         clock = LoopClock(asyncio.get_running_loop())
         writer = SessionWriter(path, clock, manifest or {"client": "Client A", "mode": "recording"})
+        if on_writer is not None:
+            on_writer(writer)
         sink: StrapSink = FanOut(writer, also) if also is not None else writer
         async with SimulatedRadio() as radio:
             strap = await radio.add_strap(scenario, seed=seed, h10=h10)

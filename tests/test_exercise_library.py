@@ -29,12 +29,33 @@ REQUIRED_ROLES = {
     "arriving", "grounding", "senses", "resource", "pendulation", "containment", "voo",
     "paced-breathing", "clearing-a-space", "closing",
 }
-# Realistic lengths from the design brief (§7), in seconds.
+# Realistic lengths from the design brief (§7), in seconds. Exercises with pause_judging
+# steps are longer than the brief's bare movement or sounding: a minute of quiet rest before
+# and a minute and a half after (voo 4 min; a CSE movement 8-10 min, the whole routine ~19).
 DURATION_S = {
     "arriving": (180, 300), "grounding": (120, 180), "senses": (180, 240), "resource": (180, 300),
-    "pendulation": (360, 720), "containment": (240, 360), "voo": (120, 180), "paced-breathing": (300, 1200),
-    "clearing-a-space": (480, 900), "movement": (480, 600), "closing": (120, 180),
+    "pendulation": (360, 720), "containment": (240, 360), "voo": (180, 300), "paced-breathing": (300, 1200),
+    "clearing-a-space": (480, 900), "movement": (420, 1200), "closing": (120, 180),
+    "tracking": (180, 360), "boundaries": (180, 360), "mobilisation": (300, 480), "focusing": (240, 1200),
 }
+# The roles the engine asks exercise_for about (cues.py: suggestions, the home pause, help now),
+# and what it gets today: adding exercises must not change these.
+ENGINE_CHOICES = {
+    ("grounding", "session"): "feet-and-seat-grounding", ("grounding", "home"): "feet-and-seat-grounding",
+    ("senses", "session"): "senses-5-4-3-2-1", ("senses", "home"): "senses-5-4-3-2-1",
+    ("resource", "session"): "resource-anchoring", ("resource", "home"): "resource-anchoring",
+    ("containment", "session"): "self-hold-containment", ("containment", "home"): "self-hold-containment",
+    ("paced-breathing", "home"): "low-and-slow-breathing", ("paced-breathing", "session"): "low-and-slow-breathing",
+    ("pendulation", "session"): "titrated-pendulation", ("voo", "home"): "voo-breath",
+    ("clearing-a-space", "home"): "clearing-a-space", ("arriving", "session"): "arriving-and-orienting",
+    ("closing", "home"): "landing-and-closing",
+}
+# The new roles, each with at least one shipped exercise.
+NEW_ROLES = {"tracking", "boundaries", "mobilisation", "focusing"}
+MIN_PER_METHOD = 5  # shipped exercises that belong to one method only
+PAUSE_CAUTION = "pauses judging heart rate against the usual range"
+FOCUSING_TRUTH = ("makes no suggestions", "does not pause the practice by itself",
+                  "moves on when the person, or the practitioner, chooses", "a felt shift can be marked")
 # Claims policy (brief §8): words that must never appear in what we ship. Substrings,
 # case-insensitive, plus a few whole-word patterns.
 BANNED_SUBSTRINGS = (
@@ -106,10 +127,18 @@ def test_every_builtin_loads_with_its_fields() -> None:
     assert not (SCRIPTS / "__init__.py").exists(), "exercise_scripts is a data folder, not a package"
 
 
-def test_all_required_roles_are_shipped_once() -> None:
+def test_all_required_roles_are_shipped_and_engine_roles_once() -> None:
     roles = [exercise.role for exercise in builtin_exercises().values()]
-    assert REQUIRED_ROLES <= set(roles)
-    assert len(roles) == len(set(roles)), "one built-in per role keeps exercise_for unambiguous"
+    assert REQUIRED_ROLES | NEW_ROLES <= set(roles)
+    engine_roles = {role for role, _ in ENGINE_CHOICES}
+    for role in engine_roles:
+        assert roles.count(role) == 1, f"one built-in per engine role keeps exercise_for unambiguous: {role}"
+
+
+@pytest.mark.parametrize(("role", "where"), sorted(ENGINE_CHOICES))
+def test_exercise_for_the_engine_roles_is_unchanged(role: str, where: str) -> None:
+    chosen = exercise_for(role, where, builtin_exercises())
+    assert chosen is not None and chosen.id == ENGINE_CHOICES[role, where]
 
 
 @pytest.mark.parametrize("exercise", builtin_exercises().values(), ids=lambda e: e.id)
@@ -119,12 +148,20 @@ def test_durations_are_realistic(exercise: Exercise) -> None:
     assert all(5 <= step.seconds <= 300 for step in exercise.steps)
 
 
-def test_pendulation_is_session_only_and_everything_else_goes_home_too() -> None:
+def test_pendulation_is_session_only_and_other_session_only_ones_say_why() -> None:
+    session_only = set()
     for exercise in builtin_exercises().values():
         if exercise.role == "pendulation":
             assert exercise.where == frozenset({"session"})
-        else:
-            assert "home" in exercise.where
+        if "home" not in exercise.where:
+            session_only.add(exercise.id)
+            # practitioner-led: chosen by the practitioner only, and a caution says why it stays in session
+            assert exercise.entry_trigger.startswith("Chosen by the practitioner only"), exercise.id
+            assert exercise.cautions[0].startswith("Session only, with a trained practitioner"), exercise.id
+    assert session_only == {"titrated-pendulation", "boundary-stop-gesture", "following-an-impulse"}
+    # a home version exists for the new SE roles that have a practitioner-led one
+    for role in ("boundaries", "mobilisation"):
+        assert exercise_for(role, "home", builtin_exercises()) is not None
 
 
 @pytest.mark.parametrize("exercise", builtin_exercises().values(), ids=lambda e: e.id)
@@ -172,6 +209,8 @@ def test_the_docstring_example_is_a_valid_file(tmp_path: Path) -> None:
     exercise = load_exercise(example)
     assert exercise.id == "feet-on-the-floor" and exercise.role == "grounding"
     assert exercise.steps[1].pacer == PacerSettings(4, 6)
+    assert exercise.methods == frozenset({"SE", "CSE"})
+    assert [step.pause_judging for step in exercise.steps] == [False, False, True, False]
 
 
 # --- user folder and overrides ----------------------------------------------------------
@@ -264,6 +303,18 @@ def test_a_broken_user_file_names_itself(_no_real_user_folder: Path) -> None:
         (lambda t: t + 'pacer = { inhale = 4 }\n', "step[1].pacer.inhale", "unknown key"),
         (lambda t: t + 'pacer = { inhale_s = "4" }\n', "step[1].pacer.inhale_s", "must be a number"),
         (lambda t: t + 'pacer = 6\n', "step[1].pacer", "must be a table"),
+        (lambda t: t + 'pause_judging = "yes"\n', "step[1].pause_judging", "must be true or false, got 'yes'"),
+        (lambda t: t + 'pause_judging = 1\n', "step[1].pause_judging", "must be true or false, got 1"),
+        (lambda t: t.replace('where = ["session", "home"]', 'where = ["session", "home"]\nmethod = "SE"'), "method",
+         "must be an array"),
+        (lambda t: t.replace('where = ["session", "home"]', 'where = ["session", "home"]\nmethod = []'), "method",
+         "at least one of: SE, Focusing, CSE"),
+        (lambda t: t.replace('where = ["session", "home"]', 'where = ["session", "home"]\nmethod = ["SE", "EMDR"]'),
+         "method[1]", "unknown method 'EMDR' (a string) (known: SE, Focusing, CSE)"),
+        (lambda t: t.replace('where = ["session", "home"]', 'where = ["session", "home"]\nmethod = ["se"]'),
+         "method[0]", "unknown method 'se'"),
+        (lambda t: t.replace('where = ["session", "home"]', 'where = ["session", "home"]\nmethod = [3]'),
+         "method[0]", "unknown method 3"),
     ],
 )
 def test_broken_files_name_file_and_field(tmp_path: Path, change, field: str, problem: str) -> None:
@@ -299,6 +350,19 @@ def test_valid_file_round_trip(tmp_path: Path) -> None:
     assert exercise.duration_s == 60.0 and exercise.cautions == ("Any position is fine.",)
     no_cautions = load_exercise(_write(tmp_path, "plain.toml", VALID.replace('cautions = ["Any position is fine."]\n', "")))
     assert no_cautions.cautions == ()
+    assert exercise.methods == frozenset({"SE", "Focusing", "CSE"}), "no method key: all three"
+    assert not exercise.pauses_judging
+
+
+def test_method_and_pause_judging_round_trip(tmp_path: Path) -> None:
+    text = VALID.replace('where = ["session", "home"]', 'where = ["session", "home"]\nmethod = ["CSE", "Focusing"]')
+    text += "pause_judging = true\n\n[[step]]\ntext = 'Rest.'\nseconds = 90\npause_judging = false\n"
+    exercise = load_exercise(_write(tmp_path, "moving.toml", text))
+    assert exercise.methods == frozenset({"CSE", "Focusing"})
+    assert [step.pause_judging for step in exercise.steps] == [False, True, False]
+    assert exercise.steps[1] == Step("Rest your hands on your thighs.", 50.0, None, True)
+    assert exercise.pauses_judging
+    assert lib.METHODS == ("SE", "Focusing", "CSE")
 
 
 def test_exercise_error_is_a_value_error_and_pickles() -> None:
@@ -328,3 +392,121 @@ def test_exercise_for_roles_and_places(_no_real_user_folder: Path) -> None:
         exercise_for("grunding", "session", builtins)
     with pytest.raises(ValueError, match="unknown place"):
         exercise_for("grounding", "clinic", builtins)
+
+
+# --- method modes and pause_judging in the shipped library -------------------------------
+
+def _blocks(exercise: Exercise) -> list[tuple[int, int]]:
+    """Runs of consecutive pause_judging steps as (first, last) step indexes."""
+    runs: list[tuple[int, int]] = []
+    for i, step in enumerate(exercise.steps):
+        if step.pause_judging:
+            if runs and runs[-1][1] == i - 1:
+                runs[-1] = (runs[-1][0], i)
+            else:
+                runs.append((i, i))
+    return runs
+
+
+def test_the_method_names_are_the_method_modes() -> None:
+    from somafeedback.method_modes import Method
+
+    assert lib.METHODS == tuple(method.value for method in Method)
+
+
+def test_each_method_has_its_own_exercises() -> None:
+    library = builtin_exercises()
+    for method in lib.METHODS:
+        own = [e.id for e in library.values() if e.methods == {method}]
+        assert len(own) >= MIN_PER_METHOD, (method, own)
+        grouped = lib.exercises_for_method(method, library)
+        assert [e.id for e in grouped] == sorted(e.id for e in library.values() if method in e.methods)
+        assert set(own) <= {e.id for e in grouped}
+    focusing = {e.id for e in lib.exercises_for_method("Focusing", library)}
+    assert {"clearing-a-space", "focusing-felt-sense", "focusing-handle", "focusing-resonating", "focusing-asking",
+            "focusing-receiving", "focusing-round"} <= focusing
+    assert "titrated-pendulation" not in focusing and "arch-and-curl" not in focusing
+    cse = {e.id for e in lib.exercises_for_method("CSE", library)}
+    assert {"slow-arch-and-flatten", "arch-and-curl", "back-lift", "side-bend", "washrag",
+            "seated-arch-curl-and-side-bend", "standing-side-bend-and-walking", "cse-core-routine"} <= cse
+    se = {e.id for e in lib.exercises_for_method("SE", library)}
+    assert {"tracking-sensation", "boundary-sensing", "boundary-stop-gesture", "pushing-into-strength",
+            "following-an-impulse", "voo-breath", "titrated-pendulation"} <= se
+    with pytest.raises(ValueError, match="unknown method 'EMDR'"):
+        lib.exercises_for_method("EMDR", library)
+
+
+def test_what_the_engine_offers_belongs_to_every_method_that_offers_it() -> None:
+    """Suggestions (SE, CSE) and the home pause and help-now (every method) find their exercise in the group."""
+    from somafeedback.method_modes import POLICIES
+
+    library = builtin_exercises()
+    for method, policy in POLICIES.items():
+        group = {e.id for e in lib.exercises_for_method(method.value, library)}
+        needed = {"feet-and-seat-grounding", "senses-5-4-3-2-1", "landing-and-closing"}
+        if policy.suggestions:
+            needed |= {"self-hold-containment", "resource-anchoring"}
+        assert needed <= group, (method, needed - group)
+
+
+@pytest.mark.parametrize("exercise", [e for e in builtin_exercises().values() if e.pauses_judging], ids=lambda e: e.id)
+def test_pause_judging_blocks_have_quiet_rests_before_and_after(exercise: Exercise) -> None:
+    """The rest compared before a block is its last minute; after it, 30 s to settle then a minute."""
+    from somafeedback.method_modes import REST_AFTER_S, REST_BEFORE_S, SETTLE_AFTER_S
+
+    assert not exercise.uses_pacer
+    for first, last in _blocks(exercise):
+        assert first >= 2, "the choice line and a rest come first"
+        assert exercise.steps[first - 1].seconds >= REST_BEFORE_S, (exercise.id, first - 1)
+        assert last + 1 < len(exercise.steps), "a rest follows every block"
+        assert exercise.steps[last + 1].seconds >= SETTLE_AFTER_S + REST_AFTER_S, (exercise.id, last + 1)
+        assert "rest" in exercise.steps[last + 1].text.lower() or "still" in exercise.steps[last + 1].text.lower()
+    # the texts say what the app does during the marked steps, and no old wording survives
+    cautions = " ".join(exercise.cautions)
+    assert PAUSE_CAUTION in cautions and "compared with the" in cautions
+
+
+def test_cse_movement_steps_are_marked_and_the_rest_is_not() -> None:
+    cse_movement = [e for e in builtin_exercises().values() if "CSE" in e.methods and e.role == "movement"]
+    assert len(cse_movement) >= 8
+    moving_words = ("slowly lift", "slowly arch", "sway", "walk slowly", "slide down", "tip the pelvis", "flatten your")
+    for exercise in cse_movement:
+        assert exercise.methods == {"CSE"} and exercise.pauses_judging
+        for step in exercise.steps:
+            if any(word in step.text.lower() for word in moving_words):
+                assert step.pause_judging, (exercise.id, step.text)
+        assert not exercise.steps[0].pause_judging and not exercise.steps[-1].pause_judging
+    routine = builtin_exercises()["cse-core-routine"]
+    marked = " ".join(step.text for step in routine.steps if step.pause_judging).lower()
+    for part in ("arch and curl", "back lift", "side bend", "washrag", "walk"):
+        assert part in marked, part
+    assert len(_blocks(routine)) == 2, "the floor movements and the walking, each with its own rests"
+
+
+def test_voo_sounding_steps_pause_judging() -> None:
+    voo = builtin_exercises()["voo-breath"]
+    sounding = [step for step in voo.steps if "voooo" in step.text]
+    assert len(sounding) >= 2 and all(step.pause_judging for step in sounding)
+    assert len(_blocks(voo)) == 1 and PAUSE_CAUTION in " ".join(voo.cautions)
+
+
+def test_no_shipped_text_says_heart_rate_variability_is_not_read() -> None:
+    for exercise in builtin_exercises().values():
+        for text in _all_text(exercise):
+            lowered = text.lower()
+            assert "not read" not in lowered and "variability is paused" not in lowered, (exercise.id, text)
+            if "pauses judging" in lowered or "pause judging" in lowered:
+                assert exercise.pauses_judging, exercise.id
+
+
+@pytest.mark.parametrize("exercise", [e for e in builtin_exercises().values() if e.methods == {"Focusing"}],
+                         ids=lambda e: e.id)
+def test_focusing_texts_say_what_the_app_does_and_promise_nothing_else(exercise: Exercise) -> None:
+    cautions = " ".join(exercise.cautions).lower()
+    for phrase in FOCUSING_TRUTH:
+        assert phrase in cautions, (exercise.id, phrase)
+    for text in _all_text(exercise):
+        lowered = text.lower()
+        for promise in ("timer", "tap", "the engine", "observes", "cue", "detect", "measure"):
+            assert promise not in lowered, (exercise.id, promise, text)
+    assert not exercise.pauses_judging and not exercise.uses_pacer

@@ -67,27 +67,32 @@ def test_activation_rises_goes_above_band_gets_grounding_then_settles() -> None:
     assert cues(records, "expired")  # nobody approved it: it faded
 
 
-def test_sustained_activation_leads_to_the_pendulation_invitation() -> None:
+def test_sustained_activation_leads_to_a_resource_invitation_never_to_pendulation() -> None:
+    """Activation without a return calls for a resource, not for moving toward difficult material (issue #14)."""
     records = run_session("sustained-activation", "--mode", "practitioner")
     kinds = [c["kind"] for c in cues(records)]
-    assert "pendulation" in kinds
-    invitation = next(c for c in cues(records) if c["kind"] == "pendulation")
+    assert "resource" in kinds and "pendulation" not in kinds
+    invitation = next(c for c in cues(records) if c["kind"] == "resource")
     rising_at = next(r["t_s"] for r in records if r["type"] == "state" and r["state"] in ("rising", "above band"))
-    assert invitation["t_s"] - rising_at >= 240.0 and invitation["exercise"] == "titrated-pendulation"
+    assert invitation["t_s"] - rising_at >= 240.0 and invitation["exercise"] == "resource-anchoring"
+    assert all(c["exercise"] != "titrated-pendulation" for c in cues(records))
     assert "settling" not in states(records)
 
 
 @pytest.mark.parametrize("scenario", ["artifacts", "dropout"])
 def test_bad_signal_freezes_the_model_instead_of_producing_false_states(scenario: str) -> None:
     records = run_session(scenario, "--mode", "practitioner")
-    assert "low signal" in states(records)
+    if scenario == "dropout":  # a lost link or contact freezes the model; a few flagged beats no longer do (#14)
+        assert "signal lost" in states(records)
     assert not {"rising", "above band", "settling", "quiet drop — check in?"} & set(states(records))
     assert cues(records) == []
+    baseline = next(r for r in records if r["type"] == "baseline")
+    assert baseline["clean_s"] >= 180.0 and baseline["windows"] >= 12  # what the baseline was really built from
 
 
 def test_states_never_flicker() -> None:
     records = run_session("activation", "--mode", "practitioner")
-    judged = [r for r in records if r["type"] == "state" and r["state"] not in ("low signal", "calibrating")]
+    judged = [r for r in records if r["type"] == "state" and r["state"] not in ("signal lost", "re-checking", "calibrating")]
     for before, after in zip(judged, judged[1:], strict=False):
         assert after["t_s"] - before["t_s"] >= 20.0, (before, after)
 
@@ -137,8 +142,9 @@ def test_state_changes_and_cue_steps_are_recorded_and_replay_identically(tmp_pat
 
     run_in_session_time(main)
     writer.close()
-    recorded = [e for e in read_session(path).events if isinstance(e, TimelineEvent) and e.kind in ("state", "cue", "baseline")]
+    recorded = [e for e in read_session(path).events if isinstance(e, TimelineEvent)]
     assert [(e.kind, dict(e.data)) for e in recorded] == [(e.kind, dict(e.data)) for e in shown]
+    assert recorded[0].kind == "method" and recorded[0].data["method"] == "SE"
     assert {e.data.get("action") for e in recorded if e.kind == "cue"} >= {"suggested", "approved", "delivered"}
     # replaying the raw session through the loop again gives the same states and cues
     again: list[TimelineEvent] = []

@@ -56,7 +56,8 @@ def test_window_shows_the_live_stream(qtbot, app_window) -> None:
     assert window.status["link"].text() == "link: streaming"
     assert "Polar H10 SIM00001" in window.status["strap"].text() and "battery 87 %" in window.status["strap"].text()
     assert window.status["contact"].text() == "skin contact"
-    assert states()[:2] == ["calibrating", "in band"] and "low signal" not in states()  # the baseline, measured
+    assert states()[:2] == ["calibrating", "in band"]  # the baseline, measured
+    assert not {"signal lost", "re-checking", "low signal"} & set(states())
     window.plots.redraw()
     x, y = window.plots._rr_curve.getData()
     assert len(x) > 30 and 600 < float(y[-1]) < 1200  # what is drawn is the data

@@ -23,6 +23,7 @@ from somafeedback.clock import parse_speed
 if TYPE_CHECKING:  # Qt is imported only once a display is known to be there (see main)
     from somafeedback.engine import Engine, EngineSource
     from somafeedback.exercise_library import Exercise
+    from somafeedback.regulation import Baseline
 
     from .client_screen import ClientScreen
     from .home_window import HomeWindow
@@ -163,7 +164,9 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
 
     def options() -> EngineOptions:
         client_name, practitioner = settings.names()
-        return EngineOptions(mode=args.mode, script=args.script, lsl=args.lsl,
+        client_id = args.client or client_name or None
+        return EngineOptions(mode=args.mode, script=args.script, lsl=args.lsl, method=settings.method(client_id),
+                             usual=usual_range(args.recordings or settings.recordings, client_id),
                              record_to=(args.recordings or settings.recordings) if args.record else None,
                              manifest={"client": args.client or client_name or None,
                                        "practitioner": practitioner or None,
@@ -186,6 +189,20 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
     return PractitionerApp(window, client)
 
 
+def usual_range(library: Path, client: str | None) -> Baseline | None:
+    """``client``'s usual range from earlier recorded sessions (today's start is compared with it), if any."""
+    from somafeedback.library import client_baselines
+    from somafeedback.regulation import Baseline  # noqa: F811 - at run time (the one above is for type checking)
+
+    if not client:
+        return None
+    try:
+        stored = client_baselines(library, client)
+    except (OSError, ValueError):
+        return None
+    return Baseline.from_history(stored) if stored else None
+
+
 def build_home_window(args: argparse.Namespace, settings: AppSettings, library: dict[str, Exercise]) -> HomeWindow:
     """The home-practice window on the source the options ask for (GUI thread).
 
@@ -202,14 +219,15 @@ def build_home_window(args: argparse.Namespace, settings: AppSettings, library: 
     folder = args.recordings or settings.recordings
 
     def engine(script_id: str, source: EngineSource) -> Engine:
-        options = EngineOptions(mode="home", script=script_id, record_to=folder,
+        options = EngineOptions(mode="home", script=script_id, record_to=folder, method=settings.method(client),
                                 manifest={"client": client, "mode": "home", "script": script_id,
                                           "tags": [], "devices": []},
                                 regulation=settings.regulation(), cues=settings.cues())
         return Engine(source, options, library)
 
     home = HomeWindow(library, folder, engine_factory=lambda script_id: engine(script_id, engine_source(args)),
-                      client=client, simulator_factory=lambda script_id: engine(script_id, simulator_source(args)))
+                      client=client, simulator_factory=lambda script_id: engine(script_id, simulator_source(args)),
+                      plan_text=settings.plan_text(client))  # the client's plan, for the offer to end
     home.client_screen.set_time_left_visible(settings.client_time_left)
     return home
 

@@ -13,7 +13,14 @@ A compact strip for the practitioner window's side panel (about 300 px wide, und
 It reads :meth:`ClientScreen.view_state` on a 5 Hz timer (only while it is shown) and at
 once after its own buttons or the client view's step signals; it never changes the
 client view except through :meth:`ClientScreen.clear` and :meth:`ClientScreen.pacer_only`.
-The time left is shown here even when it is hidden on the client view.
+The time left is shown here even when it is hidden on the client view; a held exercise
+reads ``… step 2 of 4, paused``.
+
+:class:`PushControls` is the row under it for a pushed exercise: **Pause** / **Resume**,
+**Back a step**, **Next step** (enabled only while an exercise runs on the client view).
+Both widgets tell the window of each action (``on_action``), which records it on the
+session's timeline (Clear before the view is cleared, the others after the change); the
+client view changes at once either way.
 
 Thread: the Qt GUI thread (the same one as the client view).
 """
@@ -36,6 +43,11 @@ FINISHED: Final = "the resting screen (the exercise has ended)"
 PACER_ALONE: Final = "the pacer alone"
 EXERCISE: Final = "{title} — step {number} of {count}"
 TIME_LEFT: Final = ", {time} left"
+PAUSED: Final = ", paused"
+PAUSE_LABEL: Final = "Pause"
+RESUME_LABEL: Final = "Resume"
+BACK_LABEL: Final = "Back a step"
+NEXT_LABEL: Final = "Next step"
 NO_PACER: Final = "no pacer"
 PACER_RATE: Final = "pacer {rate}/min"
 CLEAR_LABEL: Final = "Clear"
@@ -60,7 +72,9 @@ def describe(state: ClientViewState) -> str:
     if state.kind == "exercise":
         line = EXERCISE.format(title=_short(state.exercise_title or "", MAX_TITLE_CHARS),
                                number=state.step_number, count=state.step_count)
-        if state.exercise_seconds_left is not None:
+        if state.paused:
+            line += PAUSED
+        elif state.exercise_seconds_left is not None:
             line += TIME_LEFT.format(time=format_time_left(state.exercise_seconds_left))
         return PREFIX + line
     if state.kind == "resting":
@@ -82,12 +96,16 @@ class ClientMirror(QtWidgets.QFrame):
     """What the client sees, for the practitioner, with "Clear" and "Pacer only".
 
     ``client`` is the client view to follow (it runs on the same GUI thread).
+    ``on_action("clear")``, when given, is told of the Clear button *before* the client view
+    is cleared (the practitioner window records what was cleared).
     """
 
     def __init__(self, client: ClientScreen, parent: QtWidgets.QWidget | None = None,
-                 pacer_settings: Callable[[], PacerSettings] | None = None) -> None:
+                 pacer_settings: Callable[[], PacerSettings] | None = None,
+                 on_action: Callable[[str], None] | None = None) -> None:
         super().__init__(parent)
         self.client = client
+        self._on_action = on_action
         self._pacer_settings = pacer_settings  # "Pacer only" with no pacer running: the user's pacer (Settings)
         self._state: ClientViewState | None = None
         self.setObjectName("clientMirror")
@@ -132,12 +150,15 @@ class ClientMirror(QtWidgets.QFrame):
         self.timer.timeout.connect(self.refresh)
         client.step_changed.connect(self.refresh)
         client.exercise_finished.connect(self.refresh)
+        client.view_changed.connect(self.refresh)  # a pause, a resume, a new view: at once
         self.refresh()
 
     # --- controls -------------------------------------------------------------------------
 
     def clear(self) -> None:
         """The "Clear" button: the client view goes back to its resting screen."""
+        if self._on_action is not None:
+            self._on_action("clear")
         self.client.clear()
         self.refresh()
 
@@ -171,6 +192,82 @@ class ClientMirror(QtWidgets.QFrame):
         self.pacer_only_button.setEnabled(not (state.kind == "pacer" and not state.text))
 
     # --- Qt ---------------------------------------------------------------------------------
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self.refresh()
+        self.timer.start()
+
+    def hideEvent(self, event: QtGui.QHideEvent) -> None:  # noqa: N802 - Qt API
+        super().hideEvent(event)
+        self.timer.stop()
+
+
+class PushControls(QtWidgets.QWidget):
+    """Pause / Resume, Back a step and Next step for the exercise running on the client view.
+
+    Each button changes the client view, then tells ``on_action`` ("pause", "resume",
+    "back", "next"), which records it (so the record names the step now shown). The buttons follow the client view (a 5 Hz
+    timer while shown, and its step signals): all off with no exercise running, Back off on
+    the first step, Next off on the last. Thread: the Qt GUI thread.
+    """
+
+    def __init__(self, client: ClientScreen, on_action: Callable[[str], None] | None = None,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self._on_action = on_action
+        self.pause_button = QtWidgets.QPushButton(PAUSE_LABEL)
+        self.pause_button.setToolTip("Hold the pushed exercise on its step on the client view (Resume goes on)")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.back_button = QtWidgets.QPushButton(BACK_LABEL)
+        self.back_button.setToolTip("Show the step before on the client view")
+        self.back_button.clicked.connect(lambda: self.step(-1))
+        self.next_button = QtWidgets.QPushButton(NEXT_LABEL)
+        self.next_button.setToolTip("Show the next step on the client view")
+        self.next_button.clicked.connect(lambda: self.step(+1))
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        for button in (self.pause_button, self.back_button, self.next_button):
+            button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # the keyboard stays with the window's hotkeys
+            layout.addWidget(button)
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        client.step_changed.connect(self.refresh)
+        client.exercise_finished.connect(self.refresh)
+        client.view_changed.connect(self.refresh)
+        self.refresh()
+
+    def toggle_pause(self) -> None:
+        """Pause the running exercise, or resume it when it is paused."""
+        if self.client.current_exercise() is None:
+            return
+        action = "resume" if self.client.is_exercise_paused() else "pause"
+        changed = self.client.pause_exercise() if action == "pause" else self.client.resume_exercise()
+        if changed and self._on_action is not None:
+            self._on_action(action)
+        self.refresh()
+
+    def step(self, delta: int) -> None:
+        """One step on (``+1``) or back (``-1``) in the running exercise."""
+        index = self.client.current_step_index()
+        exercise = self.client.current_exercise()
+        if exercise is None or index is None or not 0 <= index + delta < len(exercise.steps):
+            return
+        self.client.go_to_step(index + delta)
+        if self._on_action is not None:
+            self._on_action("next" if delta > 0 else "back")  # after the move: the record names the new step
+        self.refresh()
+
+    def refresh(self) -> None:
+        exercise, index = self.client.current_exercise(), self.client.current_step_index()
+        running = exercise is not None and index is not None
+        self.pause_button.setEnabled(running)
+        self.pause_button.setText(RESUME_LABEL if self.client.is_exercise_paused() else PAUSE_LABEL)
+        self.back_button.setEnabled(running and index > 0)  # type: ignore[operator]
+        self.next_button.setEnabled(running and exercise is not None and index < len(exercise.steps) - 1)  # type: ignore[operator]
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)

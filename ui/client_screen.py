@@ -22,7 +22,11 @@ The step timer (5 Hz) and the pacer's frame timer only prompt a re-read of the c
 :meth:`ClientScreen.view_state` is a read-only summary of what the client sees right now
 (:class:`ClientViewState`, plain data): the practitioner window's mirror
 (:mod:`somafeedback.ui.client_mirror`) shows it, and :meth:`ClientScreen.clear` and
-:meth:`ClientScreen.pacer_only` are its two controls.
+:meth:`ClientScreen.pacer_only` are its two controls. The practitioner can also hold a
+pushed exercise on its step (:meth:`ClientScreen.pause_exercise`, the step line then says
+"paused"; :meth:`ClientScreen.resume_exercise` runs on from there) and move to any step
+(:meth:`ClientScreen.go_to_step`). :meth:`ClientScreen.show_held_step` shows one step of an
+exercise whose steps someone else times (the home practice's pause, timed by the engine).
 
 View changes fade in over a short time (:data:`FADE_MS`); the state (:meth:`current_text`
 and friends) changes at once, so callers and tests never wait for an animation.
@@ -52,6 +56,7 @@ NUMBERS_SEPARATOR: Final = " · "
 STEP_LINE: Final = "Step {number} of {count}"
 TIME_LEFT: Final = "{time} left"
 STEP_SEPARATOR: Final = " · "
+PAUSED_TEXT: Final = "paused"  # on the step line while the practitioner holds a pushed exercise
 
 FADE_MS: Final = 300  # gentle, and short enough never to hold up a step
 STEP_TICK_MS: Final = 200  # how often the step timer re-reads the clock
@@ -71,7 +76,8 @@ MUTED_COLOUR: Final = QtGui.QColor(104, 122, 133)
 def client_texts() -> tuple[str, ...]:
     """Every fixed string this screen can show (exercise texts come from the library)."""
     numbers = NUMBERS_SEPARATOR.join((NUMBERS_HR.format(hr=66.0), NUMBERS_RMSSD.format(rmssd=38.0)))
-    return (WINDOW_TITLE, RESTING_TEXT, numbers, format_step_line(1, 4, 90.0), *PHASE_LABELS.values())
+    return (WINDOW_TITLE, RESTING_TEXT, numbers, format_step_line(1, 4, 90.0),
+            format_step_line(1, 4) + STEP_SEPARATOR + PAUSED_TEXT, *PHASE_LABELS.values())
 
 
 def format_time_left(seconds: float) -> str:
@@ -106,6 +112,7 @@ class ClientViewState:
     the seconds left are for the exercise's current step and the whole exercise.
     ``finished`` is true on the resting view that follows an exercise run to its end, until
     something else is shown. ``pacer_rate_bpm`` is the pacer's breaths per minute now.
+    ``paused`` is true while the exercise's step timer is held (:meth:`ClientScreen.pause_exercise`).
     """
 
     kind: ViewKind
@@ -120,6 +127,7 @@ class ClientViewState:
     pacer_rate_bpm: float | None = None
     time_left_visible: bool = True
     finished: bool = False
+    paused: bool = False
 
     @property
     def resting(self) -> bool:
@@ -146,12 +154,14 @@ class ClientScreen(QtWidgets.QWidget):
 
     ``clock`` returns session seconds (the same clock the exercise start times use); the
     screen and its pacer share it, and :meth:`set_clock` is the one way to change it.
-    Signals: ``step_changed(int)`` when an exercise shows a new step, and
-    ``exercise_finished(str)`` (the exercise id) when one runs to its end.
+    Signals: ``step_changed(int)`` when an exercise shows a new step,
+    ``exercise_finished(str)`` (the exercise id) when one runs to its end, and
+    ``view_changed()`` whenever what the client sees changes (a new view, a pause, a resume).
     """
 
     step_changed = QtCore.Signal(int)
     exercise_finished = QtCore.Signal(str)
+    view_changed = QtCore.Signal()
 
     def __init__(self, clock: Callable[[], float], parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -161,6 +171,8 @@ class ClientScreen(QtWidgets.QWidget):
         self._exercise: Exercise | None = None
         self._started_at_s = 0.0
         self._step_index: int | None = None
+        self._paused_at_s: float | None = None  # the clock's time the exercise's step timer was held at
+        self._held: tuple[Exercise, int] | None = None  # a step shown for its caller, who moves it on (home pause)
         self._numbers_visible = False
         self._numbers = ("", False)  # (formatted text, valid)
         self._time_left_visible = True
@@ -249,11 +261,74 @@ class ClientScreen(QtWidgets.QWidget):
         settings shows the pacer under its text; after the last step the resting view
         returns and ``exercise_finished`` is emitted.
         """
+        self._held = None
         self._exercise = exercise
         self._started_at_s = float(started_at_s)
         self._step_index = None
+        self._paused_at_s = None
         self._step_timer.start()
         self.refresh()
+
+    def pause_exercise(self) -> bool:
+        """Hold the running exercise on its current step (the step line says "paused"); False with none running.
+
+        The time in the step stops counting; the pacer (if the step has one) keeps breathing.
+        """
+        if self._exercise is None or self._paused_at_s is not None:
+            return False
+        self.refresh()  # the step the clock falls in now is the one held
+        if self._exercise is None:
+            return False  # it had just ended
+        self._paused_at_s = self._clock()
+        self._render_step_line()
+        self.view_changed.emit()
+        return True
+
+    def resume_exercise(self) -> bool:
+        """Let a held exercise run on from where it was held; False when none is held."""
+        if self._exercise is None or self._paused_at_s is None:
+            return False
+        self._started_at_s += self._clock() - self._paused_at_s
+        self._paused_at_s = None
+        self.refresh()
+        self._render_step_line()
+        self.view_changed.emit()
+        return True
+
+    def is_exercise_paused(self) -> bool:
+        return self._exercise is not None and self._paused_at_s is not None
+
+    def go_to_step(self, index: int) -> bool:
+        """Show step ``index`` (0-based) of the running exercise from its start (held if it was held).
+
+        False with no exercise running or ``index`` out of range.
+        """
+        exercise = self._exercise
+        if exercise is None or not 0 <= index < len(exercise.steps):
+            return False
+        now = self._clock() if self._paused_at_s is None else self._paused_at_s
+        self._started_at_s = now - sum(step.seconds for step in exercise.steps[:index])
+        self._step_index = None  # redraw the step even if it is the one shown
+        self.refresh()
+        return True
+
+    def show_held_step(self, exercise: Exercise, index: int, text: str | None = None, pacer: bool = True) -> None:
+        """Show step ``index`` of ``exercise`` with its title and step line, held until the caller moves on.
+
+        For steps timed elsewhere (the home practice's pause, whose steps the engine times):
+        no step timer runs and :meth:`current_exercise` stays None. ``text`` replaces the
+        step's own text; ``pacer=False`` leaves the step's pacer off.
+        """
+        index = max(0, min(int(index), len(exercise.steps) - 1))
+        step = exercise.steps[index]
+        self._stop_exercise()
+        self._held = (exercise, index)
+        shown = (text if text is not None else step.text).strip() or step.text
+        settings = step.pacer if pacer else None
+        current = self._pacer.pacer()
+        keep = current is not None and settings is not None and current.settings == settings  # same breath on
+        model = current if keep else (Pacer(settings, self._clock()) if settings is not None else None)
+        self._show_view(shown, title=exercise.title, pacer=model)
 
     def show_text(self, text: str) -> None:
         """Show one approved line (no exercise, no pacer); an empty line means :meth:`clear`."""
@@ -433,14 +508,15 @@ class ClientScreen(QtWidgets.QWidget):
         rate = pacer.settings_at(now).breaths_per_min if pacer is not None else None
         exercise = self._exercise
         if exercise is not None and self._step_index is not None:
-            elapsed = now - self._started_at_s
+            elapsed = (self._paused_at_s if self._paused_at_s is not None else now) - self._started_at_s
             ends = _step_ends(exercise)
             index = self._step_index
             return ClientViewState(
                 kind="exercise", text=self._text, exercise_id=exercise.id, exercise_title=exercise.title,
                 step_index=index, step_count=len(exercise.steps),
                 step_seconds_left=max(0.0, ends[index] - elapsed), exercise_seconds_left=max(0.0, ends[-1] - elapsed),
-                pacer_visible=pacer is not None, pacer_rate_bpm=rate, time_left_visible=self._time_left_visible)
+                pacer_visible=pacer is not None, pacer_rate_bpm=rate, time_left_visible=self._time_left_visible,
+                paused=self._paused_at_s is not None)
         if self.is_resting():
             kind: ViewKind = "resting"
         elif pacer is not None:
@@ -466,7 +542,7 @@ class ClientScreen(QtWidgets.QWidget):
         exercise = self._exercise
         if exercise is None:
             return
-        elapsed = self._clock() - self._started_at_s
+        elapsed = self._elapsed()
         ends = _step_ends(exercise)
         if elapsed >= ends[-1]:
             self._stop_exercise()
@@ -577,6 +653,7 @@ class ClientScreen(QtWidgets.QWidget):
         layout.activate()
         if fade:
             self._fade_in()
+        self.view_changed.emit()
 
     def _fade_in(self) -> None:
         self._fade.stop()
@@ -596,10 +673,13 @@ class ClientScreen(QtWidgets.QWidget):
         """The step line for the exercise step shown now (hidden with no exercise running)."""
         exercise, index = self._exercise, self._step_index
         if exercise is None or index is None:
-            text = ""
+            held = self._held
+            text = "" if held is None else format_step_line(held[1] + 1, len(held[0].steps))
+        elif self._paused_at_s is not None:
+            text = format_step_line(index + 1, len(exercise.steps)) + STEP_SEPARATOR + PAUSED_TEXT
         else:
             if elapsed is None:
-                elapsed = self._clock() - self._started_at_s
+                elapsed = self._elapsed()
             left = max(0.0, _step_ends(exercise)[-1] - elapsed) if self._time_left_visible else None
             text = format_step_line(index + 1, len(exercise.steps), left)
         if text != self._step_label.text():
@@ -608,9 +688,16 @@ class ClientScreen(QtWidgets.QWidget):
             self._step_label.setVisible(bool(text))
             self._update_fonts()  # the text's room changes with the line
 
+    def _elapsed(self) -> float:
+        """Seconds into the running exercise (held still while it is paused)."""
+        now = self._paused_at_s if self._paused_at_s is not None else self._clock()
+        return now - self._started_at_s
+
     def _stop_exercise(self) -> None:
         self._exercise = None
         self._step_index = None
+        self._paused_at_s = None
+        self._held = None
         self._step_timer.stop()
         self._render_step_line()
 

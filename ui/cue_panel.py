@@ -15,6 +15,7 @@ from typing import Final
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from somafeedback.cues import ACTIVATING_ROLES
 from somafeedback.exercise_library import Exercise
 
 # (key, marker label, button text); the label is what the session records
@@ -49,16 +50,46 @@ def clock_mm_ss(t_s: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
+CAREFUL_ROLES: Final = ACTIVATING_ROLES  # exercises that turn toward difficult material: a second click to push
+CAREFUL_NOTE: Final = "Turns toward difficult material: read the cautions before pushing."
+PUSH_LABEL: Final = "Push to client view"
+CONFIRM_PUSH_LABEL: Final = "Push after reading the cautions"
+ENTRY_LABEL: Final = "When to use"
+EXIT_LABEL: Final = "When to stop"
+CAUTIONS_LABEL: Final = "Cautions"
+NO_CAUTIONS_TEXT: Final = "none listed for this exercise."
+CAUTION_COLOUR: Final = "#7a4a00"  # warm brown on the warm box: read first, never alarm red
+CAUTION_BACKGROUND: Final = "#fff3cd"
+ABOVE_RANGE_TEXT: Final = "Heart rate above this client's usual resting range at the start"
+REBASELINE_LABEL: Final = "Re-baseline now"
+
+
+def needs_confirmation(exercise: Exercise) -> bool:
+    """True for an exercise whose push needs a second, confirming click (it turns toward difficult material)."""
+    return exercise.role in CAREFUL_ROLES
+
+
 def exercise_details_html(exercise: Exercise) -> str:
-    """What the practitioner reads before pushing an exercise: purpose, length, where it is used, cautions."""
+    """What is read before an exercise is used: title, length, purpose, when to use it, when to stop, cautions.
+
+    An exercise that turns toward difficult material (role "pendulation") shows its cautions
+    first, in a warm box, with a line saying so. Every text is escaped (exercise files are text).
+    """
     parts = [f"<b>{html.escape(exercise.title)}</b> · {html.escape(exercise.duration_text)}",
-             html.escape(exercise.purpose)]
+             html.escape(exercise.purpose),
+             f"<b>{ENTRY_LABEL}</b>: {html.escape(exercise.entry_trigger)}",
+             f"<b>{EXIT_LABEL}</b>: {html.escape(exercise.exit_condition)}"]
     if exercise.cautions:
         items = "".join(f"<li>{html.escape(c)}</li>" for c in exercise.cautions)
-        parts.append(f"<b>Cautions</b><ul style='margin-left:-20px'>{items}</ul>")
+        cautions = f"<b>{CAUTIONS_LABEL}</b><ul style='margin-left:-20px'>{items}</ul>"
     else:
-        parts.append("<b>Cautions</b>: none listed for this exercise.")
-    return "<br>".join(parts)
+        cautions = f"<b>{CAUTIONS_LABEL}</b>: {NO_CAUTIONS_TEXT}"
+    if needs_confirmation(exercise):
+        box = (f"<table width='100%' cellpadding='4' style='background:{CAUTION_BACKGROUND}'><tr><td>"
+               f"<span style='color:{CAUTION_COLOUR}'><b>{html.escape(CAREFUL_NOTE)}</b></span><br>{cautions}"
+               "</td></tr></table>")
+        return box + "<br>".join(parts)
+    return "<br>".join([*parts, cautions])
 
 
 class NoteField(QtWidgets.QLineEdit):
@@ -107,6 +138,7 @@ class CuePanel(QtWidgets.QWidget):
         self._highlight_at: float | None = None
         self._highlight_step = -1
         self._suggestion_text: str | None = None
+        self._confirming: Exercise | None = None  # a careful exercise whose push waits for the second click
         layout = QtWidgets.QVBoxLayout(self)
 
         self.state_label = QtWidgets.QLabel("Starting…")
@@ -146,6 +178,21 @@ class CuePanel(QtWidgets.QWidget):
         self.baseline_message.setStyleSheet("color: #7a4a00;")
         self.baseline_message.setVisible(False)
         layout.addWidget(self.baseline_message)
+        # the baseline's heart rate was above the client's usual resting range: offer to measure again
+        self.rebaseline_box = QtWidgets.QWidget()
+        rebaseline_layout = QtWidgets.QHBoxLayout(self.rebaseline_box)
+        rebaseline_layout.setContentsMargins(0, 0, 0, 0)
+        self.rebaseline_text = QtWidgets.QLabel(ABOVE_RANGE_TEXT)
+        self.rebaseline_text.setWordWrap(True)
+        self.rebaseline_text.setStyleSheet(f"color: {CAUTION_COLOUR};")
+        self.rebaseline_button = QtWidgets.QPushButton(REBASELINE_LABEL)
+        self.rebaseline_button.setToolTip("Measure the baseline again from now (1 min settling, then 4 min)")
+        self.rebaseline_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.rebaseline_button.clicked.connect(lambda: self._rebaseline(on_baseline))
+        rebaseline_layout.addWidget(self.rebaseline_text, 1)
+        rebaseline_layout.addWidget(self.rebaseline_button)
+        self.rebaseline_box.setVisible(False)
+        layout.addWidget(self.rebaseline_box)
 
         card = QtWidgets.QGroupBox("Suggestion (for you only)")
         self.card = card
@@ -157,6 +204,11 @@ class CuePanel(QtWidgets.QWidget):
         self.suggestion = QtWidgets.QLabel("No suggestion.")
         self.suggestion.setWordWrap(True)
         frame_layout.addWidget(self.suggestion)
+        self.suggestion_details = QtWidgets.QLabel("")  # the attached exercise's purpose, entry, exit and cautions
+        self.suggestion_details.setWordWrap(True)
+        self.suggestion_details.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.suggestion_details.setVisible(False)
+        frame_layout.addWidget(self.suggestion_details)
         card_layout.addWidget(self.suggestion_frame)
         self.cue_status = QtWidgets.QLabel("")  # "cues muted", "snoozed until 12:34"
         self.cue_status.setWordWrap(True)
@@ -192,7 +244,7 @@ class CuePanel(QtWidgets.QWidget):
         self.exercise_details.setTextFormat(QtCore.Qt.TextFormat.RichText)
         library_layout.addWidget(self.exercise_details)
         self.exercises.currentItemChanged.connect(lambda *_: self._show_details())
-        self.push_button = QtWidgets.QPushButton("Push to client view")
+        self.push_button = QtWidgets.QPushButton(PUSH_LABEL)
         self.push_button.setEnabled(False)  # until an exercise is chosen (and its cautions shown)
         self.push_button.clicked.connect(lambda: self._push(on_push))
         library_layout.addWidget(self.push_button)
@@ -225,8 +277,15 @@ class CuePanel(QtWidgets.QWidget):
         layout.addWidget(help_label)
         layout.addStretch(1)
 
-    def show_suggestion(self, text: str | None) -> None:
-        """The pending suggestion (None: none); a new one lights up the card (see :meth:`tick`)."""
+    def show_suggestion(self, text: str | None, exercise: Exercise | None = None) -> None:
+        """The pending suggestion (None: none) and its attached exercise, whose details and cautions show
+        under it before Approve; a new suggestion lights up the card (see :meth:`tick`)."""
+        if text is not None and exercise is not None:
+            self.suggestion_details.setText(exercise_details_html(exercise))
+            self.suggestion_details.setVisible(True)
+        else:
+            self.suggestion_details.setText("")
+            self.suggestion_details.setVisible(False)
         if text is not None and text != self._suggestion_text:
             self._highlight_at = self.clock()
             self._highlight_step = -1
@@ -290,6 +349,15 @@ class CuePanel(QtWidgets.QWidget):
             self.baseline_bar.setValue(round(min(measured, length)))
         self.baseline_box.setVisible(True)
 
+    def show_above_usual_range(self, above: bool) -> None:
+        """Say that the baseline's heart rate was above the client's usual resting range, with "Re-baseline now"."""
+        self.rebaseline_box.setVisible(bool(above))
+
+    def _rebaseline(self, on_baseline: Callable[[str], None] | None) -> None:
+        self.rebaseline_box.setVisible(False)
+        if on_baseline is not None:
+            on_baseline("restart")
+
     def show_baseline_message(self, text: str) -> None:
         self.baseline_message.setText(text)
         self.baseline_message.setVisible(bool(text))
@@ -303,14 +371,28 @@ class CuePanel(QtWidgets.QWidget):
 
     def _show_details(self) -> None:
         exercise = self.selected_exercise()
+        self._confirming = None
+        self.push_button.setText(PUSH_LABEL)
         self.push_button.setEnabled(exercise is not None)
         if exercise is not None:
             self.exercise_details.setText(exercise_details_html(exercise))
 
+    def push_confirming(self) -> bool:
+        """True while the push button waits for the confirming second click."""
+        return self._confirming is not None
+
     def _push(self, on_push: Callable[[Exercise], None]) -> None:
+        """Push the chosen exercise; one that turns toward difficult material needs a second click."""
         exercise = self.selected_exercise()
-        if exercise is not None:
-            on_push(exercise)
+        if exercise is None:
+            return
+        if needs_confirmation(exercise) and self._confirming is not exercise:
+            self._confirming = exercise
+            self.push_button.setText(CONFIRM_PUSH_LABEL)
+            return
+        self._confirming = None
+        self.push_button.setText(PUSH_LABEL)
+        on_push(exercise)
 
     def _save_note(self, on_note: Callable[[str], None]) -> None:
         text = self.note.text().strip()

@@ -20,6 +20,14 @@ Design rules (research/somatic.md §4.3, §4.7, §5, §8):
 - Exercise lengths are :attr:`Exercise.duration_text`, as on the command line (150 s is
   "2.5 min", never "2 min").
 - No strap found: the window offers the simulated strap, as the practitioner window does.
+- Safety (issue #14): the choose page shows the chosen exercise's purpose, when to use it,
+  when to stop and its cautions (Start is the confirmation); an exercise not meant for home
+  is refused with a plain message and no engine starts. During the practice "Too much",
+  "Dizzy", "Help now" and "Done" go to the engine (``Engine.home_control``); the window
+  follows the pause the engine runs (``script-paused``, ``pause-step``: the pause
+  exercise's steps with their step line, no pacer after "Dizzy") and its offer to end
+  (``end-offered``: the client's own plan text, from the practitioner's settings, with
+  "End the practice" and "Keep going").
 
 A frame timer (~30 fps) drains the engine; the engine's thread never touches a widget.
 Ending the practice (the script's end, or the End button) stops the engine, which closes
@@ -42,12 +50,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from somafeedback.devices.events import TimelineEvent
 from somafeedback.engine import Engine, EngineOptions, EngineSource
 from somafeedback.exercise_library import Exercise
+from somafeedback.method_modes import Method, policy
 from somafeedback.pipeline import BeatMetrics
 from somafeedback.practice_history import PracticeSummary, WeekRow, practice_summary, weekly_trend
 from somafeedback.session_file import SessionFileError
 
 from .chimes import Chimes
 from .client_screen import ClientScreen
+from .cue_panel import exercise_details_html
 
 FRAME_MS: Final = 33  # ~30 frames per second
 MIN_RESTING_READINGS: Final = 3  # a week's resting median is drawn only from this many readings (§5)
@@ -60,6 +70,8 @@ CHIMES_LABEL: Final = "Soft chimes at each breath and each new step (for practis
 NUMBERS_LABEL: Final = "Show heart rate numbers during the practice"
 START_LABEL: Final = "Start"
 END_LABEL: Final = "End the practice"
+NEXT_LABEL: Final = "Next step"  # untimed practice (Focusing): the client moves on when ready
+BACK_LABEL: Final = "Back a step"
 AGAIN_LABEL: Final = "Back to the practices"
 SIMULATOR_LABEL: Final = "Use the simulated strap"
 RESTING_FIRST_TEXT: Final = "Sit comfortably and rest. The practice begins after a few quiet minutes."
@@ -73,6 +85,14 @@ MINUTES_TITLE: Final = "Minutes practised per week"
 RESTING_TITLE: Final = ("Resting heart-rhythm variation, typical value per week "
                          "(shown for weeks with 3 or more practices)")
 NO_WEEKS_TEXT: Final = "Your weeks of practice will show here."
+NOT_AT_HOME_TEXT: Final = "“{title}” is for sessions with a practitioner only, not for home practice."
+CHOOSE_DETAILS_TEXT: Final = "Choose a practice to read what it is for, when to use it, when to stop and its cautions."
+# During the practice: the client's own controls (HomeWindow.home_control) and the offer to end.
+CONTROLS: Final = (("too-much", "Too much", "Pause the practice and come back to the ground for a while"),
+                   ("dizzy", "Dizzy", "Pause the practice and let your breathing go back to its own rhythm"),
+                   ("help-now", "Help now", "Pause the practice with a short exercise for the senses"),
+                   ("done", "Done", "End the practice here"))
+KEEP_GOING_LABEL: Final = "Keep going"
 
 # Okabe-Ito sky blue and blue (colour-blind safe), as in the pacer; no red anywhere.
 BAR_BRUSH: Final = (86, 180, 233, 200)
@@ -159,6 +179,14 @@ def plain_summary(summary: PracticeSummary) -> str:
     return "\n".join(lines)
 
 
+def practice_method(exercise: Exercise, default: str) -> str:
+    """The method a home practice runs in: Focusing for a Focusing-only exercise (untimed, never paused by
+    the app); otherwise the client's default, except Focusing (a timed exercise keeps its timing)."""
+    if exercise.methods == frozenset({"Focusing"}):
+        return "Focusing"
+    return "SE" if Method.parse(default) is Method.FOCUSING else str(Method.parse(default))
+
+
 def home_exercises(library: Mapping[str, Exercise]) -> list[Exercise]:
     """The exercises that may be practised at home, in the library's order."""
     return [exercise for exercise in library.values() if "home" in exercise.where]
@@ -166,7 +194,9 @@ def home_exercises(library: Mapping[str, Exercise]) -> list[Exercise]:
 
 def home_texts() -> tuple[str, ...]:
     """Every fixed string this window can show (exercise texts come from the library)."""
-    return (WINDOW_TITLE, CHOOSE_TEXT, SAFETY_TEXT, CHIMES_LABEL, NUMBERS_LABEL, START_LABEL, END_LABEL,
+    return (*(label for _, label, _ in CONTROLS), *(tip for _, _, tip in CONTROLS), KEEP_GOING_LABEL,
+            NOT_AT_HOME_TEXT, CHOOSE_DETAILS_TEXT, NEXT_LABEL, BACK_LABEL,
+            WINDOW_TITLE, CHOOSE_TEXT, SAFETY_TEXT, CHIMES_LABEL, NUMBERS_LABEL, START_LABEL, END_LABEL,
             AGAIN_LABEL, SIMULATOR_LABEL, RESTING_FIRST_TEXT, RESTING_SHORT_TEXT, NO_STRAP_TEXT, LOW_SIGNAL_TEXT,
             NOTHING_RECORDED_TEXT, UNREADABLE_TEXT, MINUTES_TITLE, RESTING_TITLE, NO_WEEKS_TEXT,
             SUMMARY_PRACTISED, SUMMARY_REST_FIRST, SUMMARY_NO_BEATS, SUMMARY_TOO_SHORT, SUMMARY_HR_LOWER,
@@ -230,7 +260,9 @@ class HomeWindow(QtWidgets.QMainWindow):
     none is found (``simulator_factory(script_id)`` builds that engine; default: the calm
     simulated strap in real time, recording into ``library_dir``). ``client`` names the
     client in the manifest and filters the trend. ``chimes`` may be injected (tests); by
-    default the window makes its own.
+    default the window makes its own. ``plan_text`` is the client's own plan if practice
+    gets too much (set by the practitioner in the settings); every practice's engine gets it
+    as ``EngineOptions.plan_text``, for the offer to end.
     Signal: ``practice_finished(object)`` with the :class:`PracticeSummary` (or None).
     """
 
@@ -239,9 +271,10 @@ class HomeWindow(QtWidgets.QMainWindow):
     def __init__(self, library: dict[str, Exercise], library_dir: Path,
                  engine_factory: EngineFactory | None = None, client: str | None = None,
                  chimes: Chimes | None = None, simulator_factory: EngineFactory | None = None,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+                 parent: QtWidgets.QWidget | None = None, plan_text: str | None = None) -> None:
         super().__init__(parent)
         self.library = library
+        self.plan_text = plan_text.strip() if plan_text and plan_text.strip() else None
         self.library_dir = Path(library_dir)
         self.client = client
         self._engine_factory = engine_factory
@@ -255,7 +288,9 @@ class HomeWindow(QtWidgets.QMainWindow):
         self._practising = False
         self._step: int | None = None
         self._paused = False
+        self._pacer_off = False  # after "Dizzy": the pause shows no pacer until the script resumes
         self._low_signal = False
+        self._untimed = False  # Focusing: steps wait for the client's Next (set per practice)
 
         self.setWindowTitle(WINDOW_TITLE)
         self.pages = QtWidgets.QStackedWidget()
@@ -291,10 +326,22 @@ class HomeWindow(QtWidgets.QMainWindow):
             item.setData(QtCore.Qt.ItemDataRole.UserRole, exercise.id)
             item.setToolTip(exercise.purpose)
             self.script_list.addItem(item)
-        if self.script_list.count():
-            self.script_list.setCurrentRow(0)
         self.script_list.itemDoubleClicked.connect(lambda _item: self._start_chosen())
         layout.addWidget(self.script_list, 1)
+        # the chosen practice's purpose, when to use it, when to stop and its cautions (Start confirms)
+        self.caution_panel = QtWidgets.QLabel(CHOOSE_DETAILS_TEXT)
+        self.caution_panel.setWordWrap(True)
+        self.caution_panel.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.caution_panel.setAccessibleName("about the chosen practice")
+        layout.addWidget(self.caution_panel)
+        self.script_list.currentItemChanged.connect(lambda *_: self._show_chosen())
+        if self.script_list.count():
+            self.script_list.setCurrentRow(0)
+        self.choose_message = QtWidgets.QLabel("")  # e.g. why a practice cannot be started at home
+        self.choose_message.setWordWrap(True)
+        self.choose_message.setStyleSheet("color: #7a4a00;")
+        self.choose_message.setVisible(False)
+        layout.addWidget(self.choose_message)
         self.chimes_box = QtWidgets.QCheckBox(CHIMES_LABEL)  # off by default (§4.7)
         self.chimes_box.toggled.connect(lambda on: self.chimes.set_enabled(on))
         self.numbers_box = QtWidgets.QCheckBox(NUMBERS_LABEL)  # numbers away by default (§4.7)
@@ -326,9 +373,46 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.client_screen = ClientScreen(self._now, page)
         self.client_screen.setWindowFlags(QtCore.Qt.WindowType.Widget)  # embedded, not its own window
         layout.addWidget(self.client_screen, 1)
+        # the offer to end the practice, with the client's own plan (shown on "end-offered")
+        self.end_offer = QtWidgets.QFrame()
+        self.end_offer.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
+        offer_layout = QtWidgets.QVBoxLayout(self.end_offer)
+        self.end_offer_text = QtWidgets.QLabel()
+        self.end_offer_text.setTextFormat(QtCore.Qt.TextFormat.PlainText)  # the plan is the client's own words
+        self.end_offer_text.setWordWrap(True)
+        offer_layout.addWidget(self.end_offer_text)
+        offer_buttons = QtWidgets.QHBoxLayout()
+        self.offer_end_button = QtWidgets.QPushButton(END_LABEL)
+        self.offer_end_button.clicked.connect(lambda: self.home_control("done"))
+        self.keep_going_button = QtWidgets.QPushButton(KEEP_GOING_LABEL)
+        self.keep_going_button.clicked.connect(self._keep_going)
+        offer_buttons.addStretch(1)
+        offer_buttons.addWidget(self.offer_end_button)
+        offer_buttons.addWidget(self.keep_going_button)
+        offer_layout.addLayout(offer_buttons)
+        self.end_offer.setVisible(False)
+        layout.addWidget(self.end_offer)
+        controls = QtWidgets.QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)  # the row as tall as the End button alone was (the view keeps its room)
+        self.control_buttons: dict[str, QtWidgets.QPushButton] = {}
+        for kind, label, tip in CONTROLS:
+            button = QtWidgets.QPushButton(label)
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _=False, k=kind: self.home_control(k))
+            self.control_buttons[kind] = button
+            controls.addWidget(button)
+        self.step_buttons: dict[str, QtWidgets.QPushButton] = {}
+        for kind, label in (("back", BACK_LABEL), ("next", NEXT_LABEL)):  # untimed practice (Focusing): the client moves on
+            button = QtWidgets.QPushButton(label)
+            button.clicked.connect(lambda _=False, k=kind: self.home_control(k))
+            button.setVisible(False)
+            self.step_buttons[kind] = button
+            controls.addWidget(button)
+        controls.addStretch(1)
         self.end_button = QtWidgets.QPushButton(END_LABEL)
         self.end_button.clicked.connect(self.stop)
-        layout.addWidget(self.end_button, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        controls.addWidget(self.end_button)
+        layout.addLayout(controls)
         return page
 
     def _build_summary_page(self) -> QtWidgets.QWidget:
@@ -376,16 +460,50 @@ class HomeWindow(QtWidgets.QMainWindow):
         if item is not None:
             self.start(str(item.data(QtCore.Qt.ItemDataRole.UserRole)))
 
-    def start(self, script_id: str) -> None:
-        """Start the practice ``script_id``: build and start the engine, show the practice page."""
+    def _show_chosen(self) -> None:
+        item = self.script_list.currentItem()
+        exercise = None if item is None else self.library.get(str(item.data(QtCore.Qt.ItemDataRole.UserRole)))
+        self.caution_panel.setText(CHOOSE_DETAILS_TEXT if exercise is None else exercise_details_html(exercise))
+
+    def choose_message_text(self) -> str:
+        """The message on the choose page (e.g. a practice refused for home), "" when none shows."""
+        return self.choose_message.text() if not self.choose_message.isHidden() else ""
+
+    def start(self, script_id: str) -> bool:
+        """Start the practice ``script_id``: build and start the engine, show the practice page.
+
+        An exercise not meant for home (no "home" in its ``where``) is refused: a plain
+        message on the choose page, no engine. True when the practice started.
+        """
         if self._practising:
-            return
+            return False
         exercise = self.library.get(script_id)
         if exercise is None:
             raise ValueError(f"no exercise {script_id!r} in the library")
+        if "home" not in exercise.where:
+            self.choose_message.setText(NOT_AT_HOME_TEXT.format(title=exercise.title))
+            self.choose_message.setVisible(True)
+            self.pages.setCurrentIndex(0)
+            return False
+        self.choose_message.setVisible(False)
         self.exercise = exercise
         engine = self._engine_factory(script_id) if self._engine_factory is not None else self._default_engine(script_id)
         self._begin(engine)
+        return True
+
+    def home_control(self, kind: str) -> None:
+        """The client's own control during the practice ("too-much", "dizzy", "help-now", "done",
+        "keep-going"), to the engine; the window then follows the events the engine sends back."""
+        if self.engine is not None and self._practising:
+            self.engine.home_control(kind)
+
+    def _keep_going(self) -> None:
+        self.end_offer.setVisible(False)
+        self.home_control("keep-going")
+
+    def end_offer_shown(self) -> str:
+        """The offer to end (the client's plan text) while it shows, else ""."""
+        return self.end_offer_text.text() if not self.end_offer.isHidden() else ""
 
     def _default_engine(self, script_id: str, simulate: str | None = None) -> Engine:
         options = EngineOptions(mode="home", script=script_id, record_to=self.library_dir,
@@ -401,9 +519,16 @@ class HomeWindow(QtWidgets.QMainWindow):
                             **options.manifest}
         if not options.manifest.get("client"):  # a factory's empty client never hides the window's one
             options.manifest["client"] = self.client
+        if getattr(options, "plan_text", None) is None:
+            options.plan_text = self.plan_text  # the client's own plan, for the offer to end
+        options.method = practice_method(self.exercise, getattr(options, "method", "SE"))
+        self._untimed = not policy(options.method).timed_steps
+        for button in self.step_buttons.values():
+            button.setVisible(self._untimed)
         self.engine = engine
-        self._step, self._paused, self._low_signal = None, False, False
+        self._step, self._paused, self._low_signal, self._pacer_off = None, False, False, False
         self.banner.setVisible(False)
+        self.end_offer.setVisible(False)
         self.client_screen.set_numbers_visible(self.numbers_box.isChecked())
         self.chimes.set_enabled(self.chimes_box.isChecked())
         self.client_screen.show_text(RESTING_SHORT_TEXT if options.baseline is not None else RESTING_FIRST_TEXT)
@@ -434,14 +559,15 @@ class HomeWindow(QtWidgets.QMainWindow):
         if engine is None or not self._practising:
             return
         for item in engine.drain():
-            self._take(item)
+            self.follow(item)
             if not self._practising:
                 return
         pacer = self.client_screen.pacer_widget()
         state = pacer.state() if self.client_screen.pacer_visible() else None
         self.chimes.phase(state.phase if state is not None else None)
 
-    def _take(self, item: object) -> None:
+    def follow(self, item: object) -> None:
+        """Take one item the engine produced (a beat's metrics, a timeline event); the frame timer calls this."""
         if isinstance(item, BeatMetrics):
             time = item.time
             self.client_screen.update_numbers(time.hr_bpm, time.rmssd_ms, time.validity.valid)
@@ -465,16 +591,45 @@ class HomeWindow(QtWidgets.QMainWindow):
             return
         if action == "script-step" and isinstance(data.get("cue_id"), int):
             self._step, self._paused = int(data["cue_id"]) - 1, False
-            self._show_step(exercise, self._step, t_s)
+            if self._untimed:  # the step stays until the client chooses Next (the engine says so)
+                self.client_screen.show_held_step(exercise, self._step)
+            else:
+                self._show_step(exercise, self._step, t_s)
         elif action == "script-paused":
             self._paused = True
-            self.client_screen.show_text(str(data.get("text") or ""))
+            self._pacer_off = data.get("reason") == "dizzy"  # let the breath find its own rhythm: no pacer
+            self.end_offer.setVisible(False)
+            self._show_pause_step(data)
             self.chimes.step()
-        elif action == "script-resumed" and self._step is not None:
-            self._paused = False
-            self._show_step(exercise, self._step, t_s, force=True)
+        elif action == "pause-step" and self._paused:
+            self._show_pause_step(data)
+            self.chimes.step()
+        elif action == "end-offered" and self._paused:
+            self.end_offer_text.setText(str(data.get("text") or ""))
+            self.end_offer.setVisible(True)
+        elif action == "script-resumed":
+            self._paused, self._pacer_off = False, False
+            self.end_offer.setVisible(False)
+            if self._step is None:  # paused during the resting measurement: the script begins with the step resumed
+                text = data.get("text")
+                self._step = next((i for i, step in enumerate(exercise.steps) if step.text == text), 0)
+            if self._untimed:
+                self.client_screen.show_held_step(exercise, self._step)
+            else:
+                self._show_step(exercise, self._step, t_s, force=True)
         elif action == "script-finished":
             self._finish()
+
+    def _show_pause_step(self, data: Mapping[str, object]) -> None:
+        """The pause exercise's step the engine names (the event's text, the step line), held until the next event."""
+        text = str(data.get("text") or "")
+        pause = self.library.get(str(data.get("exercise")))
+        cue_id = data.get("cue_id")
+        if pause is None:
+            self.client_screen.show_text(text)
+            return
+        index = int(cue_id) - 1 if isinstance(cue_id, int) else 0
+        self.client_screen.show_held_step(pause, index, text=text or None, pacer=not self._pacer_off)
 
     def _show_step(self, exercise: Exercise, index: int, at_s: float, force: bool = False) -> None:
         """Show step ``index`` as starting at ``at_s`` (the client view then walks on by the clock)."""
@@ -489,7 +644,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         screen.show_exercise(exercise, started_at)
 
     def _take_state(self, state: str) -> None:
-        if state == "low signal":
+        if state in ("low signal", "signal lost"):  # "low signal": the name before "signal lost"
             self._low_signal = True
             self.statusBar().showMessage(LOW_SIGNAL_TEXT)
         elif self._low_signal:
@@ -514,6 +669,7 @@ class HomeWindow(QtWidgets.QMainWindow):
             engine.drain()
         self.chimes.phase(None)
         self.client_screen.clear()
+        self.end_offer.setVisible(False)
         self.summary = None
         path = engine.recording if engine is not None else None
         if path is not None and Path(path).exists():

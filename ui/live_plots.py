@@ -111,6 +111,15 @@ class Series:
         return self.x[start:self.n], self.y[start:self.n]
 
 
+# The coherence plot carries its caveat on screen (issue #14): short with the title, longer as a tooltip.
+COHERENCE_TITLE: Final = "Coherence ratio (McCraty), 64 s"
+COHERENCE_CAVEAT: Final = "a breathing-pattern measure, not a measure of calm or of emotional state"
+COHERENCE_TITLE_HTML: Final = f"{COHERENCE_TITLE} <span style='color:#555555; font-size:8pt'>· {COHERENCE_CAVEAT}</span>"
+COHERENCE_TOOLTIP: Final = ("Coherence ratio: how much of the heart-rate rhythm sits in one slow peak (0.04–0.26 Hz), "
+                            "over the last 64 s. It rises with slow, even breathing; it is a breathing-pattern "
+                            "measure, not a measure of calm, relaxation or of emotional state.")
+
+
 class LivePlots(pg.GraphicsLayoutWidget):
     """Five linked plots over the last ``span_s`` seconds of session time, and the big numbers.
 
@@ -148,7 +157,8 @@ class LivePlots(pg.GraphicsLayoutWidget):
         self.tachogram = add(1, "Beat-to-beat intervals (ms); flagged beats ×")
         self.rmssd = add(2, "RMSSD, 60 s window (ms); grey = not valid")
         self.breathing = add(3, "Breathing rate estimate (breaths/min)")
-        self.coherence = add(4, "Coherence ratio (McCraty), 64 s")
+        self.coherence = add(4, COHERENCE_TITLE_HTML)
+        self.coherence.titleLabel.setToolTip(COHERENCE_TOOLTIP)  # the caveat's longer version
         for row, stretch in enumerate(ROW_STRETCH):
             self.ci.layout.setRowStretchFactor(row, stretch)
         for plot in (self.tachogram, self.rmssd, self.breathing, self.coherence):

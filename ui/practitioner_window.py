@@ -13,6 +13,13 @@ advanced by the frame timer), with an optional soft tone (Session menu, off by d
 "cues muted" and "snoozed until m:ss" show under it. Messages are plain words, never exception
 names or terminal commands (:func:`plain_message`); a button does what a command would.
 
+Safety (issue #14): the exercise box shows purpose, length, when to use, when to stop and the
+cautions before a push (an exercise that turns toward difficult material needs a confirming
+second click), a pending suggestion shows its exercise's cautions before Approve, a pushed
+exercise can be paused, resumed, stepped and cleared (each recorded as a ``cue`` event:
+``pushed-paused``, ``pushed-resumed``, ``pushed-step``, ``cleared``), and a baseline whose heart
+rate was above the client's usual resting range offers "Re-baseline now".
+
 Thread: the Qt GUI thread.
 """
 
@@ -28,6 +35,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from somafeedback.devices.events import ContactChange, GapEvent, LinkEvent, MalformedPacket, StrapInfo, TimelineEvent
 from somafeedback.engine import Engine, StrapOutput
 from somafeedback.exercise_library import Exercise
+from somafeedback.method_modes import rest_comparison_text
 from somafeedback.pacer import Pacer
 from somafeedback.pipeline import BeatMetrics
 from somafeedback.regulation import Baseline, RegulationModel
@@ -37,6 +45,8 @@ from .chimes import Chimes
 from .cue_panel import MARKERS, CuePanel, clock_mm_ss
 from .device_panel import DevicePanel
 from .live_plots import LivePlots
+from .method_box import MethodBox
+from .pendulation_view import PendulationView
 from .raw_plots import RAW_OUTPUTS, RawPlots
 from .replay_window import clock_text  # the review window's mm:ss, so both show a time alike
 
@@ -44,6 +54,10 @@ if TYPE_CHECKING:
     from .settings import AppSettings
 
 CLIENT_STRAP = "strap1"  # the client's strap drives the plots, the states and the cues
+# the practitioner's controls of the client view -> the cue action recorded on the timeline
+PUSHED_ACTIONS: Final = {"pause": "pushed-paused", "resume": "pushed-resumed", "back": "pushed-step",
+                         "next": "pushed-step", "clear": "cleared"}
+PUSHED_LOGGED: Final = frozenset(PUSHED_ACTIONS.values())
 
 FRAME_MS = 30  # a little over 30 frames per second, so a late frame still keeps 30
 SIDE_PANEL_WIDTH: Final = 470  # the side panel's width at the default size (it keeps at least its contents' width)
@@ -59,6 +73,9 @@ NO_BLUETOOTH_TEXT: Final = ("This computer has no usable Bluetooth adapter or Bl
                             "connect. You can use the simulated strap to try the app.")
 LSL_UNAVAILABLE_TEXT: Final = ("Lab Streaming Layer is not available on this computer (its library is not installed), "
                                "so nothing is published.")
+PENDULATION_TAB: Final = "Pendulation swings"
+MOVEMENT_BLOCK_CSE_ONLY_TEXT: Final = ("Movement blocks (B) are marked in Clinical Somatic Education sessions: "
+                                       "choose CSE under Method first.")
 ENGINE_STOPPED_TEXT: Final = "The connection to the straps stopped. The session view stays open; what was recorded is kept."
 _EXCEPTION_PREFIX = re.compile(r"^\s*[A-Z]\w*(Error|Exception|Found|Unavailable|Warning|Exit)\b:?\s*")
 _EXCEPTION_DETAIL = re.compile(r"\s*\((?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception)\b[^)]*\)")
@@ -101,18 +118,30 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.devices = DevicePanel(lambda: self.engine.scan(), lambda address, strap: self.engine.connect(address, strap),
                                    lambda strap: self.engine.disconnect(strap))
         self.panel.layout().insertWidget(0, self.devices)
+        self.method_box = MethodBox(getattr(engine.options, "method", "SE"), self.set_method)
+        self.panel.layout().insertWidget(1, self.method_box)
+        self.movement_block_open = False  # a CSE movement block marked with B is open
         self.mirror = None
+        self.push_controls = None
         if client is not None:  # what the client sees, with "Clear" and "Pacer only", under the exercises
-            from .client_mirror import ClientMirror
+            from .client_mirror import ClientMirror, PushControls
 
-            self.mirror = ClientMirror(client, pacer_settings=self.settings.pacer)
-            self.panel.layout().insertWidget(self.panel.layout().indexOf(self.panel.push_button.parentWidget()) + 1,
-                                             self.mirror)
+            self.mirror = ClientMirror(client, pacer_settings=self.settings.pacer, on_action=self.pushed_control)
+            # Pause / Resume, Back a step, Next step for a pushed exercise, under the mirror
+            self.push_controls = PushControls(client, on_action=self.pushed_control)
+            at = self.panel.layout().indexOf(self.panel.push_button.parentWidget()) + 1
+            self.panel.layout().insertWidget(at, self.mirror)
+            self.panel.layout().insertWidget(at + 1, self.push_controls)
             client.set_time_left_visible(self.settings.client_time_left)
         self.raw = RawPlots(pacer=self._client_pacer)
         self.raw.setVisible(False)  # until a strap streams raw ECG or chest motion
         plots = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        plots.addWidget(self.plots)
+        self.pendulation = PendulationView()  # each swing above the usual range: peak and time back
+        self.plot_tabs = QtWidgets.QTabWidget()
+        self.plot_tabs.setDocumentMode(True)
+        self.plot_tabs.addTab(self.plots, "Live")
+        self.plot_tabs.addTab(self.pendulation, PENDULATION_TAB)
+        plots.addWidget(self.plot_tabs)
         plots.addWidget(self.raw)
         plots.setStretchFactor(0, 3)
         plots.setStretchFactor(1, 1)
@@ -192,6 +221,20 @@ class PractitionerWindow(QtWidgets.QMainWindow):
     def mark(self, label: str) -> None:
         self.engine.add_event("marker", label=label)
 
+    def set_method(self, method: str) -> None:
+        """The method chosen in the side panel: the session follows it, and it becomes the client's default."""
+        self.engine.set_method(method)
+        client = (getattr(self.engine.options, "manifest", {}) or {}).get("client") or self.settings.names()[0]
+        if client:
+            self.settings.set_method(str(client), method)
+
+    def toggle_movement_block(self) -> None:
+        """B: start or end a movement block (CSE); in other methods say where it belongs."""
+        if self.method_box.method != "CSE":
+            self.statusBar().showMessage(MOVEMENT_BLOCK_CSE_ONLY_TEXT, 8000)
+            return
+        self.engine.movement_block(not self.movement_block_open)
+
     def mark_phase(self, phase: str) -> None:
         """The session's ``phase`` (baseline, practice, recovery) starts now: a ``phase`` event, which
         the review's segments and the report's per-phase table read (Ctrl+1/2/3, Session → Phase)."""
@@ -217,6 +260,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         """"restart": measure the baseline again; "skip": use the client's stored baseline, if there is one."""
         if action == "restart":
             self.panel.show_baseline_message("")
+            self.panel.show_above_usual_range(False)  # the new baseline will say again
             self.engine.restart_baseline()
             return
         stored = self.stored_baseline()
@@ -248,6 +292,22 @@ class PractitionerWindow(QtWidgets.QMainWindow):
     def push_exercise(self, exercise: Exercise) -> None:
         """The practitioner's own choice of exercise, to the client view (via the engine's timeline, so it is recorded)."""
         self.engine.add_event("cue", action="pushed", cue_id=None, kind="manual", exercise=exercise.id, text=exercise.title)
+
+    def pushed_control(self, action: str) -> None:
+        """Record what the practitioner did to the client view ("pause", "resume", "back", "next", "clear").
+
+        The buttons change the client view themselves (at once, engine or not); this puts a
+        ``cue`` event on the timeline: ``pushed-paused``, ``pushed-resumed``, ``pushed-step``
+        or ``cleared``, with the step (1-based) and the exercise shown.
+        """
+        recorded = PUSHED_ACTIONS.get(action)
+        if recorded is None:
+            raise ValueError(f"unknown client view action {action!r}")
+        if self.client is None:
+            return
+        state = self.client.view_state()
+        self.engine.add_event("cue", action=recorded, cue_id=state.step_number, kind="manual",
+                              exercise=state.exercise_id, text=state.text)
 
     def show_problem(self, message: str) -> None:
         """A plain-language message about an error in one of the window's handlers (non-blocking banner)."""
@@ -282,6 +342,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         bind("S", lambda: self.decide("snooze"))
         bind("Escape", lambda: self.decide("dismiss"))
         bind("M", self.toggle_mute)
+        bind("B", self.toggle_movement_block)
         bind("Ctrl+Z", self.undo_marker)
         for number, phase in enumerate(PHASES, start=1):
             bind(f"Ctrl+{number}", lambda phase=phase: self.mark_phase(phase))
@@ -386,7 +447,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self.raw.redraw()
         self.status["elapsed"].setText(clock_text(self.engine.session_s()))
         self.panel.tick()
-        if self.state == "calibrating" or (self.state in ("low signal", "moving", "paused") and self._measuring()):
+        if self.state == "calibrating" or (self.state in ("signal lost", "re-checking", "moving", "paused") and self._measuring()):
             self.panel.show_baseline(self.engine.baseline_progress())
         else:
             self.panel.show_baseline(None)
@@ -441,6 +502,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             if strap_id != CLIENT_STRAP:
                 return
             self.plots.add_metrics(output)
+            self.pendulation.take_metrics(output)
+            self._show_swing_count()
             self.latest = output
             self.status["quality"].setText(f"{v.artifact_pct:.0f} % beats rejected (60 s)" if v.n_beats else "—")
             if self.client is not None:
@@ -455,16 +518,19 @@ class PractitionerWindow(QtWidgets.QMainWindow):
 
     def _take_timeline(self, event: TimelineEvent) -> None:
         data, stamp = event.data, event.host_ns  # on the engine's clock; the log shows it in session time
+        self.pendulation.take_event(event)  # baselines set the usual range the swings are measured against
         if event.kind == "state":
             self.state = str(data.get("state"))
             self.panel.show_state(self.state, str(data.get("reason", "")))
             self._log(stamp, f"state: {data.get('state')}")
         elif event.kind == "baseline":
             self._show_band(data)
+            self.panel.show_above_usual_range(bool(data.get("above_usual_range")))
             self._log(stamp, f"baseline: HR {data['hr_ref']:.0f} bpm")
         elif event.kind == "calibration":
             if data.get("action") == "skipped" and isinstance(data.get("baseline"), dict):
                 self._show_band(data["baseline"])
+                self.panel.show_above_usual_range(False)  # judged against the client's stored range now
                 hr_ref = data["baseline"]["hr_ref"]
                 self._log(stamp, f"baseline skipped: usual range from earlier sessions (HR {hr_ref:.0f} bpm)")
             else:
@@ -508,9 +574,28 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self._log(stamp, f"recording {data.get('state')}")
         elif event.kind == "scan":
             self.devices.show_scan(list(data.get("straps", [])))
+        elif event.kind == "method":
+            self.method_box.show_method(str(data.get("method")))
+            self._log(stamp, f"method: {data.get('title')}")
+        elif event.kind == "movement":
+            self.movement_block_open = data.get("action") == "start" and data.get("source") == "practitioner"
+            text = f"movement block {'starts' if data.get('action') == 'start' else 'ends'} ({data.get('source')})"
+            self._log(stamp, text)
+            self.plots.add_mark(("movement", stamp), stamp / 1e9, "phase", text)
+        elif event.kind == "rest-comparison":
+            self._log(stamp, rest_comparison_text(data))
+
+    def _show_swing_count(self) -> None:
+        count = len(self.pendulation.rows())
+        label = f"{PENDULATION_TAB} ({count})" if count else PENDULATION_TAB
+        if self.plot_tabs.tabText(1) != label:
+            self.plot_tabs.setTabText(1, label)
 
     def _show_band(self, data: dict[str, Any]) -> None:
-        thresholds = RegulationModel(baseline=Baseline(**data)).thresholds()
+        if isinstance(data.get("usual"), dict):  # today's start was above the usual range: judged against that
+            data = data["usual"]
+        known = {name: data[name] for name in Baseline.__dataclass_fields__ if name in data}  # the event carries more
+        thresholds = RegulationModel(baseline=Baseline(**known)).thresholds()
         self.plots.set_band(data["hr_ref"], thresholds["band_top_bpm"], thresholds["above_bpm"])
 
     def _engine_error_text(self, text: str) -> str:
@@ -555,7 +640,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         action = data.get("action")
         if action == "suggested":
             self.pending_cue = dict(data)
-            self.panel.show_suggestion(str(data.get("text")))
+            self.panel.show_suggestion(str(data.get("text")), self.library.get(str(data.get("exercise"))))
             self.plots.add_mark(("cue", data.get("cue_id"), event.host_ns), event.host_ns / 1e9, "cue",
                                 f"cue: {data.get('kind')}")
             if self.sound_action.isChecked():
@@ -576,7 +661,11 @@ class PractitionerWindow(QtWidgets.QMainWindow):
                 self.client.show_exercise(exercise, self.engine.now_s())
             else:
                 self.client.show_text(str(data.get("text")))
-        what = f"{data.get('kind')} — {data.get('text')}" if action == "pushed" else data.get("kind")
+        if action in PUSHED_LOGGED:
+            step = f" step {data.get('cue_id')}" if data.get("cue_id") is not None else ""
+            what = f"{data.get('exercise') or 'client view'}{step}"
+        else:
+            what = f"{data.get('kind')} — {data.get('text')}" if action == "pushed" else data.get("kind")
         self._log(event.host_ns, f"cue {action}: {what}")
 
     def _log(self, host_ns: int, text: str) -> QtWidgets.QListWidgetItem:

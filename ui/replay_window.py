@@ -14,8 +14,10 @@ Layout (top to bottom):
   regions on it (dragged, or set to a phase: baseline / practice / recovery);
 * below, in tabs: **Segments A / B** (:class:`~.review_segments.SegmentReview`: the
   statistics table side by side, the Poincaré plot with SD1/SD2, the power spectrum with the
-  LF/HF bands) and **Replay as seen live** (the same :class:`~.live_plots.LivePlots` as live,
-  the last 10 minutes, refilled from the position after every seek);
+  LF/HF bands), **Replay as seen live** (the same :class:`~.live_plots.LivePlots` as live,
+  the last 10 minutes, refilled from the position after every seek) and **Pendulation**
+  (:class:`~.pendulation_view.PendulationView`: each swing above the usual heart-rate range with
+  its peak and recovery time, from :mod:`somafeedback.pendulation`; a double-click goes to its start);
 * beside them the **event list** (double-click seeks), the **review note** field (saved at
   the position) and the **phase** marker (a phase starts at the position; saved as a review
   note carrying the phase, somafeedback.review_notes.add_phase_mark).
@@ -61,6 +63,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from somafeedback.devices.events import GapEvent, Notification, TimelineEvent
 from somafeedback.engine import Engine, EngineOptions, EngineSource
 from somafeedback.exercise_library import Exercise
+from somafeedback.pendulation import Swing, bands_of, series_swings, session_bands
 from somafeedback.pipeline import BeatMetrics
 from somafeedback.regulation import Baseline, RegulationModel
 from somafeedback.review_notes import (
@@ -78,6 +81,7 @@ from somafeedback.segments import PHASES, Segment, session_beat_series, session_
 from somafeedback.session_file import Session, SessionFileError, read_session
 
 from .live_plots import BLUE, GREEN, GREY, ORANGE, SKY, LivePlots, Series
+from .pendulation_view import PendulationView
 from .progress_dialog import run_with_progress
 from .raw_plots import RAW_OUTPUTS, RawPlots
 from .review_plots import SessionPlots
@@ -101,7 +105,10 @@ STATE_STYLE: dict[str, tuple[tuple[int, int, int], float]] = {
     "in band": (SKY, 0.6),
     "calibrating": (GREY, 0.45),
     "quiet drop — check in?": (PURPLE, 0.3),
-    "low signal": ((215, 215, 215), 0.2),
+    "low signal": ((215, 215, 215), 0.2),  # recordings made before "signal lost" / "re-checking"
+    "signal lost": ((215, 215, 215), 0.2),
+    "re-checking": ((225, 225, 225), 0.2),
+    "moving": ((200, 200, 230), 0.25),
     "paused": ((235, 235, 235), 0.2),
 }
 OTHER_STATE = ((190, 190, 190), 0.4)
@@ -516,6 +523,10 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.raw.setVisible(False)
         self.plots_layout.addWidget(self.raw, 1)
         self.tabs.addTab(self.plots_box, "Replay as seen live")
+        self.pendulation = PendulationView()  # each swing above the usual range: peak and time back
+        self.pendulation.table.cellDoubleClicked.connect(self._swing_chosen)
+        self._show_swings(*self._recorded_swings())
+        self.tabs.addTab(self.pendulation, "Pendulation")
         left.addWidget(self.tabs)
         left.setStretchFactor(0, 1)
         left.setStretchFactor(1, 1)
@@ -792,7 +803,25 @@ class ReplayWindow(QtWidgets.QMainWindow):
             elif item.kind in ("engine-error", "engine-warning"):
                 self.statusBar().showMessage(str(item.data.get("text")))
 
+    def _recorded_swings(self) -> tuple[list[Swing], bool]:
+        """The swings against the session's recorded baselines (on the beats already decoded)."""
+        bands = session_bands(self.session, self.origin_ns)
+        return (series_swings(self.beats, bands), True) if bands else ([], False)
+
+    def _show_swings(self, swings: list[Swing], judged: bool) -> None:
+        self._swings_judged = judged
+        self.pendulation.set_swings(swings, judged)
+
+    def _swing_chosen(self, row: int, _column: int) -> None:
+        """A double-click on a swing goes to its start."""
+        if 0 <= row < len(self.pendulation.swings):
+            self.seek_s(self.pendulation.swings[row].start_s)
+
     def _take_reanalysis(self, events: list[TimelineEvent]) -> None:
+        if not self._swings_judged:  # recorded without a baseline: swings against the re-analysed one
+            bands = bands_of(events, self.origin_ns)
+            if bands:
+                self._show_swings(series_swings(self.beats, bands), True)
         for event in events:
             entry = timeline_entry(event, reanalysed=True, ended_ns=self._ended_ns)
             if entry is not None:

@@ -30,6 +30,7 @@ from somafeedback.report_content import (
     SessionReportContent,
     clock,
 )
+from somafeedback.pendulation import SWING_HEADERS, swing_row
 from somafeedback.segments import SegmentStats
 
 if TYPE_CHECKING:  # a type only: this module stays Qt-free
@@ -157,6 +158,33 @@ def _phase_table(phases: Sequence[SegmentStats], for_pdf: bool) -> str:
     return table + (f'<p class="caption">Notes — {_e(" · ".join(notes))}.</p>' if notes else "")
 
 
+def _swing_table(content: SessionReportContent, for_pdf: bool) -> str:
+    """Each swing above the usual range (somafeedback.pendulation): start, peak, recovery; or why there is none."""
+    if not content.swings_judged:
+        return ('<p class="muted">No baseline in this session: there was no usual range to measure swings '
+                "against.</p>")
+    if not content.swings:
+        return ('<p class="muted">Heart rate did not rise above the usual range long or high enough to count as a '
+                f"swing.</p><p class=\"caption\">{_e(content.pendulation_text)}</p>")
+    table = _table(list(SWING_HEADERS), [swing_row(s) for s in content.swings], numeric=(0, 1, 4), for_pdf=for_pdf,
+                   wide=True)
+    return table + f'<p class="caption">{_e(content.pendulation_text)}</p>'
+
+
+def _rest_table(content: SessionReportContent, for_pdf: bool) -> str:
+    """Each movement block's rest before and after (somafeedback.method_modes.RestComparison)."""
+    def value(x: float | None, unit: str) -> str:
+        return "--" if x is None else f"{x:.0f} {unit}"
+
+    rows = [(f"{clock(r.start_s)}–{clock(r.end_s)}", r.source, value(r.before_hr, "bpm"), value(r.after_hr, "bpm"),
+             value(r.before_rmssd, "ms"), value(r.after_rmssd, "ms"), r.note or "") for r in content.rest_comparisons]
+    table = _table(["Block", "Marked by", "HR before", "HR after", "RMSSD before", "RMSSD after", "Not compared"],
+                   rows, numeric=(2, 3, 4, 5), for_pdf=for_pdf, wide=True)
+    return table + ('<p class="caption">Rest before: the 60 s before the block; rest after: 60 s starting 30 s after '
+                    "it (HR as the mean of 60000/RR, RMSSD of successive accepted beats). A rest with under 80 % of its "
+                    "time in accepted beats, or over 5 % rejected, is not compared.</p>")
+
+
 def _count(n: int, noun: str) -> str:
     """``1 week``, ``2 weeks``."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
@@ -179,6 +207,8 @@ def session_html(content: SessionReportContent, images: Sequence[ReportImage], s
         meta.insert(1 if content.client else 0, ("Practitioner", content.practitioner))
     if content.mode:
         meta.append(("Mode", content.mode))
+    if content.method:
+        meta.append(("Method", content.method))
     if content.tags:
         meta.append(("Tags", ", ".join(content.tags)))
     if content.straps:
@@ -226,6 +256,12 @@ def session_html(content: SessionReportContent, images: Sequence[ReportImage], s
                             numeric=(1,), for_pdf=for_pdf))
     else:
         parts.append('<p class="muted">No cues were suggested in this session.</p>')
+
+    parts.append("<h3>Pendulation swings</h3>")
+    parts.append(_swing_table(content, for_pdf))
+    if content.rest_comparisons:
+        parts.append("<h3>Movement blocks: rest before and after</h3>")
+        parts.append(_rest_table(content, for_pdf))
 
     by_key = {image.key: image for image in images}
     parts.append(_section("Over the session", for_pdf))

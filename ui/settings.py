@@ -1,8 +1,10 @@
 """Settings that persist between runs (QSettings), their dialog, and the shortcuts help.
 
 Kept: the thresholds of the state model and the cue engine, the breathing pacer, sound,
-the recordings folder, the client and practitioner names (pseudonyms), and whether the
-client view shows numbers and the time left in an exercise. Defaults come from the core's
+the recordings folder, the client and practitioner names (pseudonyms), whether the
+client view shows numbers and the time left in an exercise, and each client's own plan
+if home practice gets too much (free text, per pseudonym; the home window offers it when
+it offers to end a practice). Defaults come from the core's
 config classes, so an empty settings store means "the documented defaults".
 
 Thread: the Qt GUI thread.
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
+from urllib.parse import quote
 
 from PySide6 import QtCore, QtWidgets
 
@@ -36,10 +39,24 @@ CUES = (
     ("cues/min_gap_s", "min_gap_s", "At least", "s between suggestions", 0.0, 1800.0, 30.0),
     ("cues/max_per_session", "max_per_session", "At most", "suggestions per session", 0.0, 50.0, 1.0),
     ("cues/grounding_after_s", "grounding_after_s", "Suggest grounding after", "s above band", 5.0, 300.0, 5.0),
-    ("cues/pendulation_after_s", "pendulation_after_s", "Invite pendulation after", "s of activation", 60.0, 1200.0, 30.0),
+    ("cues/resource_after_s", "resource_after_s", "Suggest a resource after", "s of activation", 60.0, 1200.0, 30.0),
 )
 
 CLIENT_TIME_LEFT_KEY = "client/time_left"
+PLAN_GROUP: Final = "plans"  # plans/<pseudonym, case-folded and %-quoted>: a client's plan text
+PLAN_LABEL: Final = "Client's plan if practice gets too much"
+PLAN_PLACEHOLDER: Final = ("In the client's own words, e.g. \"I stop, make a cup of tea and call my sister.\" "
+                           "Shown at home when the app offers to end a practice.")
+
+
+def plan_key(client: str) -> str:
+    """The settings key of ``client``'s plan text (pseudonyms match whatever their case, as in the library)."""
+    return f"{PLAN_GROUP}/{quote(client.strip().casefold(), safe='')}"
+
+
+def method_key(client: str) -> str:
+    """The settings key of ``client``'s default method (SE, Focusing or CSE)."""
+    return f"methods/{quote(client.strip().casefold(), safe='')}"
 
 
 class AppSettings:
@@ -91,6 +108,41 @@ class AppSettings:
         """Whether the client view's step line shows the time left in the exercise (default: yes)."""
         return self._get(CLIENT_TIME_LEFT_KEY, True, bool)
 
+    def plan_text(self, client: str | None) -> str | None:
+        """``client``'s plan if practice gets too much (None: no client, or no plan written)."""
+        if not client or not client.strip():
+            return None
+        text = str(self._get(plan_key(client), "", str)).strip()
+        return text or None
+
+    def set_plan_text(self, client: str, text: str) -> None:
+        """Keep ``client``'s plan text (empty text removes it)."""
+        if not client.strip():
+            raise ValueError("a plan belongs to a client: give the client's pseudonym")
+        if text.strip():
+            self.set(plan_key(client), text.strip())
+        else:
+            self.store.remove(plan_key(client))
+            self.store.sync()
+
+    def method(self, client: str | None) -> str:
+        """``client``'s default method for a new session (SE when none was chosen yet)."""
+        from somafeedback.method_modes import Method
+
+        if not client or not client.strip():
+            return str(Method.SE)
+        try:
+            return str(Method.parse(str(self._get(method_key(client), "SE", str))))
+        except ValueError:  # a hand-edited settings file: fall back to the default
+            return str(Method.SE)
+
+    def set_method(self, client: str, method: str) -> None:
+        """Keep ``method`` as ``client``'s default (ValueError for an unknown method)."""
+        from somafeedback.method_modes import Method
+
+        if client.strip():
+            self.set(method_key(client), str(Method.parse(method)))
+
     @property
     def suggestion_sound(self) -> bool:
         """A soft tone with each new suggestion in the practitioner's window (default: off)."""
@@ -109,6 +161,16 @@ class SettingsDialog(QtWidgets.QDialog):
         client, practitioner = settings.names()
         self._line(form, "people/client", "Client (pseudonym)", client)
         self._line(form, "people/practitioner", "Practitioner", practitioner)
+        self.plan = QtWidgets.QPlainTextEdit(settings.plan_text(client) or "")  # the client's own plan (per client)
+        self.plan.setPlaceholderText(PLAN_PLACEHOLDER)
+        self.plan.setTabChangesFocus(True)
+        self.plan.setMaximumHeight(90)
+        form.addRow(PLAN_LABEL, self.plan)
+        self._plan_client = client
+        self._plan_loaded = self.plan.toPlainText().strip()
+        client_field = self.fields["people/client"]
+        assert isinstance(client_field, QtWidgets.QLineEdit)
+        client_field.editingFinished.connect(self._load_plan)
         self._line(form, "recordings/folder", "Recordings folder", str(settings.recordings))
         pacer = settings.pacer()
         self._number(form, "pacer/inhale_s", "Pacer: breathe in", "s", pacer.inhale_s, 1.0, 15.0, 0.5)
@@ -149,7 +211,23 @@ class SettingsDialog(QtWidgets.QDialog):
         self.fields[key] = widget
         form.addRow(label, widget)
 
+    def _load_plan(self) -> None:
+        """Another client named: show that client's plan, unless a plan was typed here (it stays, for the new name)."""
+        client_field = self.fields["people/client"]
+        assert isinstance(client_field, QtWidgets.QLineEdit)
+        client = client_field.text().strip()
+        if client.casefold() != self._plan_client.casefold():
+            self._plan_client = client
+            if self.plan.toPlainText().strip() == self._plan_loaded:  # nothing typed for the last one: swap
+                self._plan_loaded = self.settings.plan_text(client) or ""
+                self.plan.setPlainText(self._plan_loaded)
+
     def accept(self) -> None:
+        client_field = self.fields["people/client"]
+        assert isinstance(client_field, QtWidgets.QLineEdit)
+        client = client_field.text().strip()
+        if client:
+            self.settings.set_plan_text(client, self.plan.toPlainText())
         for key, widget in self.fields.items():
             if isinstance(widget, QtWidgets.QLineEdit):
                 self.settings.set(key, widget.text().strip())

@@ -152,6 +152,12 @@ STATES: Final[Mapping[str, StateParams]] = MappingProxyType(
             hr_bpm=57.0, rsa_ms=14.0, breathing_bpm=9.0, mayer_ms=5.0, noise_ms=5.5,
             drift_bpm=0.6, breath_cv=0.06,
         ),
+        # Moving on purpose (slow somatic movements, standing, walking): heart rate up from the
+        # work of the muscles and faster breathing, variability down; not activation (RMSSD ~15 ms).
+        "moving": StateParams(
+            hr_bpm=90.0, rsa_ms=20.0, breathing_bpm=16.0, mayer_ms=4.0, noise_ms=10.0,
+            drift_bpm=2.0, breath_cv=0.10,
+        ),
     }
 )
 

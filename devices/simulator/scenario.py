@@ -10,7 +10,7 @@ A scenario is a TOML file. Times are seconds of session time, written either as 
 
     [[phase]]                         # the first phase starts at 0
     at = 0
-    state = "settled"                 # settled | activated | slow-breathing | shutdown-like
+    state = "settled"                 # settled | activated | slow-breathing | shutdown-like | moving
 
     [[phase]]
     at = "5:30"
