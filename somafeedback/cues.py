@@ -7,8 +7,8 @@ unless approved. Rules (defaults in :class:`CueConfig`):
 * **grounding**: above band for 30 s and heart rate not yet coming down;
 * **containment**: still above band 90 s after an approved grounding suggestion;
 * **resource**: activation (rising or above band) sustained for 4 min with no return toward
-  the usual range (no recovery swing): an invitation to a resource, something that offers a
-  sense of support. The engine never moves toward difficult material by itself: an exercise
+  the usual range (no recovery swing, and heart rate not coming down at that moment): an
+  invitation to a resource, something that offers a sense of support. The engine never moves toward difficult material by itself: an exercise
   whose role turns toward activation (:data:`ACTIVATING_ROLES`, e.g. titrated pendulation)
   is never attached to a suggestion; such exercises are chosen by the practitioner only;
 * quiet while calibrating, settling, paused, moving, re-checking or with the signal lost, for 2
@@ -182,7 +182,7 @@ class PractitionerCues:
             if ("containment" not in self.given and self._grounding_approved_at is not None
                     and t - self._grounding_approved_at >= cfg.containment_after_s):
                 return "containment"
-        if (self._activated_since is not None and "resource" not in self.given
+        if (self._activated_since is not None and "resource" not in self.given and not coming_down
                 and t - self._activated_since >= cfg.resource_after_s):
             return "resource"
         return None

@@ -38,7 +38,9 @@ explains them for practitioners):
   the model freezes as ``signal lost``. When beats return it is ``re-checking`` for
   ``recheck_s`` (and until HR30 is known again), then the state is **re-judged** from the
   current values, never restored blindly. ``paused`` holds it on request.
-* Movement seen by the chest accelerometer (H10) freezes it the same way as ``moving``.
+* Movement seen by the chest accelerometer (H10), or a marked movement block (a script's
+  ``pause_judging`` step, the practitioner's B key in CSE; see ``regulation_session``), freezes
+  it the same way as ``moving``; heart rate while moving is dropped, then a short re-check.
 
 * The practitioner may measure the baseline again (:meth:`RegulationModel.restart_calibration`)
   or skip it for a stored one (:meth:`RegulationModel.use_baseline`);

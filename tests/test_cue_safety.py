@@ -65,7 +65,8 @@ def test_the_resource_rule_fires_after_4_min_of_activation_with_no_return() -> N
     engine = PractitionerCues(LIBRARY, CueConfig())
     engine.on_state(StateChange(1000.0, RegulationState.IN_BAND, RegulationState.RISING, "test", Features(1000.0, 80.0, 5.0, None)))
     assert engine.tick(Features(1239.9, 80.0, 1.0, None)) == []
-    (made,) = engine.tick(Features(1240.0, 80.0, 1.0, None))
+    assert engine.tick(Features(1240.0, 80.0, -0.5, None)) == []  # coming down: a return has begun
+    (made,) = engine.tick(Features(1240.5, 80.0, 0.0, None))
     assert (made.action, made.kind, made.exercise) == ("suggested", "resource", "resource-anchoring")
 
 

@@ -301,3 +301,32 @@ def test_the_engine_changes_method_on_its_loop_and_rejects_unknown_ones_in_the_c
     session = read_session(engine.recording)
     assert session.manifest["method"] == "CSE"  # how the session began; the change is on the timeline
     assert [e.data["method"] for e in session.events if isinstance(e, TimelineEvent) and e.kind == "method"] == ["CSE", "Focusing"]
+
+
+def test_se_on_repeated_swings_follows_each_swing_and_only_grounds() -> None:
+    """Four swings that each come back: the states cycle four times; grounding is suggested, never a
+    resource (each swing returns) and never pendulation."""
+    records = _cli_session("--simulate", "pendulation-swings", "--simulated-strap", "hr", "--mode", "practitioner")
+    states = [r["state"] for r in records if r["type"] == "state"]
+    cycle = ["rising", "above band", "settling", "in band"]
+    at, cycles = 0, 0
+    for state in states[states.index("in band") + 1:]:
+        if state == cycle[at]:
+            at = (at + 1) % len(cycle)
+            cycles += at == 0
+    assert cycles == 4, states
+    kinds = {r["kind"] for r in records if r["type"] == "cue" and r["action"] == "suggested"}
+    assert kinds and kinds <= {"grounding", "containment"}, kinds
+
+
+def test_on_an_h10_cse_takes_the_chest_accelerometers_movement_as_blocks(tmp_path: Path) -> None:
+    shown: list[TimelineEvent] = []
+    cse = RegulationSession("practitioner", load_library(), shown.append, method="CSE")
+    record_simulated(tmp_path / "h10.session.sqlite", "movement-plain-strap", 900.0, also=cse, h10=True)
+    cse.finish()
+    blocks = [(e.host_ns / 1e9, e.data["action"], e.data["source"]) for e in shown if e.kind == "movement"]
+    assert [(a, s) for _, a, s in blocks] == [("start", "accelerometer"), ("end", "accelerometer")] * 2
+    assert [t for t, _, _ in blocks] == pytest.approx([_at(c) for c in MOVING], abs=8.0)  # the motion estimate's lag
+    assert not {"rising", "above band"} & {s for _, s in _states(shown)}
+    comparisons = [e.data for e in shown if e.kind == "rest-comparison"]
+    assert len(comparisons) == 2 and all(c["before"]["valid"] and c["after"]["valid"] for c in comparisons)

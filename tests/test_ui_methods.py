@@ -67,6 +67,11 @@ def test_choosing_a_method_changes_the_session_and_becomes_the_clients_default(q
     engine.stop()
     events = [e for e in read_session(engine.recording).events if isinstance(e, TimelineEvent) and e.kind == "method"]
     assert [e.data["method"] for e in events][-2:] == ["Focusing", "CSE"]
+    from somafeedback.ui.replay_window import ReplayWindow
+
+    review = ReplayWindow(engine.recording, engine.library, recordings=tmp_path)
+    qtbot.addWidget(review)
+    assert review.windowTitle().endswith("· SE")  # the method the session began with
 
 
 def test_b_marks_a_movement_block_in_cse_and_explains_itself_in_other_methods(qtbot, window_on, tmp_path) -> None:
@@ -144,3 +149,36 @@ def test_a_focusing_practice_at_home_waits_for_next_and_back(qtbot, tmp_path) ->
     controls = [e.data["text"] for e in recorded.events if isinstance(e, TimelineEvent) and e.kind == "cue"
                 and e.data.get("action") == "client-control"]
     assert controls == ["next", "back"] and recorded.manifest.get("method") == "Focusing"
+
+
+def test_in_focusing_a_pushed_exercise_waits_on_each_step_for_next(qtbot, tmp_path) -> None:
+    from somafeedback.ui.client_screen import ClientScreen
+    from somafeedback.ui.practitioner_window import PractitionerWindow
+
+    library = load_library()
+    engine = Engine(EngineSource(simulate="calm", speed=30.0, simulated_model="hr"), EngineOptions(method="Focusing"),
+                    library)
+    client = ClientScreen(engine.now_s)
+    window = PractitionerWindow(engine, library, client)
+    qtbot.addWidget(window)
+    qtbot.addWidget(client)
+    window.show()
+    engine.start()
+    try:
+        qtbot.waitUntil(lambda: window.method_box.method == "Focusing" and window.timeline.count() > 0, timeout=60_000)
+        panel = window.panel
+        row = next(i for i in range(panel.exercises.count())
+                   if panel.exercises.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == "focusing-felt-sense")
+        panel.exercises.setCurrentRow(row)
+        qtbot.mouseClick(panel.push_button, QtCore.Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: client.current_step_index() == 0, timeout=10_000)
+        assert client.is_exercise_paused()  # held on step 1: nothing moves on by the clock
+        shown_at = engine.session_s()
+        longest = max(step.seconds for step in library["focusing-felt-sense"].steps)
+        qtbot.waitUntil(lambda: engine.session_s() - shown_at > longest + 5, timeout=60_000)
+        client.refresh()
+        assert client.current_step_index() == 0
+        qtbot.mouseClick(window.push_controls.next_button, QtCore.Qt.MouseButton.LeftButton)
+        assert client.current_step_index() == 1 and client.is_exercise_paused()
+    finally:
+        engine.stop()

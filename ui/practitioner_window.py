@@ -646,7 +646,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             if self.sound_action.isChecked():
                 self.chimes.set_enabled(True)
                 self.chimes.play("step")
-        elif action in ("approved", "snoozed", "dismissed", "expired"):
+        elif action in ("approved", "snoozed", "dismissed", "expired", "withdrawn"):
             self.pending_cue = None
             self.panel.show_suggestion(None)
             if action == "snoozed":
@@ -659,6 +659,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             exercise = self.library.get(str(data.get("exercise")))
             if exercise is not None:
                 self.client.show_exercise(exercise, self.engine.now_s())
+                if self.method_box.method == "Focusing":  # untimed: each step waits for Next (or the client's pace)
+                    self.client.pause_exercise()
             else:
                 self.client.show_text(str(data.get("text")))
         if action in PUSHED_LOGGED:

@@ -337,7 +337,10 @@ class ReplayWindow(QtWidgets.QMainWindow):
         # the user's library folder (the settings' recordings folder unless given): where notes may go
         self.recordings = Path(recordings) if recordings is not None else AppSettings().recordings
         self.notes_path: Path | None = self._notes_target()  # where review notes go; None: a copy, at the first note
-        self.setWindowTitle(f"somafeedback — review: {self.path.name}")
+        method = next((e.data.get("method") for e in self.session.events
+                       if isinstance(e, TimelineEvent) and e.kind == "method"), None) or self.session.manifest.get("method")
+        self.method = str(method) if method else None  # SE | Focusing | CSE, when the session recorded one
+        self.setWindowTitle(f"somafeedback — review: {self.path.name}" + (f" · {self.method}" if self.method else ""))
         timeline = self.session.timeline
         stamps = [item.end_ns if isinstance(item, GapEvent) else item.host_ns for item in timeline]
         started = self.session.manifest.get("started_host_ns")
