@@ -185,8 +185,8 @@ class Engine:
         self.call(lambda: self.session and self.session.dismiss())
 
     def home_control(self, kind: str) -> None:
-        """The client tapped a home-practice control: "too-much", "dizzy", "help-now", "done" or
-        "keep-going" (any thread; run on the loop, recorded as ``cue`` events). ValueError for
+        """The client tapped a home-practice control: "too-much", "dizzy", "help-now", "done",
+        "keep-going", or "next" / "back" (untimed practice) (any thread; run on the loop, recorded as ``cue`` events). ValueError for
         an unknown kind, raised here in the caller's thread."""
         if kind not in HOME_CONTROLS:
             raise ValueError(f"unknown home control {kind!r} (known: {', '.join(HOME_CONTROLS)})")
