@@ -563,18 +563,16 @@ def _session(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     baseline = usual = None
     if args.baseline == "history" or args.client:
-        from .library import client_baselines
-        from .regulation import Baseline
+        from .library import usual_range
 
         if not args.client:
             print("somafeedback session: --baseline history needs --client NAME", file=sys.stderr)
             return EXIT_USAGE
-        stored = client_baselines(_library(args), args.client)
-        if not stored and args.baseline == "history":
+        usual = usual_range(_library(args), args.client)  # today's measured baseline is compared with it
+        if usual is None and args.baseline == "history":
             print(f"somafeedback session: no stored baseline for {args.client} yet; run a session with --record "
                   "and a calibrated baseline first", file=sys.stderr)
             return EXIT_USAGE
-        usual = Baseline.from_history(stored) if stored else None  # today's measured baseline is compared with it
         baseline = usual if args.baseline == "history" else None
     printer = StreamPrinter(json_lines=args.json, beats=False)
     strap_data, outlets = _with_lsl(args, printer)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .regulation import Baseline
 from .session_file import SUFFIX, SessionFileError, recorder_alive
 
 ENV_RECORDINGS = "SOMAFEEDBACK_RECORDINGS"
@@ -171,3 +172,15 @@ def client_baselines(library: Path, client: str) -> list[dict[str, Any]]:
         if row:
             found.append(json.loads(row[0]))
     return found
+
+
+def usual_range(library: Path, client: str | None) -> Baseline | None:
+    """``client``'s usual range: the rolling median of the baselines of their earlier sessions
+    (:meth:`Baseline.from_history`); None without a client, a stored baseline or a readable folder."""
+    if not client:
+        return None
+    try:
+        stored = client_baselines(library, client)
+    except (OSError, ValueError):
+        return None
+    return Baseline.from_history(stored) if stored else None

@@ -42,7 +42,7 @@ import math
 import statistics
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from .devices.events import TimelineEvent
@@ -85,8 +85,7 @@ class Band:
             return None
         try:
             if not isinstance(baseline, Baseline):
-                names = {f.name for f in fields(Baseline)}
-                baseline = Baseline(**{k: v for k, v in baseline.items() if k in names})
+                baseline = Baseline.from_dict(dict(baseline))
             top = RegulationModel(baseline=baseline).thresholds()["band_top_bpm"]
             ref = float(baseline.hr_ref)
         except (TypeError, KeyError, ValueError, AttributeError):

@@ -23,7 +23,6 @@ from somafeedback.clock import parse_speed
 if TYPE_CHECKING:  # Qt is imported only once a display is known to be there (see main)
     from somafeedback.engine import Engine, EngineSource
     from somafeedback.exercise_library import Exercise
-    from somafeedback.regulation import Baseline
 
     from .client_screen import ClientScreen
     from .home_window import HomeWindow
@@ -162,6 +161,8 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
     from .client_screen import ClientScreen
     from .practitioner_window import PractitionerWindow
 
+    from somafeedback.library import usual_range
+
     def options() -> EngineOptions:
         client_name, practitioner = settings.names()
         client_id = args.client or client_name or None
@@ -187,20 +188,6 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
 
     window = PractitionerWindow(engine, library, client, use_simulator=use_simulator, settings=settings)
     return PractitionerApp(window, client)
-
-
-def usual_range(library: Path, client: str | None) -> Baseline | None:
-    """``client``'s usual range from earlier recorded sessions (today's start is compared with it), if any."""
-    from somafeedback.library import client_baselines
-    from somafeedback.regulation import Baseline  # noqa: F811 - at run time (the one above is for type checking)
-
-    if not client:
-        return None
-    try:
-        stored = client_baselines(library, client)
-    except (OSError, ValueError):
-        return None
-    return Baseline.from_history(stored) if stored else None
 
 
 def build_home_window(args: argparse.Namespace, settings: AppSettings, library: dict[str, Exercise]) -> HomeWindow:

@@ -92,7 +92,25 @@ def describe_pacer(state: ClientViewState) -> str:
     return PACER_RATE.format(rate=format_rate(state.pacer_rate_bpm))
 
 
-class ClientMirror(QtWidgets.QFrame):
+class _RefreshedWhileShown:
+    """A widget with ``refresh()`` and a ``timer`` that follows the client view only while it is shown."""
+
+    timer: QtCore.QTimer
+
+    def refresh(self) -> None:
+        raise NotImplementedError
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)  # type: ignore[misc]
+        self.refresh()
+        self.timer.start()
+
+    def hideEvent(self, event: QtGui.QHideEvent) -> None:  # noqa: N802 - Qt API
+        super().hideEvent(event)  # type: ignore[misc]
+        self.timer.stop()
+
+
+class ClientMirror(_RefreshedWhileShown, QtWidgets.QFrame):
     """What the client sees, for the practitioner, with "Clear" and "Pacer only".
 
     ``client`` is the client view to follow (it runs on the same GUI thread).
@@ -191,19 +209,8 @@ class ClientMirror(QtWidgets.QFrame):
         self.clear_button.setEnabled(not state.resting)
         self.pacer_only_button.setEnabled(not (state.kind == "pacer" and not state.text))
 
-    # --- Qt ---------------------------------------------------------------------------------
 
-    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt API
-        super().showEvent(event)
-        self.refresh()
-        self.timer.start()
-
-    def hideEvent(self, event: QtGui.QHideEvent) -> None:  # noqa: N802 - Qt API
-        super().hideEvent(event)
-        self.timer.stop()
-
-
-class PushControls(QtWidgets.QWidget):
+class PushControls(_RefreshedWhileShown, QtWidgets.QWidget):
     """Pause / Resume, Back a step and Next step for the exercise running on the client view.
 
     Each button changes the client view, then tells ``on_action`` ("pause", "resume",
@@ -269,11 +276,3 @@ class PushControls(QtWidgets.QWidget):
         self.back_button.setEnabled(running and index > 0)  # type: ignore[operator]
         self.next_button.setEnabled(running and exercise is not None and index < len(exercise.steps) - 1)  # type: ignore[operator]
 
-    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt API
-        super().showEvent(event)
-        self.refresh()
-        self.timer.start()
-
-    def hideEvent(self, event: QtGui.QHideEvent) -> None:  # noqa: N802 - Qt API
-        super().hideEvent(event)
-        self.timer.stop()

@@ -272,19 +272,14 @@ class PractitionerWindow(QtWidgets.QMainWindow):
 
     def stored_baseline(self) -> Baseline | str:
         """The client's stored baseline (rolling median of earlier sessions), or why there is none."""
-        from somafeedback.library import client_baselines
+        from somafeedback.library import usual_range
 
         manifest = getattr(self.engine.options, "manifest", {}) or {}
         client = manifest.get("client") or self.settings.names()[0]
         if not client:
             return NO_CLIENT_TEXT
-        try:
-            stored = client_baselines(self.engine.options.record_to or self.settings.recordings, str(client))
-        except (OSError, ValueError):
-            stored = []
-        if not stored:
-            return NO_BASELINE_TEXT
-        return Baseline.from_history(stored)
+        usual = usual_range(self.engine.options.record_to or self.settings.recordings, str(client))
+        return NO_BASELINE_TEXT if usual is None else usual
 
     def note(self, text: str) -> None:
         self.engine.add_event("note", text=text)
@@ -586,7 +581,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self._log(stamp, rest_comparison_text(data))
 
     def _show_swing_count(self) -> None:
-        count = len(self.pendulation.rows())
+        count = len(self.pendulation.swings)
         label = f"{PENDULATION_TAB} ({count})" if count else PENDULATION_TAB
         if self.plot_tabs.tabText(1) != label:
             self.plot_tabs.setTabText(1, label)
@@ -594,8 +589,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
     def _show_band(self, data: dict[str, Any]) -> None:
         if isinstance(data.get("usual"), dict):  # today's start was above the usual range: judged against that
             data = data["usual"]
-        known = {name: data[name] for name in Baseline.__dataclass_fields__ if name in data}  # the event carries more
-        thresholds = RegulationModel(baseline=Baseline(**known)).thresholds()
+        thresholds = RegulationModel(baseline=Baseline.from_dict(data)).thresholds()  # the event carries more keys
         self.plots.set_band(data["hr_ref"], thresholds["band_top_bpm"], thresholds["above_bpm"])
 
     def _engine_error_text(self, text: str) -> str:

@@ -52,7 +52,7 @@ import bisect
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -195,8 +195,7 @@ def timeline_entry(event: TimelineEvent, reanalysed: bool = False, ended_ns: int
 def band_of(baseline: dict[str, Any]) -> tuple[float, float, float] | None:
     """(hr_ref, band top, above line) of a recorded baseline, or None when it cannot be read."""
     try:
-        names = {f.name for f in fields(Baseline)}
-        model = RegulationModel(baseline=Baseline(**{k: v for k, v in baseline.items() if k in names}))
+        model = RegulationModel(baseline=Baseline.from_dict(baseline))
         thresholds = model.thresholds()
         return float(baseline["hr_ref"]), thresholds["band_top_bpm"], thresholds["above_bpm"]
     except (TypeError, KeyError, ValueError):
