@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the su
 
 from real_records import clean_segments, irurzun_ms, nsr001_ms, polar_slow_breathing_ms, rmssd  # noqa: E402
 
-from somafeedback.artifacts import flag_artifacts  # noqa: E402
+from somafeedback.hrv.artifacts import flag_artifacts  # noqa: E402
 from somafeedback.devices.simulator.beat_faults import inject_beat_faults  # noqa: E402
 
 

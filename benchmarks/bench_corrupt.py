@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from somafeedback.cli import main as cli
-from somafeedback.importer import import_file
+from somafeedback.cli.main import main as cli
+from somafeedback.interop.importer import import_file
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rr"
 GOOD_IMPORTS = ("polar_h10_slow_breathing_ibi.csv", "irurzun_000_ms.txt")

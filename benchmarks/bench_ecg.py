@@ -45,7 +45,7 @@ def one_hour_ecg() -> np.ndarray:
 
 def main() -> None:
     sys.path.insert(0, str(REPO))
-    from somafeedback.ecg_peaks import EcgPeakDetector, reference_peaks
+    from somafeedback.signals.ecg_peaks import EcgPeakDetector, reference_peaks
 
     ecg = one_hour_ecg()
     frames = [ecg[start:start + FRAME] for start in range(0, ecg.size, FRAME)]

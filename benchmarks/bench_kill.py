@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from somafeedback.session_file import SessionFileError, read_session
+from somafeedback.sessions.file import SessionFileError, read_session
 
 SPEED = 10.0  # session seconds per wall second
 

@@ -23,9 +23,9 @@ from somafeedback.clock import MAX_SPEED, LoopClock, run_in_session_time
 from somafeedback.devices.events import Beat, Notification, SourceEvent
 from somafeedback.devices.simulator.radio import SimulatedRadio
 from somafeedback.devices.supervisor import StrapSupervisor
-from somafeedback.live_analysis import LiveAnalysis
-from somafeedback.session_file import SessionWriter
-from somafeedback.sinks import FanOut
+from somafeedback.live.analysis import LiveAnalysis
+from somafeedback.sessions.file import SessionWriter
+from somafeedback.live.sinks import FanOut
 
 
 def _status_mb(field: str) -> float:

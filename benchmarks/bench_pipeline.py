@@ -27,7 +27,7 @@ RECORD = REPO.parent / "shared" / "data" / "rr" / "nsr001_rr_secs.txt"
 def live_pass(rr: np.ndarray, keep: bool = False) -> tuple[np.ndarray, list]:
     """Per-beat cost (ms); the metric sets too when ``keep`` (retaining 10^5 of them would
     make the garbage collector's pauses part of the measurement)."""
-    from somafeedback.pipeline import MetricsPipeline
+    from somafeedback.hrv.pipeline import MetricsPipeline
 
     pipeline = MetricsPipeline()
     t = (np.cumsum(rr) / 1000.0).tolist()
@@ -64,7 +64,7 @@ def naive_pass(rr: np.ndarray, flagged: np.ndarray) -> tuple[np.ndarray, list[tu
 
 def main() -> None:
     sys.path.insert(0, str(REPO))
-    from somafeedback.rr_files import read_rr_file
+    from somafeedback.interop.rr_files import read_rr_file
 
     rr = read_rr_file(RECORD).rr_ms.copy()
     costs, _ = live_pass(rr)

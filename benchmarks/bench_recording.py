@@ -28,9 +28,9 @@ from somafeedback.devices.events import Notification
 from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT
 from somafeedback.devices.heart_rate import encode_measurement
 from somafeedback.devices.replay import ReplaySource
-from somafeedback.importer import import_file
-from somafeedback.live_analysis import LiveAnalysis
-from somafeedback.session_file import SessionWriter, read_session
+from somafeedback.interop.importer import import_file
+from somafeedback.live.analysis import LiveAnalysis
+from somafeedback.sessions.file import SessionWriter, read_session
 
 RECORD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rr" / "nsr001_rr_secs.txt"
 

@@ -24,12 +24,12 @@ RECORD = REPO.parent / "shared" / "data" / "rr" / "nsr001_rr_secs.txt"
 
 
 def main() -> None:
-    from somafeedback.cues import PractitionerCues
-    from somafeedback.exercise_library import load_library
-    from somafeedback.method_modes import MovementBlocks
-    from somafeedback.pendulation import LiveSwings
-    from somafeedback.pipeline import MetricsPipeline
-    from somafeedback.regulation import FROZEN, RegulationModel
+    from somafeedback.regulation.cues import PractitionerCues
+    from somafeedback.regulation.exercises import load_library
+    from somafeedback.regulation.methods import MovementBlocks
+    from somafeedback.regulation.pendulation import LiveSwings
+    from somafeedback.hrv.pipeline import MetricsPipeline
+    from somafeedback.regulation.states import FROZEN, RegulationModel
 
     rr = np.loadtxt(RECORD) * 1000.0
     t = np.cumsum(rr) / 1000.0

@@ -30,10 +30,10 @@ from somafeedback.devices.events import GapEvent, Notification, SourceEvent
 from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT, POLAR_PMD_DATA
 from somafeedback.devices.simulator.radio import SimulatedRadio
 from somafeedback.devices.supervisor import StrapSupervisor
-from somafeedback.live_analysis import LiveAnalysis
-from somafeedback.pipeline import BeatMetrics
-from somafeedback.session_file import SessionWriter, read_session
-from somafeedback.sinks import FanOut
+from somafeedback.live.analysis import LiveAnalysis
+from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.sessions.file import SessionWriter, read_session
+from somafeedback.live.sinks import FanOut
 
 DROP_S = (2.0, 40.0)  # link drop lengths, s
 SPACING_S = 90.0  # mean session time between two drops, s

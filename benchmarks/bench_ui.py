@@ -46,9 +46,9 @@ def frames(seconds: float = 10.0) -> tuple[np.ndarray, float, float]:
 
     from PySide6 import QtCore, QtWidgets
 
-    from somafeedback.engine import Engine, EngineOptions, EngineSource
-    from somafeedback.exercise_library import load_library
-    from somafeedback.importer import import_file
+    from somafeedback.live.engine import Engine, EngineOptions, EngineSource
+    from somafeedback.regulation.exercises import load_library
+    from somafeedback.interop.importer import import_file
     from somafeedback.ui.practitioner_window import PractitionerWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])

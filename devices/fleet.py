@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..clock import Clock
+from somafeedback.clock import Clock
 from .ble_stack import BleStack
 from .events import StrapSink
 from .supervisor import ReconnectPolicy, StrapSupervisor

@@ -32,7 +32,7 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
-from ..clock import Clock
+from somafeedback.clock import Clock
 from .ble_stack import BleStack
 from .events import GapEvent, LinkEvent, LinkState, Notification, StrapInfo, StrapSink, TimelineEvent
 from .gatt_uuids import (

@@ -181,7 +181,7 @@ def main() -> None:
 
         from PySide6 import QtWidgets
 
-        from somafeedback.exercise_library import load_library
+        from somafeedback.regulation.exercises import load_library
 
         app = QtWidgets.QApplication([])
         OUT.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,8 @@
 """somafeedback: a desktop companion for body-based regulation work.
 
-The package root is the Qt-free core (pipeline, metrics, regulation, cues, recording, CLI).
+The package root is the Qt-free core, one concept per package (docs/architecture.md has the map):
+``hrv``, ``signals``, ``sessions``, ``regulation``, ``interop``, ``live``, ``reports``, ``cli``,
+with ``clock`` and ``progress`` at the bottom.
 ``somafeedback.devices`` (strap protocols, bleak clients, the simulated strap) and
 ``somafeedback.ui`` (PySide6 + pyqtgraph) are installed from the top-level ``devices/`` and
 ``ui/`` folders. Data flows one way: devices -> core -> ui.

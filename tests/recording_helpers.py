@@ -13,9 +13,9 @@ from somafeedback.clock import LoopClock
 from somafeedback.devices.events import Notification, SourceEvent, StrapSink, TimelineEvent
 from somafeedback.devices.simulator.radio import SimulatedRadio
 from somafeedback.devices.supervisor import StrapSupervisor
-from somafeedback.live_analysis import LiveAnalysis, Output
-from somafeedback.session_file import SessionWriter
-from somafeedback.sinks import FanOut
+from somafeedback.live.analysis import LiveAnalysis, Output
+from somafeedback.sessions.file import SessionWriter
+from somafeedback.live.sinks import FanOut
 
 
 class AnalysisCollector:

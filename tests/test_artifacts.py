@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from real_records import clean_segments, irurzun_ms, nsr001_ms, polar_slow_breathing_ms, rmssd
 
-from somafeedback.artifacts import RELOCK_BEATS, ArtifactDetector, FlagReason, flag_artifacts
+from somafeedback.hrv.artifacts import RELOCK_BEATS, ArtifactDetector, FlagReason, flag_artifacts
 from somafeedback.devices.simulator.beat_faults import inject_beat_faults
 
 

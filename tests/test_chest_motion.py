@@ -22,9 +22,9 @@ from typing import Final
 import numpy as np
 import pytest
 
-from somafeedback.chest_motion import BreathingEstimate, ChestMotion
-from somafeedback.pacer import Pacer, PacerSettings
-from somafeedback.pacer_following import PacerFollowing
+from somafeedback.signals.chest_motion import BreathingEstimate, ChestMotion
+from somafeedback.regulation.pacer import Pacer, PacerSettings
+from somafeedback.signals.pacer_following import PacerFollowing
 
 FS: Final = 25.0  # Hz, the app's default ACC rate
 GRAVITY: Final = np.array([-30.0, 980.0, 150.0])  # mG, y up, z out of the chest (tilted a little)

@@ -65,7 +65,7 @@ def _toml_strings(value: object) -> Iterator[str]:
             yield from _toml_strings(item)
 
 
-@pytest.mark.parametrize("folder", ["somafeedback/exercise_scripts", "devices/simulator/scenarios"])
+@pytest.mark.parametrize("folder", ["somafeedback/regulation/exercise_scripts", "devices/simulator/scenarios"])
 def test_shipped_data_files_make_no_banned_claims(folder: str) -> None:
     files = sorted((REPO / folder).glob("*.toml"))
     assert files
@@ -129,7 +129,7 @@ def test_real_command_output_makes_no_banned_claims(tmp_path: Path) -> None:
 
 def test_every_cue_suggestion_says_what_was_measured() -> None:
     """A suggestion describes heart rate against the client's usual range, not a state of the person."""
-    from somafeedback.cues import SUGGESTION_TEXT
+    from somafeedback.regulation.cues import SUGGESTION_TEXT
 
     for kind, text in SUGGESTION_TEXT.items():
         assert "usual range" in text, kind

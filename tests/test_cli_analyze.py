@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from real_records import RR, nsr001_ms
 
-from somafeedback.artifacts import flag_artifacts
-from somafeedback.cli import main
-from somafeedback.metrics_output import METRIC_COLUMNS
+from somafeedback.hrv.artifacts import flag_artifacts
+from somafeedback.cli.main import main
+from somafeedback.hrv.metric_rows import METRIC_COLUMNS
 
 KEYS = {"n_beats", "duration_s", "artifact_pct", "uncorrected", "corrected"}
 TIME_KEYS = {"mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct"}
@@ -109,7 +109,7 @@ def test_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_a_session_id_from_the_library_is_analysed_like_its_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from session_helpers import REPO
 
-    from somafeedback.library import list_sessions
+    from somafeedback.sessions.library import list_sessions
 
     library = tmp_path / "library"
     library.mkdir()

@@ -107,8 +107,8 @@ def test_ctrl_c_stops_the_stream_cleanly() -> None:
 
 def test_neurokit2_is_never_imported_on_the_startup_or_live_path() -> None:
     code = (
-        "import sys, somafeedback.cli, somafeedback.pipeline, somafeedback.analysis, somafeedback.live;"
-        "from somafeedback.pipeline import MetricsPipeline; p = MetricsPipeline();"
+        "import sys, somafeedback.cli.main, somafeedback.hrv.pipeline, somafeedback.hrv.whole_record, somafeedback.live.sources;"
+        "from somafeedback.hrv.pipeline import MetricsPipeline; p = MetricsPipeline();"
         "[p.push_beat(k * 0.8, 800.0 + 30 * (k % 5)) for k in range(1, 400)];"
         "print('neurokit2' in sys.modules, 'PySide6' in sys.modules)"
     )
@@ -140,7 +140,7 @@ def test_json_type_is_always_the_line_type_and_the_readme_lists_every_one() -> N
 
 def test_timeline_data_never_overwrites_the_lines_own_fields() -> None:
     from somafeedback.devices.events import TimelineEvent
-    from somafeedback.stream_printer import timeline_record
+    from somafeedback.live.stream_printer import timeline_record
 
     event = TimelineEvent("pmd_started", 2_500_000_000, 0.0, {"type": 2, "strap": "x", "t_s": 9.0, "measurement": "acc"},
                           "strap1")
@@ -161,7 +161,7 @@ def test_stream_to_an_address_without_an_adapter_says_so_like_scan() -> None:
 def test_real_strap_times_count_from_zero() -> None:
     import asyncio
 
-    from somafeedback.cli import _run as run_command
+    from somafeedback.cli.main import _run as run_command
 
     async def now() -> int:
         return round(asyncio.get_running_loop().time() * 1000)
@@ -170,7 +170,7 @@ def test_real_strap_times_count_from_zero() -> None:
 
 
 def test_exercise_lengths_read_the_same_in_the_command_line_and_the_app() -> None:
-    from somafeedback.exercise_library import builtin_exercises, minutes_text
+    from somafeedback.regulation.exercises import builtin_exercises, minutes_text
 
     assert [minutes_text(s) for s in (150, 165, 240, 645, 20)] == ["2.5 min", "3 min", "4 min", "11 min", "0.5 min"]
     result = _run("exercises", timeout=60)

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from test_reports import CLIENT, EVENTS, PRACTITIONER, WALL_ORIGIN, _pdf_text, _record
 
-from somafeedback.client_report import client_report, client_texts
+from somafeedback.reports.client import client_report, client_texts
 from somafeedback.devices.events import TimelineEvent
-from somafeedback.exercise_library import load_library
-from somafeedback.report_content import session_content
-from somafeedback.session_file import read_session
+from somafeedback.regulation.exercises import load_library
+from somafeedback.reports.content import session_content
+from somafeedback.sessions.file import read_session
 
 SESSION_S = 1500.0
 # Nothing technical, nothing diagnostic, no theory's state names, no verdict on the person.

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from somafeedback import cues
-from somafeedback.cues import CueConfig, CueEvent, HomeScript, PractitionerCues
+from somafeedback.regulation.states import cues
+from somafeedback.regulation.cues import CueConfig, CueEvent, HomeScript, PractitionerCues
 from somafeedback.devices.events import TimelineEvent
-from somafeedback.exercise_library import builtin_exercises
-from somafeedback.regulation import Baseline, Features, RegulationState, StateChange
-from somafeedback.regulation_session import RegulationSession
+from somafeedback.regulation.exercises import builtin_exercises
+from somafeedback.regulation.states import Baseline, Features, RegulationState, StateChange
+from somafeedback.live.regulation_session import RegulationSession
 
 LIBRARY = builtin_exercises()
 SCRIPT = LIBRARY["low-and-slow-breathing"]  # steps of 15, 15, 60, 60, 60, 120, 60, 60 s
@@ -253,7 +253,7 @@ def test_the_session_records_the_clients_controls() -> None:
 
 
 def test_the_engine_takes_the_clients_controls_on_its_loop() -> None:
-    from somafeedback.engine import Engine, EngineOptions, EngineSource
+    from somafeedback.live.engine import Engine, EngineOptions, EngineSource
 
     stored = Baseline(66.0, 1.0, 3.6, 0.1, 0.0, "history", 240.0)
     engine = Engine(EngineSource(simulate="calm", speed=60.0),

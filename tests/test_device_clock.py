@@ -6,7 +6,7 @@ import numpy as np
 
 from somafeedback.devices.device_clock import DeviceClockMap
 from somafeedback.devices.events import Beat
-from somafeedback.rr_crosscheck import RrCrossCheck
+from somafeedback.signals.rr_crosscheck import RrCrossCheck
 
 
 def frames(drift_ppm: float, minutes: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

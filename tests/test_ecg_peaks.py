@@ -15,7 +15,7 @@ import pytest
 import scipy.signal
 from session_helpers import SHARED_DATA
 
-from somafeedback.ecg_peaks import EcgPeakDetector, RPeak, detect_offline, reference_peaks
+from somafeedback.signals.ecg_peaks import EcgPeakDetector, RPeak, detect_offline, reference_peaks
 
 FS: Final = 130.0  # Hz, the Polar H10's ECG rate
 FRAME: Final = 73  # samples in a typical Polar H10 ECG notification

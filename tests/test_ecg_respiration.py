@@ -37,7 +37,7 @@ import pytest
 import scipy.signal
 from session_helpers import SHARED_DATA
 
-from somafeedback.ecg_respiration import EcgRespiration
+from somafeedback.signals.ecg_respiration import EcgRespiration
 
 FS_ECG: Final = 130.0  # Hz, the Polar H10's ECG rate
 WINDOW_S: Final = 60.0

@@ -8,9 +8,9 @@ import time
 from session_helpers import REPO
 
 from somafeedback.devices.events import Beat, LinkEvent, LinkState, TimelineEvent
-from somafeedback.engine import Engine, EngineOptions, EngineSource, StrapOutput
-from somafeedback.pipeline import BeatMetrics
-from somafeedback.session_file import read_session
+from somafeedback.live.engine import Engine, EngineOptions, EngineSource, StrapOutput
+from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.sessions.file import read_session
 
 
 def _unwrap(items: list) -> list:

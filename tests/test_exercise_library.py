@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from session_helpers import REPO
 
-from somafeedback import exercise_library as lib
-from somafeedback.exercise_library import (
+from somafeedback.regulation.states import exercises as lib
+from somafeedback.regulation.exercises import (
     ENV_EXERCISES,
     Exercise,
     ExerciseError,
@@ -22,9 +22,9 @@ from somafeedback.exercise_library import (
     load_library,
     user_exercise_dir,
 )
-from somafeedback.pacer import PacerSettings
+from somafeedback.regulation.pacer import PacerSettings
 
-SCRIPTS = REPO / "somafeedback" / "exercise_scripts"
+SCRIPTS = REPO / "somafeedback" / "regulation" / "exercise_scripts"
 REQUIRED_ROLES = {
     "arriving", "grounding", "senses", "resource", "pendulation", "containment", "voo",
     "paced-breathing", "clearing-a-space", "closing",
@@ -409,7 +409,7 @@ def _blocks(exercise: Exercise) -> list[tuple[int, int]]:
 
 
 def test_the_method_names_are_the_method_modes() -> None:
-    from somafeedback.method_modes import Method
+    from somafeedback.regulation.methods import Method
 
     assert lib.METHODS == tuple(method.value for method in Method)
 
@@ -438,7 +438,7 @@ def test_each_method_has_its_own_exercises() -> None:
 
 def test_what_the_engine_offers_belongs_to_every_method_that_offers_it() -> None:
     """Suggestions (SE, CSE) and the home pause and help-now (every method) find their exercise in the group."""
-    from somafeedback.method_modes import POLICIES
+    from somafeedback.regulation.methods import POLICIES
 
     library = builtin_exercises()
     for method, policy in POLICIES.items():
@@ -452,7 +452,7 @@ def test_what_the_engine_offers_belongs_to_every_method_that_offers_it() -> None
 @pytest.mark.parametrize("exercise", [e for e in builtin_exercises().values() if e.pauses_judging], ids=lambda e: e.id)
 def test_pause_judging_blocks_have_quiet_rests_before_and_after(exercise: Exercise) -> None:
     """The rest compared before a block is its last minute; after it, 30 s to settle then a minute."""
-    from somafeedback.method_modes import REST_AFTER_S, REST_BEFORE_S, SETTLE_AFTER_S
+    from somafeedback.regulation.methods import REST_AFTER_S, REST_BEFORE_S, SETTLE_AFTER_S
 
     assert not exercise.uses_pacer
     for first, last in _blocks(exercise):

@@ -23,11 +23,11 @@ from somafeedback.clock import MAX_SPEED, LoopClock, SessionEventLoop
 from somafeedback.devices.events import GapEvent, Notification, TimelineEvent
 from somafeedback.devices.simulator.radio import SimulatedRadio
 from somafeedback.devices.supervisor import StrapSupervisor
-from somafeedback.export import DEIDENTIFIED_START_WALL, FORMATS, ExportError, export_session
-from somafeedback.metrics_output import METRIC_COLUMNS
-from somafeedback.rr_files import read_rr_file
-from somafeedback.session_beats import decode_beats
-from somafeedback.session_file import Session, SessionWriter, read_session
+from somafeedback.interop.export import DEIDENTIFIED_START_WALL, FORMATS, ExportError, export_session
+from somafeedback.hrv.metric_rows import METRIC_COLUMNS
+from somafeedback.interop.rr_files import read_rr_file
+from somafeedback.sessions.beats import decode_beats
+from somafeedback.sessions.file import Session, SessionWriter, read_session
 
 WALL_ORIGIN = 1715955785.375  # 2024-05-17 14:23:05.375 UTC: the (fixed) real start of the test sessions
 FRACTION = 0.375  # EDF sample 0 is the whole second before the start

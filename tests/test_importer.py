@@ -14,15 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from somafeedback import importer
-from somafeedback.artifacts import ArtifactDetector
+from somafeedback.interop import importer
+from somafeedback.hrv.artifacts import ArtifactDetector
 from somafeedback.devices.events import LinkEvent, LinkState, Notification, StrapInfo, TimelineEvent
 from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT
 from somafeedback.devices.heart_rate import decode_measurement
-from somafeedback.importer import ImportFileError, import_file, read_events_csv, rr_timeline
-from somafeedback.rr_files import write_kubios_rr
-from somafeedback.session_beats import decode_beats
-from somafeedback.session_file import SUFFIX, read_session
+from somafeedback.interop.importer import ImportFileError, import_file, read_events_csv, rr_timeline
+from somafeedback.interop.rr_files import write_kubios_rr
+from somafeedback.sessions.beats import decode_beats
+from somafeedback.sessions.file import SUFFIX, read_session
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

@@ -26,12 +26,12 @@ import pytest
 from recording_helpers import AnalysisCollector, record_simulated
 
 from somafeedback import __version__
-from somafeedback.chest_motion import BreathingEstimate
+from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.devices.events import ContactChange, Notification
-from somafeedback.lsl_outlets import LslOutlets, LslStream, LslUnavailable, lsl_available, marker_json
-from somafeedback.pipeline import BeatMetrics
-from somafeedback.session_file import TimelineItem, read_session
-from somafeedback.session_signals import decode_signals
+from somafeedback.live.lsl_outlets import LslOutlets, LslStream, LslUnavailable, lsl_available, marker_json
+from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.sessions.file import TimelineItem, read_session
+from somafeedback.sessions.raw_signals import decode_signals
 
 pylsl = pytest.importorskip("pylsl")
 
@@ -323,7 +323,7 @@ def test_lsl_failures_are_logged_once_and_streaming_goes_on(timeline: list[Timel
     assert outlets.offset_s is not None and before <= outlets.offset_s <= after
     feed(outlets, timeline[1:])
     outlets.close()
-    warnings = [r for r in caplog.records if r.name == "somafeedback.lsl_outlets"]
+    warnings = [r for r in caplog.records if r.name == "somafeedback.live.lsl_outlets"]
     assert len(warnings) == 2
     assert {w.args[1] for w in warnings} == {"ECG", "HR"}
     sent = {source_id.rsplit("-", 1)[1]: n for source_id, n in outlets.pushed.items()}
@@ -345,7 +345,7 @@ import sys
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from pathlib import Path
 from recording_helpers import AnalysisCollector, record_simulated
-import somafeedback.lsl_outlets, somafeedback.stream_printer, somafeedback.live_analysis
+import somafeedback.live.lsl_outlets, somafeedback.live.stream_printer, somafeedback.live.analysis
 collector = AnalysisCollector()
 record_simulated(Path({str(tmp_path / 'plain.session.sqlite')!r}), "calm", 20.0, also=collector, h10=True)
 assert len(collector.outputs) > 50, len(collector.outputs)

@@ -14,8 +14,8 @@ import time
 import pylsl
 from test_lsl_outlets import owned_sockets, port
 
-from somafeedback.engine import Engine, EngineOptions, EngineSource
-from somafeedback.exercise_library import load_library
+from somafeedback.live.engine import Engine, EngineOptions, EngineSource
+from somafeedback.regulation.exercises import load_library
 
 
 def _resolve(prop: str, value: str, timeout_s: float = 10.0) -> list[pylsl.StreamInfo]:

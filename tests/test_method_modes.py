@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from somafeedback.method_modes import (
+from somafeedback.regulation.methods import (
     POLICIES,
     REST_AFTER_S,
     REST_BEFORE_S,
@@ -112,12 +112,12 @@ from pathlib import Path  # noqa: E402
 
 from recording_helpers import record_simulated  # noqa: E402
 
-from somafeedback.cues import HomeScript  # noqa: E402
+from somafeedback.regulation.cues import HomeScript  # noqa: E402
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
-from somafeedback.exercise_library import load_library  # noqa: E402
-from somafeedback.regulation import RegulationState  # noqa: E402
-from somafeedback.regulation_session import RegulationSession  # noqa: E402
-from somafeedback.sinks import FanOut  # noqa: E402
+from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.states import RegulationState  # noqa: E402
+from somafeedback.live.regulation_session import RegulationSession  # noqa: E402
+from somafeedback.live.sinks import FanOut  # noqa: E402
 
 MOVING = ("7:00", "8:30", "11:00", "12:30")  # the movement-plain-strap scenario's movement blocks
 
@@ -243,7 +243,7 @@ def test_a_scripts_movement_steps_are_blocks_in_any_strap(movement) -> None:
 
 
 def test_the_report_names_the_method_and_tables_each_blocks_rest_before_and_after(movement) -> None:
-    from somafeedback.report_content import session_content
+    from somafeedback.reports.content import session_content
     from somafeedback.ui.report_html import session_html
 
     content = session_content(Path(movement["tmp"]) / "movement.session.sqlite")
@@ -255,8 +255,8 @@ def test_the_report_names_the_method_and_tables_each_blocks_rest_before_and_afte
 
 
 def test_changing_the_method_mid_session_withdraws_an_open_suggestion_and_is_recorded() -> None:
-    from somafeedback.cues import CueConfig
-    from somafeedback.regulation import Features, StateChange
+    from somafeedback.regulation.cues import CueConfig
+    from somafeedback.regulation.states import Features, StateChange
 
     shown: list[TimelineEvent] = []
     loop = RegulationSession("practitioner", load_library(), shown.append, cue_config=CueConfig())
@@ -277,7 +277,7 @@ def test_changing_the_method_mid_session_withdraws_an_open_suggestion_and_is_rec
 def test_the_engine_changes_method_on_its_loop_and_rejects_unknown_ones_in_the_caller(tmp_path: Path) -> None:
     import time
 
-    from somafeedback.engine import Engine, EngineOptions, EngineSource
+    from somafeedback.live.engine import Engine, EngineOptions, EngineSource
 
     engine = Engine(EngineSource(simulate="calm", speed=60.0), EngineOptions(record_to=tmp_path, method="CSE"))
     engine.start()
@@ -296,7 +296,7 @@ def test_the_engine_changes_method_on_its_loop_and_rejects_unknown_ones_in_the_c
         engine.stop()
     methods = [i.data["method"] for i in items if getattr(i, "kind", None) == "method"]
     assert methods == ["CSE", "Focusing"]
-    from somafeedback.session_file import read_session
+    from somafeedback.sessions.file import read_session
 
     session = read_session(engine.recording)
     assert session.manifest["method"] == "CSE"  # how the session began; the change is on the timeline

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from somafeedback.pacer import PHASES, Pacer, PacerSettings, PhaseChange
+from somafeedback.regulation.pacer import PHASES, Pacer, PacerSettings, PhaseChange
 
 DEFAULT = PacerSettings()  # 4 s in, 6 s out
 

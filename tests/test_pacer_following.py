@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from somafeedback.pacer import Pacer, PacerSettings
-from somafeedback.pacer_following import MAX_RATE_DIFFERENCE_BPM, MIN_LOCKING, FollowingEstimate, PacerFollowing
+from somafeedback.regulation.pacer import Pacer, PacerSettings
+from somafeedback.signals.pacer_following import MAX_RATE_DIFFERENCE_BPM, MIN_LOCKING, FollowingEstimate, PacerFollowing
 
 SIX = PacerSettings.from_rate(6.0)  # 4 s in, 6 s out
 

@@ -18,8 +18,8 @@ from somafeedback.devices.simulator.physiology import HeartModel
 from somafeedback.devices.simulator.radio import SimulatedRadio
 from somafeedback.devices.simulator.scenario import load_scenario
 from somafeedback.devices.supervisor import StrapSupervisor
-from somafeedback.live_analysis import LiveAnalysis
-from somafeedback.pendulation import (
+from somafeedback.live.analysis import LiveAnalysis
+from somafeedback.regulation.pendulation import (
     BACK_HOLD_S,
     MIN_ABOVE_S,
     MIN_HEIGHT_BPM,
@@ -32,11 +32,11 @@ from somafeedback.pendulation import (
     session_swings,
     swings_from_beats,
 )
-from somafeedback.pipeline import BeatMetrics
-from somafeedback.regulation import Baseline, RegulationModel
-from somafeedback.regulation_session import RegulationSession
-from somafeedback.session_file import SessionWriter, read_session
-from somafeedback.sinks import FanOut
+from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.regulation.states import Baseline, RegulationModel
+from somafeedback.live.regulation_session import RegulationSession
+from somafeedback.sessions.file import SessionWriter, read_session
+from somafeedback.live.sinks import FanOut
 
 BAND = Band(hr_ref_bpm=66.0, band_top_bpm=70.0)
 STEP_S = 1.0  # s between HR30 values of the synthetic series

@@ -7,8 +7,8 @@ import pytest
 from real_records import clean_segments, irurzun_ms, nsr001_ms
 
 from somafeedback.devices.simulator.beat_faults import inject_beat_faults
-from somafeedback.pipeline import MetricsPipeline, PipelineConfig
-from somafeedback.spectral import band_powers
+from somafeedback.hrv.pipeline import MetricsPipeline, PipelineConfig
+from somafeedback.hrv.spectral import band_powers
 
 
 def _feed(rr: np.ndarray, pipeline: MetricsPipeline | None = None):

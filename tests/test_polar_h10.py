@@ -16,8 +16,8 @@ import pytest
 from recording_helpers import AnalysisCollector, record_simulated
 from session_helpers import run_in_session_time
 
-from somafeedback.artifacts import FlagReason
-from somafeedback.chest_motion import BreathingEstimate
+from somafeedback.hrv.artifacts import FlagReason
+from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.clock import LoopClock
 from somafeedback.devices.events import Beat, EcgChunk, Notification, SourceEvent, StrapSink, TimelineEvent
 from somafeedback.devices.gatt_uuids import POLAR_PMD_CONTROL_POINT, POLAR_PMD_DATA
@@ -33,13 +33,13 @@ from somafeedback.devices.scan import find_strap
 from somafeedback.devices.simulator.radio import SimulatedRadio
 from somafeedback.devices.simulator.strap import SimulatedStrap
 from somafeedback.devices.supervisor import StrapSupervisor
-from somafeedback.pacer import Pacer, PacerSettings
-from somafeedback.pacer_following import PacerFollowing
-from somafeedback.pipeline import BeatMetrics
-from somafeedback.regulation import Baseline
-from somafeedback.regulation_session import RegulationSession
-from somafeedback.session_file import read_session
-from somafeedback.sinks import FanOut
+from somafeedback.regulation.pacer import Pacer, PacerSettings
+from somafeedback.signals.pacer_following import PacerFollowing
+from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.regulation.states import Baseline
+from somafeedback.live.regulation_session import RegulationSession
+from somafeedback.sessions.file import read_session
+from somafeedback.live.sinks import FanOut
 
 
 class Everything(AnalysisCollector):
@@ -280,8 +280,8 @@ def test_recorded_raw_streams_replay_to_the_same_beats(tmp_path: Path) -> None:
 def test_the_edf_export_carries_the_ecg(tmp_path: Path) -> None:
     import pyedflib
 
-    from somafeedback.export import export_session
-    from somafeedback.session_signals import decode_signals
+    from somafeedback.interop.export import export_session
+    from somafeedback.sessions.raw_signals import decode_signals
 
     path = record_simulated(tmp_path / "h10.sfsession", "calm", 60.0, seed=5, h10=True)
     session = read_session(path)

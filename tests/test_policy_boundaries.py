@@ -1,11 +1,11 @@
 """Boundary tests pinning two policies a mutation check found unpinned (issue #14).
 
-1. The artifact rule's thresholds (somafeedback/artifacts.py, the rule in its docstring): for each
+1. The artifact rule's thresholds (somafeedback/hrv/artifacts.py, the rule in its docstring): for each
    one, a beat just inside the boundary is accepted and a beat just outside is flagged. Every
    expected number is written here from the documented rule (never imported from the module, so a
    changed constant turns a test red), and once more on real records with the rule recomputed
    independently in numpy.
-2. Salvage reads only committed WAL frames (somafeedback/session_salvage.py): rows of a transaction
+2. Salvage reads only committed WAL frames (somafeedback/sessions/salvage.py): rows of a transaction
    still open, or of one whose commit frame was torn by a kill, are not returned.
 """
 
@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from real_records import clean_segments, irurzun_ms, nsr001_ms, polar_slow_breathing_ms
 
-from somafeedback.artifacts import ArtifactDetector, FlagReason, Judgement, flag_artifacts
+from somafeedback.hrv.artifacts import ArtifactDetector, FlagReason, Judgement, flag_artifacts
 from somafeedback.devices.events import Notification, TimelineEvent
-from somafeedback.session_file import SessionWriter
-from somafeedback.session_salvage import salvage
+from somafeedback.sessions.file import SessionWriter
+from somafeedback.sessions.salvage import salvage
 
 EPS_MS = 0.1  # how far inside / outside a boundary a probe beat sits
 

@@ -20,9 +20,9 @@ from recording_helpers import record_simulated
 
 from somafeedback.devices.events import Notification, TimelineEvent
 from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT
-from somafeedback.engine import Engine, EngineOptions, EngineSource
-from somafeedback.exercise_library import Exercise, load_library, parse_exercise_text
-from somafeedback.practice_history import (
+from somafeedback.live.engine import Engine, EngineOptions, EngineSource
+from somafeedback.regulation.exercises import Exercise, load_library, parse_exercise_text
+from somafeedback.reports.practice_history import (
     NOTE_TEXT,
     PracticeSummary,
     WindowValues,
@@ -32,8 +32,8 @@ from somafeedback.practice_history import (
     trend_texts,
     weekly_trend,
 )
-from somafeedback.session_beats import decode_beats
-from somafeedback.session_file import SessionWriter, read_session
+from somafeedback.sessions.beats import decode_beats
+from somafeedback.sessions.file import SessionWriter, read_session
 
 BANNED = re.compile(r"diagnos|vagal|dorsal|ventral|shutdown|trauma|stress|score|bad|fail", re.I)
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from real_records import real_file
 
-from somafeedback.export import export_session
-from somafeedback.importer import import_file
+from somafeedback.interop.export import export_session
+from somafeedback.interop.importer import import_file
 from somafeedback.progress import Cancelled, ProgressBar
-from somafeedback.session_file import read_session
+from somafeedback.sessions.file import read_session
 
 NSR_24H = "nsr001_rr_secs.txt"  # 106,459 beats: long enough to watch
 

@@ -18,8 +18,8 @@ from session_helpers import run_in_session_time
 
 from somafeedback.devices.events import Beat, GapEvent, LinkEvent, Notification, TimelineEvent
 from somafeedback.devices.replay import ReplaySource, recorded_ns
-from somafeedback.pipeline import BeatMetrics
-from somafeedback.session_file import read_session
+from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.sessions.file import read_session
 
 
 def _replayed(path: Path, speed: float = math.inf) -> AnalysisCollector:
@@ -212,9 +212,9 @@ def test_environment_variable_chooses_the_library(tmp_path: Path) -> None:
 
 
 def test_kubios_export_reimported_gives_identical_rr(tmp_path: Path) -> None:
-    from somafeedback.export import export_session
-    from somafeedback.importer import import_file
-    from somafeedback.session_beats import decode_beats
+    from somafeedback.interop.export import export_session
+    from somafeedback.interop.importer import import_file
+    from somafeedback.sessions.beats import decode_beats
 
     path = record_simulated(tmp_path / "k.session.sqlite", "artifacts", 300.0)
     original = decode_beats(read_session(path).timeline)["strap1"]

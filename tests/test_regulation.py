@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from recording_helpers import record_simulated
 
-from somafeedback.cues import CueConfig, PractitionerCues
+from somafeedback.regulation.cues import CueConfig, PractitionerCues
 from somafeedback.devices.events import TimelineEvent
-from somafeedback.exercise_library import load_library
-from somafeedback.regulation import Baseline, Features, RegulationConfig, RegulationModel, RegulationState, StateChange
-from somafeedback.regulation_session import RegulationSession
-from somafeedback.session_file import read_session
+from somafeedback.regulation.exercises import load_library
+from somafeedback.regulation.states import Baseline, Features, RegulationConfig, RegulationModel, RegulationState, StateChange
+from somafeedback.live.regulation_session import RegulationSession
+from somafeedback.sessions.file import read_session
 
 
 @cache
@@ -125,7 +125,7 @@ def test_home_mode_needs_a_script() -> None:
 
 def test_state_changes_and_cue_steps_are_recorded_and_replay_identically(tmp_path: Path) -> None:
     from somafeedback.clock import SystemClock
-    from somafeedback.session_file import SessionWriter
+    from somafeedback.sessions.file import SessionWriter
 
     library = load_library()
     shown: list[TimelineEvent] = []
@@ -208,7 +208,7 @@ def test_at_most_six_suggestions_per_session() -> None:
 
 
 def test_quiet_drop_is_practitioner_facing_and_waits_after_a_resource_marker() -> None:
-    from somafeedback.pipeline import MetricsPipeline
+    from somafeedback.hrv.pipeline import MetricsPipeline
 
     baseline = Baseline(70.0, 1.0, 3.6, 0.1, 0.0, "history", 240.0)
     model, pipeline = RegulationModel(baseline=baseline), MetricsPipeline()
@@ -258,7 +258,7 @@ def _steady(start_s: float, until_s: float, rr_ms: float = 900.0) -> list[tuple[
 
 
 def test_one_rejected_beat_while_the_window_fills_is_not_low_signal() -> None:
-    from somafeedback.pipeline import MetricsPipeline
+    from somafeedback.hrv.pipeline import MetricsPipeline
 
     model, pipeline = RegulationModel(), MetricsPipeline()
     beats = _steady(0.0, 8.0)
@@ -271,7 +271,7 @@ def test_one_rejected_beat_while_the_window_fills_is_not_low_signal() -> None:
 
 
 def test_many_rejected_beats_still_give_low_signal_with_what_was_measured() -> None:
-    from somafeedback.pipeline import MetricsPipeline
+    from somafeedback.hrv.pipeline import MetricsPipeline
 
     model, pipeline = RegulationModel(), MetricsPipeline()
     beats, t = [], 0.0
@@ -285,7 +285,7 @@ def test_many_rejected_beats_still_give_low_signal_with_what_was_measured() -> N
 
 
 def test_calibration_progress_restart_and_a_stored_baseline() -> None:
-    from somafeedback.pipeline import MetricsPipeline
+    from somafeedback.hrv.pipeline import MetricsPipeline
 
     config = RegulationConfig()
     model, pipeline = RegulationModel(config), MetricsPipeline()
@@ -328,8 +328,8 @@ def test_an_undone_resource_marker_no_longer_holds_back_the_quiet_drop_prompt() 
     """The practitioner's undo (an ``undo`` event naming the marker) takes the marker out of the model:
     the quiet-drop prompt comes when it would have without it (after 60 s below the line)."""
     from somafeedback.devices.events import TimelineEvent
-    from somafeedback.pipeline import MetricsPipeline
-    from somafeedback.regulation_session import RegulationSession
+    from somafeedback.hrv.pipeline import MetricsPipeline
+    from somafeedback.live.regulation_session import RegulationSession
 
     baseline = Baseline(70.0, 1.0, 3.6, 0.1, 0.0, "history", 240.0)
     changes: list[tuple[str, float, dict]] = []

@@ -12,8 +12,8 @@ import pytest
 
 from somafeedback.devices.simulator.physiology import HeartModel
 from somafeedback.devices.simulator.scenario import load_scenario
-from somafeedback.pipeline import BeatMetrics, MetricsPipeline
-from somafeedback.regulation import Baseline, RegulationConfig, RegulationModel, RegulationState, Signal, StateChange
+from somafeedback.hrv.pipeline import BeatMetrics, MetricsPipeline
+from somafeedback.regulation.states import Baseline, RegulationConfig, RegulationModel, RegulationState, Signal, StateChange
 
 S = RegulationState
 NOT_JUDGED = (S.SIGNAL_LOST, S.RECHECKING)

@@ -28,23 +28,23 @@ from typing import Any
 import pytest
 from recording_helpers import record_simulated
 
-from somafeedback.analysis import summarize
+from somafeedback.hrv.whole_record import summarize
 from somafeedback.clock import MAX_SPEED, LoopClock, SessionEventLoop
 from somafeedback.devices.events import Notification, TimelineEvent
 from somafeedback.devices.simulator.radio import SimulatedRadio
 from somafeedback.devices.supervisor import StrapSupervisor
-from somafeedback.exercise_library import load_library
-from somafeedback.export import ExportError
-from somafeedback.live_analysis import LiveAnalysis
-from somafeedback.pipeline import BeatMetrics
-from somafeedback.practice_history import resting_ln_rmssd
+from somafeedback.regulation.exercises import load_library
+from somafeedback.interop.export import ExportError
+from somafeedback.live.analysis import LiveAnalysis
+from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.reports.practice_history import resting_ln_rmssd
 from somafeedback.progress import Cancelled
-from somafeedback.regulation_session import RegulationSession
-from somafeedback.report_content import ReportError, clock, progress_content, report_texts, session_content
-from somafeedback.review_notes import add_review_note
-from somafeedback.session_analysis import session_series
-from somafeedback.session_file import SessionWriter, read_session
-from somafeedback.sinks import FanOut
+from somafeedback.live.regulation_session import RegulationSession
+from somafeedback.reports.content import ReportError, clock, progress_content, report_texts, session_content
+from somafeedback.sessions.review_notes import add_review_note
+from somafeedback.sessions.analysis import session_series
+from somafeedback.sessions.file import SessionWriter, read_session
+from somafeedback.live.sinks import FanOut
 
 WALL_ORIGIN = 1715955785.375  # 2024-05-17 14:23:05.375 UTC: the real start of the practitioner session
 CLIENT = "Wren Halloway"
@@ -315,7 +315,7 @@ def test_a_cancel_leaves_no_file_and_no_temporary_file(plain_session: Path, tmp_
 
 def test_the_app_builds_the_content_on_a_worker_thread_and_draws_on_the_gui_thread(
         plain_session: Path, tmp_path: Path, qt_app: Any) -> None:
-    from somafeedback.report_content import SessionReportContent
+    from somafeedback.reports.content import SessionReportContent
     from somafeedback.ui.report_render import write_session_report
 
     found: list[SessionReportContent | BaseException] = []
@@ -495,8 +495,8 @@ def test_the_practitioner_window_builds_a_progress_report_with_its_dialog(client
                                                                           qtbot: Any) -> None:
     from PySide6 import QtCore, QtWidgets
 
-    from somafeedback.engine import Engine, EngineOptions, EngineSource
-    from somafeedback.exercise_library import load_library
+    from somafeedback.live.engine import Engine, EngineOptions, EngineSource
+    from somafeedback.regulation.exercises import load_library
     from somafeedback.ui.practitioner_window import PractitionerWindow
 
     library = load_library()
@@ -585,7 +585,7 @@ def test_every_time_axis_of_a_25_minute_report_reads_minutes_and_seconds(long_se
 
 
 def test_the_report_prints_the_baseline_and_a_per_phase_table(long_session: Path, tmp_path: Path, qt_app: Any) -> None:
-    from somafeedback.spectral import band_powers
+    from somafeedback.hrv.spectral import band_powers
     from somafeedback.ui.report_render import render_session_report
 
     text = _without_images(render_session_report(long_session, "html", tmp_path).read_text(encoding="utf-8"))

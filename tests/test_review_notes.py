@@ -15,7 +15,7 @@ import pytest
 from session_helpers import REPO
 
 from somafeedback.devices.events import TimelineEvent
-from somafeedback.review_notes import (
+from somafeedback.sessions.review_notes import (
     add_review_note,
     copy_for_review,
     find_review_copy,
@@ -24,7 +24,7 @@ from somafeedback.review_notes import (
     review_notes,
     stored_review_notes,
 )
-from somafeedback.session_file import SessionFileError, read_session
+from somafeedback.sessions.file import SessionFileError, read_session
 
 SAMPLE = REPO / "recordings" / "polar-h10-slow-breathing.session.sqlite"
 

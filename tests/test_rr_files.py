@@ -1,4 +1,4 @@
-"""RR file reading (somafeedback.rr_files): real recordings, each supported format, every error."""
+"""RR file reading (somafeedback.interop.rr_files): real recordings, each supported format, every error."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays
 
 from real_records import real_file
 
-from somafeedback.rr_files import (
+from somafeedback.interop.rr_files import (
     FORMATS,
     KUBIOS_DECIMALS,
     RRFileError,

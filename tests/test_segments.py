@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from real_records import nsr001_ms, polar_slow_breathing_ms
 
-from somafeedback.artifacts import flag_artifacts
+from somafeedback.hrv.artifacts import flag_artifacts
 from somafeedback.devices.events import TimelineEvent
-from somafeedback.segments import Segment, phase_segments, segment_stats
-from somafeedback.spectral import band_powers
+from somafeedback.sessions.segments import Segment, phase_segments, segment_stats
+from somafeedback.hrv.spectral import band_powers
 
 
 def _beats(rr_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -96,7 +96,7 @@ def test_phases_from_marks_and_from_a_measured_baseline() -> None:
 
 
 def test_phases_marked_in_review_are_read_as_phase_marks() -> None:
-    from somafeedback.segments import phase_mark_of, session_phases
+    from somafeedback.sessions.segments import phase_mark_of, session_phases
 
     marks = [_event("note", 0.0, text="phase: baseline starts", review=True, phase="baseline"),
              _event("note", 200.0, text="not a phase", review=True),
@@ -110,7 +110,7 @@ def test_phases_marked_in_review_are_read_as_phase_marks() -> None:
 
 
 def test_whole_session_trends_are_the_live_window_values_at_each_beat() -> None:
-    from somafeedback.segments import SessionBeatSeries, session_trends
+    from somafeedback.sessions.segments import SessionBeatSeries, session_trends
 
     t, rr, flagged = _beats(nsr001_ms()[:900])
     parts = (t > 400.0).astype(int)  # a gap at 400 s

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from recording_helpers import record_simulated
 
-from somafeedback.library import filter_sessions, list_sessions, set_tags, summarize_file
-from somafeedback.session_file import FORMAT_VERSION, SessionFileError, read_session
+from somafeedback.sessions.library import filter_sessions, list_sessions, set_tags, summarize_file
+from somafeedback.sessions.file import FORMAT_VERSION, SessionFileError, read_session
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""somafeedback.spectral against known truths, neurokit2, pyhrv's published report and real records.
+"""somafeedback.hrv.spectral against known truths, neurokit2, pyhrv's published report and real records.
 
 References used here only (never at run time): neurokit2 0.2.13 (imported lazily, about 2 s)
 and pyhrv 0.5.0's published SampleReport.txt. Real data: ../shared/data/rr (README there).
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from real_records import real_file
 
-from somafeedback.spectral import (
+from somafeedback.hrv.spectral import (
     BandPowers,
     SpectralSettings,
     band_powers,
@@ -565,7 +565,7 @@ def test_band_powers_result_is_a_frozen_record() -> None:
 
 
 def test_a_shared_tachogram_gives_the_same_breathing_measures() -> None:
-    from somafeedback.spectral import BREATHING_FS_HZ
+    from somafeedback.hrv.spectral import BREATHING_FS_HZ
 
     t, rr = sinusoid(0.2, 30.0, seconds=64.0, noise_ms=5.0, seed=2)
     shared = resample_tachogram(t, rr, BREATHING_FS_HZ)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from real_records import clean_segments, irurzun_ms, nsr001_ms, polar_slow_breathing_ms
 
-from somafeedback.artifacts import flag_artifacts
+from somafeedback.hrv.artifacts import flag_artifacts
 from somafeedback.devices.simulator.beat_faults import inject_beat_faults
-from somafeedback.time_domain import SlidingTimeDomain
+from somafeedback.hrv.time_domain import SlidingTimeDomain
 
 
 def _from_scratch(t: np.ndarray, rr: np.ndarray, ok: np.ndarray, now: float, window: float) -> dict[str, float]:

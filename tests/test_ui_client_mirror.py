@@ -15,8 +15,8 @@ pytest.importorskip("pytestqt")
 
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
-from somafeedback.exercise_library import load_library  # noqa: E402
-from somafeedback.pacer import Pacer  # noqa: E402
+from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.pacer import Pacer  # noqa: E402
 from somafeedback.ui.client_mirror import ClientMirror  # noqa: E402
 from somafeedback.ui.client_screen import RESTING_TEXT, ClientScreen  # noqa: E402
 

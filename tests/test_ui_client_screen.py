@@ -17,8 +17,8 @@ pytest.importorskip("pytestqt")
 
 from PySide6 import QtCore, QtGui  # noqa: E402
 
-from somafeedback.exercise_library import Exercise, Step, builtin_exercises  # noqa: E402
-from somafeedback.pacer import Pacer, PacerSettings  # noqa: E402
+from somafeedback.regulation.exercises import Exercise, Step, builtin_exercises  # noqa: E402
+from somafeedback.regulation.pacer import Pacer, PacerSettings  # noqa: E402
 from somafeedback.ui import client_screen as client_screen_module  # noqa: E402
 from somafeedback.ui import pacer_widget as pacer_widget_module  # noqa: E402
 from somafeedback.ui.client_screen import RESTING_TEXT, ClientScreen, client_texts, format_numbers  # noqa: E402

@@ -14,9 +14,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6 import QtCore  # noqa: E402
 
-from somafeedback.engine import Engine, EngineOptions, EngineSource  # noqa: E402
-from somafeedback.exercise_library import Exercise, exercise_for, load_library, parse_exercise_text  # noqa: E402
-from somafeedback.session_file import read_session  # noqa: E402
+from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
+from somafeedback.regulation.exercises import Exercise, exercise_for, load_library, parse_exercise_text  # noqa: E402
+from somafeedback.sessions.file import read_session  # noqa: E402
 from somafeedback.ui import chimes as chimes_module  # noqa: E402
 from somafeedback.ui.chimes import UNAVAILABLE_TEXT, Chimes, write_tone  # noqa: E402
 from somafeedback.ui.home_window import (  # noqa: E402
@@ -257,7 +257,7 @@ def app_home(qtbot, tmp_path: Path, library):
 
 def test_home_mode_runs_on_the_simulated_strap_and_the_practice_counts_for_the_client(
         qtbot, app_home, tmp_path: Path) -> None:
-    from somafeedback.report_content import ReportError, progress_content
+    from somafeedback.reports.content import ReportError, progress_content
 
     folder = tmp_path / "practices"
     window = app_home("--simulate", "--speed", "100", "--recordings", str(folder), settings_client="C8")
@@ -437,13 +437,13 @@ def test_exercise_lengths_agree_with_the_command_line(make_window, library) -> N
 
 
 def _window_values(t_s: float, hr: float, ln: float):
-    from somafeedback.practice_history import WindowValues
+    from somafeedback.reports.practice_history import WindowValues
 
     return WindowValues(t_s, hr, ln)
 
 
 def _summary(**changes):
-    from somafeedback.practice_history import PracticeSummary
+    from somafeedback.reports.practice_history import PracticeSummary
 
     base = dict(session_id="s", path=None, started=None, duration_min=8.4, script_id=SHORT,
                 script_title="Short home practice", state_seconds={"calibrating": 300.0, "in band": 200.0},

@@ -19,9 +19,9 @@ from PySide6 import QtCore, QtGui
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
-from somafeedback.engine import Engine, EngineOptions, EngineSource  # noqa: E402
-from somafeedback.exercise_library import Exercise, exercise_for, load_library, parse_exercise_text  # noqa: E402
-from somafeedback.session_file import read_session  # noqa: E402
+from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
+from somafeedback.regulation.exercises import Exercise, exercise_for, load_library, parse_exercise_text  # noqa: E402
+from somafeedback.sessions.file import read_session  # noqa: E402
 from somafeedback.ui.chimes import Chimes  # noqa: E402
 from somafeedback.ui.home_window import HomeWindow  # noqa: E402
 

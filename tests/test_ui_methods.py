@@ -17,9 +17,9 @@ from PySide6 import QtCore, QtWidgets
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
-from somafeedback.engine import Engine, EngineOptions, EngineSource  # noqa: E402
-from somafeedback.exercise_library import load_library  # noqa: E402
-from somafeedback.session_file import read_session  # noqa: E402
+from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
+from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.sessions.file import read_session  # noqa: E402
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
 from somafeedback.devices.simulator.scenario import load_scenario  # noqa: E402
-from somafeedback.exercise_library import load_library  # noqa: E402
-from somafeedback.live_analysis import LiveAnalysis  # noqa: E402
-from somafeedback.pendulation import Outcome, clock, session_swings  # noqa: E402
-from somafeedback.pipeline import BeatMetrics  # noqa: E402
-from somafeedback.session_file import read_session  # noqa: E402
+from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.live.analysis import LiveAnalysis  # noqa: E402
+from somafeedback.regulation.pendulation import Outcome, clock, session_swings  # noqa: E402
+from somafeedback.hrv.pipeline import BeatMetrics  # noqa: E402
+from somafeedback.sessions.file import read_session  # noqa: E402
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
 
@@ -121,7 +121,7 @@ def test_live_the_view_shows_the_running_swing_then_its_return(qtbot, recorded: 
 
 
 def test_the_session_report_has_the_swing_table(recorded: Path) -> None:
-    from somafeedback.report_content import session_content
+    from somafeedback.reports.content import session_content
     from somafeedback.ui.report_html import session_html
 
     content = session_content(recorded)

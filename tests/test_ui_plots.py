@@ -23,9 +23,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pyqtgraph as pg  # noqa: E402
 
 from somafeedback.devices.events import EcgChunk  # noqa: E402
-from somafeedback.pipeline import BeatMetrics, BreathingMetrics, CoherenceMetrics, MetricsPipeline  # noqa: E402
-from somafeedback.raw_signals import BreathingTrace  # noqa: E402
-from somafeedback.time_domain import TimeDomain, WindowValidity  # noqa: E402
+from somafeedback.hrv.pipeline import BeatMetrics, BreathingMetrics, CoherenceMetrics, MetricsPipeline  # noqa: E402
+from somafeedback.signals.raw_signals import BreathingTrace  # noqa: E402
+from somafeedback.hrv.time_domain import TimeDomain, WindowValidity  # noqa: E402
 from somafeedback.ui.live_plots import LivePlots  # noqa: E402
 from somafeedback.ui.raw_plots import RawPlots  # noqa: E402
 from somafeedback.ui.time_axis import MinutesSecondsAxis  # noqa: E402

@@ -21,11 +21,11 @@ from PySide6 import QtCore, QtWidgets
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from somafeedback.cues import CueConfig  # noqa: E402
+from somafeedback.regulation.cues import CueConfig  # noqa: E402
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
-from somafeedback.engine import Engine, EngineOptions, EngineSource  # noqa: E402
-from somafeedback.exercise_library import load_library  # noqa: E402
-from somafeedback.session_file import read_session  # noqa: E402
+from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
+from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.sessions.file import read_session  # noqa: E402
 
 EXERCISE = "feet-and-seat-grounding"
 
@@ -206,7 +206,7 @@ def test_the_engine_counts_session_time_from_its_start_on_a_real_strap_loop() ->
 
 def test_a_marker_reads_the_same_time_live_in_review_and_in_the_report(qtbot, practitioner, library,
                                                                         tmp_path: Path) -> None:
-    from somafeedback.report_content import session_content
+    from somafeedback.reports.content import session_content
     from somafeedback.ui.replay_window import ReplayWindow, clock_text
 
     engine, window, _ = practitioner(EngineSource(simulate="calm", speed=30.0, simulated_model="hr"))

@@ -29,8 +29,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from layout_checks import clipped, settle  # noqa: E402
 
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
-from somafeedback.exercise_library import load_library  # noqa: E402
-from somafeedback.session_file import read_session  # noqa: E402
+from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.sessions.file import read_session  # noqa: E402
 
 SIZES = {"default": None, "laptop 1366x768": (1366, 768)}
 
@@ -266,7 +266,7 @@ def test_markers_and_notes_are_drawn_and_the_last_marker_can_be_undone(qtbot, ap
     undos = [(e.data["of"], e.data["host_ns"], e.data["label"]) for e in events if e.kind == "undo"]
     assert undos == [("marker", markers["orienting"], "orienting"), ("marker", markers["resource"], "resource")]
     # the review list shows them as undone (not on the strip), the report leaves them out
-    from somafeedback.report_content import session_content
+    from somafeedback.reports.content import session_content
     from somafeedback.ui.replay_window import entries_of
 
     listed = {(e.kind, e.text) for e in entries_of(read_session(engine.recording))}
@@ -416,8 +416,8 @@ def test_a_bluetooth_problem_reads_plainly() -> None:
 # -- phases marked live ---------------------------------------------------------------------------------------
 def test_phases_marked_live_with_ctrl_digits_become_the_sessions_phases(qtbot, app, tmp_path: Path) -> None:
     """Ctrl+1 baseline, Ctrl+2 practice, Ctrl+3 recovery: recorded as ``phase`` events, logged and drawn, and
-    read back by the review's and the report's phases (somafeedback.segments.phase_segments)."""
-    from somafeedback.segments import phase_segments
+    read back by the review's and the report's phases (somafeedback.sessions.segments.phase_segments)."""
+    from somafeedback.sessions.segments import phase_segments
 
     built = app("--simulate", "--speed", "20", "--record", "--recordings", str(tmp_path / "lib"), "--no-client-view")
     window, plots, engine = built.window, built.window.plots, built.engine

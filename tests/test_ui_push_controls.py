@@ -19,11 +19,11 @@ from PySide6 import QtCore, QtGui
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from somafeedback.cues import SUGGESTION_TEXT  # noqa: E402
+from somafeedback.regulation.cues import SUGGESTION_TEXT  # noqa: E402
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
-from somafeedback.engine import Engine, EngineOptions, EngineSource  # noqa: E402
-from somafeedback.exercise_library import load_library  # noqa: E402
-from somafeedback.session_file import read_session  # noqa: E402
+from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
+from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.sessions.file import read_session  # noqa: E402
 
 PENDULATION = "titrated-pendulation"
 GROUNDING = "feet-and-seat-grounding"

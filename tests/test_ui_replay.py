@@ -18,9 +18,9 @@ from session_helpers import REPO
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from somafeedback.devices.events import GapEvent  # noqa: E402
-from somafeedback.exercise_library import load_library  # noqa: E402
-from somafeedback.review_notes import review_notes  # noqa: E402
-from somafeedback.session_file import read_session  # noqa: E402
+from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.sessions.review_notes import review_notes  # noqa: E402
+from somafeedback.sessions.file import read_session  # noqa: E402
 
 SAMPLE = REPO / "recordings" / "polar-h10-slow-breathing.session.sqlite"
 STATE_ABOVE = {"previous": "in band", "state": "above band", "reason": "HR above the band"}

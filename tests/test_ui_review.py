@@ -20,10 +20,10 @@ from recording_helpers import record_simulated
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from somafeedback.devices.events import GapEvent  # noqa: E402
-from somafeedback.exercise_library import load_library  # noqa: E402
-from somafeedback.review_notes import review_notes  # noqa: E402
-from somafeedback.session_beats import decode_beats  # noqa: E402
-from somafeedback.session_file import read_session  # noqa: E402
+from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.sessions.review_notes import review_notes  # noqa: E402
+from somafeedback.sessions.beats import decode_beats  # noqa: E402
+from somafeedback.sessions.file import read_session  # noqa: E402
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
 SESSION_S = 480.0

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 from somafeedback.clock import parse_speed
 
 if TYPE_CHECKING:  # Qt is imported only once a display is known to be there (see main)
-    from somafeedback.engine import Engine, EngineSource
-    from somafeedback.exercise_library import Exercise
+    from somafeedback.live.engine import Engine, EngineSource
+    from somafeedback.regulation.exercises import Exercise
 
     from .client_screen import ClientScreen
     from .home_window import HomeWindow
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     app.garbage_collector = GarbageCollector(interval=1.0)  # type: ignore[attr-defined]
 
-    from somafeedback.exercise_library import load_library
+    from somafeedback.regulation.exercises import load_library
 
     from .settings import AppSettings
 
@@ -118,7 +118,7 @@ def engine_source(args: argparse.Namespace, nearby: int = 0) -> EngineSource:
 
     ``nearby`` simulated straps advertise beside a simulated session (ignored for real straps).
     """
-    from somafeedback.engine import EngineSource
+    from somafeedback.live.engine import EngineSource
 
     return EngineSource(simulate=args.simulate, addresses=tuple(args.address), speed=args.speed,
                         nearby_simulated_straps=nearby if args.simulate else 0)
@@ -126,7 +126,7 @@ def engine_source(args: argparse.Namespace, nearby: int = 0) -> EngineSource:
 
 def simulator_source(args: argparse.Namespace, nearby: int = 0) -> EngineSource:
     """The simulated strap offered when no strap is found: the calm scenario, at ``--speed``."""
-    from somafeedback.engine import EngineSource
+    from somafeedback.live.engine import EngineSource
 
     return EngineSource(simulate="calm", speed=args.speed, nearby_simulated_straps=nearby)
 
@@ -156,12 +156,12 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
     client view (and its pacer) onto the new engine's clock, so what the practitioner
     pushes next runs on the client view by that clock.
     """
-    from somafeedback.engine import Engine, EngineOptions
+    from somafeedback.live.engine import Engine, EngineOptions
 
     from .client_screen import ClientScreen
     from .practitioner_window import PractitionerWindow
 
-    from somafeedback.library import usual_range
+    from somafeedback.regulation.usual_range import usual_range
 
     def options() -> EngineOptions:
         client_name, practitioner = settings.names()
@@ -198,7 +198,7 @@ def build_home_window(args: argparse.Namespace, settings: AppSettings, library: 
     is recorded in ``--recordings`` (or the settings' folder) under the client of
     ``--client`` or the settings, so the client's progress report counts it.
     """
-    from somafeedback.engine import Engine, EngineOptions
+    from somafeedback.live.engine import Engine, EngineOptions
 
     from .home_window import HomeWindow
 

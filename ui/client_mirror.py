@@ -32,7 +32,7 @@ from typing import Final
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from somafeedback.pacer import PacerSettings
+from somafeedback.regulation.pacer import PacerSettings
 
 from .client_screen import ClientScreen, ClientViewState, format_time_left
 

@@ -43,8 +43,8 @@ from typing import Final, Literal
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from somafeedback.exercise_library import Exercise
-from somafeedback.pacer import Pacer, PacerSettings
+from somafeedback.regulation.exercises import Exercise
+from somafeedback.regulation.pacer import Pacer, PacerSettings
 
 from .pacer_widget import PHASE_LABELS, PacerWidget
 

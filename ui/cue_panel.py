@@ -15,8 +15,8 @@ from typing import Final
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from somafeedback.cues import ACTIVATING_ROLES
-from somafeedback.exercise_library import Exercise
+from somafeedback.regulation.cues import ACTIVATING_ROLES
+from somafeedback.regulation.exercises import Exercise
 
 # (key, marker label, button text); the label is what the session records
 MARKERS: tuple[tuple[str, str, str], ...] = (

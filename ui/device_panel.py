@@ -10,7 +10,7 @@ from collections.abc import Callable
 from PySide6 import QtCore, QtWidgets
 
 from somafeedback.devices.events import ContactChange, LinkEvent, StrapInfo
-from somafeedback.time_domain import WindowValidity
+from somafeedback.hrv.time_domain import WindowValidity
 
 ROLES = {"strap1": "client", "strap2": "practitioner"}
 COLUMNS = ("role", "strap", "link", "battery", "contact", "signal")

@@ -12,7 +12,7 @@ Design rules (research/somatic.md §4.3, §4.7, §5, §8):
   ``script-paused``, ``script-resumed``, ``script-finished``); it never times steps itself.
 - Numbers are away by default (a checkbox turns them on), sound is off by default, and
   nothing here scores, ranks, counts streaks or colours a day: the summary and the trend
-  chart describe (see :mod:`somafeedback.practice_history`).
+  chart describe (see :mod:`somafeedback.reports.practice_history`).
 - The summary speaks plainly to the client (:func:`plain_summary`): what was practised, for
   how long, and what changed, in words ("your heart rate settled from about 78 to about
   70 beats per minute"); no metric names or units beyond beats and breaths per minute,
@@ -48,12 +48,12 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from somafeedback.devices.events import TimelineEvent
-from somafeedback.engine import Engine, EngineOptions, EngineSource
-from somafeedback.exercise_library import Exercise
-from somafeedback.method_modes import Method, policy
-from somafeedback.pipeline import BeatMetrics
-from somafeedback.practice_history import PracticeSummary, WeekRow, practice_summary, weekly_trend
-from somafeedback.session_file import SessionFileError
+from somafeedback.live.engine import Engine, EngineOptions, EngineSource
+from somafeedback.regulation.exercises import Exercise
+from somafeedback.regulation.methods import Method, policy
+from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.reports.practice_history import PracticeSummary, WeekRow, practice_summary, weekly_trend
+from somafeedback.sessions.file import SessionFileError
 
 from .chimes import Chimes
 from .client_screen import ClientScreen

@@ -24,7 +24,7 @@ HELP_FLAGS = ("-h", "--help")
 
 def _commands_parser() -> argparse.ArgumentParser:
     """The command line's parser, with the report commands that live in ``ui/``."""
-    from somafeedback.cli import build_parser
+    from somafeedback.cli.main import build_parser
 
     from .report_command import add_arguments as add_report_commands
 
@@ -72,7 +72,7 @@ def main(
         sys.stdout.write(help_text())
         return 0
     if args and (args[0] in commands or args[0] in CLI_FLAGS):
-        from somafeedback.cli import main as cli_main
+        from somafeedback.cli.main import main as cli_main
 
         from .report_command import add_arguments as add_report_commands
 

@@ -22,7 +22,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from somafeedback.pipeline import BeatMetrics
+from somafeedback.hrv.pipeline import BeatMetrics
 
 from .time_axis import MinutesSecondsAxis
 

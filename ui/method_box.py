@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from PySide6 import QtWidgets
 
-from somafeedback.method_modes import POLICIES, Method
+from somafeedback.regulation.methods import POLICIES, Method
 
 TITLE = "Method"
 

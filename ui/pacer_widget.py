@@ -1,7 +1,7 @@
 """The breathing pacer drawn as a calm shape: a soft circle that grows on the in-breath.
 
 The widget never counts timer ticks. Each paint asks the injected session clock for the
-time and draws ``Pacer.at(clock()).target_level`` (see :mod:`somafeedback.pacer`), so a
+time and draws ``Pacer.at(clock()).target_level`` (see :mod:`somafeedback.regulation.pacer`), so a
 dropped frame skips nothing, a late frame catches nothing up, and a simulated clock at
 ``--speed 10`` or a paused replay just works. The frame timer (about 30 fps) only asks for
 a repaint, and it runs only while the widget is visible and a pacer is set.
@@ -21,7 +21,7 @@ from typing import Final
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from somafeedback.pacer import Pacer, PacerSettings, PacerState, Phase
+from somafeedback.regulation.pacer import Pacer, PacerSettings, PacerState, Phase
 
 FRAME_INTERVAL_MS: Final = 33  # ~30 fps: smooth enough for a slow breath, light on the CPU
 
@@ -51,7 +51,7 @@ class PacerWidget(QtWidgets.QWidget):
     ``clock`` returns session seconds; it is read on every paint (change it only with
     :meth:`set_clock`). Use :meth:`set_pacer`
     to start, retime (phase-continuously) or hide the pacer, or :meth:`set_pacer_model`
-    to draw a :class:`~somafeedback.pacer.Pacer` built elsewhere.
+    to draw a :class:`~somafeedback.regulation.pacer.Pacer` built elsewhere.
     """
 
     def __init__(self, clock: Callable[[], float], parent: QtWidgets.QWidget | None = None) -> None:

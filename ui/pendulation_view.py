@@ -3,14 +3,14 @@
 A table (swing #, start m:ss, peak bpm with bpm above the usual heart rate, recovery m:ss or why there is
 none, rise time, time above the range) and a small trend of each swing's peak height and recovery time
 against session time, so a practitioner sees whether the returns get quicker. The rule is
-:mod:`somafeedback.pendulation`; this widget only shows it.
+:mod:`somafeedback.regulation.pendulation`; this widget only shows it.
 
 Use:
 
 * review / report: :meth:`PendulationView.set_swings` with a session's swings (and
   :meth:`set_message` when there is nothing to judge against);
 * live: :meth:`take_metrics` with every client-strap metric set and :meth:`take_event` with every timeline
-  event (baselines set the usual range); the view runs its own :class:`~somafeedback.pendulation.LiveSwings`
+  event (baselines set the usual range); the view runs its own :class:`~somafeedback.regulation.pendulation.LiveSwings`
   and refreshes the rows that changed. Or run the tracker elsewhere and call :meth:`update_swings` with
   what it returned.
 
@@ -26,7 +26,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from somafeedback.devices.events import TimelineEvent
-from somafeedback.pendulation import SWING_HEADER_TIPS, SWING_HEADERS, TEXT, BeatLike, LiveSwings, Swing, swing_row
+from somafeedback.regulation.pendulation import SWING_HEADER_TIPS, SWING_HEADERS, TEXT, BeatLike, LiveSwings, Swing, swing_row
 
 from .time_axis import MinutesSecondsAxis, clock_label
 

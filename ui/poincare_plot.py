@@ -16,7 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from somafeedback.segments import SegmentStats
+from somafeedback.sessions.segments import SegmentStats
 
 from .review_plots import SEGMENT_COLOURS
 

@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any, Final
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from somafeedback.devices.events import ContactChange, GapEvent, LinkEvent, MalformedPacket, StrapInfo, TimelineEvent
-from somafeedback.engine import Engine, StrapOutput
-from somafeedback.exercise_library import Exercise
-from somafeedback.method_modes import rest_comparison_text
-from somafeedback.pacer import Pacer
-from somafeedback.pipeline import BeatMetrics
-from somafeedback.regulation import Baseline, RegulationModel
-from somafeedback.segments import PHASES
+from somafeedback.live.engine import Engine, StrapOutput
+from somafeedback.regulation.exercises import Exercise
+from somafeedback.regulation.methods import rest_comparison_text
+from somafeedback.regulation.pacer import Pacer
+from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.regulation.states import Baseline, RegulationModel
+from somafeedback.sessions.segments import PHASES
 
 from .chimes import Chimes
 from .cue_panel import MARKERS, CuePanel, clock_mm_ss
@@ -272,7 +272,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
 
     def stored_baseline(self) -> Baseline | str:
         """The client's stored baseline (rolling median of earlier sessions), or why there is none."""
-        from somafeedback.library import usual_range
+        from somafeedback.regulation.usual_range import usual_range
 
         manifest = getattr(self.engine.options, "manifest", {}) or {}
         client = manifest.get("client") or self.settings.names()[0]
@@ -398,8 +398,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
 
     def progress_report(self, client: str, fmt: str, out: Path) -> Path | None:
         """A client's weekly progress report, built with a progress dialog; its path, or None."""
-        from somafeedback.export import ExportError
-        from somafeedback.report_content import ReportError, progress_content
+        from somafeedback.interop.export import ExportError
+        from somafeedback.reports.content import ReportError, progress_content
 
         from .progress_dialog import run_with_progress
         from .report_render import write_progress_report
@@ -594,7 +594,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
 
     def _engine_error_text(self, text: str) -> str:
         """What stopped the engine, in plain words, without exception names or commands."""
-        from somafeedback.live import NoStrapFound
+        from somafeedback.live.sources import NoStrapFound
 
         if "Bluetooth adapter" in text:
             return NO_BLUETOOTH_TEXT

@@ -25,11 +25,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from somafeedback.chest_motion import BreathingEstimate
+from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.devices.events import Beat, EcgChunk
-from somafeedback.pacer import Pacer
-from somafeedback.pacer_following import FollowingEstimate, PacerFollowing
-from somafeedback.raw_signals import BreathingTrace
+from somafeedback.regulation.pacer import Pacer
+from somafeedback.signals.pacer_following import FollowingEstimate, PacerFollowing
+from somafeedback.signals.raw_signals import BreathingTrace
 
 from .live_plots import LEFT_AXIS_PX, EmptyNote
 from .time_axis import MinutesSecondsAxis

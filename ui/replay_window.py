@@ -17,19 +17,19 @@ Layout (top to bottom):
   LF/HF bands), **Replay as seen live** (the same :class:`~.live_plots.LivePlots` as live,
   the last 10 minutes, refilled from the position after every seek) and **Pendulation**
   (:class:`~.pendulation_view.PendulationView`: each swing above the usual heart-rate range with
-  its peak and recovery time, from :mod:`somafeedback.pendulation`; a double-click goes to its start);
+  its peak and recovery time, from :mod:`somafeedback.regulation.pendulation`; a double-click goes to its start);
 * beside them the **event list** (double-click seeks), the **review note** field (saved at
   the position) and the **phase** marker (a phase starts at the position; saved as a review
-  note carrying the phase, somafeedback.review_notes.add_phase_mark).
+  note carrying the phase, somafeedback.sessions.review_notes.add_phase_mark).
 
 Review notes go into the session file only when it is the user's own session in their
 library folder (the settings' recordings folder) and writable. Any other recording (the
 sample shipped with the app, a read-only file, one from elsewhere) is kept as it is: the
 first note makes a copy of it in the library and the notes go there, and the window says
-so beside the note field (somafeedback.review_notes). The report and export dialogs start in
+so beside the note field (somafeedback.sessions.review_notes). The report and export dialogs start in
 the library folder.
 
-The replay runs in an :class:`~somafeedback.engine.Engine` on its own thread, exactly as a
+The replay runs in an :class:`~somafeedback.live.engine.Engine` on its own thread, exactly as a
 live session: a ~30 fps frame timer drains it into the plots, and every transport command
 goes to the replay through ``Engine.call`` (never touched from this thread). When the
 replay reaches the end the engine finishes; play or a seek then starts a fresh engine on
@@ -61,12 +61,12 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from somafeedback.devices.events import GapEvent, Notification, TimelineEvent
-from somafeedback.engine import Engine, EngineOptions, EngineSource
-from somafeedback.exercise_library import Exercise
-from somafeedback.pendulation import Swing, bands_of, series_swings, session_bands
-from somafeedback.pipeline import BeatMetrics
-from somafeedback.regulation import Baseline, RegulationModel
-from somafeedback.review_notes import (
+from somafeedback.live.engine import Engine, EngineOptions, EngineSource
+from somafeedback.regulation.exercises import Exercise
+from somafeedback.regulation.pendulation import Swing, bands_of, series_swings, session_bands
+from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.regulation.states import Baseline, RegulationModel
+from somafeedback.sessions.review_notes import (
     add_phase_mark,
     add_review_note,
     copy_for_review,
@@ -77,8 +77,8 @@ from somafeedback.review_notes import (
     stored_review_notes,
     undone_markers,
 )
-from somafeedback.segments import PHASES, Segment, session_beat_series, session_phases, session_trends
-from somafeedback.session_file import Session, SessionFileError, read_session
+from somafeedback.sessions.segments import PHASES, Segment, session_beat_series, session_phases, session_trends
+from somafeedback.sessions.file import Session, SessionFileError, read_session
 
 from .live_plots import BLUE, GREEN, GREY, ORANGE, SKY, LivePlots, Series
 from .pendulation_view import PendulationView
@@ -213,7 +213,7 @@ class Reanalysis(threading.Thread):
         self.result: list[TimelineEvent] | None = None
 
     def run(self) -> None:
-        from somafeedback.regulation_session import RegulationSession
+        from somafeedback.live.regulation_session import RegulationSession
 
         found: list[TimelineEvent] = []
         try:
@@ -418,9 +418,9 @@ class ReplayWindow(QtWidgets.QMainWindow):
 
         ``audience="client"``: the plain-language version for the client (no technical measures).
         """
-        from somafeedback.export import ExportError
-        from somafeedback.report_content import ReportError, session_content
-        from somafeedback.session_file import SessionFileError
+        from somafeedback.interop.export import ExportError
+        from somafeedback.reports.content import ReportError, session_content
+        from somafeedback.sessions.file import SessionFileError
 
         from .report_render import write_client_report, write_session_report
 
@@ -444,7 +444,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
 
     def export(self, fmt: str, folder: Path, deidentify: bool = False) -> list[Path] | None:
         """Export the session with a progress dialog; the files written, or None when cancelled or failed."""
-        from somafeedback.export import ExportError, export_session
+        from somafeedback.interop.export import ExportError, export_session
 
         try:
             written = run_with_progress(self, f"Exporting {self.path.name} ({fmt})…",

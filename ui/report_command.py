@@ -67,10 +67,10 @@ def add_arguments(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report asked for; print its path. Exit status 2 with one line on stderr for bad input."""
-    from somafeedback.export import ExportError
-    from somafeedback.library import default_library, find_session
-    from somafeedback.report_content import ReportError
-    from somafeedback.session_file import SessionFileError
+    from somafeedback.interop.export import ExportError
+    from somafeedback.sessions.library import default_library, find_session
+    from somafeedback.reports.content import ReportError
+    from somafeedback.sessions.file import SessionFileError
 
     from somafeedback.progress import ProgressBar
 

@@ -38,8 +38,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from somafeedback.practice_history import WeekRow
-from somafeedback.report_content import ProgressContent, SessionReportContent, clock
+from somafeedback.reports.practice_history import WeekRow
+from somafeedback.reports.content import ProgressContent, SessionReportContent, clock
 
 from .home_window import MIN_RESTING_READINGS, TrendChart
 from .live_plots import BLUE, GREEN, LivePlots

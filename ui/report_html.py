@@ -22,16 +22,16 @@ import html
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
-from somafeedback.client_report import NO_EXERCISE_TEXT, ClientReport
-from somafeedback.report_content import (
+from somafeedback.reports.client import NO_EXERCISE_TEXT, ClientReport
+from somafeedback.reports.content import (
     DEIDENTIFIED_TEXT,
     WHOLE_SESSION,
     ProgressContent,
     SessionReportContent,
     clock,
 )
-from somafeedback.pendulation import SWING_HEADERS, swing_row
-from somafeedback.segments import SegmentStats
+from somafeedback.regulation.pendulation import SWING_HEADERS, swing_row
+from somafeedback.sessions.segments import SegmentStats
 
 if TYPE_CHECKING:  # a type only: this module stays Qt-free
     from .report_figures import ReportImage
@@ -159,7 +159,7 @@ def _phase_table(phases: Sequence[SegmentStats], for_pdf: bool) -> str:
 
 
 def _swing_table(content: SessionReportContent, for_pdf: bool) -> str:
-    """Each swing above the usual range (somafeedback.pendulation): start, peak, recovery; or why there is none."""
+    """Each swing above the usual range (somafeedback.regulation.pendulation): start, peak, recovery; or why there is none."""
     if not content.swings_judged:
         return ('<p class="muted">No baseline in this session: there was no usual range to measure swings '
                 "against.</p>")
@@ -172,7 +172,7 @@ def _swing_table(content: SessionReportContent, for_pdf: bool) -> str:
 
 
 def _rest_table(content: SessionReportContent, for_pdf: bool) -> str:
-    """Each movement block's rest before and after (somafeedback.method_modes.RestComparison)."""
+    """Each movement block's rest before and after (somafeedback.regulation.methods.RestComparison)."""
     def value(x: float | None, unit: str) -> str:
         return "--" if x is None else f"{x:.0f} {unit}"
 

@@ -1,7 +1,7 @@
 """Session reports and progress-over-weeks reports as one HTML file or a PDF, written safely.
 
 :func:`render_session_report` and :func:`render_progress_report` build the content
-(:mod:`somafeedback.report_content`), draw the figures with the app's own plotting code
+(:mod:`somafeedback.reports.content`), draw the figures with the app's own plotting code
 (:mod:`.report_figures`), lay them out (:mod:`.report_html`) and write one file. The app
 builds the content on a worker thread (it is Qt-free and takes most of the time) and then
 calls :func:`write_session_report` / :func:`write_progress_report` on the GUI thread. Formats:
@@ -18,7 +18,7 @@ Output
     (``<client>_progress_<YYYY-MM-DD>.html|pdf``, today's date). ``out`` may be a folder (the
     same name inside it) or a file path (the format's suffix is added when it has none;
     missing folders are created and removed again on failure). The file is written through the
-    export's :class:`~somafeedback.export._writing.Outputs`: under a temporary name in its
+    export's :class:`~somafeedback.interop.export._writing.Outputs`: under a temporary name in its
     final folder, moved into place at the end, never over an existing file, owner read/write
     only (0600); a failure or a cancel leaves nothing behind.
 
@@ -32,7 +32,7 @@ A QApplication must exist for the figures: :func:`ensure_app` creates one when t
 none (on the ``offscreen`` platform when Linux has no display, as the app would refuse).
 
 Thread: the Qt GUI thread (the main thread for the command line); the functions refuse
-any other thread with a :class:`~somafeedback.report_content.ReportError`.
+any other thread with a :class:`~somafeedback.reports.content.ReportError`.
 """
 
 from __future__ import annotations
@@ -48,10 +48,10 @@ from typing import Final
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from somafeedback import __version__
-from somafeedback.client_report import client_report
-from somafeedback.export._writing import ExportError, Outputs, safe_name
+from somafeedback.reports.client import client_report
+from somafeedback.interop.export._writing import ExportError, Outputs, safe_name
 from somafeedback.progress import ProgressCallback
-from somafeedback.report_content import (
+from somafeedback.reports.content import (
     ProgressContent,
     ReportError,
     SessionReportContent,
@@ -308,7 +308,7 @@ def write_session_report(content: SessionReportContent, fmt: str, out: Path | No
 
 def write_client_report(content: SessionReportContent, fmt: str, out: Path | None = None,
                         progress: ProgressCallback | None = None) -> Path:
-    """Write the plain-language client version of ``content`` (:mod:`somafeedback.client_report`) as ``fmt``;
+    """Write the plain-language client version of ``content`` (:mod:`somafeedback.reports.client`) as ``fmt``;
     the path written (``<stem>_client_report.html|pdf`` beside the session by default; GUI thread)."""
     _check_format(fmt, content.path)
     _on_gui_thread(content.path)
@@ -362,10 +362,10 @@ def render_session_report(session_path: str | Path, fmt: str, out: Path | None =
                           progress: ProgressCallback | None = None, audience: str = "practitioner") -> Path:
     """Write the report of one session as ``fmt`` (``"html"`` or ``"pdf"``); the path written (GUI thread).
 
-    The content (:func:`~somafeedback.report_content.session_content`) fills the progress to
-    0.6, the figures to 0.9. Raises :class:`~somafeedback.session_file.SessionFileError`
-    (unreadable file), :class:`~somafeedback.report_content.ReportError` (no beats, unknown
-    format, cannot write, not the GUI thread) or :class:`~somafeedback.export.ExportError`
+    The content (:func:`~somafeedback.reports.content.session_content`) fills the progress to
+    0.6, the figures to 0.9. Raises :class:`~somafeedback.sessions.file.SessionFileError`
+    (unreadable file), :class:`~somafeedback.reports.content.ReportError` (no beats, unknown
+    format, cannot write, not the GUI thread) or :class:`~somafeedback.interop.export.ExportError`
     (the output exists).
 
     ``audience="client"`` writes the plain-language client version instead (:func:`write_client_report`).
@@ -389,9 +389,9 @@ def render_progress_report(library_folder: str | Path, client: str, fmt: str, ou
                            progress: ProgressCallback | None = None) -> Path:
     """Write one client's progress over weeks as ``fmt``; the path written (GUI thread).
 
-    Raises :class:`~somafeedback.report_content.ReportError` (no such folder, no session of
+    Raises :class:`~somafeedback.reports.content.ReportError` (no such folder, no session of
     the client, unknown format, cannot write, not the GUI thread) or
-    :class:`~somafeedback.export.ExportError` (the output exists).
+    :class:`~somafeedback.interop.export.ExportError` (the output exists).
     """
     folder = Path(library_folder)
     stages = _begin(fmt, folder, out, progress)

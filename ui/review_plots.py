@@ -1,6 +1,6 @@
 """The whole session at once: heart rate, RMSSD and breathing rate over the entire recording.
 
-Computed once from the recorded beats (:func:`somafeedback.segments.session_trends`), never
+Computed once from the recorded beats (:func:`somafeedback.sessions.segments.session_trends`), never
 cleared by a seek. The three plots share their time axis (``m:ss``); the mouse wheel zooms and
 a drag pans along time (y follows the data); :meth:`SessionPlots.show_whole` goes back to the
 whole session. A vertical cursor line in every plot marks the replay position; a click on a
@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from somafeedback.segments import Segment, SessionTrends
+from somafeedback.sessions.segments import Segment, SessionTrends
 
 from .time_axis import MinutesSecondsAxis
 

@@ -2,9 +2,9 @@
 
 A segment is either the stretch selected on the whole-session plot (a region dragged by its
 edges, :class:`~.review_plots.SessionPlots`) or one of the session's phases (baseline /
-practice / recovery, :func:`somafeedback.segments.session_phases`) picked in its combo box,
+practice / recovery, :func:`somafeedback.sessions.segments.session_phases`) picked in its combo box,
 which moves the region there. Whenever a region settles, the segment's statistics
-(:func:`somafeedback.segments.segment_stats`, on the recorded beats) go into the
+(:func:`somafeedback.sessions.segments.segment_stats`, on the recorded beats) go into the
 :class:`~.segment_table.SegmentTable`, the :class:`~.poincare_plot.PoincarePlot` and the
 :class:`~.spectrum_plot.SpectrumPlot`.
 
@@ -17,7 +17,7 @@ from typing import Final
 
 from PySide6 import QtWidgets
 
-from somafeedback.segments import Segment, SegmentStats, SessionBeatSeries, segment_stats
+from somafeedback.sessions.segments import Segment, SegmentStats, SessionBeatSeries, segment_stats
 
 from .poincare_plot import PoincarePlot
 from .review_plots import SessionPlots

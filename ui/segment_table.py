@@ -3,7 +3,7 @@
 One row per measure (what was measured, its unit), one column per segment. Each cell shows
 the value as text and keeps the number itself (``QtCore.Qt.ItemDataRole.UserRole``; None when it
 cannot be had); the stretch, its length and whether its HRV is valid come first, and the
-notes of :class:`~somafeedback.segments.SegmentStats` (why a value is missing, what to read
+notes of :class:`~somafeedback.sessions.segments.SegmentStats` (why a value is missing, what to read
 with care) last. Words of a wellness tool: what was measured, no judgement of it.
 
 Thread: the Qt GUI thread.
@@ -16,7 +16,7 @@ from typing import Final
 
 from PySide6 import QtCore, QtWidgets
 
-from somafeedback.segments import MAX_ARTIFACT_PCT, SegmentStats
+from somafeedback.sessions.segments import MAX_ARTIFACT_PCT, SegmentStats
 
 from .time_axis import clock_label
 

@@ -19,10 +19,10 @@ from urllib.parse import quote
 
 from PySide6 import QtCore, QtWidgets
 
-from somafeedback.cues import CueConfig
-from somafeedback.library import default_library
-from somafeedback.pacer import PacerSettings
-from somafeedback.regulation import RegulationConfig
+from somafeedback.regulation.cues import CueConfig
+from somafeedback.sessions.library import default_library
+from somafeedback.regulation.pacer import PacerSettings
+from somafeedback.regulation.states import RegulationConfig
 
 from .cue_panel import SHORTCUTS_HELP
 
@@ -127,7 +127,7 @@ class AppSettings:
 
     def method(self, client: str | None) -> str:
         """``client``'s default method for a new session (SE when none was chosen yet)."""
-        from somafeedback.method_modes import Method
+        from somafeedback.regulation.methods import Method
 
         if not client or not client.strip():
             return str(Method.SE)
@@ -138,7 +138,7 @@ class AppSettings:
 
     def set_method(self, client: str, method: str) -> None:
         """Keep ``method`` as ``client``'s default (ValueError for an unknown method)."""
-        from somafeedback.method_modes import Method
+        from somafeedback.regulation.methods import Method
 
         if client.strip():
             self.set(method_key(client), str(Method.parse(method)))

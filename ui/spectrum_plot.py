@@ -1,6 +1,6 @@
 """The power spectrum of segments A and B (Welch PSD of the RR intervals), LF and HF bands shaded.
 
-The curves are :attr:`SegmentStats.spectrum` (``somafeedback.spectral.power_spectrum``, the
+The curves are :attr:`SegmentStats.spectrum` (``somafeedback.hrv.spectral.power_spectrum``, the
 default spectral settings) in ms²/Hz over 0-0.5 Hz; the LF (0.04-0.15 Hz) and HF
 (0.15-0.40 Hz) bands are shaded and named, so the table's LF and HF powers can be read as the
 areas under the curve. A stretch without a spectrum (too short, a gap inside) is said so in
@@ -17,8 +17,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
-from somafeedback.segments import SegmentStats
-from somafeedback.spectral import SpectralSettings
+from somafeedback.sessions.segments import SegmentStats
+from somafeedback.hrv.spectral import SpectralSettings
 
 from .review_plots import SEGMENT_COLOURS
 

@@ -1,0 +1,157 @@
+"""The session as an export sees it: time bases, wall times, file stem, decoded beats, output paths.
+
+:func:`make_context` builds one :class:`Context` per export; the format writers read
+everything through it, so times, wall times and de-identification are the same in every
+format (the time bases and output names are described in the :mod:`somafeedback.interop.export`
+docstring).
+
+Thread: any.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from somafeedback.devices.events import Notification, TimelineEvent
+from somafeedback.sessions.beats import StrapBeats, decode_beats
+from somafeedback.sessions.file import SUFFIX, Session
+from ._deidentify import (
+    DEIDENTIFIED_START_WALL,
+    NamePatterns,
+    deidentified_manifest,
+    deidentified_stem,
+    hide_note_text,
+    name_patterns,
+    scrub,
+    scrub_value,
+)
+from ._writing import ExportError, Outputs, dedupe, safe_name
+
+SUFFIXES: Final = {"kubios": ".txt", "edf": ".edf"}
+
+
+@dataclass
+class Context:
+    session: Session
+    deidentify: bool
+    start_ns: int  # host clock at the session start
+    start_wall: float  # wall time (Unix s) of the session start, shifted when de-identified
+    shift_s: float  # added to every recorded wall time (0 unless de-identified)
+    stem: str
+    beats: dict[str, StrapBeats]
+    names: NamePatterns  # (name pattern, replacement) for de-identification
+
+    # times
+    def rel_s(self, host_ns: int) -> float:
+        return (host_ns - self.start_ns) / 1e9
+
+    def beat_rel_s(self, t_s: float) -> float:
+        return t_s - self.start_ns / 1e9
+
+    def wall_at(self, rel_s: float) -> float:
+        return self.start_wall + rel_s
+
+    def recorded_wall(self, wall_time: float | None, host_ns: int) -> float:
+        """A recorded wall time (shifted), or the one the host clock gives when none was recorded."""
+        if wall_time:
+            return wall_time + self.shift_s
+        return self.wall_at(self.rel_s(host_ns))
+
+    @staticmethod
+    def iso(wall: float) -> str:
+        stamp = dt.datetime.fromtimestamp(wall, tz=dt.timezone.utc)
+        return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    @property
+    def duration_s(self) -> float:
+        return max(self.session.duration_s, 0.0)
+
+    # de-identification
+    def scrub(self, text: str) -> str:
+        if not self.deidentify:
+            return text
+        return scrub(text, self.names)
+
+    def scrub_value(self, value: Any, drop_keys: frozenset[str] = frozenset()) -> Any:
+        """``value`` with names scrubbed from every string, ``*_wall`` numbers shifted, ``drop_keys`` removed."""
+        if not self.deidentify:
+            return value
+        return scrub_value(value, self.names, self.shift_s, drop_keys)
+
+    def event_details(self, event: TimelineEvent) -> dict[str, Any]:
+        details = dict(event.data)
+        if self.deidentify and event.kind == "note":
+            details = hide_note_text(details)
+        return self.scrub_value(details)
+
+    def manifest(self) -> dict[str, Any]:
+        manifest = dict(self.session.manifest)
+        if not self.deidentify:
+            return manifest
+        return deidentified_manifest(manifest, self.start_wall, self.shift_s, self.names)
+
+    @property
+    def client(self) -> str | None:
+        client = self.session.manifest.get("client")
+        return None if self.deidentify or not client else str(client)
+
+    @property
+    def practitioner(self) -> str | None:
+        practitioner = self.session.manifest.get("practitioner")
+        return None if self.deidentify or not practitioner else str(practitioner)
+
+
+def make_context(session: Session, deidentify: bool) -> Context:
+    manifest = session.manifest
+    start_ns = manifest.get("started_host_ns")
+    first_ns = next((getattr(item, "host_ns", None) for item in session.timeline
+                     if getattr(item, "host_ns", None) is not None), None)
+    if not isinstance(start_ns, int):
+        start_ns = first_ns if first_ns is not None else 0
+    start_wall = manifest.get("started_wall")
+    if not isinstance(start_wall, (int, float)) or isinstance(start_wall, bool):
+        first = next((n for n in session.timeline if isinstance(n, Notification) and n.wall_time), None)
+        start_wall = first.wall_time - (first.host_ns - start_ns) / 1e9 if first is not None else None
+    if start_wall is None:
+        start_wall = DEIDENTIFIED_START_WALL if deidentify else 0.0
+    shift = DEIDENTIFIED_START_WALL - float(start_wall) if deidentify else 0.0
+    if deidentify:
+        stem = deidentified_stem(manifest.get("session_id"), session.path.name)
+    else:
+        name = session.path.name
+        stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else session.path.stem
+    order: dict[str, int] = {}  # straps in the order the session first mentions them
+    for item in session.timeline:
+        strap = getattr(item, "strap_id", None)
+        if strap is not None:
+            order.setdefault(strap, len(order))
+    beats = decode_beats(session.timeline)
+    beats = {strap: beats[strap] for strap in sorted(beats, key=lambda s: order.get(s, len(order)))}
+    start = DEIDENTIFIED_START_WALL if deidentify else float(start_wall)  # exact: never a rounding off 2000-01-01
+    return Context(session, deidentify, int(start_ns), start, shift, stem, beats,
+                   name_patterns(manifest) if deidentify else [])
+
+
+def straps_with_beats(ctx: Context) -> list[StrapBeats]:
+    straps = [record for record in ctx.beats.values() if record.beats]
+    if not straps:
+        raise ExportError(f"{ctx.session.path}: the session has no heartbeats to export "
+                          "(no strap sent RR intervals)")
+    return straps
+
+
+def file_targets(ctx: Context, outputs: Outputs, out: Path | None, fmt: str, parts: Sequence[str | None]) -> list[Path]:
+    """Final paths for ``kubios``/``edf``: one per part (None: no part suffix)."""
+    suffix = SUFFIXES[fmt]
+    if out is None or out.is_dir():
+        folder, stem = (ctx.session.path.parent if out is None else out), ctx.stem
+    else:
+        folder = outputs.folder(out.parent)
+        stem, suffix = (out.stem, out.suffix) if out.suffix else (out.name, suffix)
+    names = dedupe([stem if part is None else f"{stem}_{safe_name(part)}" for part in parts])
+    return [folder / f"{name}{suffix}" for name in names]
+

@@ -1,0 +1,234 @@
+"""The ``edf`` export: one EDF+ file with an RR and an HR tachogram per strap, and annotations.
+
+``edf``: one EDF+ file (``EDF+C``) with every strap, ``<stem>.edf``
+    * Signals per strap with beats, in order: ``RR <strap>`` (unit ``ms``, physical 0 to
+      6553.5, resolution 0.1 ms) and ``HR <strap>`` (unit ``bpm``, physical 0 to 655.35,
+      resolution 0.01 bpm), at :data:`EDF_FS_HZ` (4 Hz), 1 s data records. Labels are at most 16
+      characters (the strap id is cut to fit).
+    * Per strap that streamed raw ECG (a Polar H10): ``ECG <strap>`` (unit ``uV``, physical
+      -32768 to 32767, resolution 1 uV) at the strap's ECG rate (130 samples per record), each
+      sample at its own recorded time (the strap's clock mapped to the host's); samples
+      without data are 0.
+    * The tachogram: each beat is a point (beat time, its RR); samples between two consecutive
+      beats of one timing segment are linearly interpolated; HR is ``60000 / RR`` per sample.
+      Every other sample (before a strap's first beat, after its last, in a gap, a contact loss,
+      a timing break, or between the beats of a one-beat segment) is :data:`EDF_FILL` (0:
+      no data; RR 0 ms and HR 0 bpm cannot be real). Values are clipped to the physical range.
+    * Sample 0 is at the start date/time in the header: the session start, rounded down to the
+      whole second, in UTC (EDF has no time zone field). So an event at time ``t`` has the
+      onset ``t + (started_wall - floor(started_wall))``.
+    * Header: patient code = the client pseudonym (ASCII, spaces as ``_``; ``X`` when unknown
+      or de-identified), technician = the practitioner (omitted when de-identified), equipment
+      ``somafeedback_<version>`` (EDF+ writes spaces as ``_``).
+    * Annotations (UTF-8, at most :data:`EDF_ANNOTATION_BYTES` bytes each, longer text is cut
+      and ends in ``...``; the CSV export keeps full texts); ``<strap>`` is appended only when
+      the session has more than one strap: ``marker: <label>``, ``note: <text>``,
+      ``cue: ...``, ``state: ...``, ``settings: ...`` (other kinds likewise ``<kind>: ...``),
+      ``gap (no data) <strap>`` with the gap's duration, ``link <state> <strap>``
+      (connecting, streaming, lost, reconnecting, stopped), ``contact lost <strap>`` with the
+      duration until ``contact regained <strap>`` (or the end), ``malformed packet <strap>``.
+      Onsets before sample 0 are put at 0.
+
+Thread: any.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from somafeedback import __version__
+from somafeedback.devices.events import GapEvent, LinkEvent, Notification, TimelineEvent
+from somafeedback.sessions.raw_signals import decode_signals
+from ._context import Context, file_targets, straps_with_beats
+from ._writing import ExportError, Outputs, Progress, dedupe
+
+EDF_FS_HZ: Final = 4  # Hz; tachogram sampling rate of the EDF+ signals
+EDF_ECG_LIMIT_UV: Final = 32767.0  # physical range of the ECG signals, +- uV (1 uV resolution over int16)
+EDF_FILL: Final = 0.0  # value of EDF samples without data (gaps, contact loss, before/after the beats)
+EDF_RR_MAX_MS: Final = 6553.5  # physical maximum of the RR signals (0.1 ms resolution over int16)
+EDF_HR_MAX_BPM: Final = 655.35  # physical maximum of the HR signals (0.01 bpm resolution over int16)
+EDF_ANNOTATION_BYTES: Final = 40  # edflib keeps at most this many bytes of an annotation's text
+EDF_LABEL_CHARS: Final = 16  # EDF signal labels are at most 16 characters
+EDF_CHUNK_RECORDS: Final = 600  # data records written per call (progress and cancel between chunks)
+EDF_MAX_ANNOTATION_SIGNALS: Final = 64  # edflib's maximum annotation signals (one annotation per record each)
+EDF_YEARS: Final = (1985, 2084)  # the years an EDF header's dd.mm.yy start date can express
+_SUMMARY_KEYS: Final = ("label", "text", "state", "cue", "name", "action", "decision")
+
+
+def _ascii_field(text: str, limit: int) -> str:
+    """An EDF header field: printable ASCII without spaces (spaces become '_'), at most ``limit`` chars."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    cleaned = "".join(c if 32 < ord(c) < 127 else "_" for c in ascii_text.strip())
+    return cleaned[:limit]
+
+
+def _cut_utf8(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` UTF-8 bytes, ending in '...' when cut (never mid-character)."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    kept = text.encode("utf-8")[: limit - 3].decode("utf-8", "ignore")
+    return kept.rstrip() + "..."
+
+
+def _tachogram(times_s: np.ndarray, rr_ms: np.ndarray, runs: np.ndarray, n_samples: int) -> np.ndarray:
+    """RR at every sample: linear between consecutive beats of a run, EDF_FILL elsewhere."""
+    signal = np.full(n_samples, EDF_FILL)
+    grid = np.arange(n_samples) / EDF_FS_HZ
+    boundaries = np.flatnonzero(np.diff(runs)) + 1
+    for t, rr in zip(np.split(times_s, boundaries), np.split(rr_ms, boundaries), strict=True):
+        if len(t) < 2:
+            continue
+        first = max(0, math.ceil(t[0] * EDF_FS_HZ - 1e-9))
+        last = min(n_samples - 1, math.floor(t[-1] * EDF_FS_HZ + 1e-9))
+        if last >= first:
+            signal[first:last + 1] = np.interp(grid[first:last + 1], t, rr)
+    signal[~np.isfinite(signal)] = EDF_FILL
+    return np.clip(signal, 0.0, EDF_RR_MAX_MS)
+
+
+def _digital(signal: np.ndarray, header: Mapping[str, Any]) -> np.ndarray:
+    """Physical values as the nearest digital values (edflib's own conversion truncates toward zero)."""
+    low, high = float(header["physical_min"]), float(header["physical_max"])
+    d_low, d_high = int(header["digital_min"]), int(header["digital_max"])
+    scaled = (np.clip(signal, low, high) - low) * ((d_high - d_low) / (high - low)) + d_low
+    return np.clip(np.round(scaled), d_low, d_high).astype(np.int32)
+
+
+def _runs(times_s: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """A run number per beat: a new run at every segment change or when time does not advance."""
+    if len(times_s) == 0:
+        return np.zeros(0, dtype=int)
+    new = np.concatenate(([False], (np.diff(segments) != 0) | (np.diff(times_s) <= 0)))
+    return np.cumsum(new)
+
+
+def _summary(data: Mapping[str, Any]) -> str:
+    for key in _SUMMARY_KEYS:
+        value = data.get(key)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value):
+            return str(value)
+    return ", ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, (dict, list)))
+
+
+def _annotations(ctx: Context, offset_s: float, end_s: float) -> list[tuple[float, float, str]]:
+    """(onset, duration or -1, text) of everything the EDF+ file annotates, in time order."""
+    several = len(ctx.beats) > 1 or len({getattr(i, "strap_id", None) for i in ctx.session.timeline
+                                         if isinstance(i, (Notification, LinkEvent, GapEvent))}) > 1
+
+    def strap(text: str, strap_id: str | None) -> str:
+        return f"{text} {strap_id}" if several and strap_id else text
+
+    out: list[tuple[float, float, str]] = []
+    for item in ctx.session.timeline:
+        if isinstance(item, GapEvent):
+            out.append((ctx.rel_s(item.start_ns) + offset_s, item.duration_s, strap("gap (no data)", item.strap_id)))
+        elif isinstance(item, LinkEvent):
+            out.append((ctx.rel_s(item.host_ns) + offset_s, -1.0, strap(f"link {item.state}", item.strap_id)))
+        elif isinstance(item, TimelineEvent):
+            details = ctx.event_details(item)
+            summary = _summary(details)
+            text = f"{item.kind}: {summary}" if summary else item.kind
+            out.append((ctx.rel_s(item.host_ns) + offset_s, -1.0, strap(text, item.strap_id)))
+    for record in ctx.beats.values():
+        lost_at: float | None = None
+        for change in record.contact_changes:
+            at = ctx.rel_s(change.host_ns) + offset_s
+            if change.contact is False and lost_at is None:
+                lost_at = at
+            elif change.contact is not False and lost_at is not None:
+                out.append((lost_at, at - lost_at, strap("contact lost", record.strap_id)))
+                out.append((at, -1.0, strap("contact regained", record.strap_id)))
+                lost_at = None
+        if lost_at is not None:
+            out.append((lost_at, max(0.0, end_s - lost_at), strap("contact lost", record.strap_id)))
+        for packet in record.malformed:
+            out.append((ctx.rel_s(packet.host_ns) + offset_s, -1.0, strap("malformed packet", record.strap_id)))
+    cleaned = [(max(0.0, onset), duration, _cut_utf8(" ".join(text.split()), EDF_ANNOTATION_BYTES))
+               for onset, duration, text in out]
+    return sorted(cleaned, key=lambda a: a[0])
+
+
+def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progress) -> None:
+    try:
+        import pyedflib
+    except ImportError as error:  # pragma: no cover - a dependency of the package
+        raise ExportError(f"{ctx.session.path}: EDF+ export needs pyedflib ({error})") from error
+    straps = straps_with_beats(ctx)
+    (target,) = file_targets(ctx, outputs, out, "edf", [None])
+    temporary = outputs.reserve(target)
+
+    start = math.floor(ctx.start_wall)
+    start_time = dt.datetime.fromtimestamp(start, tz=dt.timezone.utc).replace(tzinfo=None)
+    if not EDF_YEARS[0] <= start_time.year <= EDF_YEARS[1]:
+        raise ExportError(f"{ctx.session.path}: the session start ({start_time:%Y-%m-%d}) is outside the years "
+                          f"EDF can store ({EDF_YEARS[0]}-{EDF_YEARS[1]})")
+    offset_s = ctx.start_wall - start  # EDF time of the session start (sample 0 is the whole second before)
+    series = []
+    for record in straps:
+        times = np.array([ctx.beat_rel_s(b.t_s) for b in record.beats]) + offset_s
+        series.append((record, times, record.rr_ms, _runs(times, record.segments)))
+    end_s = max(ctx.duration_s + offset_s, *(float(t[-1]) for _, t, _, _ in series))
+    annotations = _annotations(ctx, offset_s, end_s)
+    annotation_signals = EDF_MAX_ANNOTATION_SIGNALS - 1
+    n_records = max(1, math.ceil(end_s - 1e-9), math.ceil(len(annotations) / annotation_signals))
+    annotation_signals = min(EDF_MAX_ANNOTATION_SIGNALS, math.ceil(len(annotations) / n_records) + 1)
+    n_samples = n_records * EDF_FS_HZ
+    progress.set_total(len(straps) + n_records)
+
+    signals: list[np.ndarray] = []
+    headers: list[dict[str, Any]] = []
+    labels = dedupe([_ascii_field(r.strap_id, EDF_LABEL_CHARS - 3) or "strap" for r, _, _, _ in series])
+    for (record, times, rr, runs), label in zip(series, labels, strict=True):
+        rr_signal = _tachogram(times, rr, runs, n_samples)
+        hr_signal = np.divide(60000.0, rr_signal, out=np.full_like(rr_signal, EDF_FILL), where=rr_signal > 0)
+        signals += [rr_signal, np.clip(hr_signal, 0.0, EDF_HR_MAX_BPM)]
+        common = {"sample_frequency": EDF_FS_HZ, "physical_min": 0.0, "digital_min": -32768, "digital_max": 32767,
+                  "prefilter": "", "transducer": ""}
+        headers += [{**common, "label": f"RR {label}", "dimension": "ms", "physical_max": EDF_RR_MAX_MS},
+                    {**common, "label": f"HR {label}", "dimension": "bpm", "physical_max": EDF_HR_MAX_BPM}]
+        progress.advance()
+    raw = decode_signals(ctx.session.timeline)
+    for strap_id, record in raw.items():
+        t, uv = record.ecg_samples()
+        if not len(t):
+            continue
+        fs = round(record.ecg[0].fs_hz)
+        ecg = np.full(n_records * fs, EDF_FILL)
+        index = np.round((t - ctx.start_ns / 1e9 + offset_s) * fs).astype(np.int64)
+        inside = (index >= 0) & (index < ecg.size)
+        ecg[index[inside]] = uv[inside]
+        signals.append(ecg)
+        label = _ascii_field(strap_id, EDF_LABEL_CHARS - 4) or "strap"
+        headers.append({"sample_frequency": fs, "physical_min": -EDF_ECG_LIMIT_UV - 1, "physical_max": EDF_ECG_LIMIT_UV,
+                        "digital_min": -32768, "digital_max": 32767, "prefilter": "", "transducer": "chest strap ECG",
+                        "label": f"ECG {label}", "dimension": "uV"})
+
+    patient = (_ascii_field(ctx.client, 40) if ctx.client else "") or "X"
+    technician = _ascii_field(ctx.practitioner, 20) if ctx.practitioner else ""
+    writer = pyedflib.EdfWriter(str(temporary), len(signals), file_type=pyedflib.FILETYPE_EDFPLUS)
+    try:
+        writer.setSignalHeaders(headers)
+        writer.setStartdatetime(start_time)
+        writer.setPatientCode(patient)
+        if technician:
+            writer.setTechnician(technician)
+        writer.setEquipment(_ascii_field(f"somafeedback_{__version__}", 30))
+        writer.set_number_of_annotation_signals(annotation_signals)
+        digital = [_digital(signal, header) for signal, header in zip(signals, headers, strict=True)]
+        rates = [int(header["sample_frequency"]) for header in headers]
+        for first in range(0, n_records, EDF_CHUNK_RECORDS):
+            last = min(n_records, first + EDF_CHUNK_RECORDS)
+            writer.writeSamples([np.ascontiguousarray(d[first * fs:last * fs]) for d, fs in zip(digital, rates, strict=True)],
+                                digital=True)
+            progress.advance(last - first)
+        for onset, duration, text in annotations:
+            writer.writeAnnotation(onset, duration, text)
+    finally:
+        writer.close()

@@ -1,0 +1,410 @@
+"""The engine: one thread, one long-lived asyncio loop, a source, and the whole analysis.
+
+The desktop app (and anything else that is not asyncio) runs straps, simulations and
+replays through an :class:`Engine`:
+
+* a dedicated thread owns one asyncio loop for the engine's whole life (bleak requires a
+  single loop; Qt's own asyncio integration cannot run bleak's Linux backend);
+* the loop runs the source (simulated straps, real straps, or a replay) into
+  :class:`~somafeedback.live.analysis.LiveAnalysis` (beats, metrics) and the
+  :class:`~somafeedback.live.regulation_session.RegulationSession` (states, cues), optionally
+  recording everything;
+* results are appended to a lock-protected buffer; the UI drains it from a frame timer
+  (~30 fps), so nothing is redrawn per sample and the loop never waits for the UI;
+* the UI's commands (approve a cue, add a marker, pause or seek a replay) are scheduled
+  onto the loop with ``call_soon_threadsafe``.
+
+Thread: ``start``/``stop``/``drain`` and the commands may be called from any thread (the
+UI's); everything else runs on the engine's own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from somafeedback.clock import LoopClock, SessionEventLoop, Speed
+from somafeedback.devices.events import Notification, SourceEvent, TimelineEvent
+from somafeedback.regulation.exercises import Exercise, load_library
+from .analysis import LiveAnalysis, Output
+from somafeedback.regulation.methods import Method
+from somafeedback.regulation.cues import HOME_CONTROLS, CueConfig
+from somafeedback.regulation.states import Baseline, RegulationConfig
+
+@dataclass(frozen=True, slots=True)
+class StrapOutput:
+    """What the analysis made of one strap's data (a beat, a contact change, a metric set...)."""
+
+    strap_id: str
+    output: Output
+
+
+EngineItem = StrapOutput | SourceEvent
+
+
+@dataclass(frozen=True)
+class EngineSource:
+    """What the engine runs: ``simulate`` (a scenario), ``replay`` (a session file) or real straps."""
+
+    simulate: str | None = None
+    replay: Path | None = None
+    addresses: tuple[str, ...] = ()
+    simulated_straps: int = 1
+    speed: Speed = 1.0
+    seed: int | None = None
+    simulated_model: str = "h10"  # the simulated strap: "h10" (raw ECG and motion) or "hr" (heart rate only)
+    # simulated straps that only advertise (a scan finds them, nothing connects by itself): the
+    # demo's second person, so "connect as practitioner" can be tried without hardware
+    nearby_simulated_straps: int = 0
+
+
+@dataclass
+class EngineOptions:
+    mode: str = "practitioner"  # or "home"
+    script: str | None = None  # home mode: the exercise to practise (one marked for home use)
+    plan_text: str | None = None  # home mode: the client's own plan, shown when the practice offers to end
+    auto_approve: bool = False
+    baseline: Baseline | None = None
+    method: str = "SE"  # SE | Focusing | CSE (somafeedback.regulation.methods)
+    usual: Baseline | None = None  # the client's usual range from earlier sessions: today's start is compared with it
+    record_to: Path | None = None  # a library folder: record the session there
+    lsl: bool = False  # publish Lab Streaming Layer streams from the start (switchable later)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    regulation: RegulationConfig = field(default_factory=RegulationConfig)
+    cues: CueConfig = field(default_factory=CueConfig)
+
+
+class _Sink:
+    """Runs on the engine thread: the recorder (when recording), then analysis + regulation."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.analysis = LiveAnalysis(metrics=True)
+
+    def notification(self, notification: Notification) -> None:
+        if self.engine._recorder is not None:
+            self.engine._recorder.notification(notification)
+        outputs = self.analysis.on_notification(notification)  # once, for the UI, LSL and the regulation loop
+        self.engine._push(*(StrapOutput(strap, output) for strap, output in outputs))
+        if self.engine._lsl is not None:
+            self.engine._lsl.notification_analysed(outputs)
+        if self.engine.session is not None:
+            self.engine.session.notification_analysed(notification, outputs)
+
+    def event(self, event: SourceEvent) -> None:
+        if self.engine._recorder is not None:
+            self.engine._recorder.event(event)
+        outputs = self.analysis.on_event(event)
+        if self.engine._lsl is not None:
+            self.engine._lsl.event_analysed(event, outputs)
+        self.engine._push(event, *(StrapOutput(strap, metrics) for strap, metrics in outputs))
+        if self.engine.session is not None:
+            self.engine.session.event_analysed(event, outputs)
+
+
+class Engine:
+    """Runs a source and the analysis on its own thread; the UI drains the results."""
+
+    def __init__(self, source: EngineSource, options: EngineOptions | None = None,
+                 library: dict[str, Exercise] | None = None) -> None:
+        self.source = source
+        self.options = options or EngineOptions()
+        self.library = library if library is not None else load_library()
+        self.error: BaseException | None = None
+        self.finished = threading.Event()
+        self.recording: Path | None = None
+        self.replay: Any = None  # the ReplaySource, for replay control
+        self.session: Any = None  # the RegulationSession
+        self._buffer: list[EngineItem] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="somafeedback engine", daemon=True)
+        self._recorder: Any = None  # the SessionWriter while recording
+        self._lsl: Any = None  # the LslOutlets while publishing to Lab Streaming Layer
+        self._committer: Any = None
+        self.session_origin_ns: int | None = None  # the session's 00:00 on the loop's clock (host_ns), once started
+
+    # -- life -----------------------------------------------------------------------------
+    def start(self, timeout_s: float = 10.0) -> None:
+        self._thread.start()
+        if not self._ready.wait(timeout_s):
+            raise RuntimeError("the engine did not start")
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the source cleanly (unsubscribe, disconnect, close the recording) and join."""
+        if self._loop is not None and self._stop is not None and not self.finished.is_set():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout_s)
+
+    def now_s(self) -> float:
+        """The engine loop's clock in seconds (0 before it starts); for session times use :meth:`session_s`."""
+        return self._loop.time() if self._loop is not None else 0.0
+
+    def session_s(self, host_ns: int | None = None) -> float:
+        """Seconds since the session's start (the engine's start): now, or at a recorded ``host_ns`` (any thread).
+
+        This is the one session clock: the live window, the recording's manifest
+        (``session_origin_host_ns``), the review window and the reports all count from it.
+        0 before the engine starts.
+        """
+        if self.session_origin_ns is None:
+            return 0.0
+        at_ns = round(self.now_s() * 1e9) if host_ns is None else host_ns
+        return (at_ns - self.session_origin_ns) / 1e9
+
+    def drain(self) -> list[EngineItem]:
+        """Everything produced since the last call, in order (any thread)."""
+        with self._lock:
+            items, self._buffer = self._buffer, []
+        return items
+
+    def _push(self, *items: EngineItem) -> None:
+        with self._lock:
+            self._buffer.extend(items)
+
+    # -- commands (any thread) ------------------------------------------------------------------
+    def call(self, function: Callable[..., Any], *args: Any) -> None:
+        """Run ``function(*args)`` on the engine's loop."""
+        if self._loop is not None and not self.finished.is_set():
+            self._loop.call_soon_threadsafe(function, *args)
+
+    def approve(self) -> None:
+        self.call(lambda: self.session and self.session.approve())
+
+    def snooze(self) -> None:
+        self.call(lambda: self.session and self.session.snooze())
+
+    def dismiss(self) -> None:
+        self.call(lambda: self.session and self.session.dismiss())
+
+    def home_control(self, kind: str) -> None:
+        """The client tapped a home-practice control: "too-much", "dizzy", "help-now", "done",
+        "keep-going", or "next" / "back" (untimed practice) (any thread; run on the loop, recorded as ``cue`` events). ValueError for
+        an unknown kind, raised here in the caller's thread."""
+        if kind not in HOME_CONTROLS:
+            raise ValueError(f"unknown home control {kind!r} (known: {', '.join(HOME_CONTROLS)})")
+        self.call(lambda: self.session and self.session.home_control(kind))
+
+    def set_method(self, method: str) -> None:
+        """The session's method changes (SE, Focusing, CSE; any thread, run on the loop, recorded as a
+        ``method`` event). ValueError for an unknown method, raised here in the caller's thread."""
+        chosen = Method.parse(method)
+        self.options.method = str(chosen)
+        self.call(lambda: self.session and self.session.set_method(chosen, self.now_s()))
+
+    def movement_block(self, on: bool) -> None:
+        """The practitioner starts or ends a movement block (CSE's M key): a marker on the timeline,
+        which the regulation loop reads like any recorded marker."""
+        self.add_event("marker", label="movement-start" if on else "movement-end")
+
+    def restart_baseline(self) -> None:
+        """Measure the baseline again (on the loop; recorded as a ``calibration`` timeline event)."""
+        self.call(lambda: self.session and self.session.restart_baseline(self.now_s()))
+
+    def skip_baseline(self, baseline: Baseline) -> None:
+        """Stop measuring; judge against ``baseline`` (e.g. the client's stored one). Recorded like a restart."""
+        self.call(lambda: self.session and self.session.skip_baseline(baseline, self.now_s()))
+
+    def baseline_progress(self) -> tuple[float, float] | None:
+        """(s measured, length in s) of the baseline being measured, up to the latest beat; None when not measuring.
+
+        Measured on the beats' clock (the engine loop's), so a pause in the data pauses it too.
+        Any thread: a read-only look at the model (attribute reads of one calibration attempt).
+        """
+        session = self.session
+        if session is None:
+            return None
+        return session.model.calibration_progress()
+
+    def add_event(self, kind: str, /, **data: Any) -> None:
+        """A marker, note or pushed cue, stamped with the engine's clock, on the session's timeline.
+
+        ``kind`` is positional-only, so ``data`` may carry its own ``kind`` (a cue's kind, e.g. "manual").
+        """
+        def add() -> None:
+            assert self._loop is not None
+            clock = LoopClock(self._loop)
+            self._sink.event(TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data))
+
+        self.call(add)
+
+    # -- the thread -------------------------------------------------------------------------------
+    def _run(self) -> None:
+        simulated = self.source.simulate is not None or self.source.replay is not None
+        factory = (lambda: SessionEventLoop(self.source.speed if self.source.replay is None else 1.0)) if simulated else None
+        try:
+            with asyncio.Runner(loop_factory=factory) as runner:
+                runner.run(self._main())
+        except BaseException as error:  # noqa: BLE001 - reported to the UI, never lost
+            self.error = error
+            self._push(TimelineEvent("engine-error", 0, 0.0, {"text": f"{type(error).__name__}: {error}"}))
+        finally:
+            if self._lsl is not None:  # no LSL socket outlives the engine
+                self._lsl.close()
+                self._lsl = None
+            self.finished.set()
+            self._ready.set()
+
+    async def _main(self) -> None:
+        from somafeedback.devices.fleet import StrapFleet
+        from somafeedback.devices.supervisor import ReconnectPolicy
+        from .sources import SIMULATOR_HINT, NoStrapFound, StrapSource, open_stack, scan
+        from .regulation_session import RegulationSession
+
+        self._loop = asyncio.get_running_loop()
+        self.session_origin_ns = LoopClock(self._loop).now_ns()
+        self._stop = asyncio.Event()
+        self._stack: Any = None
+        self._fleet: Any = None
+        self._sink = _Sink(self)
+        options = self.options
+        script = self.library.get(options.script) if options.script else None
+        self.session = RegulationSession(options.mode, self.library, self._session_event, script=script,
+                                         auto_approve=options.auto_approve, baseline=options.baseline, usual=options.usual,
+                                         config=options.regulation, cue_config=options.cues,
+                                         plan_text=options.plan_text, method=options.method)
+        self._ready.set()
+        if options.lsl:
+            self._set_lsl(True)
+        if self.source.replay is not None:
+            from somafeedback.devices.replay import ReplaySource
+            from somafeedback.sessions.file import read_session
+
+            recorded = read_session(self.source.replay)
+            for problem in recorded.problems:
+                self._push(TimelineEvent("engine-warning", 0, 0.0, {"text": problem}))
+            self.replay = ReplaySource(recorded.timeline, self._sink, speed=self.source.speed)
+            await self._until_stopped(self.replay.run())
+            return
+        strap_source = StrapSource(simulate=self.source.simulate, addresses=self.source.addresses,
+                                   simulated_straps=self.source.simulated_straps, seed=self.source.seed,
+                                   simulated_model=self.source.simulated_model,
+                                   nearby_simulated_straps=self.source.nearby_simulated_straps)
+        clock = LoopClock(self._loop)
+        async with open_stack(strap_source) as (stack, addresses):
+            self._stack = stack
+            self._fleet = StrapFleet(stack, self._sink, clock, ReconnectPolicy(scan_timeout_s=strap_source.scan_timeout_s))
+            try:
+                if addresses == [None]:
+                    found = await scan(stack, 5.0)
+                    if not found:
+                        raise NoStrapFound(f"No heart-rate strap found nearby (is it worn and awake?).\n{SIMULATOR_HINT}")
+                    addresses = [found[0].address]
+                if options.record_to is not None:  # only once there is a strap to record
+                    self._open_recording(options.record_to, {"method": str(self.session.method), **options.manifest})
+                for number, address in enumerate(addresses, start=1):
+                    self._fleet.connect(address, f"strap{number}")
+                await self._stop.wait()  # type: ignore[union-attr]
+            finally:
+                await self._fleet.close()
+                self.session.finish()  # blocks still waiting for their rest after, into the recording
+                self._close_recording()
+
+    # -- recording (the loop's thread) ---------------------------------------------------------------
+    def _open_recording(self, library: Path, manifest: dict[str, Any]) -> None:
+        from .sources import keep_committed
+        from somafeedback.sessions.file import SessionWriter, new_session_path
+
+        assert self._loop is not None
+        clock = LoopClock(self._loop)
+        if self.session_origin_ns is not None:  # the review window and the reports count from the session's start
+            manifest.setdefault("session_origin_host_ns", self.session_origin_ns)
+        writer = SessionWriter(new_session_path(library, clock.wall_time(), manifest.get("client")), clock, manifest)
+        self._recorder, self.recording = writer, writer.path
+        self.session.recorder = writer
+        self._committer = asyncio.ensure_future(keep_committed(writer))
+        self._push(TimelineEvent("recording", clock.now_ns(), clock.wall_time(), {"state": "started", "path": str(writer.path)}))
+
+    def _close_recording(self) -> None:
+        if self._recorder is None:
+            return
+        self._committer.cancel()
+        self._recorder.close("stopped")
+        clock = LoopClock(self._loop) if self._loop is not None else None
+        self._push(TimelineEvent("recording", clock.now_ns() if clock else 0, clock.wall_time() if clock else 0.0,
+                                 {"state": "stopped", "path": str(self._recorder.path)}))
+        self._recorder = None
+        self.session.recorder = None
+
+    def start_recording(self, library: Path, manifest: dict[str, Any] | None = None) -> None:
+        """Start recording into a new session in ``library`` (any thread)."""
+        self.call(lambda: self._recorder is None and self._open_recording(library, dict(manifest or self.options.manifest)))
+
+    def stop_recording(self) -> None:
+        self.call(self._close_recording)
+
+    # -- Lab Streaming Layer (any thread) --------------------------------------------------------------
+    def set_lsl(self, on: bool) -> None:
+        """Start or stop publishing LSL streams; the outcome arrives as an ``lsl`` timeline event."""
+        self.call(self._set_lsl, on)
+
+    def _set_lsl(self, on: bool) -> None:
+        if on and self._lsl is None:
+            from .lsl_outlets import LslOutlets, LslUnavailable
+
+            try:
+                self._lsl = LslOutlets(session_name=f"somafeedback-{os.getpid()}")
+            except LslUnavailable as error:
+                self._push(TimelineEvent("lsl", 0, 0.0, {"on": False, "text": f"Lab Streaming Layer unavailable: {error}"}))
+                return
+        elif not on and self._lsl is not None:
+            self._lsl.close()
+            self._lsl = None
+        self._push(TimelineEvent("lsl", 0, 0.0, {"on": self._lsl is not None}))
+
+    def _session_event(self, event: TimelineEvent) -> None:
+        """A state change or cue from the regulation loop: to the UI, and to LSL's markers."""
+        self._push(event)
+        if self._lsl is not None:
+            self._lsl.event(event)
+
+    # -- straps (any thread) ----------------------------------------------------------------------
+    def scan(self, timeout_s: float = 5.0) -> None:
+        """Look for straps; the result arrives as a ``scan`` timeline event."""
+        async def look() -> None:
+            from .sources import scan
+
+            try:
+                found = await scan(self._stack, timeout_s)
+            except Exception as error:  # noqa: BLE001 - reported, never raised into the loop
+                self._push(TimelineEvent("engine-warning", 0, 0.0, {"text": str(error)}))
+                return
+            self._push(TimelineEvent("scan", 0, 0.0, {"straps": [
+                {"name": f.name, "address": f.address, "rssi": f.rssi} for f in found]}))
+
+        self._submit(look)
+
+    def connect(self, address: str, strap_id: str) -> None:
+        def start() -> None:
+            try:
+                self._fleet.connect(address, strap_id)
+            except ValueError as error:
+                self._push(TimelineEvent("engine-warning", 0, 0.0, {"text": str(error)}))
+
+        self.call(start)
+
+    def disconnect(self, strap_id: str) -> None:
+        self._submit(lambda: self._fleet.disconnect(strap_id))
+
+    def _submit(self, coroutine_function: Callable[[], Any]) -> None:
+        if self._loop is not None and not self.finished.is_set():
+            asyncio.run_coroutine_threadsafe(coroutine_function(), self._loop)
+
+    async def _until_stopped(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        stopper = asyncio.ensure_future(self._stop.wait())  # type: ignore[union-attr]
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not task.done():
+            task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass

@@ -1,0 +1,150 @@
+"""Runs live strap sources: real straps over the OS's Bluetooth, or simulated ones.
+
+The one place that chooses between the system Bluetooth stack and the simulated radio;
+everything after that choice (scanning, supervisors, sinks) is the same code.
+
+Thread: the BLE loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from pathlib import Path
+from typing import Any
+
+from somafeedback.clock import LoopClock
+from somafeedback.devices.ble_stack import OS_STACK, BleStack
+from somafeedback.devices.events import StrapSink
+from somafeedback.devices.scan import FoundStrap, scan_for_straps
+from somafeedback.devices.fleet import StrapFleet
+from somafeedback.devices.supervisor import CONNECTION_ERRORS, ReconnectPolicy, StrapSupervisor
+from somafeedback.sessions.file import COMMIT_INTERVAL_S, SessionWriter, new_session_path
+from .sinks import FanOut
+
+SIMULATOR_HINT = "To try somafeedback without a strap, use the built-in simulated strap: somafeedback stream --simulate"
+
+
+class NoStrapFound(RuntimeError):
+    """No strap could be found (the message says why and how to use the simulator)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StrapSource:
+    """Which straps to stream: simulated (``simulate`` = scenario) or real (``addresses``)."""
+
+    simulate: str | None = None  # scenario name or path; None for real straps
+    addresses: tuple[str, ...] = ()  # real straps; empty: the first one found
+    simulated_straps: int = 1
+    seed: int | None = None
+    scan_timeout_s: float = 10.0
+    simulated_model: str = "h10"  # "h10": a Polar H10 with raw ECG and motion; "hr": a plain heart-rate strap
+    # simulated straps that only advertise nearby (a scan finds them; nothing connects to them by
+    # itself): the demo's "second person", e.g. the practitioner's own strap; plain heart-rate straps, settled ("calm").
+    nearby_simulated_straps: int = 0
+
+
+NEARBY_SCENARIO = "calm"
+
+
+@asynccontextmanager
+async def open_stack(source: StrapSource) -> AsyncIterator[tuple[BleStack, list[str | None]]]:
+    """The BLE stack to use and the strap addresses to supervise (None: first found)."""
+    if source.simulate is None:
+        yield OS_STACK, list(source.addresses) or [None]
+        return
+    from somafeedback.devices.simulator.radio import SimulatedRadio  # bumble loads only when simulating
+
+    async with SimulatedRadio() as radio:
+        addresses: list[str | None] = []
+        for number in range(source.simulated_straps):
+            seed = None if source.seed is None else source.seed + number
+            strap = await radio.add_strap(source.simulate, seed=seed, h10=source.simulated_model == "h10")
+            addresses.append(strap.address)
+        for number in range(source.nearby_simulated_straps):
+            seed = None if source.seed is None else source.seed + source.simulated_straps + number
+            await radio.add_strap(NEARBY_SCENARIO, seed=seed)  # a plain heart-rate strap: cheap to run
+        yield radio.stack, addresses
+
+
+async def scan(stack: BleStack, timeout_s: float) -> list[FoundStrap]:
+    """Scan, turning 'no Bluetooth here' into :class:`NoStrapFound`."""
+    try:
+        return await scan_for_straps(stack, timeout_s)
+    except CONNECTION_ERRORS as error:
+        raise NoStrapFound(
+            f"No strap found: this machine has no usable Bluetooth adapter or Bluetooth service "
+            f"({type(error).__name__}: {error}).\n{SIMULATOR_HINT}"
+        ) from error
+
+
+async def stream_straps(
+    source: StrapSource, sink: StrapSink, duration_s: float | None
+) -> list[StrapSupervisor]:
+    """Stream every requested strap into ``sink`` for ``duration_s`` session seconds.
+
+    None: a simulated source runs to the end of its scenario, a real strap until cancelled.
+    """
+    clock = LoopClock(asyncio.get_running_loop())
+    policy = ReconnectPolicy(scan_timeout_s=source.scan_timeout_s)
+    if duration_s is None and source.simulate is not None:
+        from somafeedback.devices.simulator.scenario import load_scenario
+
+        duration_s = load_scenario(source.simulate).duration_s
+    async with open_stack(source) as (stack, addresses):
+        if addresses == [None]:
+            found = await scan(stack, min(source.scan_timeout_s, 5.0))
+            if not found:
+                raise NoStrapFound(f"No heart-rate strap found nearby (is it worn and awake?).\n{SIMULATOR_HINT}")
+            addresses = [found[0].address]
+        fleet = StrapFleet(stack, sink, clock, policy)
+        for number, address in enumerate(addresses, start=1):
+            fleet.connect(address, f"strap{number}")
+        try:
+            await fleet.wait(duration_s)
+        finally:
+            await fleet.close()
+        return list(fleet.supervisors.values())
+
+
+async def keep_committed(writer: SessionWriter) -> None:
+    """Commit pending rows within a second even when nothing new arrives."""
+    while True:
+        await asyncio.sleep(COMMIT_INTERVAL_S / 4)
+        writer.commit_if_due()
+
+
+async def record_straps(
+    source: StrapSource,
+    sink: StrapSink,
+    duration_s: float | None,
+    library: Path,
+    manifest: dict[str, Any],
+    on_writer: Callable[[SessionWriter], None] | None = None,
+) -> SessionWriter:
+    """Stream like :func:`stream_straps` while recording everything into a new session file.
+
+    ``on_writer`` sees the writer before streaming starts (to record more, e.g. states and cues).
+    """
+    clock = LoopClock(asyncio.get_running_loop())
+    path = new_session_path(library, clock.wall_time(), manifest.get("client"))
+    writer = SessionWriter(path, clock, manifest)
+    if on_writer is not None:
+        on_writer(writer)
+    committer = asyncio.create_task(keep_committed(writer))
+    end_reason = "interrupted"
+    try:
+        await stream_straps(source, FanOut(writer, sink), duration_s)
+        end_reason = "duration reached" if duration_s is not None or source.simulate else "stopped"
+    except NoStrapFound:
+        committer.cancel()
+        writer.close("no strap found")
+        path.unlink(missing_ok=True)  # nothing was recorded: leave no empty session behind
+        raise
+    finally:
+        committer.cancel()
+        writer.close(end_reason)
+    return writer

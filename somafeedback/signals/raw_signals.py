@@ -1,0 +1,157 @@
+"""Per strap: the Polar H10's raw ECG and chest motion -> R-peak beats, breathing, movement.
+
+* Data frames are decoded and timed by :class:`~somafeedback.devices.pmd_stream.PmdStream`
+  (device clock mapped to the host's): ECG and acceleration chunks go out as they are, for
+  the ECG strip and the record.
+* R peaks are found in every ECG chunk as it arrives (:class:`~.ecg_peaks.EcgPeakDetector`,
+  at most one frame late); each becomes a :class:`~somafeedback.devices.events.Beat` with
+  ``source="ecg"``: its time from the strap's clock mapped onto the session's, its RR from the
+  samples between R peaks (the strap's own clock, so a correction of the time map, which can
+  move a beat, never distorts an interval). A chunk that does not follow on from
+  the previous one starts a new beat segment.
+* Breathing comes from the accelerometer (:class:`~.chest_motion.ChestMotion`: rate, phase,
+  amplitude, movement), or, while no acceleration streams, from the ECG
+  (:class:`~.ecg_respiration.EcgRespiration`, R-amplitude modulation), about once a second.
+  The projected breathing trace goes out chunk by chunk for drawing.
+
+Thread: the loop that delivers the notifications (synchronous, one instance per strap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from .chest_motion import BreathingEstimate, ChestMotion
+from somafeedback.devices.events import AccChunk, Beat, EcgChunk, GapEvent, MalformedPacket, Notification, TimelineEvent
+from somafeedback.devices.pmd_stream import PmdStream
+from .ecg_peaks import EcgPeakDetector
+from .ecg_respiration import EcgRespiration
+
+ECG_SEGMENT_BASE: Final = 1_000_000  # ECG beat segments are numbered from here (strap RR segments from 0)
+ECG_IDLE_S: Final = 3.0  # s without an ECG chunk after which the strap's own RR take over again
+EDR_EVERY_S: Final = 1.0  # s between ECG-derived breathing estimates
+TIME_MAP_S: Final = 4.0  # s of sample times kept to place R peaks (the detector looks back less)
+TICKS_PER_S: Final = 1024  # RR units of a Beat
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BreathingTrace:
+    """The breathing movement of the chest along its main axis (mG), for drawing."""
+
+    strap_id: str
+    t_s: np.ndarray
+    mg: np.ndarray  # nan while the wearer moves
+
+
+RawItem = EcgChunk | AccChunk | MalformedPacket | Beat | BreathingEstimate | BreathingTrace
+
+
+class StrapRawSignals:
+    """One strap's PMD notifications in; chunks, ECG beats and breathing out."""
+
+    def __init__(self, strap_id: str) -> None:
+        self.strap_id = strap_id
+        self.pmd = PmdStream(strap_id)
+        self.detector: EcgPeakDetector | None = None
+        self.motion: ChestMotion | None = None
+        self.edr = EcgRespiration()
+        self.segment = ECG_SEGMENT_BASE - 1
+        self.last_ecg_s = -np.inf
+        self.last_acc_s = -np.inf
+        self._times = np.empty(0)  # session times of the detector's recent samples
+        self._times_first = 0  # detector index of _times[0]
+        self._last_peak: float | None = None  # detector sample index of the previous R peak
+        self._next_edr_s = -np.inf
+        self._trace_until_s = -np.inf
+
+    def ecg_active(self, now_s: float) -> bool:
+        """ECG is streaming: its beats replace the strap's RR."""
+        return self.pmd.ecg_running and now_s - self.last_ecg_s <= ECG_IDLE_S
+
+    def event(self, event: TimelineEvent | GapEvent) -> None:
+        self.pmd.event(event)
+        if isinstance(event, GapEvent):
+            self._restart_ecg()
+            if self.motion is not None:
+                self.motion.reset()
+            self.edr.reset()
+
+    def contact_lost(self) -> None:
+        """The electrodes lost the skin: the next R peak starts a new beat segment (no RR spans the loss)."""
+        self._restart_ecg()
+        self.segment += 1
+
+    def link_lost(self) -> None:
+        self.pmd.link_lost()
+        self.last_ecg_s = -np.inf
+
+    def feed(self, notification: Notification) -> list[RawItem]:
+        out: list[RawItem] = []
+        for item in self.pmd.feed(notification):
+            out.append(item)
+            if isinstance(item, EcgChunk):
+                out.extend(self._ecg(item))
+            elif isinstance(item, AccChunk):
+                out.extend(self._acc(item))
+        return out
+
+    # -- ECG ----------------------------------------------------------------------------------
+    def _restart_ecg(self) -> None:
+        if self.detector is not None:
+            self.detector.reset()
+        self._times = np.empty(0)
+        self._times_first = 0
+        self._last_peak = None
+
+    def _ecg(self, chunk: EcgChunk) -> list[RawItem]:
+        if self.detector is None:
+            self.detector = EcgPeakDetector(chunk.fs_hz)
+        elif not chunk.contiguous:
+            self._restart_ecg()
+        if not chunk.contiguous:
+            self.segment += 1
+        self.last_ecg_s = float(chunk.t_s[-1])
+        self._times = np.concatenate((self._times, chunk.t_s))
+        keep = int(TIME_MAP_S * chunk.fs_hz)
+        if self._times.size > keep:
+            self._times_first += self._times.size - keep
+            self._times = self._times[-keep:]
+        out: list[RawItem] = []
+        for peak in self.detector.push(chunk.uv):
+            position = peak.index - self._times_first
+            if position < 0:
+                continue  # older than the time map: cannot be placed
+            t_s = float(np.interp(position, np.arange(self._times.size), self._times))
+            self.edr.push_peak(t_s, peak.amplitude_uv)
+            if self._last_peak is not None:  # RR on the strap's own sample clock: exact, whatever the time map does
+                rr_ms = (peak.index - self._last_peak) * 1000.0 / chunk.fs_hz
+                out.append(Beat(self.strap_id, t_s, round(rr_ms * TICKS_PER_S / 1000.0), rr_ms, self.segment,
+                                chunk.arrival_ns, chunk.seq, 0, True, source="ecg"))
+            self._last_peak = peak.index
+        if not self.pmd.acc_running and self.last_ecg_s >= self._next_edr_s:
+            self._next_edr_s = self.last_ecg_s + EDR_EVERY_S
+            estimate = self.edr.estimate(self.last_ecg_s)
+            if estimate is not None:
+                out.append(estimate)
+        return out
+
+    # -- chest motion ---------------------------------------------------------------------------
+    def _acc(self, chunk: AccChunk) -> list[RawItem]:
+        if self.motion is None:
+            self.motion = ChestMotion(chunk.fs_hz)
+        elif not chunk.contiguous:
+            self.motion.reset()
+        self.last_acc_s = float(chunk.t_s[-1])
+        out: list[RawItem] = []
+        estimate = self.motion.push(chunk.t_s, chunk.mg)
+        if estimate is not None:
+            out.append(estimate)
+        t, mg = self.motion.trace(len(chunk.t_s) / chunk.fs_hz + 1.0)
+        fresh = t > self._trace_until_s
+        if np.any(fresh):
+            self._trace_until_s = float(t[fresh][-1])
+            out.append(BreathingTrace(self.strap_id, t[fresh], mg[fresh]))
+        return out
