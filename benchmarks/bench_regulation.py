@@ -25,7 +25,7 @@ RECORD = REPO.parent / "shared" / "data" / "rr" / "nsr001_rr_secs.txt"
 
 def main() -> None:
     from somafeedback.regulation.cues import PractitionerCues
-    from somafeedback.regulation.exercises import load_library
+    from somafeedback.regulation.exercises import load_exercises
     from somafeedback.regulation.methods import MovementBlocks
     from somafeedback.regulation.pendulation import LiveSwings
     from somafeedback.hrv.pipeline import MetricsPipeline
@@ -35,7 +35,7 @@ def main() -> None:
     t = np.cumsum(rr) / 1000.0
     pipeline = MetricsPipeline()
     metrics = [pipeline.push_beat(tk, rk) for tk, rk in zip(t.tolist(), rr.tolist(), strict=True)]
-    model, cues, blocks, swings = RegulationModel(), PractitionerCues(load_library()), MovementBlocks(), LiveSwings()
+    model, cues, blocks, swings = RegulationModel(), PractitionerCues(load_exercises()), MovementBlocks(), LiveSwings()
     costs = np.empty(len(metrics))
     clock = time.perf_counter_ns
     state_since, not_judged, baseline_at = 0.0, 0.0, None

@@ -47,7 +47,7 @@ def frames(seconds: float = 10.0) -> tuple[np.ndarray, float, float]:
     from PySide6 import QtCore, QtWidgets
 
     from somafeedback.live.engine import Engine, EngineOptions, EngineSource
-    from somafeedback.regulation.exercises import load_library
+    from somafeedback.regulation.exercises import load_exercises
     from somafeedback.interop.importer import import_file
     from somafeedback.ui.practitioner_window import PractitionerWindow
 
@@ -57,7 +57,7 @@ def frames(seconds: float = 10.0) -> tuple[np.ndarray, float, float]:
     record = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rr" / "irurzun_000_ms.txt"
     source.write_text("\n".join(record.read_text().splitlines()[:2200]))  # about 27 min of real beats
     session = import_file(source, folder)
-    library = load_library()
+    library = load_exercises()
     engine = Engine(EngineSource(replay=session, speed=60.0), EngineOptions(), library)
     window = PractitionerWindow(engine, library)
     window.resize(1500, 950)

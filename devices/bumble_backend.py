@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -40,7 +40,7 @@ _PROPERTY_NAMES = (
     (gatt.Characteristic.Properties.INDICATE, "indicate"),
 )
 
-_SERVICE_UUID_LISTS = (
+_SERVICE_UUID_LISTS: Final = (  # Final keeps each literal kind, so get_all is typed as UUID lists
     AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
     AdvertisingData.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
     AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,

@@ -28,11 +28,9 @@ from bleak import BleakClient
 from bleak.exc import BleakError
 
 from .gatt_uuids import POLAR_PMD_CONTROL_POINT, POLAR_PMD_DATA
-from .polar_pmd import (
+from .pmd_commands import (
     ControlResponse,
     MeasurementStopped,
-    MeasurementType,
-    PmdFormatError,
     ResponseAssembler,
     SettingType,
     decode_features,
@@ -42,6 +40,7 @@ from .polar_pmd import (
     start_request,
     stop_request,
 )
+from .pmd_types import MeasurementType, PmdFormatError
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,8 @@ import numpy as np
 from .device_clock import DeviceClockMap
 from .events import AccChunk, EcgChunk, GapEvent, MalformedPacket, Notification, TimelineEvent
 from .gatt_uuids import POLAR_PMD_DATA
-from .polar_pmd import MeasurementType, PmdFormatError, decode_data_frame, sample_times_ns
+from .pmd_frames import decode_data_frame, sample_times_ns
+from .pmd_types import MeasurementType, PmdFormatError
 
 PmdItem = EcgChunk | AccChunk | MalformedPacket
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
@@ -53,7 +54,7 @@ async def find_strap(
             result.set_result(device)
 
     async with stack.scanner(seen, [HEART_RATE_SERVICE]):
-        waiters: set[asyncio.Future[object]] = {result}
+        waiters: set[asyncio.Future[Any]] = {result}
         if give_up is not None:
             waiters.add(asyncio.ensure_future(give_up.wait()))
         try:

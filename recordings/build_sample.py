@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from somafeedback.importer import import_file
+from somafeedback.interop.importer import import_file
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"

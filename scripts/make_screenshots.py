@@ -161,7 +161,7 @@ def _report_page(app, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """The page of the sample's PDF report that holds the session figures (m:ss axes)."""
     from PySide6 import QtCore, QtPdf
 
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.report.render import render_session_report
 
     pdf = render_session_report(SAMPLE, "pdf", out=folder / "sample-report.pdf")
     document = QtPdf.QPdfDocument(None)
@@ -181,11 +181,11 @@ def main() -> None:
 
         from PySide6 import QtWidgets
 
-        from somafeedback.regulation.exercises import load_library
+        from somafeedback.regulation.exercises import load_exercises
 
         app = QtWidgets.QApplication([])
         OUT.mkdir(parents=True, exist_ok=True)
-        library = load_library()
+        library = load_exercises()
         folder = Path(tempfile.mkdtemp(prefix="somafeedback-screens-"))
         single = {"caution-panel": _caution_panel, "method-selector": _method_selector, "pendulation": _pendulation}
         if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`

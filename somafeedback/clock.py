@@ -133,10 +133,8 @@ class _TimeBase:
 
 
 def _session_selector_class(time_base: _TimeBase) -> type[selectors.BaseSelector]:
-    base: type[selectors.BaseSelector] = selectors.DefaultSelector  # type: ignore[assignment]
-
-    class SessionSelector(base):  # type: ignore[valid-type, misc]
-        def select(self, timeout: float | None = None):  # noqa: D102 - selectors API
+    class SessionSelector(selectors.DefaultSelector):
+        def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:  # noqa: D102 - selectors API
             return time_base.select(super().select, timeout)
 
     return SessionSelector

@@ -5,7 +5,10 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,7 +19,33 @@ os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="somafeedback-config-")
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="somafeedback-data-")
 
 import pytest
-from session_helpers import SHARED_DATA
+from session_helpers import REPO, SHARED_DATA
+
+
+INSTALL_SOURCES = ("pyproject.toml", "README.md", "somafeedback", "devices", "ui")  # what the wheel is built from
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package installed without its dependencies into a fresh folder (they are in the venv), once
+    per test run: import-linter, the cycle check, the entry points and mypy read this real install.
+
+    Built from a copy of the sources: pip builds in the source tree, and setuptools' build/lib
+    there keeps modules that were moved or deleted since, which mypy would then read.
+    """
+    source = tmp_path_factory.mktemp("source")
+    for name in INSTALL_SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(REPO / name, source / name)
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(source)],
+        check=True, capture_output=True, text=True,
+    )
+    return target
+
 
 
 @pytest.fixture(scope="session")

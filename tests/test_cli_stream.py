@@ -161,7 +161,7 @@ def test_stream_to_an_address_without_an_adapter_says_so_like_scan() -> None:
 def test_real_strap_times_count_from_zero() -> None:
     import asyncio
 
-    from somafeedback.cli.main import _run as run_command
+    from somafeedback.cli.running import run_loop as run_command
 
     async def now() -> int:
         return round(asyncio.get_running_loop().time() * 1000)

@@ -21,7 +21,7 @@ from test_reports import CLIENT, EVENTS, PRACTITIONER, WALL_ORIGIN, _pdf_text, _
 
 from somafeedback.reports.client import client_report, client_texts
 from somafeedback.devices.events import TimelineEvent
-from somafeedback.regulation.exercises import load_library
+from somafeedback.regulation.exercises import load_exercises
 from somafeedback.reports.content import session_content
 from somafeedback.sessions.file import read_session
 
@@ -41,7 +41,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def qt_app() -> Any:
-    from somafeedback.ui.report_render import ensure_app
+    from somafeedback.ui.report.render import ensure_app
 
     return ensure_app()
 
@@ -60,7 +60,7 @@ def test_the_client_version_says_what_was_practised_how_long_and_what_changed(se
     events = [e for e in read_session(session).timeline if isinstance(e, TimelineEvent) and e.kind == "cue"]
     approved = {e.data["exercise"] for e in events if e.data.get("action") == "approved"}
     dismissed = {e.data["exercise"] for e in events if e.data.get("action") == "dismissed"}
-    library = load_library()
+    library = load_exercises()
     assert approved and dismissed
     assert set(report.practised) == {library[e].title for e in approved}  # what was taken up, by its title
     assert not {library[e].title for e in dismissed} & set(report.practised)
@@ -101,7 +101,7 @@ def test_the_heart_rate_sentence_follows_the_recorded_values(session: Path, begi
 
 def test_client_html_and_pdf_from_the_command_and_the_ui_function(session: Path, tmp_path: Path, qt_app: Any,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from somafeedback.ui import report_command
+    from somafeedback.ui.report import command as report_command
 
     assert report_command.main(["report", str(session), "--format", "html", "--audience", "client",
                                 "--out", str(tmp_path)]) == 0
@@ -125,7 +125,7 @@ def test_client_html_and_pdf_from_the_command_and_the_ui_function(session: Path,
 
 
 def test_a_deidentified_client_version_has_no_name_and_no_date(session: Path, tmp_path: Path, qt_app: Any) -> None:
-    from somafeedback.ui.report_render import render_client_report
+    from somafeedback.ui.report.render import render_client_report
 
     written = render_client_report(session, "html", tmp_path, deidentify=True)
     text = written.read_text(encoding="utf-8").lower()

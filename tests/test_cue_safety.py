@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from somafeedback.regulation.states import cues
+from somafeedback.regulation import cues
 from somafeedback.regulation.cues import CueConfig, CueEvent, HomeScript, PractitionerCues
 from somafeedback.devices.events import TimelineEvent
 from somafeedback.regulation.exercises import builtin_exercises

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from session_helpers import REPO
 
-from somafeedback.regulation.states import exercises as lib
+from somafeedback.regulation import exercises as lib
 from somafeedback.regulation.exercises import (
     ENV_EXERCISES,
     Exercise,
@@ -19,7 +19,7 @@ from somafeedback.regulation.exercises import (
     builtin_exercises,
     exercise_for,
     load_exercise,
-    load_library,
+    load_exercises,
     user_exercise_dir,
 )
 from somafeedback.regulation.pacer import PacerSettings
@@ -221,7 +221,7 @@ def test_user_folder_adds_and_overrides(_no_real_user_folder: Path) -> None:
     _write(_no_real_user_folder, "feet-and-seat-grounding.toml", override)
     (_no_real_user_folder / "notes.txt").write_text("not an exercise")
 
-    library = load_library()
+    library = load_exercises()
     builtins = builtin_exercises()
     assert set(library) == set(builtins) | {"hands-on-thighs"}
     assert library["hands-on-thighs"].source == _no_real_user_folder / "hands-on-thighs.toml"
@@ -236,29 +236,29 @@ def test_extra_dirs_come_last_and_win(_no_real_user_folder: Path, tmp_path: Path
     extra = tmp_path / "extra"
     extra.mkdir()
     _write(extra, "hands-on-thighs.toml", VALID.replace("Hands on thighs", "Hands, second version"))
-    assert load_library([extra])["hands-on-thighs"].title == "Hands, second version"
+    assert load_exercises([extra])["hands-on-thighs"].title == "Hands, second version"
     with pytest.raises(ExerciseError, match="folder not found"):
-        load_library([tmp_path / "missing"])
+        load_exercises([tmp_path / "missing"])
 
 
 def test_user_exercise_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(ENV_EXERCISES, str(tmp_path / "mine"))
     assert user_exercise_dir() == tmp_path / "mine"
     with pytest.raises(ExerciseError, match="folder not found"):
-        load_library()  # a folder named explicitly must exist
+        load_exercises()  # a folder named explicitly must exist
     monkeypatch.delenv(ENV_EXERCISES)
     default = user_exercise_dir()
     assert default.name == "exercises" and "somafeedback" in default.parts
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # default folder missing: only built-ins
     if user_exercise_dir().is_relative_to(tmp_path):
-        assert load_library() == builtin_exercises()
+        assert load_exercises() == builtin_exercises()
 
 
 def test_a_broken_user_file_names_itself(_no_real_user_folder: Path) -> None:
     _write(_no_real_user_folder, "good.toml", VALID)
     _write(_no_real_user_folder, "typo.toml", VALID.replace("seconds = 50", "seconds = -5"))
     with pytest.raises(ExerciseError) as caught:
-        load_library()
+        load_exercises()
     assert str(caught.value) == "typo.toml: step[1].seconds: must be a positive number, got -5"
     assert caught.value.path == _no_real_user_folder / "typo.toml"
     assert caught.value.field == "step[1].seconds"
@@ -384,7 +384,7 @@ def test_exercise_for_roles_and_places(_no_real_user_folder: Path) -> None:
     assert exercise_for("other", "session", builtins) is None
 
     _write(_no_real_user_folder, "hands-on-thighs.toml", VALID)  # a second grounding exercise
-    library = load_library()
+    library = load_exercises()
     assert exercise_for("grounding", "home", library).id == "hands-on-thighs"  # the practitioner's own wins
     assert exercise_for("grounding", "home", builtins).id == "feet-and-seat-grounding"
 

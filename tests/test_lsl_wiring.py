@@ -15,7 +15,7 @@ import pylsl
 from test_lsl_outlets import owned_sockets, port
 
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource
-from somafeedback.regulation.exercises import load_library
+from somafeedback.regulation.exercises import load_exercises
 
 
 def _resolve(prop: str, value: str, timeout_s: float = 10.0) -> list[pylsl.StreamInfo]:
@@ -78,7 +78,7 @@ def test_cli_stream_with_lsl_publishes_heart_rate_and_markers() -> None:
 
 def test_the_engine_publishes_only_while_switched_on(qtbot) -> None:
     before = listening()
-    engine = Engine(EngineSource(simulate="calm", speed=5.0), EngineOptions(), load_library())
+    engine = Engine(EngineSource(simulate="calm", speed=5.0), EngineOptions(), load_exercises())
     engine.start()
     try:
         qtbot.waitUntil(lambda: any(getattr(i, "kind", "") == "pmd_started" for i in engine.drain()), timeout=20000)

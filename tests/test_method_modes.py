@@ -114,7 +114,7 @@ from recording_helpers import record_simulated  # noqa: E402
 
 from somafeedback.regulation.cues import HomeScript  # noqa: E402
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
-from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.regulation.states import RegulationState  # noqa: E402
 from somafeedback.live.regulation_session import RegulationSession  # noqa: E402
 from somafeedback.live.sinks import FanOut  # noqa: E402
@@ -147,7 +147,7 @@ def test_focusing_at_home_never_pauses_by_itself_and_steps_wait_for_the_client()
 
 
 def test_home_script_steps_move_on_by_next_and_back_when_untimed() -> None:
-    library = load_library()
+    library = load_exercises()
     script = HomeScript(library["focusing-round"], library, auto_pause=False, timed=False)
     assert [e.cue_id for e in script.start(0.0)] == [1]
     assert script.tick(10_000.0, RegulationState.ABOVE_BAND) == []
@@ -161,7 +161,7 @@ def test_home_script_steps_move_on_by_next_and_back_when_untimed() -> None:
 
 
 def test_dizzy_during_paced_breathing_never_goes_back_to_the_pacer() -> None:
-    library = load_library()
+    library = load_exercises()
     script = HomeScript(library["low-and-slow-breathing"], library)
     script.start(0.0)
     paused = script.control("dizzy", 30.0)
@@ -183,7 +183,7 @@ def _at(clock: str) -> float:
 def _movement_sessions(tmp: str) -> dict:
     """One recording of movement-plain-strap fed live to three loops: SE (no blocks), CSE with the
     practitioner's M presses at the movement phases, and a CSE home practice of arch-and-curl."""
-    library = load_library()
+    library = load_exercises()
     shown: dict[str, list[TimelineEvent]] = {"se": [], "cse": [], "script": []}
     se = RegulationSession("practitioner", library, shown["se"].append, method="SE")
     cse = RegulationSession("practitioner", library, shown["cse"].append, method="CSE")
@@ -233,7 +233,7 @@ def test_cse_movement_blocks_hold_judging_and_compare_the_rest_before_and_after(
 def test_a_scripts_movement_steps_are_blocks_in_any_strap(movement) -> None:
     events = movement["script"]
     steps = [e for e in events if e.kind == "cue" and e.data["action"] == "script-step"]
-    script = load_library()["arch-and-curl"]
+    script = load_exercises()["arch-and-curl"]
     blocks = [e for e in events if e.kind == "movement"]
     assert blocks and blocks[0].data == {"action": "start", "source": "script"}
     first_marked = next(e for e in steps if script.steps[e.data["cue_id"] - 1].pause_judging)
@@ -244,7 +244,7 @@ def test_a_scripts_movement_steps_are_blocks_in_any_strap(movement) -> None:
 
 def test_the_report_names_the_method_and_tables_each_blocks_rest_before_and_after(movement) -> None:
     from somafeedback.reports.content import session_content
-    from somafeedback.ui.report_html import session_html
+    from somafeedback.ui.report.html import session_html
 
     content = session_content(Path(movement["tmp"]) / "movement.session.sqlite")
     assert content.method == "CSE"
@@ -259,7 +259,7 @@ def test_changing_the_method_mid_session_withdraws_an_open_suggestion_and_is_rec
     from somafeedback.regulation.states import Features, StateChange
 
     shown: list[TimelineEvent] = []
-    loop = RegulationSession("practitioner", load_library(), shown.append, cue_config=CueConfig())
+    loop = RegulationSession("practitioner", load_exercises(), shown.append, cue_config=CueConfig())
     f = Features(100.0, 95.0, 1.0, 3.0)
     loop._states([StateChange(100.0, RegulationState.IN_BAND, RegulationState.ABOVE_BAND, "test", f)])
     loop._cue_events(loop.cues.tick(Features(131.0, 95.0, 1.0, 3.0)))
@@ -321,7 +321,7 @@ def test_se_on_repeated_swings_follows_each_swing_and_only_grounds() -> None:
 
 def test_on_an_h10_cse_takes_the_chest_accelerometers_movement_as_blocks(tmp_path: Path) -> None:
     shown: list[TimelineEvent] = []
-    cse = RegulationSession("practitioner", load_library(), shown.append, method="CSE")
+    cse = RegulationSession("practitioner", load_exercises(), shown.append, method="CSE")
     record_simulated(tmp_path / "h10.session.sqlite", "movement-plain-strap", 900.0, also=cse, h10=True)
     cse.finish()
     blocks = [(e.host_ns / 1e9, e.data["action"], e.data["source"]) for e in shown if e.kind == "movement"]

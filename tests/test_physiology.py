@@ -12,14 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import interpolate, signal
 
-from somafeedback.devices.simulator.physiology import (
-    STATES,
-    HeartModel,
-    SimBeat,
-    StateParams,
-    rsa_gain,
-    smoothstep,
-)
+from somafeedback.devices.simulator.physiology import HeartModel, SimBeat, rsa_gain, smoothstep
+from somafeedback.devices.simulator.state_params import STATES, StateParams
 from somafeedback.devices.simulator.scenario import Fault, Phase, Scenario, load_scenario
 
 TICKS = 1024

@@ -21,7 +21,7 @@ from recording_helpers import record_simulated
 from somafeedback.devices.events import Notification, TimelineEvent
 from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource
-from somafeedback.regulation.exercises import Exercise, load_library, parse_exercise_text
+from somafeedback.regulation.exercises import Exercise, load_exercises, parse_exercise_text
 from somafeedback.reports.practice_history import (
     NOTE_TEXT,
     PracticeSummary,
@@ -62,7 +62,7 @@ def short_practice() -> Exercise:
 
 def record_home_practice(folder: Path, exercise: Exercise, scenario: str = "calm", speed: float = 200.0) -> Path:
     """A home practice recorded by the engine (as the home window runs it) until the script ends."""
-    library = {**load_library(), exercise.id: exercise}
+    library = {**load_exercises(), exercise.id: exercise}
     engine = Engine(EngineSource(simulate=scenario, speed=speed, seed=4, simulated_model="hr"),
                     EngineOptions(mode="home", script=exercise.id, record_to=folder,
                                   manifest={"client": "Client A", "mode": "home", "script": exercise.id}), library)
@@ -104,7 +104,7 @@ def _mean_hr_before(path: Path, t_s: float, window_s: float = 60.0) -> float:
 # --- one practice --------------------------------------------------------------------------------
 
 def test_summary_of_a_recorded_home_practice(home_practice: Path) -> None:
-    library = {**load_library(), "short-paced-practice": short_practice()}
+    library = {**load_exercises(), "short-paced-practice": short_practice()}
     summary = practice_summary(home_practice, library)
     session = read_session(home_practice)
 
@@ -255,3 +255,15 @@ def test_weekly_trend_from_recorded_practices(tmp_path: Path, plain_home_session
     assert sum(r.minutes for r in rows) == pytest.approx(total)
     readings = [r for r in rows if r.resting_readings]
     assert sum(r.resting_readings for r in readings) == 2
+
+
+def test_a_weeks_resting_value_is_shown_only_from_three_readings() -> None:
+    """The chart's rule, in the core: a week's resting median is drawn from MIN_RESTING_READINGS readings on."""
+    from somafeedback.reports.practice_history import MIN_RESTING_READINGS, WeekRow, resting_to_show
+
+    monday = dt.date(2025, 1, 6)
+    rows = [WeekRow(2025, 2 + k, monday + dt.timedelta(days=7 * k), 20.0, n, value, n)
+            for k, (n, value) in enumerate(((3, 3.4), (2, 3.6), (0, None), (5, 3.2), (1, 3.9)))]
+    assert MIN_RESTING_READINGS == 3
+    assert resting_to_show(rows) == [3.4, None, None, 3.2, None]
+    assert resting_to_show([]) == []

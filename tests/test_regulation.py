@@ -13,7 +13,7 @@ from recording_helpers import record_simulated
 
 from somafeedback.regulation.cues import CueConfig, PractitionerCues
 from somafeedback.devices.events import TimelineEvent
-from somafeedback.regulation.exercises import load_library
+from somafeedback.regulation.exercises import load_exercises
 from somafeedback.regulation.states import Baseline, Features, RegulationConfig, RegulationModel, RegulationState, StateChange
 from somafeedback.live.regulation_session import RegulationSession
 from somafeedback.sessions.file import read_session
@@ -127,7 +127,7 @@ def test_state_changes_and_cue_steps_are_recorded_and_replay_identically(tmp_pat
     from somafeedback.clock import SystemClock
     from somafeedback.sessions.file import SessionWriter
 
-    library = load_library()
+    library = load_exercises()
     shown: list[TimelineEvent] = []
     path = tmp_path / "loop.session.sqlite"
     writer = SessionWriter(path, SystemClock(), {"mode": "practitioner"})
@@ -172,7 +172,7 @@ def _change(state: RegulationState, t: float) -> StateChange:
 
 
 def test_cue_lifecycle_snooze_dismiss_rate_limit_and_quiet_periods() -> None:
-    library = load_library()
+    library = load_exercises()
     engine = PractitionerCues(library, CueConfig())
     f = lambda t, slope=1.0: Features(t, 90.0, slope, None)  # noqa: E731
     engine.on_state(_change(RegulationState.CALIBRATING, 0.0))
@@ -196,7 +196,7 @@ def test_cue_lifecycle_snooze_dismiss_rate_limit_and_quiet_periods() -> None:
 
 
 def test_at_most_six_suggestions_per_session() -> None:
-    engine = PractitionerCues(load_library(), CueConfig(min_gap_s=0.0))
+    engine = PractitionerCues(load_exercises(), CueConfig(min_gap_s=0.0))
     made = 0
     for episode in range(10):
         t0 = 1000.0 * episode
@@ -312,7 +312,7 @@ def test_calibration_progress_restart_and_a_stored_baseline() -> None:
 
 def test_the_session_records_a_restart_and_a_skip_as_calibration_events() -> None:
     shown: list[TimelineEvent] = []
-    session = RegulationSession("practitioner", load_library(), shown.append)
+    session = RegulationSession("practitioner", load_exercises(), shown.append)
     session.restart_baseline(12.0)
     stored = Baseline(66.0, 1.0, 3.6, 0.1, 0.0, "history", 240.0)
     session.skip_baseline(stored, 20.0)
@@ -337,12 +337,12 @@ def test_an_undone_resource_marker_no_longer_holds_back_the_quiet_drop_prompt() 
                                 baseline=baseline)
     marker = TimelineEvent("marker", 1_000_000_000, 0.0, {"label": "resource"})
     undo = TimelineEvent("undo", 2_000_000_000, 0.0, {"of": "marker", "host_ns": marker.host_ns, "label": "resource"})
-    session.event_analysed(marker, [])
-    session.event_analysed(undo, [])
+    session.event_analyzed(marker, [])
+    session.event_analyzed(undo, [])
     pipeline, t = MetricsPipeline(), 2.0
     while t < 400.0:  # HR 60 bpm: 10 below the baseline
         t += 1.0
-        session.event_analysed(TimelineEvent("tick", int(t * 1e9), 0.0, {}),
+        session.event_analyzed(TimelineEvent("tick", int(t * 1e9), 0.0, {}),
                                [(session.client_strap, pipeline.push_beat(t, 1000.0 + 20.0 * ((int(t) % 4) - 1.5)))])
     drops = [t_s for kind, t_s, data in changes if kind == "state" and data.get("state") == RegulationState.QUIET_DROP.value]
     assert drops and drops[0] < 120.0  # the undone marker's 2-min hold is gone

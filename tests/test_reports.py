@@ -33,14 +33,16 @@ from somafeedback.clock import MAX_SPEED, LoopClock, SessionEventLoop
 from somafeedback.devices.events import Notification, TimelineEvent
 from somafeedback.devices.simulator.radio import SimulatedRadio
 from somafeedback.devices.supervisor import StrapSupervisor
-from somafeedback.regulation.exercises import load_library
+from somafeedback.regulation.exercises import load_exercises
 from somafeedback.interop.export import ExportError
 from somafeedback.live.analysis import LiveAnalysis
 from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.reports.practice_history import resting_ln_rmssd
 from somafeedback.progress import Cancelled
 from somafeedback.live.regulation_session import RegulationSession
-from somafeedback.reports.content import ReportError, clock, progress_content, report_texts, session_content
+from somafeedback.reports.common import ReportError, clock
+from somafeedback.reports.content import report_texts, session_content
+from somafeedback.reports.progress_content import progress_content
 from somafeedback.sessions.review_notes import add_review_note
 from somafeedback.sessions.analysis import session_series
 from somafeedback.sessions.file import SessionWriter, read_session
@@ -80,7 +82,7 @@ def _record(path: Path, scenario: str, duration_s: float, wall_origin: float, ma
                     if choice is not None:
                         loop.call_soon(getattr(session, choice))
 
-            session = RegulationSession("practitioner", load_library(), decide, recorder=writer)
+            session = RegulationSession("practitioner", load_exercises(), decide, recorder=writer)
             sink = FanOut(writer, session)
         async with SimulatedRadio() as radio:
             strap = await radio.add_strap(scenario, seed=seed, h10=h10)
@@ -117,7 +119,7 @@ def plain_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def qt_app() -> Any:
-    from somafeedback.ui.report_render import ensure_app
+    from somafeedback.ui.report.render import ensure_app
 
     return ensure_app()
 
@@ -174,7 +176,7 @@ def test_session_html_shows_the_plots_the_figures_notes_markers_and_cue_decision
         practitioner_session: Path, tmp_path: Path, qt_app: Any) -> None:
     from PySide6 import QtGui
 
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.report.render import render_session_report
 
     calls: list[float] = []
     written = render_session_report(practitioner_session, "html", tmp_path, progress=calls.append)
@@ -228,7 +230,7 @@ def test_session_html_shows_the_plots_the_figures_notes_markers_and_cue_decision
 
 
 def test_plain_strap_figures_equal_what_analyze_computes(plain_session: Path, tmp_path: Path, qt_app: Any) -> None:
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.report.render import render_session_report
 
     written = render_session_report(plain_session, "html", tmp_path / "report")
     assert written == tmp_path / "report.html"
@@ -248,7 +250,7 @@ def test_plain_strap_figures_equal_what_analyze_computes(plain_session: Path, tm
 
 
 def test_deidentified_html_has_no_names_and_no_real_date(practitioner_session: Path, tmp_path: Path, qt_app: Any) -> None:
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.report.render import render_session_report
 
     written = render_session_report(practitioner_session, "html", tmp_path, deidentify=True)
     session_id = read_session(practitioner_session).session_id
@@ -267,7 +269,7 @@ def test_deidentified_html_has_no_names_and_no_real_date(practitioner_session: P
 def test_pdf_has_a4_pages_with_sections_and_the_figures(practitioner_session: Path, tmp_path: Path, qt_app: Any) -> None:
     from PySide6 import QtPdf
 
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.report.render import render_session_report
 
     calls: list[float] = []
     written = render_session_report(practitioner_session, "pdf", tmp_path, progress=calls.append)
@@ -297,7 +299,7 @@ def test_pdf_has_a4_pages_with_sections_and_the_figures(practitioner_session: Pa
 @pytest.mark.parametrize("cancel_at", [0.3, 0.8, 1.0])
 def test_a_cancel_leaves_no_file_and_no_temporary_file(plain_session: Path, tmp_path: Path, qt_app: Any,
                                                        cancel_at: float) -> None:
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.report.render import render_session_report
 
     session = _fresh_copy(plain_session, tmp_path / "library")
     before = sorted(p.name for p in session.parent.iterdir())
@@ -316,7 +318,7 @@ def test_a_cancel_leaves_no_file_and_no_temporary_file(plain_session: Path, tmp_
 def test_the_app_builds_the_content_on_a_worker_thread_and_draws_on_the_gui_thread(
         plain_session: Path, tmp_path: Path, qt_app: Any) -> None:
     from somafeedback.reports.content import SessionReportContent
-    from somafeedback.ui.report_render import write_session_report
+    from somafeedback.ui.report.render import write_session_report
 
     found: list[SessionReportContent | BaseException] = []
 
@@ -342,7 +344,7 @@ def test_the_app_builds_the_content_on_a_worker_thread_and_draws_on_the_gui_thre
 
 
 def test_an_existing_report_is_never_overwritten(plain_session: Path, tmp_path: Path, qt_app: Any) -> None:
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.report.render import render_session_report
 
     target = tmp_path / "report.pdf"
     target.write_bytes(b"keep me")
@@ -356,7 +358,7 @@ def test_an_existing_report_is_never_overwritten(plain_session: Path, tmp_path: 
 
 def test_the_command_resolves_session_ids_prints_the_path_and_reports_bad_input(
         plain_session: Path, tmp_path: Path, qt_app: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    from somafeedback.ui import report_command
+    from somafeedback.ui.report import command as report_command
 
     library = tmp_path / "library"
     session = _fresh_copy(plain_session, library)
@@ -444,7 +446,7 @@ def test_progress_content_counts_weeks_minutes_resting_values_time_in_band_and_c
 
 
 def test_progress_report_html_and_pdf(client_library: Path, tmp_path: Path, qt_app: Any) -> None:
-    from somafeedback.ui.report_render import render_progress_report
+    from somafeedback.ui.report.render import render_progress_report
 
     calls: list[float] = []
     written = render_progress_report(client_library, "Client C", "html", tmp_path, progress=calls.append)
@@ -496,10 +498,10 @@ def test_the_practitioner_window_builds_a_progress_report_with_its_dialog(client
     from PySide6 import QtCore, QtWidgets
 
     from somafeedback.live.engine import Engine, EngineOptions, EngineSource
-    from somafeedback.regulation.exercises import load_library
+    from somafeedback.regulation.exercises import load_exercises
     from somafeedback.ui.practitioner_window import PractitionerWindow
 
-    library = load_library()
+    library = load_exercises()
     window = PractitionerWindow(Engine(EngineSource(), EngineOptions(), library), library)
     qtbot.addWidget(window)
     window.settings.set("recordings/folder", str(client_library))
@@ -551,7 +553,7 @@ def test_every_time_axis_of_a_25_minute_report_reads_minutes_and_seconds(long_se
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     import pyqtgraph as pg
 
-    from somafeedback.ui import report_figures
+    from somafeedback.ui.report import figures as report_figures
     from somafeedback.ui.time_axis import MinutesSecondsAxis
 
     grabbed: dict[str, list[Any]] = {}
@@ -586,7 +588,7 @@ def test_every_time_axis_of_a_25_minute_report_reads_minutes_and_seconds(long_se
 
 def test_the_report_prints_the_baseline_and_a_per_phase_table(long_session: Path, tmp_path: Path, qt_app: Any) -> None:
     from somafeedback.hrv.spectral import band_powers
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.report.render import render_session_report
 
     text = _without_images(render_session_report(long_session, "html", tmp_path).read_text(encoding="utf-8"))
     session = read_session(long_session)
@@ -632,7 +634,7 @@ def test_the_report_prints_the_baseline_and_a_per_phase_table(long_session: Path
 
 def test_the_summary_gives_sdnn_pnn50_lf_and_lf_hf_as_analyze_computes_them(plain_session: Path, tmp_path: Path,
                                                                           qt_app: Any) -> None:
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.report.render import render_session_report
 
     text = _without_images(render_session_report(plain_session, "html", tmp_path).read_text(encoding="utf-8"))
     series = session_series(plain_session)
@@ -649,8 +651,8 @@ def test_the_summary_gives_sdnn_pnn50_lf_and_lf_hf_as_analyze_computes_them(plai
 
 def test_the_state_legend_shows_only_the_states_drawn_in_their_colours(long_session: Path, plain_session: Path,
                                                                        tmp_path: Path, qt_app: Any) -> None:
-    from somafeedback.ui.replay_window import STATE_STYLE
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.timeline_strip import STATE_STYLE
+    from somafeedback.ui.report.render import render_session_report
 
     plain = _without_images(render_session_report(plain_session, "html", tmp_path / "plain").read_text(encoding="utf-8"))
     assert "No states were recorded" in plain
@@ -687,7 +689,7 @@ def _used_height(pdf: Path) -> list[float]:
 
 def test_pdf_headings_stay_with_their_content_and_no_page_is_left_near_empty(long_session: Path, tmp_path: Path,
                                                                               qt_app: Any) -> None:
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.report.render import render_session_report
 
     written = render_session_report(long_session, "pdf", tmp_path)
     pages = [[line.strip() for line in page.splitlines() if line.strip()] for page in _pdf_text(written)]
@@ -708,7 +710,7 @@ def test_pdf_headings_stay_with_their_content_and_no_page_is_left_near_empty(lon
 def test_pdf_moves_a_heading_that_would_end_a_page_to_the_next(qt_app: Any, tmp_path: Path) -> None:
     from PySide6 import QtCore, QtGui
 
-    from somafeedback.ui.report_render import PDF_MARGIN_MM, pdf_bytes
+    from somafeedback.ui.report.render import PDF_MARGIN_MM, pdf_bytes
 
     def plain_print(html_text: str, path: Path) -> None:  # Qt's own layout, without the report's page-break pass
         document = QtGui.QTextDocument()
@@ -746,8 +748,8 @@ def test_progress_report_of_one_week_headers_integer_cue_ticks_and_legend(client
                                                                          qt_app: Any) -> None:
     from PySide6 import QtGui
 
-    from somafeedback.ui.report_figures import APPROVED_COLOUR, SUGGESTED_COLOUR, WeeklyBandChart, grab
-    from somafeedback.ui.report_render import render_progress_report
+    from somafeedback.ui.report.figures import APPROVED_COLOUR, SUGGESTED_COLOUR, WeeklyBandChart, grab
+    from somafeedback.ui.report.render import render_progress_report
 
     one = progress_content(client_library, "Client D")
     assert len(one.weeks) == 1
@@ -781,8 +783,8 @@ def test_progress_report_of_one_week_headers_integer_cue_ticks_and_legend(client
 
 def test_a_session_without_notes_markers_or_cues_says_so_in_one_line(qt_app: Any, tmp_path: Path) -> None:
     """The shipped sample has none: one plain line instead of three headings each over "none" (a near-empty page)."""
-    from somafeedback.ui.report_html import NOTHING_MARKED_TEXT
-    from somafeedback.ui.report_render import render_session_report
+    from somafeedback.ui.report.html import NOTHING_MARKED_TEXT
+    from somafeedback.ui.report.render import render_session_report
 
     sample = Path(__file__).resolve().parents[1] / "recordings" / "polar-h10-slow-breathing.session.sqlite"
     content = session_content(sample)

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from somafeedback.devices.simulator.physiology import STATES, HeartModel
+from somafeedback.devices.simulator.physiology import HeartModel
+from somafeedback.devices.simulator.state_params import STATES
 from somafeedback.devices.simulator.scenario import (
     DEFAULT_SCENARIO,
     Fault,

@@ -13,7 +13,7 @@ import pytest
 from recording_helpers import record_simulated
 
 from somafeedback.sessions.library import filter_sessions, list_sessions, set_tags, summarize_file
-from somafeedback.sessions.file import FORMAT_VERSION, SessionFileError, read_session
+from somafeedback.sessions.file import FORMAT_VERSION, SessionFileError, manifest_rows, read_manifest, read_session
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +132,34 @@ def test_library_filters_by_client_mode_tag_and_date(recorded: Path, tmp_path: P
     day = summarize_file(tmp_path / "a.session.sqlite").started.date()
     assert len(filter_sessions(sessions, since=day, until=day)) == 3
     assert filter_sessions(sessions, since=day.replace(year=day.year + 1)) == []
+
+
+def _manifest_db(rows: dict[str, str] | None) -> sqlite3.Connection:
+    """An in-memory database with a manifest table of raw (key, JSON text) rows, or no manifest table (None)."""
+    db = sqlite3.connect(":memory:")
+    if rows is not None:
+        db.execute("CREATE TABLE manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.executemany("INSERT INTO manifest VALUES (?, ?)", list(rows.items()))
+    return db
+
+
+def test_the_one_manifest_reader_notes_or_leaves_out_values_that_are_not_json() -> None:
+    db = _manifest_db({"format": '"somafeedback-session"', "format_version": "1", "client": '"C"', "tags": "[oops"})
+    problems: list[str] = []
+    assert read_manifest(db, Path("x"), problems) == {"format": "somafeedback-session", "format_version": 1, "client": "C"}
+    assert problems == ["manifest value of 'tags' is not JSON"]
+    assert read_manifest(db, Path("x")) == {"format": "somafeedback-session", "format_version": 1, "client": "C"}
+    assert manifest_rows(db, "client", "tags") == [("client", '"C"'), ("tags", "[oops")]
+    assert manifest_rows(db, "missing") == []
+
+
+def test_the_one_manifest_reader_refuses_foreign_newer_and_manifestless_files() -> None:
+    with pytest.raises(SessionFileError, match=r"x: not a somafeedback session \(no manifest\)"):
+        read_manifest(_manifest_db(None), Path("x"), [])
+    with pytest.raises(SessionFileError, match=r"not a somafeedback session \(format 'other'\)"):
+        read_manifest(_manifest_db({"format": '"other"'}), Path("x"))
+    newer = _manifest_db({"format_version": str(FORMAT_VERSION + 1)})
+    with pytest.raises(SessionFileError, match=f"newer somafeedback .*this one reads {FORMAT_VERSION}"):
+        read_manifest(newer, Path("x"))
+    with pytest.raises(SessionFileError, match=f"newer somafeedback .*this one writes {FORMAT_VERSION}"):
+        read_manifest(newer, Path("x"), for_writing=True)

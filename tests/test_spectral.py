@@ -16,15 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from real_records import real_file
 
-from somafeedback.hrv.spectral import (
-    BandPowers,
-    SpectralSettings,
-    band_powers,
-    breathing_rate,
-    coherence,
-    resample_tachogram,
-    rsa_peak_to_trough,
-)
+from somafeedback.hrv.rsa import breathing_rate, rsa_peak_to_trough
+from somafeedback.hrv.spectral import BandPowers, SpectralSettings, band_powers, coherence
+from somafeedback.hrv.tachogram import resample_tachogram
 
 
 
@@ -565,7 +559,7 @@ def test_band_powers_result_is_a_frozen_record() -> None:
 
 
 def test_a_shared_tachogram_gives_the_same_breathing_measures() -> None:
-    from somafeedback.hrv.spectral import BREATHING_FS_HZ
+    from somafeedback.hrv.rsa import BREATHING_FS_HZ
 
     t, rr = sinusoid(0.2, 30.0, seconds=64.0, noise_ms=5.0, seed=2)
     shared = resample_tachogram(t, rr, BREATHING_FS_HZ)

@@ -14,13 +14,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
-from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
 
 
 @pytest.fixture
 def library():
-    return load_library()
+    return load_exercises()
 
 
 @pytest.fixture

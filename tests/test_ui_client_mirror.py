@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
-from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.regulation.pacer import Pacer  # noqa: E402
 from somafeedback.ui.client_mirror import ClientMirror  # noqa: E402
 from somafeedback.ui.client_screen import RESTING_TEXT, ClientScreen  # noqa: E402
@@ -36,7 +36,7 @@ class FakeClock:
 
 @pytest.fixture
 def library():
-    return load_library()
+    return load_exercises()
 
 
 @pytest.fixture

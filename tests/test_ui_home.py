@@ -15,7 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6 import QtCore  # noqa: E402
 
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
-from somafeedback.regulation.exercises import Exercise, exercise_for, load_library, parse_exercise_text  # noqa: E402
+from somafeedback.regulation.exercises import Exercise, exercise_for, load_exercises, parse_exercise_text  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
 from somafeedback.ui import chimes as chimes_module  # noqa: E402
 from somafeedback.ui.chimes import UNAVAILABLE_TEXT, Chimes, write_tone  # noqa: E402
@@ -57,7 +57,7 @@ LONG_TOML = SHORT_TOML.replace('title = "Short home practice"', 'title = "Long h
 
 @pytest.fixture
 def library() -> dict[str, Exercise]:
-    return {**load_library(), SHORT: parse_exercise_text(SHORT_TOML, f"{SHORT}.toml"),
+    return {**load_exercises(), SHORT: parse_exercise_text(SHORT_TOML, f"{SHORT}.toml"),
             LONG: parse_exercise_text(LONG_TOML, f"{LONG}.toml")}
 
 
@@ -257,7 +257,8 @@ def app_home(qtbot, tmp_path: Path, library):
 
 def test_home_mode_runs_on_the_simulated_strap_and_the_practice_counts_for_the_client(
         qtbot, app_home, tmp_path: Path) -> None:
-    from somafeedback.reports.content import ReportError, progress_content
+    from somafeedback.reports.common import ReportError
+    from somafeedback.reports.progress_content import progress_content
 
     folder = tmp_path / "practices"
     window = app_home("--simulate", "--speed", "100", "--recordings", str(folder), settings_client="C8")

@@ -20,7 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
-from somafeedback.regulation.exercises import Exercise, exercise_for, load_library, parse_exercise_text  # noqa: E402
+from somafeedback.regulation.exercises import Exercise, exercise_for, load_exercises, parse_exercise_text  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
 from somafeedback.ui.chimes import Chimes  # noqa: E402
 from somafeedback.ui.home_window import HomeWindow  # noqa: E402
@@ -50,7 +50,7 @@ PLAN = "I stop, put the kettle on and call my sister."
 
 @pytest.fixture
 def library() -> dict[str, Exercise]:
-    return {**load_library(), LONG: parse_exercise_text(LONG_TOML, f"{LONG}.toml")}
+    return {**load_exercises(), LONG: parse_exercise_text(LONG_TOML, f"{LONG}.toml")}
 
 
 def simulated(library, folder: Path, scenario: str = "calm", speed: float = 5.0, built: list | None = None):

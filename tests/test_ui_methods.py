@@ -18,7 +18,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
-from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def window_on(qtbot, tmp_path):
     settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
 
     def build(options: EngineOptions, scenario: str = "calm", speed: float = 30.0, model: str = "h10"):
-        engine = Engine(EngineSource(simulate=scenario, speed=speed, simulated_model=model), options, load_library())
+        engine = Engine(EngineSource(simulate=scenario, speed=speed, simulated_model=model), options, load_exercises())
         window = PractitionerWindow(engine, engine.library, None, settings=settings)
         qtbot.addWidget(window)
         window.show()
@@ -109,7 +109,7 @@ def test_the_live_pendulation_tab_counts_the_swings(qtbot, window_on) -> None:
 def test_a_focusing_practice_at_home_waits_for_next_and_back(qtbot, tmp_path) -> None:
     from somafeedback.ui.home_window import NEXT_LABEL, HomeWindow
 
-    library = load_library()
+    library = load_exercises()
     engines: list[Engine] = []
 
     def factory(script_id: str) -> Engine:  # a plain strap at 60x: the GUI keeps up with the session
@@ -155,7 +155,7 @@ def test_in_focusing_a_pushed_exercise_waits_on_each_step_for_next(qtbot, tmp_pa
     from somafeedback.ui.client_screen import ClientScreen
     from somafeedback.ui.practitioner_window import PractitionerWindow
 
-    library = load_library()
+    library = load_exercises()
     engine = Engine(EngineSource(simulate="calm", speed=30.0, simulated_model="hr"), EngineOptions(method="Focusing"),
                     library)
     client = ClientScreen(engine.now_s)

@@ -15,7 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
 from somafeedback.devices.simulator.scenario import load_scenario  # noqa: E402
-from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.live.analysis import LiveAnalysis  # noqa: E402
 from somafeedback.regulation.pendulation import Outcome, clock, session_swings  # noqa: E402
 from somafeedback.hrv.pipeline import BeatMetrics  # noqa: E402
@@ -37,7 +37,7 @@ def window(qtbot, recorded: Path, tmp_path: Path):
 
     path = tmp_path / recorded.name
     shutil.copyfile(recorded, path)
-    shown = ReplayWindow(path, load_library(), recordings=tmp_path / "library")
+    shown = ReplayWindow(path, load_exercises(), recordings=tmp_path / "library")
     qtbot.addWidget(shown)
     shown.show()
     qtbot.waitExposed(shown)
@@ -122,7 +122,7 @@ def test_live_the_view_shows_the_running_swing_then_its_return(qtbot, recorded: 
 
 def test_the_session_report_has_the_swing_table(recorded: Path) -> None:
     from somafeedback.reports.content import session_content
-    from somafeedback.ui.report_html import session_html
+    from somafeedback.ui.report.html import session_html
 
     content = session_content(recorded)
     assert content.swings_judged and len(content.swings) == 4

@@ -309,3 +309,18 @@ def test_the_heart_rate_plot_is_the_tallest_at_every_height(qtbot, height: int) 
                for name in ("band", "tachogram", "rmssd", "breathing", "coherence")}
     others = max(h for name, h in heights.items() if name != "band")
     assert heights["band"] > 1.2 * others, heights
+
+
+def test_raw_plots_draw_the_following_the_engine_publishes(qtbot) -> None:
+    """The breathing line shows the following estimate it is given (computed by the core), and drops it when the pacer stops."""
+    from somafeedback.signals.chest_motion import BreathingEstimate
+    from somafeedback.signals.pacer_following import FollowingEstimate, invalid_estimate
+
+    raw = RawPlots()
+    qtbot.addWidget(raw)
+    raw.add(BreathingEstimate(70.0, 6.1, 0.3, 12.0, True, "", False, "acc"))
+    assert raw.summary == "6.1 breaths/min from chest motion, depth 12 mG"
+    raw.add(FollowingEstimate(70.0, 0.83, 0.9, 0.12, True, True, "", 40, 60.0, 6.0, "acc"))
+    assert raw.summary.endswith("; following the pacer (phase locking 0.83, rate +0.1 breaths/min, 60 s)")
+    raw.add(invalid_estimate(75.0, "the pacer stopped", 0, 60.0))
+    assert raw.summary == "6.1 breaths/min from chest motion, depth 12 mG"

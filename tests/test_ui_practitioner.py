@@ -24,7 +24,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from somafeedback.regulation.cues import CueConfig  # noqa: E402
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
-from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
 
 EXERCISE = "feet-and-seat-grounding"
@@ -32,7 +32,7 @@ EXERCISE = "feet-and-seat-grounding"
 
 @pytest.fixture
 def library():
-    return load_library()
+    return load_exercises()
 
 
 @pytest.fixture
@@ -207,7 +207,8 @@ def test_the_engine_counts_session_time_from_its_start_on_a_real_strap_loop() ->
 def test_a_marker_reads_the_same_time_live_in_review_and_in_the_report(qtbot, practitioner, library,
                                                                         tmp_path: Path) -> None:
     from somafeedback.reports.content import session_content
-    from somafeedback.ui.replay_window import ReplayWindow, clock_text
+    from somafeedback.ui.replay_window import ReplayWindow
+    from somafeedback.ui.time_axis import clock_text
 
     engine, window, _ = practitioner(EngineSource(simulate="calm", speed=30.0, simulated_model="hr"))
     window.settings.set("recordings/folder", str(tmp_path))

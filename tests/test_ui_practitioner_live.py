@@ -29,7 +29,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from layout_checks import clipped, settle  # noqa: E402
 
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
-from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
 
 SIZES = {"default": None, "laptop 1366x768": (1366, 768)}
@@ -37,7 +37,7 @@ SIZES = {"default": None, "laptop 1366x768": (1366, 768)}
 
 @pytest.fixture
 def library():
-    return load_library()
+    return load_exercises()
 
 
 @pytest.fixture
@@ -267,7 +267,7 @@ def test_markers_and_notes_are_drawn_and_the_last_marker_can_be_undone(qtbot, ap
     assert undos == [("marker", markers["orienting"], "orienting"), ("marker", markers["resource"], "resource")]
     # the review list shows them as undone (not on the strip), the report leaves them out
     from somafeedback.reports.content import session_content
-    from somafeedback.ui.replay_window import entries_of
+    from somafeedback.ui.review_events import entries_of
 
     listed = {(e.kind, e.text) for e in entries_of(read_session(engine.recording))}
     assert {("undone", "marker: orienting (undone live)"), ("undone", "marker: resource (undone live)")} <= listed

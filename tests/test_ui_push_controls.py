@@ -22,7 +22,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from somafeedback.regulation.cues import SUGGESTION_TEXT  # noqa: E402
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
-from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
 
 PENDULATION = "titrated-pendulation"
@@ -39,7 +39,7 @@ class FakeClock:
 
 @pytest.fixture
 def library():
-    return load_library()
+    return load_exercises()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from session_helpers import REPO
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from somafeedback.devices.events import GapEvent  # noqa: E402
-from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.sessions.review_notes import review_notes  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
 
@@ -30,7 +30,7 @@ CUE = {"action": "suggested", "cue_id": 1, "kind": "grounding", "exercise": "fee
 
 @pytest.fixture(scope="module")
 def library():
-    return load_library()
+    return load_exercises()
 
 
 @pytest.fixture(scope="module")

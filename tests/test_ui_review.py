@@ -20,7 +20,7 @@ from recording_helpers import record_simulated
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from somafeedback.devices.events import GapEvent  # noqa: E402
-from somafeedback.regulation.exercises import load_library  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.sessions.review_notes import review_notes  # noqa: E402
 from somafeedback.sessions.beats import decode_beats  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
@@ -31,7 +31,7 @@ SESSION_S = 480.0
 
 @pytest.fixture(scope="module")
 def library():
-    return load_library()
+    return load_exercises()
 
 
 @pytest.fixture(scope="module")

@@ -74,12 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     app.garbage_collector = GarbageCollector(interval=1.0)  # type: ignore[attr-defined]
 
-    from somafeedback.regulation.exercises import load_library
+    from somafeedback.regulation.exercises import load_exercises
 
     from .settings import AppSettings
 
     settings = AppSettings()
-    library = load_library()
+    library = load_exercises()
     if args.replay:
         from .replay_window import ReplayWindow
 

@@ -130,16 +130,17 @@ class CuePanel(QtWidgets.QWidget):
         *,
         on_undo: Callable[[], None] | None = None,
         on_baseline: Callable[[str], None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(parent)
         self.library = library
-        self.clock = clock  # for the suggestion's fade (tests inject their own)
+        self.clock = clock if clock is not None else time.monotonic  # for the suggestion's fade (tests inject their own)
         self._highlight_at: float | None = None
         self._highlight_step = -1
         self._suggestion_text: str | None = None
         self._confirming: Exercise | None = None  # a careful exercise whose push waits for the second click
         layout = QtWidgets.QVBoxLayout(self)
+        self.column = layout  # the practitioner window inserts the device panel and the client mirror here
 
         self.state_label = QtWidgets.QLabel("Starting…")
         self.state_label.setObjectName("state")
@@ -249,6 +250,7 @@ class CuePanel(QtWidgets.QWidget):
         self.push_button.clicked.connect(lambda: self._push(on_push))
         library_layout.addWidget(self.push_button)
         layout.addWidget(library_box)
+        self.library_box = library_box
 
         markers_box = QtWidgets.QGroupBox("Markers")
         grid = QtWidgets.QGridLayout(markers_box)

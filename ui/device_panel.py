@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from somafeedback.devices.events import ContactChange, LinkEvent, StrapInfo
 from somafeedback.hrv.time_domain import WindowValidity
@@ -98,7 +98,7 @@ class DevicePanel(QtWidgets.QGroupBox):
         rows = max(rows, self.table.verticalHeader().defaultSectionSize())  # an empty table keeps one row's room
         self.table.setFixedHeight(header + rows + 2 * self.table.frameWidth())
 
-    def resizeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
         QtCore.QTimer.singleShot(0, self._fit_height)  # columns changed width: wrapped rows may need more height
 

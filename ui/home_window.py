@@ -52,7 +52,7 @@ from somafeedback.live.engine import Engine, EngineOptions, EngineSource
 from somafeedback.regulation.exercises import Exercise
 from somafeedback.regulation.methods import Method, policy
 from somafeedback.hrv.pipeline import BeatMetrics
-from somafeedback.reports.practice_history import PracticeSummary, WeekRow, practice_summary, weekly_trend
+from somafeedback.reports.practice_history import PracticeSummary, WeekRow, practice_summary, resting_to_show, weekly_trend
 from somafeedback.sessions.file import SessionFileError
 
 from .chimes import Chimes
@@ -60,7 +60,6 @@ from .client_screen import ClientScreen
 from .cue_panel import exercise_details_html
 
 FRAME_MS: Final = 33  # ~30 frames per second
-MIN_RESTING_READINGS: Final = 3  # a week's resting median is drawn only from this many readings (§5)
 
 WINDOW_TITLE: Final = "somafeedback — home practice"
 CHOOSE_TEXT: Final = "Choose a practice"
@@ -228,8 +227,7 @@ class TrendChart(pg.GraphicsLayoutWidget):
         self.rows = list(rows)
         x = list(range(len(rows)))
         self.bars.setOpts(x=x, height=[row.minutes for row in rows], width=0.6)
-        resting = [row.resting_ln_rmssd if row.resting_ln_rmssd is not None and row.resting_readings >= MIN_RESTING_READINGS
-                   else float("nan") for row in rows]
+        resting = [math.nan if value is None else value for value in resting_to_show(rows)]  # the rule: practice_history
         if any(value == value for value in resting):  # NaN marks a week not drawn (a gap in the line)
             self.line.setData(x, resting, connect="finite")
         else:
@@ -291,6 +289,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         self._pacer_off = False  # after "Dizzy": the pause shows no pacer until the script resumes
         self._low_signal = False
         self._untimed = False  # Focusing: steps wait for the client's Next (set per practice)
+        self._pacer_key: object = None  # the engine, pacer and settings last handed to Engine.set_pacer
 
         self.setWindowTitle(WINDOW_TITLE)
         self.pages = QtWidgets.QStackedWidget()
@@ -565,6 +564,11 @@ class HomeWindow(QtWidgets.QMainWindow):
         pacer = self.client_screen.pacer_widget()
         state = pacer.state() if self.client_screen.pacer_visible() else None
         self.chimes.phase(state.phase if state is not None else None)
+        shown = pacer.pacer() if self.client_screen.pacer_visible() else None  # the engine measures the following
+        key = (id(engine), id(shown), shown.changes if shown is not None else None)
+        if key != self._pacer_key:
+            self._pacer_key = key
+            engine.set_pacer(shown)
 
     def follow(self, item: object) -> None:
         """Take one item the engine produced (a beat's metrics, a timeline event); the frame timer calls this."""

@@ -26,14 +26,14 @@ def _commands_parser() -> argparse.ArgumentParser:
     """The command line's parser, with the report commands that live in ``ui/``."""
     from somafeedback.cli.main import build_parser
 
-    from .report_command import add_arguments as add_report_commands
+    from .report.command import add_arguments as add_report_commands
 
     return build_parser(extra_commands=add_report_commands)
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
     """(name, one-line help) of every command of ``parser``."""
-    for action in parser._subparsers._group_actions if parser._subparsers else ():  # type: ignore[union-attr]
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
         if isinstance(action, argparse._SubParsersAction):
             return [(choice.dest, choice.help or "") for choice in action._choices_actions]
     return []
@@ -64,7 +64,7 @@ def main(
     """Run a command, print help, or open the app. ``environ``, ``platform``, ``probe`` and
     ``os_release`` (default: this process and machine) feed the check of Qt's system libraries."""
     args = list(sys.argv[1:] if argv is None else argv)
-    from .report_command import COMMANDS as REPORT_COMMANDS
+    from .report.command import COMMANDS as REPORT_COMMANDS
 
     parser = _commands_parser()
     commands = {name for name, _ in _subcommands(parser)} | set(REPORT_COMMANDS)
@@ -74,7 +74,7 @@ def main(
     if args and (args[0] in commands or args[0] in CLI_FLAGS):
         from somafeedback.cli.main import main as cli_main
 
-        from .report_command import add_arguments as add_report_commands
+        from .report.command import add_arguments as add_report_commands
 
         return cli_main(["--help"] if args[0] == "--help-commands" else args, extra_commands=add_report_commands)
     problem = check(sys.platform if platform is None else platform, os.environ if environ is None else environ,

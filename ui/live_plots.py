@@ -22,7 +22,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.hrv.pipeline import BeatMetrics, BreathingMetrics, CoherenceMetrics
 
 from .time_axis import MinutesSecondsAxis
 
@@ -256,7 +256,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
                                pen=pg.mkPen(colour, width=1.5, style=QtCore.Qt.PenStyle.DashLine),
                                label=label, labelOpts={"position": height, "color": colour})
         line.setZValue(5)
-        line.mark_kind, line.mark_text = kind, text  # type: ignore[attr-defined]
+        line.mark_kind, line.mark_text = kind, text
         self.band.addItem(line)
         self.marks[key] = line
 
@@ -290,8 +290,10 @@ class LivePlots(pg.GraphicsLayoutWidget):
             self._rsa_at = b.computed_at_s
             rsa = f"{b.rsa_p2t_ms:.0f} ms" if b.validity.valid and b.rsa_p2t_ms is not None else "--"
             self.breathing.setTitle(f"Breathing rate estimate (breaths/min); RSA peak-to-trough {rsa} (64 s)")
-        for series, measure, value in ((self.breath, m.breathing, m.breathing and m.breathing.rate_bpm),
-                                       (self.coh, m.coherence, m.coherence and m.coherence.ratio)):
+        measures: tuple[tuple[Series, BreathingMetrics | CoherenceMetrics | None, float | None], ...] = (
+            (self.breath, m.breathing, m.breathing.rate_bpm if m.breathing is not None else None),
+            (self.coh, m.coherence, m.coherence.ratio if m.coherence is not None else None))
+        for series, measure, value in measures:
             if measure is None or (series.n and measure.computed_at_s <= series.x[series.n - 1]):
                 continue  # not recomputed since the last point
             if measure.validity.valid and value is not None:

@@ -41,7 +41,7 @@ NO_BAND_TEXT: Final = ("No usual range for this session yet: swings are measured
 class ClockValues(pg.AxisItem):
     """A value axis of durations labelled m:ss at pyqtgraph's own tick spacing (fits a short plot)."""
 
-    def tickStrings(self, values, scale, spacing):  # type: ignore[no-untyped-def]  # noqa: N802 - pyqtgraph API
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802 - pyqtgraph API
         return [clock_label(v) for v in values]
 
 
@@ -57,13 +57,14 @@ class PendulationView(QtWidgets.QWidget):
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
         self.table = QtWidgets.QTableWidget(0, len(HEADERS))
-        self.table.setHorizontalHeaderLabels(list(HEADERS))
+        for column, (name, tip) in enumerate(zip(HEADERS, SWING_HEADER_TIPS, strict=True)):
+            header = QtWidgets.QTableWidgetItem(name)
+            header.setToolTip(tip)
+            self.table.setHorizontalHeaderItem(column, header)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.table.setToolTip(TEXT)
-        for column, tip in enumerate(SWING_HEADER_TIPS):
-            self.table.horizontalHeaderItem(column).setToolTip(tip)
         self.trend = pg.GraphicsLayoutWidget()
         self.trend.setBackground("w")
         self.trend.setMinimumHeight(220)
@@ -130,8 +131,12 @@ class PendulationView(QtWidgets.QWidget):
     # -- reading (tests, screenshots) -------------------------------------------------------------
     def rows(self) -> list[tuple[str, ...]]:
         """The table's text, row by row."""
-        return [tuple(self.table.item(r, c).text() for c in range(self.table.columnCount()))
+        return [tuple(self._cell_text(r, c) for c in range(self.table.columnCount()))
                 for r in range(self.table.rowCount())]
+
+    def _cell_text(self, row: int, column: int) -> str:
+        item = self.table.item(row, column)  # _refresh fills every cell; an empty one reads as ""
+        return item.text() if item is not None else ""
 
     def trend_points(self) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
         """((start, peak above usual), (start, recovery s)) as drawn."""

@@ -25,8 +25,9 @@ Thread: the Qt GUI thread.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -48,7 +49,7 @@ from .live_plots import LivePlots
 from .method_box import MethodBox
 from .pendulation_view import PendulationView
 from .raw_plots import RAW_OUTPUTS, RawPlots
-from .replay_window import clock_text  # the review window's mm:ss, so both show a time alike
+from .time_axis import clock_text  # the review window's mm:ss, so both show a time alike
 
 if TYPE_CHECKING:
     from .settings import AppSettings
@@ -112,14 +113,13 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.settings = settings if settings is not None else AppSettings()
         self.setWindowTitle("somafeedback — practitioner")
         self.plots = LivePlots()
-        extra = {"clock": clock} if clock is not None else {}
         self.panel = CuePanel(library, self.decide, self.push_exercise, self.mark, self.note,
-                              on_undo=self.undo_marker, on_baseline=self.baseline_action, **extra)
+                              on_undo=self.undo_marker, on_baseline=self.baseline_action, clock=clock)
         self.devices = DevicePanel(lambda: self.engine.scan(), lambda address, strap: self.engine.connect(address, strap),
                                    lambda strap: self.engine.disconnect(strap))
-        self.panel.layout().insertWidget(0, self.devices)
+        self.panel.column.insertWidget(0, self.devices)
         self.method_box = MethodBox(getattr(engine.options, "method", "SE"), self.set_method)
-        self.panel.layout().insertWidget(1, self.method_box)
+        self.panel.column.insertWidget(1, self.method_box)
         self.movement_block_open = False  # a CSE movement block marked with B is open
         self.mirror = None
         self.push_controls = None
@@ -129,11 +129,12 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self.mirror = ClientMirror(client, pacer_settings=self.settings.pacer, on_action=self.pushed_control)
             # Pause / Resume, Back a step, Next step for a pushed exercise, under the mirror
             self.push_controls = PushControls(client, on_action=self.pushed_control)
-            at = self.panel.layout().indexOf(self.panel.push_button.parentWidget()) + 1
-            self.panel.layout().insertWidget(at, self.mirror)
-            self.panel.layout().insertWidget(at + 1, self.push_controls)
+            at = self.panel.column.indexOf(self.panel.library_box) + 1  # under the exercises and their push button
+            self.panel.column.insertWidget(at, self.mirror)
+            self.panel.column.insertWidget(at + 1, self.push_controls)
             client.set_time_left_visible(self.settings.client_time_left)
         self.raw = RawPlots(pacer=self._client_pacer)
+        self._pacer_key: object = None  # the engine, pacer and settings last handed to Engine.set_pacer
         self.raw.setVisible(False)  # until a strap streams raw ECG or chest motion
         plots = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.pendulation = PendulationView()  # each swing above the usual range: peak and time back
@@ -331,7 +332,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             shortcut.activated.connect(action)
 
         for key, label, _ in MARKERS:
-            bind(key, lambda value=label: self.mark(value))
+            bind(key, functools.partial(self.mark, label))
         bind("N", self.panel.note.setFocus)
         bind("Space", lambda: self.decide("approve"))
         bind("S", lambda: self.decide("snooze"))
@@ -340,7 +341,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         bind("B", self.toggle_movement_block)
         bind("Ctrl+Z", self.undo_marker)
         for number, phase in enumerate(PHASES, start=1):
-            bind(f"Ctrl+{number}", lambda phase=phase: self.mark_phase(phase))
+            bind(f"Ctrl+{number}", functools.partial(self.mark_phase, phase))
         if self.client is not None:
             bind("F11", self.client.toggle_full_screen)
 
@@ -358,10 +359,11 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.lsl_action.toggled.connect(lambda on: self.engine.set_lsl(on))
         phases = session.addMenu("Phase starts now")
         for number, phase in enumerate(PHASES, start=1):
-            phases.addAction(f"{phase.capitalize()} (Ctrl+{number})", lambda phase=phase: self.mark_phase(phase))
+            phases.addAction(f"{phase.capitalize()} (Ctrl+{number})", functools.partial(self.mark_phase, phase))
         session.addAction("Open a session for review…", self.open_review)
         for fmt, label in (("html", "HTML"), ("pdf", "PDF")):
-            session.addAction(f"A client's progress over the weeks ({label})…", lambda fmt=fmt: self.choose_progress_report(fmt))
+            session.addAction(f"A client's progress over the weeks ({label})…",
+                              functools.partial(self.choose_progress_report, fmt))
         self.sound_action = session.addAction("Soft sound with each new suggestion")
         self.sound_action.setCheckable(True)
         self.sound_action.setChecked(self.settings.suggestion_sound)
@@ -399,10 +401,11 @@ class PractitionerWindow(QtWidgets.QMainWindow):
     def progress_report(self, client: str, fmt: str, out: Path) -> Path | None:
         """A client's weekly progress report, built with a progress dialog; its path, or None."""
         from somafeedback.interop.export import ExportError
-        from somafeedback.reports.content import ReportError, progress_content
+        from somafeedback.reports.common import ReportError
+        from somafeedback.reports.progress_content import progress_content
 
         from .progress_dialog import run_with_progress
-        from .report_render import write_progress_report
+        from .report.render import write_progress_report
 
         try:
             content = run_with_progress(self, f"Reading {client}'s sessions…",
@@ -427,14 +430,19 @@ class PractitionerWindow(QtWidgets.QMainWindow):
     def set_recording(self, on: bool) -> None:
         if on:
             client, practitioner = self.settings.names()
-            manifest = {"client": client or None, "practitioner": practitioner or None, "mode": self.engine.options.mode,
-                        "tags": [], "devices": []}
+            manifest: dict[str, Any] = {"client": client or None, "practitioner": practitioner or None,
+                                        "mode": self.engine.options.mode, "tags": [], "devices": []}
             self.engine.start_recording(self.settings.recordings, manifest)
         else:
             self.engine.stop_recording()
 
     # -- the frame --------------------------------------------------------------------------------
     def on_frame(self) -> None:
+        pacer = self._client_pacer()  # the engine measures how the breathing follows the pacer the client sees
+        pacer_key = (id(self.engine), id(pacer), pacer.changes if pacer is not None else None)
+        if pacer_key != self._pacer_key:
+            self._pacer_key = pacer_key
+            self.engine.set_pacer(pacer)
         for item in self.engine.drain():
             self._take(item)
         self.plots.redraw()
@@ -586,7 +594,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         if self.plot_tabs.tabText(1) != label:
             self.plot_tabs.setTabText(1, label)
 
-    def _show_band(self, data: dict[str, Any]) -> None:
+    def _show_band(self, data: Mapping[str, Any]) -> None:
         if isinstance(data.get("usual"), dict):  # today's start was above the usual range: judged against that
             data = data["usual"]
         thresholds = RegulationModel(baseline=Baseline.from_dict(data)).thresholds()  # the event carries more keys
@@ -661,7 +669,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             step = f" step {data.get('cue_id')}" if data.get("cue_id") is not None else ""
             what = f"{data.get('exercise') or 'client view'}{step}"
         else:
-            what = f"{data.get('kind')} — {data.get('text')}" if action == "pushed" else data.get("kind")
+            what = f"{data.get('kind')} — {data.get('text')}" if action == "pushed" else str(data.get("kind"))
         self._log(event.host_ns, f"cue {action}: {what}")
 
     def _log(self, host_ns: int, text: str) -> QtWidgets.QListWidgetItem:

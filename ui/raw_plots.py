@@ -5,7 +5,10 @@ otherwise. The ECG strip shows the last ``ECG_SPAN_S`` seconds with each R peak 
 found marked; the breathing plot shows the chest movement along its main axis over the last
 ``BREATH_SPAN_S`` seconds, the pacer's target shape when a pacer runs, and a line of what
 was measured: breaths/min from chest motion (or from the ECG), depth, movement, and how
-closely the breathing follows the pacer (phase locking and rate difference over 60 s).
+closely the breathing follows the pacer (phase locking and rate difference over 60 s). The
+following is computed by the engine's analysis (:class:`~somafeedback.live.analysis.LiveAnalysis`,
+from the pacer handed to :meth:`~somafeedback.live.engine.Engine.set_pacer`) and arrives here
+as a :class:`FollowingEstimate`, like every other measure; this widget only draws it.
 
 Samples are kept in fixed-size ring buffers; the window's frame timer calls
 :meth:`RawPlots.redraw`, which draws only what changed. Time is labelled ``m:ss`` (session
@@ -28,7 +31,7 @@ from PySide6 import QtCore
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.devices.events import Beat, EcgChunk
 from somafeedback.regulation.pacer import Pacer
-from somafeedback.signals.pacer_following import FollowingEstimate, PacerFollowing
+from somafeedback.signals.pacer_following import FollowingEstimate
 from somafeedback.signals.raw_signals import BreathingTrace
 
 from .live_plots import LEFT_AXIS_PX, EmptyNote
@@ -44,7 +47,7 @@ GREEN = (0, 158, 115)
 GREY = (150, 150, 150)
 MIN_ECG_SPAN_UV: Final = 500.0  # smallest ECG y span, µV (a QRS is about 1000-2500 µV on a chest strap)
 MIN_BREATH_SPAN_MG: Final = 20.0  # smallest chest-movement y span, mG (a calm breath moves a few to tens of mG)
-RAW_OUTPUTS: Final = (EcgChunk, Beat, BreathingTrace, BreathingEstimate)  # what this widget draws
+RAW_OUTPUTS: Final = (EcgChunk, Beat, BreathingTrace, BreathingEstimate, FollowingEstimate)  # what this widget draws
 
 
 class Ring:
@@ -103,7 +106,6 @@ class RawPlots(pg.GraphicsLayoutWidget):
         self._peak_dots = self.ecg_plot.plot(pen=None, symbol="t1", symbolSize=8, symbolBrush=ORANGE, symbolPen=None)
         self._breath_curve = self.breath_plot.plot(pen=pg.mkPen(GREEN, width=2), connect="finite")
         self._pacer_curve = self.breath_plot.plot(pen=pg.mkPen(GREY, width=1.5, style=QtCore.Qt.PenStyle.DashLine))
-        self.following = PacerFollowing()
         self.latest_breathing: BreathingEstimate | None = None
         self.latest_following: FollowingEstimate | None = None
         self.now_s = 0.0
@@ -117,7 +119,6 @@ class RawPlots(pg.GraphicsLayoutWidget):
         """Start afresh (a replay seek)."""
         self.ecg, self.peaks, self.breath = Ring(ECG_CAPACITY), Ring(256), Ring(BREATH_CAPACITY)
         self.ecg.dirty = self.breath.dirty = True  # the next redraw empties the plots
-        self.following.reset()
         self.latest_breathing = self.latest_following = None
         self.now_s = 0.0
         self.summary = "no chest motion yet"
@@ -135,19 +136,17 @@ class RawPlots(pg.GraphicsLayoutWidget):
             self.now_s = max(self.now_s, float(item.t_s[-1]))
         elif isinstance(item, BreathingEstimate):
             self._breathing(item)
+        elif isinstance(item, FollowingEstimate):
+            self.latest_following = item  # "the pacer stopped" is an invalid estimate: the line drops the following
+            self._show_summary()
 
     def _breathing(self, estimate: BreathingEstimate) -> None:
         if estimate.source == "ecg" and self.latest_breathing is not None and self.latest_breathing.source == "acc":
             return  # chest motion is the better measure while both exist
         self.latest_breathing = estimate
-        pacer = self._pacer()
-        if pacer is not None and estimate.valid:
-            state = pacer.at(estimate.t_s)
-            self.latest_following = self.following.push(estimate.t_s, estimate.phase, estimate.rate_bpm,
-                                                        state.cycle_fraction, state.settings.breaths_per_min)
-        elif pacer is None:
-            self.following.reset()
-            self.latest_following = None
+        self._show_summary()
+
+    def _show_summary(self) -> None:
         self.summary = self._summary()
         self.breath_plot.setTitle(f"Breathing movement of the chest (mG) — {self.summary}")
 

@@ -4,9 +4,10 @@ Layout (top to bottom):
 
 * the **transport** bar: play/pause, the speed (1×, 2×, 10×, as fast as possible), a seek
   slider in session seconds and the position ``mm:ss / mm:ss``;
-* the **timeline strip** across the session: the state ribbon (colour *and* height:
-  the higher the bar, the more activated), gaps (grey), markers (▼), notes (■), review notes
-  (★), cue events (◆) and the position line; a click goes there and pauses;
+* the **timeline strip** across the session (:class:`~.timeline_strip.TimelineStrip`): the
+  state ribbon (colour *and* height: the higher the bar, the more activated), gaps (grey),
+  markers (▼), notes (■), review notes (★), cue events (◆) and the position line; a click goes
+  there and pauses;
 * the **whole session** (:class:`~.review_plots.SessionPlots`): heart rate, RMSSD and breathing
   rate over the entire recording, computed once from the recorded beats and never cleared by
   a seek, with a cursor at the position; wheel zoom and drag pan along time (the strip
@@ -18,16 +19,17 @@ Layout (top to bottom):
   the last 10 minutes, refilled from the position after every seek) and **Pendulation**
   (:class:`~.pendulation_view.PendulationView`: each swing above the usual heart-rate range with
   its peak and recovery time, from :mod:`somafeedback.regulation.pendulation`; a double-click goes to its start);
-* beside them the **event list** (double-click seeks), the **review note** field (saved at
-  the position) and the **phase** marker (a phase starts at the position; saved as a review
-  note carrying the phase, somafeedback.sessions.review_notes.add_phase_mark).
+* beside them the **event list** (:mod:`.review_events`; double-click seeks), the **review
+  note** field (saved at the position) and the **phase** marker (a phase starts at the
+  position; saved as a review note carrying the phase,
+  somafeedback.sessions.review_notes.add_phase_mark).
 
 Review notes go into the session file only when it is the user's own session in their
 library folder (the settings' recordings folder) and writable. Any other recording (the
 sample shipped with the app, a read-only file, one from elsewhere) is kept as it is: the
 first note makes a copy of it in the library and the notes go there, and the window says
-so beside the note field (somafeedback.sessions.review_notes). The report and export dialogs start in
-the library folder.
+so beside the note field (somafeedback.sessions.review_notes). The Report and Export menus
+(:class:`~.review_outputs.ReviewOutputs`) start their folder dialogs in the library folder.
 
 The replay runs in an :class:`~somafeedback.live.engine.Engine` on its own thread, exactly as a
 live session: a ~30 fps frame timer drains it into the plots, and every transport command
@@ -37,8 +39,8 @@ the same file.
 
 The strip and the list show what the file recorded (read once when the window opens);
 for a session recorded without states (imported or recorded-only sessions) the states and
-the baseline are re-analysed from the recorded beats on a background thread and labelled
-"re-analysed".
+the baseline are re-analysed from the recorded beats on a background thread
+(:func:`~somafeedback.live.reanalysis.reanalyze_states`) and labelled "re-analysed".
 
 Shortcuts: Space play/pause · ←/→ 5 s · Shift+←/→ 30 s · N review note.
 
@@ -52,276 +54,58 @@ import bisect
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from somafeedback.devices.events import GapEvent, Notification, TimelineEvent
+from somafeedback.devices.events import GapEvent, TimelineEvent
+from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource
+from somafeedback.live.reanalysis import reanalyze_states
 from somafeedback.regulation.exercises import Exercise
 from somafeedback.regulation.pendulation import Swing, bands_of, series_swings, session_bands
-from somafeedback.hrv.pipeline import BeatMetrics
-from somafeedback.regulation.states import Baseline, RegulationModel
+from somafeedback.regulation.states import band_of
+from somafeedback.sessions.file import SessionFileError, read_session
 from somafeedback.sessions.review_notes import (
     add_phase_mark,
     add_review_note,
     copy_for_review,
     find_review_copy,
-    is_review_note,
-    is_undone_marker,
     notes_in_place,
     stored_review_notes,
-    undone_markers,
 )
 from somafeedback.sessions.segments import PHASES, Segment, session_beat_series, session_phases, session_trends
-from somafeedback.sessions.file import Session, SessionFileError, read_session
 
-from .live_plots import BLUE, GREEN, GREY, ORANGE, SKY, LivePlots, Series
+from .live_plots import LivePlots, Series
 from .pendulation_view import PendulationView
-from .progress_dialog import run_with_progress
 from .raw_plots import RAW_OUTPUTS, RawPlots
+from .review_events import SESSION_ENDED, Entry, entries_of, last_data_ns, timeline_entry
+from .review_outputs import ReviewOutputs
 from .review_plots import SessionPlots
 from .review_segments import SegmentReview
 from .settings import AppSettings
-from .time_axis import MinutesSecondsAxis
+from .time_axis import clock_text
+from .timeline_strip import STATE_STYLE, STRIP_ROWS, TimelineStrip
 
 FRAME_MS = 33  # ~30 frames per second
 CLIENT_STRAP = "strap1"  # the strap the plots show (the regulation model's client strap)
 SPEEDS: tuple[tuple[str, float], ...] = (("1×", 1.0), ("2×", 2.0), ("10×", 10.0), ("as fast as possible", math.inf))
-STEP_S, BIG_STEP_S = 5.0, 30.0
-
-YELLOW = (240, 228, 66)
-PURPLE = (204, 121, 167)
-VERMILLION = (213, 94, 0)
-# state -> (colour, ribbon height): the height says how activated, so colour is never the only cue
-STATE_STYLE: dict[str, tuple[tuple[int, int, int], float]] = {
-    "above band": (ORANGE, 1.0),
-    "rising": (YELLOW, 0.8),
-    "settling": (GREEN, 0.8),
-    "in band": (SKY, 0.6),
-    "calibrating": (GREY, 0.45),
-    "quiet drop — check in?": (PURPLE, 0.3),
-    "low signal": ((215, 215, 215), 0.2),  # recordings made before "signal lost" / "re-checking"
-    "signal lost": ((215, 215, 215), 0.2),
-    "re-checking": ((225, 225, 225), 0.2),
-    "moving": ((200, 200, 230), 0.25),
-    "paused": ((235, 235, 235), 0.2),
-}
-OTHER_STATE = ((190, 190, 190), 0.4)
-RIBBON_TOP = 1.0
-# event kind on the strip -> (row height, symbol, colour)
-STRIP_ROWS: dict[str, tuple[float, str, tuple[int, int, int]]] = {
-    "marker": (2.55, "t", ORANGE),
-    "cue": (2.05, "d", GREEN),
-    "note": (1.55, "s", BLUE),
-    "review": (1.55, "star", VERMILLION),
-}
-STRIP_TOP = 2.9
-STRAP_STOPPED = "the strap stopped"  # the regulation model's reason when the strap's data stop
-SESSION_ENDED = "session ended"  # what the end of a replay says instead
-
-
-def clock_text(t_s: float) -> str:
-    """Session seconds as ``mm:ss`` (``h:mm:ss`` past an hour)."""
-    t = max(0, int(t_s))
-    return f"{t // 3600}:{t // 60 % 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60:02d}:{t % 60:02d}"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One line of the event list (and one mark on the strip)."""
-
-    host_ns: int  # where a double-click seeks (for a gap: its start)
-    kind: str  # marker | note | review | cue | state | baseline | gap
-    text: str
-    end_ns: int | None = None  # gaps: their end
-    data: Any = None
-
-
-def last_data_ns(session: Session) -> int | None:
-    """The session-clock time of the last data the session recorded (None: no data)."""
-    return max((item.host_ns for item in session.notifications), default=None)
-
-
-def entries_of(session: Session) -> list[Entry]:
-    """What the event list and the strip show of a session's recorded events."""
-    found: list[Entry] = []
-    ended_ns = last_data_ns(session)
-    undone = undone_markers(e for e in session.events if isinstance(e, TimelineEvent))
-    for event in session.events:
-        if isinstance(event, GapEvent):
-            found.append(Entry(event.start_ns, "gap", f"gap: no data for {event.duration_s:.1f} s", event.end_ns))
-        elif isinstance(event, TimelineEvent) and is_undone_marker(event, undone):  # listed, not drawn on the strip
-            found.append(Entry(event.host_ns, "undone", f"marker: {event.data.get('label')} (undone live)"))
-        elif isinstance(event, TimelineEvent):
-            entry = timeline_entry(event, ended_ns=ended_ns)
-            if entry is not None:
-                found.append(entry)
-    return found
-
-
-def timeline_entry(event: TimelineEvent, reanalysed: bool = False, ended_ns: int | None = None) -> Entry | None:
-    """The list line of one timeline event (None: not listed).
-
-    ``ended_ns`` is the session's last data: the strap "stopping" there is the end of the
-    session (its file or its recording), shown as "session ended", not as a lost signal.
-    """
-    data = event.data
-    if is_review_note(event):
-        author = f" — {data['author']}" if data.get("author") else ""
-        return Entry(event.host_ns, "review", f"review note: {data.get('text')}{author}")
-    if event.kind == "marker":
-        return Entry(event.host_ns, "marker", f"marker: {data.get('label')}")
-    if event.kind == "note":
-        return Entry(event.host_ns, "note", f"note: {data.get('text')}")
-    if event.kind == "cue":
-        return Entry(event.host_ns, "cue", f"cue {data.get('action')}: {data.get('kind') or data.get('text')}")
-    if event.kind == "state":
-        reason = f" — {data['reason']}" if data.get("reason") else ""
-        label = "state (re-analysed)" if reanalysed else "state"
-        if data.get("reason") == STRAP_STOPPED and ended_ns is not None and event.host_ns >= ended_ns:
-            return Entry(event.host_ns, "state", SESSION_ENDED, data=SESSION_ENDED)
-        return Entry(event.host_ns, "state", f"{label}: {data.get('state')}{reason}", data=str(data.get("state")))
-    if event.kind == "baseline" and isinstance(data.get("hr_ref"), int | float):
-        label = "baseline (re-analysed)" if reanalysed else "baseline"
-        return Entry(event.host_ns, "baseline", f"{label}: HR {data['hr_ref']:.0f} bpm", data=dict(data))
-    return None
-
-
-def band_of(baseline: dict[str, Any]) -> tuple[float, float, float] | None:
-    """(hr_ref, band top, above line) of a recorded baseline, or None when it cannot be read."""
-    try:
-        model = RegulationModel(baseline=Baseline.from_dict(baseline))
-        thresholds = model.thresholds()
-        return float(baseline["hr_ref"]), thresholds["band_top_bpm"], thresholds["above_bpm"]
-    except (TypeError, KeyError, ValueError):
-        return None
+STEP_S, BIG_STEP_S = 5.0, 30.0  # s: the arrow keys' steps (plain, with Shift)
 
 
 class Reanalysis(threading.Thread):
-    """States and the baseline of a session recorded without them (Qt-free, on its own thread)."""
+    """:func:`~somafeedback.live.reanalysis.reanalyze_states` on a thread of its own; ``result`` is set when done."""
 
     def __init__(self, timeline: Sequence[Any], library: dict[str, Exercise]) -> None:
         super().__init__(name="somafeedback review analysis", daemon=True)
         self.timeline = timeline
         self.library = library
-        self.cancelled = False
+        self.cancelled = False  # set from the GUI thread: the work stops at the next item, result stays None
         self.result: list[TimelineEvent] | None = None
 
     def run(self) -> None:
-        from somafeedback.live.regulation_session import RegulationSession
-
-        found: list[TimelineEvent] = []
-        try:
-            session = RegulationSession("practitioner", self.library, found.append)
-            for item in self.timeline:
-                if self.cancelled:
-                    return
-                if isinstance(item, Notification):
-                    session.notification(item)
-                elif not is_review_note(item):
-                    session.event(item)
-        except Exception:  # noqa: BLE001 - the strip simply stays without re-analysed states
-            pass
-        self.result = [e for e in found if e.kind in ("state", "baseline")]
-
-
-class TimelineStrip(pg.PlotWidget):
-    """The session's events along time (the stretch the whole-session plots show); a click asks ``on_seek(seconds)``."""
-
-    def __init__(self, duration_s: float, on_seek: Callable[[float], None],
-                 parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent=parent, background="w", axisItems={"bottom": MinutesSecondsAxis("bottom")})
-        self.duration_s = max(duration_s, 1.0)
-        self.on_seek = on_seek
-        plot = self.getPlotItem()
-        plot.hideAxis("left")
-        plot.setMouseEnabled(x=False, y=False)
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        plot.setXRange(0.0, self.duration_s, padding=0.01)
-        plot.setYRange(0.0, STRIP_TOP, padding=0.02)
-        self.setFixedHeight(120)
-        self.setToolTip("The whole session: states (height = how activated), gaps (grey), markers ▼, cues ◆, "
-                        "notes ■, review notes ★. Click to go there.")
-        self._ribbon: pg.BarGraphItem | None = None
-        self._gaps: pg.BarGraphItem | None = None
-        self._marks: dict[str, pg.ScatterPlotItem] = {}
-        for kind, (_, symbol, colour) in STRIP_ROWS.items():
-            marks = pg.ScatterPlotItem(size=11 if kind != "review" else 14, symbol=symbol, pen=pg.mkPen(colour),
-                                       brush=pg.mkBrush(*colour), hoverable=True, tip=self._tip)
-            self._marks[kind] = marks
-            self.addItem(marks)
-        self.position = pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen((0, 0, 0), width=2))
-        self.position.setZValue(10)
-        self.addItem(self.position)
-        self.states: list[tuple[float, float, str]] = []
-        self.gaps: list[tuple[float, float]] = []
-        self.marks: dict[str, list[tuple[float, str]]] = {kind: [] for kind in STRIP_ROWS}
-        self.scene().sigMouseClicked.connect(self._clicked)
-
-    @staticmethod
-    def _tip(x: float, y: float, data: Any) -> str:
-        return f"{clock_text(x)}  {data}"
-
-    def set_states(self, states: list[tuple[float, float, str]]) -> None:
-        """The ribbon: (from s, to s, state) stretches."""
-        self.states = states
-        if self._ribbon is not None:
-            self.removeItem(self._ribbon)
-            self._ribbon = None
-        if not states:
-            return
-        styles = [STATE_STYLE.get(state, OTHER_STATE) for _, _, state in states]
-        self._ribbon = pg.BarGraphItem(
-            x0=np.array([a for a, _, _ in states]), width=np.array([max(b - a, 0.0) for a, b, _ in states]),
-            y0=np.zeros(len(states)), height=np.array([h * RIBBON_TOP for _, h in styles]),
-            brushes=[pg.mkBrush(*colour) for colour, _ in styles], pens=[pg.mkPen(None)] * len(states))
-        self._ribbon.setZValue(-5)
-        self.addItem(self._ribbon)
-
-    def set_gaps(self, gaps: list[tuple[float, float]]) -> None:
-        self.gaps = gaps
-        if self._gaps is not None:
-            self.removeItem(self._gaps)
-            self._gaps = None
-        if not gaps:
-            return
-        self._gaps = pg.BarGraphItem(
-            x0=np.array([a for a, _ in gaps]), width=np.array([max(b - a, self.duration_s / 400) for a, b in gaps]),
-            y0=np.zeros(len(gaps)), height=np.full(len(gaps), STRIP_TOP),
-            brush=pg.mkBrush(120, 120, 120, 110), pen=pg.mkPen(None))
-        self._gaps.setZValue(-3)
-        self.addItem(self._gaps)
-
-    def set_marks(self, marks: dict[str, list[tuple[float, str]]]) -> None:
-        """Point events per kind (marker, cue, note, review): (seconds, text)."""
-        self.marks = {kind: list(marks.get(kind, [])) for kind in STRIP_ROWS}
-        for kind, points in self.marks.items():
-            y = STRIP_ROWS[kind][0]
-            self._marks[kind].setData(x=[t for t, _ in points], y=[y] * len(points), data=[text for _, text in points])
-
-    def set_position(self, t_s: float) -> None:
-        self.position.setValue(t_s)
-
-    def x_of_view(self, t_s: float) -> QtCore.QPoint:
-        """The widget pixel of session time ``t_s`` (the middle of the strip)."""
-        scene = self.getPlotItem().vb.mapViewToScene(QtCore.QPointF(t_s, STRIP_TOP / 2))
-        return self.mapFromScene(scene)
-
-    def _clicked(self, event: Any) -> None:
-        if event.button() != QtCore.Qt.MouseButton.LeftButton:
-            return
-        vb = self.getPlotItem().vb
-        if not vb.sceneBoundingRect().contains(event.scenePos()):
-            return
-        t_s = vb.mapSceneToView(event.scenePos()).x()
-        event.accept()
-        self.on_seek(min(max(t_s, 0.0), self.duration_s))
+        self.result = reanalyze_states(self.timeline, self.library, lambda: self.cancelled)
 
 
 class ReplayWindow(QtWidgets.QMainWindow):
@@ -371,11 +155,12 @@ class ReplayWindow(QtWidgets.QMainWindow):
         # the whole session, computed once from the recorded beats (never cleared by a seek)
         self.beats = session_beat_series(timeline, self.origin_ns, CLIENT_STRAP)
         self.trends = session_trends(self.beats)
-        self._reanalysed: list[Entry] = []
+        self._reanalyzed: list[Entry] = []
         self._reanalysis: Reanalysis | None = None
         self._build()
         self._install_shortcuts()
-        self._build_menus()
+        self.outputs = ReviewOutputs(self, self.session, self.path, self._report_source, self.recordings)
+        self.outputs.add_menus()
         for problem in self.session.problems:
             self.statusBar().showMessage(f"Parts of this session could not be read: {problem}")
         baseline = next((e.data for e in self._entries if e.kind == "baseline"), None) or self.session.manifest.get("baseline")
@@ -393,69 +178,20 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.frame_timer.start()
         self.resize(1400, 950)
 
-    # -- layout ---------------------------------------------------------------------------------
-    def _build_menus(self) -> None:
-        export = self.menuBar().addMenu("&Export")
-        for fmt, label in (("kubios", "Kubios RR text"), ("csv", "CSV, one file per stream"), ("edf", "EDF+")):
-            export.addAction(f"{label}…", lambda fmt=fmt: self.choose_export(fmt, deidentify=False))
-            export.addAction(f"{label}, de-identified…", lambda fmt=fmt: self.choose_export(fmt, deidentify=True))
-        report = self.menuBar().addMenu("&Report")
-        for fmt, label in (("html", "HTML"), ("pdf", "PDF")):
-            report.addAction(f"Session report ({label})…", lambda fmt=fmt: self.choose_report(fmt, deidentify=False))
-            report.addAction(f"Session report ({label}), de-identified…",
-                             lambda fmt=fmt: self.choose_report(fmt, deidentify=True))
-        for fmt, label in (("html", "HTML"), ("pdf", "PDF")):
-            report.addAction(f"For the client, in plain words ({label})…",
-                             lambda fmt=fmt: self.choose_report(fmt, deidentify=False, audience="client"))
-
-    def choose_report(self, fmt: str, deidentify: bool, audience: str = "practitioner") -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Save the report into which folder?", str(self.save_folder()))
-        if folder:
-            self.report(fmt, Path(folder), deidentify, audience)
-
+    # -- reports and exports (ReviewOutputs: the menus, their dialogs) ------------------------------
     def report(self, fmt: str, folder: Path, deidentify: bool = False, audience: str = "practitioner") -> Path | None:
-        """A session report with a progress dialog; its path, or None when cancelled or failed.
-
-        ``audience="client"``: the plain-language version for the client (no technical measures).
-        """
-        from somafeedback.interop.export import ExportError
-        from somafeedback.reports.content import ReportError, session_content
-        from somafeedback.sessions.file import SessionFileError
-
-        from .report_render import write_client_report, write_session_report
-
-        try:
-            source = self.notes_path if self.notes_path is not None and self.notes_path.exists() else self.path
-            content = run_with_progress(self, f"Reading {source.name} for the report…",  # with the review notes
-                                        lambda progress: session_content(source, deidentify, progress))
-            write = write_client_report if audience == "client" else write_session_report
-            written = None if content is None else write(content, fmt, folder)
-        except (ReportError, ExportError, SessionFileError) as error:
-            QtWidgets.QMessageBox.warning(self, "somafeedback", str(error))
-            return None
-        self.statusBar().showMessage("Report cancelled: nothing was written." if written is None
-                                     else f"Report saved: {written.name}", 8000)
-        return written
-
-    def choose_export(self, fmt: str, deidentify: bool) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export into which folder?", str(self.save_folder()))
-        if folder:
-            self.export(fmt, Path(folder), deidentify)
+        """A session report with a progress dialog (:meth:`.ReviewOutputs.report`); its path, or None."""
+        return self.outputs.report(fmt, folder, deidentify, audience)
 
     def export(self, fmt: str, folder: Path, deidentify: bool = False) -> list[Path] | None:
-        """Export the session with a progress dialog; the files written, or None when cancelled or failed."""
-        from somafeedback.interop.export import ExportError, export_session
+        """Export the session with a progress dialog (:meth:`.ReviewOutputs.export`); the files written, or None."""
+        return self.outputs.export(fmt, folder, deidentify)
 
-        try:
-            written = run_with_progress(self, f"Exporting {self.path.name} ({fmt})…",
-                                        lambda progress: export_session(self.session, fmt, folder, deidentify, progress))
-        except ExportError as error:
-            QtWidgets.QMessageBox.warning(self, "somafeedback", str(error))
-            return None
-        self.statusBar().showMessage("Export cancelled: nothing was written." if written is None
-                                     else f"Exported: {', '.join(p.name for p in written)}", 8000)
-        return written
+    def _report_source(self) -> Path:
+        """The file a report reads: the copy holding the review notes when there is one, else the session."""
+        return self.notes_path if self.notes_path is not None and self.notes_path.exists() else self.path
 
+    # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)
@@ -760,15 +496,6 @@ class ReplayWindow(QtWidgets.QMainWindow):
                     f"({self.recordings}), made when you add the first one.")
         return f"This recording is kept as it is; your review notes go into a copy in your library: {self.notes_path.name}"
 
-    def save_folder(self) -> Path:
-        """Where the report and export dialogs start: the user's library folder, else their documents folder."""
-        if self.recordings.is_dir():
-            return self.recordings
-        from platformdirs import user_documents_path
-
-        documents = user_documents_path()
-        return documents if documents.is_dir() else Path.home()
-
     # -- the frame -------------------------------------------------------------------------------
     def on_frame(self) -> None:
         for item in self.engine.drain():
@@ -825,9 +552,9 @@ class ReplayWindow(QtWidgets.QMainWindow):
             if bands:
                 self._show_swings(series_swings(self.beats, bands), True)
         for event in events:
-            entry = timeline_entry(event, reanalysed=True, ended_ns=self._ended_ns)
+            entry = timeline_entry(event, reanalyzed=True, ended_ns=self._ended_ns)
             if entry is not None:
-                self._reanalysed.append(entry)
+                self._reanalyzed.append(entry)
                 if entry.kind == "baseline" and self._band is None:
                     self._set_band(band_of(entry.data))
         self._refresh_events()
@@ -890,11 +617,11 @@ class ReplayWindow(QtWidgets.QMainWindow):
 
     # -- events: list and strip --------------------------------------------------------------------
     def _all_entries(self) -> list[Entry]:
-        return sorted(self._entries + self._reanalysed, key=lambda e: e.host_ns)
+        return sorted(self._entries + self._reanalyzed, key=lambda e: e.host_ns)
 
     def _states(self) -> list[Entry]:
         recorded = [e for e in self._entries if e.kind == "state"]
-        return sorted(recorded or [e for e in self._reanalysed if e.kind == "state"], key=lambda e: e.host_ns)
+        return sorted(recorded or [e for e in self._reanalyzed if e.kind == "state"], key=lambda e: e.host_ns)
 
     def _state_at(self, host_ns: int) -> str | None:
         at = bisect.bisect_right(self._state_stamps, host_ns)

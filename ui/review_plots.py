@@ -80,7 +80,7 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         plot.hideButtons()
         pad = 0.02 * self.duration_s
         plot.setLimits(xMin=-pad, xMax=self.duration_s + pad, minXRange=5.0)
-        plot.min_y_span = MIN_Y_SPAN[key]  # type: ignore[attr-defined]
+        plot.min_y_span = MIN_Y_SPAN[key]
         return plot
 
     def _fit_y(self) -> None:
@@ -155,7 +155,7 @@ class SessionPlots(pg.GraphicsLayoutWidget):
             region.setZValue(10)
             label = pg.InfLineLabel(region.lines[0], name, position=0.92, anchors=[(0, 0), (0, 0)],
                                     color=colour)
-            region.name_label = label  # type: ignore[attr-defined]
+            region.name_label = label
             if on_change is not None:
                 region.sigRegionChangeFinished.connect(lambda *_: on_change(name))
             self.hr_plot.addItem(region, ignoreBounds=True)

@@ -79,8 +79,7 @@ class SegmentTable(QtWidgets.QTableWidget):
             value = value_of(stats)
             self._put(key, column, MISSING if value is None else f"{value:.{decimals}f}", value)
         notes = "; ".join(stats.notes) or "—"
-        self._put("notes", column, notes, notes)
-        self.item(self.row_of("notes"), column).setToolTip(f"{notes}\nHow: {stats.conventions}")
+        self._put("notes", column, notes, notes).setToolTip(f"{notes}\nHow: {stats.conventions}")
         self.resizeRowToContents(self.row_of("notes"))
 
     def value(self, name: str, key: str) -> object:
@@ -92,7 +91,7 @@ class SegmentTable(QtWidgets.QTableWidget):
         item = self.item(self.row_of(key), 0 if name == "A" else 1)
         return "" if item is None else item.text()
 
-    def _put(self, key: str, column: int, text: str, value: object) -> None:
+    def _put(self, key: str, column: int, text: str, value: object) -> QtWidgets.QTableWidgetItem:
         item = QtWidgets.QTableWidgetItem(text)
         item.setData(QtCore.Qt.ItemDataRole.UserRole, value)
         item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
@@ -101,6 +100,7 @@ class SegmentTable(QtWidgets.QTableWidget):
         if key == "notes":
             item.setToolTip(text)
         self.setItem(self.row_of(key), column, item)
+        return item
 
     def _clear(self, column: int) -> None:
         for key in self.keys:

@@ -4,6 +4,7 @@ pyqtgraph's default axis labels seconds with SI prefixes ("1.2 ks" after about 1
 or as "1e+04"; a practitioner reads a clock. :class:`MinutesSecondsAxis` labels ticks as
 ``m:ss`` (``h:mm:ss`` once a shown tick is an hour or more) at clock-like steps (1, 2, 5, 10,
 15, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6 h ...), never with an SI prefix.
+:func:`clock_text` is the windows' zero-padded ``mm:ss`` clock.
 
 Thread: the Qt GUI thread (like every graphics item).
 """
@@ -32,6 +33,13 @@ def clock_label(t_s: float, hours: bool = False, decimals: int = 0) -> str:
     if hours or whole >= 3600:
         return f"{sign}{whole // 3600}:{whole // 60 % 60:02d}:{seconds}"
     return f"{sign}{whole // 60}:{seconds}"
+
+
+def clock_text(t_s: float) -> str:
+    """Session seconds as ``mm:ss`` (``h:mm:ss`` past an hour; negative as ``00:00``): the review window's
+    and the live window's clock (the axes use :func:`clock_label`)."""
+    t = max(0, int(t_s))
+    return f"{t // 3600}:{t // 60 % 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60:02d}:{t % 60:02d}"
 
 
 class MinutesSecondsAxis(pg.AxisItem):
@@ -76,4 +84,4 @@ def time_axis() -> MinutesSecondsAxis:
     return MinutesSecondsAxis("bottom")
 
 
-__all__ = ["MinutesSecondsAxis", "STEPS_S", "clock_label", "time_axis"]
+__all__ = ["MinutesSecondsAxis", "STEPS_S", "clock_label", "clock_text", "time_axis"]

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -38,22 +38,18 @@ from bumble import gatt
 from bumble.device import Connection, Device
 
 from ..gatt_uuids import POLAR_PMD_CONTROL_POINT, POLAR_PMD_DATA, POLAR_PMD_SERVICE
-from ..polar_pmd import (
+from ..pmd_commands import (
     ControlOp,
-    MeasurementType,
     PmdStatus,
     SettingType,
     control_response,
     decode_settings,
-    encode_acc_frame,
-    encode_compressed_frame,
-    encode_ecg_frame,
     encode_settings,
     features_value,
-    max_samples_per_frame,
     measurement_stopped,
-    PmdFormatError,
 )
+from ..pmd_frames import encode_acc_frame, encode_compressed_frame, encode_ecg_frame, max_samples_per_frame
+from ..pmd_types import MeasurementType, PmdFormatError
 from .acc_synth import AccSynth
 from .ecg_synth import EcgSynth
 from .physiology import SimBeat
@@ -72,9 +68,10 @@ RENDER_LOOKAHEAD_S: Final = 1.0  # s of beats known beyond a frame's end before 
 ACC_REFERENCE_BYTES: Final = 6  # compressed ACC: 3 x int16 reference sample
 ACC_WORST_DELTA_BYTES: Final = 6  # compressed ACC: at most 16-bit deltas x 3 channels per sample
 
-ECG_OFFER: Final = {SettingType.SAMPLE_RATE: [130], SettingType.RESOLUTION: [14]}
-ACC_OFFER: Final = {SettingType.SAMPLE_RATE: [25, 50, 100, 200], SettingType.RESOLUTION: [16], SettingType.RANGE: [2, 4, 8]}
-OFFERS: Final = {MeasurementType.ECG: ECG_OFFER, MeasurementType.ACC: ACC_OFFER}
+Offer = Mapping[SettingType | int, Sequence[int]]  # setting type -> the values offered
+ECG_OFFER: Final[Offer] = {SettingType.SAMPLE_RATE: [130], SettingType.RESOLUTION: [14]}
+ACC_OFFER: Final[Offer] = {SettingType.SAMPLE_RATE: [25, 50, 100, 200], SettingType.RESOLUTION: [16], SettingType.RANGE: [2, 4, 8]}
+OFFERS: Final[Mapping[int, Offer]] = {MeasurementType.ECG: ECG_OFFER, MeasurementType.ACC: ACC_OFFER}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +126,7 @@ class SimulatedPmd:
         self._chores: set[asyncio.Task[None]] = set()
         device.gatt_server.max_mtu = max_mtu
 
-        self._control = gatt.Characteristic(
+        self._control: gatt.Characteristic[bytes] = gatt.Characteristic(
             POLAR_PMD_CONTROL_POINT,
             gatt.Characteristic.Properties.READ | gatt.Characteristic.Properties.WRITE
             | gatt.Characteristic.Properties.INDICATE,
@@ -173,7 +170,7 @@ class SimulatedPmd:
         # Rodrigues' rotation of the gravity vector about a random axis
         self._posture = (g * np.cos(angle) + np.cross(axis, g) * np.sin(angle)
                          + axis * np.dot(axis, g) * (1 - np.cos(angle)))
-        self._postures.append((start_s + duration_s * 0.5, tuple(float(v) for v in self._posture)))
+        self._postures.append((start_s + duration_s * 0.5, (float(self._posture[0]), float(self._posture[1]), float(self._posture[2]))))
         for synth in self.acc_synths.values():
             self._schedule(synth, len(self._movements) - 1)
 

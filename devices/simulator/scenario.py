@@ -48,7 +48,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Final
 
-from .physiology import BREATHING_BPM_MAX, BREATHING_BPM_MIN, STATES
+from .state_params import BREATHING_BPM_MAX, BREATHING_BPM_MIN, STATES
 
 DEFAULT_SCENARIO: Final = "calm"
 DEFAULT_RAMP_S: Final = 60.0

@@ -27,15 +27,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .artifacts import ArtifactDetector, FlagReason, Judgement
-from .spectral import (
-    BREATHING_FS_HZ,
-    SpectralSettings,
-    band_powers,
-    breathing_rate,
-    coherence,
-    resample_tachogram,
-    rsa_peak_to_trough,
-)
+from .rsa import BREATHING_FS_HZ, breathing_rate, rsa_peak_to_trough
+from .spectral import SpectralSettings, band_powers, coherence
+from .tachogram import resample_tachogram
 from .time_domain import SlidingTimeDomain, TimeDomain, WindowValidity
 
 @dataclass(frozen=True, slots=True)

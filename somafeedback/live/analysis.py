@@ -11,7 +11,14 @@ metric windows of each strap:
 * a Polar H10's raw streams go through the strap's :class:`StrapRawSignals` (ECG and
   motion chunks, R-peak beats, breathing); while its ECG streams, the R-peak beats feed the
   metrics instead of the strap's own RR, each checked against the strap's RR by a
-  :class:`RrCrossCheck` (a disagreement flags the beat as an artifact).
+  :class:`RrCrossCheck` (a disagreement flags the beat as an artifact);
+* while a pacer runs, each of the strap's breathing estimates goes through its
+  :class:`PacerFollowing` and the resulting :class:`FollowingEstimate` is an output like any
+  other measure (breathing from chest motion; from the ECG only while the strap has given no
+  chest-motion estimate since it started or the last seek). The pacer is known from ``pacer``
+  timeline events (:func:`pacer_event_data`: its start and every settings change), so a
+  replay of the recording computes the same following as the live run; the pacer stopping
+  gives one invalid estimate ("the pacer stopped").
 
 The printer, the tests and the desktop app all consume it, so they cannot disagree.
 
@@ -19,6 +26,10 @@ Thread: the loop that delivers the items (synchronous, one call per item).
 """
 
 from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 from somafeedback.devices.events import (
     Beat,
@@ -34,10 +45,44 @@ from somafeedback.hrv.artifacts import FlagReason
 from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT
 from somafeedback.devices.heart_rate_stream import HeartRateStream, StreamItem
 from somafeedback.hrv.pipeline import BeatMetrics, MetricsPipeline, PipelineConfig
+from somafeedback.regulation.pacer import Pacer, PacerSettings
+from somafeedback.signals.chest_motion import BreathingEstimate
+from somafeedback.signals.pacer_following import FollowingEstimate, PacerFollowing, invalid_estimate
 from somafeedback.signals.raw_signals import RawItem, StrapRawSignals
 from somafeedback.signals.rr_crosscheck import CheckedBeat, RrCrossCheck
 
-Output = StreamItem | BeatMetrics | RawItem
+Output = StreamItem | BeatMetrics | RawItem | FollowingEstimate
+
+PACER_EVENT: Final = "pacer"  # timeline event: the pacer the client sees (started, changed or stopped)
+FOLLOWING_WINDOW_S: Final = 60.0  # s, the window of the pacer following estimate
+PACER_STOPPED: Final = "the pacer stopped"  # the reason of the estimate that ends a following
+
+
+def pacer_event_data(pacer: Pacer | None) -> dict[str, Any]:
+    """A ``pacer`` event's data: the whole pacer (its start and every settings change, in
+    session seconds), or ``{"running": False}``; :func:`pacer_from_data` rebuilds it exactly."""
+    if pacer is None:
+        return {"running": False}
+    changes = [{"at_s": at_s, "inhale_s": s.inhale_s, "exhale_s": s.exhale_s, "hold_in_s": s.hold_in_s,
+                "hold_out_s": s.hold_out_s} for at_s, s in pacer.changes]
+    return {"running": True, "breaths_per_min": round(pacer.settings.breaths_per_min, 3), "changes": changes}
+
+
+def pacer_from_data(data: Mapping[str, Any]) -> Pacer | None:
+    """The pacer a ``pacer`` event describes (None: stopped, or data this version cannot read)."""
+    changes = data.get("changes") if data.get("running") else None
+    if not isinstance(changes, list) or not changes:
+        return None
+    try:
+        steps = [(float(c["at_s"]), PacerSettings(float(c["inhale_s"]), float(c["exhale_s"]),
+                                                  float(c.get("hold_in_s", 0.0)), float(c.get("hold_out_s", 0.0))))
+                 for c in changes]
+        pacer = Pacer(steps[0][1], steps[0][0])
+        for at_s, settings in steps[1:]:
+            pacer.set_settings(settings, at_s)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return pacer
 
 
 class LiveAnalysis:
@@ -50,6 +95,27 @@ class LiveAnalysis:
         self.pipelines: dict[str, MetricsPipeline] = {}
         self.raw: dict[str, StrapRawSignals] = {}
         self.crosschecks: dict[str, RrCrossCheck] = {}
+        self.pacer: Pacer | None = None  # the pacer in force (from the latest ``pacer`` event)
+        self.following: dict[str, PacerFollowing] = {}
+        self._chest_breathing: set[str] = set()  # straps that gave a chest-motion estimate (preferred to the ECG's)
+        self._pacers: list[tuple[int, Pacer | None]] = []  # (host_ns, pacer) of every pacer event known, for seeks
+
+    def learn_pacers(self, events: Iterable[SourceEvent]) -> None:
+        """Know the ``pacer`` events of a whole recording beforehand (a replay), so a seek finds
+        the pacer in force there even when it started before the replay reached it."""
+        for event in events:
+            if isinstance(event, TimelineEvent) and event.kind == PACER_EVENT:
+                self._remember_pacer(event)
+
+    def _remember_pacer(self, event: TimelineEvent) -> Pacer | None:
+        pacer = pacer_from_data(event.data)
+        stamps = [ns for ns, _ in self._pacers]
+        i = bisect.bisect_left(stamps, event.host_ns)
+        if i < len(stamps) and stamps[i] == event.host_ns:
+            self._pacers[i] = (event.host_ns, pacer)
+        else:
+            self._pacers.insert(i, (event.host_ns, pacer))
+        return pacer
 
     def stream(self, strap_id: str) -> HeartRateStream:
         if strap_id not in self.streams:
@@ -102,7 +168,34 @@ class LiveAnalysis:
             out.append((strap, item))
             if self.metrics and isinstance(item, Beat):
                 out.extend(self._measure(strap, self.crosschecks[strap].add_ecg(item)))
+            elif isinstance(item, BreathingEstimate):
+                following = self._follow(strap, item)
+                if following is not None:
+                    out.append((strap, following))
         return out
+
+    def _follow(self, strap: str, estimate: BreathingEstimate) -> FollowingEstimate | None:
+        """The breathing against the pacer, after one breathing estimate (None: no pacer, or not a sample)."""
+        if estimate.source == "acc":
+            self._chest_breathing.add(strap)
+        elif strap in self._chest_breathing:
+            return None  # chest motion is the better measure while both exist
+        if self.pacer is None or not estimate.valid:
+            return None
+        state = self.pacer.at(estimate.t_s)
+        following = self.following.setdefault(strap, PacerFollowing(FOLLOWING_WINDOW_S))
+        return following.push(estimate.t_s, estimate.phase, estimate.rate_bpm, state.cycle_fraction,
+                              state.settings.breaths_per_min, estimate.source)
+
+    def _set_pacer(self, pacer: Pacer | None, t_s: float) -> list[tuple[str, Output]]:
+        """A pacer starts, changes (the following goes on) or stops (one invalid estimate per strap)."""
+        self.pacer = pacer
+        if pacer is not None:
+            return []
+        stopped: list[tuple[str, Output]] = [(strap, invalid_estimate(t_s, PACER_STOPPED, 0, FOLLOWING_WINDOW_S))
+                                             for strap in self.following]
+        self.following.clear()
+        return stopped
 
     def _measure(self, strap: str, checked: list[CheckedBeat]) -> list[tuple[str, BeatMetrics]]:
         """Feed checked ECG beats to the strap's metrics."""
@@ -117,14 +210,22 @@ class LiveAnalysis:
         """ECG beats still waiting for the strap's RR, decided now with what there is."""
         return self.crosschecks[strap].flush() if strap in self.crosschecks else []
 
-    def on_event(self, event: SourceEvent) -> list[tuple[str, BeatMetrics]]:
-        """Metric snapshots an event forces (everything invalid on a loss or a gap)."""
+    def on_event(self, event: SourceEvent) -> list[tuple[str, Output]]:
+        """Metric snapshots an event forces (everything invalid on a loss or a gap), and the
+        following estimates a stopped pacer ends."""
         if isinstance(event, TimelineEvent) and event.kind == "seek":
             self.streams.clear()
             self.pipelines.clear()
             self.raw.clear()
             self.crosschecks.clear()
+            self.following.clear()
+            self._chest_breathing.clear()
+            to_ns = event.data.get("to_ns", event.host_ns)
+            i = bisect.bisect_right([ns for ns, _ in self._pacers], to_ns if isinstance(to_ns, int) else event.host_ns)
+            self.pacer = self._pacers[i - 1][1] if i else None  # the pacer in force where the replay goes on
             return []
+        if isinstance(event, TimelineEvent) and event.kind == PACER_EVENT:
+            return self._set_pacer(self._remember_pacer(event), event.host_ns / 1e9)
         if isinstance(event, TimelineEvent) and event.kind.startswith("pmd_") and event.strap_id is not None:
             self.raw_signals(event.strap_id).event(event)
             return []  # a stopped ECG hands over at the strap's next RR (see on_notification)

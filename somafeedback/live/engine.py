@@ -12,7 +12,12 @@ replays through an :class:`Engine`:
 * results are appended to a lock-protected buffer; the UI drains it from a frame timer
   (~30 fps), so nothing is redrawn per sample and the loop never waits for the UI;
 * the UI's commands (approve a cue, add a marker, pause or seek a replay) are scheduled
-  onto the loop with ``call_soon_threadsafe``.
+  onto the loop with ``call_soon_threadsafe``;
+* the pacer the client sees is handed in with :meth:`Engine.set_pacer` and becomes a
+  ``pacer`` timeline event (recorded), from which the analysis computes how the breathing
+  follows it (:class:`~somafeedback.signals.pacer_following.FollowingEstimate` outputs, recorded
+  by the regulation session as ``pacer-following`` events); a replay learns the recorded pacer
+  events first, so it computes the same following, after a seek too.
 
 Thread: ``start``/``stop``/``drain`` and the commands may be called from any thread (the
 UI's); everything else runs on the engine's own thread.
@@ -30,10 +35,11 @@ from typing import Any
 
 from somafeedback.clock import LoopClock, SessionEventLoop, Speed
 from somafeedback.devices.events import Notification, SourceEvent, TimelineEvent
-from somafeedback.regulation.exercises import Exercise, load_library
-from .analysis import LiveAnalysis, Output
+from somafeedback.regulation.exercises import Exercise, load_exercises
+from .analysis import PACER_EVENT, LiveAnalysis, Output, pacer_event_data
 from somafeedback.regulation.methods import Method
 from somafeedback.regulation.cues import HOME_CONTROLS, CueConfig
+from somafeedback.regulation.pacer import Pacer
 from somafeedback.regulation.states import Baseline, RegulationConfig
 
 @dataclass(frozen=True, slots=True)
@@ -92,19 +98,19 @@ class _Sink:
         outputs = self.analysis.on_notification(notification)  # once, for the UI, LSL and the regulation loop
         self.engine._push(*(StrapOutput(strap, output) for strap, output in outputs))
         if self.engine._lsl is not None:
-            self.engine._lsl.notification_analysed(outputs)
+            self.engine._lsl.notification_analyzed(outputs)
         if self.engine.session is not None:
-            self.engine.session.notification_analysed(notification, outputs)
+            self.engine.session.notification_analyzed(notification, outputs)
 
     def event(self, event: SourceEvent) -> None:
         if self.engine._recorder is not None:
             self.engine._recorder.event(event)
         outputs = self.analysis.on_event(event)
         if self.engine._lsl is not None:
-            self.engine._lsl.event_analysed(event, outputs)
+            self.engine._lsl.event_analyzed(event, outputs)
         self.engine._push(event, *(StrapOutput(strap, metrics) for strap, metrics in outputs))
         if self.engine.session is not None:
-            self.engine.session.event_analysed(event, outputs)
+            self.engine.session.event_analyzed(event, outputs)
 
 
 class Engine:
@@ -114,7 +120,7 @@ class Engine:
                  library: dict[str, Exercise] | None = None) -> None:
         self.source = source
         self.options = options or EngineOptions()
-        self.library = library if library is not None else load_library()
+        self.library = library if library is not None else load_exercises()
         self.error: BaseException | None = None
         self.finished = threading.Event()
         self.recording: Path | None = None
@@ -130,6 +136,7 @@ class Engine:
         self._lsl: Any = None  # the LslOutlets while publishing to Lab Streaming Layer
         self._committer: Any = None
         self.session_origin_ns: int | None = None  # the session's 00:00 on the loop's clock (host_ns), once started
+        self._pacer_data: dict[str, Any] = pacer_event_data(None)  # the latest pacer event's data (engine thread)
 
     # -- life -----------------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> None:
@@ -223,6 +230,26 @@ class Engine:
             return None
         return session.model.calibration_progress()
 
+    def set_pacer(self, pacer: Pacer | None) -> None:
+        """The pacer the client sees now (None: no pacer shows) (any thread).
+
+        Its start and settings changes are read here, in the caller's thread (one read of an
+        immutable history); on the loop, a change from the last one becomes a ``pacer`` timeline
+        event (recorded, published, and read by the analysis, which then measures how the
+        breathing follows it). Call it again after the pacer's settings change.
+        """
+        data = pacer_event_data(pacer)
+
+        def add() -> None:
+            if data == self._pacer_data:
+                return
+            self._pacer_data = data
+            assert self._loop is not None
+            clock = LoopClock(self._loop)
+            self._sink.event(TimelineEvent(PACER_EVENT, clock.now_ns(), clock.wall_time(), data))
+
+        self.call(add)
+
     def add_event(self, kind: str, /, **data: Any) -> None:
         """A marker, note or pushed cue, stamped with the engine's clock, on the session's timeline.
 
@@ -280,6 +307,7 @@ class Engine:
             recorded = read_session(self.source.replay)
             for problem in recorded.problems:
                 self._push(TimelineEvent("engine-warning", 0, 0.0, {"text": problem}))
+            self._sink.analysis.learn_pacers(e for e in recorded.timeline if isinstance(e, TimelineEvent))
             self.replay = ReplaySource(recorded.timeline, self._sink, speed=self.source.speed)
             await self._until_stopped(self.replay.run())
             return
@@ -301,7 +329,7 @@ class Engine:
                     self._open_recording(options.record_to, {"method": str(self.session.method), **options.manifest})
                 for number, address in enumerate(addresses, start=1):
                     self._fleet.connect(address, f"strap{number}")
-                await self._stop.wait()  # type: ignore[union-attr]
+                await self._stop.wait()
             finally:
                 await self._fleet.close()
                 self.session.finish()  # blocks still waiting for their rest after, into the recording
@@ -318,6 +346,8 @@ class Engine:
             manifest.setdefault("session_origin_host_ns", self.session_origin_ns)
         writer = SessionWriter(new_session_path(library, clock.wall_time(), manifest.get("client")), clock, manifest)
         self._recorder, self.recording = writer, writer.path
+        if self._pacer_data.get("running"):  # a pacer already runs: the recording starts knowing it
+            writer.event(TimelineEvent(PACER_EVENT, clock.now_ns(), clock.wall_time(), self._pacer_data))
         self.session.recorder = writer
         self._committer = asyncio.ensure_future(keep_committed(writer))
         self._push(TimelineEvent("recording", clock.now_ns(), clock.wall_time(), {"state": "started", "path": str(writer.path)}))
@@ -335,7 +365,11 @@ class Engine:
 
     def start_recording(self, library: Path, manifest: dict[str, Any] | None = None) -> None:
         """Start recording into a new session in ``library`` (any thread)."""
-        self.call(lambda: self._recorder is None and self._open_recording(library, dict(manifest or self.options.manifest)))
+        def start() -> None:
+            if self._recorder is None:
+                self._open_recording(library, dict(manifest or self.options.manifest))
+
+        self.call(start)
 
     def stop_recording(self) -> None:
         self.call(self._close_recording)

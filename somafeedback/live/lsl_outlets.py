@@ -291,21 +291,21 @@ class LslOutlets:
     # -- StrapSink ----------------------------------------------------------------------
     def notification(self, notification: Notification) -> None:
         if not self.closed:
-            self.notification_analysed(self.analysis.on_notification(notification))
+            self.notification_analyzed(self.analysis.on_notification(notification))
 
     def event(self, event: SourceEvent) -> None:
         if not self.closed:
-            self.event_analysed(event, self.analysis.on_event(event))
+            self.event_analyzed(event, self.analysis.on_event(event))
 
     # -- fed by a caller that already runs the analysis (the app's engine) ------------------
-    def notification_analysed(self, outputs: Sequence[tuple[str, Output]]) -> None:
+    def notification_analyzed(self, outputs: Sequence[tuple[str, Output]]) -> None:
         """What a LiveAnalysis made of one notification."""
         if self.closed:
             return
         for strap_id, output in outputs:
             self._output(strap_id, output)
 
-    def event_analysed(self, event: SourceEvent, outputs: Sequence[tuple[str, Output]]) -> None:
+    def event_analyzed(self, event: SourceEvent, outputs: Sequence[tuple[str, Output]]) -> None:
         """An event, and what a LiveAnalysis made of it."""
         if self.closed:
             return

@@ -13,14 +13,22 @@ and in CSE also from the practitioner's ``movement-start``/``movement-end`` mark
 chest accelerometer. A block holds the state model (``moving``) until ``SETTLE_AFTER_S`` after
 it ends, and is compared with the rest before it.
 
+While a pacer runs, how the client's breathing follows it (the analysis' following estimates)
+is recorded as ``pacer-following`` events (:meth:`FollowingEstimate.as_dict`: the values, their
+60 s window, the pacer's rate, the rule): at once when the estimate becomes valid or invalid,
+when the following verdict or the reason changes, and otherwise every
+``FOLLOWING_EVERY_S`` (10 s) of session time.
+
 Thread: the loop that feeds it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Final
 
 from somafeedback.signals.chest_motion import BreathingEstimate
+from somafeedback.signals.pacer_following import FollowingEstimate
 from somafeedback.regulation.cues import CueConfig, CueEvent, HomeScript, PractitionerCues
 from somafeedback.devices.events import LinkEvent, LinkState, Notification, SourceEvent, StrapSink, TimelineEvent
 from somafeedback.regulation.exercises import Exercise
@@ -31,6 +39,8 @@ from somafeedback.regulation.states import Baseline, RegulationConfig, Regulatio
 
 MARKER_KINDS = ("discharge", "resource", "mute", "unmute")  # markers the model and the cues listen to
 BLOCK_MARKERS = {"movement-start": True, "movement-end": False}  # the practitioner's movement-block hotkey (CSE)
+FOLLOWING_EVENT: Final = "pacer-following"  # timeline event: how the breathing follows the pacer
+FOLLOWING_EVERY_S: Final = 10.0  # s of session time between recorded following estimates that say the same
 
 
 class RegulationSession:
@@ -76,16 +86,18 @@ class RegulationSession:
         self._clock = (0, 0.0)  # (host_ns, wall_time) of the latest notification: maps beat time to wall time
         self._baseline_reported = baseline is not None
         self._script_started = False
+        self._announced = False  # an event other than pacer-following was emitted (the method and state come first)
+        self._following: FollowingEstimate | None = None  # the latest recorded following estimate
 
     # -- StrapSink ----------------------------------------------------------------------------
     def notification(self, notification: Notification) -> None:
-        self.notification_analysed(notification, self.analysis.on_notification(notification))
+        self.notification_analyzed(notification, self.analysis.on_notification(notification))
 
     def event(self, event: SourceEvent) -> None:
-        self.event_analysed(event, self.analysis.on_event(event))
+        self.event_analyzed(event, self.analysis.on_event(event))
 
     # -- fed by a caller that already runs the analysis (the app's engine) ----------------------
-    def notification_analysed(self, notification: Notification, outputs: Sequence[tuple[str, Output]]) -> None:
+    def notification_analyzed(self, notification: Notification, outputs: Sequence[tuple[str, Output]]) -> None:
         """One notification and what a LiveAnalysis made of it."""
         self._clock = (notification.host_ns, notification.wall_time)
         for strap, output in outputs:
@@ -93,6 +105,8 @@ class RegulationSession:
                 continue
             if isinstance(output, BeatMetrics):
                 self._measure(output)
+            elif isinstance(output, FollowingEstimate):
+                self._follow_pacer(output)
             elif isinstance(output, BreathingEstimate) and output.source == "acc":
                 self._states(self.model.movement(output.t_s, output.moving))
                 if self.policy.movement_blocks and output.moving and self._block_source is None:
@@ -100,11 +114,13 @@ class RegulationSession:
                 elif not output.moving and self._block_source == "accelerometer":
                     self.movement_block(False, "accelerometer", output.t_s)
 
-    def event_analysed(self, event: SourceEvent, outputs: Sequence[tuple[str, Output]]) -> None:
+    def event_analyzed(self, event: SourceEvent, outputs: Sequence[tuple[str, Output]]) -> None:
         """An event and what a LiveAnalysis made of it."""
         for strap, metrics in outputs:
             if strap == self.client_strap and isinstance(metrics, BeatMetrics):
                 self._measure(metrics)
+            elif strap == self.client_strap and isinstance(metrics, FollowingEstimate):
+                self._follow_pacer(metrics)  # the pacer stopped
         if isinstance(event, TimelineEvent) and event.kind == "marker":
             label = str(event.data.get("label", ""))
             t_s = event.host_ns / 1e9
@@ -220,8 +236,17 @@ class RegulationSession:
         self._states(self.model.use_baseline(baseline, t))
 
     # -- the loop -------------------------------------------------------------------------------
+    def _follow_pacer(self, estimate: FollowingEstimate) -> None:
+        """Record a following estimate when it says something new, or ``FOLLOWING_EVERY_S`` after the last."""
+        last = self._following
+        if (last is not None and (last.valid, last.following, last.reason) == (estimate.valid, estimate.following, estimate.reason)
+                and 0.0 <= estimate.t_s - last.t_s < FOLLOWING_EVERY_S):
+            return
+        self._following = estimate
+        self._emit(FOLLOWING_EVENT, estimate.t_s, estimate.as_dict())
+
     def _measure(self, metrics: BeatMetrics) -> None:
-        if not self.history:  # announce the method and where the model starts (calibrating, or in band on a stored baseline)
+        if not self._announced:  # announce the method and where the model starts (calibrating, or in band on a stored baseline)
             self._emit("method", metrics.t_s, {"method": str(self.method), "title": self.policy.title,
                                                "description": self.policy.description})
             self._emit("state", metrics.t_s, {"previous": None, "state": str(self.model.state),
@@ -271,6 +296,7 @@ class RegulationSession:
         host_ns, wall = self._clock
         event = TimelineEvent(kind, round(t_s * 1e9), wall + (t_s - host_ns / 1e9), data, self.client_strap)
         self.history.append(event)
+        self._announced = self._announced or kind != FOLLOWING_EVENT
         if self.recorder is not None:
             self.recorder.event(event)
         self.emit_event(event)

@@ -3,7 +3,8 @@
 A :class:`~somafeedback.devices.events.StrapSink` for the ``stream``, ``record`` and
 ``replay`` commands, presenting what :class:`~somafeedback.live.analysis.LiveAnalysis`
 makes of each item. Text mode is for people; ``--json`` prints one JSON object per line,
-each with a ``type`` field.
+each with a ``type`` field. How the breathing follows a recorded pacer (a replay of a session
+with ``pacer`` events) prints with the breathing, as ``following`` lines.
 
 Thread: the loop that feeds it (the BLE or replay loop).
 """
@@ -28,6 +29,7 @@ from somafeedback.devices.events import (
     TimelineEvent,
 )
 from somafeedback.signals.chest_motion import BreathingEstimate
+from somafeedback.signals.pacer_following import FollowingEstimate
 from .analysis import LiveAnalysis, Output
 from somafeedback.regulation.methods import rest_comparison_text
 from somafeedback.hrv.metric_rows import metrics_row, metrics_text
@@ -55,6 +57,10 @@ def _timeline_text(event: TimelineEvent) -> str:
         return f"movement block {data.get('action')} ({data.get('source')})"
     if event.kind == "rest-comparison":
         return rest_comparison_text(data)
+    if event.kind == "pacer":
+        return f"pacer at {data.get('breaths_per_min')} breaths/min" if data.get("running") else "pacer stopped"
+    if event.kind == "pacer-following":
+        return _following_text(data)
     if event.kind == "pmd_started":
         rate = f"{data.get('sample_rate')} Hz"
         extra = f", ±{data.get('range')} g" if data.get("range") else ""
@@ -63,6 +69,15 @@ def _timeline_text(event: TimelineEvent) -> str:
         by = {"app": "stopped", "strap": "stopped by the strap", "link": "ended with the link"}.get(str(data.get("by")), "stopped")
         return f"raw {str(data.get('measurement')).upper()} {by}"
     return str(data.get("label") or data.get("text") or "")
+
+
+def _following_text(data: Any) -> str:
+    """A following estimate (as recorded) in words: the values and their window, or why there are none."""
+    if not data.get("valid"):
+        return f"following the pacer not measured: {data.get('reason')}"
+    verdict = "following the pacer" if data.get("following") else "not following the pacer"
+    return (f"{verdict} (phase locking {data.get('phase_locking'):.2f}, lag {data.get('mean_lag_s'):+.1f} s, "
+            f"rate {data.get('rate_difference_bpm'):+.1f} breaths/min, {data.get('window_s'):g} s)")
 
 
 # a timeline event's data key that would overwrite a field of the line gets another name
@@ -98,7 +113,7 @@ class StreamPrinter:
         self.show_beats = beats  # print every beat (off: events only, e.g. while recording)
         self.analysis = LiveAnalysis(metrics=metrics)
         self.out = out  # None: whatever sys.stdout is when printing
-        self.on_output_closed: Callable[[], None] | None = None  # e.g. stop streaming when piped into `head`
+        self.on_output_closed: Callable[[], object] | None = None  # e.g. stop streaming when piped into `head`
         self.output_closed = False
 
     # -- StrapSink ----------------------------------------------------------------------
@@ -176,6 +191,11 @@ class StreamPrinter:
                     f"{item.t_s:9.3f} s  breath  {values} (from {'chest motion' if item.source == 'acc' else 'ECG'})",
                     strap_id,
                 )
+        elif isinstance(item, FollowingEstimate):
+            if self.show_beats:
+                data = item.as_dict()
+                self._emit({"type": "following", "strap": strap_id, "t_s": round(item.t_s, 3), **data},
+                           f"{item.t_s:9.3f} s  follow  {_following_text(data)}", strap_id)
         elif isinstance(item, ContactChange):
             self._emit(
                 {"type": "contact", "strap": item.strap_id, "t_s": item.host_ns / 1e9, "contact": item.contact},

@@ -1,4 +1,4 @@
-"""The exercise library: guided somatic exercises as TOML scripts, loaded and validated.
+"""The exercises: guided somatic exercises as TOML scripts, loaded and validated.
 
 An exercise is a short script of timed steps (grounding, orienting, paced breathing...)
 that the app shows one step at a time: on the client screen when the practitioner pushes
@@ -398,7 +398,7 @@ def _load_dir(folder: Path) -> list[Exercise]:
     return [load_exercise(path) for path in sorted(folder.glob(f"*{SUFFIX}")) if path.is_file()]
 
 
-def load_library(extra_dirs: Sequence[str | os.PathLike[str]] = ()) -> dict[str, Exercise]:
+def load_exercises(extra_dirs: Sequence[str | os.PathLike[str]] = ()) -> dict[str, Exercise]:
     """Built-in exercises, then the user folder, then each of ``extra_dirs``, by id (sorted).
 
     A later file with the same id replaces an earlier one (that is how a practitioner
@@ -406,7 +406,7 @@ def load_library(extra_dirs: Sequence[str | os.PathLike[str]] = ()) -> dict[str,
     :class:`ExerciseError` naming the file and field. The default user folder may be
     missing; a folder named by ``SOMAFEEDBACK_EXERCISES`` or in ``extra_dirs`` must exist.
     """
-    library = builtin_exercises()
+    exercises = builtin_exercises()
     folders: list[Path] = []
     user_dir = user_exercise_dir()
     if user_dir.exists() or os.environ.get(ENV_EXERCISES):
@@ -414,11 +414,11 @@ def load_library(extra_dirs: Sequence[str | os.PathLike[str]] = ()) -> dict[str,
     folders.extend(Path(folder) for folder in extra_dirs)
     for folder in folders:
         for exercise in _load_dir(folder):
-            library[exercise.id] = exercise
-    return dict(sorted(library.items()))
+            exercises[exercise.id] = exercise
+    return dict(sorted(exercises.items()))
 
 
-def exercise_for(role: str, where: str, library: Mapping[str, Exercise]) -> Exercise | None:
+def exercise_for(role: str, where: str, exercises: Mapping[str, Exercise]) -> Exercise | None:
     """The exercise to offer for ``role`` in ``where`` ("session" or "home"), or None.
 
     A practitioner's own exercise wins over a shipped one with the same role; among
@@ -429,17 +429,17 @@ def exercise_for(role: str, where: str, library: Mapping[str, Exercise]) -> Exer
         raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
     if where not in WHERE:
         raise ValueError(f"unknown place {where!r} (known: {', '.join(WHERE)})")
-    matches = [exercise for exercise in library.values() if exercise.role == role and where in exercise.where]
+    matches = [exercise for exercise in exercises.values() if exercise.role == role and where in exercise.where]
     if not matches:
         return None
     return min(matches, key=lambda exercise: (exercise.builtin, exercise.id))
 
 
-def exercises_for_method(method: str, library: Mapping[str, Exercise]) -> list[Exercise]:
-    """The exercises of ``library`` that belong to ``method`` (one of :data:`METHODS`), in id order.
+def exercises_for_method(method: str, exercises: Mapping[str, Exercise]) -> list[Exercise]:
+    """The exercises of ``exercises`` that belong to ``method`` (one of :data:`METHODS`), in id order.
 
     Unknown ``method`` raises ValueError, as :func:`exercise_for` does for a role.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
-    return sorted((exercise for exercise in library.values() if method in exercise.methods), key=lambda e: e.id)
+    return sorted((exercise for exercise in exercises.values() if method in exercise.methods), key=lambda e: e.id)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
@@ -134,9 +135,9 @@ class RestComparison:
                            f"{SETTLE_AFTER_S:.0f} s after it"}
 
 
-def rest_comparison_text(data: dict[str, Any]) -> str:
+def rest_comparison_text(data: Mapping[str, Any]) -> str:
     """One line for a ``rest-comparison`` event: the rests before and after, with their windows."""
-    def rest(m: dict[str, Any]) -> str:
+    def rest(m: Mapping[str, Any]) -> str:
         if not m.get("valid"):
             return f"not measurable ({m.get('reason')})"
         return f"HR {m.get('hr_bpm')} bpm, RMSSD {m.get('rmssd_ms')} ms"

@@ -280,9 +280,16 @@ class SwingTracker:
 
 # -- beats and events -> swings (live and recorded) ------------------------------------------------
 class BeatLike(Protocol):
-    t_s: float
-    rr_ms: float | None  # None: a gap
-    flagged: bool
+    """What the swing tracker reads of a beat (read-only: a frozen BeatMetrics is one)."""
+
+    @property
+    def t_s(self) -> float: ...
+
+    @property
+    def rr_ms(self) -> float | None: ...  # None: a gap
+
+    @property
+    def flagged(self) -> bool: ...
 
 
 def band_change(event: TimelineEvent) -> tuple[bool, Band | None]:

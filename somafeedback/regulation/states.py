@@ -58,7 +58,7 @@ import enum
 import math
 import statistics
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -147,7 +147,7 @@ class Baseline:
         return self.hr_ref + max(config.band_top_bpm, config.band_top_sd * self.sd_hr)
 
     @staticmethod
-    def from_dict(row: dict[str, Any]) -> Baseline:
+    def from_dict(row: Mapping[str, Any]) -> Baseline:
         """A stored baseline; fields it lacks (older sessions) take their defaults, unknown ones are ignored."""
         known = {f.name for f in fields(Baseline)}
         return Baseline(**{k: v for k, v in row.items() if k in known})
@@ -345,7 +345,7 @@ class RegulationModel:
                 return self._move(RegulationState.SIGNAL_LOST, t, f"{share:.0f} % of recent beats rejected as artifacts")
             return []
         if self.baseline is None:
-            return self._calibrate(m)
+            return self._calibrate(m, m.rr_ms)
         if self.state in FROZEN or self.state is RegulationState.CALIBRATING:
             if self._clean_since is None:
                 self._clean_since = t
@@ -377,7 +377,8 @@ class RegulationModel:
         return 60.0 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
 
     # -- calibration ----------------------------------------------------------------------
-    def _calibrate(self, m: BeatMetrics) -> list[StateChange]:
+    def _calibrate(self, m: BeatMetrics, rr_ms: float) -> list[StateChange]:
+        """One beat while the baseline is measured (``rr_ms``: the beat's interval, never a gap here)."""
         cal, cfg, t = self._calibration, self.config, m.t_s
         changes = self._move(RegulationState.CALIBRATING, t, "measuring the baseline")
         if cal.start_s is None:
@@ -387,7 +388,7 @@ class RegulationModel:
             return changes
         cal.beats.append((t, m.flagged))
         if not m.flagged:
-            cal.hr_points.append((t, 60000.0 / m.rr_ms, m.rr_ms / 1000.0))
+            cal.hr_points.append((t, 60000.0 / rr_ms, rr_ms / 1000.0))
         if m.time.validity.valid and m.time.ln_rmssd is not None:
             cal.ln_points.append((t, m.time.ln_rmssd))
         for points in (cal.beats, cal.hr_points, cal.ln_points):  # the measuring window slides
@@ -577,3 +578,17 @@ class RegulationModel:
         change = StateChange(t_s, self.state, state, reason, self.features, self.signal)
         self.state = state
         return [change]
+
+
+def band_of(baseline: dict[str, Any]) -> tuple[float, float, float] | None:
+    """(``HR_ref``, top of band, above-band line), all in bpm, of a recorded baseline (a
+    :meth:`Baseline.as_dict` row) with the default :class:`RegulationConfig`, as
+    :meth:`RegulationModel.thresholds` judges against it; None when the row cannot be read.
+
+    Thread: any.
+    """
+    try:
+        thresholds = RegulationModel(baseline=Baseline.from_dict(baseline)).thresholds()
+        return float(baseline["hr_ref"]), thresholds["band_top_bpm"], thresholds["above_bpm"]
+    except (TypeError, KeyError, ValueError):
+        return None

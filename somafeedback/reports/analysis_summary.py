@@ -58,7 +58,7 @@ def print_series(series: RRSeries | SessionSeries, step_s: float, out: TextIO | 
     """The windowed metrics as CSV; computed in full before the first row is written (a cancel prints nothing)."""
     timing = (series.beat_times_s, series.segments) if isinstance(series, SessionSeries) else (None, None)
     reporter = Progress(progress)
-    rows = [metrics_row(metrics) for metrics in metric_series(series.rr_ms, step_s, *timing, progress=reporter)]
+    rows = [metrics_row(metrics) for metrics in metric_series(series.rr_ms, step_s, timing[0], timing[1], progress=reporter)]
     reporter.finish()
     writer = csv.DictWriter(out or sys.stdout, fieldnames=METRIC_COLUMNS)
     writer.writeheader()

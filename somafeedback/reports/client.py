@@ -27,7 +27,8 @@ from typing import Final
 
 import numpy as np
 
-from .content import WINDOW_S, SessionReportContent
+from .common import WINDOW_S
+from .content import SessionReportContent
 
 EDGE_S: Final = 120.0  # s of the practice's start and end compared
 SAME_BPM: Final = 3.0  # a smaller heart-rate change reads as "about the same"
@@ -140,10 +141,10 @@ def _breathing_sentence(content: SessionReportContent) -> str | None:
 def client_report(content: SessionReportContent, titles: Mapping[str, str] | None = None) -> ClientReport:
     """The client version of ``content``; ``titles`` maps exercise ids to their titles (default: the library's)."""
     if titles is None:
-        from somafeedback.regulation.exercises import ExerciseError, load_library
+        from somafeedback.regulation.exercises import ExerciseError, load_exercises
 
         try:
-            titles = {key: exercise.title for key, exercise in load_library().items()}
+            titles = {key: exercise.title for key, exercise in load_exercises().items()}
         except (ExerciseError, OSError):
             titles = {}
     practised = tuple(dict.fromkeys(titles.get(e, e.replace("-", " ").replace("_", " ").capitalize())

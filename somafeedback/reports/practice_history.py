@@ -19,6 +19,8 @@ no words about what the body or nervous system "is".
   the ln RMSSD of its first valid 60-s window. Weeks without practice between the first
   and the last are listed with 0 minutes, so a chart's axis has no gaps. A session with
   no heart data at all (a start that found no strap) is not a practice.
+* :func:`resting_to_show`: which weeks' resting values a chart draws: only a week with at
+  least ``MIN_RESTING_READINGS`` (3) readings (§5); fewer readings are listed, not drawn.
 
 Thread: any (pure reads; every call opens and closes its own files).
 """
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from somafeedback.devices.events import Notification, SourceEvent, TimelineEvent
-from somafeedback.regulation.exercises import Exercise, load_library
+from somafeedback.regulation.exercises import Exercise, load_exercises
 from somafeedback.sessions.library import filter_sessions, list_sessions
 from somafeedback.live.analysis import LiveAnalysis
 from somafeedback.hrv.pipeline import BeatMetrics
@@ -48,6 +50,7 @@ WINDOW_S: Final = 60.0  # the start and end windows (the live time-domain window
 MIN_PACED_OVERLAP_S: Final = 30.0  # a breathing window counts for a paced step once this far into it
 HR_SAME_BPM: Final = 1.0  # a smaller change is described as "about the same"
 LN_SAME: Final = 0.05
+MIN_RESTING_READINGS: Final = 3  # a week's resting median is drawn only from this many readings (§5)
 
 # Client-facing words for the model's states (the neutral vocabulary pack, §4.6). The
 # quiet-drop state is practitioner-only (§4.7): it is kept in the data, never in the text.
@@ -285,7 +288,7 @@ def describe(s: PracticeSummary) -> tuple[str, ...]:
 def practice_summary(session: Session | str | Path, library: Mapping[str, Exercise] | None = None) -> PracticeSummary:
     """Describe one recorded practice (a session file path or a read :class:`Session`).
 
-    ``library`` (default: :func:`load_library`) is used for the script's title and its
+    ``library`` (default: :func:`load_exercises`) is used for the script's title and its
     pacer steps. Raises :class:`~somafeedback.sessions.file.SessionFileError` for a file
     that cannot be read at all.
     """
@@ -299,7 +302,7 @@ def practice_summary(session: Session | str | Path, library: Mapping[str, Exerci
 
     script_id = _script_id(manifest, events)
     if library is None:
-        library = load_library() if script_id else {}
+        library = load_exercises() if script_id else {}
     script = library.get(script_id) if script_id else None
 
     strap = _client_strap(session.timeline)
@@ -416,6 +419,13 @@ def weekly_trend(library_dir: Path, client: str | None = None) -> list[WeekRow]:
                             statistics.median(readings) if readings else None, len(readings)))
         monday += dt.timedelta(days=7)
     return rows
+
+
+def resting_to_show(rows: Iterable[WeekRow]) -> list[float | None]:
+    """Each week's resting ln RMSSD as a chart draws it: None for a week with no reading or fewer
+    than ``MIN_RESTING_READINGS`` (the median of one or two practices says too little to draw)."""
+    return [row.resting_ln_rmssd if row.resting_ln_rmssd is not None and row.resting_readings >= MIN_RESTING_READINGS
+            else None for row in rows]
 
 
 def trend_texts() -> tuple[str, ...]:

@@ -268,12 +268,36 @@ def _connect_for_reading(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _read_manifest(db: sqlite3.Connection, path: Path, problems: list[str]) -> dict[str, Any]:
+# -- the manifest: the one reader (read_session, review notes, the library) ----------------------
+def manifest_rows(db: sqlite3.Connection, *keys: str) -> list[tuple[str, str]]:
+    """The manifest table as (key, JSON text) rows: every row, or only those of ``keys``.
+
+    Raw and unchecked (the library lists and tags files with it); raises ``sqlite3.DatabaseError``
+    as SQLite does. Thread: the connection's.
+    """
+    if not keys:
+        return db.execute("SELECT key, value FROM manifest").fetchall()
+    marks = ", ".join("?" * len(keys))
+    return db.execute(f"SELECT key, value FROM manifest WHERE key IN ({marks})", keys).fetchall()
+
+
+def read_manifest(db: sqlite3.Connection, path: Path, problems: list[str] | None = None,
+                  for_writing: bool = False) -> dict[str, Any]:
+    """The manifest of an open session file, checked to be a somafeedback session of a format this version knows.
+
+    With ``problems`` (reading a whole session) a manifest table SQLite cannot read and values
+    that are not JSON are noted there and reading goes on; without, an unreadable table raises
+    ``sqlite3.DatabaseError`` and values that are not JSON are left out. ``for_writing`` names the
+    purpose in the "newer format" message. Raises :class:`SessionFileError` for a file without a
+    manifest table, of another format, or of a newer format version. Thread: the connection's.
+    """
     try:
-        rows = db.execute("SELECT key, value FROM manifest").fetchall()
+        rows = manifest_rows(db)
     except sqlite3.DatabaseError as error:
         if "no such table" in str(error):
             raise SessionFileError(f"{path}: not a somafeedback session (no manifest)") from error
+        if problems is None:
+            raise
         problems.append(f"manifest unreadable ({error})")
         return {}
     manifest = {}
@@ -281,13 +305,20 @@ def _read_manifest(db: sqlite3.Connection, path: Path, problems: list[str]) -> d
         try:
             manifest[key] = json.loads(value)
         except json.JSONDecodeError:
-            problems.append(f"manifest value of {key!r} is not JSON")
-    if manifest.get("format") not in (None, FORMAT):
-        raise SessionFileError(f"{path}: not a somafeedback session (format {manifest.get('format')!r})")
+            if problems is not None:
+                problems.append(f"manifest value of {key!r} is not JSON")
+    _check_format(manifest, path)
     version = manifest.get("format_version")
     if isinstance(version, int) and version > FORMAT_VERSION:
-        raise SessionFileError(f"{path}: written by a newer somafeedback (format {version}; this one reads {FORMAT_VERSION})")
+        verb = "writes" if for_writing else "reads"
+        raise SessionFileError(f"{path}: written by a newer somafeedback (format {version}; this one {verb} {FORMAT_VERSION})")
     return manifest
+
+
+def _check_format(manifest: Mapping[str, Any], path: Path) -> None:
+    """Raise :class:`SessionFileError` when the manifest names another format than a somafeedback session."""
+    if manifest.get("format") not in (None, FORMAT):
+        raise SessionFileError(f"{path}: not a somafeedback session (format {manifest.get('format')!r})")
 
 
 def _read_rows(db: sqlite3.Connection, table: str, columns: str, problems: list[str]) -> Iterator[tuple]:
@@ -324,7 +355,7 @@ def read_session(path: str | Path) -> Session:
     except _DamagedFile as error:
         return _salvaged(path, {}, {}, [str(error).split(": ", 1)[1]], error)
     try:
-        manifest = _read_manifest(db, path, problems)
+        manifest = read_manifest(db, path, problems)
         for seq, strap_id, n, characteristic, host_ns, wall_time, payload in _read_rows(
             db, "notifications", "timeline_seq, strap_id, seq, characteristic, host_ns, wall_time, payload", problems
         ):
@@ -383,8 +414,7 @@ def _salvaged(path: Path, manifest: dict[str, Any], items: dict[int, TimelineIte
                 continue
     if error is not None and not items:
         raise error
-    if manifest.get("format") not in (None, FORMAT):
-        raise SessionFileError(f"{path}: not a somafeedback session (format {manifest.get('format')!r})")
+    _check_format(manifest, path)
     problems.append(f"recovered {found} more rows by reading the file's pages directly"
                     + (f"; {rows.unreadable_cells} damaged rows lost" if rows.unreadable_cells else ""))
     return Session(path, manifest, _in_place([items[k] for k in sorted(items)]), problems)

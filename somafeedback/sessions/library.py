@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .file import SUFFIX, SessionFileError, recorder_alive
+from .file import SUFFIX, SessionFileError, manifest_rows, recorder_alive
 
 ENV_RECORDINGS = "SOMAFEEDBACK_RECORDINGS"
 
@@ -67,7 +67,7 @@ def summarize_file(path: Path) -> SessionSummary:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            manifest = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM manifest")}
+            manifest = {k: json.loads(v) for k, v in manifest_rows(db)}
             last_ns = db.execute("SELECT max(host_ns) FROM notifications").fetchone()[0]
         finally:
             db.close()
@@ -135,8 +135,8 @@ def set_tags(path: Path, add: Sequence[str] = (), remove: Sequence[str] = ()) ->
     """Add and remove tags of one session; returns its tags."""
     db = sqlite3.connect(path)
     try:
-        row = db.execute("SELECT value FROM manifest WHERE key = 'tags'").fetchone()
-        tags = list(json.loads(row[0])) if row else []
+        rows = manifest_rows(db, "tags")
+        tags = list(json.loads(rows[0][1])) if rows else []
         tags = [t for t in tags if t not in remove] + [t for t in add if t not in tags]
         db.execute("INSERT OR REPLACE INTO manifest VALUES ('tags', ?)", (json.dumps(tags),))
         db.commit()
@@ -163,11 +163,11 @@ def client_baselines(library: Path, client: str) -> list[dict[str, Any]]:
         try:
             db = sqlite3.connect(f"file:{summary.path}?mode=ro", uri=True)
             try:
-                row = db.execute("SELECT value FROM manifest WHERE key = 'baseline'").fetchone()
+                rows = manifest_rows(db, "baseline")
             finally:
                 db.close()
         except sqlite3.DatabaseError:
             continue
-        if row:
-            found.append(json.loads(row[0]))
+        if rows:
+            found.append(json.loads(rows[0][1]))
     return found

@@ -42,9 +42,10 @@ import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeGuard
 
 from somafeedback.devices.events import TimelineEvent
-from .file import FORMAT, FORMAT_VERSION, SUFFIX, Session, SessionFileError, recorder_alive
+from .file import SUFFIX, Session, SessionFileError, manifest_rows, read_manifest, recorder_alive
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -157,10 +158,10 @@ def find_review_copy(library: Path, session_id: str, besides: Path | None = None
         try:
             db = sqlite3.connect(f"{candidate.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
             try:
-                row = db.execute("SELECT value FROM manifest WHERE key = 'session_id'").fetchone()
+                rows = manifest_rows(db, "session_id")
             finally:
                 db.close()
-            found = json.loads(row[0]) if row else None
+            found = json.loads(rows[0][1]) if rows else None
         except (sqlite3.DatabaseError, json.JSONDecodeError, OSError):
             continue
         if found == session_id and notes_in_place(candidate, library):
@@ -290,29 +291,19 @@ def review_notes(session: Session) -> list[TimelineEvent]:
     return sorted(notes, key=lambda event: event.host_ns)  # stable: notes on one moment keep their order
 
 
-def is_review_note(item: object) -> bool:
+def is_review_note(item: object) -> TypeGuard[TimelineEvent]:
     """True for a note written while reviewing (not during the session)."""
     return isinstance(item, TimelineEvent) and item.kind == "note" and item.data.get("review") is True
 
 
 def _manifest(db: sqlite3.Connection, path: Path) -> dict:
+    """The checked manifest of a session about to be written into (its tables checked too)."""
     try:
-        rows = db.execute("SELECT key, value FROM manifest").fetchall()
+        manifest = read_manifest(db, path, for_writing=True)
         db.execute("SELECT timeline_seq FROM notifications LIMIT 0")
         db.execute("SELECT timeline_seq, host_ns, wall_time, kind, strap_id, data FROM events LIMIT 0")
     except sqlite3.OperationalError as error:
         raise SessionFileError(f"{path}: not a somafeedback session ({error})") from error
-    manifest = {}
-    for key, value in rows:
-        try:
-            manifest[key] = json.loads(value)
-        except json.JSONDecodeError:
-            continue
-    if manifest.get("format") not in (None, FORMAT):
-        raise SessionFileError(f"{path}: not a somafeedback session (format {manifest.get('format')!r})")
-    version = manifest.get("format_version")
-    if isinstance(version, int) and version > FORMAT_VERSION:
-        raise SessionFileError(f"{path}: written by a newer somafeedback (format {version}; this one writes {FORMAT_VERSION})")
     return manifest
 
 

@@ -226,7 +226,7 @@ class SessionTrends:
 def session_trends(beats: SessionBeatSeries, window_s: float = TREND_WINDOW_S,
                    breath_step_s: float = BREATH_STEP_S) -> SessionTrends:
     """The whole session's trends, computed once from the recorded beats (as the live window computes them)."""
-    from somafeedback.hrv.spectral import breathing_rate
+    from somafeedback.hrv.rsa import breathing_rate
     from somafeedback.hrv.time_domain import SlidingTimeDomain
 
     t, rr, bad, part = beats.t_s, beats.rr_ms, beats.flagged, beats.gap_segments

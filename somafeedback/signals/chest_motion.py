@@ -78,6 +78,10 @@ Cost, measured on the 2-core dev VM at 25 Hz with frames of 12-50 samples: ~0.14
 frame without a refresh, ~0.7 ms with one; ~0.5 ms per second of signal in all (at 200 Hz:
 ~1.6 ms per frame with a refresh). tests/test_chest_motion.py measures it.
 
+Where the parts are: finding breaths in the trace (step 5, the template breath) is
+:mod:`.breath_cycles`; the filters with carried state and the sample buffer are
+:mod:`.chest_filters`.
+
 Thread: any, one at a time (synchronous, no clock of its own). scipy.signal is imported by
 the constructor, never at module import.
 """
@@ -85,13 +89,20 @@ the constructor, never at module import.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
-__all__ = ["BreathingEstimate", "ChestMotion", "breath_shape", "zigzag"]
+from .breath_cycles import (
+    TEMPLATE,
+    TEMPLATE_SPECTRUM,
+    find_breaths,
+    moving_average_gain,
+)
+from .chest_filters import FilterCascade, SampleBuffer
+
+__all__ = ["BreathingEstimate", "ChestMotion"]
 
 BAND_HZ: Final = (0.05, 0.7)  # breathing band, Hz (3-42 breaths/min)
 HIGHPASS_ORDER: Final = 1  # Butterworth order of the band's lower edge
@@ -123,7 +134,6 @@ SIGN_MIN_BREATHS: Final = 4  # breaths of evidence needed before the breath shap
 SHAPE_CLIP: Final = 1.0  # one breath's log(fall / rise time) is clipped to +-this (outliers)
 SMOOTH_FRACTION: Final = 1.0 / 6.0  # breaths are found on the trace smoothed over this share of a breath
 SIGN_PRIOR_MIN_Z: Final = 0.3  # z component of the axis above which the +z prior sets the first sign
-TEMPLATE_INHALE_SHARE: Final = 0.4  # the breath shape assumed when correcting the filter delay
 _KEEP_S: Final = MAX_PERIOD_S + 5.0  # samples kept before the window (its first breath's start), s
 
 
@@ -157,138 +167,8 @@ class BreathingEstimate:
         return (self.phase + (t_s - self.t_s) * self.rate_bpm / 60.0) % 1.0
 
 
-def breath_shape(n: int = 256, inhale_share: float = TEMPLATE_INHALE_SHARE) -> np.ndarray:
-    """Lung volume 0..1 at ``n`` even steps of one breath from the start of inhale (half-cosines in and out)."""
-    fraction = np.arange(n) / n
-    return np.where(
-        fraction < inhale_share,
-        (1.0 - np.cos(np.pi * fraction / inhale_share)) / 2.0,
-        (1.0 + np.cos(np.pi * (fraction - inhale_share) / (1.0 - inhale_share))) / 2.0,
-    )
-
-
-_TEMPLATE: Final = breath_shape()
-_TEMPLATE_SPECTRUM: Final = np.fft.rfft(_TEMPLATE)
-
-
 def _invalid(t_s: float, reason: str, moving: bool) -> BreathingEstimate:
     return BreathingEstimate(t_s, math.nan, math.nan, math.nan, False, reason, moving, "acc")
-
-
-def zigzag(y: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Confirmed (minima, maxima) indices of ``y``: alternating extrema with swings above ``threshold``.
-
-    An extremum is confirmed once ``y`` has moved ``threshold`` away from it; the newest,
-    unconfirmed one is not returned. Only turning points are visited, so the Python loop
-    runs a few times per breath.
-    """
-    if len(y) < 3:
-        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
-    d = np.sign(np.diff(y))
-    points = np.concatenate(([0], np.flatnonzero(d[1:] != d[:-1]) + 1, [len(y) - 1])).tolist()
-    values = y[points].tolist()
-    minima: list[int] = []
-    maxima: list[int] = []
-    lo = hi = 0  # positions in points of the running minimum and maximum
-    direction = 0  # +1 rising (looking for a maximum), -1 falling, 0 not decided
-    for k in range(1, len(points)):
-        v = values[k]
-        if direction >= 0 and v > values[hi]:
-            hi = k
-        if direction <= 0 and v < values[lo]:
-            lo = k
-        if direction >= 0 and v < values[hi] - threshold:
-            if direction == 1 or hi > lo:
-                maxima.append(points[hi])
-            direction, lo = -1, k
-        elif direction <= 0 and v > values[lo] + threshold:
-            if direction == -1 or lo > hi:
-                minima.append(points[lo])
-            direction, hi = 1, k
-    return np.asarray(minima, dtype=np.intp), np.asarray(maxima, dtype=np.intp)
-
-
-class _Cascade:
-    """IIR stages (b, a) of order <= 2 run along axis 0 with carried states.
-
-    One ``lfilter`` call per stage costs about a quarter of one ``sosfilt`` call on frames
-    of a few dozen samples (call overhead dominates there).
-    """
-
-    def __init__(self, stages: list[tuple[np.ndarray, np.ndarray]], lfilter: Callable[..., Any],
-                 lfilter_zi: Callable[..., np.ndarray]) -> None:
-        self._stages = stages
-        self._lfilter = lfilter
-        self._units: list[np.ndarray] = []  # each stage's steady state per unit of constant input
-        gain = 1.0
-        for b, a in stages:
-            self._units.append(lfilter_zi(b, a)[:, None] * gain)
-            gain *= float(np.sum(b) / np.sum(a))
-        self.state: list[np.ndarray] = [np.zeros((len(a) - 1, 3)) for _, a in stages]
-
-    def steady(self, x0: np.ndarray) -> None:
-        """The states of a long constant input ``x0`` (3,): no transient when it continues."""
-        self.state = [unit * x0 for unit in self._units]
-
-    def run(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Filtered ``x`` (n, 3) and the states after it (``state`` is left unchanged)."""
-        states = []
-        for (b, a), zi in zip(self._stages, self.state, strict=True):
-            x, z = self._lfilter(b, a, x, axis=0, zi=zi)
-            states.append(z)
-        return x, states
-
-    def response(self, f_hz: float, fs_hz: float) -> complex:
-        """Complex frequency response at ``f_hz``."""
-        return complex(self.responses(np.array([f_hz]), fs_hz)[0])
-
-    def responses(self, f_hz: np.ndarray, fs_hz: float) -> np.ndarray:
-        """Complex frequency response at each of ``f_hz``."""
-        z1 = np.exp(-2j * math.pi * f_hz / fs_hz)  # z^-1
-        h = np.ones(len(f_hz), dtype=complex)
-        for b, a in self._stages:
-            h *= np.polyval(b[::-1], z1) / np.polyval(a[::-1], z1)
-        return h
-
-
-class _Buffer:
-    """Recent samples: time (s), band-passed acc (mG; nan while moving), segment number."""
-
-    def __init__(self, capacity: int) -> None:
-        self.t = np.empty(capacity)
-        self.bp = np.empty((capacity, 3))
-        self.seg = np.empty(capacity, dtype=np.int64)
-        self.n = 0
-
-    def append(self, t: np.ndarray, bp: np.ndarray, seg: int, keep_after_s: float) -> None:
-        m = len(t)
-        if self.n + m > len(self.t):
-            drop = int(np.searchsorted(self.t[: self.n], keep_after_s, side="right"))
-            kept = self.n - drop
-            self.t[:kept] = self.t[drop: self.n]
-            self.bp[:kept] = self.bp[drop: self.n]
-            self.seg[:kept] = self.seg[drop: self.n]
-            self.n = kept
-            if self.n + m > len(self.t):  # denser than the nominal rate: grow
-                size = 2 * (self.n + m)
-                self.t = np.resize(self.t, size)
-                self.bp = np.resize(self.bp, (size, 3))
-                self.seg = np.resize(self.seg, size)
-        self.t[self.n: self.n + m] = t
-        self.bp[self.n: self.n + m] = bp
-        self.seg[self.n: self.n + m] = seg
-        self.n += m
-
-
-@dataclass(frozen=True, slots=True)
-class _Breaths:
-    """Complete breaths (start of inhale to the next start of inhale), oldest first."""
-
-    start_t: np.ndarray  # s
-    end_t: np.ndarray  # s
-    swing_mg: np.ndarray  # peak minus the mean of the two troughs, mG (before gain correction)
-    shape: np.ndarray  # log(fall / rise time), 25-75 % of the swing: > 0 when inhale is faster (0 if not asked)
-    last_start_t: float  # newest confirmed start of inhale in the newest segment (nan if none), s
 
 
 class ChestMotion:
@@ -304,8 +184,8 @@ class ChestMotion:
         self.fs_hz = float(fs_hz)
         self.window_s = float(window_s)
 
-        def cascade(*designs: tuple[np.ndarray, np.ndarray]) -> _Cascade:
-            return _Cascade(list(designs), signal.lfilter, signal.lfilter_zi)
+        def cascade(*designs: tuple[np.ndarray, np.ndarray]) -> FilterCascade:
+            return FilterCascade(list(designs), signal.lfilter, signal.lfilter_zi)
 
         self._band = cascade(
             signal.butter(HIGHPASS_ORDER, BAND_HZ[0], btype="highpass", fs=fs_hz),
@@ -319,7 +199,7 @@ class ChestMotion:
         self._avg_a = np.array([1.0])
         self._cos_posture = math.cos(math.radians(POSTURE_CHANGE_DEG))
         self._restart_n = max(1, int(round(RESTART_MEAN_S * fs_hz)))
-        self._buffer = _Buffer(int((window_s + _KEEP_S) * fs_hz * 1.25) + 64)
+        self._buffer = SampleBuffer(int((window_s + _KEEP_S) * fs_hz * 1.25) + 64)
         self.reset()
 
     # -- state --------------------------------------------------------------------------
@@ -473,7 +353,7 @@ class ChestMotion:
         threshold = max(HYSTERESIS_FRACTION * float(p90 - p10), MIN_HYSTERESIS_MG)
         width = max(1, int(round(SMOOTH_FRACTION * self._spectral_period(y[in_window]) * self.fs_hz)) | 1)
         counted_until = self._evidence_end_t + 0.5 * MIN_PERIOD_S
-        breaths = _find_breaths(t, y, seg, still, threshold, width, counted_until)
+        breaths = find_breaths(t, y, seg, still, threshold, width, counted_until)
         new = breaths.end_t > counted_until
         if new.any():
             shape = np.clip(breaths.shape[new], -SHAPE_CLIP, SHAPE_CLIP)
@@ -484,7 +364,7 @@ class ChestMotion:
         if self._shape_says_flip():
             direction, y = -direction, -y  # the faster half goes down: that is the inhale
             self._evidence_sum = -self._evidence_sum
-            breaths = _find_breaths(t, y, seg, still, threshold, width, math.inf)
+            breaths = find_breaths(t, y, seg, still, threshold, width, math.inf)
         self._direction = direction
         if n_window < MIN_SPAN_S * self.fs_hz:
             return _invalid(now, self._refill_reason, False)
@@ -495,7 +375,7 @@ class ChestMotion:
         if count < MIN_BREATHS or covered < MIN_BREATH_COVERAGE * self.window_s:
             return _invalid(now, "too few breaths", False)
         rate_hz = count / covered
-        gain = abs(self._band.response(rate_hz, self.fs_hz)) * _moving_average_gain(width, rate_hz / self.fs_hz)
+        gain = abs(self._band.response(rate_hz, self.fs_hz)) * moving_average_gain(width, rate_hz / self.fs_hz)
         amplitude = float(np.median(breaths.swing_mg[recent])) / gain
         if amplitude < MIN_AMPLITUDE_MG:
             return _invalid(now, "no breathing movement", False)
@@ -511,17 +391,17 @@ class ChestMotion:
     def _trough_delay(self, period_s: float, width: int) -> float:
         """How late (s) the band filter and the smoothing put the trough of a 40:60 breath of ``period_s``.
 
-        The steady-state response to a periodic template breath (``TEMPLATE_INHALE_SHARE``),
+        The steady-state response to a periodic template breath (``breath_cycles.TEMPLATE_INHALE_SHARE``),
         computed harmonic by harmonic; for a sinusoid this is the filter's phase delay.
         """
-        n = _TEMPLATE.size
+        n = TEMPLATE.size
         harmonics = np.arange(n // 2 + 1) / period_s  # Hz
         gain = self._band.responses(harmonics, self.fs_hz)
         if width > 1:
             x = np.pi * harmonics / self.fs_hz
             x[0] = 1e-12
             gain *= np.sin(x * width) / (width * np.sin(x))  # the centred moving average: real, no delay
-        filtered = np.fft.irfft(_TEMPLATE_SPECTRUM * gain, n)
+        filtered = np.fft.irfft(TEMPLATE_SPECTRUM * gain, n)
         k = int(np.argmin(filtered))
         a, b, c = filtered[k - 1], filtered[k], filtered[(k + 1) % n]
         offset = 0.5 * (a - c) / (a - 2.0 * b + c) if a - 2.0 * b + c > 0.0 else 0.0
@@ -557,81 +437,3 @@ class ChestMotion:
         return -axis if axis[2] <= -SIGN_PRIOR_MIN_Z else axis  # first axis of a posture: the +z prior
 
 
-def _moving_average_gain(width: int, f_over_fs: float) -> float:
-    """Gain of a ``width``-sample moving average at frequency ``f_over_fs`` (cycles per sample)."""
-    if width == 1 or f_over_fs <= 0.0:
-        return 1.0
-    return abs(math.sin(math.pi * f_over_fs * width) / (width * math.sin(math.pi * f_over_fs)))
-
-
-def _centred_average(y: np.ndarray, width: int) -> np.ndarray:
-    """Moving average of odd ``width`` centred on each sample, narrowing at both ends (no padding)."""
-    n = len(y)
-    if width == 1 or n == 0:
-        return y
-    c = np.concatenate(([0.0], np.cumsum(y)))
-    i = np.arange(n)
-    lo = np.maximum(i - width // 2, 0)
-    hi = np.minimum(i + width // 2 + 1, n)
-    return (c[hi] - c[lo]) / (hi - lo)
-
-
-def _find_breaths(t: np.ndarray, y: np.ndarray, seg: np.ndarray, still: np.ndarray, threshold: float,
-                  width: int, shape_after_t: float) -> _Breaths:
-    """Breaths within each segment of still samples (a breath never spans a movement or a gap).
-
-    Each segment is smoothed by a centred ``width``-sample moving average first. The shape
-    is measured only for the breaths ending after ``shape_after_t``.
-    """
-    starts: list[np.ndarray] = []
-    ends: list[np.ndarray] = []
-    swings: list[np.ndarray] = []
-    shapes: list[np.ndarray] = []
-    last_start = math.nan
-    bounds = np.flatnonzero(np.diff(seg)) + 1
-    for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(seg)], strict=True):
-        last_start = math.nan  # kept from the newest segment only
-        idx = lo + np.flatnonzero(still[lo:hi])
-        ys = _centred_average(y[idx], width)
-        minima, maxima = zigzag(ys, threshold)
-        if len(minima):
-            last_start = float(t[idx[minima[-1]]])
-        if len(minima) < 2 or len(maxima) == 0:
-            continue
-        # zig-zag extrema alternate: the first maximum after each minimum lies before the next one
-        after = np.searchsorted(maxima, minima[:-1])
-        ok = after < len(maxima)
-        first, second = minima[:-1][ok], minima[1:][ok]
-        top = maxima[after[ok]]
-        starts.append(t[idx[first]])
-        ends.append(t[idx[second]])
-        swings.append(ys[top] - 0.5 * (ys[first] + ys[second]))
-        ts = t[idx]
-        shapes.append(np.array([
-            _shape(ts, ys, a, p, b) if ts[b] > shape_after_t else 0.0
-            for a, p, b in zip(first.tolist(), top.tolist(), second.tolist(), strict=True)
-        ]))
-    if not starts:
-        return _Breaths(np.empty(0), np.empty(0), np.empty(0), np.empty(0), last_start)
-    cat = np.concatenate
-    return _Breaths(cat(starts), cat(ends), cat(swings), cat(shapes), last_start)
-
-
-def _crossing(t: np.ndarray, y: np.ndarray, lo: int, hi: int, level: float) -> float:
-    """Interpolated time where y, monotonic enough on [lo, hi], first passes ``level`` (either way)."""
-    part = y[lo: hi + 1]
-    beyond = part >= level if part[-1] >= part[0] else part <= level
-    j = int(np.argmax(beyond))
-    if j == 0:
-        return float(t[lo])
-    y0, y1 = part[j - 1], part[j]
-    return float(t[lo + j - 1] + (t[lo + j] - t[lo + j - 1]) * (level - y0) / (y1 - y0))
-
-
-def _shape(t: np.ndarray, y: np.ndarray, trough: int, peak: int, next_trough: int) -> float:
-    """log(fall time / rise time) of one breath, each timed from 25 % to 75 % of its own swing."""
-    up, down = y[peak] - y[trough], y[peak] - y[next_trough]
-    rise = _crossing(t, y, trough, peak, y[trough] + 0.75 * up) - _crossing(t, y, trough, peak, y[trough] + 0.25 * up)
-    fall = (_crossing(t, y, peak, next_trough, y[next_trough] + 0.25 * down)
-            - _crossing(t, y, peak, next_trough, y[next_trough] + 0.75 * down))
-    return math.log(fall / rise) if rise > 0.0 and fall > 0.0 else 0.0

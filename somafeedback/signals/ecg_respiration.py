@@ -29,7 +29,7 @@ electrodes). It depends on the lead and the electrode placement, so the ECG phas
 approximate and can be off by half a breath for some wearers; the rate does not depend on it.
 
 Only the amplitude modulation is used, not the RR intervals: the breathing rate from RR
-(respiratory sinus arrhythmia) is already :func:`somafeedback.hrv.spectral.breathing_rate`, and
+(respiratory sinus arrhythmia) is already :func:`somafeedback.hrv.rsa.breathing_rate`, and
 an amplitude EDR is an independent second reading (it also works when RSA is small). The
 two can disagree: on MIT-BIH record 100 the RR intervals oscillate at a steady 10/min
 (neurokit2's ``ecg_rsp``, an RSA EDR, reads that) while the R amplitude oscillates at
@@ -58,7 +58,8 @@ from typing import Final
 
 import numpy as np
 
-from .chest_motion import BreathingEstimate, breath_shape
+from .breath_cycles import breath_shape
+from .chest_motion import BreathingEstimate
 
 __all__ = ["EcgRespiration"]
 

@@ -23,6 +23,10 @@ push at a regular rhythm (e.g. with each breathing estimate, about once a second
 The lag is only as good as the breathing phase: ChestMotion's phase is within about
 +-0.05 breath of the truth on synthetic 40:60 breaths, i.e. +-0.5 s at 6 breaths/min.
 
+:meth:`FollowingEstimate.as_dict` is the estimate as a session records it (the ``pacer-following``
+timeline event the live analysis emits): the values with their window, the pacer's rate and the
+rule's thresholds, nan written as null.
+
 Cost: a running sum of unit vectors, plus a median over the window's samples: ~6 µs per
 push with 60 samples. No numpy, no scipy.
 
@@ -37,7 +41,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["FollowingEstimate", "PacerFollowing"]
+__all__ = ["FollowingEstimate", "PacerFollowing", "invalid_estimate"]
 
 MIN_LOCKING: Final = 0.7  # phase locking needed to be following, 0..1
 MAX_RATE_DIFFERENCE_BPM: Final = 1.0  # |breathing - pacer rate| allowed while following, breaths/min
@@ -60,6 +64,21 @@ class FollowingEstimate:
     valid: bool
     reason: str  # "" when valid
     n_samples: int
+    window_s: float = math.nan  # s, the sliding window the values cover
+    pacer_bpm: float = math.nan  # the pacer's rate at t_s, breaths/min
+    breathing_source: str = ""  # where the breathing phase came from: "acc" (chest motion) or "ecg"
+
+    def as_dict(self) -> dict[str, object]:
+        """The estimate as recorded (JSON-ready: nan becomes None), with how it was made."""
+        def number(value: float, digits: int) -> float | None:
+            return round(value, digits) if math.isfinite(value) else None
+
+        return {"valid": self.valid, "following": self.following,
+                "phase_locking": number(self.phase_locking, 3), "mean_lag_s": number(self.mean_lag_s, 2),
+                "rate_difference_bpm": number(self.rate_difference_bpm, 2), "reason": self.reason,
+                "n_samples": self.n_samples, "window_s": number(self.window_s, 1),
+                "pacer_bpm": number(self.pacer_bpm, 3), "breathing_source": self.breathing_source,
+                "min_locking": MIN_LOCKING, "max_rate_difference_bpm": MAX_RATE_DIFFERENCE_BPM}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +104,11 @@ class PacerFollowing:
         self._sum = 0j
 
     def push(self, t_s: float, breath_phase: float, breath_rate_bpm: float,
-             pacer_phase: float, pacer_rate_bpm: float) -> FollowingEstimate:
-        """Add one sample (phases 0..1, rates in breaths/min) and read the window ending at ``t_s``."""
+             pacer_phase: float, pacer_rate_bpm: float, source: str = "") -> FollowingEstimate:
+        """Add one sample (phases 0..1, rates in breaths/min) and read the window ending at ``t_s``.
+
+        ``source`` names where the breathing came from ("acc" or "ecg"); it travels with the estimate.
+        """
         if self._samples and t_s < self._samples[-1].t_s:
             self.reset()  # time ran backwards: a new stream
         values = (breath_phase, breath_rate_bpm, pacer_phase, pacer_rate_bpm)
@@ -100,13 +122,14 @@ class PacerFollowing:
         if not samples:
             self._sum = 0j  # no rounding residue left behind
         n = len(samples)
+        made = (self.window_s, pacer_rate_bpm, source)
         if not (math.isfinite(pacer_rate_bpm) and pacer_rate_bpm > 0.0):
-            return _invalid(t_s, "no pacer rate", n)
+            return invalid_estimate(t_s, "no pacer rate", n, *made)
         period_s = 60.0 / pacer_rate_bpm
         if n < MIN_SAMPLES:
-            return _invalid(t_s, "too few breathing samples", n)
+            return invalid_estimate(t_s, "too few breathing samples", n, *made)
         if not samples[-1].t_s - samples[0].t_s >= MIN_PERIODS * period_s:
-            return _invalid(t_s, "window too short for the pacer period", n)
+            return invalid_estimate(t_s, "window too short for the pacer period", n, *made)
         mean = self._sum / n
         locking = min(abs(mean), 1.0)
         lag_s = cmath.phase(mean) / (2.0 * math.pi) * period_s
@@ -114,8 +137,10 @@ class PacerFollowing:
         middle = n // 2
         rate_difference = differences[middle] if n % 2 else 0.5 * (differences[middle - 1] + differences[middle])
         following = locking >= MIN_LOCKING and abs(rate_difference) <= MAX_RATE_DIFFERENCE_BPM
-        return FollowingEstimate(t_s, locking, lag_s, rate_difference, following, True, "", n)
+        return FollowingEstimate(t_s, locking, lag_s, rate_difference, following, True, "", n, *made)
 
 
-def _invalid(t_s: float, reason: str, n: int) -> FollowingEstimate:
-    return FollowingEstimate(t_s, math.nan, math.nan, math.nan, False, False, reason, n)
+def invalid_estimate(t_s: float, reason: str, n: int = 0, window_s: float = math.nan,
+                     pacer_bpm: float = math.nan, source: str = "") -> FollowingEstimate:
+    """An estimate with no values, saying why (e.g. "the pacer stopped")."""
+    return FollowingEstimate(t_s, math.nan, math.nan, math.nan, False, False, reason, n, window_s, pacer_bpm, source)

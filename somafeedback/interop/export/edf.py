@@ -195,11 +195,11 @@ def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
                     {**common, "label": f"HR {label}", "dimension": "bpm", "physical_max": EDF_HR_MAX_BPM}]
         progress.advance()
     raw = decode_signals(ctx.session.timeline)
-    for strap_id, record in raw.items():
-        t, uv = record.ecg_samples()
+    for strap_id, strap_signals in raw.items():
+        t, uv = strap_signals.ecg_samples()
         if not len(t):
             continue
-        fs = round(record.ecg[0].fs_hz)
+        fs = round(strap_signals.ecg[0].fs_hz)
         ecg = np.full(n_records * fs, EDF_FILL)
         index = np.round((t - ctx.start_ns / 1e9 + offset_s) * fs).astype(np.int64)
         inside = (index >= 0) & (index < ecg.size)

@@ -122,7 +122,11 @@ def read_table(layout: Layout, path: Path) -> RRSeries:
         values, lines = column_numbers(layout, rows, rr_index, rr_name, allow_empty=False)
 
     name_unit = name_parts(rr_name)[1] if rr_name is not None else None
-    stated = (name_unit, f"stated by column {quote(rr_name)}") if name_unit else unit_stated_in_text(layout)
+    stated: tuple[str, str] | None
+    if name_unit and rr_name is not None:
+        stated = (name_unit, f"stated by column {quote(rr_name)}")
+    else:
+        stated = unit_stated_in_text(layout)
     unit, detected = resolve_unit(values, stated, layout.notes)
     rr_ms = to_ms(values, unit)
 

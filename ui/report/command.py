@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     """Write the report asked for; print its path. Exit status 2 with one line on stderr for bad input."""
     from somafeedback.interop.export import ExportError
     from somafeedback.sessions.library import default_library, find_session
-    from somafeedback.reports.content import ReportError
+    from somafeedback.reports.common import ReportError
     from somafeedback.sessions.file import SessionFileError
 
     from somafeedback.progress import ProgressBar
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressBar(f"{command} ({args.format})")
     progress = bar if bar.interactive or getattr(args, "progress", False) else None  # Ctrl-C cancels: nothing is left
     try:
-        from .report_render import render_progress_report, render_session_report
+        from .render import render_progress_report, render_session_report
 
         if command == "report":
             path = find_session(args.session, library)
@@ -98,9 +98,9 @@ def client_report(session: str | Path, fmt: str = "pdf", out: Path | None = None
                   progress: Any = None) -> Path:
     """The client version of one session's report, for the app (GUI thread): the path written.
 
-    Raises what :func:`~.report_render.render_session_report` raises.
+    Raises what :func:`~.render.render_session_report` raises.
     """
-    from .report_render import render_client_report
+    from .render import render_client_report
 
     return render_client_report(session, fmt, out, deidentify, progress)
 

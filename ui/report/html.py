@@ -7,7 +7,7 @@ HTML file (nothing outside the file), a resource name of the ``QTextDocument`` f
 With ``for_pdf=True`` the markup keeps to what Qt's rich-text engine lays out (table
 attributes, image widths in layout pixels). Sections flow on from page to page: a heading is kept with what follows it and a figure with its caption
 (the CSS ``break-after: avoid`` / ``break-inside: avoid`` rules for a browser's print; Qt's PDF
-layout does not read them, so :func:`~.report_render.pdf_bytes` moves such a heading or figure
+layout does not read them, so :func:`~.render.pdf_bytes` moves such a heading or figure
 to the next page itself).
 
 Every text that comes from the session (notes, markers, names, tags, cue texts) is escaped.
@@ -23,18 +23,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from somafeedback.reports.client import NO_EXERCISE_TEXT, ClientReport
-from somafeedback.reports.content import (
-    DEIDENTIFIED_TEXT,
-    WHOLE_SESSION,
-    ProgressContent,
-    SessionReportContent,
-    clock,
-)
+from somafeedback.reports.common import clock
+from somafeedback.reports.content import DEIDENTIFIED_TEXT, WHOLE_SESSION, SessionReportContent
+from somafeedback.reports.progress_content import ProgressContent
 from somafeedback.regulation.pendulation import SWING_HEADERS, swing_row
 from somafeedback.sessions.segments import SegmentStats
 
 if TYPE_CHECKING:  # a type only: this module stays Qt-free
-    from .report_figures import ReportImage
+    from .figures import ReportImage
 
 PDF_IMAGE_WIDTH: Final = 660  # layout px of a figure in the PDF (the text width of an A4 page at 96 dpi)
 CSS: Final = """
@@ -295,13 +291,13 @@ def session_html(content: SessionReportContent, images: Sequence[ReportImage], s
         parts.append('<p class="muted">No markers.</p>')
     parts.append("<h3>Cue decisions</h3>")
     if content.cue_decisions:
-        rows = []
+        decision_rows = []
         for d in content.cue_decisions:
             outcome = d.outcome if d.outcome_s is None or d.outcome_s == d.t_s else f"{d.outcome} at {clock(d.outcome_s)}"
             if d.delivered:
                 outcome += ", shown to the client"
-            rows.append((clock(d.t_s), d.kind, d.exercise or "", d.text, outcome))
-        parts.append(_table(["At", "Cue", "Exercise", "Text", "Decision"], rows, numeric=(0,), for_pdf=for_pdf, wide=True))
+            decision_rows.append((clock(d.t_s), d.kind, d.exercise or "", d.text, outcome))
+        parts.append(_table(["At", "Cue", "Exercise", "Text", "Decision"], decision_rows, numeric=(0,), for_pdf=for_pdf, wide=True))
     else:
         parts.append('<p class="muted">No cues were suggested, and no script ran.</p>')
     parts.append(f'<p class="muted">Made by somafeedback {_e(content.app_version)} from the recorded session file.</p>')

@@ -2,23 +2,23 @@
 
 Session report:
 
-* **overview**: the app's :class:`~.live_plots.LivePlots` (heart rate against the client's
+* **overview**: the app's :class:`~somafeedback.ui.live_plots.LivePlots` (heart rate against the client's
   usual range, tachogram with flagged beats, RMSSD with validity, breathing rate, coherence)
   fed every metric set of the session and showing the whole session; the breathing rate
   measured from chest movement (Polar H10) is added to the breathing plot as a dashed line,
   and markers, notes and cue suggestions as thin vertical lines;
-* **timeline**: the replay window's :class:`~.replay_window.TimelineStrip` (state ribbon,
+* **timeline**: the review window's :class:`~somafeedback.ui.timeline_strip.TimelineStrip` (state ribbon,
   gaps, markers, cues, notes, review notes), with its legend: the states it drew, in their
   colours (none for a session without states);
-* **raw excerpts** of a Polar H10 session: the app's :class:`~.raw_plots.RawPlots` (the last
+* **raw excerpts** of a Polar H10 session: the app's :class:`~somafeedback.ui.raw_plots.RawPlots` (the last
   6 s of ECG with its R peaks and the last 60 s of the chest's breathing movement) at the
   excerpt's end.
 
-Progress report: the home window's :class:`~.home_window.TrendChart` (minutes per week,
+Progress report: the home window's :class:`~somafeedback.ui.home_window.TrendChart` (minutes per week,
 resting ln RMSSD from weeks with enough readings) and a chart of the time in the usual range
 and the cues per week.
 
-Every time axis reads m:ss at clock-like steps (:class:`~.time_axis.MinutesSecondsAxis`); the
+Every time axis reads m:ss at clock-like steps (:class:`~somafeedback.ui.time_axis.MinutesSecondsAxis`); the
 cue-count axis has whole-number ticks, and the cue bars' legend is drawn from the bars themselves.
 
 Widgets are laid out without appearing on screen (``WA_DontShowOnScreen``) and grabbed at a
@@ -38,14 +38,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from somafeedback.reports.practice_history import WeekRow
-from somafeedback.reports.content import ProgressContent, SessionReportContent, clock
+from somafeedback.reports.practice_history import MIN_RESTING_READINGS, WeekRow
+from somafeedback.reports.common import clock
+from somafeedback.reports.content import SessionReportContent
+from somafeedback.reports.progress_content import ProgressContent
+from somafeedback.regulation.states import band_of
 
-from .home_window import MIN_RESTING_READINGS, TrendChart
-from .live_plots import BLUE, GREEN, LivePlots
-from .raw_plots import RawPlots
-from .replay_window import OTHER_STATE, STATE_STYLE, TimelineStrip, band_of
-from .time_axis import MinutesSecondsAxis
+from ..home_window import TrendChart
+from ..live_plots import BLUE, GREEN, LivePlots
+from ..raw_plots import RawPlots
+from ..time_axis import MinutesSecondsAxis
+from ..timeline_strip import OTHER_STATE, STATE_STYLE, TimelineStrip
 
 FIGURE_WIDTH_PX: Final = 960  # logical px, every figure (laid out as on a screen of this width)
 PIXEL_RATIO: Final = 2.0  # image px per logical px (the PNG is 1920 px wide: sharp on paper)
@@ -77,10 +80,10 @@ class ReportImage:
 def png_bytes(image: QtGui.QImage) -> bytes:
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
+    if not image.save(buffer, "PNG"):  # type: ignore[call-overload]  # PySide6 stub says bytes; the binding takes str
         raise OSError("the figure could not be encoded as PNG")
     buffer.close()
-    return bytes(buffer.data())
+    return bytes(buffer.data().data())
 
 
 def grab(widget: QtWidgets.QWidget, key: str, caption: str, width: int, height: int) -> ReportImage:
@@ -140,7 +143,7 @@ def overview_image(content: SessionReportContent) -> ReportImage:
 
 
 def timeline_image(content: SessionReportContent) -> ReportImage:
-    """The replay window's timeline strip: states, gaps, markers, cues and notes."""
+    """The review window's timeline strip: states, gaps, markers, cues and notes."""
     duration = max(content.duration_s, 1.0)
     strip = TimelineStrip(duration, lambda _t: None)
     strip.position.setVisible(False)

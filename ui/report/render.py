@@ -2,7 +2,7 @@
 
 :func:`render_session_report` and :func:`render_progress_report` build the content
 (:mod:`somafeedback.reports.content`), draw the figures with the app's own plotting code
-(:mod:`.report_figures`), lay them out (:mod:`.report_html`) and write one file. The app
+(:mod:`.figures`), lay them out (:mod:`.html`) and write one file. The app
 builds the content on a worker thread (it is Qt-free and takes most of the time) and then
 calls :func:`write_session_report` / :func:`write_progress_report` on the GUI thread. Formats:
 
@@ -51,16 +51,12 @@ from somafeedback import __version__
 from somafeedback.reports.client import client_report
 from somafeedback.interop.export._writing import ExportError, Outputs, safe_name
 from somafeedback.progress import ProgressCallback
-from somafeedback.reports.content import (
-    ProgressContent,
-    ReportError,
-    SessionReportContent,
-    progress_content,
-    session_content,
-)
+from somafeedback.reports.common import ReportError
+from somafeedback.reports.content import SessionReportContent, session_content
+from somafeedback.reports.progress_content import ProgressContent, progress_content
 
-from .report_figures import ReportImage, progress_images, session_images
-from .report_html import client_html, progress_html, progress_title, session_html, session_title
+from .figures import ReportImage, progress_images, session_images
+from .html import client_html, progress_html, progress_title, session_html, session_title
 
 FORMATS: Final = ("html", "pdf")
 AUDIENCES: Final = ("practitioner", "client")  # the full session report, or its plain-language client version
@@ -219,7 +215,7 @@ def pdf_bytes(html_text: str, images: list[ReportImage], title: str) -> bytes:
     font.setPointSizeF(9.0)
     document.setDefaultFont(font)
     for image in images:
-        picture = QtGui.QImage.fromData(image.png, "PNG")
+        picture = QtGui.QImage.fromData(image.png, "PNG")  # type: ignore[arg-type]  # PySide6 stub says bytes; the binding takes str
         document.addResource(QtGui.QTextDocument.ResourceType.ImageResource, QtCore.QUrl(_resource(image)), picture)
     document.setHtml(html_text)
     buffer = QtCore.QBuffer()
@@ -235,7 +231,7 @@ def pdf_bytes(html_text: str, images: list[ReportImage], title: str) -> bytes:
     document.print_(writer)
     del writer  # finishes the PDF
     buffer.close()
-    data = bytes(buffer.data())
+    data = bytes(buffer.data().data())
     if not data.startswith(b"%PDF"):
         raise OSError("Qt wrote no PDF")
     return data
@@ -328,7 +324,7 @@ def write_client_report(content: SessionReportContent, fmt: str, out: Path | Non
 def write_progress_report(content: ProgressContent, fmt: str, out: Path | None = None,
                           progress: ProgressCallback | None = None, today: dt.date | None = None) -> Path:
     """Draw the figures of ``content`` and write its progress report as ``fmt``; the path written (GUI thread)."""
-    from .home_window import MIN_RESTING_READINGS
+    from somafeedback.reports.practice_history import MIN_RESTING_READINGS
 
     _check_format(fmt, content.library)
     _on_gui_thread(content.library)

@@ -1,0 +1,180 @@
+"""The commands that read what was recorded: ``analyze`` (a whole RR file or session),
+``replay`` (a session played back through the live pipeline) and ``sessions`` (the library:
+list, filter, tag, delete). Each ``add_*`` declares one command on the subparsers and points it at
+its implementation.
+
+Thread: the main thread (``replay`` runs one asyncio loop on it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from somafeedback.interop.rr_files import RRSeries
+    from somafeedback.sessions.analysis import SessionSeries
+
+from .options import (
+    add_library_option,
+    add_lsl_option,
+    add_progress_option,
+    date_arg,
+    library_folder,
+    progress_bar,
+    seconds_arg,
+    speed_arg,
+)
+from .running import EXIT_OK, EXIT_USAGE, closing, open_session, run_loop, with_lsl
+
+
+def add_analyze(commands: Any) -> None:
+    analyze = commands.add_parser("analyze", help="analyse a whole RR recording (plain, Kubios, HRV Logger, Polar "
+                                  "files) or a recorded session")
+    analyze.add_argument("path", metavar="PATH|SESSION",
+                         help="an RR file, a session file, or a session id from the library")
+    add_library_option(analyze)
+    output = analyze.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON object with the summary")
+    output.add_argument("--series", action="store_true", help="the windowed metrics over time, as CSV")
+    analyze.add_argument("--step", type=seconds_arg, default=5.0, metavar="S",
+                         help="with --series: one row every S seconds of recording (default 5)")
+    add_progress_option(analyze)
+    analyze.set_defaults(run=_analyze)
+
+
+def add_replay(commands: Any) -> None:
+    replay = commands.add_parser("replay", help="play a recorded session back through the live pipeline")
+    replay.add_argument("session", metavar="SESSION", help="a session file, or a session id from the library")
+    add_library_option(replay)
+    replay.add_argument("--speed", type=speed_arg, default=1.0, metavar="X|max",
+                        help="replay speed: 1 (real time), 2, 10, ... or max (default 1)")
+    replay.add_argument("--metrics", action="store_true", help="print the live metric set on every beat")
+    add_lsl_option(replay)
+    replay.add_argument("--json", action="store_true", help="one JSON object per line")
+    replay.set_defaults(run=_replay)
+
+
+def add_sessions(commands: Any) -> None:
+    sessions = commands.add_parser("sessions", help="the session library: list, filter, tag, delete")
+    add_library_option(sessions)
+    sessions.add_argument("--client", metavar="NAME")
+    sessions.add_argument("--mode", metavar="MODE")
+    sessions.add_argument("--tag", metavar="TAG")
+    sessions.add_argument("--since", type=date_arg, metavar="YYYY-MM-DD")
+    sessions.add_argument("--until", type=date_arg, metavar="YYYY-MM-DD")
+    sessions.add_argument("--json", action="store_true", help="one JSON object per session")
+    actions = sessions.add_subparsers(dest="action", metavar="ACTION")
+    delete = actions.add_parser("delete", help="delete a session")
+    delete.add_argument("session", metavar="SESSION")
+    tag = actions.add_parser("tag", help="add (or --remove) tags")
+    tag.add_argument("session", metavar="SESSION")
+    tag.add_argument("tags", nargs="+", metavar="TAG")
+    tag.add_argument("--remove", action="store_true")
+    sessions.set_defaults(run=_sessions)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from somafeedback.reports.analysis_summary import print_series, print_summary
+    from somafeedback.interop.rr_files import RRFileError, read_rr_file
+    from somafeedback.sessions.file import SUFFIX, SessionFileError
+
+    series: RRSeries | SessionSeries
+    try:
+        path = Path(args.path).expanduser()
+        if not path.exists() and not {os.sep, "/"} & set(args.path):  # a session id, or a file in the library
+            from somafeedback.sessions.library import find_session
+
+            path = find_session(args.path, library_folder(args))
+        if str(path).endswith(SUFFIX) or _is_sqlite(path):
+            from somafeedback.sessions.analysis import session_series
+
+            series = session_series(path)
+        else:
+            series = read_rr_file(args.path)
+    except (RRFileError, SessionFileError) as error:
+        print(f"somafeedback analyze: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    bar = progress_bar(args, "analysing")
+    if args.series:
+        print_series(series, args.step, progress=bar)
+    else:
+        print_summary(series, as_json=args.json, progress=bar)
+    return EXIT_OK
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from somafeedback.devices.replay import ReplaySource
+    from somafeedback.sessions.file import SessionFileError
+    from somafeedback.live.stream_printer import StreamPrinter
+
+    try:
+        session = open_session(args)
+    except SessionFileError as error:
+        print(f"somafeedback replay: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    straps = {getattr(item, "strap_id", None) for item in session.notifications}
+    printer = StreamPrinter(json_lines=args.json, label_straps=len(straps) > 1, metrics=args.metrics)
+    sink, outlets = with_lsl(args, printer)
+
+    async def main() -> int:
+        streaming = asyncio.current_task()
+        assert streaming is not None
+        printer.on_output_closed = streaming.cancel
+        try:
+            await ReplaySource(session.timeline, sink).run()
+        except asyncio.CancelledError:
+            if not printer.output_closed:
+                raise
+        return EXIT_OK
+
+    return closing(outlets, lambda: run_loop(main, args.speed, simulated=True))
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    from somafeedback.sessions.library import delete_session, filter_sessions, find_session, list_sessions, set_tags
+    from somafeedback.sessions.file import SessionFileError
+
+    library = library_folder(args)
+    try:
+        if args.action == "delete":
+            path = find_session(args.session, library)
+            delete_session(path)
+            print(f"deleted {path}")
+            return EXIT_OK
+        if args.action == "tag":
+            path = find_session(args.session, library)
+            tags = set_tags(path, remove=args.tags) if args.remove else set_tags(path, add=args.tags)
+            print(f"{path.name}: tags {', '.join(tags) or '(none)'}")
+            return EXIT_OK
+    except SessionFileError as error:
+        print(f"somafeedback sessions: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    found = filter_sessions(list_sessions(library), args.client, args.mode, args.tag, args.since, args.until)
+    if args.json:
+        for summary in found:
+            print(json.dumps(summary.as_dict()))
+        return EXIT_OK
+    if not found:
+        print(f"no sessions in {library}" + (" match" if any((args.client, args.mode, args.tag, args.since, args.until)) else ""))
+        return EXIT_OK
+    print(f"{'started':<20} {'min':>6}  {'client':<14} {'mode':<12} {'status':<19} {'tags':<16} id")
+    for s in found:
+        started = s.started.strftime("%Y-%m-%d %H:%M") if s.started else "?"
+        minutes = f"{s.duration_s / 60:.1f}" if s.duration_s is not None else "?"
+        print(f"{started:<20} {minutes:>6}  {(s.client or '-'):<14} {(s.mode or '-'):<12} {s.status:<19} "
+              f"{','.join(s.tags) or '-':<16} {s.session_id[:12]}")
+    return EXIT_OK

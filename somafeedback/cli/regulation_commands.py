@@ -1,0 +1,170 @@
+"""The regulation loop without the UI: ``session`` (states and cues as they happen, on a strap
+or a recorded session, in practitioner or home mode) and ``exercises`` (the exercise library it
+draws on). Each ``add_*`` declares one command on the subparsers and points it at its
+implementation.
+
+Thread: the main thread, which runs one asyncio loop for the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from .options import add_library_option, add_lsl_option, add_source_options, library_folder, seconds_arg, strap_source
+from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_USAGE, closing, open_session, require_adapter, run_loop, with_lsl
+
+
+def add_session(commands: Any) -> None:
+    session = commands.add_parser("session", help="the whole regulation loop without the UI: states and cues as they happen")
+    add_source_options(session)
+    session.add_argument("--replay", metavar="SESSION", help="run on a recorded session instead of a strap")
+    add_library_option(session)
+    session.add_argument("--mode", required=True, choices=("practitioner", "home"))
+    session.add_argument("--method", choices=("se", "focusing", "cse"), default="se",
+                         help="the session's method: se (Somatic Experiencing, default), focusing (observe only, "
+                         "untimed, no suggestions) or cse (Clinical Somatic Education: movement blocks)")
+    session.add_argument("--script", metavar="NAME", help="home mode: the exercise to practise (see 'somafeedback exercises')")
+    session.add_argument("--plan", metavar="FILE",
+                         help="home mode: a text file with the client's own plan, offered when the practice offers to end")
+    session.add_argument("--auto-approve", action="store_true", help="practitioner mode: approve every suggestion")
+    session.add_argument("--duration", type=seconds_arg, metavar="S", help="stop after S seconds of session time")
+    session.add_argument("--json", action="store_true", help="one JSON object per line, each with a 'type'")
+    session.add_argument("--client", metavar="NAME", help="the client's pseudonym (for --record and --baseline history)")
+    session.add_argument("--baseline", choices=("calibrate", "history"), default="calibrate",
+                         help="measure a baseline now (1 + 4 min, default) or use the rolling median of the "
+                         "client's earlier recorded sessions")
+    session.add_argument("--record", action="store_true", help="record the session (strap data, states, cues) in the library")
+    add_lsl_option(session)
+    session.set_defaults(run=_session)
+
+
+def add_exercises(commands: Any) -> None:
+    exercises = commands.add_parser("exercises", help="list the exercise library (built-in and your own)")
+    exercises.set_defaults(run=_exercises)
+
+
+def _session(args: argparse.Namespace) -> int:
+    from somafeedback.regulation.cues import check_home_script
+    from somafeedback.regulation.exercises import ExerciseError, load_exercises
+    from somafeedback.live.sources import NoStrapFound, stream_straps
+    from somafeedback.live.regulation_session import RegulationSession
+    from somafeedback.sessions.file import SessionFileError
+    from somafeedback.live.sinks import FanOut
+    from somafeedback.live.stream_printer import StreamPrinter
+
+    try:
+        library = load_exercises()
+    except ExerciseError as error:
+        print(f"somafeedback session: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    script = None
+    if args.mode == "home":
+        if not args.script or args.script not in library:
+            known = ", ".join(sorted(e for e in library if "home" in library[e].where))
+            print(f"somafeedback session: home mode needs --script NAME (one of: {known})", file=sys.stderr)
+            return EXIT_USAGE
+        script = library[args.script]
+        try:
+            check_home_script(script)  # refused before anything starts (LSL outlets included)
+        except ValueError as error:
+            print(f"somafeedback session: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    plan_text = None
+    if args.plan:
+        try:
+            plan_text = Path(args.plan).read_text(encoding="utf-8").strip() or None
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"somafeedback session: cannot read the plan file {args.plan}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    baseline = usual = None
+    if args.baseline == "history" or args.client:
+        from somafeedback.regulation.usual_range import usual_range
+
+        if not args.client:
+            print("somafeedback session: --baseline history needs --client NAME", file=sys.stderr)
+            return EXIT_USAGE
+        usual = usual_range(library_folder(args), args.client)  # today's measured baseline is compared with it
+        if usual is None and args.baseline == "history":
+            print(f"somafeedback session: no stored baseline for {args.client} yet; run a session with --record "
+                  "and a calibrated baseline first", file=sys.stderr)
+            return EXIT_USAGE
+        baseline = usual if args.baseline == "history" else None
+    printer = StreamPrinter(json_lines=args.json, beats=False)
+    strap_data, outlets = with_lsl(args, printer)
+    emit = printer.event if outlets is None else FanOut(printer, outlets).event  # states and cues
+    try:
+        loop_session = RegulationSession(args.mode, library, emit, script=script,
+                                         auto_approve=args.auto_approve, baseline=baseline, usual=usual, plan_text=plan_text,
+                                         method=args.method)
+    except ValueError as error:  # e.g. a script for sessions with a practitioner only
+        print(f"somafeedback session: {error}", file=sys.stderr)
+        return closing(outlets, lambda: EXIT_USAGE)
+    sink = FanOut(loop_session, strap_data)
+
+    if args.replay:
+        from somafeedback.devices.replay import ReplaySource
+
+        try:
+            args.session = args.replay
+            recorded = open_session(args)
+        except SessionFileError as error:
+            print(f"somafeedback session: {error}", file=sys.stderr)
+            return EXIT_USAGE
+
+        async def replay_main() -> int:
+            player = ReplaySource(recorded.timeline, sink)
+            if args.duration is None:
+                await player.run()
+            else:
+                await asyncio.wait([asyncio.create_task(player.run())], timeout=args.duration)
+            loop_session.finish()
+            return EXIT_OK
+
+        return closing(outlets, lambda: run_loop(replay_main, args.speed, simulated=True))
+
+    source = strap_source(args)
+
+    def attach(writer: Any) -> None:
+        loop_session.recorder = writer
+
+    async def live_main() -> int:
+        try:
+            await require_adapter(source)
+            if args.record:
+                from somafeedback.live.sources import record_straps
+
+                manifest = {"client": args.client, "mode": args.mode, "method": str(loop_session.method), "tags": [], "devices": [],
+                            "source": {"kind": "simulated", "scenario": source.simulate, "seed": source.seed}
+                            if source.simulate is not None else {"kind": "ble", "addresses": list(source.addresses)}}
+                writer = await record_straps(source, sink, args.duration, library_folder(args), manifest, attach)
+                loop_session.recorder = None  # closed: what the end adds is printed only
+                loop_session.finish()
+                print(f"saved {writer.path}", file=sys.stderr)
+            else:
+                await stream_straps(source, sink, args.duration)
+                loop_session.finish()
+        except NoStrapFound as error:
+            print(error, file=sys.stderr)
+            return EXIT_NO_STRAP
+        return EXIT_OK
+
+    return closing(outlets, lambda: run_loop(live_main, args.speed, source.simulate is not None))
+
+
+def _exercises(args: argparse.Namespace) -> int:
+    from somafeedback.regulation.exercises import ExerciseError, load_exercises
+
+    try:
+        library = load_exercises()
+    except ExerciseError as error:
+        print(f"somafeedback exercises: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for exercise in sorted(library.values(), key=lambda e: e.id):
+        where = " + ".join(sorted(exercise.where))
+        methods = ", ".join(m for m in ("SE", "Focusing", "CSE") if m in exercise.methods)
+        print(f"{exercise.id:<32} {exercise.duration_text:>8}  {where:<16} {methods:<19} {exercise.title}")
+    return EXIT_OK

@@ -1,0 +1,83 @@
+"""What the commands share when they run: the exit codes, the command's single asyncio loop,
+the Bluetooth adapter check, the opt-in LSL outlets and opening a recorded session.
+
+Thread: the main thread, which runs one asyncio loop for the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from somafeedback.clock import SessionEventLoop, Speed
+
+from .options import library_folder
+
+EXIT_OK = 0
+EXIT_NO_STRAP = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def run_loop(main: Callable[[], Coroutine[Any, Any, int]], speed: Speed, simulated: bool, from_zero: bool = False) -> int:
+    """Run ``main`` on the command's single asyncio loop: session time for simulated sources; for
+    real straps the host's monotonic clock, or (``from_zero``) real time counted from 0 at the start."""
+    factory = (lambda: SessionEventLoop(speed)) if simulated or from_zero else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main())
+
+
+ADAPTER_CHECK_S = 0.2  # s of scanning that shows whether there is a usable Bluetooth adapter
+
+
+async def require_adapter(source: Any) -> None:
+    """For real straps given by address: raise :class:`~.live.NoStrapFound` with the same words
+    as ``scan`` when there is no usable Bluetooth adapter (instead of retrying the link for ever).
+    Without addresses, streaming starts with a scan, which says so by itself."""
+    if source.simulate is not None or not source.addresses:
+        return
+    from somafeedback.live.sources import open_stack, scan
+
+    async with open_stack(source) as (stack, _addresses):
+        await scan(stack, ADAPTER_CHECK_S)
+
+
+def with_lsl(args: argparse.Namespace, sink: Any) -> tuple[Any, Any]:
+    """``sink`` plus LSL outlets when --lsl was given: (the sink to use, the outlets or None)."""
+    if not getattr(args, "lsl", False):
+        return sink, None
+    from somafeedback.live.lsl_outlets import LslOutlets, LslUnavailable
+    from somafeedback.live.sinks import FanOut
+
+    try:
+        outlets = LslOutlets(session_name=f"somafeedback-{os.getpid()}")
+    except LslUnavailable as error:
+        raise SystemExit(f"somafeedback: --lsl: {error}") from error
+    print("publishing Lab Streaming Layer streams (somafeedback ...)", file=sys.stderr)
+    return FanOut(sink, outlets), outlets
+
+
+def closing(outlets: Any, run: Callable[[], int]) -> int:
+    """Run a command and close its LSL outlets afterwards (no listening socket is left)."""
+    try:
+        return run()
+    finally:
+        if outlets is not None:
+            outlets.close()
+
+
+def open_session(args: argparse.Namespace) -> Any:
+    """The session named on the command line (``args.session``), read back (recovering what it can)."""
+    from somafeedback.sessions.library import find_session
+    from somafeedback.sessions.file import read_session
+
+    session = read_session(find_session(args.session, library_folder(args)))
+    if session.problems:
+        print(f"{session.path}: damaged; recovered what could be read ({'; '.join(session.problems)})", file=sys.stderr)
+    if session.ended_unexpectedly:
+        print(f"{session.path}: this session ended unexpectedly (the recording was not closed)", file=sys.stderr)
+    return session
