@@ -41,6 +41,7 @@ from somafeedback.regulation.pacer import Pacer
 from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.regulation.states import Baseline, RegulationModel
 from somafeedback.sessions.segments import PHASES
+from somafeedback.sessions.client_strap import CLIENT_STRAP
 
 from .chimes import Chimes
 from .cue_panel import MARKERS, CuePanel, clock_mm_ss
@@ -54,7 +55,6 @@ from .time_axis import clock_text  # the review window's mm:ss, so both show a t
 if TYPE_CHECKING:
     from .settings import AppSettings
 
-CLIENT_STRAP = "strap1"  # the client's strap drives the plots, the states and the cues
 # the practitioner's controls of the client view -> the cue action recorded on the timeline
 PUSHED_ACTIONS: Final = {"pause": "pushed-paused", "resume": "pushed-resumed", "back": "pushed-step",
                          "next": "pushed-step", "clear": "cleared"}

@@ -76,6 +76,7 @@ from somafeedback.sessions.review_notes import (
     stored_review_notes,
 )
 from somafeedback.sessions.segments import PHASES, Segment, session_beat_series, session_phases, session_trends
+from somafeedback.sessions.client_strap import CLIENT_STRAP
 
 from .live_plots import LivePlots, Series
 from .pendulation_view import PendulationView
@@ -89,7 +90,6 @@ from .time_axis import clock_text
 from .timeline_strip import STATE_STYLE, STRIP_ROWS, TimelineStrip
 
 FRAME_MS = 33  # ~30 frames per second
-CLIENT_STRAP = "strap1"  # the strap the plots show (the regulation model's client strap)
 SPEEDS: tuple[tuple[str, float], ...] = (("1×", 1.0), ("2×", 2.0), ("10×", 10.0), ("as fast as possible", math.inf))
 STEP_S, BIG_STEP_S = 5.0, 30.0  # s: the arrow keys' steps (plain, with Shift)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Final
 
+from somafeedback.sessions.client_strap import CLIENT_STRAP
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.pacer_following import FollowingEstimate
 from somafeedback.regulation.cues import CueConfig, CueEvent, HomeScript, PractitionerCues
@@ -54,7 +55,7 @@ class RegulationSession:
         script: Exercise | None = None,
         auto_approve: bool = False,
         baseline: Baseline | None = None,
-        client_strap: str = "strap1",
+        client_strap: str = CLIENT_STRAP,
         recorder: StrapSink | None = None,
         config: RegulationConfig = RegulationConfig(),
         cue_config: CueConfig = CueConfig(),

@@ -46,6 +46,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from somafeedback.devices.events import TimelineEvent
+from somafeedback.sessions.client_strap import CLIENT_STRAP
+
 from .states import Baseline, RegulationModel
 
 HR30_WINDOW_S: Final = 30.0  # s, the window of HR30 (as RegulationModel)
@@ -406,7 +408,7 @@ def series_swings(series: Any, bands: Sequence[tuple[float, Band | None]]) -> li
     return swings_from_beats(beats_with_gaps(series.t_s, series.rr_ms, series.flagged, series.gap_segments), bands)
 
 
-def session_swings(session: Any, origin_ns: int, strap_id: str = "strap1") -> tuple[list[Swing], bool]:
+def session_swings(session: Any, origin_ns: int, strap_id: str = CLIENT_STRAP) -> tuple[list[Swing], bool]:
     """(swings, whether the session had a usual range) of a recorded :class:`~somafeedback.sessions.file.Session`:
     its decoded beats (as the review reads them) against its recorded baselines, in seconds since ``origin_ns``."""
     from somafeedback.sessions.segments import session_beat_series

@@ -82,7 +82,7 @@ from .common import (
 )
 from .figure_data import Figure, ReportSeries, beat_source, report_series, summary_figures
 from .progress_content import PROGRESS_MEASURED_TEXT
-from .strap_pass import RAW_EXCERPTS, analyze_strap, client_strap, shift_metrics
+from .strap_pass import RAW_EXCERPTS, analyze_strap, client_strap_of, shift_metrics
 
 DECISIONS: Final = ("approved", "snoozed", "dismissed", "expired")
 BASELINE_MAX_ARTIFACT_PCT: Final = 5.0  # a calibration baseline is kept only with at most this share of artifacts
@@ -369,7 +369,7 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
     if isinstance(session_origin, int) and not isinstance(session_origin, bool) and session_origin <= ctx.start_ns:
         start_s = (ctx.start_ns - session_origin) / 1e9
         ctx = replace(ctx, start_ns=session_origin)
-    strap = client_strap(session)
+    strap = client_strap_of(session)
     if strap is None:
         raise ReportError(f"{session.path}: the session holds no heart data to report (no strap sent anything)")
     origin_s = ctx.start_ns / 1e9

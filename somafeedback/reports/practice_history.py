@@ -42,10 +42,10 @@ from somafeedback.regulation.exercises import Exercise, load_exercises
 from somafeedback.sessions.library import filter_sessions, list_sessions
 from somafeedback.live.analysis import LiveAnalysis
 from somafeedback.hrv.pipeline import BeatMetrics
-from somafeedback.sessions.file import Session, SessionFileError, read_session
+from somafeedback.sessions.client_strap import client_strap
+from somafeedback.sessions.file import Session, SessionFileError, manifest_rows, read_session
 
 HOME_MODE: Final = "home"
-CLIENT_STRAP: Final = "strap1"  # the strap the regulation session follows
 WINDOW_S: Final = 60.0  # the start and end windows (the live time-domain window)
 MIN_PACED_OVERLAP_S: Final = 30.0  # a breathing window counts for a paced step once this far into it
 HR_SAME_BPM: Final = 1.0  # a smaller change is described as "about the same"
@@ -139,16 +139,6 @@ class WeekRow:
 
 def _as_session(session: Session | str | Path) -> Session:
     return session if isinstance(session, Session) else read_session(Path(session))
-
-
-def _client_strap(timeline: Iterable[Notification | SourceEvent]) -> str | None:
-    straps = []
-    for item in timeline:
-        if isinstance(item, Notification) and item.strap_id not in straps:
-            straps.append(item.strap_id)
-    if not straps:
-        return None
-    return CLIENT_STRAP if CLIENT_STRAP in straps else straps[0]
 
 
 def _metrics(timeline: Iterable[Notification | SourceEvent], strap: str, stop_at_first_valid: bool = False) -> list[BeatMetrics]:
@@ -305,7 +295,7 @@ def practice_summary(session: Session | str | Path, library: Mapping[str, Exerci
         library = load_exercises() if script_id else {}
     script = library.get(script_id) if script_id else None
 
-    strap = _client_strap(session.timeline)
+    strap = client_strap(session.timeline)
     metrics = _metrics(session.timeline, strap) if strap is not None else []
     beats = [m for m in metrics if m.rr_ms is not None]
     windows = [w for w in (_window_values(m) for m in metrics) if w is not None]
@@ -341,13 +331,14 @@ def _with_lines(summary: PracticeSummary) -> PracticeSummary:
 # --- weeks ----------------------------------------------------------------------------------
 
 def _manifest_value(path: Path, key: str) -> Any:
+    """One manifest value of the session file at ``path`` (opened read-only), None when unreadable."""
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            row = db.execute("SELECT value FROM manifest WHERE key = ?", (key,)).fetchone()
+            rows = manifest_rows(db, key)
         finally:
             db.close()
-        return json.loads(row[0]) if row else None
+        return json.loads(rows[0][1]) if rows else None
     except (sqlite3.DatabaseError, json.JSONDecodeError):
         return None
 
@@ -375,7 +366,7 @@ def resting_ln_rmssd(path: Path) -> float | None:
         session = read_session(path)
     except SessionFileError:
         return None
-    strap = _client_strap(session.timeline)
+    strap = client_strap(session.timeline)
     if strap is None:
         return None
     metrics = _metrics(session.timeline, strap, stop_at_first_valid=True)

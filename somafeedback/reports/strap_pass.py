@@ -19,24 +19,18 @@ from somafeedback.devices.events import Beat, ContactChange, EcgChunk, Notificat
 from somafeedback.hrv.pipeline import BeatMetrics, BreathingMetrics, CoherenceMetrics, FrequencyDomain
 from somafeedback.live.analysis import LiveAnalysis
 from somafeedback.progress import Progress
+from somafeedback.sessions.client_strap import client_strap
 from somafeedback.sessions.file import Session
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.raw_signals import BreathingTrace
 
-CLIENT_STRAP: Final = "strap1"  # the strap the regulation model follows (else the first strap with data)
 RAW_EXCERPTS: Final = 2  # raw excerpts of an H10 session (ending at the middle and at the end)
 RAW_KEEP_S: Final = 170.0  # s of raw items kept before each excerpt's end (the app's breathing ring holds ~160 s)
 
 
-def client_strap(session: Session) -> str | None:
-    """The strap the report follows: :data:`CLIENT_STRAP` when it sent anything, else the first that did."""
-    straps: list[str] = []
-    for item in session.timeline:
-        if isinstance(item, Notification) and item.strap_id not in straps:
-            straps.append(item.strap_id)
-    if not straps:
-        return None
-    return CLIENT_STRAP if CLIENT_STRAP in straps else straps[0]
+def client_strap_of(session: Session) -> str | None:
+    """The strap the report follows (:func:`somafeedback.sessions.client_strap.client_strap`)."""
+    return client_strap(session.timeline)
 
 
 def shift_metrics(m: BeatMetrics, origin_s: float) -> BeatMetrics:
