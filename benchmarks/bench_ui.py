@@ -57,9 +57,9 @@ def frames(seconds: float = 10.0) -> tuple[np.ndarray, float, float]:
     record = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rr" / "irurzun_000_ms.txt"
     source.write_text("\n".join(record.read_text().splitlines()[:2200]))  # about 27 min of real beats
     session = import_file(source, folder)
-    library = load_exercises()
-    engine = Engine(EngineSource(replay=session, speed=60.0), EngineOptions(), library)
-    window = PractitionerWindow(engine, library)
+    exercises = load_exercises()
+    engine = Engine(EngineSource(replay=session, speed=60.0), EngineOptions(), exercises)
+    window = PractitionerWindow(engine, exercises)
     window.resize(1500, 950)
     window.show()
     engine.start()

@@ -16,7 +16,9 @@ plain minimum so far (no slope).
 
 The map is causal and cheap (one comparison per frame; a tiny fit once per block). A jump
 of the offset by more than ``RESET_JUMP_S`` (the sensor rebooted, its clock was set)
-starts it afresh.
+starts it afresh. A caller that wants to judge a stamp first (a stray stamp should not throw
+away ten minutes of drift fit) asks :meth:`DeviceClockMap.jump_ns` before observing and calls
+:meth:`DeviceClockMap.restart` itself, as :class:`~.pmd_stream.PmdStream` does.
 
 Thread: any; synchronous, one instance per sensor stream.
 """
@@ -59,10 +61,18 @@ class DeviceClockMap:
     def ready(self) -> bool:
         return self.observations > 0
 
+    def jump_ns(self, device_ns: int, arrival_host_ns: int) -> float | None:
+        """How far (ns) a frame arriving at ``arrival_host_ns`` lies from where the map puts its
+        stamp ``device_ns`` (positive: it arrived later); None before the first observation."""
+        if not self.observations:
+            return None
+        return arrival_host_ns - device_ns - self._base_ns - self._predicted_offset(device_ns)
+
     def observe(self, device_ns: int, arrival_host_ns: int) -> None:
         """Learn from one frame: its device stamp and when it arrived on the host clock."""
-        if self.observations and abs(arrival_host_ns - device_ns - self._base_ns - self._predicted_offset(device_ns)) > RESET_JUMP_S * 1e9:
-            self._restart()
+        jump = self.jump_ns(device_ns, arrival_host_ns)
+        if jump is not None and abs(jump) > RESET_JUMP_S * 1e9:
+            self.restart()
         if not self.observations:
             self._block_start_ns = self._origin_ns = device_ns
             self._base_ns = arrival_host_ns - device_ns
@@ -107,7 +117,8 @@ class DeviceClockMap:
         self._slope = slope
         self._intercept_ns = float(np.min(offset - slope * device))
 
-    def _restart(self) -> None:
+    def restart(self) -> None:
+        """Forget everything: the next observation starts the map afresh (counted in ``resets``)."""
         self._blocks.clear()
         self._block_start_ns = None
         self._block_min = None

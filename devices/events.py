@@ -111,7 +111,23 @@ class MalformedPacket:
     seq: int
     host_ns: int
     payload: bytes
-    error: str
+    error: str  # in plain words: what was wrong and that the data were set aside
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReset(MalformedPacket):
+    """A PMD frame set aside because its device stamp broke with the strap's clock.
+
+    The stamp ran backwards, repeated, jumped away from where the strap's clock was, or lay
+    beyond any clock value (2**63 ns and up). The frame's samples are set aside (the bytes stay
+    in the record). A jump the next frame agrees with is the strap's clock really being reset
+    (a reboot, its clock set): the timing starts afresh from that next frame, which keeps its
+    data. A subclass of :class:`MalformedPacket`, so every consumer that skips malformed packets
+    skips these too; ``error`` says what happened in words.
+    """
+
+    device_ns: int = 0  # the frame's device stamp, ns since 2000-01-01 (0..2**64-1)
+    jump_s: float = float("nan")  # s the stamp lies from where the strap's clock was expected (nan: no reference)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

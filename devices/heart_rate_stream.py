@@ -1,5 +1,10 @@
 """One strap's Heart Rate notifications in, timed beats out (live and replay alike).
 
+No strap input escapes: a payload that does not follow the Heart Rate Measurement layout
+gives one :class:`~.events.MalformedPacket` (the bytes stay in the record, no beat comes of
+it); any RR value the layout can carry (0..65535 ticks) is a beat, for the artifact rule
+downstream to judge.
+
 Thread: any; synchronous and stateful, one instance per strap, fed in arrival order.
 """
 
@@ -32,7 +37,7 @@ class HeartRateStream:
             return []
         try:
             measurement = decode_measurement(notification.payload)
-        except HeartRateFormatError as error:
+        except (HeartRateFormatError, TypeError) as error:  # TypeError: a payload that is not bytes at all
             return [MalformedPacket(self.strap_id, notification.seq, notification.host_ns, notification.payload, str(error))]
         items: list[StreamItem] = []
         if measurement.contact != self.contact or not self._seen_any:

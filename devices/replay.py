@@ -10,6 +10,12 @@ Control (from the loop's thread; other threads use ``loop.call_soon_threadsafe``
 ``pause()``, ``resume()``, ``seek(host_ns)`` and ``set_speed(x)``. A seek emits a
 ``TimelineEvent("seek")``: consumers start afresh from there (windows refill).
 
+Far-off stamps: a step between two consecutive recorded items of more than
+``MAX_PACED_JUMP_S`` (forwards or backwards; e.g. one notification stamped years ahead by a
+damaged clock) is never waited for. The item is played in its recorded order at once, pacing
+starts afresh from it, and the player says so with a ``TimelineEvent("replay-jump")`` just
+before it (``{"from_ns", "to_ns", "text"}``); ``jumps`` counts them.
+
 Thread: the asyncio loop that runs :meth:`ReplaySource.run`.
 """
 
@@ -24,6 +30,8 @@ from typing import Final
 from .events import GapEvent, Notification, SourceEvent, StrapSink, TimelineEvent
 
 YIELD_EVERY: Final = 256  # items delivered back to back before letting other tasks run
+MAX_PACED_JUMP_S: Final = 24 * 3600.0  # recorded s; a longer step between two items is played without waiting
+JUMP_EVENT: Final = "replay-jump"
 
 ReplayItem = Notification | SourceEvent
 
@@ -48,6 +56,8 @@ class ReplaySource:
         self._anchor: tuple[float, int] | None = None  # (loop time, recorded ns) that coincide
         self._wakeup: asyncio.Future[None] | None = None
         self.delivered = 0
+        self.jumps = 0  # far-off steps played without waiting (see the module docstring)
+        self._previous_ns: int | None = None  # recorded time of the item delivered last
 
     # -- position -------------------------------------------------------------------------
     @property
@@ -94,6 +104,7 @@ class ReplaySource:
         from_ns = self.position_ns
         self._index = bisect.bisect_left(self._stamps, target)
         self._anchor = None
+        self._previous_ns = None
         self.sink.event(TimelineEvent("seek", target, 0.0, {"from_ns": from_ns, "to_ns": target}))
         self._wake()
 
@@ -111,6 +122,9 @@ class ReplaySource:
                 await self._sleep(loop, None)
                 continue
             stamp = self._stamps[self._index]
+            if self._previous_ns is not None and abs(stamp - self._previous_ns) > MAX_PACED_JUMP_S * 1e9:
+                self._say_jump(stamp)
+                self._anchor = None  # never wait for it: pacing starts afresh from this item
             if self._anchor is None:
                 self._anchor = (loop.time(), stamp)
             due = self._anchor[0] + (stamp - self._anchor[1]) / 1e9 / self.speed if math.isfinite(self.speed) else 0.0
@@ -130,7 +144,19 @@ class ReplaySource:
             self.sink.notification(item)
         else:
             self.sink.event(item)
+        self._previous_ns = self._stamps[self._index]
         self.delivered += 1
+
+    def _say_jump(self, stamp: int) -> None:
+        """Tell the sink that the next item lies far from the one before (played without waiting)."""
+        assert self._previous_ns is not None
+        self.jumps += 1
+        step_s = (stamp - self._previous_ns) / 1e9
+        way = "ahead of" if step_s > 0 else "before"
+        text = (f"the next recorded item is stamped {abs(step_s) / 3600:,.0f} h {way} the one before it "
+                "(a damaged or reset clock?): played in its recorded order without waiting")
+        self.sink.event(TimelineEvent(JUMP_EVENT, stamp, 0.0, {"from_ns": self._previous_ns, "to_ns": stamp,
+                                                               "text": text}))
 
     async def _sleep(self, loop: asyncio.AbstractEventLoop, until: float | None) -> None:
         """Wait until loop time ``until`` (None: until woken), or until paused, resumed or moved."""

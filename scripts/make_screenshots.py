@@ -52,13 +52,13 @@ def _settings(folder: Path):  # type: ignore[no-untyped-def]
     return AppSettings(QtCore.QSettings(str(folder / "settings.ini"), QtCore.QSettings.Format.IniFormat))
 
 
-def _practitioner(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
+def _practitioner(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """The production window (ui/app.py's factory) at its default size and on a 1366×768 laptop."""
     from somafeedback.ui.app import build_parser, build_practitioner_app
 
     for name, size in (("practitioner.png", None), ("practitioner-1366x768.png", (1366, 768))):
         args = build_parser().parse_args(["--simulate", "sustained-activation", "--speed", "40"])
-        built = build_practitioner_app(args, _settings(folder), library)
+        built = build_practitioner_app(args, _settings(folder), exercises)
         window, client = built.window, built.client
         if size is not None:
             window.resize(*size)
@@ -72,11 +72,11 @@ def _practitioner(app, library, folder: Path) -> None:  # type: ignore[no-untype
             window.panel.approve_button.click()
             _pump(app, 1.5)
             client.grab().save(str(OUT / "client-view-exercise.png"))
-            client.show_exercise(library["low-and-slow-breathing"], built.engine.now_s() - 40.0)
+            client.show_exercise(exercises["low-and-slow-breathing"], built.engine.now_s() - 40.0)
             _pump(app, 1.0)
             client.grab().save(str(OUT / "client-view-pacer.png"))
             client.resize(1024, 700)
-            client.show_exercise(library["titrated-pendulation"], built.engine.now_s())  # its longest text
+            client.show_exercise(exercises["titrated-pendulation"], built.engine.now_s())  # its longest text
             _pump(app, 1.0)
             client.grab().save(str(OUT / "client-view-long-text.png"))
         built.engine.stop()
@@ -85,11 +85,11 @@ def _practitioner(app, library, folder: Path) -> None:  # type: ignore[no-untype
             client.close()
 
 
-def _review(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
+def _review(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """The review window on the shipped sample: the whole session, segments A and B and their table."""
     from somafeedback.ui.replay_window import ReplayWindow
 
-    review = ReplayWindow(SAMPLE, library, recordings=folder)
+    review = ReplayWindow(SAMPLE, exercises, recordings=folder)
     review.resize(1500, 950)
     review.show()
     review.segments.add_segment_b()
@@ -99,7 +99,7 @@ def _review(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
     review.close()
 
 
-def _pendulation(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
+def _pendulation(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """The review's Pendulation tab on the pendulation-swings scenario (recorded first, at full speed, by the CLI)."""
     from somafeedback.ui.replay_window import ReplayWindow
 
@@ -109,7 +109,7 @@ def _pendulation(app, library, folder: Path) -> None:  # type: ignore[no-untyped
                     "--record", "--recordings", str(recordings), "--client", "Client P"],
                    check=True, stdout=subprocess.DEVNULL)
     path = next(recordings.rglob("*.session.sqlite"))
-    review = ReplayWindow(path, library, recordings=folder)
+    review = ReplayWindow(path, exercises, recordings=folder)
     review.resize(1500, 950)
     review.show()
     review.pause()
@@ -119,17 +119,17 @@ def _pendulation(app, library, folder: Path) -> None:  # type: ignore[no-untyped
     review.close()
 
 
-def _caution_panel(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
+def _caution_panel(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """The exercise box of the practitioner's side panel before a push of titrated pendulation: purpose, length,
     when to use it, when to stop, its cautions first, and the push waiting for the confirming click."""
     from somafeedback.ui.app import build_parser, build_practitioner_app
 
-    built = build_practitioner_app(build_parser().parse_args(["--simulate"]), _settings(folder), library)
+    built = build_practitioner_app(build_parser().parse_args(["--simulate"]), _settings(folder), exercises)
     window, panel = built.window, built.window.panel
     window.show()  # the engine is not started: nothing but the panel is needed
-    row = next(i for i in range(panel.exercises.count())
-               if panel.exercises.item(i).data(0x0100) == "titrated-pendulation")  # Qt.UserRole
-    panel.exercises.setCurrentRow(row)
+    row = next(i for i in range(panel.exercise_list.count())
+               if panel.exercise_list.item(i).data(0x0100) == "titrated-pendulation")  # Qt.UserRole
+    panel.exercise_list.setCurrentRow(row)
     panel.push_button.click()  # the first click: "Push after reading the cautions"
     _pump(app, 1.0)
     box = panel.push_button.parentWidget()
@@ -141,11 +141,11 @@ def _caution_panel(app, library, folder: Path) -> None:  # type: ignore[no-untyp
         built.client.close()
 
 
-def _method_selector(app, library, folder: Path) -> None:  # type: ignore[no-untyped-def]
+def _method_selector(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """The top of the practitioner's side panel: the strap table and the session's method (CSE chosen)."""
     from somafeedback.ui.app import build_parser, build_practitioner_app
 
-    built = build_practitioner_app(build_parser().parse_args(["--simulate"]), _settings(folder), library)
+    built = build_practitioner_app(build_parser().parse_args(["--simulate"]), _settings(folder), exercises)
     window = built.window
     window.show()  # the engine is not started: only the panel is needed
     box = window.method_box
@@ -185,22 +185,22 @@ def main() -> None:
 
         app = QtWidgets.QApplication([])
         OUT.mkdir(parents=True, exist_ok=True)
-        library = load_exercises()
+        exercises = load_exercises()
         folder = Path(tempfile.mkdtemp(prefix="somafeedback-screens-"))
         single = {"caution-panel": _caution_panel, "method-selector": _method_selector, "pendulation": _pendulation}
         if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`
-            single[sys.argv[1]](app, library, folder)
+            single[sys.argv[1]](app, exercises, folder)
             return
-        _practitioner(app, library, folder)
-        _caution_panel(app, library, folder)
-        _method_selector(app, library, folder)
-        _review(app, library, folder)
-        _pendulation(app, library, folder)
+        _practitioner(app, exercises, folder)
+        _caution_panel(app, exercises, folder)
+        _method_selector(app, exercises, folder)
+        _review(app, exercises, folder)
+        _pendulation(app, exercises, folder)
         _report_page(app, folder)
 
         from somafeedback.ui.home_window import HomeWindow
 
-        home = HomeWindow(library, folder)
+        home = HomeWindow(exercises, folder)
         home.resize(1100, 750)
         home.show()
         _pump(app, 1.0)

@@ -257,7 +257,7 @@ def test_the_engine_takes_the_clients_controls_on_its_loop() -> None:
 
     stored = Baseline(66.0, 1.0, 3.6, 0.1, 0.0, "history", 240.0)
     engine = Engine(EngineSource(simulate="calm", speed=60.0),
-                    EngineOptions(mode="home", script=SCRIPT.id, baseline=stored, plan_text="Tea."), library=LIBRARY)
+                    EngineOptions(mode="home", script=SCRIPT.id, baseline=stored, plan_text="Tea."), exercises=LIBRARY)
     with pytest.raises(ValueError, match="unknown home control"):
         engine.home_control("panic")
     engine.start()

@@ -357,7 +357,9 @@ def test_deidentified_exports_carry_no_name_and_no_real_date(two_straps: Path, t
     assert manifest["started_wall"] == DEIDENTIFIED_START_WALL and manifest["deidentified"] is True
     assert manifest["ended_wall"] - manifest["started_wall"] == pytest.approx(DURATION_S)
     assert "client" not in manifest and "practitioner" not in manifest and "source" not in manifest
-    assert manifest["tags"] == ["[client] follow-up"] and manifest["devices"] == [{"strap_id": "strap1"}, {"strap_id": "strap2"}]
+    assert manifest["tags"] == [] and manifest["devices"] == [{"strap_id": "strap1"}, {"strap_id": "strap2"}]
+    assert manifest["free_text_removed"] == {"notes": 1, "review notes": 0, "marker labels": 0, "cue texts": 1,
+                                             "tags": 1, "other texts": 0}  # typed text (tests/test_privacy.py)
     events = _csv(folder / f"{stem}_events.csv")
     assert [json.loads(r["details"]) for r in events if r["kind"] == "note"] == [{"text": "[note]"}]
     assert [r["wall_time_utc"] for r in events if r["kind"] == "marker"] == ["2000-01-01T00:01:00.000Z", "2000-01-01T00:06:40.000Z"]

@@ -26,11 +26,17 @@ from somafeedback.reports.practice_history import (
     NOTE_TEXT,
     PracticeSummary,
     WindowValues,
+    HR_SAME_BPM,
+    LN_SAME,
     describe,
+    describe_hr_change,
+    describe_ln_rmssd_change,
     practice_summary,
     resting_ln_rmssd,
+    round_half_up,
     trend_texts,
     weekly_trend,
+    whole_beats_change,
 )
 from somafeedback.sessions.beats import decode_beats
 from somafeedback.sessions.file import SessionWriter, read_session
@@ -183,6 +189,27 @@ def test_the_wording_describes_changes_neutrally() -> None:
     assert "2 % of the beats were set aside as unclear signal." in states
     for text in (*lower, *higher, *same, *short, *empty, states, *trend_texts()):
         assert not BANNED.search(text), text
+
+
+def test_the_about_the_same_rule_and_its_whole_beats_form() -> None:
+    assert (HR_SAME_BPM, LN_SAME) == (1.0, 0.05)
+    assert [describe_hr_change(c) for c in (-4.1, -1.0, -0.99, 0.0, 0.99, 1.0, 7.0)] == \
+        ["lower", "lower", "same", "same", "same", "higher", "higher"]
+    assert [describe_ln_rmssd_change(c) for c in (-0.3, -0.05, -0.049, 0.02, 0.049, 0.05, 0.3)] == \
+        ["lower", "lower", "same", "same", "same", "higher", "higher"]
+    assert [round_half_up(v) for v in (77.49, 77.5, 78.5, 79.5, 0.5, 12.4)] == [77, 78, 79, 80, 1, 12]  # not to even
+    # the whole-beats form compares the figures a text shows: 78.6 -> 78.4 reads 79 -> 78 (a change),
+    # 78.4 -> 77.6 reads 78 -> 78 (the same), though the unrounded changes say the opposite
+    assert whole_beats_change(78.6, 78.4) == (79, 78, "lower")
+    assert describe_hr_change(78.4 - 78.6) == "same"
+    assert whole_beats_change(78.4, 77.6) == (78, 78, "same")
+    assert describe_hr_change(77.6 - 78.4) == "same"
+    assert whole_beats_change(77.4, 78.5) == (77, 79, "higher")
+    assert whole_beats_change(66.5, 66.0) == (67, 66, "lower")
+    # describe() follows the same rule
+    assert any("about the same" in line for line in describe(_summary((66.0, 3.70), (66.99, 3.749))))
+    changed = "\n".join(describe(_summary((66.0, 3.70), (67.0, 3.76))))
+    assert "1 bpm higher" in changed and "0.06 higher" in changed
 
 
 # --- weeks -----------------------------------------------------------------------------------------

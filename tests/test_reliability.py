@@ -20,9 +20,13 @@ def test_fuzzed_payloads_never_crash_a_decoder() -> None:
 def test_a_recording_killed_at_random_opens_and_loses_at_most_a_second() -> None:
     from bench_kill import run
 
-    figures = run(3, seed=4)
+    from somafeedback.sessions.file import COMMIT_INTERVAL_S
+
+    # --speed max: a virtual session clock, so what a kill can lose depends on the commit rule and the
+    # strap's notification spacing, not on how busy the computer is; each kill comes after the first beat
+    figures = run(3, seed=4, speed="max")
     assert figures["sessions_open"] == 3
-    assert figures["max_loss_s"] <= 1.0
+    assert figures["max_loss_s"] <= 2 * COMMIT_INTERVAL_S  # a commit on the first write 0.5 session-s after the last
     assert figures["notifications_kept_min"] > 0
 
 

@@ -176,8 +176,10 @@ def test_without_a_strap_the_app_offers_the_simulator(qtbot, library, tmp_path: 
 
 def test_smoke_the_app_starts_on_the_simulator_and_quits_by_itself(tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SOMAFEEDBACK_RECORDINGS": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "somafeedback.ui.launcher", "--simulate", "--speed", "10",
-                             "--quit-after", "4", "--record"], capture_output=True, text=True, env=env, timeout=120)
+    # --quit-after counts session time and --speed max runs the simulated strap on a virtual clock,
+    # so 40 s of session hold ~40 beats however slowly the computer starts the app.
+    result = subprocess.run([sys.executable, "-m", "somafeedback.ui.launcher", "--simulate", "--speed", "max",
+                             "--quit-after", "40", "--record"], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     (session,) = tmp_path.glob("*.session.sqlite")
     recorded = read_session(session)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import os
 import re
 import types
@@ -261,10 +263,12 @@ def test_home_mode_runs_on_the_simulated_strap_and_the_practice_counts_for_the_c
     from somafeedback.reports.progress_content import progress_content
 
     folder = tmp_path / "practices"
-    window = app_home("--simulate", "--speed", "100", "--recordings", str(folder), settings_client="C8")
+    # --speed max: the simulated strap on a virtual clock, so the practice holds its whole length of
+    # data however busy the computer is (at a fixed speed a starved loop would record less)
+    window = app_home("--simulate", "--speed", "max", "--recordings", str(folder), settings_client="C8")
     window.start(SHORT)
     assert window.engine is not None
-    assert window.engine.source.simulate == "calm" and window.engine.source.speed == 100.0  # not a scan at 1x
+    assert window.engine.source.simulate == "calm" and window.engine.source.speed == math.inf  # not a scan at 1x
     qtbot.waitUntil(lambda: not window.is_practising(), timeout=90000)
     assert window.summary_text().startswith("You practised for")
 

@@ -33,7 +33,7 @@ def window_on(qtbot, tmp_path):
 
     def build(options: EngineOptions, scenario: str = "calm", speed: float = 30.0, model: str = "h10"):
         engine = Engine(EngineSource(simulate=scenario, speed=speed, simulated_model=model), options, load_exercises())
-        window = PractitionerWindow(engine, engine.library, None, settings=settings)
+        window = PractitionerWindow(engine, engine.exercises, None, settings=settings)
         qtbot.addWidget(window)
         window.show()
         engine.start()
@@ -69,7 +69,7 @@ def test_choosing_a_method_changes_the_session_and_becomes_the_clients_default(q
     assert [e.data["method"] for e in events][-2:] == ["Focusing", "CSE"]
     from somafeedback.ui.replay_window import ReplayWindow
 
-    review = ReplayWindow(engine.recording, engine.library, recordings=tmp_path)
+    review = ReplayWindow(engine.recording, engine.exercises, recordings=tmp_path)
     qtbot.addWidget(review)
     assert review.windowTitle().endswith("· SE")  # the method the session began with
 
@@ -167,9 +167,9 @@ def test_in_focusing_a_pushed_exercise_waits_on_each_step_for_next(qtbot, tmp_pa
     try:
         qtbot.waitUntil(lambda: window.method_box.method == "Focusing" and window.timeline.count() > 0, timeout=60_000)
         panel = window.panel
-        row = next(i for i in range(panel.exercises.count())
-                   if panel.exercises.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == "focusing-felt-sense")
-        panel.exercises.setCurrentRow(row)
+        row = next(i for i in range(panel.exercise_list.count())
+                   if panel.exercise_list.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == "focusing-felt-sense")
+        panel.exercise_list.setCurrentRow(row)
         qtbot.mouseClick(panel.push_button, QtCore.Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: client.current_step_index() == 0, timeout=10_000)
         assert client.is_exercise_paused()  # held on step 1: nothing moves on by the clock

@@ -92,9 +92,9 @@ def test_pushing_an_exercise_shows_it_on_the_client_view_and_records_it(qtbot, p
     qtbot.waitUntil(lambda: window.plots.rr.n > 3 and engine.recording is not None, timeout=30000)
     assert client.is_resting()
     panel = window.panel
-    row = next(i for i in range(panel.exercises.count())
-               if panel.exercises.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == EXERCISE)
-    panel.exercises.setCurrentRow(row)
+    row = next(i for i in range(panel.exercise_list.count())
+               if panel.exercise_list.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == EXERCISE)
+    panel.exercise_list.setCurrentRow(row)
     qtbot.mouseClick(panel.push_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: client.current_exercise() is not None, timeout=10000)
     assert client.current_exercise().id == EXERCISE

@@ -100,12 +100,12 @@ def click(qtbot, widget) -> None:
 
 def select_exercise(qtbot, panel, exercise_id: str) -> None:
     """Click the exercise's row in the list, as the practitioner does."""
-    row = next(i for i in range(panel.exercises.count())
-               if panel.exercises.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == exercise_id)
-    item = panel.exercises.item(row)
-    panel.exercises.scrollToItem(item)
-    rect = panel.exercises.visualItemRect(item)
-    qtbot.mouseClick(panel.exercises.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
+    row = next(i for i in range(panel.exercise_list.count())
+               if panel.exercise_list.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == exercise_id)
+    item = panel.exercise_list.item(row)
+    panel.exercise_list.scrollToItem(item)
+    rect = panel.exercise_list.visualItemRect(item)
+    qtbot.mouseClick(panel.exercise_list.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
 
 
 # -- 1. the side panel fits -------------------------------------------------------------------------------
@@ -341,7 +341,7 @@ def test_choosing_an_exercise_shows_its_purpose_length_and_cautions(qtbot, app, 
     assert not panel.push_button.isEnabled()  # nothing chosen, nothing to push
     exercise = library["feet-and-seat-grounding"]
     assert exercise.cautions
-    titles = [panel.exercises.item(i).text() for i in range(panel.exercises.count())]
+    titles = [panel.exercise_list.item(i).text() for i in range(panel.exercise_list.count())]
     assert f"{exercise.title}  ({exercise.duration_text})" in titles
     select_exercise(qtbot, panel, exercise.id)
     shown = panel.exercise_details.text()

@@ -77,12 +77,12 @@ def click(qtbot, widget) -> None:
 
 def select_exercise(qtbot, panel, exercise_id: str) -> None:
     """Click the exercise's row in the list, as the practitioner does."""
-    row = next(i for i in range(panel.exercises.count())
-               if panel.exercises.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == exercise_id)
-    item = panel.exercises.item(row)
-    panel.exercises.scrollToItem(item)
-    qtbot.mouseClick(panel.exercises.viewport(), QtCore.Qt.MouseButton.LeftButton,
-                     pos=panel.exercises.visualItemRect(item).center())
+    row = next(i for i in range(panel.exercise_list.count())
+               if panel.exercise_list.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == exercise_id)
+    item = panel.exercise_list.item(row)
+    panel.exercise_list.scrollToItem(item)
+    qtbot.mouseClick(panel.exercise_list.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                     pos=panel.exercise_list.visualItemRect(item).center())
 
 
 def plain(html_text: str) -> str:

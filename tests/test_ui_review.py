@@ -310,7 +310,7 @@ def test_phases_marked_at_the_cursor_are_saved_and_chosen_as_segments(qtbot, win
     assert review.table.value("A", "rmssd") == pytest.approx(ref["rmssd"], rel=1e-9)
     assert "baseline" in review.table.text("A", "stretch")
     window.close()
-    again = type(window)(window.path, window.library)  # reopened: the marks are read back as phases
+    again = type(window)(window.path, window.exercises)  # reopened: the marks are read back as phases
     try:
         assert [p.label for p in again.phases()] == ["baseline", "practice", "recovery"]
     finally:

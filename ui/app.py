@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-client-view", action="store_true", help="do not open the client view")
     parser.add_argument("--lsl", action="store_true",
                         help="publish Lab Streaming Layer streams from the start (also in the Session menu)")
-    parser.add_argument("--quit-after", type=float, metavar="S", help="quit by itself after S seconds (tests, demos)")
+    parser.add_argument("--quit-after", type=float, metavar="S", help="quit by itself after S seconds of session time (tests, demos)")
     return parser
 
 
@@ -79,22 +79,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .settings import AppSettings
 
     settings = AppSettings()
-    library = load_exercises()
+    exercises = load_exercises()
+    private_notices = _private_library(args.recordings or settings.recordings)
     if args.replay:
         from .replay_window import ReplayWindow
 
-        review = ReplayWindow(Path(args.replay), library, recordings=args.recordings or settings.recordings)
+        review = ReplayWindow(Path(args.replay), exercises, recordings=args.recordings or settings.recordings)
         review.show()
         if args.speed != 1.0:
             review.set_speed(args.speed)
-        return _exec(app, review, args.quit_after)
+        return _exec(app, review, args.quit_after, private_notices)
     if args.mode == "home":
-        home = build_home_window(args, settings, library)
+        home = build_home_window(args, settings, exercises)
         home.show()
         if args.script:
             QtCore.QTimer.singleShot(0, lambda: home.start(args.script))
-        return _exec(app, home, args.quit_after)
-    built = build_practitioner_app(args, settings, library)
+        return _exec(app, home, args.quit_after, private_notices)
+    built = build_practitioner_app(args, settings, exercises)
     window, client = built.window, built.client
     window.show()
     if client is not None:
@@ -102,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.environ.get("SOMAFEEDBACK_STARTUP_REPORT"):  # benchmarks/bench_ui.py: time to the first painted window
         QtCore.QTimer.singleShot(0, lambda: print("first paint", flush=True))
     QtCore.QTimer.singleShot(0, built.engine.start)  # paint first, then connect
-    code = _exec(app, window, args.quit_after)
+    code = _exec(app, window, args.quit_after, private_notices)
     built.engine.stop()  # the engine running now (the simulated strap's, after a switch)
     return code
 
@@ -148,7 +149,7 @@ class PractitionerApp:
 
 
 def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
-                           library: dict[str, Exercise]) -> PractitionerApp:
+                           exercises: dict[str, Exercise]) -> PractitionerApp:
     """Build the engine, the client view and the practitioner window from the parsed options (GUI thread).
 
     When no strap is found the window offers the simulated strap; taking it stops the
@@ -174,23 +175,23 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
                                        "mode": args.mode, "tags": [], "devices": []},
                              regulation=settings.regulation(), cues=settings.cues())
 
-    engine = Engine(engine_source(args, nearby=DEMO_NEARBY_STRAPS), options(), library)
+    engine = Engine(engine_source(args, nearby=DEMO_NEARBY_STRAPS), options(), exercises)
     client = None if args.no_client_view else ClientScreen(engine.now_s)
 
     def use_simulator() -> None:
         """GUI thread: the "Use the simulated strap" button."""
         window.engine.stop()
-        simulated = Engine(simulator_source(args, nearby=DEMO_NEARBY_STRAPS), options(), library)
+        simulated = Engine(simulator_source(args, nearby=DEMO_NEARBY_STRAPS), options(), exercises)
         window.engine = simulated
         if client is not None:
             client.set_clock(simulated.now_s)
         simulated.start()
 
-    window = PractitionerWindow(engine, library, client, use_simulator=use_simulator, settings=settings)
+    window = PractitionerWindow(engine, exercises, client, use_simulator=use_simulator, settings=settings)
     return PractitionerApp(window, client)
 
 
-def build_home_window(args: argparse.Namespace, settings: AppSettings, library: dict[str, Exercise]) -> HomeWindow:
+def build_home_window(args: argparse.Namespace, settings: AppSettings, exercises: dict[str, Exercise]) -> HomeWindow:
     """The home-practice window on the source the options ask for (GUI thread).
 
     ``--simulate``, ``--address`` and ``--speed`` choose the strap as in practitioner mode
@@ -210,19 +211,106 @@ def build_home_window(args: argparse.Namespace, settings: AppSettings, library: 
                                 manifest={"client": client, "mode": "home", "script": script_id,
                                           "tags": [], "devices": []},
                                 regulation=settings.regulation(), cues=settings.cues())
-        return Engine(source, options, library)
+        return Engine(source, options, exercises)
 
-    home = HomeWindow(library, folder, engine_factory=lambda script_id: engine(script_id, engine_source(args)),
+    home = HomeWindow(exercises, folder, engine_factory=lambda script_id: engine(script_id, engine_source(args)),
                       client=client, simulator_factory=lambda script_id: engine(script_id, simulator_source(args)),
                       plan_text=settings.plan_text(client))  # the client's plan, for the offer to end
     home.client_screen.set_time_left_visible(settings.client_time_left)
     return home
 
 
-def _exec(app: object, window: object, quit_after: float | None) -> int:
-    """Run the event loop; ``quit_after`` seconds later close the window and quit (tests, demos)."""
+def _private_library(folder: Path) -> list[str]:
+    """Make the session library private (0700) if it exists and is open to others; the messages saying so.
+
+    Later notices (a folder made private while recording) go to stderr. Thread: the GUI thread.
+    """
+    from somafeedback.sessions.private import private_folder, set_notice_handler
+
+    set_notice_handler(lambda message: print(f"somafeedback: {message}", file=sys.stderr, flush=True))
+    notices: list[str] = []
+    if folder.is_dir():
+        private_folder(folder, notify=notices.append)
+    for message in notices:
+        print(f"somafeedback: {message}", file=sys.stderr, flush=True)
+    return notices
+
+
+def _exec(app: object, window: object, quit_after: float | None, notices: Sequence[str] = ()) -> int:
+    """Run the event loop; ``quit_after`` seconds later close the window and quit (tests, demos).
+
+    ``notices``: one-line messages shown in the window's status bar once it is painted.
+    """
     from PySide6 import QtCore
 
+    status = getattr(window, "statusBar", None)
+    if notices and callable(status):
+        QtCore.QTimer.singleShot(0, lambda: status().showMessage("  ".join(notices), 20000))
+
     if quit_after is not None and math.isfinite(quit_after):
-        QtCore.QTimer.singleShot(int(quit_after * 1000), lambda: (window.close(), app.quit()))  # type: ignore[attr-defined]
-    return int(app.exec())  # type: ignore[attr-defined]
+        _quit_after_session_time(app, window, quit_after)
+    return _exec_until_stopped(app, window)
+
+
+QUIT_POLL_MS = 50  # ms; how often --quit-after looks at the session clock
+
+
+def _quit_after_session_time(app: object, window: object, seconds: float) -> None:
+    """Close the window and quit once the session has run ``seconds`` of session time (the engine's
+    clock, as ``--duration`` counts it, so a slow start or a busy computer does not shorten what ran);
+    a window without a running engine counts wall seconds from now. Thread: GUI."""
+    import time
+
+    from PySide6 import QtCore
+
+    started = time.monotonic()
+    timer = QtCore.QTimer(window)  # type: ignore[arg-type]  # the window is a QWidget; typed object here
+
+    def check() -> None:
+        engine = getattr(window, "engine", None)
+        elapsed = engine.session_s() if engine is not None and engine.now_s() > 0 else time.monotonic() - started
+        if elapsed >= seconds:
+            timer.stop()
+            window.close()  # type: ignore[attr-defined]
+            app.quit()  # type: ignore[attr-defined]
+
+    timer.timeout.connect(check)
+    timer.start(QUIT_POLL_MS)
+
+
+STOP_SIGNAL_NAMES = ("SIGINT", "SIGTERM", "SIGHUP")  # Ctrl-C, logout/shutdown/service manager, terminal closed
+SIGNAL_POLL_MS = 200  # ms; how often Qt's loop lets Python run a pending signal handler
+
+
+def _exec_until_stopped(app: object, window: object) -> int:
+    """``app.exec()``, where Ctrl-C, SIGTERM and SIGHUP close the window and quit as closing it would
+    (the caller then stops the engine, which closes the recording); the exit code is then 128 + the
+    signal. Python runs signal handlers only between its own bytecodes, so a timer lets it in every
+    ``SIGNAL_POLL_MS`` while Qt's loop waits. Thread: GUI (the main thread).
+    """
+    import signal
+
+    from PySide6 import QtCore
+
+    received: list[int] = []
+
+    def close() -> None:
+        window.close()  # type: ignore[attr-defined]
+        app.quit()  # type: ignore[attr-defined]
+
+    def stop(number: int, _frame: object) -> None:
+        if not received:
+            received.append(number)
+            QtCore.QTimer.singleShot(0, close)
+
+    previous = {name: signal.signal(getattr(signal, name), stop) for name in STOP_SIGNAL_NAMES if hasattr(signal, name)}
+    poll = QtCore.QTimer()
+    poll.timeout.connect(lambda: None)  # a moment of Python for a pending signal handler
+    poll.start(SIGNAL_POLL_MS)
+    try:
+        code = int(app.exec())  # type: ignore[attr-defined]
+    finally:
+        poll.stop()
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
+    return 128 + received[0] if received else code

@@ -74,7 +74,7 @@ MUTED_COLOUR: Final = QtGui.QColor(104, 122, 133)
 
 
 def client_texts() -> tuple[str, ...]:
-    """Every fixed string this screen can show (exercise texts come from the library)."""
+    """Every fixed string this screen can show (exercise texts come with the exercises)."""
     numbers = NUMBERS_SEPARATOR.join((NUMBERS_HR.format(hr=66.0), NUMBERS_RMSSD.format(rmssd=38.0)))
     return (WINDOW_TITLE, RESTING_TEXT, numbers, format_step_line(1, 4, 90.0),
             format_step_line(1, 4) + STEP_SEPARATOR + PAUSED_TEXT, *PHASE_LABELS.values())

@@ -1,4 +1,4 @@
-"""The practitioner's side panel: the current suggestion, the exercise library, markers, notes.
+"""The practitioner's side panel: the current suggestion, the exercises to push, markers, notes.
 
 The panel only collects the practitioner's decisions and hands them to callbacks (the
 window passes them to the engine); it never decides anything itself.
@@ -121,7 +121,7 @@ class CuePanel(QtWidgets.QWidget):
 
     def __init__(
         self,
-        library: dict[str, Exercise],
+        exercises: dict[str, Exercise],
         on_decision: Callable[[str], None],
         on_push: Callable[[Exercise], None],
         on_marker: Callable[[str], None],
@@ -133,7 +133,7 @@ class CuePanel(QtWidgets.QWidget):
         clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(parent)
-        self.library = library
+        self.exercises = exercises
         self.clock = clock if clock is not None else time.monotonic  # for the suggestion's fade (tests inject their own)
         self._highlight_at: float | None = None
         self._highlight_step = -1
@@ -228,29 +228,29 @@ class CuePanel(QtWidgets.QWidget):
         card_layout.addLayout(buttons)
         layout.addWidget(card)
 
-        library_box = QtWidgets.QGroupBox("Exercises: push to the client view")
-        library_layout = QtWidgets.QVBoxLayout(library_box)
-        self.exercises = QtWidgets.QListWidget()
-        self.exercises.setMinimumHeight(90)
-        self.exercises.setMaximumHeight(130)
-        for exercise in sorted(library.values(), key=lambda e: e.title):
+        exercises_box = QtWidgets.QGroupBox("Exercises: push to the client view")
+        exercises_layout = QtWidgets.QVBoxLayout(exercises_box)
+        self.exercise_list = QtWidgets.QListWidget()
+        self.exercise_list.setMinimumHeight(90)
+        self.exercise_list.setMaximumHeight(130)
+        for exercise in sorted(exercises.values(), key=lambda e: e.title):
             if "session" in exercise.where:
                 item = QtWidgets.QListWidgetItem(f"{exercise.title}  ({exercise.duration_text})")
                 item.setData(QtCore.Qt.ItemDataRole.UserRole, exercise.id)
                 item.setToolTip(exercise.purpose)
-                self.exercises.addItem(item)
-        library_layout.addWidget(self.exercises)
+                self.exercise_list.addItem(item)
+        exercises_layout.addWidget(self.exercise_list)
         self.exercise_details = QtWidgets.QLabel("Select an exercise to read its purpose and cautions before pushing it.")
         self.exercise_details.setWordWrap(True)
         self.exercise_details.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        library_layout.addWidget(self.exercise_details)
-        self.exercises.currentItemChanged.connect(lambda *_: self._show_details())
+        exercises_layout.addWidget(self.exercise_details)
+        self.exercise_list.currentItemChanged.connect(lambda *_: self._show_details())
         self.push_button = QtWidgets.QPushButton(PUSH_LABEL)
         self.push_button.setEnabled(False)  # until an exercise is chosen (and its cautions shown)
         self.push_button.clicked.connect(lambda: self._push(on_push))
-        library_layout.addWidget(self.push_button)
-        layout.addWidget(library_box)
-        self.library_box = library_box
+        exercises_layout.addWidget(self.push_button)
+        layout.addWidget(exercises_box)
+        self.exercises_box = exercises_box
 
         markers_box = QtWidgets.QGroupBox("Markers")
         grid = QtWidgets.QGridLayout(markers_box)
@@ -368,8 +368,8 @@ class CuePanel(QtWidgets.QWidget):
         self.undo_button.setEnabled(on)
 
     def selected_exercise(self) -> Exercise | None:
-        item = self.exercises.currentItem()
-        return None if item is None else self.library.get(item.data(QtCore.Qt.ItemDataRole.UserRole))
+        item = self.exercise_list.currentItem()
+        return None if item is None else self.exercises.get(item.data(QtCore.Qt.ItemDataRole.UserRole))
 
     def _show_details(self) -> None:
         exercise = self.selected_exercise()

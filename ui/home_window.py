@@ -15,8 +15,10 @@ Design rules (research/somatic.md §4.3, §4.7, §5, §8):
   chart describe (see :mod:`somafeedback.reports.practice_history`).
 - The summary speaks plainly to the client (:func:`plain_summary`): what was practised, for
   how long, and what changed, in words ("your heart rate settled from about 78 to about
-  70 beats per minute"); no metric names or units beyond beats and breaths per minute,
-  no verdict on the practice or the person, nothing medical.
+  70 beats per minute"; "about the same" by the core's rule,
+  :func:`~somafeedback.reports.practice_history.whole_beats_change`); no metric names or
+  units beyond beats and breaths per minute, no verdict on the practice or the person,
+  nothing medical.
 - Exercise lengths are :attr:`Exercise.duration_text`, as on the command line (150 s is
   "2.5 min", never "2 min").
 - No strap found: the window offers the simulated strap, as the practitioner window does.
@@ -52,7 +54,16 @@ from somafeedback.live.engine import Engine, EngineOptions, EngineSource
 from somafeedback.regulation.exercises import Exercise
 from somafeedback.regulation.methods import Method, policy
 from somafeedback.hrv.pipeline import BeatMetrics
-from somafeedback.reports.practice_history import PracticeSummary, WeekRow, practice_summary, resting_to_show, weekly_trend
+from somafeedback.reports.practice_history import (
+    PracticeSummary,
+    WeekRow,
+    describe_ln_rmssd_change,
+    practice_summary,
+    resting_to_show,
+    round_half_up,
+    weekly_trend,
+    whole_beats_change,
+)
 from somafeedback.sessions.file import SessionFileError
 
 from .chimes import Chimes
@@ -119,21 +130,14 @@ SUMMARY_PACER_SET: Final = " (the pacer was set to {rate})"
 SUMMARY_UNCLEAR: Final = "Part of the signal was unclear (about {share} % of the beats), so these numbers are rough."
 SUMMARY_NOTE: Final = ("These numbers describe this one practice. They change from day to day for many ordinary "
                        "reasons, such as sleep, meals, movement or the time of day.")
-HR_SAME_BPM: Final = 1  # whole beats per minute: a smaller change reads "about the same"
-VARIATION_SAME: Final = 0.05  # the same threshold as practice_history.LN_SAME
 REST_FIRST_S: Final = 60.0  # a resting part this long is mentioned
 UNCLEAR_PCT: Final = 5.0  # an unclear share from this much on is mentioned
-
-
-def _whole(value: float) -> int:
-    """Round half up (78.5 -> 79), as people do, not half to even."""
-    return int(math.floor(value + 0.5))
 
 
 def _length_text(minutes: float) -> str:
     if minutes < 1.0:
         return "less than a minute"
-    whole = _whole(minutes)
+    whole = round_half_up(minutes)
     return "about 1 minute" if whole == 1 else f"about {whole} minutes"
 
 
@@ -161,19 +165,18 @@ def plain_summary(summary: PracticeSummary) -> str:
     if start is None or end is None:
         lines.append(SUMMARY_TOO_SHORT)
     else:
-        a, b = _whole(start.hr_bpm), _whole(end.hr_bpm)
-        if abs(b - a) < HR_SAME_BPM:
-            lines.append(SUMMARY_HR_SAME.format(end=b))
-        else:
-            lines.append((SUMMARY_HR_LOWER if b < a else SUMMARY_HR_HIGHER).format(start=a, end=b))
-        change = end.ln_rmssd - start.ln_rmssd
-        lines.append(SUMMARY_VAR_SAME if abs(change) < VARIATION_SAME
-                     else SUMMARY_VAR_MORE if change > 0 else SUMMARY_VAR_LESS)
+        # the core's rule (practice_history), on the whole beats this text shows
+        a, b, hr_change = whole_beats_change(start.hr_bpm, end.hr_bpm)
+        lines.append(SUMMARY_HR_SAME.format(end=b) if hr_change == "same"
+                     else (SUMMARY_HR_LOWER if hr_change == "lower" else SUMMARY_HR_HIGHER).format(start=a, end=b))
+        variation = describe_ln_rmssd_change(end.ln_rmssd - start.ln_rmssd)
+        lines.append(SUMMARY_VAR_SAME if variation == "same"
+                     else SUMMARY_VAR_MORE if variation == "higher" else SUMMARY_VAR_LESS)
     if summary.paced_breathing_bpm is not None:
         pacer = SUMMARY_PACER_SET.format(rate=_rate_text(summary.pacer_bpm)) if summary.pacer_bpm is not None else ""
         lines.append(SUMMARY_PACED.format(seen=_rate_text(summary.paced_breathing_bpm), pacer=pacer))
     if summary.artifact_pct is not None and summary.artifact_pct >= UNCLEAR_PCT:
-        lines.append(SUMMARY_UNCLEAR.format(share=_whole(summary.artifact_pct)))
+        lines.append(SUMMARY_UNCLEAR.format(share=round_half_up(summary.artifact_pct)))
     lines.append(SUMMARY_NOTE)
     return "\n".join(lines)
 
@@ -186,13 +189,13 @@ def practice_method(exercise: Exercise, default: str) -> str:
     return "SE" if Method.parse(default) is Method.FOCUSING else str(Method.parse(default))
 
 
-def home_exercises(library: Mapping[str, Exercise]) -> list[Exercise]:
-    """The exercises that may be practised at home, in the library's order."""
-    return [exercise for exercise in library.values() if "home" in exercise.where]
+def home_exercises(exercises: Mapping[str, Exercise]) -> list[Exercise]:
+    """The exercises that may be practised at home, in the order of ``exercises``."""
+    return [exercise for exercise in exercises.values() if "home" in exercise.where]
 
 
 def home_texts() -> tuple[str, ...]:
-    """Every fixed string this window can show (exercise texts come from the library)."""
+    """Every fixed string this window can show (exercise texts come with the exercises)."""
     return (*(label for _, label, _ in CONTROLS), *(tip for _, _, tip in CONTROLS), KEEP_GOING_LABEL,
             NOT_AT_HOME_TEXT, CHOOSE_DETAILS_TEXT, NEXT_LABEL, BACK_LABEL,
             WINDOW_TITLE, CHOOSE_TEXT, SAFETY_TEXT, CHIMES_LABEL, NUMBERS_LABEL, START_LABEL, END_LABEL,
@@ -266,12 +269,12 @@ class HomeWindow(QtWidgets.QMainWindow):
 
     practice_finished = QtCore.Signal(object)
 
-    def __init__(self, library: dict[str, Exercise], library_dir: Path,
+    def __init__(self, exercises: dict[str, Exercise], library_dir: Path,
                  engine_factory: EngineFactory | None = None, client: str | None = None,
                  chimes: Chimes | None = None, simulator_factory: EngineFactory | None = None,
                  parent: QtWidgets.QWidget | None = None, plan_text: str | None = None) -> None:
         super().__init__(parent)
-        self.library = library
+        self.exercises = exercises
         self.plan_text = plan_text.strip() if plan_text and plan_text.strip() else None
         self.library_dir = Path(library_dir)
         self.client = client
@@ -320,7 +323,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.script_list = QtWidgets.QListWidget()
         self.script_list.setWordWrap(True)
         self.script_list.setSpacing(4)
-        for exercise in home_exercises(self.library):
+        for exercise in home_exercises(self.exercises):
             item = QtWidgets.QListWidgetItem(f"{exercise.title} — {exercise.duration_text}\n{exercise.purpose}")
             item.setData(QtCore.Qt.ItemDataRole.UserRole, exercise.id)
             item.setToolTip(exercise.purpose)
@@ -461,7 +464,7 @@ class HomeWindow(QtWidgets.QMainWindow):
 
     def _show_chosen(self) -> None:
         item = self.script_list.currentItem()
-        exercise = None if item is None else self.library.get(str(item.data(QtCore.Qt.ItemDataRole.UserRole)))
+        exercise = None if item is None else self.exercises.get(str(item.data(QtCore.Qt.ItemDataRole.UserRole)))
         self.caution_panel.setText(CHOOSE_DETAILS_TEXT if exercise is None else exercise_details_html(exercise))
 
     def choose_message_text(self) -> str:
@@ -476,9 +479,9 @@ class HomeWindow(QtWidgets.QMainWindow):
         """
         if self._practising:
             return False
-        exercise = self.library.get(script_id)
+        exercise = self.exercises.get(script_id)
         if exercise is None:
-            raise ValueError(f"no exercise {script_id!r} in the library")
+            raise ValueError(f"no exercise {script_id!r}")
         if "home" not in exercise.where:
             self.choose_message.setText(NOT_AT_HOME_TEXT.format(title=exercise.title))
             self.choose_message.setVisible(True)
@@ -508,7 +511,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         options = EngineOptions(mode="home", script=script_id, record_to=self.library_dir,
                                 manifest={"client": self.client, "mode": "home", "script": script_id,
                                           "tags": [], "devices": []})
-        return Engine(EngineSource(simulate=simulate), options, self.library)
+        return Engine(EngineSource(simulate=simulate), options, self.exercises)
 
     def _begin(self, engine: Engine) -> None:
         assert self.exercise is not None
@@ -627,7 +630,7 @@ class HomeWindow(QtWidgets.QMainWindow):
     def _show_pause_step(self, data: Mapping[str, object]) -> None:
         """The pause exercise's step the engine names (the event's text, the step line), held until the next event."""
         text = str(data.get("text") or "")
-        pause = self.library.get(str(data.get("exercise")))
+        pause = self.exercises.get(str(data.get("exercise")))
         cue_id = data.get("cue_id")
         if pause is None:
             self.client_screen.show_text(text)
@@ -678,7 +681,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         path = engine.recording if engine is not None else None
         if path is not None and Path(path).exists():
             try:
-                self.summary = practice_summary(path, self.library)
+                self.summary = practice_summary(path, self.exercises)
                 text = plain_summary(self.summary)
             except SessionFileError:
                 text = UNREADABLE_TEXT

@@ -100,20 +100,20 @@ def plain_message(text: str) -> str:
 class PractitionerWindow(QtWidgets.QMainWindow):
     """The main window; ``engine`` runs the source, ``client`` is the client view (optional)."""
 
-    def __init__(self, engine: Engine, library: dict[str, Exercise], client: Any = None,
+    def __init__(self, engine: Engine, exercises: dict[str, Exercise], client: Any = None,
                  use_simulator: Callable[[], None] | None = None, settings: AppSettings | None = None,
                  clock: Callable[[], float] | None = None) -> None:
         super().__init__()
         from .settings import AppSettings
 
         self.engine = engine
-        self.library = library
+        self.exercises = exercises
         self.client = client
         self._use_simulator = use_simulator
         self.settings = settings if settings is not None else AppSettings()
         self.setWindowTitle("somafeedback — practitioner")
         self.plots = LivePlots()
-        self.panel = CuePanel(library, self.decide, self.push_exercise, self.mark, self.note,
+        self.panel = CuePanel(exercises, self.decide, self.push_exercise, self.mark, self.note,
                               on_undo=self.undo_marker, on_baseline=self.baseline_action, clock=clock)
         self.devices = DevicePanel(lambda: self.engine.scan(), lambda address, strap: self.engine.connect(address, strap),
                                    lambda strap: self.engine.disconnect(strap))
@@ -129,7 +129,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self.mirror = ClientMirror(client, pacer_settings=self.settings.pacer, on_action=self.pushed_control)
             # Pause / Resume, Back a step, Next step for a pushed exercise, under the mirror
             self.push_controls = PushControls(client, on_action=self.pushed_control)
-            at = self.panel.column.indexOf(self.panel.library_box) + 1  # under the exercises and their push button
+            at = self.panel.column.indexOf(self.panel.exercises_box) + 1  # under the exercises and their push button
             self.panel.column.insertWidget(at, self.mirror)
             self.panel.column.insertWidget(at + 1, self.push_controls)
             client.set_time_left_visible(self.settings.client_time_left)
@@ -424,7 +424,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a session", str(self.settings.recordings),
                                                         "Sessions (*.session.sqlite)")
         if path:
-            self._reviews = [*getattr(self, "_reviews", []), ReplayWindow(Path(path), self.library)]
+            self._reviews = [*getattr(self, "_reviews", []), ReplayWindow(Path(path), self.exercises)]
             self._reviews[-1].show()
 
     def set_recording(self, on: bool) -> None:
@@ -575,6 +575,9 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self.record_action.setChecked(on)
             self.record_action.blockSignals(False)
             self._log(stamp, f"recording {data.get('state')}")
+            if data.get("state") == "failed":  # a full disk or a removed stick: the session goes on unrecorded
+                self.statusBar().showMessage(str(data.get("text")))
+                self._log(stamp, str(data.get("text")))
         elif event.kind == "scan":
             self.devices.show_scan(list(data.get("straps", [])))
         elif event.kind == "method":
@@ -642,7 +645,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         action = data.get("action")
         if action == "suggested":
             self.pending_cue = dict(data)
-            self.panel.show_suggestion(str(data.get("text")), self.library.get(str(data.get("exercise"))))
+            self.panel.show_suggestion(str(data.get("text")), self.exercises.get(str(data.get("exercise"))))
             self.plots.add_mark(("cue", data.get("cue_id"), event.host_ns), event.host_ns / 1e9, "cue",
                                 f"cue: {data.get('kind')}")
             if self.sound_action.isChecked():
@@ -658,7 +661,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         if action == "pushed":
             self.plots.add_mark(("cue", "pushed", event.host_ns), event.host_ns / 1e9, "cue", f"pushed: {data.get('text')}")
         if action in ("delivered", "pushed") and self.client is not None:
-            exercise = self.library.get(str(data.get("exercise")))
+            exercise = self.exercises.get(str(data.get("exercise")))
             if exercise is not None:
                 self.client.show_exercise(exercise, self.engine.now_s())
                 if self.method_box.method == "Focusing":  # untimed: each step waits for Next (or the client's pace)

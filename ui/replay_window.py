@@ -97,25 +97,25 @@ STEP_S, BIG_STEP_S = 5.0, 30.0  # s: the arrow keys' steps (plain, with Shift)
 class Reanalysis(threading.Thread):
     """:func:`~somafeedback.live.reanalysis.reanalyze_states` on a thread of its own; ``result`` is set when done."""
 
-    def __init__(self, timeline: Sequence[Any], library: dict[str, Exercise]) -> None:
+    def __init__(self, timeline: Sequence[Any], exercises: dict[str, Exercise]) -> None:
         super().__init__(name="somafeedback review analysis", daemon=True)
         self.timeline = timeline
-        self.library = library
+        self.exercises = exercises
         self.cancelled = False  # set from the GUI thread: the work stops at the next item, result stays None
         self.result: list[TimelineEvent] | None = None
 
     def run(self) -> None:
-        self.result = reanalyze_states(self.timeline, self.library, lambda: self.cancelled)
+        self.result = reanalyze_states(self.timeline, self.exercises, lambda: self.cancelled)
 
 
 class ReplayWindow(QtWidgets.QMainWindow):
     """Review one recorded session. Raises SessionFileError when the file cannot be read."""
 
-    def __init__(self, path: Path, library: dict[str, Exercise], parent: QtWidgets.QWidget | None = None,
+    def __init__(self, path: Path, exercises: dict[str, Exercise], parent: QtWidgets.QWidget | None = None,
                  recordings: Path | None = None) -> None:
         super().__init__(parent)
         self.path = Path(path)
-        self.library = library
+        self.exercises = exercises
         self.session = read_session(self.path)
         # the user's library folder (the settings' recordings folder unless given): where notes may go
         self.recordings = Path(recordings) if recordings is not None else AppSettings().recordings
@@ -167,7 +167,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
         if isinstance(baseline, dict):
             self._set_band(band_of(baseline))
         if not any(e.kind == "state" for e in self._entries):
-            self._reanalysis = Reanalysis(timeline, library)
+            self._reanalysis = Reanalysis(timeline, exercises)
             self._reanalysis.start()
         self._refresh_events()
         self._refresh_phases()
@@ -337,7 +337,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
 
     # -- the engine -----------------------------------------------------------------------------
     def _new_engine(self) -> Engine:
-        engine = Engine(EngineSource(replay=self.path, speed=self._speed), EngineOptions(), self.library)
+        engine = Engine(EngineSource(replay=self.path, speed=self._speed), EngineOptions(), self.exercises)
         engine.start()
         if self._paused:
             engine.call(lambda: engine.replay and engine.replay.pause())

@@ -7,6 +7,9 @@ if home practice gets too much (free text, per pseudonym; the home window offers
 it offers to end a practice). Defaults come from the core's
 config classes, so an empty settings store means "the documented defaults".
 
+The settings file holds names and plans, so it is kept private: mode 0600 after every write, and
+the app's own settings folder (``somafeedback``) 0700 (:mod:`somafeedback.sessions.private`).
+
 Thread: the Qt GUI thread.
 """
 
@@ -20,6 +23,7 @@ from urllib.parse import quote
 from PySide6 import QtCore, QtWidgets
 
 from somafeedback.regulation.cues import CueConfig
+from somafeedback.sessions.private import make_private, private_folder
 from somafeedback.sessions.library import default_library
 from somafeedback.regulation.pacer import PacerSettings
 from somafeedback.regulation.states import RegulationConfig
@@ -43,6 +47,7 @@ CUES = (
 )
 
 CLIENT_TIME_LEFT_KEY = "client/time_left"
+SETTINGS_FOLDER_NAME: Final = "somafeedback"  # the app's own settings folder (made 0700); any other is left alone
 PLAN_GROUP: Final = "plans"  # plans/<pseudonym, case-folded and %-quoted>: a client's plan text
 PLAN_LABEL: Final = "Client's plan if practice gets too much"
 PLAN_PLACEHOLDER: Final = ("In the client's own words, e.g. \"I stop, make a cup of tea and call my sister.\" "
@@ -100,8 +105,28 @@ class AppSettings:
         return self._get("people/client", "", str), self._get("people/practitioner", "", str)
 
     def set(self, key: str, value: Any) -> None:
+        self._private_folder()
         self.store.setValue(key, value)
         self.store.sync()
+        self._private_file()
+
+    def _private_folder(self) -> None:
+        """The app's own settings folder, 0700 before a write (created so when missing)."""
+        folder = Path(self.store.fileName()).parent
+        if self.store.fileName() and folder.name == SETTINGS_FOLDER_NAME:
+            try:
+                private_folder(folder)
+            except OSError:
+                pass  # QSettings reports what it cannot write through its status
+
+    def _private_file(self) -> None:
+        """The settings file 0600 after a write (QSettings creates it with the usual mode)."""
+        path = Path(self.store.fileName())
+        if self.store.fileName() and path.is_file():
+            try:
+                make_private(path)
+            except OSError:
+                pass
 
     @property
     def client_time_left(self) -> bool:
@@ -124,6 +149,7 @@ class AppSettings:
         else:
             self.store.remove(plan_key(client))
             self.store.sync()
+            self._private_file()
 
     def method(self, client: str | None) -> str:
         """``client``'s default method for a new session (SE when none was chosen yet)."""

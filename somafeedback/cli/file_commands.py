@@ -32,7 +32,12 @@ def add_export(commands: Any) -> None:
     export.add_argument("session", metavar="SESSION")
     add_library_option(export)
     export.add_argument("--format", required=True, choices=("kubios", "csv", "edf"))
-    export.add_argument("--deidentify", action="store_true", help="drop names and shift dates")
+    export.add_argument("--deidentify", action="store_true",
+                        help="leave out names and typed text (notes, marker labels, cue texts, tags) and move dates "
+                        "to 2000-01-01; says what it left out")
+    export.add_argument("--keep-notes", action="store_true",
+                        help="with --deidentify: keep typed notes, marker labels, cue texts and tags "
+                        "(names of the client and practitioner are still left out)")
     export.add_argument("--out", metavar="PATH", help="file or folder (default: beside the session)")
     add_progress_option(export)
     export.set_defaults(run=_export)
@@ -53,16 +58,29 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from somafeedback.interop.export import ExportError, export_session
+    from somafeedback.interop.export import ExportError, export_session, removed_text
     from somafeedback.sessions.file import SessionFileError
+    from somafeedback.sessions.private import private_if_library
 
+    if args.keep_notes and not args.deidentify:
+        print("somafeedback export: --keep-notes goes with --deidentify (without it every note is exported anyway)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    out = Path(args.out) if args.out else None
     try:
         session = open_session(args)
-        written = export_session(session, args.format, Path(args.out) if args.out else None, args.deidentify,
-                                 progress=progress_bar(args, f"exporting {args.format}"))
+        target_folder = session.path.parent if out is None else out if out.is_dir() or args.format == "csv" else out.parent
+        private_if_library(target_folder, library_folder(args))
+        written = export_session(session, args.format, out, args.deidentify,
+                                 progress=progress_bar(args, f"exporting {args.format}"), keep_notes=args.keep_notes)
     except (ExportError, SessionFileError) as error:
         print(f"somafeedback export: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if args.deidentify:
+        kept = "typed text kept (--keep-notes); " if args.keep_notes else ""
+        left_out = "" if args.keep_notes else f"; typed text left out: {removed_text(written.removed or {})}"
+        print(f"de-identified: {kept}names left out, dates moved to 2000-01-01{left_out}", file=sys.stderr)
     for path in written:
         print(path)
     return EXIT_OK
+

@@ -59,6 +59,9 @@ def main(argv: Sequence[str] | None = None, extra_commands: Callable[[Any], None
     parser = build_parser(extra_commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from somafeedback.sessions.private import set_notice_handler
+
+    set_notice_handler(lambda message: print(f"somafeedback: {message}", file=sys.stderr, flush=True))  # folders made private
     if args.command is None:
         parser.print_help()
         return EXIT_OK

@@ -1,6 +1,7 @@
 """The commands that read what was recorded: ``analyze`` (a whole RR file or session),
 ``replay`` (a session played back through the live pipeline) and ``sessions`` (the library:
-list, filter, tag, delete). Each ``add_*`` declares one command on the subparsers and points it at
+list, filter, tag, delete, verify, repair). Reading never writes: only ``tag``, ``repair`` and
+``delete`` change files, each its own. Each ``add_*`` declares one command on the subparsers and points it at
 its implementation.
 
 Thread: the main thread (``replay`` runs one asyncio loop on it).
@@ -61,7 +62,7 @@ def add_replay(commands: Any) -> None:
 
 
 def add_sessions(commands: Any) -> None:
-    sessions = commands.add_parser("sessions", help="the session library: list, filter, tag, delete")
+    sessions = commands.add_parser("sessions", help="the session library: list, filter, tag, verify, repair, delete")
     add_library_option(sessions)
     sessions.add_argument("--client", metavar="NAME")
     sessions.add_argument("--mode", metavar="MODE")
@@ -76,6 +77,12 @@ def add_sessions(commands: Any) -> None:
     tag.add_argument("session", metavar="SESSION")
     tag.add_argument("tags", nargs="+", metavar="TAG")
     tag.add_argument("--remove", action="store_true")
+    verify = actions.add_parser("verify", help="check that sessions hold exactly what was recorded "
+                                "(all of them, or one); exit code 1 when damage is found")
+    verify.add_argument("session", metavar="SESSION", nargs="?")
+    repair = actions.add_parser("repair", help="make an interrupted recording one self-contained file "
+                                "(merges its side file; says what it did)")
+    repair.add_argument("session", metavar="SESSION")
     sessions.set_defaults(run=_sessions)
 
 
@@ -155,6 +162,13 @@ def _sessions(args: argparse.Namespace) -> int:
             delete_session(path)
             print(f"deleted {path}")
             return EXIT_OK
+        if args.action == "verify":
+            return _verify(args, library)
+        if args.action == "repair":
+            from somafeedback.sessions.repair import repair_session
+
+            print(repair_session(find_session(args.session, library)))
+            return EXIT_OK
         if args.action == "tag":
             path = find_session(args.session, library)
             tags = set_tags(path, remove=args.tags) if args.remove else set_tags(path, add=args.tags)
@@ -177,4 +191,37 @@ def _sessions(args: argparse.Namespace) -> int:
         minutes = f"{s.duration_s / 60:.1f}" if s.duration_s is not None else "?"
         print(f"{started:<20} {minutes:>6}  {(s.client or '-'):<14} {(s.mode or '-'):<12} {s.status:<19} "
               f"{','.join(s.tags) or '-':<16} {s.session_id[:12]}")
+        if s.problem:
+            print(f"{'':<20} {'':>6}  {s.path.name}: {s.problem}")
     return EXIT_OK
+
+
+EXIT_DAMAGED = 1  # `sessions verify` found damage
+
+
+def _verify(args: argparse.Namespace, library: Path) -> int:
+    """Verify one session (by id or path) or every session of the library; 1 when any is damaged."""
+    from somafeedback.sessions.file import SUFFIX
+    from somafeedback.sessions.library import find_session
+    from somafeedback.sessions.verify import verify_session
+
+    if args.session:
+        paths = [find_session(args.session, library)]
+    else:
+        paths = sorted(library.glob(f"*{SUFFIX}")) if library.is_dir() else []
+        if not paths:
+            print(f"no sessions in {library}")
+            return EXIT_OK
+    damaged = 0
+    for path in paths:
+        verdict = verify_session(path)
+        damaged += verdict.damaged
+        if args.json:
+            print(json.dumps({"path": str(path), "status": verdict.status, "details": verdict.lines}))
+            continue
+        print(f"{path.name}: {verdict.status}")
+        for line in verdict.lines:
+            print(f"    {line}")
+    if len(paths) > 1 and not args.json:
+        print(f"{len(paths)} sessions checked: {damaged} damaged")
+    return EXIT_DAMAGED if damaged else EXIT_OK

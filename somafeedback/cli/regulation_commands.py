@@ -1,5 +1,5 @@
 """The regulation loop without the UI: ``session`` (states and cues as they happen, on a strap
-or a recorded session, in practitioner or home mode) and ``exercises`` (the exercise library it
+or a recorded session, in practitioner or home mode) and ``exercises`` (the exercises it
 draws on). Each ``add_*`` declares one command on the subparsers and points it at its
 implementation.
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .options import add_library_option, add_lsl_option, add_source_options, library_folder, seconds_arg, strap_source
-from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_USAGE, closing, open_session, require_adapter, run_loop, with_lsl
+from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, EXIT_USAGE, closing, open_session, require_adapter, run_loop, with_lsl
 
 
 def add_session(commands: Any) -> None:
@@ -50,24 +50,24 @@ def add_exercises(commands: Any) -> None:
 def _session(args: argparse.Namespace) -> int:
     from somafeedback.regulation.cues import check_home_script
     from somafeedback.regulation.exercises import ExerciseError, load_exercises
-    from somafeedback.live.sources import NoStrapFound, stream_straps
+    from somafeedback.live.sources import NoStrapFound, RecordingFailed, stream_straps
     from somafeedback.live.regulation_session import RegulationSession
     from somafeedback.sessions.file import SessionFileError
     from somafeedback.live.sinks import FanOut
     from somafeedback.live.stream_printer import StreamPrinter
 
     try:
-        library = load_exercises()
+        exercises = load_exercises()
     except ExerciseError as error:
         print(f"somafeedback session: {error}", file=sys.stderr)
         return EXIT_USAGE
     script = None
     if args.mode == "home":
-        if not args.script or args.script not in library:
-            known = ", ".join(sorted(e for e in library if "home" in library[e].where))
+        if not args.script or args.script not in exercises:
+            known = ", ".join(sorted(e for e in exercises if "home" in exercises[e].where))
             print(f"somafeedback session: home mode needs --script NAME (one of: {known})", file=sys.stderr)
             return EXIT_USAGE
-        script = library[args.script]
+        script = exercises[args.script]
         try:
             check_home_script(script)  # refused before anything starts (LSL outlets included)
         except ValueError as error:
@@ -97,7 +97,7 @@ def _session(args: argparse.Namespace) -> int:
     strap_data, outlets = with_lsl(args, printer)
     emit = printer.event if outlets is None else FanOut(printer, outlets).event  # states and cues
     try:
-        loop_session = RegulationSession(args.mode, library, emit, script=script,
+        loop_session = RegulationSession(args.mode, exercises, emit, script=script,
                                          auto_approve=args.auto_approve, baseline=baseline, usual=usual, plan_text=plan_text,
                                          method=args.method)
     except ValueError as error:  # e.g. a script for sessions with a practitioner only
@@ -150,6 +150,10 @@ def _session(args: argparse.Namespace) -> int:
         except NoStrapFound as error:
             print(error, file=sys.stderr)
             return EXIT_NO_STRAP
+        except RecordingFailed as error:  # e.g. a full disk: what was written is kept
+            loop_session.recorder = None
+            print(f"somafeedback session: {error}", file=sys.stderr, flush=True)
+            return EXIT_RECORDING_FAILED
         return EXIT_OK
 
     return closing(outlets, lambda: run_loop(live_main, args.speed, source.simulate is not None))
@@ -159,11 +163,11 @@ def _exercises(args: argparse.Namespace) -> int:
     from somafeedback.regulation.exercises import ExerciseError, load_exercises
 
     try:
-        library = load_exercises()
+        exercises = load_exercises()
     except ExerciseError as error:
         print(f"somafeedback exercises: {error}", file=sys.stderr)
         return EXIT_USAGE
-    for exercise in sorted(library.values(), key=lambda e: e.id):
+    for exercise in sorted(exercises.values(), key=lambda e: e.id):
         where = " + ".join(sorted(exercise.where))
         methods = ", ".join(m for m in ("SE", "Focusing", "CSE") if m in exercise.methods)
         print(f"{exercise.id:<32} {exercise.duration_text:>8}  {where:<16} {methods:<19} {exercise.title}")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Final
 
 from somafeedback.clock import SessionEventLoop, Speed
 
@@ -20,15 +21,66 @@ from .options import library_folder
 EXIT_OK = 0
 EXIT_NO_STRAP = 1
 EXIT_USAGE = 2
+EXIT_RECORDING_FAILED = 3  # the session file could not be written (a full disk): what was written is kept
 EXIT_INTERRUPTED = 130
+
+
+# Signals that end a command as cleanly as Ctrl-C: a logout or shutdown, the terminal closed, a
+# service manager stopping it. Each cancels the command's main task (its recording closes as
+# after Ctrl-C, the cancel message naming the signal) and the command exits with 128 + the signal.
+STOP_SIGNALS: Final = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+STOP_WORDS: Final = {"SIGTERM": "the system asked it to stop (SIGTERM: logout, shutdown or a service manager)",
+                     "SIGHUP": "its terminal was closed (SIGHUP)"}
+
+
+def stop_reason(signal_name: str) -> str:
+    """What a recording's end reason says when ``signal_name`` ended it (in words)."""
+    return f"stopped: {STOP_WORDS.get(signal_name, signal_name)}"
 
 
 def run_loop(main: Callable[[], Coroutine[Any, Any, int]], speed: Speed, simulated: bool, from_zero: bool = False) -> int:
     """Run ``main`` on the command's single asyncio loop: session time for simulated sources; for
-    real straps the host's monotonic clock, or (``from_zero``) real time counted from 0 at the start."""
+    real straps the host's monotonic clock, or (``from_zero``) real time counted from 0 at the start.
+
+    Ctrl-C (asyncio's own handling) and :data:`STOP_SIGNALS` cancel ``main``; a stop signal then
+    returns 128 + its number after ``main`` has closed what it had open.
+    """
     factory = (lambda: SessionEventLoop(speed)) if simulated or from_zero else None
+    received: list[signal.Signals] = []
+
+    async def guarded() -> int:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def stop(number: signal.Signals) -> None:
+            received.append(number)
+            task.cancel(stop_reason(number.name))
+
+        installed = []
+        for number in STOP_SIGNALS:
+            try:
+                loop.add_signal_handler(number, stop, number)
+                installed.append(number)
+            except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+                pass
+        try:
+            return await main()
+        finally:
+            for number in installed:
+                loop.remove_signal_handler(number)
+
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(main())
+        try:
+            return runner.run(guarded())
+        except asyncio.CancelledError:
+            if not received:
+                raise
+    try:
+        print(f"stopped: {STOP_WORDS.get(received[0].name, received[0].name)}", file=sys.stderr, flush=True)
+    except OSError:  # the terminal is gone (SIGHUP)
+        pass
+    return 128 + int(received[0])
 
 
 ADAPTER_CHECK_S = 0.2  # s of scanning that shows whether there is a usable Bluetooth adapter

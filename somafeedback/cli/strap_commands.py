@@ -21,7 +21,7 @@ from .options import (
     seconds_arg,
     strap_source,
 )
-from .running import EXIT_NO_STRAP, EXIT_OK, closing, require_adapter, run_loop, with_lsl
+from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, closing, require_adapter, run_loop, with_lsl
 
 
 def add_scan(commands: Any) -> None:
@@ -125,7 +125,7 @@ def _stream(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from somafeedback.live.sources import NoStrapFound, record_straps
+    from somafeedback.live.sources import NoStrapFound, RecordingFailed, record_straps
     from somafeedback.live.stream_printer import StreamPrinter
 
     source = strap_source(args)
@@ -145,6 +145,9 @@ def _record(args: argparse.Namespace) -> int:
         except NoStrapFound as error:
             print(error, file=sys.stderr)
             return EXIT_NO_STRAP
+        except RecordingFailed as error:  # e.g. a full disk: what was written is kept
+            print(f"somafeedback record: {error}", file=sys.stderr, flush=True)
+            return EXIT_RECORDING_FAILED
         message = (f"saved {writer.path} ({writer.notifications} notifications, {writer.events} events, "
                    f"ended: {writer.manifest.get('end_reason')})")
         print(json.dumps({"type": "saved", "path": str(writer.path), "notifications": writer.notifications,

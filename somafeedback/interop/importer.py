@@ -86,7 +86,7 @@ import os
 import re
 import sqlite3
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -99,6 +99,7 @@ from somafeedback.devices.heart_rate import encode_measurement
 from somafeedback.progress import Progress, ProgressCallback
 from .rr_files import RRFileError, RRSeries, parse_wall_time as _parse_wall_time, read_rr_file
 from somafeedback.sessions.file import SUFFIX, TimelineItem, new_session_path, write_session
+from somafeedback.sessions.private import private_folder
 
 __all__ = [
     "DEVICE_NAME",
@@ -194,17 +195,18 @@ def rr_timeline(rr_ms: np.ndarray, start_wall: float, strap_id: str = STRAP_ID,
     ``markers`` are ``(seconds from host time 0, label)``. Raises :class:`ImportFileError`
     (without a path) for RR that cannot be stored.
     """
+    ticks = _quantise(rr_ms)
+    return list(_iter_timeline(ticks, _beat_ns(ticks, beat_times_s), start_wall, strap_id, markers))
+
+
+def _iter_timeline(ticks: np.ndarray, beat_ns: np.ndarray, start_wall: float, strap_id: str,
+                   markers: Sequence[tuple[float, str]]) -> Iterator[TimelineItem]:
+    """:func:`rr_timeline` one item at a time (an import holds one beat's objects at a time, not the
+    whole recording's); beats are in time order, markers merged in after any beat at the same ns."""
     if not math.isfinite(start_wall):
         raise ImportFileError(f"start_wall must be finite, not {start_wall!r}")
-    ticks = _quantise(rr_ms)
-    beat_ns = _beat_ns(ticks, beat_times_s)
     end_ns = int(beat_ns[-1])
-    ordered: list[tuple[int, int, int, TimelineItem]] = []  # (host_ns, rank, index, item)
-    for i, (tick, ns) in enumerate(zip(ticks.tolist(), beat_ns.tolist(), strict=True)):
-        bpm = min(MAX_TICKS, round(60 * TICKS_PER_S / tick))
-        payload = encode_measurement(bpm, [tick], contact=None)
-        ordered.append((ns, 0, i, Notification(strap_id, HEART_RATE_MEASUREMENT, i + 1, ns,
-                                               start_wall + ns / NS_PER_S, payload)))
+    placed: list[tuple[int, int, TimelineItem]] = []  # (host_ns, index, marker)
     for j, (t_s, label) in enumerate(markers):
         if not math.isfinite(t_s):
             raise ImportFileError(f"marker {label!r} has no finite time ({t_s!r})")
@@ -212,17 +214,24 @@ def rr_timeline(rr_ms: np.ndarray, start_wall: float, strap_id: str = STRAP_ID,
         data: dict[str, Any] = {"label": str(label)}
         if moved is not None:
             data.update(file_time_s=float(t_s), outside=moved)
-        ordered.append((ns, 1, j, TimelineEvent("marker", ns, start_wall + ns / NS_PER_S, data)))
-    ordered.sort(key=lambda entry: entry[:3])
-    timeline: list[TimelineItem] = [
-        LinkEvent(strap_id, LinkState.CONNECTING, 0, start_wall),
-        StrapInfo(strap_id, DEVICE_NAME, "", 0, None, None),
-        LinkEvent(strap_id, LinkState.STREAMING, 0, start_wall),
-    ]
-    timeline.extend(entry[3] for entry in ordered)
-    timeline.append(LinkEvent(strap_id, LinkState.STOPPED, end_ns, start_wall + end_ns / NS_PER_S,
-                              detail="end of the imported file"))
-    return timeline
+        placed.append((ns, j, TimelineEvent("marker", ns, start_wall + ns / NS_PER_S, data)))
+    placed.sort(key=lambda entry: entry[:2])
+    yield LinkEvent(strap_id, LinkState.CONNECTING, 0, start_wall)
+    yield StrapInfo(strap_id, DEVICE_NAME, "", 0, None, None)
+    yield LinkEvent(strap_id, LinkState.STREAMING, 0, start_wall)
+    next_marker = 0
+    for i in range(ticks.size):
+        tick, ns = int(ticks[i]), int(beat_ns[i])
+        while next_marker < len(placed) and placed[next_marker][0] < ns:
+            yield placed[next_marker][2]
+            next_marker += 1
+        bpm = min(MAX_TICKS, round(60 * TICKS_PER_S / tick))
+        yield Notification(strap_id, HEART_RATE_MEASUREMENT, i + 1, ns, start_wall + ns / NS_PER_S,
+                           encode_measurement(bpm, [tick], contact=None))
+    for _ns, _j, marker in placed[next_marker:]:
+        yield marker
+    yield LinkEvent(strap_id, LinkState.STOPPED, end_ns, start_wall + end_ns / NS_PER_S,
+                    detail="end of the imported file")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,11 +462,12 @@ def import_file(path: str | os.PathLike[str], library: Path, client: str | None 
         markers, event_notes = _read_events(events_path, session_start)
         notes.extend(event_notes)
     try:
-        timeline = rr_timeline(series.rr_ms, session_start, STRAP_ID, series.beat_times_s, markers)
+        beat_ns = _beat_ns(ticks, series.beat_times_s)
+        if not math.isfinite(session_start):
+            raise ImportFileError(f"start time {session_start!r} is not a finite Unix time")
     except ImportFileError as error:
         raise ImportFileError(error.problem, path) from None
-    beat_ns = [item.host_ns for item in timeline if isinstance(item, Notification)]
-    end_ns = beat_ns[-1]
+    end_ns = int(beat_ns[-1])
     for t_s, name in markers:
         _, moved = _place_marker(t_s, end_ns)
         if moved is not None:
@@ -495,13 +505,14 @@ def import_file(path: str | os.PathLike[str], library: Path, client: str | None 
         "source": source,
     }
     writing = reporter.part(0.1, 1.0)
-    writing.set_total(len(timeline))
-    target = _write_atomically(path, library, manifest, timeline, len(beat_ns), writing)
+    timeline = _iter_timeline(ticks, beat_ns, session_start, STRAP_ID, markers)
+    writing.set_total(int(ticks.size) + len(markers) + 4)  # the beats, markers, 3 link/strap events before, 1 after
+    target = _write_atomically(path, library, manifest, timeline, int(ticks.size), writing)
     reporter.finish()
     return target
 
 
-def _write_atomically(path: Path, library: Path, manifest: Mapping[str, Any], timeline: list[TimelineItem],
+def _write_atomically(path: Path, library: Path, manifest: Mapping[str, Any], timeline: Iterable[TimelineItem],
                       beats: int, progress: Progress) -> Path:
     created: list[Path] = []  # folders this call made (removed again on failure if empty)
     probe = library
@@ -512,7 +523,7 @@ def _write_atomically(path: Path, library: Path, manifest: Mapping[str, Any], ti
     try:
         if library.exists() and not library.is_dir():
             raise ImportFileError(f"the library {library} is not a folder", path)
-        library.mkdir(parents=True, exist_ok=True)
+        private_folder(library)  # 0700 (made so, with a message, when it was open to others)
         write_session(temporary, manifest, timeline, _StillClock(float(manifest["started_wall"])), END_REASON, progress)
         db = sqlite3.connect(temporary)  # read-write: its close removes SQLite's -wal and -shm files
         try:

@@ -8,6 +8,10 @@ metric windows of each strap:
 * a lost link or lost skin contact invalidates every measure at once;
 * a gap (link restored) breaks the beat timing and the windows, which then refill;
 * a replay seek starts every strap afresh;
+* a notification the stream layers cannot use (bytes off the layout, a PMD frame whose stamp
+  broke with the strap's clock) comes out as its :class:`MalformedPacket` (a
+  :class:`~somafeedback.devices.events.ClockReset` for a stamp) and feeds nothing else: no
+  strap input raises out of here;
 * a Polar H10's raw streams go through the strap's :class:`StrapRawSignals` (ECG and
   motion chunks, R-peak beats, breathing); while its ECG streams, the R-peak beats feed the
   metrics instead of the strap's own RR, each checked against the strap's RR by a

@@ -37,6 +37,7 @@ from somafeedback.clock import LoopClock, SessionEventLoop, Speed
 from somafeedback.devices.events import Notification, SourceEvent, TimelineEvent
 from somafeedback.regulation.exercises import Exercise, load_exercises
 from .analysis import PACER_EVENT, LiveAnalysis, Output, pacer_event_data
+from .sinks import write_failure_text
 from somafeedback.regulation.methods import Method
 from somafeedback.regulation.cues import HOME_CONTROLS, CueConfig
 from somafeedback.regulation.pacer import Pacer
@@ -114,13 +115,16 @@ class _Sink:
 
 
 class Engine:
-    """Runs a source and the analysis on its own thread; the UI drains the results."""
+    """Runs a source and the analysis on its own thread; the UI drains the results.
+
+    ``exercises`` (default: :func:`load_exercises`) are what the cues suggest and the home script plays.
+    """
 
     def __init__(self, source: EngineSource, options: EngineOptions | None = None,
-                 library: dict[str, Exercise] | None = None) -> None:
+                 exercises: dict[str, Exercise] | None = None) -> None:
         self.source = source
         self.options = options or EngineOptions()
-        self.library = library if library is not None else load_exercises()
+        self.exercises = exercises if exercises is not None else load_exercises()
         self.error: BaseException | None = None
         self.finished = threading.Event()
         self.recording: Path | None = None
@@ -292,8 +296,8 @@ class Engine:
         self._fleet: Any = None
         self._sink = _Sink(self)
         options = self.options
-        script = self.library.get(options.script) if options.script else None
-        self.session = RegulationSession(options.mode, self.library, self._session_event, script=script,
+        script = self.exercises.get(options.script) if options.script else None
+        self.session = RegulationSession(options.mode, self.exercises, self._session_event, script=script,
                                          auto_approve=options.auto_approve, baseline=options.baseline, usual=options.usual,
                                          config=options.regulation, cue_config=options.cues,
                                          plan_text=options.plan_text, method=options.method)
@@ -337,6 +341,7 @@ class Engine:
 
     # -- recording (the loop's thread) ---------------------------------------------------------------
     def _open_recording(self, library: Path, manifest: dict[str, Any]) -> None:
+        from .sinks import GuardedRecorder
         from .sources import keep_committed
         from somafeedback.sessions.file import SessionWriter, new_session_path
 
@@ -344,13 +349,31 @@ class Engine:
         clock = LoopClock(self._loop)
         if self.session_origin_ns is not None:  # the review window and the reports count from the session's start
             manifest.setdefault("session_origin_host_ns", self.session_origin_ns)
-        writer = SessionWriter(new_session_path(library, clock.wall_time(), manifest.get("client")), clock, manifest)
+        writer = GuardedRecorder(
+            SessionWriter(new_session_path(library, clock.wall_time(), manifest.get("client")), clock, manifest),
+            self._recording_failed)
         self._recorder, self.recording = writer, writer.path
         if self._pacer_data.get("running"):  # a pacer already runs: the recording starts knowing it
             writer.event(TimelineEvent(PACER_EVENT, clock.now_ns(), clock.wall_time(), self._pacer_data))
         self.session.recorder = writer
         self._committer = asyncio.ensure_future(keep_committed(writer))
         self._push(TimelineEvent("recording", clock.now_ns(), clock.wall_time(), {"state": "started", "path": str(writer.path)}))
+
+    def _recording_failed(self, error: BaseException) -> None:
+        """A write to the session file failed (a full disk, a removed stick): stop recording, keep the
+        session going, and say why; what was committed stays readable. Thread: the engine's loop."""
+        if self._recorder is None:
+            return
+        self._committer.cancel()
+        path = self._recorder.path
+        self._recorder.close("the recording stopped: " + write_failure_text(error))
+        self._recorder = None
+        self.session.recorder = None
+        clock = LoopClock(self._loop) if self._loop is not None else None
+        self._push(TimelineEvent("recording", clock.now_ns() if clock else 0, clock.wall_time() if clock else 0.0,
+                                 {"state": "failed", "path": str(path),
+                                  "text": f"The recording stopped: {write_failure_text(error)}. "
+                                          "What was recorded until then is kept."}))
 
     def _close_recording(self) -> None:
         if self._recorder is None:

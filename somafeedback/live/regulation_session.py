@@ -50,7 +50,7 @@ class RegulationSession:
     def __init__(
         self,
         mode: str,
-        library: dict[str, Exercise],
+        exercises: dict[str, Exercise],
         emit: Callable[[TimelineEvent], None],
         script: Exercise | None = None,
         auto_approve: bool = False,
@@ -74,10 +74,10 @@ class RegulationSession:
         self.policy = policy(method)
         self.method = self.policy.method
         # the practitioner's cue engine follows the states in every method; it suggests only when the method does
-        self.practitioner_cues = PractitionerCues(library, cue_config, auto_approve) if mode == "practitioner" else None
+        self.practitioner_cues = PractitionerCues(exercises, cue_config, auto_approve) if mode == "practitioner" else None
         # home: the practice (ValueError for a script not marked for home use); plan_text is the
         # client's own plan, shown when the practice offers to end
-        self.script = (HomeScript(script, library, cue_config, plan_text, auto_pause=self.policy.home_auto_pause,
+        self.script = (HomeScript(script, exercises, cue_config, plan_text, auto_pause=self.policy.home_auto_pause,
                                   timed=self.policy.timed_steps) if mode == "home" and script is not None else None)
         self.blocks = MovementBlocks()
         self.comparisons: list[RestComparison] = []

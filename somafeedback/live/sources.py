@@ -23,7 +23,7 @@ from somafeedback.devices.scan import FoundStrap, scan_for_straps
 from somafeedback.devices.fleet import StrapFleet
 from somafeedback.devices.supervisor import CONNECTION_ERRORS, ReconnectPolicy, StrapSupervisor
 from somafeedback.sessions.file import COMMIT_INTERVAL_S, SessionWriter, new_session_path
-from .sinks import FanOut
+from .sinks import WRITE_ERRORS, FanOut, GuardedRecorder, write_failure_text
 
 SIMULATOR_HINT = "To try somafeedback without a strap, use the built-in simulated strap: somafeedback stream --simulate"
 
@@ -110,11 +110,26 @@ async def stream_straps(
         return list(fleet.supervisors.values())
 
 
-async def keep_committed(writer: SessionWriter) -> None:
+async def keep_committed(writer: SessionWriter | GuardedRecorder) -> None:
     """Commit pending rows within a second even when nothing new arrives."""
     while True:
         await asyncio.sleep(COMMIT_INTERVAL_S / 4)
         writer.commit_if_due()
+
+
+class RecordingFailed(RuntimeError):
+    """The recording stopped because the session file could not be written (a full disk, a removed
+    stick). The message says so in words; ``path`` keeps what was recorded until then, readable."""
+
+    def __init__(self, path: Path, stopped_at_s: float | None, error: BaseException) -> None:
+        self.path = path
+        if stopped_at_s is None:
+            super().__init__(f"the recording could not start: {write_failure_text(error)} (writing {path}); "
+                             "free some space (or reconnect the disk) and try again.")
+            return
+        super().__init__(f"the recording stopped after {stopped_at_s:.0f} s: {write_failure_text(error)}. "
+                         f"What was recorded until then is kept in {path} and can be read; "
+                         "free some space (or reconnect the disk) before recording again.")
 
 
 async def record_straps(
@@ -123,28 +138,57 @@ async def record_straps(
     duration_s: float | None,
     library: Path,
     manifest: dict[str, Any],
-    on_writer: Callable[[SessionWriter], None] | None = None,
+    on_writer: Callable[[GuardedRecorder], None] | None = None,
 ) -> SessionWriter:
     """Stream like :func:`stream_straps` while recording everything into a new session file.
 
-    ``on_writer`` sees the writer before streaming starts (to record more, e.g. states and cues).
+    ``on_writer`` sees the (guarded) writer before streaming starts (to record more, e.g. states
+    and cues). A write that fails stops the recording: :class:`RecordingFailed`. A cancel (Ctrl-C,
+    or a stop signal whose cancel message says which) closes the file with that reason.
     """
     clock = LoopClock(asyncio.get_running_loop())
     path = new_session_path(library, clock.wall_time(), manifest.get("client"))
-    writer = SessionWriter(path, clock, manifest)
+    try:
+        writer = SessionWriter(path, clock, manifest)
+    except WRITE_ERRORS as error:
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+        raise RecordingFailed(path, None, error) from error
+    task = asyncio.current_task()
+    assert task is not None
+    started_s = clock.now()
+    failed_at: list[float] = []
+    streaming = [True]
+
+    def stop_recording(_error: BaseException) -> None:
+        failed_at.append(clock.now() - started_s)
+        if streaming:  # a failure while closing has nothing left to stop
+            task.cancel("the session file could not be written")
+
+    guard = GuardedRecorder(writer, stop_recording)
     if on_writer is not None:
-        on_writer(writer)
-    committer = asyncio.create_task(keep_committed(writer))
+        on_writer(guard)
+    committer = asyncio.create_task(keep_committed(guard))
     end_reason = "interrupted"
     try:
-        await stream_straps(source, FanOut(writer, sink), duration_s)
+        await stream_straps(source, FanOut(guard, sink), duration_s)
         end_reason = "duration reached" if duration_s is not None or source.simulate else "stopped"
     except NoStrapFound:
         committer.cancel()
-        writer.close("no strap found")
+        guard.close("no strap found")
         path.unlink(missing_ok=True)  # nothing was recorded: leave no empty session behind
         raise
+    except asyncio.CancelledError as cancelled:
+        if guard.failure is not None:
+            task.uncancel()
+            raise RecordingFailed(path, failed_at[0], guard.failure) from None
+        if cancelled.args and isinstance(cancelled.args[0], str):
+            end_reason = cancelled.args[0]  # e.g. which stop signal ended it
+        raise
     finally:
+        streaming.clear()
         committer.cancel()
-        writer.close(end_reason)
+        guard.close(end_reason)
+    if guard.failure is not None:  # failed while the stream was ending by itself
+        raise RecordingFailed(path, failed_at[0], guard.failure)
     return writer

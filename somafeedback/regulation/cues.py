@@ -116,8 +116,8 @@ class Suggestion:
 class PractitionerCues:
     """Suggestions for the practitioner; decisions come back through approve/snooze/dismiss."""
 
-    def __init__(self, library: dict[str, Exercise], config: CueConfig = CueConfig(), auto_approve: bool = False) -> None:
-        self.library = library
+    def __init__(self, exercises: dict[str, Exercise], config: CueConfig = CueConfig(), auto_approve: bool = False) -> None:
+        self.exercises = exercises
         self.config = config
         self.auto_approve = auto_approve
         self.state = RegulationState.CALIBRATING
@@ -188,7 +188,7 @@ class PractitionerCues:
         return None
 
     def _suggest(self, kind: str, t: float) -> list[CueEvent]:
-        exercise = exercise_for(ROLE[kind], "session", self.library)
+        exercise = exercise_for(ROLE[kind], "session", self.exercises)
         if exercise is not None and exercise.role in ACTIVATING_ROLES:
             exercise = None  # never moves toward difficult material by itself: the practitioner chooses that
         suggestion = Suggestion(next(self._ids), kind, t, exercise)
@@ -247,7 +247,7 @@ class HomeScript:
     :class:`CueEvent` s it produced (see the module docstring and the home-practice contract).
     """
 
-    def __init__(self, script: Exercise, library: dict[str, Exercise], config: CueConfig = CueConfig(),
+    def __init__(self, script: Exercise, exercises: dict[str, Exercise], config: CueConfig = CueConfig(),
                  plan_text: str | None = None, auto_pause: bool = True, timed: bool = True) -> None:
         """``auto_pause``: pause into grounding by itself (not in Focusing); ``timed``: steps move on by
         their seconds (in Focusing only when the client chooses "next")."""
@@ -255,7 +255,7 @@ class HomeScript:
         self.auto_pause = auto_pause
         self.timed = timed
         self.script = script
-        self.library = library
+        self.exercises = exercises
         self.config = config
         self.plan_text = plan_text.strip() if plan_text and plan_text.strip() else None
         self.step = -1  # the script's current step (0-based), -1 before the start
@@ -336,11 +336,11 @@ class HomeScript:
     # -- inside -------------------------------------------------------------------------------
     def _pause(self, reason: str, t: float) -> list[CueEvent]:
         if reason == "help-now":
-            exercise = self.library.get(HELP_NOW_EXERCISE) or exercise_for("senses", "home", self.library)
+            exercise = self.exercises.get(HELP_NOW_EXERCISE) or exercise_for("senses", "home", self.exercises)
         else:
             exercise = None
         if exercise is None or "home" not in exercise.where:
-            exercise = exercise_for("grounding", "home", self.library)
+            exercise = exercise_for("grounding", "home", self.exercises)
         if not self.paused:
             self.pause_started, self.end_offered = t, False
         self.paused, self.pause_reason, self.pause_exercise = True, reason, exercise

@@ -139,7 +139,8 @@ def _breathing_sentence(content: SessionReportContent) -> str | None:
 
 
 def client_report(content: SessionReportContent, titles: Mapping[str, str] | None = None) -> ClientReport:
-    """The client version of ``content``; ``titles`` maps exercise ids to their titles (default: the library's)."""
+    """The client version of ``content``; ``titles`` maps exercise ids to their titles
+    (default: those of :func:`~somafeedback.regulation.exercises.load_exercises`)."""
     if titles is None:
         from somafeedback.regulation.exercises import ExerciseError, load_exercises
 

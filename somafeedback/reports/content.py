@@ -409,6 +409,10 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
     problems = list(session.problems)
     if session.ended_unexpectedly:
         problems.append("the recording ended unexpectedly (it was not closed)")
+    if found.raw_set_aside:
+        frames = "1 raw data frame was" if found.raw_set_aside == 1 else f"{found.raw_set_aside} raw data frames were"
+        problems.append(f"{frames} set aside (their bytes could not be read or their time stamps broke with the strap's "
+                        "clock); the ECG and breathing leave them out")
     started, started_text = _started(ctx)
     content = SessionReportContent(
         path=session.path, stem=ctx.stem, session_id=session.session_id, deidentified=deidentify,

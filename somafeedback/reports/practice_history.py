@@ -19,6 +19,9 @@ no words about what the body or nervous system "is".
   the ln RMSSD of its first valid 60-s window. Weeks without practice between the first
   and the last are listed with 0 minutes, so a chart's axis has no gaps. A session with
   no heart data at all (a start that found no strap) is not a practice.
+* :func:`describe` words a summary; its rule for "about the same" / lower / higher is
+  :func:`describe_hr_change` and :func:`describe_ln_rmssd_change` (``HR_SAME_BPM``, ``LN_SAME``),
+  and :func:`whole_beats_change` applies it to heart rates shown in whole beats (the home window).
 * :func:`resting_to_show`: which weeks' resting values a chart draws: only a week with at
   least ``MIN_RESTING_READINGS`` (3) readings (§5); fewer readings are listed, not drawn.
 
@@ -35,7 +38,7 @@ import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from somafeedback.devices.events import Notification, SourceEvent, TimelineEvent
 from somafeedback.regulation.exercises import Exercise, load_exercises
@@ -44,12 +47,13 @@ from somafeedback.live.analysis import LiveAnalysis
 from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.sessions.client_strap import client_strap
 from somafeedback.sessions.file import Session, SessionFileError, manifest_rows, read_session
+from somafeedback.sessions.opening import NotASession, open_read_only
 
 HOME_MODE: Final = "home"
 WINDOW_S: Final = 60.0  # the start and end windows (the live time-domain window)
 MIN_PACED_OVERLAP_S: Final = 30.0  # a breathing window counts for a paced step once this far into it
-HR_SAME_BPM: Final = 1.0  # a smaller change is described as "about the same"
-LN_SAME: Final = 0.05
+HR_SAME_BPM: Final = 1.0  # bpm: a smaller heart-rate change is described as "about the same"
+LN_SAME: Final = 0.05  # ln(ms): a smaller ln RMSSD change is described as "about the same"
 MIN_RESTING_READINGS: Final = 3  # a week's resting median is drawn only from this many readings (§5)
 
 # Client-facing words for the model's states (the neutral vocabulary pack, §4.6). The
@@ -234,6 +238,41 @@ def _minutes_text(seconds: float) -> str:
     return f"about {round(minutes)} minutes"
 
 
+Change = Literal["lower", "same", "higher"]  # how a change from the start to the end is described
+
+
+def _change(change: float, same_below: float) -> Change:
+    if abs(change) < same_below:
+        return "same"
+    return "lower" if change < 0 else "higher"
+
+
+def describe_hr_change(change_bpm: float) -> Change:
+    """How a heart-rate change (end minus start, bpm) is described: "same" below ``HR_SAME_BPM``."""
+    return _change(change_bpm, HR_SAME_BPM)
+
+
+def describe_ln_rmssd_change(change: float) -> Change:
+    """How an ln RMSSD change (end minus start) is described: "same" below ``LN_SAME``."""
+    return _change(change, LN_SAME)
+
+
+def round_half_up(value: float) -> int:
+    """Round half up (78.5 -> 79), as people do, not half to even."""
+    return int(math.floor(value + 0.5))
+
+
+def whole_beats_change(start_bpm: float, end_bpm: float) -> tuple[int, int, Change]:
+    """The start and end heart rates in whole beats per minute (rounded half up) and how the change
+    between those whole figures is described (:func:`describe_hr_change`).
+
+    For text that shows whole beats only (the home window's summary): the words follow the figures
+    shown, so it never says "settled from about 78 to about 78", nor "about the same" between 78 and 79.
+    """
+    start, end = round_half_up(start_bpm), round_half_up(end_bpm)
+    return start, end, describe_hr_change(end - start)
+
+
 def describe(s: PracticeSummary) -> tuple[str, ...]:
     """The neutral sentences for a summary (what :attr:`PracticeSummary.lines` holds)."""
     lines = []
@@ -248,16 +287,17 @@ def describe(s: PracticeSummary) -> tuple[str, ...]:
     else:
         a, b = s.start_window, s.end_window
         assert a is not None and b is not None
-        if abs(hr) < HR_SAME_BPM:
+        hr_word, ln_word = describe_hr_change(hr), describe_ln_rmssd_change(ln)
+        if hr_word == "same":
             lines.append(f"Your heart rate was about the same at the end as at the start (about {b.hr_bpm:.0f} bpm).")
         else:
-            lines.append(f"Your heart rate was {abs(hr):.0f} bpm {'lower' if hr < 0 else 'higher'} at the end than at "
+            lines.append(f"Your heart rate was {abs(hr):.0f} bpm {hr_word} at the end than at "
                          f"the start ({a.hr_bpm:.0f} bpm at the start, {b.hr_bpm:.0f} bpm at the end).")
-        if abs(ln) < LN_SAME:
+        if ln_word == "same":
             lines.append(f"Beat-to-beat variability (ln RMSSD) was about the same at the end as at the start "
                          f"(about {b.ln_rmssd:.2f}).")
         else:
-            lines.append(f"Beat-to-beat variability (ln RMSSD) was {abs(ln):.2f} {'lower' if ln < 0 else 'higher'} at "
+            lines.append(f"Beat-to-beat variability (ln RMSSD) was {abs(ln):.2f} {ln_word} at "
                          f"the end than at the start ({a.ln_rmssd:.2f} at the start, {b.ln_rmssd:.2f} at the end).")
     if s.paced_breathing_bpm is not None:
         pacer = f" (the pacer was set to {s.pacer_bpm:.1f})" if s.pacer_bpm is not None else ""
@@ -275,10 +315,10 @@ def describe(s: PracticeSummary) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def practice_summary(session: Session | str | Path, library: Mapping[str, Exercise] | None = None) -> PracticeSummary:
+def practice_summary(session: Session | str | Path, exercises: Mapping[str, Exercise] | None = None) -> PracticeSummary:
     """Describe one recorded practice (a session file path or a read :class:`Session`).
 
-    ``library`` (default: :func:`load_exercises`) is used for the script's title and its
+    ``exercises`` (default: :func:`load_exercises`) are used for the script's title and its
     pacer steps. Raises :class:`~somafeedback.sessions.file.SessionFileError` for a file
     that cannot be read at all.
     """
@@ -291,9 +331,9 @@ def practice_summary(session: Session | str | Path, library: Mapping[str, Exerci
         (getattr(item, "host_ns", 0) / 1e9 for item in session.timeline), default=0.0)
 
     script_id = _script_id(manifest, events)
-    if library is None:
-        library = load_exercises() if script_id else {}
-    script = library.get(script_id) if script_id else None
+    if exercises is None:
+        exercises = load_exercises() if script_id else {}
+    script = exercises.get(script_id) if script_id else None
 
     strap = client_strap(session.timeline)
     metrics = _metrics(session.timeline, strap) if strap is not None else []
@@ -331,27 +371,21 @@ def _with_lines(summary: PracticeSummary) -> PracticeSummary:
 # --- weeks ----------------------------------------------------------------------------------
 
 def _manifest_value(path: Path, key: str) -> Any:
-    """One manifest value of the session file at ``path`` (opened read-only), None when unreadable."""
+    """One manifest value of the session file at ``path`` (read without writing anything), None when unreadable."""
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = manifest_rows(db, key)
-        finally:
-            db.close()
+        with open_read_only(path) as opened:
+            rows = manifest_rows(opened.db, key)
         return json.loads(rows[0][1]) if rows else None
-    except (sqlite3.DatabaseError, json.JSONDecodeError):
+    except (sqlite3.DatabaseError, json.JSONDecodeError, NotASession, OSError):
         return None
 
 
 def _has_heart_data(path: Path) -> bool:
     """True when the session holds at least one notification (a failed start holds none)."""
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            return db.execute("SELECT EXISTS (SELECT 1 FROM notifications)").fetchone()[0] == 1
-        finally:
-            db.close()
-    except sqlite3.DatabaseError:
+        with open_read_only(path) as opened:
+            return bool(opened.db.execute("SELECT EXISTS (SELECT 1 FROM notifications)").fetchone()[0] == 1)
+    except (sqlite3.DatabaseError, NotASession, OSError):
         return False
 
 

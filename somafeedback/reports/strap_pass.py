@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from somafeedback.devices.events import Beat, ContactChange, EcgChunk, Notification
+from somafeedback.devices.events import Beat, ContactChange, EcgChunk, MalformedPacket, Notification
+from somafeedback.devices.gatt_uuids import POLAR_PMD_DATA
 from somafeedback.hrv.pipeline import BeatMetrics, BreathingMetrics, CoherenceMetrics, FrequencyDomain
 from somafeedback.live.analysis import LiveAnalysis
 from somafeedback.progress import Progress
@@ -72,6 +73,7 @@ class StrapPass:
     contact_lost: list[tuple[float, float]] = field(default_factory=list)
     excerpts: list[list[object]] = field(default_factory=list)
     has_raw: bool = False
+    raw_set_aside: int = 0  # raw ECG/motion frames set aside (unreadable bytes, or a stamp off the strap's clock)
 
 
 def analyze_strap(session: Session, strap: str, origin_s: float, duration_s: float, progress: Progress,
@@ -91,6 +93,8 @@ def analyze_strap(session: Session, strap: str, origin_s: float, duration_s: flo
         for strap_id, output in produced:
             if strap_id != strap:
                 continue
+            if isinstance(output, MalformedPacket) and isinstance(item, Notification) and item.characteristic == POLAR_PMD_DATA:
+                found.raw_set_aside += 1
             if isinstance(output, Beat):
                 pending[(output.t_s, output.rr_ms)] = (output.segment, output.source)
             elif isinstance(output, BeatMetrics):

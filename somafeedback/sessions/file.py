@@ -1,18 +1,24 @@
 """One session = one SQLite file: every raw notification, every event, and a manifest.
 
-The format (version 1) is documented in docs/recording-format.md. In short:
+The format (version 2) is documented in docs/recording-format.md. In short:
 
 * ``manifest(key, value)``: JSON values (format, format_version, session_id, client,
   practitioner, mode, devices, source, app_version, started/ended times, tags, ...);
-* ``notifications(timeline_seq, strap_id, seq, characteristic, host_ns, wall_time, payload)``:
+* ``notifications(timeline_seq, strap_id, seq, characteristic, host_ns, wall_time, payload, crc)``:
   every GATT notification exactly as received;
-* ``events(timeline_seq, host_ns, wall_time, kind, strap_id, data)``: connection states,
-  gaps, strap info, markers, notes, cues, state and settings changes (``data`` is JSON).
+* ``events(timeline_seq, host_ns, wall_time, kind, strap_id, data, crc)``: connection states,
+  gaps, strap info, markers, notes, cues, state and settings changes (``data`` is JSON);
+* ``crc``: each row's checksum (``integrity.py``), verified on reading (format 2 on).
 
 ``timeline_seq`` is one counter across both tables, so a replay restores the exact order
 in which things happened. The writer uses WAL and commits at least once per second of
 session time: a process killed with SIGKILL loses at most the last second. A session whose
-writer never closed it reads back as "ended unexpectedly".
+writer never closed it reads back as "ended unexpectedly". A clean close checkpoints and goes
+back to a rollback journal, so a finished session is one file with no side files.
+
+Reading never writes: files are opened through ``opening.open_read_only`` (immutable, or a
+private copy of an interrupted recording with its -wal); damage is reported in
+``Session.problems``, never raised as anything but :class:`SessionFileError`.
 
 Thread: a writer belongs to the thread that feeds it (the BLE loop); readers are independent.
 """
@@ -42,13 +48,28 @@ from somafeedback.devices.events import (
     TimelineEvent,
 )
 from somafeedback.progress import Progress
+from .integrity import (
+    MAX_SESSION_S,
+    NS_PER_S,
+    checked_manifest,
+    event_crc,
+    event_row_problem,
+    notification_crc,
+    notification_row_problem,
+    stamp_problem,
+)
+from .opening import NotASession, check_sqlite_file, open_read_only, wal_note
+from .private import create_private_file, private_folder
 
 FORMAT: Final = "somafeedback-session"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2  # 2: every row carries a checksum (crc)
+CHECKSUMS_SINCE: Final = 2  # the first format version whose rows carry checksums
 SUFFIX: Final = ".session.sqlite"
 COMMIT_INTERVAL_S: Final = 0.5  # session seconds between commits: a SIGKILL loses at most about this (<= 1 s loaded)
 FILE_MODE: Final = 0o600  # sessions are personal data: owner read/write only
-READ_BATCH: Final = 5000  # rows read at a time (a damaged page costs at most one batch)
+READ_BATCH: Final = 5000  # rows read at a time
+LISTED_ROWS: Final = 5  # row numbers named in one problem line
+MAX_GAP_NS: Final = MAX_SESSION_S * NS_PER_S  # the longest gap a session can hold (ns)
 
 SCHEMA: Final = """
 CREATE TABLE manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,7 +80,8 @@ CREATE TABLE notifications (
     characteristic TEXT NOT NULL,
     host_ns INTEGER NOT NULL,
     wall_time REAL NOT NULL,
-    payload BLOB NOT NULL
+    payload BLOB NOT NULL,
+    crc INTEGER NOT NULL
 );
 CREATE TABLE events (
     timeline_seq INTEGER PRIMARY KEY,
@@ -67,7 +89,8 @@ CREATE TABLE events (
     wall_time REAL,
     kind TEXT NOT NULL,
     strap_id TEXT,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    crc INTEGER NOT NULL
 );
 """
 
@@ -98,15 +121,26 @@ def _event_row(event: SourceEvent) -> tuple[int, float | None, str, str | None, 
 
 
 def _event_from_row(host_ns: int, wall_time: float | None, kind: str, strap_id: str | None, data: str) -> SourceEvent:
+    """The event of a stored row; ValueError/TypeError/KeyError for details of the wrong shape."""
     details = json.loads(data)
+    if not isinstance(details, dict):
+        raise ValueError("its details are not a JSON object")
     if kind == "link":
-        return LinkEvent(strap_id or "", LinkState(details["state"]), host_ns, wall_time or 0.0,
-                         details.get("attempt", 0), details.get("detail", ""))
+        attempt, detail = details.get("attempt", 0), details.get("detail", "")
+        if not isinstance(attempt, int) or not isinstance(detail, str):
+            raise ValueError("link details of the wrong kind")
+        return LinkEvent(strap_id or "", LinkState(details["state"]), host_ns, wall_time or 0.0, attempt, detail)
     if kind == "gap":
-        return GapEvent(strap_id or "", details["start_ns"], details["end_ns"])
+        start_ns, end_ns = details["start_ns"], details["end_ns"]
+        if not (isinstance(start_ns, int) and isinstance(end_ns, int) and 0 <= end_ns - start_ns <= MAX_GAP_NS):
+            raise ValueError("gap times of the wrong kind")
+        return GapEvent(strap_id or "", start_ns, end_ns)
     if kind == "strap":
-        return StrapInfo(strap_id or "", details.get("name", ""), details.get("address", ""), host_ns,
-                         details.get("battery_percent"), details.get("body_location"))
+        name, address = details.get("name", ""), details.get("address", "")
+        battery, location = details.get("battery_percent"), details.get("body_location")
+        if not (isinstance(name, str) and isinstance(address, str) and (battery is None or isinstance(battery, int))):
+            raise ValueError("strap details of the wrong kind")
+        return StrapInfo(strap_id or "", name, address, host_ns, battery, location)
     return TimelineEvent(kind, host_ns, wall_time or 0.0, details, strap_id)
 
 
@@ -126,9 +160,8 @@ class SessionWriter:
     def __init__(self, path: Path, clock: Clock, manifest: Mapping[str, Any]) -> None:
         self.path = Path(path)
         self.clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)  # never overwrite
-        os.close(fd)
+        private_folder(self.path.parent)  # 0700 (made so, with a message, when it was open to others)
+        os.close(create_private_file(self.path))  # 0600 and never overwrite; SQLite's -wal/-shm take its mode
         self._db = sqlite3.connect(self.path, isolation_level="DEFERRED", check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
@@ -157,11 +190,9 @@ class SessionWriter:
     # -- StrapSink ------------------------------------------------------------------------
     def notification(self, notification: Notification) -> None:
         self._timeline_seq += 1
-        self._db.execute(
-            "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self._timeline_seq, notification.strap_id, notification.seq, notification.characteristic,
-             notification.host_ns, notification.wall_time, notification.payload),
-        )
+        row = (self._timeline_seq, notification.strap_id, notification.seq, notification.characteristic,
+               notification.host_ns, float(notification.wall_time), bytes(notification.payload))
+        self._db.execute("INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*row, notification_crc(*row)))
         self.notifications += 1
         self._wrote()
 
@@ -173,7 +204,9 @@ class SessionWriter:
             devices[event.strap_id] = {"strap_id": event.strap_id, "name": event.name, "address": event.address}
             self.set_manifest(devices=list(devices.values()))
         self._timeline_seq += 1
-        self._db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", (self._timeline_seq, *_event_row(event)))
+        host_ns, wall, kind, strap_id, data = _event_row(event)
+        row = (self._timeline_seq, host_ns, None if wall is None else float(wall), kind, strap_id, data)
+        self._db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", (*row, event_crc(*row)))
         self.events += 1
         self._wrote()
 
@@ -189,7 +222,11 @@ class SessionWriter:
             self.commit()
 
     def commit(self) -> None:
+        """Commit what is pending. Every commit also rewrites the manifest's ``last_commit_host_ns``, so
+        every ``-wal`` holds the manifest page and names its session (a foreign ``-wal`` is recognised)."""
         if self._pending:
+            self._db.execute("INSERT OR REPLACE INTO manifest VALUES ('last_commit_host_ns', ?)",
+                             (json.dumps(self.clock.now_ns()),))
             self._db.commit()
             self._pending = False
         self._last_commit_s = self.clock.now()
@@ -201,7 +238,11 @@ class SessionWriter:
         self._pending = True
 
     def close(self, end_reason: str = "stopped", ended_wall: float | None = None, ended_host_ns: int | None = None) -> None:
-        """Write the end of the session (now, unless given) and close the file (idempotent)."""
+        """Write the end of the session (now, unless given) and close the file (idempotent).
+
+        The WAL is checkpointed and the file goes back to a rollback journal: a finished
+        session is one self-contained file, no ``-wal``/``-shm`` beside it.
+        """
         if self.closed:
             return
         self.set_manifest(
@@ -211,8 +252,21 @@ class SessionWriter:
         )
         self.commit()
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.close()
         self.closed = True
+
+    def abandon(self) -> None:
+        """Let go of the file after a failed write (e.g. a full disk): nothing more is written and
+        no end; what was committed stays readable (it reads as ended unexpectedly). Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._db.rollback()
+            self._db.close()
+        except sqlite3.Error:
+            pass
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -224,6 +278,9 @@ class Session:
     manifest: dict[str, Any]
     timeline: list[TimelineItem]  # notifications and events in the order they happened
     problems: list[str] = field(default_factory=list)  # what could not be read (recovered the rest)
+    verifiable: bool = False  # its rows carry checksums (format 2 on), and they were checked
+    rows_set_aside: int = 0  # stored rows not read as data (checksum mismatch, impossible values)
+    wal: str = "none"  # its -wal: "none", "applied" (an interrupted recording read whole), "foreign" (not applied)
 
     @property
     def notifications(self) -> list[Notification]:
@@ -249,23 +306,6 @@ class Session:
             stamps = [getattr(i, "host_ns", None) for i in self.timeline[-50:]]
             end = max((s for s in stamps if s is not None), default=start)
         return (end - start) / 1e9 if start is not None and end is not None else 0.0
-
-
-def _connect_for_reading(path: Path) -> sqlite3.Connection:
-    if not path.exists():
-        raise SessionFileError(f"{path}: no such session file")
-    if path.is_dir():
-        raise SessionFileError(f"{path}: is a folder, not a session file")
-    with open(path, "rb") as handle:
-        header = handle.read(16)
-    if header != b"SQLite format 3\x00":
-        raise SessionFileError(f"{path}: not a somafeedback session (not an SQLite file)")
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
-        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as error:
-        raise _DamagedFile(f"{path}: damaged beyond reading ({error})") from error
-    return db
 
 
 # -- the manifest: the one reader (read_session, review notes, the library) ----------------------
@@ -303,16 +343,23 @@ def read_manifest(db: sqlite3.Connection, path: Path, problems: list[str] | None
     manifest = {}
     for key, value in rows:
         try:
+            if not isinstance(key, str):
+                raise TypeError("key is not text")
             manifest[key] = json.loads(value)
-        except json.JSONDecodeError:
+        except (TypeError, ValueError, RecursionError):
             if problems is not None:
                 problems.append(f"manifest value of {key!r} is not JSON")
     _check_format(manifest, path)
+    _check_version(manifest, path, for_writing)
+    return manifest
+
+
+def _check_version(manifest: Mapping[str, Any], path: Path, for_writing: bool = False) -> None:
+    """Raise :class:`SessionFileError` for a format version newer than this one reads (or writes)."""
     version = manifest.get("format_version")
     if isinstance(version, int) and version > FORMAT_VERSION:
         verb = "writes" if for_writing else "reads"
         raise SessionFileError(f"{path}: written by a newer somafeedback (format {version}; this one {verb} {FORMAT_VERSION})")
-    return manifest
 
 
 def _check_format(manifest: Mapping[str, Any], path: Path) -> None:
@@ -321,58 +368,155 @@ def _check_format(manifest: Mapping[str, Any], path: Path) -> None:
         raise SessionFileError(f"{path}: not a somafeedback session (format {manifest.get('format')!r})")
 
 
+class _Rows:
+    """Rows accepted on reading, and the ones set aside, by reason (one problem line per reason)."""
+
+    def __init__(self, verify: bool, started_host_ns: int | None) -> None:
+        self.verify = verify
+        self.started_host_ns = started_host_ns
+        self.items: dict[int, TimelineItem] = {}
+        self.set_aside: dict[str, list[int]] = {}  # reason -> row numbers
+        self.rejected: set[int] = set()
+
+    def _reject(self, seq: Any, reason: str) -> None:
+        self.set_aside.setdefault(reason, []).append(seq if isinstance(seq, int) else -1)
+        if isinstance(seq, int):
+            self.rejected.add(seq)
+
+    def notification(self, row: tuple[Any, ...], crc: Any) -> bool:
+        """Take one (timeline_seq, strap_id, seq, characteristic, host_ns, wall_time, payload) row; False if set aside."""
+        problem = notification_row_problem(row)
+        if problem is None and self.verify and crc != notification_crc(*row):
+            problem = "its checksum does not match what was recorded"
+        if problem is None:
+            problem = stamp_problem(row[4], self.started_host_ns)
+        if problem is not None:
+            self._reject(row[0], f"notifications set aside: {problem}")
+            return False
+        seq, strap_id, n, characteristic, host_ns, wall_time, payload = row
+        self.items[seq] = Notification(strap_id, characteristic, n, host_ns, float(wall_time), bytes(payload))
+        return True
+
+    def event(self, row: tuple[Any, ...], crc: Any) -> bool:
+        """Take one (timeline_seq, host_ns, wall_time, kind, strap_id, data) row; False if set aside."""
+        problem = event_row_problem(row)
+        if problem is None and self.verify and crc != event_crc(*row):
+            problem = "its checksum does not match what was recorded"
+        if problem is None:
+            problem = stamp_problem(row[1], self.started_host_ns)
+        if problem is None:
+            try:
+                self.items[row[0]] = _event_from_row(row[1], None if row[2] is None else float(row[2]), *row[3:])
+                return True
+            except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
+                problem = "its details cannot be read"
+        self._reject(row[0], f"events set aside: {problem}")
+        return False
+
+    def problems(self) -> list[str]:
+        lines = []
+        for reason, seqs in self.set_aside.items():
+            shown = ", ".join(f"#{n}" for n in seqs[:LISTED_ROWS]) + (", ..." if len(seqs) > LISTED_ROWS else "")
+            what, why = reason.split(": ", 1)
+            lines.append(f"{len(seqs)} {what} ({why}): rows {shown}")
+        return lines
+
+    @property
+    def count_set_aside(self) -> int:
+        return sum(len(v) for v in self.set_aside.values())
+
+
 def _read_rows(db: sqlite3.Connection, table: str, columns: str, problems: list[str]) -> Iterator[tuple]:
-    """Every readable row of ``table`` in timeline order; a damaged stretch is skipped and reported."""
-    after = 0
+    """Every row of ``table`` SQLite can walk, in timeline order; at damage, a problem line and the end.
+
+    What lies beyond the damage is read from the file's pages afterwards (:func:`_salvaged`).
+    """
+    after: Any = None
     while True:
         try:
-            rows = db.execute(
-                f"SELECT {columns} FROM {table} WHERE timeline_seq > ? ORDER BY timeline_seq LIMIT ?", (after, READ_BATCH)
-            ).fetchall()
+            if after is None:
+                rows = db.execute(f"SELECT {columns} FROM {table} ORDER BY timeline_seq LIMIT ?", (READ_BATCH,)).fetchall()
+            else:
+                rows = db.execute(f"SELECT {columns} FROM {table} WHERE timeline_seq > ? ORDER BY timeline_seq LIMIT ?",
+                                  (after, READ_BATCH)).fetchall()
         except sqlite3.DatabaseError as error:
-            try:
-                last = db.execute(f"SELECT max(timeline_seq) FROM {table}").fetchone()[0] or after
-            except sqlite3.DatabaseError:
-                last = after
-            problems.append(f"{table}: rows after #{after} unreadable ({error})")
-            if last <= after + READ_BATCH:
-                return
-            after += READ_BATCH  # try the stretch after the damage
-            continue
+            problems.append(f"{table}: the file is damaged after row #{after or 0} ({_plain(error)})")
+            return
+        except (OverflowError, ValueError) as error:  # a value SQLite stores but Python cannot take
+            problems.append(f"{table}: a row after #{after or 0} cannot be read ({error})")
+            return
         if not rows:
             return
         yield from rows
-        after = rows[-1][0]
+        last = rows[-1][0]
+        if not isinstance(last, int) or (after is not None and last <= after):
+            problems.append(f"{table}: the file's row numbers are damaged after row #{after or 0}")
+            return
+        after = last
+
+
+def _plain(error: BaseException) -> str:
+    """SQLite's message in words: an aborted endless read becomes what it means."""
+    text = str(error)
+    return "its structure loops; reading was stopped" if text == "interrupted" else text
 
 
 def read_session(path: str | Path) -> Session:
-    """Read a whole session; recovers what it can, and says what it could not read."""
-    path = Path(path)
-    problems: list[str] = []
-    items: dict[int, TimelineItem] = {}
-    try:
-        db = _connect_for_reading(path)
-    except _DamagedFile as error:
-        return _salvaged(path, {}, {}, [str(error).split(": ", 1)[1]], error)
-    try:
-        manifest = read_manifest(db, path, problems)
-        for seq, strap_id, n, characteristic, host_ns, wall_time, payload in _read_rows(
-            db, "notifications", "timeline_seq, strap_id, seq, characteristic, host_ns, wall_time, payload", problems
-        ):
-            items[seq] = Notification(strap_id, characteristic, n, host_ns, wall_time, bytes(payload))
-        for seq, host_ns, wall_time, kind, strap_id, data in _read_rows(
-            db, "events", "timeline_seq, host_ns, wall_time, kind, strap_id, data", problems
-        ):
-            try:
-                items[seq] = _event_from_row(host_ns, wall_time, kind, strap_id, data)
-            except (KeyError, ValueError, TypeError) as error:
-                problems.append(f"event #{seq} ({kind}) unreadable: {error}")
-    finally:
-        db.close()
-    if problems:
-        return _salvaged(path, manifest, items, problems, None)
-    return Session(path, manifest, _in_place([items[k] for k in sorted(items)]), problems)
+    """Read a whole session without changing anything; recovers what it can, and says what it could not read.
 
+    Raises :class:`SessionFileError` only when nothing of a session can be read (not an SQLite
+    file, no manifest, another format, a newer format version). Thread: any.
+    """
+    path = Path(path)
+    try:
+        check_sqlite_file(path)
+    except NotASession as error:
+        raise SessionFileError(f"{path}: {error}") from error
+    problems: list[str] = []
+    manifest: dict[str, Any] = {}
+    rows = _Rows(False, None)
+    complete = False
+    use_wal = True
+    wal_state = "none"
+    try:
+        with open_read_only(path) as opened:
+            wal_state, use_wal = opened.wal, opened.wal != "foreign"
+            note = wal_note(opened)
+            if note:
+                problems.append(note)
+            manifest = checked_manifest(read_manifest(opened.db, path, problems), problems)
+            rows = _Rows(_verifiable(manifest), manifest.get("started_host_ns"))
+            complete = _read_tables(opened.db, rows, problems) and bool(manifest)
+    except SessionFileError as error:
+        if "newer somafeedback" in str(error) or "(format " in str(error):
+            raise
+        problems.append(str(error).split(": ", 1)[-1])
+    except sqlite3.DatabaseError as error:
+        problems.append(f"SQLite cannot open it ({_plain(error)})")
+    except (OverflowError, ValueError, MemoryError) as error:
+        problems.append(f"a value cannot be read ({error})")
+    if not complete:
+        return _salvaged(path, manifest, rows, problems, use_wal, wal_state)
+    problems.extend(rows.problems())
+    return Session(path, manifest, _in_place([rows.items[k] for k in sorted(rows.items)]), problems,
+                   rows.verify, rows.count_set_aside, wal_state)
+
+
+def _verifiable(manifest: Mapping[str, Any]) -> bool:
+    version = manifest.get("format_version", 1)
+    return isinstance(version, int) and version >= CHECKSUMS_SINCE
+
+
+def _read_tables(db: sqlite3.Connection, rows: _Rows, problems: list[str]) -> bool:
+    """Read both tables into ``rows``; True when SQLite walked them completely."""
+    before = len(problems)
+    crc = ", crc" if rows.verify else ", NULL"
+    for row in _read_rows(db, "notifications",
+                          f"timeline_seq, strap_id, seq, characteristic, host_ns, wall_time, payload{crc}", problems):
+        rows.notification(tuple(row[:7]), row[7])
+    for row in _read_rows(db, "events", f"timeline_seq, host_ns, wall_time, kind, strap_id, data{crc}", problems):
+        rows.event(tuple(row[:6]), row[6])
+    return len(problems) == before
 
 def _in_place(timeline: list[TimelineItem]) -> list[TimelineItem]:
     """Review notes are appended after the session, stamped at the moment they comment on: put them there."""
@@ -388,37 +532,42 @@ def _in_place(timeline: list[TimelineItem]) -> list[TimelineItem]:
     return rest
 
 
-def _salvaged(path: Path, manifest: dict[str, Any], items: dict[int, TimelineItem], problems: list[str],
-              error: SessionFileError | None) -> Session:
-    """Add what the file's pages still hold to what SQLite could read."""
+def _salvaged(path: Path, manifest: dict[str, Any], rows: _Rows, problems: list[str], use_wal: bool,
+              wal_state: str) -> Session:
+    """Add what the file's pages still hold to what SQLite could read (the file is only read as bytes)."""
     from .salvage import salvage
 
-    rows = salvage(path)
+    try:
+        found_rows = salvage(path, use_wal=use_wal)
+    except (OSError, MemoryError) as error:
+        raise SessionFileError(f"{path}: cannot be read ({error})") from error
+    if not manifest:
+        raw: dict[str, Any] = {}
+        for key, value in found_rows.manifest.items():
+            try:
+                raw[key] = json.loads(value)
+            except (json.JSONDecodeError, RecursionError):
+                continue
+        if raw.get("format") != FORMAT:
+            first = problems[0] if problems else "no session found in it"
+            if first.startswith("not a somafeedback session"):
+                raise SessionFileError(f"{path}: {first}")
+            raise SessionFileError(f"{path}: damaged beyond reading ({first})")
+        manifest = checked_manifest(raw, problems)
+        _check_version(manifest, path)
+        rows.verify, rows.started_host_ns = _verifiable(manifest), manifest.get("started_host_ns")
     found = 0
-    for seq, (strap_id, n, characteristic, host_ns, wall_time, payload) in rows.notifications.items():
-        if seq not in items:
-            items[seq] = Notification(strap_id, characteristic, n, host_ns, wall_time, payload)
-            found += 1
-    for seq, (host_ns, wall_time, kind, strap_id, data) in rows.events.items():
-        if seq not in items:
-            try:
-                items[seq] = _event_from_row(host_ns, wall_time, kind, strap_id, data)
-                found += 1
-            except (KeyError, ValueError, TypeError):
-                continue
-    for key, value in rows.manifest.items():
-        if key not in manifest:
-            try:
-                manifest[key] = json.loads(value)
-            except json.JSONDecodeError:
-                continue
-    if error is not None and not items:
-        raise error
-    _check_format(manifest, path)
+    for seq, values in found_rows.notifications.items():
+        if seq not in rows.items and seq not in rows.rejected:
+            found += rows.notification((seq, *values[:6]), values[6] if len(values) > 6 else None)
+    for seq, values in found_rows.events.items():
+        if seq not in rows.items and seq not in rows.rejected:
+            found += rows.event((seq, *values[:5]), values[5] if len(values) > 5 else None)
+    problems.extend(rows.problems())
     problems.append(f"recovered {found} more rows by reading the file's pages directly"
-                    + (f"; {rows.unreadable_cells} damaged rows lost" if rows.unreadable_cells else ""))
-    return Session(path, manifest, _in_place([items[k] for k in sorted(items)]), problems)
-
+                    + (f"; {found_rows.unreadable_cells} damaged rows lost" if found_rows.unreadable_cells else ""))
+    return Session(path, manifest, _in_place([rows.items[k] for k in sorted(rows.items)]), problems,
+                   rows.verify, rows.count_set_aside, wal_state)
 
 def recorder_alive(manifest: Mapping[str, Any]) -> bool:
     """True while the process that writes this session is still running on this machine."""

@@ -2,8 +2,10 @@
 
 Sessions live in the user's data directory (platformdirs: e.g. ~/.local/share/somafeedback/
 sessions on Linux) unless ``--recordings DIR`` (or ``SOMAFEEDBACK_RECORDINGS``) says
-otherwise. Listing reads only each file's manifest; a damaged file is listed as damaged
-and never stops the listing, and no operation touches any file but its own.
+otherwise. Listing reads only each file's manifest (and its last stamp), opened read-only
+(``opening.open_read_only``: nothing is written beside any file, a read-only folder lists
+normally); a damaged file is listed as damaged with its reason and never stops the listing.
+Tagging, repairing and deleting are the only operations that write, each to its own file.
 
 Thread: any (each call opens and closes its own connections).
 """
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .file import SUFFIX, SessionFileError, manifest_rows, recorder_alive
+from .integrity import checked_manifest
+from .opening import NotASession, open_read_only, wal_note
 
 ENV_RECORDINGS = "SOMAFEEDBACK_RECORDINGS"
 
@@ -47,7 +51,7 @@ class SessionSummary:
     duration_s: float | None
     tags: list[str] = field(default_factory=list)
     status: str = "complete"  # complete | recording | ended unexpectedly | damaged
-    problem: str = ""
+    problem: str = ""  # for a damaged session: what is wrong, in one line
 
     @property
     def started(self) -> dt.datetime | None:
@@ -63,26 +67,63 @@ class SessionSummary:
 
 
 def summarize_file(path: Path) -> SessionSummary:
-    """The library's view of one file; never raises for a bad file (it is listed as damaged)."""
+    """The library's view of one file, read-only; never raises for a bad file (it is listed as damaged)."""
+    problems: list[str] = []
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            manifest = {k: json.loads(v) for k, v in manifest_rows(db)}
-            last_ns = db.execute("SELECT max(host_ns) FROM notifications").fetchone()[0]
-        finally:
-            db.close()
-    except (sqlite3.DatabaseError, json.JSONDecodeError) as error:
-        return SessionSummary(path, path.name.removesuffix(SUFFIX), None, None, None, None, None, [], "damaged", str(error))
+        with open_read_only(path) as opened:
+            note = wal_note(opened)
+            if note:
+                problems.append(note)
+            raw = {}
+            for key, value in manifest_rows(opened.db):
+                try:
+                    raw[str(key)] = json.loads(value)
+                except (TypeError, ValueError, RecursionError):
+                    problems.append(f"the session's {key!r} cannot be read")
+            manifest = checked_manifest(raw, problems)
+            last = opened.db.execute("SELECT max(host_ns) FROM notifications").fetchone()  # walks every row: finds damage
+            if opened.wal == "none" and _cut_short(path):
+                problems.append("the file is cut short (it ends before its last page)")
+    except NotASession as error:
+        return _damaged(path, str(error))
+    except sqlite3.DatabaseError as error:
+        return _damaged(path, "the file is damaged" + ("" if str(error) == "interrupted" else f" ({error})"))
+    except (OSError, OverflowError, ValueError, MemoryError) as error:
+        return _damaged(path, f"the file cannot be read ({error})")
+    if manifest.get("format", "somafeedback-session") != "somafeedback-session" or not manifest:
+        return _damaged(path, "not a somafeedback session")
+    last_ns = last[0] if last is not None and isinstance(last[0], int) else None
     started_ns, ended_ns = manifest.get("started_host_ns"), manifest.get("ended_host_ns")
     status = "complete"
     if ended_ns is None:
         status = "recording" if recorder_alive(manifest) else "ended unexpectedly"
         ended_ns = last_ns
     duration = (ended_ns - started_ns) / 1e9 if started_ns is not None and ended_ns is not None else None
+    if duration is not None and not 0 <= duration <= 31 * 24 * 3600:
+        problems.append("its recorded times are impossible")
+        duration = None
+    if problems:
+        status = "damaged"
     return SessionSummary(
         path, str(manifest.get("session_id", path.name)), manifest.get("client"), manifest.get("practitioner"),
         manifest.get("mode"), manifest.get("started_wall"), duration, list(manifest.get("tags") or []), status,
+        "; ".join(problems),
     )
+
+
+def _cut_short(path: Path) -> bool:
+    """True when the file is shorter than its header's page count says (a copy or a disk write cut short)."""
+    with open(path, "rb") as handle:
+        header = handle.read(100)
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = header[24:28] == header[92:96]  # the header's page count is valid only when these agree
+    return valid and pages > 0 and path.stat().st_size < pages * page_size
+
+
+def _damaged(path: Path, problem: str) -> SessionSummary:
+    return SessionSummary(path, path.name.removesuffix(SUFFIX), None, None, None, None, None, [], "damaged", problem)
 
 
 def list_sessions(library: Path) -> list[SessionSummary]:
@@ -161,13 +202,11 @@ def client_baselines(library: Path, client: str) -> list[dict[str, Any]]:
     found = []
     for summary in filter_sessions(list_sessions(library), client=client):
         try:
-            db = sqlite3.connect(f"file:{summary.path}?mode=ro", uri=True)
-            try:
-                rows = manifest_rows(db, "baseline")
-            finally:
-                db.close()
-        except sqlite3.DatabaseError:
+            with open_read_only(summary.path) as opened:
+                rows = manifest_rows(opened.db, "baseline")
+            baseline = json.loads(rows[0][1]) if rows else None
+        except (NotASession, sqlite3.DatabaseError, TypeError, ValueError, RecursionError):
             continue
-        if rows:
-            found.append(json.loads(rows[0][1]))
+        if isinstance(baseline, dict):
+            found.append(baseline)
     return found

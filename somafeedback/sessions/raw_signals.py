@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from somafeedback.devices.events import AccChunk, EcgChunk, GapEvent, LinkEvent, LinkState, Notification, SourceEvent, TimelineEvent
+from somafeedback.devices.events import (AccChunk, EcgChunk, GapEvent, LinkEvent, LinkState, MalformedPacket, Notification,
+                                         SourceEvent, TimelineEvent)
 from somafeedback.devices.pmd_stream import PmdStream
 
 
@@ -22,6 +23,7 @@ class StrapSignals:
     ecg: list[EcgChunk] = field(default_factory=list)
     acc: list[AccChunk] = field(default_factory=list)
     malformed: int = 0  # frames that could not be decoded
+    set_aside: list[MalformedPacket] = field(default_factory=list)  # those frames (a ClockReset: a stamp that broke with the strap's clock)
 
     def ecg_samples(self) -> tuple[np.ndarray, np.ndarray]:
         """(session times in s, µV) of every ECG sample."""
@@ -55,4 +57,5 @@ def decode_signals(timeline: Iterable[Notification | SourceEvent]) -> dict[str, 
                     record.acc.append(chunk)
                 else:
                     record.malformed += 1
+                    record.set_aside.append(chunk)
     return out

@@ -46,6 +46,9 @@ from typing import TypeGuard
 
 from somafeedback.devices.events import TimelineEvent
 from .file import SUFFIX, Session, SessionFileError, manifest_rows, read_manifest, recorder_alive
+from .integrity import event_crc
+from .opening import NotASession, open_read_only
+from .private import private_folder
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -109,8 +112,13 @@ def _add_note(path: Path, at_host_ns: int, text: str, author: str | None, phase:
                 data = {"text": text, "review": True, "author": author}
                 if phase is not None:
                     data["phase"] = phase
-                db.execute("INSERT INTO events (timeline_seq, host_ns, wall_time, kind, strap_id, data)"
-                           " VALUES (?, ?, ?, 'note', NULL, ?)", (next_seq, at_host_ns, wall, json.dumps(data)))
+                row = (next_seq, at_host_ns, wall, "note", None, json.dumps(data))
+                if _has_checksums(db):  # format 2 on: the note carries its checksum like every row
+                    db.execute("INSERT INTO events (timeline_seq, host_ns, wall_time, kind, strap_id, data, crc)"
+                               " VALUES (?, ?, ?, ?, ?, ?, ?)", (*row, event_crc(*row)))
+                else:
+                    db.execute("INSERT INTO events (timeline_seq, host_ns, wall_time, kind, strap_id, data)"
+                               " VALUES (?, ?, ?, ?, ?, ?)", row)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -208,13 +216,10 @@ def copy_for_review(path: Path, library: Path) -> Path:
 def stored_review_notes(path: Path) -> list[TimelineEvent]:
     """The review notes already in a session file, in time order (reads only its note events)."""
     try:
-        db = sqlite3.connect(f"file:{Path(path)}?mode=rw", uri=True)  # as read_session: its close removes side files
-        try:
-            rows = db.execute("SELECT host_ns, wall_time, strap_id, data FROM events WHERE kind = 'note'"
-                              " ORDER BY timeline_seq").fetchall()
-        finally:
-            db.close()
-    except sqlite3.DatabaseError as error:
+        with open_read_only(Path(path)) as opened:  # as read_session: nothing written, an interrupted one read whole
+            rows = opened.db.execute("SELECT host_ns, wall_time, strap_id, data FROM events WHERE kind = 'note'"
+                                     " ORDER BY timeline_seq").fetchall()
+    except (NotASession, sqlite3.DatabaseError) as error:
         raise SessionFileError(f"{path}: cannot read its review notes ({error})") from error
     notes = []
     for host_ns, wall_time, strap_id, data in rows:
@@ -228,10 +233,8 @@ def stored_review_notes(path: Path) -> list[TimelineEvent]:
 
 
 def _private_folder(folder: Path) -> None:
-    """The library folder, made 0700 when it is created here (an existing folder keeps its mode)."""
-    if not folder.is_dir():
-        folder.mkdir(parents=True, mode=0o700, exist_ok=True)
-        os.chmod(folder, 0o700)
+    """The library folder, 0700: created so, or tightened with a message (:func:`~.private.private_folder`)."""
+    private_folder(folder)
 
 
 def _copy_bytes(source: Path, target: Path) -> None:
@@ -305,6 +308,11 @@ def _manifest(db: sqlite3.Connection, path: Path) -> dict:
     except sqlite3.OperationalError as error:
         raise SessionFileError(f"{path}: not a somafeedback session ({error})") from error
     return manifest
+
+
+def _has_checksums(db: sqlite3.Connection) -> bool:
+    """True when the session's events table has the format 2 ``crc`` column."""
+    return any(column[1] == "crc" for column in db.execute("PRAGMA table_info(events)").fetchall())
 
 
 def _wall_time(manifest: dict, at_host_ns: int) -> float | None:

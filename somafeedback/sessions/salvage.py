@@ -13,9 +13,11 @@ SQLite's own ``.recover`` does, following the documented file format
   varint serial type per column, then the column values (big-endian integers, IEEE
   doubles, text, blobs);
 * committed frames of the ``-wal`` file (32-byte header, then 24-byte frame header + page,
-  salts matching the header) hold the newest versions of pages.
+  salts matching the header, each frame's cumulative checksum matching) hold the newest
+  versions of pages; a ``-wal`` whose header or checksums do not match is not used.
 
-Rows are recognised by their column layout (a session's three tables differ) and keyed by
+Rows are recognised by their column layout (a session's three tables differ; format 2 rows end
+with their ``crc``, returned last for the reader to verify) and keyed by
 rowid, which is ``timeline_seq`` for notifications and events. Rows spilling onto overflow
 pages are not followed (none of a session's rows is that large) and are counted as lost.
 
@@ -29,6 +31,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+from .opening import wal_checksum, wal_header_problem
 
 LEAF_TABLE_PAGE: Final = 0x0D
 FILE_HEADER_BYTES: Final = 100
@@ -107,7 +111,7 @@ def _cells(page: bytes, header_at: int, usable: int) -> Iterator[tuple[int, list
             yield None
 
 
-def _pages(path: Path) -> Iterator[tuple[int, bytes, int]]:
+def _pages(path: Path, use_wal: bool = True) -> Iterator[tuple[int, bytes, int]]:
     """(page number, page bytes, usable size) of the main file, then of committed WAL frames."""
     data = path.read_bytes()
     if len(data) < FILE_HEADER_BYTES or not data.startswith(b"SQLite format 3\x00"):
@@ -120,21 +124,29 @@ def _pages(path: Path) -> Iterator[tuple[int, bytes, int]]:
     for number, start in enumerate(range(0, len(data) - page_size + 1, page_size), start=1):
         yield number, data[start:start + page_size], page_size - reserved
     wal = Path(f"{path}-wal")
-    if wal.is_file():
+    if use_wal and wal.is_file() and wal_header_problem(path) is None:
         yield from _wal_pages(wal.read_bytes(), reserved)
 
 
 def _wal_pages(wal: bytes, reserved: int) -> Iterator[tuple[int, bytes, int]]:
     if len(wal) < WAL_HEADER_BYTES or int.from_bytes(wal[:4], "big") not in WAL_MAGIC:
         return
+    big_endian = int.from_bytes(wal[:4], "big") == WAL_MAGIC[1]
     page_size = int.from_bytes(wal[8:12], "big")
+    if page_size < 512 or page_size > 65536 or page_size & (page_size - 1):
+        return
     salts = wal[16:24]
     frame = WAL_FRAME_HEADER_BYTES + page_size
     frames = []
+    checksum = (int.from_bytes(wal[24:28], "big"), int.from_bytes(wal[28:32], "big"))
     for start in range(WAL_HEADER_BYTES, len(wal) - frame + 1, frame):
         header = wal[start:start + WAL_FRAME_HEADER_BYTES]
         if header[8:16] != salts:
             break  # frames of an older WAL generation
+        checksum = wal_checksum(header[:8], big_endian, *checksum)
+        checksum = wal_checksum(wal[start + WAL_FRAME_HEADER_BYTES:start + frame], big_endian, *checksum)
+        if checksum != (int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")):
+            break  # a torn or foreign frame: it and everything after it are not part of the log
         frames.append((int.from_bytes(header[:4], "big"), int.from_bytes(header[4:8], "big"), start))
     last_commit = max((i for i, (_, committed, _) in enumerate(frames) if committed), default=-1)
     for number, _, start in frames[:last_commit + 1]:
@@ -147,22 +159,27 @@ def _real(value: Any) -> bool:
     return isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool))
 
 
+def _crc(values: list[Any], columns: int) -> bool:
+    """Exactly ``columns`` columns, or one more: a format 2 row's checksum (an integer)."""
+    return len(values) == columns or (len(values) == columns + 1 and isinstance(values[-1], int))
+
+
 def _looks_like_notification(values: list[Any]) -> bool:
-    return (len(values) == 7 and values[0] is None and isinstance(values[1], str) and isinstance(values[2], int)
+    return (_crc(values, 7) and values[0] is None and isinstance(values[1], str) and isinstance(values[2], int)
             and isinstance(values[3], str) and isinstance(values[4], int) and _real(values[5])
             and isinstance(values[6], bytes))
 
 
 def _looks_like_event(values: list[Any]) -> bool:
-    return (len(values) == 6 and values[0] is None and isinstance(values[1], int)
+    return (_crc(values, 6) and values[0] is None and isinstance(values[1], int)
             and (values[2] is None or _real(values[2])) and isinstance(values[3], str)
             and (values[4] is None or isinstance(values[4], str)) and isinstance(values[5], str))
 
 
-def salvage(path: Path) -> SalvagedRows:
-    """Every session row still readable in the file's pages (later WAL versions win)."""
+def salvage(path: Path, use_wal: bool = True) -> SalvagedRows:
+    """Every session row still readable in the file's pages (later WAL versions win; no WAL unless ``use_wal``)."""
     rows = SalvagedRows()
-    for number, page, usable in _pages(path):
+    for number, page, usable in _pages(path, use_wal):
         header_at = FILE_HEADER_BYTES if number == 1 else 0
         if len(page) <= header_at or page[header_at] != LEAF_TABLE_PAGE:
             continue

@@ -2,7 +2,8 @@
 
 * Data frames are decoded and timed by :class:`~somafeedback.devices.pmd_stream.PmdStream`
   (device clock mapped to the host's): ECG and acceleration chunks go out as they are, for
-  the ECG strip and the record.
+  the ECG strip and the record; a frame it sets aside (unreadable bytes, a stamp off the
+  strap's clock) goes out as its malformed packet and feeds nothing else here.
 * R peaks are found in every ECG chunk as it arrives (:class:`~.ecg_peaks.EcgPeakDetector`,
   at most one frame late); each becomes a :class:`~somafeedback.devices.events.Beat` with
   ``source="ecg"``: its time from the strap's clock mapped onto the session's, its RR from the
@@ -107,11 +108,12 @@ class StrapRawSignals:
         self._last_peak = None
 
     def _ecg(self, chunk: EcgChunk) -> list[RawItem]:
-        if self.detector is None:
+        if self.detector is None or self.detector.fs_hz != chunk.fs_hz:  # first chunk, or the stream restarted at another rate
+            self._restart_ecg()
             self.detector = EcgPeakDetector(chunk.fs_hz)
+            self.segment += 1
         elif not chunk.contiguous:
             self._restart_ecg()
-        if not chunk.contiguous:
             self.segment += 1
         self.last_ecg_s = float(chunk.t_s[-1])
         self._times = np.concatenate((self._times, chunk.t_s))
@@ -140,7 +142,7 @@ class StrapRawSignals:
 
     # -- chest motion ---------------------------------------------------------------------------
     def _acc(self, chunk: AccChunk) -> list[RawItem]:
-        if self.motion is None:
+        if self.motion is None or self.motion.fs_hz != chunk.fs_hz:  # first chunk, or restarted at another rate
             self.motion = ChestMotion(chunk.fs_hz)
         elif not chunk.contiguous:
             self.motion.reset()

@@ -79,19 +79,30 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressBar(f"{command} ({args.format})")
     progress = bar if bar.interactive or getattr(args, "progress", False) else None  # Ctrl-C cancels: nothing is left
     try:
+        from somafeedback.sessions.private import private_if_library
+
         from .render import render_progress_report, render_session_report
 
         if command == "report":
             path = find_session(args.session, library)
+            private_if_library(_folder_of(args.out, path.parent), library)  # writing into the library: keep it 0700
             written = render_session_report(path, args.format, args.out, deidentify=args.deidentify, progress=progress,
                                             audience=getattr(args, "audience", "practitioner"))
         else:
+            private_if_library(_folder_of(args.out, Path(library)), library)
             written = render_progress_report(library, args.client, args.format, args.out, progress=progress)
     except (ReportError, ExportError, SessionFileError) as error:
         print(f"somafeedback {command}: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(written)
     return EXIT_OK
+
+
+def _folder_of(out: Path | None, default: Path) -> Path:
+    """The folder a report goes to: ``out`` when it is a folder, its parent when a file, else ``default``."""
+    if out is None:
+        return default
+    return out if out.is_dir() else out.parent
 
 
 def client_report(session: str | Path, fmt: str = "pdf", out: Path | None = None, deidentify: bool = False,
@@ -114,7 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``somafeedback report ...`` / ``somafeedback progress ...`` on their own."""
+    from somafeedback.sessions.private import set_notice_handler
+
     args = build_parser().parse_args(argv)
+    set_notice_handler(lambda message: print(f"somafeedback: {message}", file=sys.stderr, flush=True))
     try:
         return int(args.run(args))
     except KeyboardInterrupt:

@@ -22,7 +22,8 @@ Output names and places
     them are complete, by a hard link that cannot replace an existing file (or, where the file
     system has no hard links, ``os.replace`` after a check); any failure, or an exception raised
     by ``progress`` (a cancel), removes every temporary file and any folder the export created.
-    Files are created owner read/write only (0600): they are personal data.
+    Files are created owner read/write only (0600) from their first byte, temporary files
+    included, and folders the export creates owner only (0700): they are personal data.
 
 Formats (each layout is documented in its module)
     ``kubios`` (:mod:`somafeedback.interop.export.kubios`): one RR text file per strap with beats.
@@ -30,9 +31,12 @@ Formats (each layout is documented in its module)
     ``edf`` (:mod:`somafeedback.interop.export.edf`): one EDF+ file with every strap.
 
 De-identification (``deidentify=True``)
-    No client or practitioner name anywhere, a reduced manifest, and every wall time shifted so
-    the session starts at 2000-01-01 00:00:00 UTC (:data:`DEIDENTIFIED_START_WALL`); the
-    details are in :mod:`somafeedback.interop.export._deidentify`.
+    No client or practitioner name anywhere, a reduced manifest, typed free text left out
+    (notes, review notes, typed marker labels, cue texts, tags; unless ``keep_notes=True``) and
+    counted per kind (:attr:`Exported.removed`, and ``free_text_removed`` in the CSV manifest),
+    and every wall time shifted so the session starts at 2000-01-01 00:00:00 UTC
+    (:data:`DEIDENTIFIED_START_WALL`); the details are in
+    :mod:`somafeedback.interop.export._deidentify`.
 
 Modules
     ``_writing`` (temporary files, no overwriting, all-or-nothing, progress), ``_context`` (the
@@ -52,7 +56,7 @@ from somafeedback.sessions.file import Session
 # Besides what export_session needs, the public constants of the former single-module export.py
 # stay importable from here.
 from ._context import SUFFIXES, make_context
-from ._deidentify import DEIDENTIFIED_START_WALL
+from ._deidentify import DEIDENTIFIED_START_WALL, FREE_TEXT_KINDS, removed_text
 from ._writing import FILE_MODE, PROGRESS_STEP, ExportError, Outputs, Progress, ProgressCallback
 from .csv_files import METRICS_WORK, export_csv
 from .edf import (
@@ -73,14 +77,22 @@ FORMATS: Final = ("kubios", "csv", "edf")
 _EXPORTERS: Final = {"kubios": export_kubios, "csv": export_csv, "edf": export_edf}
 
 
+class Exported(list[Path]):
+    """The paths an export wrote (a list), and ``removed``: typed free text left out per kind
+    (:data:`FREE_TEXT_KINDS`; None when not de-identified or ``keep_notes``)."""
+
+    removed: dict[str, int] | None = None
+
+
 def export_session(session: Session, fmt: str, out: Path | None = None, deidentify: bool = False,
-                   progress: ProgressCallback | None = None) -> list[Path]:
+                   progress: ProgressCallback | None = None, keep_notes: bool = False) -> Exported:
     """Write ``session`` as ``fmt`` (one of :data:`FORMATS`); the paths of the files written.
 
     ``out``: a folder, or for kubios/edf a file path; None: next to the session file (see the
     module docstring for names and layouts). ``progress(fraction)`` is called with 0.0 first,
     then as work advances (at most about 100 calls), then 1.0 just before the files are moved
     into place; if it raises (a cancel), nothing is left behind and the exception propagates.
+    ``keep_notes`` keeps typed free text in a de-identified export (names still scrubbed).
     Raises :class:`ExportError` (naming the session file) for an unknown format, a session
     without beats (kubios, edf), an output that already exists, or a file that cannot be written.
 
@@ -92,10 +104,12 @@ def export_session(session: Session, fmt: str, out: Path | None = None, deidenti
     reporter = Progress(progress)
     try:
         reporter.start()
-        ctx = make_context(session, deidentify)
+        ctx = make_context(session, deidentify, keep_notes)
         _EXPORTERS[fmt](ctx, None if out is None else Path(out), outputs, reporter)
         reporter.finish()
-        return outputs.commit()
+        written = Exported(outputs.commit())
+        written.removed = ctx.removed
+        return written
     except OSError as error:
         outputs.discard()
         where = f" {error.filename}" if getattr(error, "filename", None) else ""
@@ -105,5 +119,6 @@ def export_session(session: Session, fmt: str, out: Path | None = None, deidenti
         raise
 
 
-__all__ = ["DEIDENTIFIED_START_WALL", "EDF_FILL", "EDF_FS_HZ", "FORMATS", "ExportError", "export_session"]
+__all__ = ["DEIDENTIFIED_START_WALL", "EDF_FILL", "EDF_FS_HZ", "FORMATS", "FREE_TEXT_KINDS", "ExportError", "Exported",
+           "export_session", "removed_text"]
 

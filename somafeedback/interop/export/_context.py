@@ -22,12 +22,13 @@ from somafeedback.sessions.file import SUFFIX, Session
 from ._deidentify import (
     DEIDENTIFIED_START_WALL,
     NamePatterns,
+    count_free_text,
     deidentified_manifest,
     deidentified_stem,
-    hide_note_text,
     name_patterns,
     scrub,
     scrub_value,
+    without_free_text,
 )
 from ._writing import ExportError, Outputs, dedupe, safe_name
 
@@ -44,6 +45,8 @@ class Context:
     stem: str
     beats: dict[str, StrapBeats]
     names: NamePatterns  # (name pattern, replacement) for de-identification
+    keep_notes: bool = False  # de-identified but with typed free text kept (names still scrubbed)
+    removed: dict[str, int] | None = None  # free text left out per kind (de-identified without keep_notes)
 
     # times
     def rel_s(self, host_ns: int) -> float:
@@ -83,16 +86,17 @@ class Context:
         return scrub_value(value, self.names, self.shift_s, drop_keys)
 
     def event_details(self, event: TimelineEvent) -> dict[str, Any]:
+        """The event's details as exported: free text left out when de-identified (unless keep_notes), names scrubbed."""
         details = dict(event.data)
-        if self.deidentify and event.kind == "note":
-            details = hide_note_text(details)
+        if self.deidentify and not self.keep_notes:
+            details = without_free_text(event)[0]
         return self.scrub_value(details)
 
     def manifest(self) -> dict[str, Any]:
         manifest = dict(self.session.manifest)
         if not self.deidentify:
             return manifest
-        return deidentified_manifest(manifest, self.start_wall, self.shift_s, self.names)
+        return deidentified_manifest(manifest, self.start_wall, self.shift_s, self.names, self.removed)
 
     @property
     def client(self) -> str | None:
@@ -105,7 +109,8 @@ class Context:
         return None if self.deidentify or not practitioner else str(practitioner)
 
 
-def make_context(session: Session, deidentify: bool) -> Context:
+def make_context(session: Session, deidentify: bool, keep_notes: bool = False) -> Context:
+    """The export's view of ``session``; ``keep_notes`` keeps typed free text in a de-identified export."""
     manifest = session.manifest
     start_ns = manifest.get("started_host_ns")
     first_ns = next((getattr(item, "host_ns", None) for item in session.timeline
@@ -132,8 +137,9 @@ def make_context(session: Session, deidentify: bool) -> Context:
     beats = decode_beats(session.timeline)
     beats = {strap: beats[strap] for strap in sorted(beats, key=lambda s: order.get(s, len(order)))}
     start = DEIDENTIFIED_START_WALL if deidentify else float(start_wall)  # exact: never a rounding off 2000-01-01
+    removed = count_free_text(session.timeline, manifest) if deidentify and not keep_notes else None
     return Context(session, deidentify, int(start_ns), start, shift, stem, beats,
-                   name_patterns(manifest) if deidentify else [])
+                   name_patterns(manifest) if deidentify else [], keep_notes, removed)
 
 
 def straps_with_beats(ctx: Context) -> list[StrapBeats]:

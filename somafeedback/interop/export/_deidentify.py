@@ -5,14 +5,27 @@ De-identification (``deidentify=True``)
     manifest keeps only ``format``, ``format_version``, ``session_id``, ``app_version``,
     ``mode``, ``started_*``, ``ended_*``, ``end_reason``, ``tags`` and ``devices`` (without
     ``address``/``name``/``host``/``pid``/``path`` entries), plus ``"deidentified": true``;
-    every other string written (tags, event details, link details) has the client's and
+    every other string written (event details, link details) has the client's and
     practitioner's names (the full name and each word of 3 or more letters, any case) replaced
-    by ``[client]``/``[practitioner]``; a note's text is replaced by ``[note]``; strap
-    info events lose the strap's name and address; the EDF patient code is ``X``. Every wall
+    by ``[client]``/``[practitioner]``; strap info events lose the strap's name and address;
+    the EDF patient code is ``X``. Every wall
     time is shifted by one offset so the session starts at 2000-01-01 00:00:00 UTC
     (:data:`DEIDENTIFIED_START_WALL`): intervals are preserved and the offset is written
     nowhere. The session id is kept (it lets the practitioner match the export to the record;
     it is random and means nothing to anyone else).
+
+Free text (dropped unless ``keep_notes=True``, :func:`without_free_text`)
+    Whatever someone typed may name people, places and dates, so it is left out and counted
+    per kind (:data:`FREE_TEXT_KINDS`): a note's text becomes ``[note]`` (``notes``; a review
+    note's likewise, ``review notes``, and its author is dropped; a review note that marks a
+    phase keeps ``phase: <phase> starts``); a marker keeps its time and its label only when it
+    is one of the app's own (:data:`APP_MARKER_LABELS`), else the label is ``marker``
+    (``marker labels``; an ``undo`` of a marker likewise); a cue keeps its action, step,
+    exercise id and reason, not its text (``cue texts``: it can be the client's own plan); the
+    manifest's tags are emptied (``tags``); an event of a kind the app does not make itself
+    loses any ``text``/``label``/``comment``/``description``/``note``/``notes``/``plan``/``title``
+    string (``other texts``). The counts go into the manifest as ``"free_text_removed"`` and are
+    printed by the ``export`` command. With ``keep_notes`` the texts stay, names still scrubbed.
 
 The functions here always de-identify; :class:`~somafeedback.interop.export._context.Context` calls
 them only for a de-identified export.
@@ -24,9 +37,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from somafeedback.devices.events import TimelineEvent
+from somafeedback.sessions.segments import phase_mark_of
 from ._writing import safe_name
 
 DEIDENTIFIED_START_WALL: Final = 946684800.0  # 2000-01-01 00:00:00 UTC: de-identified sessions start here
@@ -35,6 +50,22 @@ DEID_MANIFEST_KEYS: Final = ("format", "format_version", "session_id", "app_vers
 DEID_DROPPED_KEYS: Final = frozenset({"address", "name", "host", "pid", "path"})
 
 NamePatterns = list[tuple[re.Pattern[str], str]]  # (name pattern, replacement)
+
+FREE_TEXT_KINDS: Final = ("notes", "review notes", "marker labels", "cue texts", "tags", "other texts")
+NOTE_PLACEHOLDER: Final = "[note]"  # a note's text in a de-identified export
+NEUTRAL_MARKER: Final = "marker"  # a typed marker label in a de-identified export
+# The marker labels the app itself records (the practitioner panel's buttons, ui/cue_panel.py MARKERS;
+# mute/unmute; the movement-block hotkey): a fixed vocabulary, never typed, so kept.
+APP_MARKER_LABELS: Final = frozenset({
+    "resource", "activation", "pendulation", "discharge", "grounding", "orienting", "containment", "felt shift",
+    "hypoarousal signs observed", "charged material", "mute", "unmute", "movement-start", "movement-end",
+})
+# Event kinds the app writes itself from fixed texts (their strings are not typed by anyone).
+APP_EVENT_KINDS: Final = frozenset({
+    "state", "method", "movement", "calibration", "rest-comparison", "baseline", "phase", "pacer", "pacer-following",
+    "seek", "settings", "pmd_started", "pmd_stopped", "pmd_error",
+})
+FREE_TEXT_KEYS: Final = ("text", "label", "comment", "description", "note", "notes", "plan", "title")
 
 
 def name_patterns(manifest: Mapping[str, Any]) -> NamePatterns:
@@ -84,16 +115,69 @@ def scrub_value(value: Any, patterns: NamePatterns, shift_s: float, drop_keys: f
     return value
 
 
-def hide_note_text(details: dict[str, Any]) -> dict[str, Any]:
-    """A note event's details with its text replaced by ``[note]``."""
-    details = {key: ("[note]" if key == "text" else value) for key, value in details.items()}
-    details.setdefault("text", "[note]")
-    return details
+def without_free_text(event: TimelineEvent) -> tuple[dict[str, Any], str | None]:
+    """``event``'s details with typed free text left out, and the kind of text left out (None: none).
+
+    The rules per event kind are in the module docstring ("Free text").
+    """
+    data = dict(event.data)
+    if event.kind == "note":
+        review = data.get("review") is True
+        phase = phase_mark_of(event)
+        if phase is not None:  # a phase marked in review: the app wrote the text, the phase is structure
+            return {"text": f"phase: {phase} starts", "review": True, "phase": phase}, None
+        typed = _typed(data.get("text")) or _typed(data.get("author"))
+        details: dict[str, Any] = {"text": NOTE_PLACEHOLDER, **({"review": True} if review else {})}
+        return details, ("review notes" if review else "notes") if typed else None
+    if event.kind == "marker" or (event.kind == "undo" and data.get("of") == "marker"):
+        label = data.get("label")
+        kept = label if isinstance(label, str) and label in APP_MARKER_LABELS else NEUTRAL_MARKER
+        if event.kind == "marker":
+            details = {"label": kept}
+        else:
+            details = {key: value for key, value in data.items() if key not in FREE_TEXT_KEYS} | {"label": kept}
+        return details, "marker labels" if kept != label and _typed(label) else None
+    if event.kind == "cue":
+        typed = any(_typed(data.get(key)) for key in FREE_TEXT_KEYS)
+        return {key: value for key, value in data.items() if key not in FREE_TEXT_KEYS}, "cue texts" if typed else None
+    if event.kind in APP_EVENT_KINDS:
+        return data, None
+    typed = any(_typed(data.get(key)) for key in FREE_TEXT_KEYS)
+    return {key: value for key, value in data.items() if key not in FREE_TEXT_KEYS}, "other texts" if typed else None
+
+
+def _typed(value: Any) -> bool:
+    """Whether ``value`` is text with something in it."""
+    return isinstance(value, str) and bool(value.strip())
+
+
+def count_free_text(events: Iterable[Any], manifest: Mapping[str, Any]) -> dict[str, int]:
+    """How many texts of each of :data:`FREE_TEXT_KINDS` a de-identified export leaves out."""
+    counts = dict.fromkeys(FREE_TEXT_KINDS, 0)
+    for event in events:
+        if isinstance(event, TimelineEvent):
+            kind = without_free_text(event)[1]
+            if kind is not None:
+                counts[kind] += 1
+    tags = manifest.get("tags")
+    counts["tags"] = sum(1 for tag in tags if _typed(tag)) if isinstance(tags, list) else 0
+    return counts
+
+
+def removed_text(counts: Mapping[str, int]) -> str:
+    """The counts in words, e.g. "2 notes, 1 marker label" ("nothing" when all are 0)."""
+    parts = [f"{n} {kind if n != 1 else kind.removesuffix('s')}"
+             for kind, n in counts.items() if n]
+    return ", ".join(parts) or "nothing"
 
 
 def deidentified_manifest(manifest: Mapping[str, Any], start_wall: float, shift_s: float,
-                          patterns: NamePatterns) -> dict[str, Any]:
-    """The manifest reduced to :data:`DEID_MANIFEST_KEYS`, scrubbed and shifted, plus ``"deidentified": true``."""
+                          patterns: NamePatterns, removed: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The manifest reduced to :data:`DEID_MANIFEST_KEYS`, scrubbed and shifted, plus ``"deidentified": true``.
+
+    ``removed`` (free text left out, per kind): tags are emptied and the counts recorded as
+    ``"free_text_removed"``; None: free text kept (``"free_text_removed": null``).
+    """
     out: dict[str, Any] = {}
     for key in DEID_MANIFEST_KEYS:
         if key not in manifest:
@@ -105,7 +189,10 @@ def deidentified_manifest(manifest: Mapping[str, Any], start_wall: float, shift_
             out[key] = value + shift_s
         elif key == "devices":
             out[key] = scrub_value(value, patterns, shift_s, DEID_DROPPED_KEYS)
+        elif key == "tags" and removed is not None:
+            out[key] = []
         else:
             out[key] = scrub_value(value, patterns, shift_s)
     out["deidentified"] = True
+    out["free_text_removed"] = dict(removed) if removed is not None else None
     return out

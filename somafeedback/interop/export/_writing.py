@@ -5,7 +5,8 @@
 are complete, by a hard link that cannot replace an existing file (or, where the file system
 has no hard links, ``os.replace`` after a check); on failure every temporary file and any
 folder the export created is removed. Files are created owner read/write only
-(:data:`FILE_MODE`). Progress is reported through :class:`~somafeedback.progress.Progress`. Also the file-name helpers the format writers share.
+(:data:`FILE_MODE`) from their first byte, temporary ones included, and folders the export
+creates owner only (0700), through :mod:`somafeedback.sessions.private`. Progress is reported through :class:`~somafeedback.progress.Progress`. Also the file-name helpers the format writers share.
 
 Thread: any.
 """
@@ -19,8 +20,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from somafeedback.progress import PROGRESS_STEP, Progress, ProgressCallback  # noqa: F401 - the export's progress
+from somafeedback.sessions.private import FILE_MODE as PRIVATE_FILE_MODE
+from somafeedback.sessions.private import FOLDER_MODE, create_private_file, open_private_text
 
-FILE_MODE: Final = 0o600  # exports are personal data: owner read/write only
+FILE_MODE: Final = PRIVATE_FILE_MODE  # exports are personal data: owner read/write only
 
 
 class ExportError(ValueError):
@@ -47,8 +50,16 @@ def dedupe(names: Sequence[str]) -> list[str]:
 
 def open_new_text(path: Path, newline: str | None = None) -> Any:
     """``path`` created (never an existing file) with :data:`FILE_MODE`, open for writing UTF-8 text."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    return open(fd, "w", encoding="utf-8", newline=newline)
+    return open_private_text(path, newline=newline)
+
+
+def create_new_file(path: Path) -> None:
+    """``path`` created empty (never an existing file) with :data:`FILE_MODE`, for a writer that opens it itself.
+
+    A library that opens the file by name (pyedflib) then truncates it and keeps its mode, so the
+    data is never readable by other accounts, not even while it is written.
+    """
+    os.close(create_private_file(path))
 
 
 # -- the files of one export -----------------------------------------------------------------------
@@ -64,14 +75,15 @@ class Outputs:
         return ExportError(f"{self.session_path}: {problem}")
 
     def folder(self, path: Path) -> Path:
-        """An existing folder, created (with its parents) when missing; created ones are removed on failure."""
+        """An existing folder, created 0700 (with its parents) when missing; created ones are removed on failure."""
         if path.exists() and not path.is_dir():
             raise self.error(f"{path} is a file, not a folder")
         missing = [p for p in (path, *path.parents) if not p.exists()]
         try:
             for folder in reversed(missing):
-                folder.mkdir()
+                folder.mkdir(mode=FOLDER_MODE)
                 self.created_dirs.append(folder)
+                os.chmod(folder, FOLDER_MODE)  # exact whatever the umask
         except OSError as error:
             raise self.error(f"cannot create the folder {folder}: {error.strerror or error}") from error
         return path

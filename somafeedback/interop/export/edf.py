@@ -26,7 +26,8 @@
       ``cue: ...``, ``state: ...``, ``settings: ...`` (other kinds likewise ``<kind>: ...``),
       ``gap (no data) <strap>`` with the gap's duration, ``link <state> <strap>``
       (connecting, streaming, lost, reconnecting, stopped), ``contact lost <strap>`` with the
-      duration until ``contact regained <strap>`` (or the end), ``malformed packet <strap>``.
+      duration until ``contact regained <strap>`` (or the end), ``malformed packet <strap>``,
+      ``raw data set aside <strap>`` (an ECG or motion frame whose bytes or clock stamp were unusable).
       Onsets before sample 0 are put at 0.
 
 Thread: any.
@@ -45,9 +46,9 @@ import numpy as np
 
 from somafeedback import __version__
 from somafeedback.devices.events import GapEvent, LinkEvent, Notification, TimelineEvent
-from somafeedback.sessions.raw_signals import decode_signals
+from somafeedback.sessions.raw_signals import StrapSignals, decode_signals
 from ._context import Context, file_targets, straps_with_beats
-from ._writing import ExportError, Outputs, Progress, dedupe
+from ._writing import ExportError, Outputs, Progress, create_new_file, dedupe
 
 EDF_FS_HZ: Final = 4  # Hz; tachogram sampling rate of the EDF+ signals
 EDF_ECG_LIMIT_UV: Final = 32767.0  # physical range of the ECG signals, +- uV (1 uV resolution over int16)
@@ -117,7 +118,8 @@ def _summary(data: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, (dict, list)))
 
 
-def _annotations(ctx: Context, offset_s: float, end_s: float) -> list[tuple[float, float, str]]:
+def _annotations(ctx: Context, offset_s: float, end_s: float,
+                 raw: Mapping[str, StrapSignals] | None = None) -> list[tuple[float, float, str]]:
     """(onset, duration or -1, text) of everything the EDF+ file annotates, in time order."""
     several = len(ctx.beats) > 1 or len({getattr(i, "strap_id", None) for i in ctx.session.timeline
                                          if isinstance(i, (Notification, LinkEvent, GapEvent))}) > 1
@@ -150,6 +152,9 @@ def _annotations(ctx: Context, offset_s: float, end_s: float) -> list[tuple[floa
             out.append((lost_at, max(0.0, end_s - lost_at), strap("contact lost", record.strap_id)))
         for packet in record.malformed:
             out.append((ctx.rel_s(packet.host_ns) + offset_s, -1.0, strap("malformed packet", record.strap_id)))
+    for signals in (raw or {}).values():  # raw ECG/ACC frames set aside (bad bytes, or a stamp off the strap's clock)
+        for packet in signals.set_aside:
+            out.append((ctx.rel_s(packet.host_ns) + offset_s, -1.0, strap("raw data set aside", signals.strap_id)))
     cleaned = [(max(0.0, onset), duration, _cut_utf8(" ".join(text.split()), EDF_ANNOTATION_BYTES))
                for onset, duration, text in out]
     return sorted(cleaned, key=lambda a: a[0])
@@ -175,7 +180,8 @@ def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
         times = np.array([ctx.beat_rel_s(b.t_s) for b in record.beats]) + offset_s
         series.append((record, times, record.rr_ms, _runs(times, record.segments)))
     end_s = max(ctx.duration_s + offset_s, *(float(t[-1]) for _, t, _, _ in series))
-    annotations = _annotations(ctx, offset_s, end_s)
+    raw = decode_signals(ctx.session.timeline)
+    annotations = _annotations(ctx, offset_s, end_s, raw)
     annotation_signals = EDF_MAX_ANNOTATION_SIGNALS - 1
     n_records = max(1, math.ceil(end_s - 1e-9), math.ceil(len(annotations) / annotation_signals))
     annotation_signals = min(EDF_MAX_ANNOTATION_SIGNALS, math.ceil(len(annotations) / n_records) + 1)
@@ -194,7 +200,6 @@ def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
         headers += [{**common, "label": f"RR {label}", "dimension": "ms", "physical_max": EDF_RR_MAX_MS},
                     {**common, "label": f"HR {label}", "dimension": "bpm", "physical_max": EDF_HR_MAX_BPM}]
         progress.advance()
-    raw = decode_signals(ctx.session.timeline)
     for strap_id, strap_signals in raw.items():
         t, uv = strap_signals.ecg_samples()
         if not len(t):
@@ -212,6 +217,7 @@ def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
 
     patient = (_ascii_field(ctx.client, 40) if ctx.client else "") or "X"
     technician = _ascii_field(ctx.practitioner, 20) if ctx.practitioner else ""
+    create_new_file(temporary)  # 0600 before pyedflib writes a byte into it (it keeps the mode)
     writer = pyedflib.EdfWriter(str(temporary), len(signals), file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
         writer.setSignalHeaders(headers)

@@ -1,7 +1,8 @@
 """Reading an RR file's bytes as text: file checks, decoding, and refusing binary data.
 
 UTF-8 (with or without BOM), UTF-16 with BOM, or else Windows-1252; files over
-``MAX_FILE_BYTES``, and binary content (NUL or other control bytes, undecodable bytes, a NumPy
+``MAX_FILE_BYTES`` or with more than ``MAX_LINES`` lines, a line longer than ``MAX_LINE_CHARS``
+(a recording written on one line), and binary content (NUL or other control bytes, undecodable bytes, a NumPy
 ``.npy``, a zip/xlsx archive, a PDF), raise :class:`~somafeedback.interop.rr_files.RRFileError`.
 
 Thread: any.
@@ -16,7 +17,9 @@ from pathlib import Path
 from .series import RRFileError
 
 MAX_QUOTED_CHARS = 40  # characters of an offending value quoted in an error message
-MAX_FILE_BYTES = 256 * 2**20  # bytes; larger files are refused (a week of RR as text is ~10 MB)
+MAX_FILE_BYTES = 64 * 2**20  # bytes; larger files are refused (a week of RR as text is ~3-25 MB)
+MAX_LINES = 1_000_000  # lines; more are refused (one beat per line: ~11 days at 60 bpm, a week at 100 bpm)
+MAX_LINE_CHARS = 1024  # characters of one line; a longer line is refused (one beat per line)
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -58,12 +61,29 @@ def _decode(label: str, data: bytes) -> tuple[str, list[str]]:
                                   f"(binary data?); expected RR intervals as text", line) from None
             notes.append("text decoded as Windows-1252 (it is not valid UTF-8)")
     text = text.rstrip("\x1a")  # a DOS end-of-file mark
+    _check_line_length(label, text)
     bad = CONTROL_CHARS.search(text)
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1
         raise RRFileError(label, f"not a text file: control character 0x{ord(bad.group()):02x} "
                           f"(binary data?); expected RR intervals as text", line)
     return text, notes
+
+
+_LONG_LINE = re.compile(f"[^\\n\\r]{{{MAX_LINE_CHARS + 1}}}")
+
+
+def _check_line_length(label: str, text: str) -> None:
+    """Refuse a line longer than MAX_LINE_CHARS (e.g. a whole recording on one line), naming it."""
+    long = _LONG_LINE.search(text)
+    if long is None:
+        return
+    line = text.count("\n", 0, long.start()) + 1
+    ends = [i for i in (text.find("\n", long.start()), text.find("\r", long.start())) if i >= 0]
+    length = (min(ends) if ends else len(text)) - text.rfind("\n", 0, long.start()) - 1
+    raise RRFileError(label, f"the line is {length:,} characters long; an RR file holds one beat per line "
+                      f"(at most {MAX_LINE_CHARS:,} characters): were many values written on one line? "
+                      "Put each RR interval on its own line", line)
 
 
 def read_text(path: str | os.PathLike[str]) -> tuple[str, Path, str, list[str]]:
@@ -91,5 +111,9 @@ def read_text(path: str | os.PathLike[str]) -> tuple[str, Path, str, list[str]]:
         raise RRFileError(label, f"cannot read the file: {error.strerror or error}") from None
     if not data:
         raise RRFileError(label, "the file is empty (0 bytes); no RR values")
+    lines = data.count(b"\n")
+    if lines > MAX_LINES:
+        raise RRFileError(label, f"the file has {lines:,} lines; RR files of more than {MAX_LINES:,} lines "
+                          "(one beat per line: about a week) are not read; split it into shorter recordings")
     text, notes = _decode(label, data)
     return text, file, label, notes

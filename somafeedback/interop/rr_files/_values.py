@@ -23,6 +23,8 @@ PLAUSIBLE_RR_MIN_MS = 200.0  # ms; shortest RR called plausible when judging a s
 PLAUSIBLE_RR_MAX_MS = 3000.0  # ms; longest RR called plausible when judging a start offset (20 bpm)
 PLAUSIBLE_FRACTION = 0.9  # share of the other values that must be plausible to drop a first value
 MIN_VALUES_TO_JUDGE_OFFSET = 2  # count of other values needed before a first value may be dropped
+MIXED_SECONDS_BELOW = SECONDS_MEDIAN_LIMIT  # a positive value below this reads as seconds (no RR is under 10 ms)...
+MIXED_MS_ABOVE = 200.0  # ...and one above this as milliseconds (no RR lasts 200 s): both in one column is refused
 
 _UNIT_STATEMENT = re.compile(r"\bunits?\s*[:=]\s*(ms|msec|milliseconds?|s|sec|secs|seconds?)\b", re.IGNORECASE)
 
@@ -140,8 +142,31 @@ def is_start_offset(rr_ms: np.ndarray) -> bool:
     return float(np.mean(_plausible(rest))) >= PLAUSIBLE_FRACTION
 
 
+def check_one_unit(label: str, values: np.ndarray, lines: np.ndarray) -> None:
+    """Raise when one column mixes seconds and milliseconds (values below ``MIXED_SECONDS_BELOW``
+    next to values above ``MIXED_MS_ABOVE``), naming a line of each. A lone odd value at the very
+    end is a truncated last line (``8`` cut from ``812``) and is let through."""
+    seconds = np.flatnonzero((values > 0) & (values < MIXED_SECONDS_BELOW))
+    millis = np.flatnonzero(values > MIXED_MS_ABOVE)
+    if not seconds.size or not millis.size:
+        return
+    odd, usual = (seconds, millis) if seconds.size <= millis.size else (millis, seconds)
+    if odd.size == 1 and int(odd[0]) == values.size - 1:
+        return  # only the last value: a line cut short (a truncated file), read as it stands
+    first_odd, first_usual = int(odd[0]), int(usual[0])
+
+    def kind(index: int) -> str:
+        return "seconds" if values[index] < MIXED_SECONDS_BELOW else "milliseconds"
+
+    raise RRFileError(label, f"mixed units: {values[first_odd]:g} looks like {kind(first_odd)}, but "
+                      f"{values[first_usual]:g} on line {int(lines[first_usual])} looks like {kind(first_usual)} "
+                      f"({odd.size:,} value(s) of the one, {usual.size:,} of the other); an RR column must hold "
+                      "one unit: convert the file to one unit first", int(lines[first_odd]))
+
+
 def check_positive(label: str, rr_ms: np.ndarray, values: np.ndarray, lines: np.ndarray, unit: str) -> None:
-    """Raise on the first RR that is zero or negative."""
+    """Raise on values in two units (:func:`check_one_unit`), then on the first RR that is zero or negative."""
+    check_one_unit(label, values, lines)
     bad = np.flatnonzero(~(rr_ms > 0))
     if bad.size:
         index = int(bad[0])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from somafeedback.sessions.private import open_private_text
 from ._text import CONTROL_CHARS
 from .series import MS_PER_S
 
@@ -65,7 +66,8 @@ def write_kubios_rr(path: str | os.PathLike[str], rr_ms: Sequence[float] | np.nd
     target = Path(path)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "w", encoding="utf-8", newline="\r\n") as stream:
+        temporary.unlink(missing_ok=True)  # a leftover of a killed writer of this process id
+        with open_private_text(temporary, newline="\r\n") as stream:  # 0600: RR files are personal data
             stream.write("\n".join(lines) + "\n")
         os.replace(temporary, target)
     finally:

@@ -41,6 +41,7 @@ from ._values import (
 from .kubios_writer import OWN_KUBIOS_MARKER
 from .series import MS_PER_S, RRFileError, RRSeries
 
+MAX_UNNAMED_COLUMNS = 2  # values per line without a header naming them: the RR, optionally after a time
 BEAT_TIME_TOLERANCE_S = 0.005  # s; a time column is beat times only if its steps match RR within this
 
 
@@ -102,6 +103,10 @@ def read_table(layout: Layout, path: Path) -> RRSeries:
             layout.notes.append(f"header line {layout.names_line} {quote(names[0])} skipped")
     else:
         rr_index = width - 1
+        if width > MAX_UNNAMED_COLUMNS:
+            raise RRFileError(layout.label, f"the line holds {width} values, but an RR file holds one beat per "
+                              "line (its RR interval, optionally after a time); with no header naming the columns, "
+                              f"which one is the RR? {quote(layout.data[0][1])}", layout.data[0][0])
         if width > 1 and layout.format == "kubios":
             time_index = 0
             layout.notes.append(f"{width} columns without names: RR taken from the last column, "
