@@ -15,10 +15,10 @@ from somafeedback.interop.rr_files._text import MAX_FILE_BYTES, MAX_LINE_CHARS, 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rr"
 
 
-def _real_rr_ms() -> list[str]:
-    """RR in ms, one per line, from a real recording (PhysioNet nsr001, seconds in the file)."""
+def _real_rr_ms(count: int | None = 2000) -> list[str]:
+    """RR in ms, one per line, from a real recording (PhysioNet nsr001, seconds in the file); all 24 h when count is None."""
     lines = (DATA / "nsr001_rr_secs.txt").read_text().split()
-    return [f"{float(v) * 1000:.0f}" for v in lines[1:2001]]
+    return [f"{float(v) * 1000:.0f}" for v in lines[1:None if count is None else count + 1]]
 
 
 def _refused(path: Path, tmp_path: Path) -> str:
@@ -35,7 +35,9 @@ def test_real_files_still_import(tmp_path: Path) -> None:
 
 def test_a_recording_written_on_one_line_is_refused_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "one_line.txt"
-    path.write_text("RR\n" + " ".join(_real_rr_ms()) + "\n")
+    values = " ".join(_real_rr_ms(None))  # 24 h of beats on one line
+    assert len(values) > MAX_LINE_CHARS
+    path.write_text("RR\n" + values + "\n")
     message = _refused(path, tmp_path)
     assert "line 2:" in message and "one beat per line" in message and f"{MAX_LINE_CHARS:,}" in message
 

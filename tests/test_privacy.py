@@ -379,3 +379,28 @@ def test_app_event_kinds_keep_their_texts() -> None:
     for kind in sorted(APP_EVENT_KINDS):
         data = {"description": "Somatic Experiencing: track and pendulate", "reason": "heart rate rose"}
         assert without_free_text(TimelineEvent(kind, 0, 0.0, data)) == (data, None)
+
+
+def test_a_shared_or_personal_top_folder_keeps_its_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing a session straight into /tmp-like (sticky) folder or the home folder never changes
+    that folder's mode (a 0700 /tmp breaks every other program); the session file itself is private."""
+    from somafeedback.sessions.private import is_shared_place, private_folder
+
+    sticky = tmp_path / "shared"
+    sticky.mkdir()
+    os.chmod(sticky, 0o1777)
+    said: list[str] = []
+    private_folder(sticky, said.append)
+    assert stat.S_IMODE(os.stat(sticky).st_mode) == 0o1777 and said == []
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chmod(home, 0o755)
+    monkeypatch.setenv("HOME", str(home))  # Path.home() reads $HOME: the test's own home folder
+    assert is_shared_place(home)
+    private_folder(home, said.append)
+    assert stat.S_IMODE(os.stat(home).st_mode) == 0o755 and said == []
+    library = home / "sessions"  # a folder of its own below home is made private as before
+    library.mkdir()
+    os.chmod(library, 0o755)
+    private_folder(library, said.append)
+    assert stat.S_IMODE(os.stat(library).st_mode) == 0o700 and len(said) == 1

@@ -13,13 +13,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from somafeedback.clock import Speed, parse_speed
+if TYPE_CHECKING:  # the clock imports asyncio: only the commands that run a loop need it
+    from somafeedback.clock import Speed
+
+# The simulated strap's default scenario, named here so that declaring the options does not
+# import the simulator (every command declares them; tests/test_startup_imports.py checks that
+# this is the simulator's own DEFAULT_SCENARIO).
+DEFAULT_SCENARIO: Final = "calm"
 
 
 def speed_arg(text: str) -> Speed:
     """``--speed``: session seconds per wall second (a number > 0) or ``max``."""
+    from somafeedback.clock import parse_speed
+
     try:
         return parse_speed(text)
     except ValueError as error:
@@ -47,8 +55,6 @@ def date_arg(text: str) -> dt.date:
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
     """The strap options: --simulate, --address, --straps, --seed, --simulated-strap, --speed."""
-    from somafeedback.devices.simulator.scenario import DEFAULT_SCENARIO
-
     parser.add_argument(
         "--simulate", nargs="?", const=DEFAULT_SCENARIO, metavar="SCENARIO",
         help=f"use the built-in simulated strap (default scenario: {DEFAULT_SCENARIO}; "

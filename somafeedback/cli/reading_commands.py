@@ -10,7 +10,6 @@ Thread: the main thread (``replay`` runs one asyncio loop on it).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -86,26 +85,20 @@ def add_sessions(commands: Any) -> None:
     sessions.set_defaults(run=_sessions)
 
 
+SESSION_SUFFIX = ".session.sqlite"  # sessions.file.SUFFIX, named here so an RR file's analysis imports no session code
+
+
 def _analyze(args: argparse.Namespace) -> int:
+    """Analyse an RR file or a session. The session modules (and what they import: the session
+    file, the ECG and motion decoders) are imported only for a session, so the analysis of an
+    RR file starts fast."""
     from somafeedback.reports.analysis_summary import print_series, print_summary
-    from somafeedback.interop.rr_files import RRFileError, read_rr_file
-    from somafeedback.sessions.file import SUFFIX, SessionFileError
 
-    series: RRSeries | SessionSeries
-    try:
-        path = Path(args.path).expanduser()
-        if not path.exists() and not {os.sep, "/"} & set(args.path):  # a session id, or a file in the library
-            from somafeedback.sessions.library import find_session
-
-            path = find_session(args.path, library_folder(args))
-        if str(path).endswith(SUFFIX) or _is_sqlite(path):
-            from somafeedback.sessions.analysis import session_series
-
-            series = session_series(path)
-        else:
-            series = read_rr_file(args.path)
-    except (RRFileError, SessionFileError) as error:
-        print(f"somafeedback analyze: {error}", file=sys.stderr)
+    path = Path(args.path).expanduser()
+    is_id = not path.exists() and not {os.sep, "/"} & set(args.path)  # a session id, or a file in the library
+    is_session = is_id or str(path).endswith(SESSION_SUFFIX) or _is_sqlite(path)
+    series = _session_series(args, path, is_id) if is_session else _rr_series(args)
+    if series is None:
         return EXIT_USAGE
     bar = progress_bar(args, "analysing")
     if args.series:
@@ -113,6 +106,31 @@ def _analyze(args: argparse.Namespace) -> int:
     else:
         print_summary(series, as_json=args.json, progress=bar)
     return EXIT_OK
+
+
+def _rr_series(args: argparse.Namespace) -> RRSeries | None:
+    """The RR file named by ``args.path``; None (after saying why) when it cannot be read."""
+    from somafeedback.interop.rr_files import RRFileError, read_rr_file
+
+    try:
+        return read_rr_file(args.path)
+    except RRFileError as error:
+        print(f"somafeedback analyze: {error}", file=sys.stderr)
+        return None
+
+
+def _session_series(args: argparse.Namespace, path: Path, is_id: bool) -> SessionSeries | None:
+    """The beat series of the session at ``path`` (or named by its id in the library); None
+    (after saying why) when it cannot be read."""
+    from somafeedback.sessions.analysis import session_series
+    from somafeedback.sessions.file import SessionFileError
+    from somafeedback.sessions.library import find_session
+
+    try:
+        return session_series(find_session(args.path, library_folder(args)) if is_id else path)
+    except SessionFileError as error:
+        print(f"somafeedback analyze: {error}", file=sys.stderr)
+        return None
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -124,6 +142,8 @@ def _is_sqlite(path: Path) -> bool:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    import asyncio
+
     from somafeedback.devices.replay import ReplaySource
     from somafeedback.sessions.file import SessionFileError
     from somafeedback.live.stream_printer import StreamPrinter

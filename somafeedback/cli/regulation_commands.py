@@ -9,7 +9,6 @@ Thread: the main thread, which runs one asyncio loop for the command.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,8 @@ def add_exercises(commands: Any) -> None:
 
 
 def _session(args: argparse.Namespace) -> int:
+    import asyncio
+
     from somafeedback.regulation.cues import check_home_script
     from somafeedback.regulation.exercises import ExerciseError, load_exercises
     from somafeedback.live.sources import NoStrapFound, RecordingFailed, stream_straps

@@ -7,14 +7,14 @@ Thread: the main thread, which runs one asyncio loop for the command.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from somafeedback.clock import SessionEventLoop, Speed
+if TYPE_CHECKING:  # asyncio and the clock are imported by the commands that run a loop, when they run it
+    from somafeedback.clock import Speed
 
 from .options import library_folder
 
@@ -45,6 +45,10 @@ def run_loop(main: Callable[[], Coroutine[Any, Any, int]], speed: Speed, simulat
     Ctrl-C (asyncio's own handling) and :data:`STOP_SIGNALS` cancel ``main``; a stop signal then
     returns 128 + its number after ``main`` has closed what it had open.
     """
+    import asyncio
+
+    from somafeedback.clock import SessionEventLoop
+
     factory = (lambda: SessionEventLoop(speed)) if simulated or from_zero else None
     received: list[signal.Signals] = []
 

@@ -8,7 +8,6 @@ Thread: the main thread, which runs one asyncio loop for the command.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
@@ -94,6 +93,8 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _stream(args: argparse.Namespace) -> int:
+    import asyncio
+
     from somafeedback.live.sources import NoStrapFound, stream_straps
     from somafeedback.live.stream_printer import StreamPrinter
 

@@ -25,10 +25,9 @@ Pipeline shared by the spectral functions (research/hrv.md sections 1.2 and 4):
 Units: times in s, frequencies in Hz, RR in ms, PSD in ms^2/Hz, band powers in ms^2,
 rates in breaths per minute.
 
-Cost: nothing is precomputed at import time, and scipy.signal (about a second to import)
-is imported on first use. (Importing scipy.signal itself takes about
-0.5 s, once). Measured per call on a 5-min window (460 beats, 2-core Xeon VM, median):
-band_powers 0.45 ms, coherence 0.25 ms, breathing_rate 0.35 ms, rsa_peak_to_trough
+Cost: nothing is precomputed at import time, and scipy.signal (about half a second to
+import, once) is imported on first use: by a spectrum, not by building the settings.
+Measured per call on a 5-min window (460 beats, 2-core Xeon VM, median): band_powers 0.45 ms, coherence 0.25 ms, breathing_rate 0.35 ms, rsa_peak_to_trough
 0.5 ms; resampling is about a third of that.
 
 Thread: any (pure). No neurokit2, pandas, Qt or BLE here; neurokit2 and pyhrv are only
@@ -77,6 +76,14 @@ COHERENCE_SEARCH_HZ: Final = (0.04, 0.26)  # band searched for the highest peak
 COHERENCE_PEAK_WIDTH_HZ: Final = 0.030  # width of the peak window centred on that peak
 COHERENCE_TOTAL_HZ: Final = (0.0033, 0.4)  # band of the total power
 COHERENCE_DF_HZ: Final = 0.001  # PSD grid spacing after zero-padding (makes 0.030 Hz = 30 bins)
+
+# Tapers that ``scipy.signal.get_window`` takes by name alone (no parameter): settings naming
+# one of them are valid without importing scipy.signal (about half a second), which keeps the
+# reading commands' start-up short. Any other name is checked by scipy.signal itself.
+PLAIN_WINDOWS: Final = frozenset({
+    "hann", "hamming", "boxcar", "blackman", "blackmanharris", "bartlett", "barthann", "bohman",
+    "cosine", "flattop", "nuttall", "parzen", "triang", "tukey", "taylor", "lanczos",
+})
 
 
 
@@ -134,7 +141,8 @@ class SpectralSettings:
                 f"segment_s={self.segment_s} s is too short: a Welch segment must hold two cycles of the "
                 f"lowest band edge, {self.min_segment_s:.0f} s"
             )
-        scipy_signal().get_window(self.window, 8)  # raises ValueError for an unknown window name
+        if self.window not in PLAIN_WINDOWS:  # the usual tapers are known without importing scipy.signal
+            scipy_signal().get_window(self.window, 8)  # raises ValueError for an unknown window name
 
     @property
     def min_segment_s(self) -> float:

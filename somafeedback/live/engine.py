@@ -10,7 +10,12 @@ replays through an :class:`Engine`:
   :class:`~somafeedback.live.regulation_session.RegulationSession` (states, cues), optionally
   recording everything;
 * results are appended to a lock-protected buffer; the UI drains it from a frame timer
-  (~30 fps), so nothing is redrawn per sample and the loop never waits for the UI;
+  (~30 fps), so nothing is redrawn per sample and the loop never waits for the UI. The buffer
+  is bounded (:data:`DISPLAY_LIMIT_ITEMS` analysis outputs): when the UI does not drain (a
+  frozen window, a replay far faster than the screen), the oldest outputs are dropped and
+  counted (:attr:`Engine.display_dropped`) and one ``engine-warning`` says the display fell
+  behind. Timeline and link events are always kept, and the recording never depends on the
+  buffer: the recorder takes every notification before the analysis runs;
 * the UI's commands (approve a cue, add a marker, pause or seek a replay) are scheduled
   onto the loop with ``call_soon_threadsafe``;
 * the pacer the client sees is handed in with :meth:`Engine.set_pacer` and becomes a
@@ -26,12 +31,14 @@ UI's); everything else runs on the engine's own thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from somafeedback.clock import LoopClock, SessionEventLoop, Speed
 from somafeedback.devices.events import Notification, SourceEvent, TimelineEvent
@@ -43,6 +50,21 @@ from somafeedback.regulation.cues import HOME_CONTROLS, CueConfig
 from somafeedback.regulation.pacer import Pacer
 from somafeedback.regulation.states import Baseline, RegulationConfig
 
+log = logging.getLogger(__name__)
+
+# Analysis outputs (beats, metric sets, ECG and motion chunks...) the buffer holds for the UI at
+# most. A simulated Polar H10 makes about 7 a second of session time (beats, metric sets, ECG and
+# chest-motion chunks, breathing; ~0.5 kB each), so this is about 20 minutes of data the screen
+# has not taken, some 5-10 MB; the UI drains it ~30 times a second. Beyond it the oldest go.
+DISPLAY_LIMIT_ITEMS: Final = 10_000
+# Timeline and link events (markers, cues, states, link changes, warnings) are kept when outputs
+# are dropped; only past this many undrained events are the oldest of them dropped too.
+EVENT_LIMIT_ITEMS: Final = 10_000
+DISPLAY_BEHIND = "display-behind"  # the ``about`` of the engine-warning that says the display fell behind
+DISPLAY_BEHIND_TEXT: Final = ("The screen fell behind the strap's data, so some older points are left out of the "
+                              "plots. The recording itself is complete.")
+
+
 @dataclass(frozen=True, slots=True)
 class StrapOutput:
     """What the analysis made of one strap's data (a beat, a contact change, a metric set...)."""
@@ -52,6 +74,74 @@ class StrapOutput:
 
 
 EngineItem = StrapOutput | SourceEvent
+
+
+class DisplayBuffer:
+    """What the engine produced and the UI has not drained yet: bounded, in order.
+
+    Holds at most ``limit`` analysis outputs (:class:`StrapOutput`) and ``event_limit`` events.
+    When full, the oldest items are let go: outputs are dropped and counted in :attr:`dropped`;
+    events met on the way are kept aside (they are older than everything left, so order holds)
+    unless those too exceed ``event_limit``. The first drop of the buffer's life adds one
+    ``engine-warning`` event (``about``: :data:`DISPLAY_BEHIND`) and sets :attr:`fell_behind`.
+
+    Thread: any; the caller holds the engine's lock.
+    """
+
+    def __init__(self, limit: int = DISPLAY_LIMIT_ITEMS, event_limit: int = EVENT_LIMIT_ITEMS) -> None:
+        if limit < 1 or event_limit < 1:
+            raise ValueError("the display buffer must hold at least one item and one event")
+        self.limit = limit
+        self.event_limit = event_limit
+        self.dropped = 0  # analysis outputs dropped since the start
+        self.dropped_events = 0  # events dropped since the start (only past event_limit undrained events)
+        self.fell_behind = threading.Event()
+        self._items: deque[EngineItem] = deque()
+        self._outputs = 0  # StrapOutputs in _items
+        self._kept: deque[EngineItem] = deque()  # events let go from the front of _items, oldest first
+
+    def __len__(self) -> int:
+        return len(self._kept) + len(self._items)
+
+    def extend(self, items: tuple[EngineItem, ...]) -> None:
+        for item in items:
+            self._items.append(item)
+            if isinstance(item, StrapOutput):
+                self._outputs += 1
+        while self._outputs > self.limit:
+            oldest = self._items.popleft()
+            if isinstance(oldest, StrapOutput):
+                self._outputs -= 1
+                self._dropped_one()
+            else:
+                self._kept.append(oldest)
+        while len(self) - self._outputs > self.event_limit:  # thousands of undrained events: the oldest go too
+            if self._kept:
+                self._kept.popleft()
+                self.dropped_events += 1
+                continue
+            oldest = self._items.popleft()
+            if isinstance(oldest, StrapOutput):
+                self._outputs -= 1
+                self._dropped_one()
+            else:
+                self.dropped_events += 1
+
+    def _dropped_one(self) -> None:
+        self.dropped += 1
+        if not self.fell_behind.is_set():
+            self.fell_behind.set()
+            log.warning("the display fell behind: dropping the oldest undrained outputs (the recording is unaffected)")
+            self._kept.append(TimelineEvent("engine-warning", 0, 0.0, {
+                "about": DISPLAY_BEHIND, "text": DISPLAY_BEHIND_TEXT, "limit_items": self.limit}))
+
+    def take(self) -> list[EngineItem]:
+        """Everything held, oldest first; the buffer is then empty."""
+        items = [*self._kept, *self._items]
+        self._kept.clear()
+        self._items.clear()
+        self._outputs = 0
+        return items
 
 
 @dataclass(frozen=True)
@@ -118,10 +208,11 @@ class Engine:
     """Runs a source and the analysis on its own thread; the UI drains the results.
 
     ``exercises`` (default: :func:`load_exercises`) are what the cues suggest and the home script plays.
+    ``display_limit`` bounds the undrained analysis outputs (:class:`DisplayBuffer`).
     """
 
     def __init__(self, source: EngineSource, options: EngineOptions | None = None,
-                 exercises: dict[str, Exercise] | None = None) -> None:
+                 exercises: dict[str, Exercise] | None = None, display_limit: int = DISPLAY_LIMIT_ITEMS) -> None:
         self.source = source
         self.options = options or EngineOptions()
         self.exercises = exercises if exercises is not None else load_exercises()
@@ -130,7 +221,7 @@ class Engine:
         self.recording: Path | None = None
         self.replay: Any = None  # the ReplaySource, for replay control
         self.session: Any = None  # the RegulationSession
-        self._buffer: list[EngineItem] = []
+        self._buffer = DisplayBuffer(display_limit)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -171,10 +262,20 @@ class Engine:
         return (at_ns - self.session_origin_ns) / 1e9
 
     def drain(self) -> list[EngineItem]:
-        """Everything produced since the last call, in order (any thread)."""
+        """Everything produced since the last call and still held, in order (any thread): every
+        event, and the newest :data:`DISPLAY_LIMIT_ITEMS` outputs when the UI fell behind."""
         with self._lock:
-            items, self._buffer = self._buffer, []
-        return items
+            return self._buffer.take()
+
+    @property
+    def display_dropped(self) -> int:
+        """Analysis outputs dropped undrained since the start (any thread); never recorded data."""
+        return self._buffer.dropped
+
+    @property
+    def display_fell_behind(self) -> threading.Event:
+        """Set at the first dropped output (any thread may wait on it)."""
+        return self._buffer.fell_behind
 
     def _push(self, *items: EngineItem) -> None:
         with self._lock:

@@ -8,18 +8,20 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from somafeedback.hrv.whole_record import metric_series, summarize
 from somafeedback.hrv.metric_rows import METRIC_COLUMNS, metrics_row
 from somafeedback.progress import Progress, ProgressCallback
 from somafeedback.interop.rr_files import RRSeries
-from somafeedback.sessions.analysis import SessionSeries
+if TYPE_CHECKING:  # sessions are imported only when a session is analysed (an RR file starts faster)
+    from somafeedback.sessions.analysis import SessionSeries
 
 
 def _summary(series: RRSeries | SessionSeries, progress: ProgressCallback | None) -> dict:
-    if isinstance(series, SessionSeries):
-        return summarize(series.rr_ms, series.beat_times_s, series.segments, series.flagged, progress=Progress(progress))
+    if not isinstance(series, RRSeries):  # a session says where its beats came from (one beat series per session)
+        return {**summarize(series.rr_ms, series.beat_times_s, series.segments, series.flagged, progress=Progress(progress)),
+                "strap": series.strap_id, "beat_source": series.beat_source}
     return summarize(series.rr_ms, progress=Progress(progress))
 
 
@@ -56,7 +58,7 @@ def print_summary(series: RRSeries | SessionSeries, as_json: bool = False, out: 
 def print_series(series: RRSeries | SessionSeries, step_s: float, out: TextIO | None = None,
                  progress: ProgressCallback | None = None) -> None:
     """The windowed metrics as CSV; computed in full before the first row is written (a cancel prints nothing)."""
-    timing = (series.beat_times_s, series.segments) if isinstance(series, SessionSeries) else (None, None)
+    timing = (series.beat_times_s, series.segments) if not isinstance(series, RRSeries) else (None, None)
     reporter = Progress(progress)
     rows = [metrics_row(metrics) for metrics in metric_series(series.rr_ms, step_s, timing[0], timing[1], progress=reporter)]
     reporter.finish()

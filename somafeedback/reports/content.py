@@ -82,7 +82,7 @@ from .common import (
 )
 from .figure_data import Figure, ReportSeries, beat_source, report_series, summary_figures
 from .progress_content import PROGRESS_MEASURED_TEXT
-from .strap_pass import RAW_EXCERPTS, analyze_strap, client_strap_of, shift_metrics
+from .strap_pass import RAW_EXCERPTS, AnalysisFactory, analyze_strap, client_strap_of, new_live_analysis, shift_metrics
 
 DECISIONS: Final = ("approved", "snoozed", "dismissed", "expired")
 BASELINE_MAX_ARTIFACT_PCT: Final = 5.0  # a calibration baseline is kept only with at most this share of artifacts
@@ -354,8 +354,12 @@ def _exercises(manifest: dict[str, Any], events: list[TimelineEvent]) -> tuple[s
 
 
 def session_content(session: Session | str | Path, deidentify: bool = False,
-                    progress: ProgressCallback | None = None) -> SessionReportContent:
+                    progress: ProgressCallback | None = None,
+                    new_analysis: AnalysisFactory = new_live_analysis) -> SessionReportContent:
     """Everything the report of one recorded session shows (see the module docstring).
+
+    One pass of the live analysis (:func:`~.strap_pass.analyze_strap`, its analysis made by
+    ``new_analysis``) feeds every section and figure.
 
     Raises :class:`~somafeedback.sessions.file.SessionFileError` for a file that cannot be
     read, :class:`ReportError` for a session without heartbeats.
@@ -375,7 +379,7 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
     origin_s = ctx.start_ns / 1e9
     duration_s = ctx.duration_s
     reporter.set_total(len(session.timeline))
-    found = analyze_strap(session, strap, origin_s, duration_s, reporter, start_s)
+    found = analyze_strap(session, strap, origin_s, duration_s, reporter, start_s, new_analysis)
     metrics = tuple(shift_metrics(m, origin_s) for m in found.metrics)
     beats = [m for m in metrics if m.rr_ms is not None]
     if not beats:

@@ -19,6 +19,7 @@ import numpy as np
 from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.hrv.whole_record import summarize
 from somafeedback.signals.chest_motion import BreathingEstimate
+from somafeedback.sessions.beats import beat_source_text
 
 from .common import WINDOW_S, StateInterval, TimedText, clock, median, number
 from .strap_pass import StrapPass
@@ -134,13 +135,13 @@ def summary_figures(found: StrapPass, beats: list[BeatMetrics], duration_s: floa
 
 
 def beat_source(found: StrapPass) -> str:
-    """Where the beats were timed, in words (ECG R peaks, the strap's RR, or both)."""
+    """Where the beats were timed: the session's one beat source (as analyze and the exports say it), in words."""
+    said = beat_source_text(found.ecg_beats, found.strap_beats)
     if found.ecg_beats and found.strap_beats:
-        return (f"{found.ecg_beats} timed by R peaks in the ECG, {found.strap_beats} from the strap's RR "
-                "(while no ECG streamed)")
+        return f"{said}: timed by R peaks in the ECG, from the strap's RR while no ECG streamed"
     if found.ecg_beats:
-        return "timed by R peaks in the strap's raw ECG"
-    return "from the strap's RR intervals"
+        return f"{said}: timed by R peaks in the strap's raw ECG"
+    return f"{said}: from the strap's RR intervals"
 
 
 def report_series(beats: list[BeatMetrics], chest: list[BreathingEstimate], origin_s: float, intervals: tuple[StateInterval, ...],

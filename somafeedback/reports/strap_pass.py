@@ -7,11 +7,18 @@ chest breathing estimates, the stretches without skin contact and a few raw exce
 Times: the analysis's session clock in s; :func:`shift_metrics` moves them to seconds since
 the session start.
 
+A report runs exactly one such pass (every section and figure reads the one :class:`StrapPass`);
+the pass feeds the analysis only the client strap's items and the events of no strap (the
+analysis keeps every strap apart, so the client strap's outputs are the same as over the whole
+timeline, at a fraction of the cost when other straps recorded too). ``new_analysis`` makes the
+:class:`~somafeedback.live.analysis.LiveAnalysis` of the pass (a test counts the passes with it).
+
 Thread: any (the caller's; no I/O beyond the session already read).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -76,10 +83,21 @@ class StrapPass:
     raw_set_aside: int = 0  # raw ECG/motion frames set aside (unreadable bytes, or a stamp off the strap's clock)
 
 
+AnalysisFactory = Callable[[], LiveAnalysis]  # makes the live analysis of one pass
+
+
+def new_live_analysis() -> LiveAnalysis:
+    """The live analysis a report's pass runs (metrics on, the app's settings)."""
+    return LiveAnalysis(metrics=True)
+
+
 def analyze_strap(session: Session, strap: str, origin_s: float, duration_s: float, progress: Progress,
-             start_s: float = 0.0) -> StrapPass:
-    """Run the session's timeline through the live analysis and collect what ``strap`` produced."""
-    analysis = LiveAnalysis(metrics=True)
+                  start_s: float = 0.0, new_analysis: AnalysisFactory = new_live_analysis) -> StrapPass:
+    """Run the session's timeline through the live analysis and collect what ``strap`` produced.
+
+    Only ``strap``'s items and the events of no strap go through (see the module docstring).
+    """
+    analysis = new_analysis()
     found = StrapPass()
     ends = [start_s + duration_s * (k + 1) / RAW_EXCERPTS for k in range(RAW_EXCERPTS)]
     found.excerpts = [[] for _ in ends]
@@ -88,8 +106,10 @@ def analyze_strap(session: Session, strap: str, origin_s: float, duration_s: flo
     breaks = 0  # gap snapshots seen (each starts fresh windows)
     lost_at: float | None = None
     for item in session.timeline:
-        produced = analysis.on_notification(item) if isinstance(item, Notification) else analysis.on_event(item)
         progress.advance()
+        if getattr(item, "strap_id", None) not in (None, strap):
+            continue  # another strap's: the analysis keeps it apart from the client strap's
+        produced = analysis.on_notification(item) if isinstance(item, Notification) else analysis.on_event(item)
         for strap_id, output in produced:
             if strap_id != strap:
                 continue

@@ -1,4 +1,7 @@
-"""A recorded session's beats, decoded exactly as the live path decodes them.
+"""A recorded session's beats from the strap's own RR (Heart Rate service), decoded as live.
+
+Readers that measure a session use :func:`somafeedback.sessions.beat_series.session_beats`
+(the ECG R-peak beats where an H10's ECG streamed); :func:`decode_beats` is the strap's RR alone.
 
 Thread: any (pure; one pass over the timeline).
 """
@@ -24,6 +27,9 @@ class StrapBeats:
     flagged: list[bool] = field(default_factory=list)  # the live artifact rule's verdict per beat
     contact_changes: list[ContactChange] = field(default_factory=list)
     malformed: list[MalformedPacket] = field(default_factory=list)
+    segment_ids: list[int] = field(default_factory=list)  # gap-free segment of each beat (equal ids: one run)
+    ecg_beats: int = 0  # beats timed by R peaks in the ECG
+    strap_beats: int = 0  # beats from the strap's RR
 
     @property
     def rr_ms(self) -> np.ndarray:
@@ -35,7 +41,22 @@ class StrapBeats:
 
     @property
     def segments(self) -> np.ndarray:
-        return np.array([b.segment for b in self.beats], dtype=int)
+        return np.array(self.segment_ids, dtype=int)
+
+    @property
+    def beat_source(self) -> str:
+        """Where the beats came from, e.g. ``ECG R-peaks (812 beats) + strap RR (40 beats)``."""
+        return beat_source_text(self.ecg_beats, self.strap_beats)
+
+
+def beat_source_text(ecg_beats: int, strap_beats: int) -> str:
+    """Where a series' beats came from, in words: the ``beat_source`` of analyze, export and report."""
+    parts = []
+    if ecg_beats:
+        parts.append(f"ECG R-peaks ({ecg_beats} beats)")
+    if strap_beats or not ecg_beats:
+        parts.append(f"strap RR ({strap_beats} beats)")
+    return " + ".join(parts)
 
 
 def decode_beats(timeline: Iterable[Notification | SourceEvent]) -> dict[str, StrapBeats]:
@@ -64,6 +85,8 @@ def decode_beats(timeline: Iterable[Notification | SourceEvent]) -> dict[str, St
                     detector.reset()
                 last_segment[strap] = decoded.segment
                 record.beats.append(decoded)
+                record.segment_ids.append(decoded.segment)
+                record.strap_beats += 1
                 record.flagged.append(detector.judge(decoded.rr_ms).flagged)
             elif isinstance(decoded, ContactChange):
                 record.contact_changes.append(decoded)

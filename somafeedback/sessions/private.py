@@ -67,7 +67,8 @@ def private_folder(folder: str | Path, notify: Notice | None = None) -> Path:
     An existing folder whose group/other bits are set is changed to 0700 when this account owns
     it, and ``notify`` (default: :func:`notice`) hears one line saying so; a folder this account
     cannot change (another owner, a read-only medium, a file system without modes such as FAT)
-    is left as it is, silently. Returns ``folder`` as a Path.
+    or should not (:func:`is_shared_place`: /tmp, the home folder, a file system's root) is left as
+    it is, silently. Returns ``folder`` as a Path.
     Raises OSError when a folder cannot be created. Thread: any.
     """
     folder = Path(folder)
@@ -92,6 +93,8 @@ def private_folder(folder: str | Path, notify: Notice | None = None) -> Path:
         return folder
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
         return folder
+    if is_shared_place(folder, info):
+        return folder
     try:
         os.chmod(folder, FOLDER_MODE)
         changed = not os.stat(folder).st_mode & _OPEN_TO_OTHERS  # a file system without modes (FAT) ignores chmod
@@ -100,6 +103,19 @@ def private_folder(folder: str | Path, notify: Notice | None = None) -> Path:
     if changed:
         (notify or notice)(tightened_message(folder, info.st_mode))
     return folder
+
+
+def is_shared_place(folder: Path, info: os.stat_result | None = None) -> bool:
+    """True for a folder whose mode is not ours to change even when we own it: a sticky shared
+    folder such as /tmp, the home folder, or the root of a file system. Sessions written straight
+    into one of these are still private files; the folder keeps its mode."""
+    try:
+        info = info or os.stat(folder)
+        resolved = folder.resolve()
+        home = Path.home().resolve()
+    except (OSError, RuntimeError):
+        return True
+    return bool(info.st_mode & stat.S_ISVTX) or resolved == home or resolved == resolved.parent
 
 
 def private_if_library(folder: str | Path, library: str | Path, notify: Notice | None = None) -> None:

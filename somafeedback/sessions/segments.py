@@ -197,10 +197,11 @@ class SessionBeatSeries:
 
 
 def session_beat_series(timeline: Iterable[object], origin_ns: int, strap_id: str | None = None) -> SessionBeatSeries:
-    """The beats of ``strap_id`` (else the first strap) decoded as live, moved to seconds since ``origin_ns``."""
-    from .beats import decode_beats
+    """The beats of ``strap_id`` (else the first strap) as live measures them (the session's one beat series,
+    :func:`~.beat_series.session_beats`: ECG R-peak beats while an H10's ECG streamed), moved to seconds since ``origin_ns``."""
+    from .beat_series import session_beats
 
-    straps = decode_beats(timeline)  # type: ignore[arg-type]
+    straps = {strap: record for strap, record in session_beats(timeline).items() if record.beats}  # type: ignore[arg-type]
     chosen = straps.get(strap_id) if strap_id is not None else None
     if chosen is None and straps:
         chosen = next(iter(straps.values()))

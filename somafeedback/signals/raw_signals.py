@@ -53,8 +53,10 @@ RawItem = EcgChunk | AccChunk | MalformedPacket | Beat | BreathingEstimate | Bre
 class StrapRawSignals:
     """One strap's PMD notifications in; chunks, ECG beats and breathing out."""
 
-    def __init__(self, strap_id: str) -> None:
+    def __init__(self, strap_id: str, breathing: bool = True) -> None:
+        """``breathing=False``: ECG chunks and beats only (no breathing, no trace), for a reader that needs the beats."""
         self.strap_id = strap_id
+        self.breathing = breathing
         self.pmd = PmdStream(strap_id)
         self.detector: EcgPeakDetector | None = None
         self.motion: ChestMotion | None = None
@@ -95,7 +97,7 @@ class StrapRawSignals:
             out.append(item)
             if isinstance(item, EcgChunk):
                 out.extend(self._ecg(item))
-            elif isinstance(item, AccChunk):
+            elif isinstance(item, AccChunk) and self.breathing:
                 out.extend(self._acc(item))
         return out
 
@@ -133,7 +135,7 @@ class StrapRawSignals:
                 out.append(Beat(self.strap_id, t_s, round(rr_ms * TICKS_PER_S / 1000.0), rr_ms, self.segment,
                                 chunk.arrival_ns, chunk.seq, 0, True, source="ecg"))
             self._last_peak = peak.index
-        if not self.pmd.acc_running and self.last_ecg_s >= self._next_edr_s:
+        if self.breathing and not self.pmd.acc_running and self.last_ecg_s >= self._next_edr_s:
             self._next_edr_s = self.last_ecg_s + EDR_EVERY_S
             estimate = self.edr.estimate(self.last_ecg_s)
             if estimate is not None:

@@ -54,6 +54,7 @@ from somafeedback.progress import ProgressCallback
 from somafeedback.reports.common import ReportError
 from somafeedback.reports.content import SessionReportContent, session_content
 from somafeedback.reports.progress_content import ProgressContent, progress_content
+from somafeedback.reports.strap_pass import AnalysisFactory, new_live_analysis
 
 from .figures import ReportImage, progress_images, session_images
 from .html import client_html, progress_html, progress_title, session_html, session_title
@@ -355,7 +356,8 @@ def _begin(fmt: str, source: Path, out: Path | None, progress: ProgressCallback 
 
 
 def render_session_report(session_path: str | Path, fmt: str, out: Path | None = None, deidentify: bool = False,
-                          progress: ProgressCallback | None = None, audience: str = "practitioner") -> Path:
+                          progress: ProgressCallback | None = None, audience: str = "practitioner",
+                          new_analysis: AnalysisFactory = new_live_analysis) -> Path:
     """Write the report of one session as ``fmt`` (``"html"`` or ``"pdf"``); the path written (GUI thread).
 
     The content (:func:`~somafeedback.reports.content.session_content`) fills the progress to
@@ -365,12 +367,13 @@ def render_session_report(session_path: str | Path, fmt: str, out: Path | None =
     (the output exists).
 
     ``audience="client"`` writes the plain-language client version instead (:func:`write_client_report`).
+    The whole report runs one pass of the live analysis (made by ``new_analysis``; a test counts them).
     """
     session_path = Path(session_path)
     if audience not in AUDIENCES:
         raise ReportError(f"{session_path}: unknown report audience {audience!r} (choose one of {', '.join(AUDIENCES)})")
     stages = _begin(fmt, session_path, out, progress)
-    content = session_content(session_path, deidentify, stages.part(0.0, CONTENT_SHARE))
+    content = session_content(session_path, deidentify, stages.part(0.0, CONTENT_SHARE), new_analysis)
     write = write_client_report if audience == "client" else write_session_report
     return write(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
 

@@ -1,8 +1,10 @@
 """Export a recorded session for other tools: Kubios RR text, CSV tables, EDF+.
 
 :func:`export_session` turns one :class:`~somafeedback.sessions.file.Session` into files in one
-of :data:`FORMATS`. Beats are decoded exactly as the live path decodes them
-(:func:`~somafeedback.sessions.beats.decode_beats`), so an export shows what the app showed.
+of :data:`FORMATS`. The beats are the ones the live path measures
+(:func:`~somafeedback.sessions.beat_series.session_beats`: a Polar H10's ECG R-peak beats while
+its ECG streamed, the strap's RR elsewhere), so an export shows what the app, replay, the report
+and ``analyze`` showed.
 
 Time bases
     Every "time" below is in seconds since the session start on the host clock

@@ -1,4 +1,4 @@
-"""The session as an export sees it: time bases, wall times, file stem, decoded beats, output paths.
+"""The session as an export sees it: time bases, wall times, file stem, the session's beats, output paths.
 
 :func:`make_context` builds one :class:`Context` per export; the format writers read
 everything through it, so times, wall times and de-identification are the same in every
@@ -11,13 +11,15 @@ Thread: any.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from somafeedback.devices.events import Notification, TimelineEvent
-from somafeedback.sessions.beats import StrapBeats, decode_beats
+from somafeedback.sessions.beat_series import session_beats
+from somafeedback.sessions.beats import StrapBeats
 from somafeedback.sessions.file import SUFFIX, Session
 from ._deidentify import (
     DEIDENTIFIED_START_WALL,
@@ -43,10 +45,23 @@ class Context:
     start_wall: float  # wall time (Unix s) of the session start, shifted when de-identified
     shift_s: float  # added to every recorded wall time (0 unless de-identified)
     stem: str
-    beats: dict[str, StrapBeats]
     names: NamePatterns  # (name pattern, replacement) for de-identification
     keep_notes: bool = False  # de-identified but with typed free text kept (names still scrubbed)
     removed: dict[str, int] | None = None  # free text left out per kind (de-identified without keep_notes)
+
+    @functools.cached_property
+    def beats(self) -> dict[str, StrapBeats]:
+        """Per strap, in the order the session first names them: the session's one beat series
+        (:func:`~somafeedback.sessions.beat_series.session_beats`, the beats replay, the app, analyze
+        and the report measure). Computed on first use (a report, which runs the live analysis
+        itself, never needs it)."""
+        order: dict[str, int] = {}  # straps in the order the session first mentions them
+        for item in self.session.timeline:
+            strap = getattr(item, "strap_id", None)
+            if strap is not None:
+                order.setdefault(strap, len(order))
+        beats = session_beats(self.session.timeline)
+        return {strap: beats[strap] for strap in sorted(beats, key=lambda s: order.get(s, len(order)))}
 
     # times
     def rel_s(self, host_ns: int) -> float:
@@ -129,16 +144,9 @@ def make_context(session: Session, deidentify: bool, keep_notes: bool = False) -
     else:
         name = session.path.name
         stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else session.path.stem
-    order: dict[str, int] = {}  # straps in the order the session first mentions them
-    for item in session.timeline:
-        strap = getattr(item, "strap_id", None)
-        if strap is not None:
-            order.setdefault(strap, len(order))
-    beats = decode_beats(session.timeline)
-    beats = {strap: beats[strap] for strap in sorted(beats, key=lambda s: order.get(s, len(order)))}
     start = DEIDENTIFIED_START_WALL if deidentify else float(start_wall)  # exact: never a rounding off 2000-01-01
     removed = count_free_text(session.timeline, manifest) if deidentify and not keep_notes else None
-    return Context(session, deidentify, int(start_ns), start, shift, stem, beats,
+    return Context(session, deidentify, int(start_ns), start, shift, stem,
                    name_patterns(manifest) if deidentify else [], keep_notes, removed)
 
 

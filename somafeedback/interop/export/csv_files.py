@@ -8,7 +8,9 @@
     * ``<stem>_<strap>_beats.csv`` per strap: ``time_s``, ``wall_time_utc``, ``rr_ms``,
       ``rr_1024`` (raw 1/1024 s ticks), ``flagged`` (the live artifact rule), ``segment``,
       ``contact`` (empty: the strap cannot tell), ``strap_bpm`` (the HR field of the packet),
-      ``seq`` (the notification that carried the beat).
+      ``seq`` (the notification that carried the beat), ``source`` (``ecg``: timed by R peaks in the
+      ECG; ``strap``: the strap's RR). The beats are the session's one beat series
+      (:func:`~somafeedback.sessions.beat_series.session_beats`), the ones replay and the report measure.
     * ``<stem>_events.csv``: ``timeline_index``, ``time_s``, ``wall_time_utc``, ``kind``,
       ``strap``, ``details`` (JSON). Kinds: the recorded events (``link``: state, attempt,
       detail; ``gap``: start_s, end_s, duration_s, and time_s is the start; ``strap``: name,
@@ -156,11 +158,11 @@ def export_csv(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
         with _open_csv(path) as stream:
             writer = csv.writer(stream)
             writer.writerow(["time_s", "wall_time_utc", "rr_ms", "rr_1024", "flagged", "segment", "contact",
-                             "strap_bpm", "seq"])
+                             "strap_bpm", "seq", "source"])
             for beat, flagged in zip(record.beats, record.flagged, strict=True):
                 t = ctx.beat_rel_s(beat.t_s)
                 writer.writerow([f"{t:.6f}", ctx.iso(ctx.wall_at(t)), _cell(beat.rr_ms), beat.rr_1024, _cell(flagged),
-                                 beat.segment, _cell(beat.contact), beat.strap_bpm, beat.seq])
+                                 beat.segment, _cell(beat.contact), beat.strap_bpm, beat.seq, beat.source])
                 progress.advance()
 
     with _open_csv(events_path) as stream:

@@ -38,15 +38,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 
 from somafeedback import __version__
-from somafeedback.devices.events import GapEvent, LinkEvent, Notification, TimelineEvent
-from somafeedback.sessions.raw_signals import StrapSignals, decode_signals
+from somafeedback.devices.events import (EcgChunk, GapEvent, LinkEvent, LinkState, MalformedPacket, Notification,
+                                         TimelineEvent)
+from somafeedback.devices.pmd_stream import PmdStream
+from somafeedback.sessions.file import TimelineItem
 from ._context import Context, file_targets, straps_with_beats
 from ._writing import ExportError, Outputs, Progress, create_new_file, dedupe
 
@@ -57,7 +60,8 @@ EDF_RR_MAX_MS: Final = 6553.5  # physical maximum of the RR signals (0.1 ms reso
 EDF_HR_MAX_BPM: Final = 655.35  # physical maximum of the HR signals (0.01 bpm resolution over int16)
 EDF_ANNOTATION_BYTES: Final = 40  # edflib keeps at most this many bytes of an annotation's text
 EDF_LABEL_CHARS: Final = 16  # EDF signal labels are at most 16 characters
-EDF_CHUNK_RECORDS: Final = 600  # data records written per call (progress and cancel between chunks)
+EDF_CHUNK_RECORDS: Final = 600  # data records written per call at most (progress and cancel between chunks)
+EDF_STREAM_RECORDS: Final = 60  # complete ECG data records (1 s each) kept before they are written while decoding
 EDF_MAX_ANNOTATION_SIGNALS: Final = 64  # edflib's maximum annotation signals (one annotation per record each)
 EDF_YEARS: Final = (1985, 2084)  # the years an EDF header's dd.mm.yy start date can express
 _SUMMARY_KEYS: Final = ("label", "text", "state", "cue", "name", "action", "decision")
@@ -119,7 +123,7 @@ def _summary(data: Mapping[str, Any]) -> str:
 
 
 def _annotations(ctx: Context, offset_s: float, end_s: float,
-                 raw: Mapping[str, StrapSignals] | None = None) -> list[tuple[float, float, str]]:
+                 raw: Mapping[str, _EcgScan] | None = None) -> list[tuple[float, float, str]]:
     """(onset, duration or -1, text) of everything the EDF+ file annotates, in time order."""
     several = len(ctx.beats) > 1 or len({getattr(i, "strap_id", None) for i in ctx.session.timeline
                                          if isinstance(i, (Notification, LinkEvent, GapEvent))}) > 1
@@ -160,7 +164,114 @@ def _annotations(ctx: Context, offset_s: float, end_s: float,
     return sorted(cleaned, key=lambda a: a[0])
 
 
+@dataclass
+class _EcgScan:
+    """What the first walk over a strap's raw frames found (small: no samples are kept)."""
+
+    strap_id: str
+    fs: int | None = None  # samples per second (per data record) of its first ECG chunk; None: no ECG
+    set_aside: list[MalformedPacket] = field(default_factory=list)  # frames set aside (bad bytes, or a stamp off the clock)
+
+
+def _raw_frames(timeline: Sequence[TimelineItem]) -> Iterator[tuple[int, str, object]]:
+    """(timeline position, strap, decoded chunk) of every raw frame, decoded exactly as
+    :func:`~somafeedback.sessions.raw_signals.decode_signals` decodes them, one at a time."""
+    streams: dict[str, PmdStream] = {}
+    for position, item in enumerate(timeline):
+        if isinstance(item, TimelineEvent) and item.kind == "seek":
+            streams.clear()
+            continue
+        strap = getattr(item, "strap_id", None)
+        if strap is None:
+            continue
+        stream = streams.setdefault(strap, PmdStream(strap))
+        if isinstance(item, (GapEvent, TimelineEvent)):
+            stream.event(item)
+        elif isinstance(item, LinkEvent) and item.state is LinkState.LOST:
+            stream.link_lost()
+        elif isinstance(item, Notification):
+            for chunk in stream.feed(item):
+                yield position, strap, chunk
+
+
+class _EcgIndex:
+    """Where an ECG sample goes: its sample number from EDF sample 0 (the strap's clock mapped to the host's)."""
+
+    def __init__(self, start_s: float, offset_s: float) -> None:
+        self.start_s, self.offset_s = start_s, offset_s
+
+    def of(self, chunk: EcgChunk, fs: int) -> np.ndarray:
+        return np.round((chunk.t_s - self.start_s + self.offset_s) * fs).astype(np.int64)
+
+
+def _scan_ecg(timeline: Sequence[TimelineItem], where: _EcgIndex, known_records: int
+              ) -> tuple[dict[str, _EcgScan], np.ndarray, dict[int, int]]:
+    """First walk: per strap its ECG rate and set-aside frames, and per data record the last
+    timeline position that puts an ECG sample into it (-1: none), so the second walk knows when a
+    record is complete. Records from ``known_records`` on are kept in a dict (rarely any)."""
+    scans: dict[str, _EcgScan] = {}
+    last = np.full(known_records, -1, dtype=np.int64)
+    beyond: dict[int, int] = {}
+    for position, strap, chunk in _raw_frames(timeline):
+        scan = scans.setdefault(strap, _EcgScan(strap))
+        if isinstance(chunk, EcgChunk):
+            if scan.fs is None:
+                scan.fs = round(chunk.fs_hz)
+            index = where.of(chunk, scan.fs)
+            records = np.unique(index[index >= 0] // scan.fs)
+            inside = records[records < known_records]
+            last[inside] = position
+            for record in records[records >= known_records].tolist():
+                beyond[record] = position
+        elif isinstance(chunk, MalformedPacket):
+            scan.set_aside.append(chunk)
+    return scans, last, beyond
+
+
+class _EcgRecords:
+    """The ECG data records not yet written, per strap, filled as the second walk decodes the frames.
+
+    Memory: only the records some sample has reached and that are not yet complete (a sample
+    comes at most a few seconds ahead of its neighbours), whatever the session's length.
+    """
+
+    def __init__(self, scans: Mapping[str, _EcgScan], where: _EcgIndex, n_records: int) -> None:
+        self.rates = {strap: scan.fs for strap, scan in scans.items() if scan.fs is not None}
+        self.where = where
+        self.n_records = n_records
+        self.pending: dict[str, dict[int, np.ndarray]] = {strap: {} for strap in self.rates}
+
+    def add(self, strap: str, chunk: EcgChunk) -> None:
+        """One decoded chunk: each sample into its record (a later sample at the same place wins, as before)."""
+        fs = self.rates[strap]
+        index = self.where.of(chunk, fs)
+        inside = (index >= 0) & (index < self.n_records * fs)
+        index, uv = index[inside], chunk.uv[inside]
+        records = index // fs
+        pending = self.pending[strap]
+        for record in np.unique(records).tolist():
+            here = records == record
+            samples = pending.get(record)
+            if samples is None:
+                samples = pending[record] = np.full(fs, EDF_FILL)
+            samples[index[here] - record * fs] = uv[here]
+
+    def take(self, strap: str, first: int, last: int) -> np.ndarray:
+        """Records ``first`` to ``last - 1`` of ``strap`` (EDF_FILL where no sample came), forgotten here."""
+        fs = self.rates[strap]
+        pending = self.pending[strap]
+        fill = np.full(fs, EDF_FILL)
+        return np.concatenate([pending.pop(record, fill) for record in range(first, last)])
+
+
 def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progress) -> None:
+    """Write the EDF+ file, data record by data record as the raw frames are decoded (bounded memory).
+
+    The raw frames are walked twice: once to learn each ECG strap's rate, the frames set aside
+    and when each data record is complete, then to fill the records and write them, as soon as
+    :data:`EDF_STREAM_RECORDS` of them are complete. The tachograms (4 Hz) are built
+    whole (a few MB for a day).
+    """
     try:
         import pyedflib
     except ImportError as error:  # pragma: no cover - a dependency of the package
@@ -180,45 +291,65 @@ def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
         times = np.array([ctx.beat_rel_s(b.t_s) for b in record.beats]) + offset_s
         series.append((record, times, record.rr_ms, _runs(times, record.segments)))
     end_s = max(ctx.duration_s + offset_s, *(float(t[-1]) for _, t, _, _ in series))
-    raw = decode_signals(ctx.session.timeline)
-    annotations = _annotations(ctx, offset_s, end_s, raw)
+    where = _EcgIndex(ctx.start_ns / 1e9, offset_s)
+    timeline = ctx.session.timeline
+    scans, last_position, beyond = _scan_ecg(timeline, where, max(1, math.ceil(end_s - 1e-9)))
+    annotations = _annotations(ctx, offset_s, end_s, scans)
     annotation_signals = EDF_MAX_ANNOTATION_SIGNALS - 1
     n_records = max(1, math.ceil(end_s - 1e-9), math.ceil(len(annotations) / annotation_signals))
     annotation_signals = min(EDF_MAX_ANNOTATION_SIGNALS, math.ceil(len(annotations) / n_records) + 1)
     n_samples = n_records * EDF_FS_HZ
     progress.set_total(len(straps) + n_records)
 
-    signals: list[np.ndarray] = []
+    digital: list[np.ndarray] = []  # the tachograms, whole (digital values)
     headers: list[dict[str, Any]] = []
     labels = dedupe([_ascii_field(r.strap_id, EDF_LABEL_CHARS - 3) or "strap" for r, _, _, _ in series])
     for (record, times, rr, runs), label in zip(series, labels, strict=True):
         rr_signal = _tachogram(times, rr, runs, n_samples)
         hr_signal = np.divide(60000.0, rr_signal, out=np.full_like(rr_signal, EDF_FILL), where=rr_signal > 0)
-        signals += [rr_signal, np.clip(hr_signal, 0.0, EDF_HR_MAX_BPM)]
         common = {"sample_frequency": EDF_FS_HZ, "physical_min": 0.0, "digital_min": -32768, "digital_max": 32767,
                   "prefilter": "", "transducer": ""}
-        headers += [{**common, "label": f"RR {label}", "dimension": "ms", "physical_max": EDF_RR_MAX_MS},
-                    {**common, "label": f"HR {label}", "dimension": "bpm", "physical_max": EDF_HR_MAX_BPM}]
+        rr_header = {**common, "label": f"RR {label}", "dimension": "ms", "physical_max": EDF_RR_MAX_MS}
+        hr_header = {**common, "label": f"HR {label}", "dimension": "bpm", "physical_max": EDF_HR_MAX_BPM}
+        digital += [_digital(rr_signal, rr_header).astype(np.int16),
+                    _digital(np.clip(hr_signal, 0.0, EDF_HR_MAX_BPM), hr_header).astype(np.int16)]
+        headers += [rr_header, hr_header]
         progress.advance()
-    for strap_id, strap_signals in raw.items():
-        t, uv = strap_signals.ecg_samples()
-        if not len(t):
-            continue
-        fs = round(strap_signals.ecg[0].fs_hz)
-        ecg = np.full(n_records * fs, EDF_FILL)
-        index = np.round((t - ctx.start_ns / 1e9 + offset_s) * fs).astype(np.int64)
-        inside = (index >= 0) & (index < ecg.size)
-        ecg[index[inside]] = uv[inside]
-        signals.append(ecg)
+    ecg = _EcgRecords(scans, where, n_records)
+    ecg_straps = list(ecg.rates)  # in the order the straps' raw frames first came (as before)
+    for strap_id in ecg_straps:
         label = _ascii_field(strap_id, EDF_LABEL_CHARS - 4) or "strap"
-        headers.append({"sample_frequency": fs, "physical_min": -EDF_ECG_LIMIT_UV - 1, "physical_max": EDF_ECG_LIMIT_UV,
-                        "digital_min": -32768, "digital_max": 32767, "prefilter": "", "transducer": "chest strap ECG",
-                        "label": f"ECG {label}", "dimension": "uV"})
+        headers.append({"sample_frequency": ecg.rates[strap_id], "physical_min": -EDF_ECG_LIMIT_UV - 1,
+                        "physical_max": EDF_ECG_LIMIT_UV, "digital_min": -32768, "digital_max": 32767, "prefilter": "",
+                        "transducer": "chest strap ECG", "label": f"ECG {label}", "dimension": "uV"})
+    # complete[r]: the timeline position after which records 0..r hold every sample they will get
+    complete = np.full(n_records, -1, dtype=np.int64)
+    known = min(n_records, len(last_position))
+    complete[:known] = last_position[:known]
+    for late, position in beyond.items():
+        if late < n_records:
+            complete[late] = position
+    complete = np.maximum.accumulate(complete)
 
     patient = (_ascii_field(ctx.client, 40) if ctx.client else "") or "X"
     technician = _ascii_field(ctx.practitioner, 20) if ctx.practitioner else ""
     create_new_file(temporary)  # 0600 before pyedflib writes a byte into it (it keeps the mode)
-    writer = pyedflib.EdfWriter(str(temporary), len(signals), file_type=pyedflib.FILETYPE_EDFPLUS)
+    writer = pyedflib.EdfWriter(str(temporary), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
+    written = 0
+
+    def write_until(last: int) -> None:
+        """Write data records ``written`` to ``last - 1``, at most EDF_CHUNK_RECORDS per call."""
+        nonlocal written
+        tachogram_rates = [int(h["sample_frequency"]) for h in headers[:len(digital)]]
+        while written < last:
+            upto = min(last, written + EDF_CHUNK_RECORDS)
+            block = [np.ascontiguousarray(d[written * fs:upto * fs]) for d, fs in zip(digital, tachogram_rates, strict=True)]
+            block += [_digital(ecg.take(strap, written, upto), header)
+                      for strap, header in zip(ecg_straps, headers[len(digital):], strict=True)]
+            writer.writeSamples(block, digital=True)
+            progress.advance(upto - written)
+            written = upto
+
     try:
         writer.setSignalHeaders(headers)
         writer.setStartdatetime(start_time)
@@ -227,13 +358,14 @@ def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
             writer.setTechnician(technician)
         writer.setEquipment(_ascii_field(f"somafeedback_{__version__}", 30))
         writer.set_number_of_annotation_signals(annotation_signals)
-        digital = [_digital(signal, header) for signal, header in zip(signals, headers, strict=True)]
-        rates = [int(header["sample_frequency"]) for header in headers]
-        for first in range(0, n_records, EDF_CHUNK_RECORDS):
-            last = min(n_records, first + EDF_CHUNK_RECORDS)
-            writer.writeSamples([np.ascontiguousarray(d[first * fs:last * fs]) for d, fs in zip(digital, rates, strict=True)],
-                                digital=True)
-            progress.advance(last - first)
+        if ecg_straps:
+            for position, strap, chunk in _raw_frames(timeline):
+                if isinstance(chunk, EcgChunk) and strap in ecg.rates:
+                    ecg.add(strap, chunk)
+                ready = int(np.searchsorted(complete, position, side="right"))
+                if ready - written >= EDF_STREAM_RECORDS:
+                    write_until(ready)
+        write_until(n_records)
         for onset, duration, text in annotations:
             writer.writeAnnotation(onset, duration, text)
     finally:

@@ -3,11 +3,13 @@
 ``kubios``: one RR text file per strap with beats, ``<stem>.txt`` (one strap) or ``<stem>_<strap>.txt``
     Written by :func:`~somafeedback.interop.rr_files.write_kubios_rr` (UTF-8, CRLF, ``#`` header lines,
     one RR in seconds per line; :func:`~somafeedback.interop.rr_files.read_rr_file` reads back exactly
-    the recorded values, which are multiples of 1/1024 s). Every beat as recorded, raw: beats
+    the recorded values: strap RR are multiples of 1/1024 s, ECG-timed RR are exact to 1e-6 ms). Every
+    beat the app measures, raw: beats
     the app flagged are kept (Kubios does its own correction), and RR intervals on both sides of
     a gap simply follow each other. Header entries: ``session id``, ``client`` (not when
     de-identified and only when known), ``session start (UTC)`` (``YYYY-MM-DD HH:MM:SS.fff``),
-    ``strap``, ``beats``, ``beats flagged as artifacts by somafeedback (kept in the data)``,
+    ``strap``, ``beats``, ``beat source`` (e.g. ``ECG R-peaks (812 beats) + strap RR (40 beats)``: the
+    session's one beat series, :func:`~somafeedback.sessions.beat_series.session_beats`), ``beats flagged as artifacts by somafeedback (kept in the data)``,
     ``timing segments`` and ``new segment at beats`` (1-based numbers of the beats that start a
     new timing segment after a gap, contact loss or re-anchoring; the RR before each is not
     continuous with it), ``first beat (s after session start)``, ``exported by``.
@@ -45,6 +47,7 @@ def export_kubios(ctx: Context, out: Path | None, outputs: Outputs, progress: Pr
             "session start (UTC)": start.strftime("%Y-%m-%d %H:%M:%S.") + f"{start.microsecond // 1000:03d}",
             "strap": record.strap_id,
             "beats": str(len(record.beats)),
+            "beat source": record.beat_source,
             "beats flagged as artifacts by somafeedback (kept in the data)": str(sum(record.flagged)),
             "timing segments": str(len(breaks) + 1),
             "new segment at beats": ", ".join(map(str, breaks)) or "none",

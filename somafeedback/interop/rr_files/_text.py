@@ -19,7 +19,7 @@ from .series import RRFileError
 MAX_QUOTED_CHARS = 40  # characters of an offending value quoted in an error message
 MAX_FILE_BYTES = 64 * 2**20  # bytes; larger files are refused (a week of RR as text is ~3-25 MB)
 MAX_LINES = 1_000_000  # lines; more are refused (one beat per line: ~11 days at 60 bpm, a week at 100 bpm)
-MAX_LINE_CHARS = 1024  # characters of one line; a longer line is refused (one beat per line)
+MAX_LINE_CHARS = 262_144  # characters of one line; a longer line is refused (a header may list ~30,000 segment starts)
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (

@@ -1,0 +1,139 @@
+"""Library benchmark: how fast the reading commands start, and what reading a long session costs.
+
+Every figure runs the installed ``somafeedback`` console script in a fresh subprocess, as a
+practitioner would:
+
+* ``analyze_startup_ratio``: ``somafeedback analyze`` of a 4-beat RR file against
+  ``python -c "import numpy"`` (median of 7 runs each, after one warm-up run of each);
+* ``report_1h_html_s`` / ``report_1h_pdf_s``: ``somafeedback report`` of a 1-hour simulated
+  Polar H10 session (ECG, chest motion and RR), wall seconds including start-up;
+* ``edf_export_peak_mib_1h``: peak resident memory of ``somafeedback export --format edf`` of
+  that session; ``edf_export_peak_mib_24h``: the same for a 24-hour session imported from a
+  real RR record (``../shared/data/rr/nsr001_rr_secs.txt``, RR only, no ECG: recording 24 h of
+  a simulated H10 would take about 20 minutes);
+* ``replay_1h_speed_x``: ``somafeedback replay --speed max`` of the 1-hour session, as a
+  multiple of real time (3600 s / wall seconds, start-up included).
+
+The sessions are made here in a temporary folder (``--cache DIR`` keeps and reuses them):
+the 1-hour one with ``somafeedback record --simulate calm --speed max --duration 3600``.
+Goals (issue #22): start-up <= 3x, report <= 2 s (HTML) and <= 3 s (PDF), EDF export
+<= 150 MiB at 1 h and 24 h, replay >= 2000x real time.
+
+Prints ``name: value unit`` lines (and the sessions it used on stderr).
+Run: python benchmarks/bench_library.py [--cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Final
+
+REPO: Final = Path(__file__).resolve().parents[1]
+RR_24H: Final = REPO.parent / "shared" / "data" / "rr" / "nsr001_rr_secs.txt"
+SOMAFEEDBACK: Final = Path(sys.executable).parent / "somafeedback"  # the venv's console script
+SESSION_SUFFIX: Final = ".session.sqlite"
+STARTUP_RUNS: Final = 7
+HOUR_S: Final = 3600.0
+FOUR_BEATS: Final = "1000\n1010\n990\n1005\n"
+ENV: Final = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}  # reports draw with Qt, without a display
+
+# A parent that runs one command and reports the child's peak resident memory (ru_maxrss, KiB on Linux).
+_MEASURE: Final = ("import json, resource, subprocess, sys; "
+                   "done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True); "
+                   "print(json.dumps([resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, done.returncode, done.stderr]))")
+
+
+def _run(*argv: str | Path) -> float:
+    """Wall seconds of one command (output discarded); raises with its stderr when it fails."""
+    start = time.perf_counter()
+    done = subprocess.run([str(a) for a in argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv))} failed ({done.returncode}): {done.stderr.strip()}")
+    return took
+
+
+def _median_s(argv: list[str | Path], runs: int = STARTUP_RUNS) -> float:
+    _run(*argv)  # warm-up: compiled modules cached, files in the page cache
+    return statistics.median(_run(*argv) for _ in range(runs))
+
+
+def _peak_mib(*argv: str | Path) -> float:
+    """Peak resident memory (MiB) of the command's process alone."""
+    measured = subprocess.run([sys.executable, "-c", _MEASURE, *map(str, argv)], capture_output=True, text=True,
+                              check=True, env=ENV)
+    peak_kib, code, stderr = json.loads(measured.stdout)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv))} failed ({code}): {stderr.strip()}")
+    return float(peak_kib) / 1024
+
+
+def _only_session(folder: Path) -> Path:
+    found = sorted(folder.glob(f"*{SESSION_SUFFIX}"))
+    if len(found) != 1:
+        raise RuntimeError(f"expected one session in {folder}, found {len(found)}")
+    return found[0]
+
+
+def hour_session(cache: Path) -> Path:
+    """A 1-hour simulated H10 session (recorded once per cache folder)."""
+    folder = cache / "h10_1h"
+    if not folder.is_dir() or not list(folder.glob(f"*{SESSION_SUFFIX}")):
+        took = _run(SOMAFEEDBACK, "record", "--simulate", "calm", "--speed", "max", "--duration", str(int(HOUR_S)),
+                    "--recordings", folder)
+        print(f"recorded 1 h simulated H10 in {took:.0f} s", file=sys.stderr)
+    return _only_session(folder)
+
+
+def day_session(cache: Path) -> Path:
+    """A 24-hour session imported from a real RR record (RR only, no ECG)."""
+    folder = cache / "rr_24h"
+    if not folder.is_dir() or not list(folder.glob(f"*{SESSION_SUFFIX}")):
+        _run(SOMAFEEDBACK, "import", RR_24H, "--recordings", folder)
+    return _only_session(folder)
+
+
+def startup_ratio(cache: Path) -> float:
+    beats = cache / "four_beats.txt"
+    beats.write_text(FOUR_BEATS)
+    analyze = _median_s([SOMAFEEDBACK, "analyze", beats])
+    numpy = _median_s([sys.executable, "-c", "import numpy"])
+    print(f"analyze of 4 beats: median {analyze:.3f} s; python -c 'import numpy': median {numpy:.3f} s", file=sys.stderr)
+    return analyze / numpy
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--cache", type=Path, metavar="DIR", help="keep the sessions made here and reuse them")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench_library_") as temporary:
+        cache = args.cache or Path(temporary)
+        cache.mkdir(parents=True, exist_ok=True)
+        out = Path(temporary) / "out"
+        out.mkdir()
+        print(f"analyze_startup_ratio: {startup_ratio(cache):.2f} x", flush=True)
+        hour = hour_session(cache)
+        day = day_session(cache)
+        print(f"sessions: {hour} (1 h simulated H10); {day} (24 h imported RR, no ECG)", file=sys.stderr)
+        for fmt in ("html", "pdf"):
+            took = _run(SOMAFEEDBACK, "report", hour, "--format", fmt, "--out", out / f"report.{fmt}")
+            print(f"report_1h_{fmt}_s: {took:.2f} s", flush=True)
+        print(f"edf_export_peak_mib_1h: {_peak_mib(SOMAFEEDBACK, 'export', hour, '--format', 'edf', '--out', out / 'h.edf'):.0f} MiB",
+              flush=True)
+        print(f"edf_export_peak_mib_24h: {_peak_mib(SOMAFEEDBACK, 'export', day, '--format', 'edf', '--out', out / 'd.edf'):.0f} MiB",
+              flush=True)
+        took = _run(SOMAFEEDBACK, "replay", hour, "--speed", "max")
+        print(f"replay_1h_speed_x: {HOUR_S / took:.0f} x", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
