@@ -5,7 +5,7 @@ Thread: any (pure; one pass over the timeline).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,11 +32,12 @@ class StrapSignals:
         return np.concatenate([c.t_s for c in self.ecg]), np.concatenate([c.uv for c in self.ecg])
 
 
-def decode_signals(timeline: Iterable[Notification | SourceEvent]) -> dict[str, StrapSignals]:
-    """Raw signal chunks per strap (only straps that streamed any)."""
+def raw_frames(timeline: Iterable[Notification | SourceEvent]) -> Iterator[tuple[int, str, object]]:
+    """(timeline position, strap, decoded chunk) of every raw frame, one at a time, decoded as live
+    (a seek starts the straps' streams afresh; gaps, events and lost links reach them as live).
+    A chunk is an EcgChunk, an AccChunk or a MalformedPacket (a frame set aside)."""
     streams: dict[str, PmdStream] = {}
-    out: dict[str, StrapSignals] = {}
-    for item in timeline:
+    for position, item in enumerate(timeline):
         if isinstance(item, TimelineEvent) and item.kind == "seek":
             streams.clear()
             continue
@@ -50,12 +51,19 @@ def decode_signals(timeline: Iterable[Notification | SourceEvent]) -> dict[str, 
             stream.link_lost()
         elif isinstance(item, Notification):
             for chunk in stream.feed(item):
-                record = out.setdefault(strap, StrapSignals(strap))
-                if isinstance(chunk, EcgChunk):
-                    record.ecg.append(chunk)
-                elif isinstance(chunk, AccChunk):
-                    record.acc.append(chunk)
-                else:
-                    record.malformed += 1
-                    record.set_aside.append(chunk)
+                yield position, strap, chunk
+
+
+def decode_signals(timeline: Iterable[Notification | SourceEvent]) -> dict[str, StrapSignals]:
+    """Raw signal chunks per strap (only straps that streamed any)."""
+    out: dict[str, StrapSignals] = {}
+    for _position, strap, chunk in raw_frames(timeline):
+        record = out.setdefault(strap, StrapSignals(strap))
+        if isinstance(chunk, EcgChunk):
+            record.ecg.append(chunk)
+        elif isinstance(chunk, AccChunk):
+            record.acc.append(chunk)
+        else:
+            record.malformed += 1
+            record.set_aside.append(chunk)  # type: ignore[arg-type]
     return out

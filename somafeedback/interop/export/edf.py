@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -46,10 +46,10 @@ from typing import Any, Final
 import numpy as np
 
 from somafeedback import __version__
-from somafeedback.devices.events import (EcgChunk, GapEvent, LinkEvent, LinkState, MalformedPacket, Notification,
-                                         TimelineEvent)
-from somafeedback.devices.pmd_stream import PmdStream
+from somafeedback.devices.events import EcgChunk, GapEvent, LinkEvent, MalformedPacket, Notification, TimelineEvent
 from somafeedback.sessions.file import TimelineItem
+from somafeedback.sessions.raw_signals import raw_frames
+
 from ._context import Context, file_targets, straps_with_beats
 from ._writing import ExportError, Outputs, Progress, create_new_file, dedupe
 
@@ -173,27 +173,6 @@ class _EcgScan:
     set_aside: list[MalformedPacket] = field(default_factory=list)  # frames set aside (bad bytes, or a stamp off the clock)
 
 
-def _raw_frames(timeline: Sequence[TimelineItem]) -> Iterator[tuple[int, str, object]]:
-    """(timeline position, strap, decoded chunk) of every raw frame, decoded exactly as
-    :func:`~somafeedback.sessions.raw_signals.decode_signals` decodes them, one at a time."""
-    streams: dict[str, PmdStream] = {}
-    for position, item in enumerate(timeline):
-        if isinstance(item, TimelineEvent) and item.kind == "seek":
-            streams.clear()
-            continue
-        strap = getattr(item, "strap_id", None)
-        if strap is None:
-            continue
-        stream = streams.setdefault(strap, PmdStream(strap))
-        if isinstance(item, (GapEvent, TimelineEvent)):
-            stream.event(item)
-        elif isinstance(item, LinkEvent) and item.state is LinkState.LOST:
-            stream.link_lost()
-        elif isinstance(item, Notification):
-            for chunk in stream.feed(item):
-                yield position, strap, chunk
-
-
 class _EcgIndex:
     """Where an ECG sample goes: its sample number from EDF sample 0 (the strap's clock mapped to the host's)."""
 
@@ -212,7 +191,7 @@ def _scan_ecg(timeline: Sequence[TimelineItem], where: _EcgIndex, known_records:
     scans: dict[str, _EcgScan] = {}
     last = np.full(known_records, -1, dtype=np.int64)
     beyond: dict[int, int] = {}
-    for position, strap, chunk in _raw_frames(timeline):
+    for position, strap, chunk in raw_frames(timeline):
         scan = scans.setdefault(strap, _EcgScan(strap))
         if isinstance(chunk, EcgChunk):
             if scan.fs is None:
@@ -359,7 +338,7 @@ def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
         writer.setEquipment(_ascii_field(f"somafeedback_{__version__}", 30))
         writer.set_number_of_annotation_signals(annotation_signals)
         if ecg_straps:
-            for position, strap, chunk in _raw_frames(timeline):
+            for position, strap, chunk in raw_frames(timeline):
                 if isinstance(chunk, EcgChunk) and strap in ecg.rates:
                     ecg.add(strap, chunk)
                 ready = int(np.searchsorted(complete, position, side="right"))
