@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 from session_helpers import run_in_session_time
 
-from somafeedback.clock import LoopClock
+from somafeedback.clock import MAX_SPEED, LoopClock, SessionEventLoop
 from somafeedback.devices.events import Notification, SourceEvent, StrapSink, TimelineEvent
 from somafeedback.devices.simulator.radio import SimulatedRadio
 from somafeedback.devices.supervisor import StrapSupervisor
@@ -73,3 +73,31 @@ def record_simulated(
 
 def run(main: Callable[[], Coroutine[Any, Any, Any]], speed: float) -> Any:
     return run_in_session_time(main, speed)
+
+
+def record_straps(path: Path, straps: Sequence[tuple[str, int | None, bool]], manifest: dict[str, Any],
+                  events: Sequence[tuple[float, str, dict]], duration_s: float, wall_origin: float) -> Path:
+    """Several simulated straps (scenario, seed, H10?) -> bumble -> bleak -> one supervisor each ->
+    one SessionWriter, with ``events`` written at their session times, for ``duration_s`` at max speed,
+    the session clock starting at the wall time ``wall_origin``."""
+
+    async def main() -> None:
+        async with SimulatedRadio() as radio:
+            added = [await radio.add_strap(name, seed=seed, h10=h10) for name, seed, h10 in straps]
+            clock = LoopClock(asyncio.get_running_loop())
+            writer = SessionWriter(path, clock, manifest)
+            supervisors = [StrapSupervisor(radio.stack, writer, clock, strap_id=f"strap{k}", address=s.address)
+                           for k, s in enumerate(added, start=1)]
+            tasks = [asyncio.create_task(s.run()) for s in supervisors]
+            for at, kind, data in events:
+                await asyncio.sleep(at - clock.now())
+                writer.event(TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data))
+            await asyncio.sleep(duration_s - clock.now())
+            for supervisor in supervisors:
+                supervisor.stop()
+            await asyncio.gather(*tasks)
+            writer.close()
+
+    with asyncio.Runner(loop_factory=lambda: SessionEventLoop(MAX_SPEED, wall_origin=wall_origin)) as runner:
+        runner.run(main())
+    return path

@@ -7,7 +7,6 @@ plus markers, a note naming the client, a cue and a state change written as the 
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import json
@@ -19,9 +18,8 @@ import numpy as np
 import pyedflib
 import pytest
 
-from somafeedback.clock import MAX_SPEED, LoopClock, SessionEventLoop
+from recording_helpers import record_straps
 from somafeedback.devices.events import GapEvent, Notification, TimelineEvent
-from somafeedback.devices.simulator.radio import SimulatedRadio
 from somafeedback.devices.supervisor import StrapSupervisor
 from somafeedback.interop.export import DEIDENTIFIED_START_WALL, FORMATS, ExportError, export_session
 from somafeedback.hrv.metric_rows import METRIC_COLUMNS
@@ -50,27 +48,7 @@ def _record(path: Path, scenarios: Sequence[tuple[str, int | None]], duration_s:
             events: Sequence[tuple[float, str, dict]] = EVENTS) -> Path:
     manifest = {"client": CLIENT, "practitioner": PRACTITIONER, "mode": "session", "tags": ["wren follow-up"],
                 "source": f"/home/{PRACTITIONER}/2024-05-17"}  # the writer adds the devices it meets
-
-    async def main() -> None:
-        async with SimulatedRadio() as radio:
-            straps = [await radio.add_strap(name, seed=seed) for name, seed in scenarios]
-            clock = LoopClock(asyncio.get_running_loop())
-            writer = SessionWriter(path, clock, manifest)
-            supervisors = [StrapSupervisor(radio.stack, writer, clock, strap_id=f"strap{k}", address=s.address)
-                           for k, s in enumerate(straps, start=1)]
-            tasks = [asyncio.create_task(s.run()) for s in supervisors]
-            for at, kind, data in events:
-                await asyncio.sleep(at - clock.now())
-                writer.event(TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data))
-            await asyncio.sleep(duration_s - clock.now())
-            for supervisor in supervisors:
-                supervisor.stop()
-            await asyncio.gather(*tasks)
-            writer.close()
-
-    with asyncio.Runner(loop_factory=lambda: SessionEventLoop(MAX_SPEED, wall_origin=WALL_ORIGIN)) as runner:
-        runner.run(main())
-    return path
+    return record_straps(path, [(name, seed, False) for name, seed in scenarios], manifest, events, duration_s, WALL_ORIGIN)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ and swings computed from those. The structural test counts the live analyses a w
 
 from __future__ import annotations
 
-import asyncio
 import math
 import statistics
 from pathlib import Path
@@ -19,16 +18,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from somafeedback.clock import MAX_SPEED, LoopClock, SessionEventLoop
+from recording_helpers import record_straps
 from somafeedback.devices.events import Beat, Notification, TimelineEvent
-from somafeedback.devices.simulator.radio import SimulatedRadio
-from somafeedback.devices.supervisor import StrapSupervisor
 from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.hrv.whole_record import summarize
 from somafeedback.live.analysis import LiveAnalysis
 from somafeedback.regulation.pendulation import bands_of, swings_from_beats
 from somafeedback.reports.content import session_content
-from somafeedback.sessions.file import SessionWriter, read_session
+from somafeedback.sessions.file import read_session
 from somafeedback.signals.chest_motion import BreathingEstimate
 
 DURATION_S = 300.0  # s of recording
@@ -43,27 +40,8 @@ EVENTS = ((20.0, "baseline", BASELINE), (90.0, "marker", {"label": "resource"}),
 def session_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """strap1: a simulated Polar H10 (raw ECG and motion); strap2: a plain strap with artifacts."""
     path = tmp_path_factory.mktemp("one_pass") / "two.session.sqlite"
-
-    async def main() -> None:
-        async with SimulatedRadio() as radio:
-            straps = [await radio.add_strap("calm", seed=5, h10=True), await radio.add_strap("artifacts", seed=6)]
-            clock = LoopClock(asyncio.get_running_loop())
-            writer = SessionWriter(path, clock, {"client": "Client B", "mode": "session"})
-            supervisors = [StrapSupervisor(radio.stack, writer, clock, strap_id=f"strap{k}", address=s.address)
-                           for k, s in enumerate(straps, start=1)]
-            tasks = [asyncio.create_task(s.run()) for s in supervisors]
-            for at, kind, data in EVENTS:
-                await asyncio.sleep(at - clock.now())
-                writer.event(TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data))
-            await asyncio.sleep(DURATION_S - clock.now())
-            for supervisor in supervisors:
-                supervisor.stop()
-            await asyncio.gather(*tasks)
-            writer.close()
-
-    with asyncio.Runner(loop_factory=lambda: SessionEventLoop(MAX_SPEED, wall_origin=WALL_ORIGIN)) as runner:
-        runner.run(main())
-    return path
+    return record_straps(path, [("calm", 5, True), ("artifacts", 6, False)], {"client": "Client B", "mode": "session"},
+                         EVENTS, DURATION_S, WALL_ORIGIN)
 
 
 class _Separate:
