@@ -17,7 +17,7 @@ from somafeedback.hrv.artifacts import flag_artifacts
 from somafeedback.cli.main import main
 from somafeedback.hrv.metric_rows import METRIC_COLUMNS
 
-KEYS = {"n_beats", "duration_s", "artifact_pct", "uncorrected", "corrected"}
+KEYS = {"n_beats", "duration_s", "artifact_pct", "uncorrected", "corrected", "frequency_segments"}
 TIME_KEYS = {"mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct"}
 
 
@@ -38,7 +38,7 @@ def test_json_summary_of_the_24h_record_has_exactly_the_keys_and_textbook_values
     summary = json.loads(result.stdout)
     assert set(summary) == KEYS
     assert set(summary["uncorrected"]) == TIME_KEYS
-    assert set(summary["corrected"]) == TIME_KEYS | {"lf_ms2", "hf_ms2", "lf_hf"}
+    assert set(summary["corrected"]) == TIME_KEYS | {"lf_ms2", "hf_ms2", "lf_hf", "validity"}
     assert "seconds" in result.stderr and "start offset" in result.stderr  # the unit is stated
     rr = nsr001_ms()
     d = np.diff(rr)
