@@ -17,10 +17,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from killed_recordings import ManualClock, killed_recording, write_beats
 from session_helpers import REPO
 
 from somafeedback.cli.main import main as cli_main
-from somafeedback.devices.events import Notification, TimelineEvent
+from somafeedback.devices.events import TimelineEvent
 from somafeedback.sessions.analysis import session_series
 from somafeedback.sessions.file import SUFFIX, SessionWriter, read_session
 from somafeedback.sessions.library import client_baselines, list_sessions, summarize_file
@@ -29,26 +30,6 @@ from somafeedback.sessions.review_notes import stored_review_notes
 from somafeedback.sessions.verify import verify_session
 
 SAMPLE = REPO / "recordings" / "polar-h10-slow-breathing.session.sqlite"
-HR = "00002a37-0000-1000-8000-00805f9b34fb"
-
-
-class ManualClock:
-    """A session clock the test moves by hand (seconds)."""
-
-    def __init__(self, start_wall: float) -> None:
-        self.t, self.start_wall = 0.0, start_wall
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    def now(self) -> float:
-        return self.t
-
-    def now_ns(self) -> int:
-        return round(self.t * 1e9)
-
-    def wall_time(self) -> float:
-        return self.start_wall + self.t
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -56,47 +37,10 @@ def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-def _beat(rr_ms: int) -> bytes:
-    """A Heart Rate Measurement (flags: 8-bit HR, RR present) with one RR in 1/1024 s."""
-    rr = round(rr_ms * 1.024)
-    return bytes([0x10, round(60000 / rr_ms)]) + rr.to_bytes(2, "little")
-
-
-def _write(writer: SessionWriter, clock: ManualClock, beats: int, strap: str = "strap1") -> None:
-    for n in range(beats):
-        clock.advance(0.8)
-        writer.notification(Notification(strap, HR, n + 1, clock.now_ns(), clock.wall_time(), _beat(800 + 10 * (n % 5))))
-
-
-def _killed(folder: Path, name: str, client: str, beats: int = 200, checkpoint_after: int = 0) -> Path:
-    """What a killed recorder leaves: the file and its -wal, copied while the writer still held them.
-
-    ``checkpoint_after``: beats written (and checkpointed into the file itself) before the rest.
-    """
-    clock = ManualClock(start_wall=1_700_000_000.0)
-    live = folder.parent / f"live-{name}"
-    live.mkdir()
-    path = live / f"{name}{SUFFIX}"
-    gone = {"pid": 1, "host": "the machine that recorded it"}  # its recorder is not running here
-    writer = SessionWriter(path, clock, {"client": client, "mode": "recording", "recorder": gone})
-    writer._db.execute("PRAGMA wal_autocheckpoint=0")  # everything stays in the -wal, as after a crash
-    _write(writer, clock, checkpoint_after)
-    writer.commit()
-    writer._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    _write(writer, clock, beats - checkpoint_after)
-    writer.commit()
-    target = folder / path.name
-    for suffix in ("", "-wal"):
-        shutil.copyfile(f"{path}{suffix}", f"{target}{suffix}")
-    writer.close()
-    shutil.rmtree(live)
-    return target
-
-
 def _finished(folder: Path, name: str, client: str, beats: int = 100) -> Path:
     clock = ManualClock(start_wall=1_700_000_000.0)
     writer = SessionWriter(folder / f"{name}{SUFFIX}", clock, {"client": client, "mode": "recording"})
-    _write(writer, clock, beats)
+    write_beats(writer, clock, beats)
     writer.event(TimelineEvent("baseline", clock.now_ns(), clock.wall_time(), {"rmssd_ms": 40.0}))
     writer.close()
     return writer.path
@@ -127,7 +71,7 @@ def test_readers_leave_a_library_of_finished_and_killed_recordings_byte_identica
     library = tmp_path / "library"
     library.mkdir()
     finished = _finished(library, "done", "Client A")
-    killed = _killed(library, "killed", "Client A")
+    killed = killed_recording(library, "killed", "Client A")
     shutil.copyfile(SAMPLE, library / SAMPLE.name)
     before = _digest(library)
     assert any(name.endswith("-wal") for name in before)
@@ -137,7 +81,7 @@ def test_readers_leave_a_library_of_finished_and_killed_recordings_byte_identica
 
 
 def test_a_killed_recording_is_read_whole_with_its_wal(tmp_path) -> None:
-    killed = _killed(tmp_path, "killed", "Client A", beats=300)
+    killed = killed_recording(tmp_path, "killed", "Client A", beats=300)
     session = read_session(killed)
     assert len(session.notifications) == 300 and session.wal == "applied"
     assert session.ended_unexpectedly and session.problems == []
@@ -147,8 +91,8 @@ def test_a_killed_recording_is_read_whole_with_its_wal(tmp_path) -> None:
 def test_a_wal_of_another_session_is_never_applied(tmp_path) -> None:
     one, other = tmp_path / "one", tmp_path / "other"
     one.mkdir(), other.mkdir()
-    mine = _killed(one, "mine", "Client A", beats=50)
-    foreign = _killed(other, "theirs", "Client B", beats=120)
+    mine = killed_recording(one, "mine", "Client A", beats=50)
+    foreign = killed_recording(other, "theirs", "Client B", beats=120)
     mine_alone = tmp_path / "alone"  # what the file says without any side file
     mine_alone.mkdir()
     shutil.copyfile(mine, mine_alone / mine.name)
@@ -167,7 +111,7 @@ def test_a_wal_of_another_session_is_never_applied(tmp_path) -> None:
 
 
 def test_a_wal_whose_header_checksum_does_not_match_is_never_applied(tmp_path) -> None:
-    killed = _killed(tmp_path, "killed", "Client A", beats=80, checkpoint_after=30)
+    killed = killed_recording(tmp_path, "killed", "Client A", beats=80, checkpoint_after=30)
     wal = Path(f"{killed}-wal")
     data = bytearray(wal.read_bytes())
     data[16] ^= 0x01  # salt-1: the header checksum no longer matches
@@ -203,7 +147,7 @@ def test_a_read_only_folder_lists_healthy_sessions_as_complete(tmp_path) -> None
 
 
 def test_repair_makes_a_killed_recording_one_file_and_says_so(tmp_path) -> None:
-    killed = _killed(tmp_path, "killed", "Client A", beats=150)
+    killed = killed_recording(tmp_path, "killed", "Client A", beats=150)
     before = read_session(killed)
     said = repair_session(killed)
     assert "merged" in said and "self-contained" in said
@@ -216,7 +160,7 @@ def test_repair_makes_a_killed_recording_one_file_and_says_so(tmp_path) -> None:
 
 
 def test_cli_sessions_repair_and_verify(tmp_path) -> None:
-    killed = _killed(tmp_path, "killed", "Client A", beats=60)
+    killed = killed_recording(tmp_path, "killed", "Client A", beats=60)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert cli_main(["sessions", "--recordings", str(tmp_path), "verify"]) == 0

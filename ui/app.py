@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = AppSettings()
     exercises = load_exercises()
-    private_notices = _private_library(args.recordings or settings.recordings)
+    library = args.recordings or settings.recordings
+    private_notices = _private_library(library)
     if args.replay:
         from .replay_window import ReplayWindow
 
@@ -88,13 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         review.show()
         if args.speed != 1.0:
             review.set_speed(args.speed)
-        return _exec(app, review, args.quit_after, private_notices)
+        return _exec(app, review, args.quit_after, private_notices, library)
     if args.mode == "home":
         home = build_home_window(args, settings, exercises)
         home.show()
         if args.script:
             QtCore.QTimer.singleShot(0, lambda: home.start(args.script))
-        return _exec(app, home, args.quit_after, private_notices)
+        return _exec(app, home, args.quit_after, private_notices, library)
     built = build_practitioner_app(args, settings, exercises)
     window, client = built.window, built.client
     window.show()
@@ -103,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.environ.get("SOMAFEEDBACK_STARTUP_REPORT"):  # benchmarks/bench_ui.py: time to the first painted window
         QtCore.QTimer.singleShot(0, lambda: print("first paint", flush=True))
     QtCore.QTimer.singleShot(0, built.engine.start)  # paint first, then connect
-    code = _exec(app, window, args.quit_after, private_notices)
+    code = _exec(app, window, args.quit_after, private_notices, library)
     built.engine.stop()  # the engine running now (the simulated strap's, after a switch)
     return code
 
@@ -236,16 +237,26 @@ def _private_library(folder: Path) -> list[str]:
     return notices
 
 
-def _exec(app: object, window: object, quit_after: float | None, notices: Sequence[str] = ()) -> int:
+def _exec(app: object, window: object, quit_after: float | None, notices: Sequence[str] = (),
+          library: Path | None = None) -> int:
     """Run the event loop; ``quit_after`` seconds later close the window and quit (tests, demos).
 
-    ``notices``: one-line messages shown in the window's status bar once it is painted.
+    ``notices``: one-line messages shown in the window's status bar once it is painted;
+    ``library``: where to look for recordings a crash interrupted (offered to finish, once painted).
     """
-    from PySide6 import QtCore
+    from PySide6 import QtCore, QtWidgets
+
+    from .interrupted_recordings import offer_to_finish
 
     status = getattr(window, "statusBar", None)
     if notices and callable(status):
         QtCore.QTimer.singleShot(0, lambda: status().showMessage("  ".join(notices), 20000))
+    if library is not None:
+        def offer() -> None:
+            if isinstance(window, QtWidgets.QWidget):  # kept alive with the window
+                window.interrupted_offer = offer_to_finish(window, library)  # type: ignore[attr-defined]
+
+        QtCore.QTimer.singleShot(0, offer)
 
     if quit_after is not None and math.isfinite(quit_after):
         _quit_after_session_time(app, window, quit_after)

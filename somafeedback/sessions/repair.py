@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from somafeedback import __version__
-from .file import SessionFileError, read_manifest, recorder_alive
+from .file import SUFFIX, SessionFileError, read_manifest, recorder_alive
 from .integrity import checked_manifest
 from .opening import NotASession, check_sqlite_file, has_wal, open_read_only, wal_path
 
@@ -87,3 +87,22 @@ def repair_session(path: Path) -> str:
         shutil.rmtree(stage, ignore_errors=True)
     return (f"{path.name}: merged the side file's committed data ({wal_bytes} bytes) into the session file; it is "
             "now one self-contained file (it still reads as ended unexpectedly: the recording was not stopped)")
+
+
+def interrupted_recordings(library: Path) -> list[Path]:
+    """Recordings in the library that a crash or power cut left with a side file to merge (their
+    recorder is not running), oldest name first: what the app offers to repair on its next start.
+    Reads only; a damaged or foreign file is not offered (``sessions verify`` reports it)."""
+    found = []
+    for side in sorted(Path(library).glob(f"*{SUFFIX}-wal")):
+        path = Path(str(side).removesuffix("-wal"))
+        try:
+            with open_read_only(path) as opened:
+                if opened.wal != "applied":
+                    continue
+                manifest = checked_manifest(read_manifest(opened.db, path))
+        except (SessionFileError, NotASession, sqlite3.DatabaseError, OSError):
+            continue
+        if "ended_wall" not in manifest and not recorder_alive(manifest):
+            found.append(path)
+    return found
