@@ -15,7 +15,14 @@ import pytest
 import scipy.signal
 from session_helpers import SHARED_DATA
 
-from somafeedback.signals.ecg_peaks import EcgPeakDetector, RPeak, detect_offline, reference_peaks
+from somafeedback.signals.ecg_peaks import (
+    CLIP_UV,
+    EcgPeakDetector,
+    RPeak,
+    _median_of_ints,
+    detect_offline,
+    reference_peaks,
+)
 
 FS: Final = 130.0  # Hz, the Polar H10's ECG rate
 FRAME: Final = 73  # samples in a typical Polar H10 ECG notification
@@ -211,6 +218,56 @@ def test_amplitude_scales_with_gain_and_detection_does_not_change(record100: Rec
     assert np.abs(_indices(louder) - _indices(base)).max() < 0.01
     ratio = np.array([b.amplitude_uv for b in louder]) / np.array([a.amplitude_uv for a in base])
     assert np.abs(ratio - 2.5).max() < 0.01
+
+
+# -- fast paths against the straightforward computation --------------------------------------
+def test_scipys_compiled_cores_give_what_its_public_functions_give(record100: Record) -> None:
+    """The hot path calls the compiled cores of sosfilt and find_peaks; the public functions (the fallback) agree exactly."""
+    fast = EcgPeakDetector(FS)
+    assert fast._sosfilt_core is not None and fast._peak_cores is not None  # the fast path is the one in use here
+    public = EcgPeakDetector(FS)
+    public._sosfilt_core = None
+    public._peak_cores = None
+    assert _stream(record100.ecg_uv, FRAME, public)[0] == record100.peaks  # every index, amplitude and latency
+    ecg_208 = _to_130hz(np.loadtxt(ECG / "mitdb208_excerpt_360Hz_mV.csv", skiprows=1) * 1000.0)
+    public.reset()
+    assert _stream(ecg_208, FRAME, public)[0] == _stream(ecg_208, FRAME)[0]
+
+
+def test_the_integer_median_is_numpys(record100: Record) -> None:
+    cleaned = np.rint(record100.ecg_uv * 64.0).astype(np.int64)  # integers like the detector's cleaned signal
+    rng = np.random.default_rng(5)
+    for size in [*range(1, 31), 16, 16, 16]:  # 16: the baseline window at 130 Hz
+        for start in rng.integers(0, cleaned.size - size, 20):
+            window = cleaned[start:start + size]
+            assert _median_of_ints(window.tolist()) == float(np.median(window)), (start, size)
+
+
+def _sanitise_reference(x: np.ndarray, last: float) -> np.ndarray:
+    """The straightforward input hygiene: every sample tested, np.clip."""
+    finite = np.isfinite(x)
+    if not finite.all():
+        positions = np.maximum.accumulate(np.where(finite, np.arange(x.size), -1))
+        x = np.where(positions >= 0, x[np.maximum(positions, 0)], last)
+    return np.clip(x, -CLIP_UV, CLIP_UV)
+
+
+def test_input_hygiene_matches_the_straightforward_version(record100: Record) -> None:
+    frames = [record100.ecg_uv[k * FRAME:(k + 1) * FRAME].copy() for k in range(12)]
+    frames[1][[0, 5]] = np.nan
+    frames[2][:] = np.nan
+    frames[3][10] = np.inf
+    frames[4][[3, 4]] = [np.inf, -np.inf]
+    frames[5][:] = 1.5e308  # finite samples whose sum overflows
+    frames[6][::2] = -3.2e7
+    frames[7] = frames[7][:1]
+    frames[8][0] = np.nan  # before any finite sample of this frame: the previous frame's last
+    detector = EcgPeakDetector(FS)
+    for frame in frames:
+        last = detector._last_x
+        expected = _sanitise_reference(frame, last)
+        got = detector._sanitise(frame)
+        assert got is not frame and np.array_equal(got, expected)
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -250,3 +250,20 @@ def test_record_100_amplitude_edr(record100: Record100) -> None:
     assert agree >= 0.8, summary
     # neurokit2's RSA EDR tracks another rhythm on this record (module docstring): only its range is checked
     assert all(4.0 <= r <= 30.0 for r in record100.nk_ecg_rsp_bpm.values()), summary
+
+
+def test_scipy_signal_is_imported_by_the_first_estimate_not_by_the_constructor() -> None:
+    """A strap's raw signals build an EcgRespiration at once; scipy.signal (about 0.4 s to import) waits until it is used."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from somafeedback.signals.raw_signals import StrapRawSignals\n"
+            "raw = StrapRawSignals('strap')\n"
+            "before = 'scipy.signal' in sys.modules\n"
+            "for k in range(80):\n"
+            "    raw.edr.push_peak(0.8 * k, 1000.0 + 50.0 * (k % 4))\n"
+            "raw.edr.estimate(0.8 * 79)\n"
+            "print(before, 'scipy.signal' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["False", "True"]

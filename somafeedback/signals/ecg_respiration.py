@@ -46,8 +46,9 @@ second); :meth:`EcgRespiration.push_peak` is O(1).
 Other reasons when not valid: "warming up" (the beats span less than ``MIN_COVERAGE`` of
 the window), "too few beats", "no recent beats" (none for ``MAX_BEAT_GAP_S``).
 
-Thread: any, one at a time (synchronous, no clock of its own). scipy.signal is imported by
-the constructor, never at module import.
+Thread: any, one at a time (synchronous, no clock of its own). scipy.signal (about 0.4 s to
+import) is imported by the first estimate that band-passes, not by the constructor: a strap's
+raw signals build one before anyone knows whether ECG breathing will be needed.
 """
 
 from __future__ import annotations
@@ -95,13 +96,10 @@ class EcgRespiration:
     def __init__(self, window_s: float = 60.0) -> None:
         if not window_s >= 20.0:
             raise ValueError(f"window_s must be at least 20 s, got {window_s!r}")
-        import scipy.signal as signal  # imported here, never at app start-up
-
         self.window_s = float(window_s)
         self._peaks: deque[tuple[float, float]] = deque()
         self._hann = np.empty(0)
-        self._sosfiltfilt = signal.sosfiltfilt
-        self._band = signal.butter(2, BAND_HZ, btype="bandpass", fs=RESAMPLE_HZ, output="sos")
+        self._band: np.ndarray | None = None  # band-pass sections, designed on first use
 
     def reset(self) -> None:
         """Forget every peak (after a gap in the stream)."""
@@ -135,12 +133,20 @@ class EcgRespiration:
         x = np.interp(grid, t, amp)
         x = x - np.polyval(np.polyfit(grid - grid[0], x, 1), grid - grid[0])
         hr_hz = (len(t) - 1) / float(t[-1] - t[0])
-        banded = self._sosfiltfilt(self._band, x)
+        banded = self._band_pass(x)
         rate_hz, share = self._spectral_peak(banded, min(BAND_HZ[1], MAX_HR_FRACTION * hr_hz))
         if not share >= MIN_PEAK_SHARE:
             return _invalid(now_s, "no clear breathing rhythm")
         phase = _phase(grid, x, rate_hz, now_s)
         return BreathingEstimate(now_s, 60.0 * rate_hz, phase, math.nan, True, "", False, "ecg")
+
+    def _band_pass(self, x: np.ndarray) -> np.ndarray:
+        """``x`` band-passed over BAND_HZ forwards and backwards (no delay)."""
+        import scipy.signal as signal  # noqa: PLC0415 - on first use, kept off start-up
+
+        if self._band is None:
+            self._band = signal.butter(2, BAND_HZ, btype="bandpass", fs=RESAMPLE_HZ, output="sos")
+        return signal.sosfiltfilt(self._band, x)
 
     def _spectral_peak(self, x: np.ndarray, top_hz: float) -> tuple[float, float]:
         """(frequency of the highest peak in [BAND_HZ[0], top_hz], its share of that band's power)."""

@@ -20,6 +20,7 @@ Thread: the loop that delivers the notifications (synchronous, one instance per 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -50,6 +51,55 @@ class BreathingTrace:
 RawItem = EcgChunk | AccChunk | MalformedPacket | Beat | BreathingEstimate | BreathingTrace
 
 
+class _TimeMap:
+    """Session times of the ECG detector's last ``size`` samples, to place R peaks found at sub-sample indices.
+
+    A Python list trimmed now and then (no array copy per chunk); :meth:`at` is ``np.interp`` on the
+    sample grid, computed as np.interp does it (same operations, same result) without building the grid.
+    """
+
+    def __init__(self) -> None:
+        self._times: list[float] = []
+        self._first = 0  # detector index of _times[0]
+        self.size = 0  # samples kept (the map covers the last ``size`` samples pushed)
+
+    def extend(self, t_s: np.ndarray, size: int) -> None:
+        """Append a chunk's sample times (s); keep the last ``size`` of them."""
+        self.size = size
+        self._times.extend(t_s.tolist())
+        excess = len(self._times) - 2 * size  # trimmed in batches: at most 2 x size held
+        if excess > 0:
+            del self._times[:excess]
+            self._first += excess
+
+    def at(self, index: float) -> float | None:
+        """Session time (s) of detector sample ``index`` (fractional: linear between samples), None if no longer kept."""
+        times = self._times
+        start = max(len(times) - self.size, 0)  # the oldest sample still in the map
+        position = index - (self._first + start)  # one subtraction of an integer, as np.interp's caller did
+        if position < 0:
+            return None
+        j = int(position)  # position >= 0: the sample at or before it
+        last = len(times) - start - 1
+        if j >= last:  # at (or, never for a peak, after) the newest sample
+            return times[-1]
+        if position == j:
+            return times[start + j]
+        before, after = times[start + j], times[start + j + 1]
+        # np.interp: slope over the unit step, then slope * offset + left value (NaN retry kept)
+        slope = after - before
+        value = slope * (position - j) + before
+        if math.isnan(value):
+            value = slope * (position - (j + 1)) + after
+            if math.isnan(value) and before == after:
+                value = before
+        return value
+
+    def clear(self) -> None:
+        self._times.clear()
+        self._first = 0
+
+
 class StrapRawSignals:
     """One strap's PMD notifications in; chunks, ECG beats and breathing out."""
 
@@ -64,8 +114,7 @@ class StrapRawSignals:
         self.segment = ECG_SEGMENT_BASE - 1
         self.last_ecg_s = -np.inf
         self.last_acc_s = -np.inf
-        self._times = np.empty(0)  # session times of the detector's recent samples
-        self._times_first = 0  # detector index of _times[0]
+        self._times = _TimeMap()  # session times of the detector's recent samples
         self._last_peak: float | None = None  # detector sample index of the previous R peak
         self._next_edr_s = -np.inf
         self._trace_until_s = -np.inf
@@ -105,8 +154,7 @@ class StrapRawSignals:
     def _restart_ecg(self) -> None:
         if self.detector is not None:
             self.detector.reset()
-        self._times = np.empty(0)
-        self._times_first = 0
+        self._times.clear()
         self._last_peak = None
 
     def _ecg(self, chunk: EcgChunk) -> list[RawItem]:
@@ -118,17 +166,12 @@ class StrapRawSignals:
             self._restart_ecg()
             self.segment += 1
         self.last_ecg_s = float(chunk.t_s[-1])
-        self._times = np.concatenate((self._times, chunk.t_s))
-        keep = int(TIME_MAP_S * chunk.fs_hz)
-        if self._times.size > keep:
-            self._times_first += self._times.size - keep
-            self._times = self._times[-keep:]
+        self._times.extend(chunk.t_s, int(TIME_MAP_S * chunk.fs_hz))
         out: list[RawItem] = []
         for peak in self.detector.push(chunk.uv):
-            position = peak.index - self._times_first
-            if position < 0:
+            t_s = self._times.at(peak.index)
+            if t_s is None:
                 continue  # older than the time map: cannot be placed
-            t_s = float(np.interp(position, np.arange(self._times.size), self._times))
             self.edr.push_peak(t_s, peak.amplitude_uv)
             if self._last_peak is not None:  # RR on the strap's own sample clock: exact, whatever the time map does
                 rr_ms = (peak.index - self._last_peak) * 1000.0 / chunk.fs_hz
