@@ -104,3 +104,31 @@ def test_artifact_heavy_windows_report_hrv_unavailable() -> None:
     reasons = {m.time.validity.reason.split(":")[0] for m in out}
     assert "HRV unavailable" in reasons
     assert any(m.time.hr_valid and not m.time.validity.valid for m in out)  # HR stays, HRV goes
+
+
+def test_the_beat_history_holds_what_a_plain_list_of_the_last_beats_holds() -> None:
+    """The numpy history against a deque of (t, rr, accepted), through growth, compaction and clears."""
+    from collections import deque
+
+    from somafeedback.hrv.pipeline import _BeatHistory
+
+    rr = irurzun_ms()[5000:7000]
+    t = np.cumsum(rr) / 1000.0
+    accepted = np.random.default_rng(5).random(len(rr)) > 0.05
+    span_s = 64.0
+    history = _BeatHistory(span_s, capacity=8)  # small: it must grow and move its beats
+    reference: deque[tuple[float, float, bool]] = deque()
+    for k, (tk, rk, ok) in enumerate(zip(t.tolist(), rr.tolist(), accepted.tolist(), strict=True)):
+        if k in (700, 701, 1500):  # a gap
+            history.clear()
+            reference.clear()
+        history.append(tk, rk, ok)
+        reference.append((tk, rk, ok))
+        while reference and reference[0][0] <= tk - span_s:
+            reference.popleft()
+        for start in (tk - 64.0, tk - 30.0, tk - 1000.0, tk):
+            got_t, got_rr, n_beats, n_flagged = history.after(start)
+            beats = [b for b in reference if b[0] > start]
+            kept = [(bt, br) for bt, br, bok in beats if bok]
+            assert (n_beats, n_flagged) == (len(beats), len(beats) - len(kept))
+            assert got_t.tolist() == [bt for bt, _ in kept] and got_rr.tolist() == [br for _, br in kept]

@@ -565,3 +565,138 @@ def test_a_shared_tachogram_gives_the_same_breathing_measures() -> None:
     shared = resample_tachogram(t, rr, BREATHING_FS_HZ)
     assert breathing_rate(t, rr, tachogram=shared) == breathing_rate(t, rr)
     assert np.array_equal(rsa_peak_to_trough(t, rr, tachogram=shared), rsa_peak_to_trough(t, rr))
+
+
+# ----------------------------------------------------------------------------------------
+# the fast paths against the library routines they replace, on real beats
+# ----------------------------------------------------------------------------------------
+def _real_windows(seconds: float, count: int = 6) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Windows of about ``seconds`` of real beats from three records (times in s, RR in ms)."""
+    out = []
+    for name in ("nsr001", "irurzun", "polar"):
+        ticks, per_s = RECORDS[name]()
+        last_start = max(0, len(ticks) - int(seconds / 0.3) - 2)  # leaves beats for the window even at 200 bpm
+        for start in np.linspace(0, last_start, count, dtype=int):
+            out.append(window(ticks, per_s, int(start), seconds))
+    return out
+
+
+@pytest.mark.parametrize("seconds", [3.0, 64.0, 300.0])
+def test_the_cubic_spline_is_scipys_not_a_knot_cubic_spline(seconds: float) -> None:
+    from scipy.interpolate import CubicSpline
+
+    from somafeedback.hrv.tachogram import cubic_spline, grid_count
+
+    for t, rr in _real_windows(seconds):
+        if len(t) < 4:
+            continue
+        t = t + 1234.5  # beat times well away from 0, as in a session
+        for fs in (4.0, 2.0):
+            n = grid_count(float(t[-1] - t[0]), fs)
+            for grid in (t[0] + np.arange(n) / fs, t[-1] - np.arange(n - 1, -1, -1) / fs):  # from the first, to the last beat
+                grid = np.concatenate((grid, t))  # ... and the beats themselves (breakpoints)
+                grid.sort()
+                np.testing.assert_allclose(cubic_spline(t, rr, grid), CubicSpline(t, rr)(grid), rtol=1e-13, atol=0.0)
+
+
+@pytest.mark.parametrize(("window_name", "segment_s", "overlap"), [
+    ("hann", 256.0, 0.5), ("hann", 60.0, 0.5), ("hamming", 100.0, 0.25), ("boxcar", 50.0, 0.0),
+])
+def test_welch_is_scipys_welch(window_name: str, segment_s: float, overlap: float) -> None:
+    from scipy.signal import welch as scipy_welch
+
+    from somafeedback.hrv.tachogram import taper, welch
+
+    fs = 4.0
+    for t, rr in _real_windows(300.0, count=3):
+        _, x = resample_tachogram(t, rr, fs)
+        nperseg = min(len(x), int(segment_s * fs))
+        noverlap = int(overlap * nperseg)
+        x = x[(len(x) - nperseg) % (nperseg - noverlap):]  # whole steps, as power_spectrum trims it
+        x = x - x.mean()
+        freqs, psd = welch(x, fs, taper(window_name, nperseg), noverlap, 2 * nperseg)
+        ref_freqs, ref_psd = scipy_welch(x, fs=fs, window=window_name, nperseg=nperseg, noverlap=noverlap,
+                                         nfft=2 * nperseg, detrend=False, scaling="density", average="mean")
+        assert np.array_equal(freqs, ref_freqs)
+        np.testing.assert_allclose(psd, ref_psd, rtol=1e-10, atol=1e-12 * ref_psd.max())
+
+
+def test_the_fast_integration_helpers_equal_numpy() -> None:
+    from somafeedback.hrv.rsa import _median
+    from somafeedback.hrv.tachogram import highest_peak, integrate, periodogram, symmetric_hann, trapezoid
+
+    def integrate_reference(freqs: np.ndarray, psd: np.ndarray, low: float, high: float) -> float:
+        inside = (freqs > low) & (freqs < high)
+        x = np.concatenate(([low], freqs[inside], [high]))
+        y = np.concatenate((np.interp([low], freqs, psd), psd[inside], np.interp([high], freqs, psd)))
+        return float(np.trapezoid(y, x))
+
+    def highest_peak_reference(psd: np.ndarray, first: int, last: int) -> int:
+        k = np.arange(max(first, 1), min(last, len(psd) - 2) + 1)
+        local = k[(psd[k] >= psd[k - 1]) & (psd[k] > psd[k + 1])]
+        return first + int(np.argmax(psd[first:last + 1])) if len(local) == 0 else int(local[np.argmax(psd[local])])
+
+    for t, rr in _real_windows(64.0):
+        _, x = resample_tachogram(t, rr, 4.0)
+        freqs, psd = periodogram(x - x.mean(), 4.0, symmetric_hann(len(x)), 4096)
+        for low, high in ((0.05, 0.5), (0.04, 0.15), (0.15, 0.4), (0.1, 0.1005), (0.0, 2.0), (0.2, 0.1)):
+            assert integrate(freqs, psd, low, high) == integrate_reference(freqs, psd, low, high)
+        for first, last in ((51, 512), (0, 2048), (100, 100), (2040, 2048)):
+            assert highest_peak(psd, first, last) == highest_peak_reference(psd, first, last)
+        assert trapezoid(psd, freqs) == float(np.trapezoid(psd, freqs))
+        for n in (1, 2, 7, 8):
+            assert _median(psd[100:100 + n]) == float(np.median(psd[100:100 + n]))
+
+
+def test_breathing_measures_equal_the_two_measures_on_one_tachogram() -> None:
+    from somafeedback.hrv.rsa import BREATHING_FS_HZ, breathing_measures
+
+    for t, rr in _real_windows(64.0):
+        shared = resample_tachogram(t, rr, BREATHING_FS_HZ)
+        estimate, swings = breathing_measures(t, rr)
+        assert estimate == breathing_rate(t, rr, tachogram=shared)
+        assert np.array_equal(swings, rsa_peak_to_trough(t, rr, tachogram=shared))
+    t, rr = _real_windows(64.0, count=1)[0]
+    for bad_t, bad_rr in ((t[:3], rr[:3]), (t[:30], rr[:30]), (t[::-1], rr), (t, -rr)):  # too few, too short, order, sign
+        with pytest.raises(ValueError) as expected:
+            shared = resample_tachogram(bad_t, bad_rr, BREATHING_FS_HZ)
+            breathing_rate(bad_t, bad_rr, tachogram=shared)
+            rsa_peak_to_trough(bad_t, bad_rr, tachogram=shared)
+        with pytest.raises(ValueError, match=re.escape(str(expected.value))):
+            breathing_measures(bad_t, bad_rr)
+
+
+def test_breath_cycle_extrema_equal_the_plain_numpy_version() -> None:
+    """rsa's _alternating_extrema against the straightforward numpy version it was written from,
+    on real tachograms and on coarsely quantised ones (plateaus, a flat start)."""
+    from somafeedback.hrv.rsa import P2T_MIN_SWING_FRACTION, _alternating_extrema
+
+    def reference(y: np.ndarray, min_gap: int) -> list[int]:
+        d = np.sign(np.diff(y))
+        nonzero = np.flatnonzero(d)
+        if len(nonzero) == 0:
+            return []
+        last = np.maximum.accumulate(np.where(d != 0, np.arange(len(d)), -1))
+        d = d[np.where(last >= 0, last, nonzero[0])]
+        turns = np.flatnonzero(d[1:] != d[:-1]) + 1
+        while len(turns) >= 3:
+            swings = np.abs(np.diff(y[turns]))
+            small = (np.diff(turns) < min_gap) | (swings < P2T_MIN_SWING_FRACTION * np.median(swings))
+            if not small.any():
+                break
+            before = np.concatenate(([np.inf], swings[:-1]))
+            after = np.concatenate((swings[1:], [np.inf]))
+            drop = np.flatnonzero(small & (swings <= before) & (swings < after))
+            if len(drop) == 0:
+                drop = np.flatnonzero(small)[[np.argmin(swings[small])]]
+            turns = np.delete(turns, np.concatenate((drop, drop + 1)))
+        return turns.tolist()
+
+    checked = 0
+    for t, rr in _real_windows(64.0, count=10):
+        _, x = resample_tachogram(t, rr, 4.0)
+        for y in (x, np.round(x / 8.0) * 8.0, np.concatenate((np.full(5, x[0]), x)), np.full(20, 900.0)):
+            for min_gap in (1, 4, 12):
+                assert _alternating_extrema(y, min_gap) == reference(y, min_gap)
+                checked += 1
+    assert checked == 3 * 4 * 3 * 10

@@ -20,16 +20,14 @@ Thread: any; one pipeline per strap, fed in beat order. No neurokit2 here (see t
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .artifacts import ArtifactDetector, FlagReason, Judgement
-from .rsa import BREATHING_FS_HZ, breathing_rate, rsa_peak_to_trough
+from .rsa import breathing_measures
 from .spectral import SpectralSettings, band_powers, coherence
-from .tachogram import resample_tachogram
 from .time_domain import SlidingTimeDomain, TimeDomain, WindowValidity
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +88,57 @@ def _not_yet(window_s: float, reason: str) -> WindowValidity:
     return WindowValidity(window_s, 0, 0, False, reason)
 
 
+class _BeatHistory:
+    """The beats of the last ``span_s`` seconds of beat time: times (s), RR (ms), accepted.
+
+    Kept in growing numpy arrays (the live part is ``[head, tail)``) so that a spectral
+    window is a mask over them, not a Python list turned into arrays on every refresh.
+    Thread: the pipeline's.
+    """
+
+    def __init__(self, span_s: float, capacity: int = 512) -> None:
+        self._span_s = span_s
+        self._t = np.empty(capacity)
+        self._rr = np.empty(capacity)
+        self._ok = np.empty(capacity, dtype=bool)
+        self._head = self._tail = 0
+
+    def clear(self) -> None:
+        self._head = self._tail = 0
+
+    def append(self, t_s: float, rr_ms: float, accepted: bool) -> None:
+        """Add the newest beat and drop those at or before ``t_s - span_s``."""
+        if self._tail == len(self._t):
+            self._make_room()
+        tail = self._tail
+        self._t[tail], self._rr[tail], self._ok[tail] = t_s, rr_ms, accepted
+        self._tail = tail + 1
+        older = t_s - self._span_s
+        times = self._t
+        while self._head < self._tail and times[self._head] <= older:
+            self._head += 1
+
+    def _make_room(self) -> None:
+        live = slice(self._head, self._tail)
+        n = self._tail - self._head
+        if n > len(self._t) // 2:  # mostly live: grow
+            self._t, self._rr, self._ok = (np.concatenate((a[live], np.empty(len(a), dtype=a.dtype)))
+                                           for a in (self._t, self._rr, self._ok))
+        else:  # move the live beats to the front
+            for a in (self._t, self._rr, self._ok):
+                a[:n] = a[live]
+        self._head, self._tail = 0, n
+
+    def after(self, start_s: float) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Accepted beats later than ``start_s`` (times, RR) and the counts of all / flagged beats there."""
+        live = slice(self._head, self._tail)
+        inside = self._t[live] > start_s
+        accepted = inside & self._ok[live]
+        n_beats = int(np.count_nonzero(inside))
+        n_accepted = int(np.count_nonzero(accepted))
+        return self._t[live][accepted], self._rr[live][accepted], n_beats, n_beats - n_accepted
+
+
 class MetricsPipeline:
     """Artifact detection -> windowed metrics, one beat at a time."""
 
@@ -99,8 +148,7 @@ class MetricsPipeline:
         self.detector = ArtifactDetector()
         self.time_domain = SlidingTimeDomain(config.time_window_s, config.max_artifact_pct)
         self._history_s = max(config.frequency_window_s, config.breathing_window_s, config.coherence_window_s)
-        # every beat of the longest spectral window: (t_s, rr_ms, accepted)
-        self._recent: deque[tuple[float, float, bool]] = deque()
+        self._recent = _BeatHistory(self._history_s)  # every beat of the longest spectral window
         self._span_start_s: float | None = None
         self._after_gap = False
         self._last_segment: int | None = None
@@ -130,9 +178,7 @@ class MetricsPipeline:
         judgement = Judgement(True, suspect) if suspect is not None else self.detector.judge(rr_ms)
         accepted = not judgement.flagged
         self.time_domain.push(t_s, rr_ms, accepted)
-        self._recent.append((t_s, rr_ms, accepted))
-        while self._recent and self._recent[0][0] <= t_s - self._history_s:
-            self._recent.popleft()
+        self._recent.append(t_s, rr_ms, accepted)
         self._refresh_one(t_s)
         self._latest = BeatMetrics(
             t_s, rr_ms, judgement.flagged, judgement.reason, self.time_domain.metrics(t_s),
@@ -172,19 +218,14 @@ class MetricsPipeline:
         if min_s is not None and self._span_start_s is not None:
             start = max(start, self._span_start_s)  # a shorter window (>= min_s) is fine
             window_s = now_s - start
-        beats = [b for b in self._recent if b[0] > start]
-        accepted = [(t, rr) for t, rr, ok in beats if ok]
-        n_flagged = len(beats) - len(accepted)
+        t, rr, n_beats, n_flagged = self._recent.after(start)
         reason = ""
         need_s = window_s if min_s is None else min_s
         if self._span_start_s is None or now_s - need_s < self._span_start_s - 1e-9:
             reason = "refilling after a gap" if self._after_gap else "filling the window"
-        elif beats and 100.0 * n_flagged / len(beats) > self.config.max_artifact_pct:
-            reason = f"unavailable: {100.0 * n_flagged / len(beats):.0f} % of beats rejected"
-        validity = WindowValidity(window_s, len(beats), n_flagged, reason == "", reason)
-        if not accepted:
-            return np.empty(0), np.empty(0), validity
-        t, rr = np.array(accepted).T
+        elif n_beats and 100.0 * n_flagged / n_beats > self.config.max_artifact_pct:
+            reason = f"unavailable: {100.0 * n_flagged / n_beats:.0f} % of beats rejected"
+        validity = WindowValidity(window_s, n_beats, n_flagged, reason == "", reason)
         return t, rr, validity
 
     def _refresh_frequency(self, now_s: float) -> None:
@@ -205,9 +246,7 @@ class MetricsPipeline:
         rate = p2t = None
         if validity.valid:
             try:
-                tachogram = resample_tachogram(t, rr, BREATHING_FS_HZ)  # shared by both measures
-                estimate = breathing_rate(t, rr, tachogram=tachogram)
-                swings = rsa_peak_to_trough(t, rr, tachogram=tachogram)
+                estimate, swings = breathing_measures(t, rr)  # one resampling shared by both measures
             except ValueError as error:
                 validity = replace(validity, valid=False, reason=str(error))
             else:

@@ -27,14 +27,19 @@ from .tachogram import (
     is_flat,
     need_span,
     periodogram,
+    resample_checked,
     resample_tachogram,
+    symmetric_hann,
 )
 
-__all__ = ["BREATHING_FS_HZ", "BreathingEstimate", "breathing_rate", "rsa_peak_to_trough"]
+__all__ = ["BREATHING_FS_HZ", "BreathingEstimate", "breathing_measures", "breathing_rate", "rsa_peak_to_trough"]
 
 BREATHING_FS_HZ: Final = 4.0  # resampling rate of breathing_rate and rsa_peak_to_trough
+BREATHING_BAND_HZ: Final = (0.05, 0.5)  # breathing_rate's default search band (3-30 breaths/min)
+MIN_BREATH_S: Final = 2.0  # rsa_peak_to_trough's default shortest breath, s
 P2T_SMOOTH_SAMPLES: Final = 3  # moving-average length for finding breath cycles (0.75 s at 4 Hz)
 P2T_MIN_SWING_FRACTION: Final = 0.3  # swings below this share of the median swing are not breaths
+_SMOOTHING_KERNEL: Final = np.full(P2T_SMOOTH_SAMPLES, 1.0 / P2T_SMOOTH_SAMPLES)  # the centred moving average
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +71,7 @@ class BreathingEstimate:
 def breathing_rate(
     t_s: np.ndarray,
     rr_ms: np.ndarray,
-    band_hz: tuple[float, float] = (0.05, 0.5),
+    band_hz: tuple[float, float] = BREATHING_BAND_HZ,
     tachogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> BreathingEstimate:
     """Breathing rate (breaths/min) from the dominant RSA peak of the tachogram spectrum.
@@ -103,8 +108,16 @@ def breathing_rate(
     if not 0.0 < lo < hi <= fs / 2.0:
         raise ValueError(f"band_hz must be (low, high) with 0 < low < high <= {fs / 2} Hz, not {band_hz!r}")
     t, rr = checked_beats(t_s, rr_ms, what, MIN_BEATS["cubic"])
+    return _rate_of_checked(t, rr, lo, hi, tachogram)
+
+
+def _rate_of_checked(t: np.ndarray, rr: np.ndarray, lo: float, hi: float,
+                     tachogram: tuple[np.ndarray, np.ndarray] | None) -> BreathingEstimate:
+    """:func:`breathing_rate` of beats that :func:`checked_beats` has passed, band (lo, hi) Hz checked."""
+    what = "breathing_rate"
+    fs = BREATHING_FS_HZ
     span = need_span(t, 2.0 / lo, what, f"two cycles of the band's lower edge {lo} Hz")
-    hi = min(hi, 1000.0 / (2.0 * float(np.mean(rr))))  # beat-sampling Nyquist, Hz
+    hi = min(hi, 1000.0 / (2.0 * float(rr.mean())))  # beat-sampling Nyquist, Hz
     if hi <= lo:
         raise ValueError(f"{what}: the heart rate is too low to sample breathing above {lo} Hz")
     if is_flat(rr):
@@ -112,12 +125,12 @@ def breathing_rate(
     grid, x = tachogram if tachogram is not None else resample_tachogram(t, rr, fs, "cubic")
     x = detrend_linear(x)
     nfft = max(4096, 1 << int(math.ceil(math.log2(len(x)))))
-    freqs, psd = periodogram(x, fs, np.hanning(len(x)), nfft)
+    freqs, psd = periodogram(x, fs, symmetric_hann(len(x)), nfft)
     df = fs / nfft
     band_power = integrate(freqs, psd, lo, hi)
     k = highest_peak(psd, int(math.ceil(lo / df - GRID_EPS)), int(math.floor(hi / df + GRID_EPS)))
     peak_hz = float(freqs[k])
-    if np.all(psd[k - 1:k + 2] > 0.0):
+    if (psd[k - 1:k + 2] > 0.0).all():
         a, b, c = np.log(psd[k - 1:k + 2])
         denominator = a - 2.0 * b + c
         if denominator < 0.0:  # a proper maximum: move to the vertex of the parabola
@@ -133,7 +146,7 @@ def breathing_rate(
 def rsa_peak_to_trough(
     t_s: np.ndarray,
     rr_ms: np.ndarray,
-    min_breath_s: float = 2.0,
+    min_breath_s: float = MIN_BREATH_S,
     tachogram: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Peak-to-trough RSA amplitude of each breath in the window, ms (oldest first).
@@ -169,23 +182,48 @@ def rsa_peak_to_trough(
     if not (math.isfinite(min_breath_s) and min_breath_s > 0):
         raise ValueError(f"min_breath_s must be a positive number of seconds, not {min_breath_s!r}")
     t, rr = checked_beats(t_s, rr_ms, what, MIN_BEATS["cubic"])
+    return _swings_of_checked(t, rr, min_breath_s, tachogram)
+
+
+def _swings_of_checked(t: np.ndarray, rr: np.ndarray, min_breath_s: float,
+                       tachogram: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """:func:`rsa_peak_to_trough` of beats that :func:`checked_beats` has passed, ``min_breath_s`` checked."""
+    what = "rsa_peak_to_trough"
     need_span(t, min_breath_s, what, "at least one breath of min_breath_s")
     fs = BREATHING_FS_HZ
     grid, x = tachogram if tachogram is not None else resample_tachogram(t, rr, fs, "cubic")
     pad = P2T_SMOOTH_SAMPLES // 2
-    smooth = np.convolve(np.pad(x, pad, mode="edge"), np.full(P2T_SMOOTH_SAMPLES, 1.0 / P2T_SMOOTH_SAMPLES), mode="valid")
+    padded = np.concatenate((np.full(pad, x[0]), x, np.full(pad, x[-1])))  # np.pad(mode="edge"), without its overhead
+    smooth = np.convolve(padded, _SMOOTHING_KERNEL, mode="valid")
     extrema = _alternating_extrema(smooth, min_gap=max(1, int(round(min_breath_s / 2.0 * fs))))
     if len(extrema) < 3:
         return np.empty(0)
     first_is_max = smooth[extrema[0]] > smooth[extrema[1]]
     peaks = extrema[0 if first_is_max else 1::2]
-    bounds = np.searchsorted(t, grid[peaks])  # first beat at or after each cycle boundary
+    bounds = np.searchsorted(t, grid[peaks]).tolist()  # first beat at or after each cycle boundary
+    values = rr.tolist()  # a handful of beats per cycle: plain max / min beat np.ptp's per-call cost
     swings = [
-        float(np.ptp(rr[start:end + 1]))
-        for start, end in zip(bounds[:-1], np.minimum(bounds[1:], len(rr) - 1), strict=True)
+        max(values[start:end + 1]) - min(values[start:end + 1])
+        for start, end in zip(bounds[:-1], (min(b, len(values) - 1) for b in bounds[1:]), strict=True)
         if end > start
     ]
     return np.array(swings)
+
+
+# ----------------------------------------------------------------------------------------
+# both, as the live pipeline asks for them
+# ----------------------------------------------------------------------------------------
+def breathing_measures(t_s: np.ndarray, rr_ms: np.ndarray) -> tuple[BreathingEstimate, np.ndarray]:
+    """(``breathing_rate(t_s, rr_ms)``, ``rsa_peak_to_trough(t_s, rr_ms)``) with default settings.
+
+    The same values, and the same ValueError (first ``resample_tachogram``'s, then each
+    measure's) as resampling once and passing ``tachogram`` to both; the beats are checked
+    once instead of three times. Thread: any (pure).
+    """
+    t, rr = checked_beats(t_s, rr_ms, "resample_tachogram", MIN_BEATS["cubic"])
+    tachogram = resample_checked(t, rr, BREATHING_FS_HZ, "cubic")
+    lo, hi = BREATHING_BAND_HZ
+    return _rate_of_checked(t, rr, lo, hi, tachogram), _swings_of_checked(t, rr, MIN_BREATH_S, tachogram)
 
 
 def _alternating_extrema(y: np.ndarray, min_gap: int) -> list[int]:
@@ -195,26 +233,42 @@ def _alternating_extrema(y: np.ndarray, min_gap: int) -> list[int]:
     swings first, while two extrema are closer than ``min_gap`` samples or a swing is below
     ``P2T_MIN_SWING_FRACTION`` of the median swing.
     """
-    d = np.sign(np.diff(y))
-    nonzero = np.flatnonzero(d)
-    if len(nonzero) == 0:
+    # (1-D x.nonzero()[0] is np.flatnonzero(x); the methods skip the wrappers, this runs every 5 s)
+    d = np.sign(y[1:] - y[:-1])  # np.diff(y)
+    n_sloped = np.count_nonzero(d)
+    if n_sloped == 0:
         return []
     # a flat stretch takes the slope before it (the first slope at the start), so a plateau
     # yields one extremum, not two
-    last = np.maximum.accumulate(np.where(d != 0, np.arange(len(d)), -1))
-    d = d[np.where(last >= 0, last, nonzero[0])]
-    turns = np.flatnonzero(d[1:] != d[:-1]) + 1
+    if n_sloped < len(d):  # (a smooth tachogram rarely has one)
+        last = np.maximum.accumulate(np.where(d != 0, np.arange(len(d)), -1))
+        d = d[np.where(last >= 0, last, d.nonzero()[0][0])]
+    turns = (d[1:] != d[:-1]).nonzero()[0] + 1
     while len(turns) >= 3:
-        swings = np.abs(np.diff(y[turns]))
-        small = (np.diff(turns) < min_gap) | (swings < P2T_MIN_SWING_FRACTION * np.median(swings))
+        at_turns = y[turns]
+        swings = np.abs(at_turns[1:] - at_turns[:-1])
+        small = ((turns[1:] - turns[:-1]) < min_gap) | (swings < P2T_MIN_SWING_FRACTION * _median(swings))
         if not small.any():
             break
         # drop, at once, every flagged swing that is a local minimum of swing size (never two
         # neighbours, so the dropped pairs are disjoint); else the smallest flagged swing
-        before = np.concatenate(([np.inf], swings[:-1]))
-        after = np.concatenate((swings[1:], [np.inf]))
-        drop = np.flatnonzero(small & (swings <= before) & (swings < after))
+        local_minimum = small.copy()  # small & (swings <= the one before) & (swings < the one after)
+        local_minimum[1:] &= swings[1:] <= swings[:-1]
+        local_minimum[:-1] &= swings[:-1] < swings[1:]
+        drop = local_minimum.nonzero()[0]
         if len(drop) == 0:
-            drop = np.flatnonzero(small)[[np.argmin(swings[small])]]
-        turns = np.delete(turns, np.concatenate((drop, drop + 1)))
+            drop = small.nonzero()[0][[np.argmin(swings[small])]]
+        keep = np.ones(len(turns), dtype=bool)  # np.delete(turns, [*drop, *(drop + 1)])
+        keep[drop] = False
+        keep[drop + 1] = False
+        turns = turns[keep]
     return turns.tolist()
+
+
+def _median(values: np.ndarray) -> float:
+    """np.median of a short 1-D array (same value: the middle one, or the mean of the middle two)."""
+    ordered = np.sort(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return (float(ordered[middle - 1]) + float(ordered[middle])) / 2.0
