@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
-from typing import Final
+from typing import Any, Final, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -57,10 +57,17 @@ class PmdDataFrame:
     samples: npt.NDArray[np.int64] | npt.NDArray[np.float64]
 
 
+_Samples: TypeAlias = "npt.NDArray[np.int64] | npt.NDArray[np.float64]"
+
+
 @dataclass(frozen=True, slots=True)
 class _RawLayout:
     channels: int
     width: int  # bytes per channel value, signed little-endian
+
+    @property
+    def sample_bytes(self) -> int:
+        return self.channels * self.width
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,27 +110,36 @@ _DELTA_CHANNELS: Final[Mapping[int, int]] = {m: layout.channels for (m, _), layo
 _SHIFT_BY_WIDTH: Final = {w: 8 * (4 - w) for w in (1, 2, 3, 4)}  # bits to shift a top-aligned int32
 
 
-def _signed_le(raw: bytes, offset: int, count: int, width: int) -> npt.NDArray[np.int64]:
-    """``count`` signed little-endian integers of ``width`` (1-4) bytes from raw[offset:]."""
-    src = np.frombuffer(raw, dtype=np.uint8, count=count * width, offset=offset).reshape(count, width)
-    padded = np.zeros((count, 4), dtype=np.uint8)
-    padded[:, 4 - width :] = src  # top-aligned: the sign bit lands on bit 31 of an int32
-    return (padded.view("<i4").reshape(count) >> _SHIFT_BY_WIDTH[width]).astype(np.int64)
+def _signed_le(raw: bytes, offset: int, count: int, width: int) -> npt.NDArray[np.int32]:
+    """``count`` signed little-endian integers of ``width`` (1-4) bytes from raw[offset:], as int32.
+
+    One strided int32 view, no copy: element k reads the 4 bytes that END with value k, so
+    value k fills the top ``width`` bytes (its sign bit on bit 31) and the arithmetic shift
+    drops the 4 - width bytes before it. Needs ``offset >= 4 - width``: every caller reads
+    after the 10-byte frame header.
+    """
+    lead = 4 - width  # bytes before value k that the view reads too (shifted out)
+    if offset < lead or len(raw) < offset + count * width:
+        raise ValueError(f"{count} values of {width} bytes do not fit {len(raw)} bytes from offset {offset}")
+    view = np.ndarray((count,), dtype="<i4", buffer=raw, offset=offset - lead, strides=(width,))
+    return view >> _SHIFT_BY_WIDTH[width] if lead else view.copy()
 
 
-def _weights(bits: int) -> npt.NDArray[np.int64]:
-    return np.left_shift(np.int64(1), np.arange(bits, dtype=np.int64))
+def _signed_weights(bits: int) -> npt.NDArray[np.int64]:
+    """Bit weights of a ``bits``-bit two's-complement integer, LSB first: 1, 2, 4, ..., -2**(bits - 1)."""
+    weights = np.left_shift(np.int64(1), np.arange(bits, dtype=np.int64))
+    weights[-1] = -weights[-1]  # the sign bit counts negative: two's complement without a second pass
+    return weights
 
 
-_WEIGHTS: Final = {bits: _weights(bits) for bits in range(1, MAX_DELTA_BITS + 1)}
+_SIGNED_WEIGHTS: Final = {bits: _signed_weights(bits) for bits in range(1, MAX_DELTA_BITS + 1)}
 
 
 def _unpack_deltas(raw: bytes, offset: int, n_bytes: int, bits: int, n_values: int) -> npt.NDArray[np.int64]:
     """``n_values`` two's-complement integers of ``bits`` packed LSB-first from raw[offset:]."""
     stream = np.frombuffer(raw, dtype=np.uint8, count=n_bytes, offset=offset)
     bit_rows = np.unpackbits(stream, bitorder="little")[: n_values * bits].reshape(n_values, bits)
-    values = bit_rows.astype(np.int64) @ _WEIGHTS[bits]
-    return values - ((values >> (bits - 1)) << bits)  # sign bit set: subtract 2**bits
+    return bit_rows.astype(np.int64) @ _SIGNED_WEIGHTS[bits]
 
 
 def _reference_bytes(mtype: int, resolution_bits: int | None) -> int:
@@ -152,7 +168,7 @@ def _decode_delta_payload(raw: bytes, channels: int, ref_width: int) -> npt.NDAr
     if len(raw) < ref_end:
         problem = f"payload of {len(raw) - FRAME_HEADER_SIZE} bytes is shorter than its reference sample"
         raise format_error("compressed frame", f"{problem} ({channels} x {ref_width} bytes)", raw)
-    parts = [_signed_le(raw, FRAME_HEADER_SIZE, channels, ref_width).reshape(1, channels)]
+    blocks = []  # (offset of the deltas, their bytes, bits, count): every block checked before any is decoded
     pos = ref_end
     while pos < len(raw):
         if pos + 2 > len(raw):
@@ -166,10 +182,17 @@ def _decode_delta_payload(raw: bytes, channels: int, ref_width: int) -> npt.NDAr
         if pos + 2 + n_bytes > len(raw):
             problem = f"block at byte {pos} needs {n_bytes} bytes of deltas, {len(raw) - pos - 2} left"
             raise format_error("compressed frame", f"is truncated: {problem}", raw)
-        parts.append(_unpack_deltas(raw, pos + 2, n_bytes, bits, count * channels).reshape(count, channels))
+        blocks.append((pos + 2, n_bytes, bits, count))
         pos += 2 + n_bytes
-    samples = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    return np.cumsum(samples, axis=0)
+    # Row 0 the reference sample, then every block's deltas; summed in place down the rows.
+    samples = np.empty((1 + sum(block[3] for block in blocks), channels), dtype=np.int64)
+    samples[0] = [int.from_bytes(raw[at : at + ref_width], "little", signed=True)
+                  for at in range(FRAME_HEADER_SIZE, ref_end, ref_width)]
+    row = 1
+    for offset, n_bytes, bits, count in blocks:
+        samples[row : row + count] = _unpack_deltas(raw, offset, n_bytes, bits, count * channels).reshape(count, channels)
+        row += count
+    return np.cumsum(samples, axis=0, out=samples)
 
 
 # Data notification (PMD data characteristic):
@@ -200,6 +223,18 @@ def decode_data_frame(
     raw = as_bytes(payload)
     if isinstance(factor, bool) or not isinstance(factor, Real) or not math.isfinite(factor):
         raise ValueError(f"factor must be a finite number, got {factor!r}")
+    return _decode_frame(raw, float(factor), resolution_bits, np.int64)
+
+
+def decode_frame_as_float(raw: bytes, factor: float, resolution_bits: int | None) -> PmdDataFrame:
+    """:func:`decode_data_frame` for a caller whose ``factor`` (a finite float) and
+    ``resolution_bits`` are already checked (e.g. :class:`~.pmd_stream.PmdStream`, per stream
+    start): the same frame, with float64 samples (the same values). PmdFormatError as there."""
+    return _decode_frame(raw, factor, resolution_bits, np.float64)
+
+
+def _decode_frame(raw: bytes, factor: float, resolution_bits: int | None, dtype: type[np.generic]) -> PmdDataFrame:
+    """The frame in ``raw``; unscaled samples as ``dtype`` (int64 or float64), scaled ones float64."""
     if len(raw) < FRAME_HEADER_SIZE:
         raise format_error("data frame", f"is {len(raw)} bytes, shorter than its {FRAME_HEADER_SIZE}-byte header", raw)
     mtype = raw[0] & MEASUREMENT_TYPE_MASK
@@ -207,32 +242,33 @@ def decode_data_frame(
         raise format_error("data frame", f"has measurement type {mtype}, which this codec does not decode", raw)
     timestamp_ns = int.from_bytes(raw[1:9], "little")
     frame_type, compressed = raw[9] & FRAME_TYPE_MASK, bool(raw[9] & COMPRESSED_BIT)
-    name = MeasurementType(mtype).name
-    samples: npt.NDArray[np.int64] | npt.NDArray[np.float64]
+    samples: npt.NDArray[Any]  # int64 or float64 (see PmdDataFrame)
     if compressed:
         delta = _DELTA_LAYOUTS.get((mtype, frame_type))
         if delta is None:
+            name = MeasurementType(mtype).name
             raise format_error("data frame", f"has unknown compressed {name} frame type {frame_type}", raw)
         ref_width = _reference_bytes(mtype, resolution_bits)
         values = _decode_delta_payload(raw, delta.channels, ref_width)
-        scale = float(factor) * delta.scale
-        samples = values * scale if scale != 1.0 else values
+        scale = factor * delta.scale
+        samples = values * scale if scale != 1.0 else values.astype(dtype, copy=False)
         if delta.channels == 1:
             samples = samples.reshape(-1)
     else:
         layout = _RAW_LAYOUTS.get((mtype, frame_type))
         if layout is None:
+            name = MeasurementType(mtype).name
             raise format_error("data frame", f"has unknown {name} frame type {frame_type}", raw)
-        size = layout.channels * layout.width
         n_bytes = len(raw) - FRAME_HEADER_SIZE
         if n_bytes == 0:
             raise format_error("data frame", "holds no samples", raw)
-        if n_bytes % size:
-            problem = f"{n_bytes} bytes of {name} samples are not a multiple of the {size}-byte sample"
+        if n_bytes % layout.sample_bytes:
+            name = MeasurementType(mtype).name
+            problem = f"{n_bytes} bytes of {name} samples are not a multiple of the {layout.sample_bytes}-byte sample"
             raise format_error("data frame", problem, raw)
-        values = _signed_le(raw, FRAME_HEADER_SIZE, n_bytes // layout.width, layout.width)
+        values = _signed_le(raw, FRAME_HEADER_SIZE, n_bytes // layout.width, layout.width).astype(dtype)
         samples = values if layout.channels == 1 else values.reshape(-1, layout.channels)
-    return PmdDataFrame(mtype, timestamp_ns, frame_type, compressed, samples)
+    return PmdDataFrame(mtype, timestamp_ns, frame_type, compressed, cast(_Samples, samples))
 
 
 # -- encoders (the simulated strap) ----------------------------------------------------------
@@ -383,18 +419,46 @@ def sample_times_ns(
         raise ValueError(f"a frame has at least one sample, got n={n}")
     if not 0 <= timestamp_ns <= INT64_MAX:
         raise ValueError(f"timestamp_ns {timestamp_ns} is outside 0..2**63-1")
-    steps = np.arange(1, n + 1, dtype=np.float64)  # k + 1
     if previous_timestamp_ns is not None:
         span = timestamp_ns - previous_timestamp_ns
         if span <= 0:
             raise ValueError(f"frame stamp {timestamp_ns} is not after the previous {previous_timestamp_ns}")
+        steps = _steps_after(n)  # k + 1
         times = previous_timestamp_ns + np.rint(steps * (span / n)).astype(np.int64)
     else:
         if not math.isfinite(rate_hz) or rate_hz <= 0:
             raise ValueError(f"rate_hz must be positive without a previous stamp, got {rate_hz}")
-        times = timestamp_ns + np.rint((steps - n) * (NS_PER_S / rate_hz)).astype(np.int64)
+        steps = _steps_before(n)  # k + 1 - n
+        times = timestamp_ns + np.rint(steps * (NS_PER_S / rate_hz)).astype(np.int64)
     times[-1] = timestamp_ns
     return times
+
+
+MAX_CACHED_STEPS: Final = 1024  # frames of up to this many samples get cached step arrays (the H10's: 73 ECG, 36 ACC)
+_STEPS_AFTER: dict[int, npt.NDArray[np.float64]] = {}  # n -> [1, 2, ..., n] (read-only), per frame size seen
+_STEPS_BEFORE: dict[int, npt.NDArray[np.float64]] = {}  # n -> [1 - n, ..., -1, 0] (read-only)
+
+
+def _steps_after(n: int) -> npt.NDArray[np.float64]:
+    """[1.0, ..., n]: each sample's step count after the previous frame's stamp (cached per n)."""
+    steps = _STEPS_AFTER.get(n)
+    if steps is None:
+        steps = np.arange(1, n + 1, dtype=np.float64)
+        if n <= MAX_CACHED_STEPS:
+            steps.flags.writeable = False
+            _STEPS_AFTER[n] = steps
+    return steps
+
+
+def _steps_before(n: int) -> npt.NDArray[np.float64]:
+    """[1 - n, ..., 0.0]: each sample's step count before the frame's own stamp (cached per n)."""
+    steps = _STEPS_BEFORE.get(n)
+    if steps is None:
+        steps = np.arange(1, n + 1, dtype=np.float64) - n
+        if n <= MAX_CACHED_STEPS:
+            steps.flags.writeable = False
+            _STEPS_BEFORE[n] = steps
+    return steps
 
 
 def device_time_to_unix_s(ns: int) -> float:

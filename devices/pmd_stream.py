@@ -38,8 +38,8 @@ import numpy as np
 from .device_clock import RESET_JUMP_S, DeviceClockMap
 from .events import AccChunk, ClockReset, EcgChunk, GapEvent, MalformedPacket, Notification, TimelineEvent
 from .gatt_uuids import POLAR_PMD_DATA
-from .pmd_frames import INT64_MAX, decode_data_frame, sample_times_ns
-from .pmd_types import MEASUREMENT_TYPE_MASK, MeasurementType, PmdFormatError
+from .pmd_frames import INT64_MAX, decode_data_frame, decode_frame_as_float, sample_times_ns
+from .pmd_types import MEASUREMENT_TYPE_MASK, MeasurementType, PmdFormatError, as_bytes
 
 PmdItem = EcgChunk | AccChunk | MalformedPacket  # a ClockReset is a MalformedPacket
 
@@ -190,12 +190,15 @@ class PmdStream:
             decode_data_frame(payload)  # raises: the frame is too short to name its measurement
         measurement = payload[0] & MEASUREMENT_TYPE_MASK
         settings = self._settings_for(measurement)
-        frame = decode_data_frame(payload, factor=settings.factor, resolution_bits=settings.resolution_bits)
+        raw = payload if type(payload) is bytes else as_bytes(payload)
+        frame = decode_frame_as_float(raw, settings.factor, settings.resolution_bits)
         if measurement not in USED_MEASUREMENTS:
             raise PmdFormatError(f"raw {_name(measurement)} data, a measurement this app does not use")
-        samples = np.asarray(frame.samples, dtype=np.float64)
+        samples = frame.samples  # float64
         n = len(samples)
-        if n == 0 or not np.all(np.isfinite(samples)) or float(np.max(np.abs(samples))) > MAX_SAMPLE_MAGNITUDE:
+        # Raw frames hold at least one sample of at most 24 bits (|value| < 2**23 < MAX_SAMPLE_MAGNITUDE):
+        # only compressed frames (scaled, accumulated) can hold values no body produces.
+        if frame.compressed and (n == 0 or not float(np.abs(samples).max()) <= MAX_SAMPLE_MAGNITUDE):  # NaN fails too
             raise PmdFormatError(f"raw {_name(measurement)} values that no body produces")
         reset = self._judge_stamp(notification, measurement, frame.timestamp_ns)
         if reset is not None:
@@ -206,7 +209,7 @@ class PmdStream:
         self._last_stamp[measurement] = stamp
         self.clock.observe(stamp, notification.host_ns)
         device_ns = sample_times_ns(stamp, n, rate, previous if contiguous else None)
-        t_s = np.asarray(self.clock.to_host_ns(np.asarray(device_ns, dtype=np.int64)), dtype=np.float64) / 1e9
+        t_s = self.clock.to_host_s(device_ns)
         if not self._placed(t_s, notification.host_ns / 1e9, n / rate):
             return self._clock_reset(notification, stamp, math.nan,
                                      "the strap's clock stamp could not be placed on the session's clock")
@@ -252,9 +255,10 @@ class PmdStream:
 
     @staticmethod
     def _placed(t_s: np.ndarray, arrival_s: float, span_s: float) -> bool:
-        """Sample times that are numbers, in order, and where the frame can have been measured
-        (before its arrival, after the clock map's tolerance and the frame's own span)."""
-        if not np.all(np.isfinite(t_s)) or np.any(np.diff(t_s) < 0):
+        """Sample times in order, where the frame can have been measured (before its arrival,
+        after the clock map's tolerance and the frame's own span). They are always numbers
+        (int64 ns / 1e9)."""
+        if len(t_s) > 1 and (t_s[1:] < t_s[:-1]).any():
             return False
         earliest = arrival_s - RESET_JUMP_S - (1.0 + CONTIGUOUS_TOLERANCE) * span_s - TIME_SLACK_S
         return bool(t_s[0] >= earliest and t_s[-1] <= arrival_s + TIME_SLACK_S)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -159,16 +160,23 @@ def _replay(args: argparse.Namespace) -> int:
     straps = {getattr(item, "strap_id", None) for item in session.notifications}
     printer = StreamPrinter(json_lines=args.json, label_straps=len(straps) > 1, metrics=args.metrics)
     sink, outlets = with_lsl(args, printer)
+    # At max speed nothing waits for the recorded times: the player delivers item after item
+    # (yielding to the loop now and then) instead of one virtual-time sleep per recorded stamp,
+    # and the lines are written in blocks. The same items reach the sink in the same order.
+    as_fast_as_possible = math.isinf(args.speed)
+    printer.flush_lines = not as_fast_as_possible
 
     async def main() -> int:
         streaming = asyncio.current_task()
         assert streaming is not None
         printer.on_output_closed = streaming.cancel
         try:
-            await ReplaySource(session.timeline, sink).run()
+            await ReplaySource(session.timeline, sink, speed=math.inf if as_fast_as_possible else 1.0).run()
         except asyncio.CancelledError:
             if not printer.output_closed:
                 raise
+        finally:
+            printer.flush()
         return EXIT_OK
 
     return closing(outlets, lambda: run_loop(main, args.speed, simulated=True))

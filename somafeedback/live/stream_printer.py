@@ -115,6 +115,8 @@ class StreamPrinter:
         self.out = out  # None: whatever sys.stdout is when printing
         self.on_output_closed: Callable[[], object] | None = None  # e.g. stop streaming when piped into `head`
         self.output_closed = False
+        self.flush_lines = True  # flush after every line (live); False: the caller calls flush() at the end (replay at max speed)
+        self._presenters: dict[type, Callable[[str, Any], None] | None] = {}  # output type -> how it prints (None: not at all)
 
     # -- StrapSink ----------------------------------------------------------------------
     def notification(self, notification: Notification) -> None:
@@ -161,66 +163,131 @@ class StreamPrinter:
                 event.strap_id or "",
             )
 
+    def flush(self) -> None:
+        """Write out what is buffered (after a run with ``flush_lines`` off)."""
+        if self.output_closed:
+            return
+        try:
+            (self.out or sys.stdout).flush()
+        except BrokenPipeError:
+            self._closed_by_reader()
+
     def _print_output(self, strap_id: str, item: Output) -> None:
+        """Print one analysis output (ECG and motion chunks print nothing)."""
+        kind = type(item)
+        try:
+            present = self._presenters[kind]
+        except KeyError:  # first of its type: found once by the isinstance chain, then by a dict lookup
+            present = self._presenters[kind] = self._presenter(item)
+        if present is not None:
+            present(strap_id, item)
+
+    def _presenter(self, item: Output) -> Callable[[str, Any], None] | None:
         if isinstance(item, BeatMetrics):
-            self._emit({"type": "metrics", "strap": strap_id, **metrics_row(item)},
-                       f"{item.t_s:9.3f} s  metrics {metrics_text(item)}", strap_id)
-        elif isinstance(item, Beat):
-            if self.show_beats:
-                hr = 60000.0 / item.rr_ms if item.rr_ms > 0 else 0.0
-                self._emit(
-                    {"type": "beat", "strap": item.strap_id, "t_s": round(item.t_s, 6), "rr_ms": item.rr_ms,
-                     "rr_1024": item.rr_1024, "hr_bpm": round(hr, 1), "strap_bpm": item.strap_bpm,
-                     "contact": item.contact, "segment": item.segment, "seq": item.seq, "source": item.source,
-                     "arrival_s": item.arrival_ns / 1e9},
-                    f"{item.t_s:9.3f} s  {'beat' if item.source == 'strap' else 'ecgbeat':<7} RR {item.rr_ms:7.1f} ms  "
-                    f"HR {hr:5.1f} bpm  contact {_CONTACT_TEXT[item.contact]}",
-                    item.strap_id,
-                )
-        elif isinstance(item, BreathingEstimate):
-            if self.show_beats:
-                values = (f"{item.rate_bpm:4.1f} breaths/min, phase {item.phase:.2f}"
-                          + (f", depth {item.amplitude_mg:.0f} mG" if item.source == "acc" else "")
-                          if item.valid else item.reason)
-                self._emit(
-                    {"type": "breathing", "strap": strap_id, "t_s": round(item.t_s, 3), "source": item.source,
-                     "valid": item.valid, "rate_bpm": item.rate_bpm if item.valid else None,
-                     "phase": item.phase if item.valid else None,
-                     "amplitude_mg": item.amplitude_mg if item.valid and item.source == "acc" else None,
-                     "moving": item.moving, "reason": item.reason},
-                    f"{item.t_s:9.3f} s  breath  {values} (from {'chest motion' if item.source == 'acc' else 'ECG'})",
-                    strap_id,
-                )
-        elif isinstance(item, FollowingEstimate):
-            if self.show_beats:
-                data = item.as_dict()
-                self._emit({"type": "following", "strap": strap_id, "t_s": round(item.t_s, 3), **data},
-                           f"{item.t_s:9.3f} s  follow  {_following_text(data)}", strap_id)
-        elif isinstance(item, ContactChange):
-            self._emit(
-                {"type": "contact", "strap": item.strap_id, "t_s": item.host_ns / 1e9, "contact": item.contact},
-                f"{item.host_ns / 1e9:9.3f} s  contact {_CONTACT_CHANGE[item.contact]}",
-                item.strap_id,
-            )
-        elif isinstance(item, MalformedPacket):
-            self._emit(
-                {"type": "malformed", "strap": item.strap_id, "t_s": item.host_ns / 1e9, "seq": item.seq,
-                 "payload_hex": item.payload.hex(), "error": item.error},
-                f"{item.host_ns / 1e9:9.3f} s  skipped a malformed packet: {item.error}",
+            return self._print_metrics
+        if isinstance(item, Beat):
+            return self._print_beat
+        if isinstance(item, BreathingEstimate):
+            return self._print_breathing
+        if isinstance(item, FollowingEstimate):
+            return self._print_following
+        if isinstance(item, ContactChange):
+            return self._print_contact
+        if isinstance(item, MalformedPacket):
+            return self._print_malformed
+        return None
+
+    # Each presenter builds only the form that prints: the --json record or the text line.
+    def _print_metrics(self, strap_id: str, item: BeatMetrics) -> None:
+        if self.json_lines:
+            self._emit_record({"type": "metrics", "strap": strap_id, **metrics_row(item)})
+        else:
+            self._emit_text(f"{item.t_s:9.3f} s  metrics {metrics_text(item)}", strap_id)
+
+    def _print_beat(self, strap_id: str, item: Beat) -> None:
+        if not self.show_beats:
+            return
+        hr = 60000.0 / item.rr_ms if item.rr_ms > 0 else 0.0
+        if self.json_lines:
+            self._emit_record(
+                {"type": "beat", "strap": item.strap_id, "t_s": round(item.t_s, 6), "rr_ms": item.rr_ms,
+                 "rr_1024": item.rr_1024, "hr_bpm": round(hr, 1), "strap_bpm": item.strap_bpm,
+                 "contact": item.contact, "segment": item.segment, "seq": item.seq, "source": item.source,
+                 "arrival_s": item.arrival_ns / 1e9})
+        else:
+            self._emit_text(
+                f"{item.t_s:9.3f} s  {'beat' if item.source == 'strap' else 'ecgbeat':<7} RR {item.rr_ms:7.1f} ms  "
+                f"HR {hr:5.1f} bpm  contact {_CONTACT_TEXT[item.contact]}",
                 item.strap_id,
             )
 
-    def _emit(self, record: dict[str, Any], text: str, strap_id: str) -> None:
-        if self.output_closed:
+    def _print_breathing(self, strap_id: str, item: BreathingEstimate) -> None:
+        if not self.show_beats:
             return
         if self.json_lines:
-            line = json.dumps(record)
+            self._emit_record(
+                {"type": "breathing", "strap": strap_id, "t_s": round(item.t_s, 3), "source": item.source,
+                 "valid": item.valid, "rate_bpm": item.rate_bpm if item.valid else None,
+                 "phase": item.phase if item.valid else None,
+                 "amplitude_mg": item.amplitude_mg if item.valid and item.source == "acc" else None,
+                 "moving": item.moving, "reason": item.reason})
         else:
-            line = f"{text}  [{strap_id}]" if self.label_straps and strap_id else text
+            values = (f"{item.rate_bpm:4.1f} breaths/min, phase {item.phase:.2f}"
+                      + (f", depth {item.amplitude_mg:.0f} mG" if item.source == "acc" else "")
+                      if item.valid else item.reason)
+            self._emit_text(
+                f"{item.t_s:9.3f} s  breath  {values} (from {'chest motion' if item.source == 'acc' else 'ECG'})",
+                strap_id,
+            )
+
+    def _print_following(self, strap_id: str, item: FollowingEstimate) -> None:
+        if not self.show_beats:
+            return
+        data = item.as_dict()
+        if self.json_lines:
+            self._emit_record({"type": "following", "strap": strap_id, "t_s": round(item.t_s, 3), **data})
+        else:
+            self._emit_text(f"{item.t_s:9.3f} s  follow  {_following_text(data)}", strap_id)
+
+    def _print_contact(self, strap_id: str, item: ContactChange) -> None:
+        self._emit(
+            {"type": "contact", "strap": item.strap_id, "t_s": item.host_ns / 1e9, "contact": item.contact},
+            f"{item.host_ns / 1e9:9.3f} s  contact {_CONTACT_CHANGE[item.contact]}",
+            item.strap_id,
+        )
+
+    def _print_malformed(self, strap_id: str, item: MalformedPacket) -> None:
+        self._emit(
+            {"type": "malformed", "strap": item.strap_id, "t_s": item.host_ns / 1e9, "seq": item.seq,
+             "payload_hex": item.payload.hex(), "error": item.error},
+            f"{item.host_ns / 1e9:9.3f} s  skipped a malformed packet: {item.error}",
+            item.strap_id,
+        )
+
+    def _emit(self, record: dict[str, Any], text: str, strap_id: str) -> None:
+        if self.json_lines:
+            self._emit_record(record)
+        else:
+            self._emit_text(text, strap_id)
+
+    def _emit_record(self, record: dict[str, Any]) -> None:
+        """One ``--json`` line."""
+        self._write_line(json.dumps(record))
+
+    def _emit_text(self, text: str, strap_id: str) -> None:
+        """One text line, suffixed with the strap id when several straps print."""
+        self._write_line(f"{text}  [{strap_id}]" if self.label_straps and strap_id else text)
+
+    def _write_line(self, line: str) -> None:
+        if self.output_closed:
+            return
         try:
-            print(line, file=self.out or sys.stdout, flush=True)
+            print(line, file=self.out or sys.stdout, flush=self.flush_lines)
         except BrokenPipeError:  # the reader (e.g. `head`) has all it wanted
-            self.output_closed = True
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
-            if self.on_output_closed is not None:
-                self.on_output_closed()
+            self._closed_by_reader()
+
+    def _closed_by_reader(self) -> None:
+        self.output_closed = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        if self.on_output_closed is not None:
+            self.on_output_closed()

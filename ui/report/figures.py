@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
@@ -44,7 +44,6 @@ from somafeedback.reports.content import SessionReportContent
 from somafeedback.reports.progress_content import ProgressContent
 from somafeedback.regulation.states import band_of
 
-from ..home_window import TrendChart
 from ..live_plots import BLUE, GREEN, LivePlots
 from ..raw_plots import RawPlots
 from ..time_axis import MinutesSecondsAxis
@@ -75,6 +74,14 @@ class ReportImage:
     width: int
     height: int
     legend: tuple[tuple[str, tuple[int, int, int]], ...] = ()  # (name, RGB) of each colour drawn (empty: no legend)
+    # the image the PNG was encoded from (a PDF lays it out without decoding the PNG again); None: decode ``png``
+    picture: QtGui.QImage | None = field(default=None, compare=False, repr=False)
+
+    def qimage(self) -> QtGui.QImage:
+        """The figure as a QImage (GUI thread)."""
+        if self.picture is not None:
+            return self.picture
+        return QtGui.QImage.fromData(self.png, "PNG")  # type: ignore[arg-type]  # PySide6 stub says bytes; the binding takes str
 
 
 def png_bytes(image: QtGui.QImage) -> bytes:
@@ -103,7 +110,7 @@ def grab(widget: QtWidgets.QWidget, key: str, caption: str, width: int, height: 
         painter.end()
     widget.close()
     image.setDevicePixelRatio(1.0)
-    return ReportImage(key, caption, png_bytes(image), image.width(), image.height())
+    return ReportImage(key, caption, png_bytes(image), image.width(), image.height(), picture=image)
 
 
 def _scaled(progress: ProgressCallback | None, done: int, total: int) -> None:
@@ -254,6 +261,8 @@ class WeeklyBandChart(pg.GraphicsLayoutWidget):
 
 def trend_image(content: ProgressContent) -> ReportImage:
     """The home window's weekly trend chart, with every recorded minute of the client."""
+    from ..home_window import TrendChart  # only progress reports draw it: session reports skip the home window's import
+
     chart = TrendChart()
     chart.set_rows([WeekRow(w.year, w.week, w.start, w.minutes, w.sessions, w.resting_ln_rmssd, w.resting_readings)
                     for w in content.weeks])

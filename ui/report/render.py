@@ -216,8 +216,7 @@ def pdf_bytes(html_text: str, images: list[ReportImage], title: str) -> bytes:
     font.setPointSizeF(9.0)
     document.setDefaultFont(font)
     for image in images:
-        picture = QtGui.QImage.fromData(image.png, "PNG")  # type: ignore[arg-type]  # PySide6 stub says bytes; the binding takes str
-        document.addResource(QtGui.QTextDocument.ResourceType.ImageResource, QtCore.QUrl(_resource(image)), picture)
+        document.addResource(QtGui.QTextDocument.ResourceType.ImageResource, QtCore.QUrl(_resource(image)), image.qimage())
     document.setHtml(html_text)
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
