@@ -329,3 +329,109 @@ def test_breathing_that_follows_the_pacer_one_second_late() -> None:
     assert result.phase_locking >= 0.85
     assert result.mean_lag_s == pytest.approx(1.0, abs=0.6)  # ChestMotion phase: ~±0.05 cycle = ±0.5 s at 6/min
     assert abs(result.rate_difference_bpm) <= 0.5
+
+
+# ----------------------------------------------------------------------------------------
+# the fast paths against the straightforward computations they replace
+# ----------------------------------------------------------------------------------------
+
+def _reference_zigzag(y: np.ndarray, threshold: float) -> tuple[list[int], list[int]]:
+    """The zig-zag detector written plainly: every sample visited, extrema kept by index."""
+    minima: list[int] = []
+    maxima: list[int] = []
+    lo = hi = 0
+    direction = 0
+    for k in range(1, len(y)):
+        if direction >= 0 and y[k] > y[hi]:
+            hi = k
+        if direction <= 0 and y[k] < y[lo]:
+            lo = k
+        if direction >= 0 and y[k] < y[hi] - threshold:
+            if direction == 1 or hi > lo:
+                maxima.append(hi)
+            direction, lo = -1, k
+        elif direction <= 0 and y[k] > y[lo] + threshold:
+            if direction == -1 or lo > hi:
+                minima.append(lo)
+            direction, hi = 1, k
+    return minima, maxima
+
+
+def _reference_centred_average(y: np.ndarray, width: int) -> np.ndarray:
+    n = len(y)
+    c = np.concatenate(([0.0], np.cumsum(y)))
+    i = np.arange(n)
+    lo = np.maximum(i - width // 2, 0)
+    hi = np.minimum(i + width // 2 + 1, n)
+    return (c[hi] - c[lo]) / (hi - lo)
+
+
+def test_fast_filters_are_scipy_lfilter_bit_for_bit() -> None:
+    """The filters called through lfilter's core, and the FIR power average, equal scipy.signal.lfilter."""
+    import scipy.signal as signal
+
+    c = chest(120.0, 12.0, seed=21, bursts=((60.0, 4.0, 300.0),))
+    motion = ChestMotion(FS, WINDOW_S)
+    band = motion._band
+    band.steady(c.acc[0])
+    reference = [zi.copy() for zi in band.state]
+    zi_avg = np.zeros(len(motion._avg_b) - 1)
+    motion._avg_zi = zi_avg.copy()
+    for tt, aa in c.frames(seed=22):
+        out, band.state = band.run(aa)
+        x = aa
+        for k, (b, a) in enumerate(band._stages):
+            x, reference[k] = signal.lfilter(b, a, x, axis=0, zi=reference[k])
+        assert np.array_equal(out, x)
+        assert all(np.array_equal(s, r) for s, r in zip(band.state, reference, strict=True))
+        power = np.einsum("ij,ij->i", aa - aa.mean(axis=0), aa - aa.mean(axis=0))
+        expected, zi_avg = signal.lfilter(motion._avg_b, [1.0], power, zi=zi_avg)
+        assert np.array_equal(motion._moving_average_power(power), expected)
+        assert np.array_equal(motion._avg_zi, zi_avg)
+    for f_hz in (0.05, 0.137, 0.25, 0.7, 3.0):
+        z1 = np.exp(-2j * math.pi * np.array([f_hz]) / FS)
+        expected_h = np.ones(1, dtype=complex)
+        for b, a in band._stages:
+            expected_h *= np.polyval(b[::-1], z1) / np.polyval(a[::-1], z1)
+        assert band.response(f_hz, FS) == complex(expected_h[0])
+
+
+def test_window_statistics_are_numpys_bit_for_bit() -> None:
+    """On the band-passed windows of a recording: mean, eigenvectors, percentiles, median, smoothing, zig-zag."""
+    from somafeedback.signals import chest_motion
+    from somafeedback.signals.breath_cycles import centred_average, zigzag
+
+    c = chest(150.0, 15.0, seed=23, bursts=((70.0, 3.0, 300.0),))
+    motion = ChestMotion(FS, WINDOW_S)
+    rng = np.random.default_rng(24)
+    checked = 0
+    for tt, aa in c.frames(seed=25):
+        motion.push(tt, aa)
+        b = motion._buffer
+        still = ~np.isnan(b.bp[: b.n, 0])
+        window = b.bp[: b.n][still][-int(WINDOW_S * FS):]
+        if len(window) < 2 * FS:
+            continue
+        checked += 1
+        mean = np.einsum("ij->j", window) / len(window)
+        assert np.array_equal(mean, window.mean(axis=0))
+        x = window - mean
+        values, vectors = motion._eigh(x.T @ x)
+        expected_values, expected_vectors = np.linalg.eigh(x.T @ x)
+        assert np.array_equal(values, expected_values) and np.array_equal(vectors, expected_vectors)
+        y = window @ vectors[:, -1]
+        assert chest_motion._percentiles_10_90(y) == tuple(np.percentile(y, [10.0, 90.0]).tolist())
+        swings = rng.uniform(1.0, 30.0, int(rng.integers(1, 12)))
+        assert chest_motion._median(swings.tolist()) == float(np.median(swings))
+        width = int(rng.integers(1, 40)) | 1
+        smooth = centred_average(y, width)
+        assert np.array_equal(smooth, _reference_centred_average(y, width) if width > 1 else y)
+        minima, maxima = zigzag(smooth, 1.5)
+        assert (minima.tolist(), maxima.tolist()) == _reference_zigzag(smooth, 1.5)
+    assert checked > 50
+    periods = np.diff(c.starts)  # sums of breath periods, in order below 8 and pairwise above, as numpy adds
+    for k in range(len(periods) + 1):
+        assert chest_motion._numpy_sum(periods[:k].tolist()) == float(periods[:k].sum())
+    for n in (2, 3, 4, 9, 10, 11, 12, 125, 751):  # percentiles of short and tied samples too
+        y = np.round(rng.normal(size=n), 1)
+        assert chest_motion._percentiles_10_90(y) == tuple(np.percentile(y, [10.0, 90.0]).tolist())

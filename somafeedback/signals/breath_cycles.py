@@ -45,27 +45,29 @@ def zigzag(y: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """
     if len(y) < 3:
         return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
-    d = np.sign(np.diff(y))
-    points = np.concatenate(([0], np.flatnonzero(d[1:] != d[:-1]) + 1, [len(y) - 1])).tolist()
-    values = y[points].tolist()
+    d = np.sign(y[1:] - y[:-1])  # np.diff(y)
+    turns = (d[1:] != d[:-1]).nonzero()[0] + 1
+    points = [0, *turns.tolist(), len(y) - 1]  # the ends and every turning point
+    values = [y.item(0), *y[turns].tolist(), y.item(-1)]
     minima: list[int] = []
     maxima: list[int] = []
     lo = hi = 0  # positions in points of the running minimum and maximum
+    lo_v = hi_v = values[0]  # their values
     direction = 0  # +1 rising (looking for a maximum), -1 falling, 0 not decided
     for k in range(1, len(points)):
         v = values[k]
-        if direction >= 0 and v > values[hi]:
-            hi = k
-        if direction <= 0 and v < values[lo]:
-            lo = k
-        if direction >= 0 and v < values[hi] - threshold:
+        if direction >= 0 and v > hi_v:
+            hi, hi_v = k, v
+        if direction <= 0 and v < lo_v:
+            lo, lo_v = k, v
+        if direction >= 0 and v < hi_v - threshold:
             if direction == 1 or hi > lo:
                 maxima.append(points[hi])
-            direction, lo = -1, k
-        elif direction <= 0 and v > values[lo] + threshold:
+            direction, lo, lo_v = -1, k, v
+        elif direction <= 0 and v > lo_v + threshold:
             if direction == -1 or lo > hi:
                 minima.append(points[lo])
-            direction, hi = 1, k
+            direction, hi, hi_v = 1, k, v
     return np.asarray(minima, dtype=np.intp), np.asarray(maxima, dtype=np.intp)
 
 
@@ -92,17 +94,32 @@ def centred_average(y: np.ndarray, width: int) -> np.ndarray:
     n = len(y)
     if width == 1 or n == 0:
         return y
-    c = np.concatenate(([0.0], np.cumsum(y)))
-    i = np.arange(n)
-    lo = np.maximum(i - width // 2, 0)
-    hi = np.minimum(i + width // 2 + 1, n)
-    return (c[hi] - c[lo]) / (hi - lo)
+    c = np.empty(n + 1)  # c[k] = sum of y[:k], added in order (np.cumsum)
+    c[0] = 0.0
+    np.add.accumulate(y, out=c[1:])
+    half = width // 2
+    if n <= 2 * half:  # shorter than the average: every sample is near an end
+        i = np.arange(n)
+        lo = np.maximum(i - half, 0)
+        hi = np.minimum(i + half + 1, n)
+        return (c[hi] - c[lo]) / (hi - lo)
+    # the same sums (c[hi] - c[lo]) / (hi - lo) as above, by slices: the full width in the middle,
+    # and at each end the half + 1 ... 2 half samples there are (c[0] is 0: c[hi] - c[0] is c[hi])
+    out = np.empty(n)
+    middle = out[half: n - half]
+    np.subtract(c[width:], c[: n + 1 - width], out=middle)
+    np.divide(middle, width, out=middle)
+    counts = np.arange(half + 1, width, dtype=np.float64)  # half + 1 ... 2 half
+    out[:half] = c[half + 1: width] / counts
+    out[n - half:] = (c[n] - c[n - 2 * half: n - half]) / counts[::-1]
+    return out
 
 
 def find_breaths(t: np.ndarray, y: np.ndarray, seg: np.ndarray, still: np.ndarray, threshold: float,
                   width: int, shape_after_t: float) -> Breaths:
     """Breaths within each segment of still samples (a breath never spans a movement or a gap).
 
+    ``seg`` is each sample's segment number (never decreasing), ``still`` whether it is kept.
     Each segment is smoothed by a centred ``width``-sample moving average first. The shape
     is measured only for the breaths ending after ``shape_after_t``.
     """
@@ -111,31 +128,37 @@ def find_breaths(t: np.ndarray, y: np.ndarray, seg: np.ndarray, still: np.ndarra
     swings: list[np.ndarray] = []
     shapes: list[np.ndarray] = []
     last_start = math.nan
-    bounds = np.flatnonzero(np.diff(seg)) + 1
+    # segment numbers never decrease: one segment when the first and the last are equal
+    bounds = np.flatnonzero(np.diff(seg)) + 1 if len(seg) and seg[0] != seg[-1] else np.empty(0, dtype=np.intp)
     for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(seg)], strict=True):
         last_start = math.nan  # kept from the newest segment only
-        idx = lo + np.flatnonzero(still[lo:hi])
-        ys = centred_average(y[idx], width)
+        keep = still[lo:hi]
+        if keep.all():  # no movement inside: views, not copies (the same values)
+            ts, ys = t[lo:hi], centred_average(y[lo:hi], width)
+        else:
+            ts, ys = t[lo:hi][keep], centred_average(y[lo:hi][keep], width)
         minima, maxima = zigzag(ys, threshold)
         if len(minima):
-            last_start = float(t[idx[minima[-1]]])
+            last_start = float(ts[minima[-1]])
         if len(minima) < 2 or len(maxima) == 0:
             continue
         # zig-zag extrema alternate: the first maximum after each minimum lies before the next one
-        after = np.searchsorted(maxima, minima[:-1])
+        after = maxima.searchsorted(minima[:-1])
         ok = after < len(maxima)
         first, second = minima[:-1][ok], minima[1:][ok]
         top = maxima[after[ok]]
-        starts.append(t[idx[first]])
-        ends.append(t[idx[second]])
+        end_t = ts[second]
+        starts.append(ts[first])
+        ends.append(end_t)
         swings.append(ys[top] - 0.5 * (ys[first] + ys[second]))
-        ts = t[idx]
-        shapes.append(np.array([
-            _shape(ts, ys, a, p, b) if ts[b] > shape_after_t else 0.0
-            for a, p, b in zip(first.tolist(), top.tolist(), second.tolist(), strict=True)
-        ]))
+        shape = np.zeros(len(first))  # measured only for the breaths ending after shape_after_t
+        for k in (end_t > shape_after_t).nonzero()[0].tolist():
+            shape[k] = _shape(ts, ys, int(first[k]), int(top[k]), int(second[k]))
+        shapes.append(shape)
     if not starts:
         return Breaths(np.empty(0), np.empty(0), np.empty(0), np.empty(0), last_start)
+    if len(starts) == 1:  # one segment (the usual case): its arrays are already fresh ones
+        return Breaths(starts[0], ends[0], swings[0], shapes[0], last_start)
     cat = np.concatenate
     return Breaths(cat(starts), cat(ends), cat(swings), cat(shapes), last_start)
 

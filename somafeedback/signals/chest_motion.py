@@ -74,9 +74,12 @@ breathing trace (mG, inhale upwards, nan during movement) for a plot. Call ``res
 after a gap in the stream; a time step above ``GAP_S`` restarts the filters by itself, and
 time running backwards resets everything. ``fs_hz`` must be the stream's sampling rate.
 
-Cost, measured on the 2-core dev VM at 25 Hz with frames of 12-50 samples: ~0.14 ms for a
-frame without a refresh, ~0.7 ms with one; ~0.5 ms per second of signal in all (at 200 Hz:
-~1.6 ms per frame with a refresh). tests/test_chest_motion.py measures it.
+Cost, measured on the 2-core dev VM at 25 Hz with frames of 12-50 samples (shared with other
+work): ~0.05 ms for a frame without a refresh, ~0.25 ms with one; ~0.16 ms per second of signal
+in all (before the speed-up of issue #22, under the same load: 0.11, 0.57 and 0.36 ms).
+tests/test_chest_motion.py measures it. Call overhead dominates on such short frames, so the
+hot path calls lfilter's and eigh's compiled cores and does numpy's percentile and median by
+their own steps (each checked bit for bit against the public function in the tests).
 
 Where the parts are: finding breaths in the trace (step 5, the template breath) is
 :mod:`.breath_cycles`; the filters with carried state and the sample buffer are
@@ -89,6 +92,7 @@ the constructor, never at module import.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -135,6 +139,7 @@ SHAPE_CLIP: Final = 1.0  # one breath's log(fall / rise time) is clipped to +-th
 SMOOTH_FRACTION: Final = 1.0 / 6.0  # breaths are found on the trace smoothed over this share of a breath
 SIGN_PRIOR_MIN_Z: Final = 0.3  # z component of the axis above which the +z prior sets the first sign
 _KEEP_S: Final = MAX_PERIOD_S + 5.0  # samples kept before the window (its first breath's start), s
+_HARMONIC_NUMBERS: Final = np.arange(TEMPLATE.size // 2 + 1)  # 0, 1, ... of the template breath's spectrum
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +176,67 @@ def _invalid(t_s: float, reason: str, moving: bool) -> BreathingEstimate:
     return BreathingEstimate(t_s, math.nan, math.nan, math.nan, False, reason, moving, "acc")
 
 
+def _symmetric_eigen_solver() -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """``np.linalg.eigh``, or its compiled core when numpy has it where expected.
+
+    On a 3 x 3 matrix the public function spends 3/4 of its time on checks and error-state
+    handling; the core gives the very same eigenvalues and vectors. (The public function
+    would also raise LinAlgError if LAPACK did not converge, which does not happen on a
+    finite 3 x 3 symmetric matrix.)
+    """
+    try:
+        from numpy.linalg import _umath_linalg
+    except ImportError:  # pragma: no cover - another numpy layout
+        return np.linalg.eigh
+    eigh_lo = _umath_linalg.eigh_lo
+
+    def eigh(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        values, vectors = eigh_lo(matrix, signature="d->dd")
+        return values, vectors
+
+    return eigh
+
+
+def _percentiles_10_90(y: np.ndarray) -> tuple[float, float]:
+    """``np.percentile(y, [10, 90])`` (linear interpolation) of at least 2 finite values, bit for bit.
+
+    numpy's own steps (virtual index (n - 1) q, its floor, then its ``_lerp``) on a partition
+    of the four neighbouring values, without the general machinery that costs 8x more here.
+    """
+    n = len(y)
+    low10, low90 = int(math.floor((n - 1) * 0.1)), int(math.floor((n - 1) * 0.9))  # 10 / 100, 90 / 100 as numpy divides
+    part = np.partition(y, sorted({low10, low10 + 1, low90, low90 + 1}))  # these order statistics in place
+    values = []
+    for q, low in ((0.1, low10), (0.9, low90)):
+        gamma = (n - 1) * q - low
+        a, b = part.item(low), part.item(low + 1)
+        values.append(b - (b - a) * (1.0 - gamma) if gamma >= 0.5 else a + (b - a) * gamma)
+    return values[0], values[1]
+
+
+def _numpy_sum(values: list[float]) -> float:
+    """``np.sum`` of the values, bit for bit: numpy adds fewer than 8 values in order, more pairwise."""
+    if len(values) < 8:
+        total = 0.0
+        for value in values:
+            total += value
+        return total
+    return float(np.add.reduce(np.array(values)))
+
+
+def _median(values: list[float]) -> float:
+    """``np.median`` of a few finite values, bit for bit (the middle one, or the mean of the middle two)."""
+    ordered = sorted(values)
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2.0
+
+
 class ChestMotion:
     """Breathing rate, phase and amplitude, and movement, from chest acceleration frames."""
 
     def __init__(self, fs_hz: float = 25.0, window_s: float = 30.0) -> None:
         import scipy.signal as signal  # imported here, never at app start-up
+        from scipy.signal import _sigtools  # lfilter's compiled core (see FilterCascade)
 
         if not (math.isfinite(fs_hz) and fs_hz >= 4.0 * MOVEMENT_HIGHPASS_HZ):
             raise ValueError(f"fs_hz must be at least {4.0 * MOVEMENT_HIGHPASS_HZ:g} Hz, got {fs_hz!r}")
@@ -185,7 +246,7 @@ class ChestMotion:
         self.window_s = float(window_s)
 
         def cascade(*designs: tuple[np.ndarray, np.ndarray]) -> FilterCascade:
-            return FilterCascade(list(designs), signal.lfilter, signal.lfilter_zi)
+            return FilterCascade(list(designs), _sigtools._linear_filter, signal.lfilter_zi)
 
         self._band = cascade(
             signal.butter(HIGHPASS_ORDER, BAND_HZ[0], btype="highpass", fs=fs_hz),
@@ -193,10 +254,11 @@ class ChestMotion:
         )
         self._highpass = cascade(signal.butter(2, MOVEMENT_HIGHPASS_HZ, btype="highpass", fs=fs_hz))
         self._gravity = cascade(signal.butter(1, GRAVITY_LOWPASS_HZ, btype="lowpass", fs=fs_hz))
-        self._lfilter = signal.lfilter
         width = max(1, int(round(MOVEMENT_WINDOW_S * fs_hz)))
-        self._avg_b = np.full(width, 1.0 / width)
-        self._avg_a = np.array([1.0])
+        self._avg_b = np.full(width, 1.0 / width)  # FIR moving average of the movement power
+        self._eigh = _symmetric_eigen_solver()
+        self._hann: dict[int, np.ndarray] = {}  # Hann windows of the spectral peak, by length
+        self._last_delay: tuple[float, int, float] = (math.nan, 0, 0.0)  # (period s, width, trough delay s)
         self._cos_posture = math.cos(math.radians(POSTURE_CHANGE_DEG))
         self._restart_n = max(1, int(round(RESTART_MEAN_S * fs_hz)))
         self._buffer = SampleBuffer(int((window_s + _KEEP_S) * fs_hz * 1.25) + 64)
@@ -210,6 +272,7 @@ class ChestMotion:
         self._moving = False
         self._last_over_t = -math.inf
         self._gravity_ref = np.zeros(3)
+        self._gravity_ref_norm = 0.0  # its length, mG
         self._segment = 0
         self._refill_reason = "warming up"
         self._buffer.n = 0
@@ -228,6 +291,7 @@ class ChestMotion:
     def _new_posture(self, acc: np.ndarray, reason: str) -> None:
         """Gravity points elsewhere: forget the breaths, the projection and its sign."""
         self._gravity_ref = self._restart_filters(acc)
+        self._gravity_ref_norm = float(np.linalg.norm(self._gravity_ref))
         self._buffer.n = 0
         self._direction = None
         self._clear_evidence()
@@ -241,8 +305,8 @@ class ChestMotion:
 
     def _turned(self, gravity: np.ndarray) -> np.ndarray:
         """Per row of ``gravity`` (n, 3): True where it is a new posture."""
-        ref = self._gravity_ref
-        cos = (gravity @ ref) / (np.linalg.norm(gravity, axis=1) * np.linalg.norm(ref) + 1e-9)
+        norms = np.sqrt(np.add.reduce(gravity * gravity, axis=1))  # np.linalg.norm(gravity, axis=1), without its checks
+        cos = (gravity @ self._gravity_ref) / (norms * self._gravity_ref_norm + 1e-9)
         return cos < self._cos_posture
 
     # -- feeding ------------------------------------------------------------------------
@@ -252,8 +316,8 @@ class ChestMotion:
         acc = np.asarray(acc_mg, dtype=np.float64)
         if acc.ndim != 2 or acc.shape[1] != 3 or acc.shape[0] != len(t):
             raise ValueError(f"acc_mg must have shape (n, 3) matching t_s (got {acc.shape} for {len(t)} times)")
-        finite = np.isfinite(t) & np.isfinite(acc).all(axis=1)
-        if not finite.all():
+        if not math.isfinite(float(np.add.reduce(t)) + float(np.add.reduce(acc, axis=None))):  # some value is not
+            finite = np.isfinite(t) & np.isfinite(acc).all(axis=1)
             t, acc = t[finite], acc[finite]
         if len(t) == 0:
             return None
@@ -279,7 +343,7 @@ class ChestMotion:
     def _feed(self, t: np.ndarray, acc: np.ndarray) -> None:
         """Movement flags, filters and buffer for one frame, split where movement starts or ends."""
         hp, self._highpass.state = self._highpass.run(acc)
-        power, self._avg_zi = self._lfilter(self._avg_b, self._avg_a, np.einsum("ij,ij->i", hp, hp), zi=self._avg_zi)
+        power = self._moving_average_power(np.einsum("ij,ij->i", hp, hp))
         shaking = power > MOVEMENT_RMS_MG * MOVEMENT_RMS_MG
         keep_after = float(t[-1]) - self.window_s - _KEEP_S
         n = len(t)
@@ -305,7 +369,7 @@ class ChestMotion:
             bp, band_state = self._band.run(acc[i:])
             gravity, gravity_state = self._gravity.run(acc[i:])
             moved = shaking[i:] | (np.einsum("ij,ij->i", bp, bp) > LARGE_SLOW_MG * LARGE_SLOW_MG)
-            stop = np.flatnonzero(moved | self._turned(gravity))
+            stop = (moved | self._turned(gravity)).nonzero()[0]
             m = int(stop[0]) if len(stop) else n - i
             if m == n - i:
                 self._band.state, self._gravity.state = band_state, gravity_state
@@ -319,6 +383,18 @@ class ChestMotion:
                 return
             self._moving = True  # shaking, a slow shift, or gravity turning: the posture is decided after it
             self._last_over_t = float(t[i])
+
+    def _moving_average_power(self, power: np.ndarray) -> np.ndarray:
+        """``power`` (mG^2 per sample) averaged over ``MOVEMENT_WINDOW_S``, its FIR state carried in ``_avg_zi``.
+
+        Exactly what ``scipy.signal.lfilter(self._avg_b, [1.0], power, zi=self._avg_zi)`` computes
+        for a FIR filter (a full convolution plus the carried state), without its argument checks.
+        """
+        full = np.convolve(self._avg_b, power)
+        full[: len(self._avg_zi)] += self._avg_zi
+        n = len(power)
+        self._avg_zi = full[n:]
+        return full[:n]
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -334,7 +410,7 @@ class ChestMotion:
         b = self._buffer
         if self._direction is None or b.n == 0:
             return np.empty(0), np.empty(0)
-        first = int(np.searchsorted(b.t[: b.n], b.t[b.n - 1] - seconds, side="right"))
+        first = int(b.t[: b.n].searchsorted(b.t[b.n - 1] - seconds, side="right"))
         return b.t[first: b.n].copy(), b.bp[first: b.n] @ self._direction
 
     def _estimate(self, now: float) -> BreathingEstimate:
@@ -347,11 +423,14 @@ class ChestMotion:
         n_window = int(np.count_nonzero(in_window))
         if n_window < MIN_PCA_S * self.fs_hz:
             return _invalid(now, self._refill_reason, False)
-        direction = self._principal_axis(bp[in_window])
+        first = b.n - n_window
+        # the window's samples: usually all the newest ones, then a view instead of a copy (same values)
+        window: slice | np.ndarray = slice(first, b.n) if in_window[first:].all() else in_window
+        direction = self._principal_axis(bp[window])
         y = bp @ direction  # nan while moving
-        p10, p90 = np.percentile(y[in_window], [10.0, 90.0])
-        threshold = max(HYSTERESIS_FRACTION * float(p90 - p10), MIN_HYSTERESIS_MG)
-        width = max(1, int(round(SMOOTH_FRACTION * self._spectral_period(y[in_window]) * self.fs_hz)) | 1)
+        p10, p90 = _percentiles_10_90(y[window])
+        threshold = max(HYSTERESIS_FRACTION * (p90 - p10), MIN_HYSTERESIS_MG)
+        width = max(1, int(round(SMOOTH_FRACTION * self._spectral_period(y[window]) * self.fs_hz)) | 1)
         counted_until = self._evidence_end_t + 0.5 * MIN_PERIOD_S
         breaths = find_breaths(t, y, seg, still, threshold, width, counted_until)
         new = breaths.end_t > counted_until
@@ -368,20 +447,28 @@ class ChestMotion:
         self._direction = direction
         if n_window < MIN_SPAN_S * self.fs_hz:
             return _invalid(now, self._refill_reason, False)
-        period = breaths.end_t - breaths.start_t
-        recent = (breaths.end_t > now - self.window_s) & (period >= MIN_PERIOD_S) & (period <= MAX_PERIOD_S)
-        count = int(np.count_nonzero(recent))
-        covered = float(period[recent].sum())
+        # the complete breaths ending in the window (a dozen at most: plain Python beats numpy here)
+        cutoff = now - self.window_s
+        periods: list[float] = []  # s
+        swings: list[float] = []  # mG
+        for start, end, swing in zip(breaths.start_t.tolist(), breaths.end_t.tolist(), breaths.swing_mg.tolist(),
+                                     strict=True):
+            if end > cutoff and MIN_PERIOD_S <= end - start <= MAX_PERIOD_S:
+                periods.append(end - start)
+                swings.append(swing)
+        count = len(periods)
+        covered = _numpy_sum(periods)
         if count < MIN_BREATHS or covered < MIN_BREATH_COVERAGE * self.window_s:
             return _invalid(now, "too few breaths", False)
         rate_hz = count / covered
         gain = abs(self._band.response(rate_hz, self.fs_hz)) * moving_average_gain(width, rate_hz / self.fs_hz)
-        amplitude = float(np.median(breaths.swing_mg[recent])) / gain
+        amplitude = _median(swings) / gain
         if amplitude < MIN_AMPLITUDE_MG:
             return _invalid(now, "no breathing movement", False)
         if math.isnan(breaths.last_start_t):
             return _invalid(now, self._refill_reason, False)
-        phase_period = float(period[recent][-PHASE_PERIODS:].mean())
+        last = periods[-PHASE_PERIODS:]
+        phase_period = _numpy_sum(last) / len(last)  # their mean
         if now - breaths.last_start_t > STALE_PERIODS * phase_period:
             return _invalid(now, "no recent breath", False)
         delay = self._trough_delay(phase_period, width)
@@ -392,30 +479,45 @@ class ChestMotion:
         """How late (s) the band filter and the smoothing put the trough of a 40:60 breath of ``period_s``.
 
         The steady-state response to a periodic template breath (``breath_cycles.TEMPLATE_INHALE_SHARE``),
-        computed harmonic by harmonic; for a sinusoid this is the filter's phase delay.
+        computed harmonic by harmonic; for a sinusoid this is the filter's phase delay. The last
+        result is remembered: the period changes only when a breath ends.
         """
+        last_period, last_width, last_delay = self._last_delay
+        if period_s == last_period and width == last_width:
+            return last_delay
+        delay = self._compute_trough_delay(period_s, width)
+        self._last_delay = (period_s, width, delay)
+        return delay
+
+    def _compute_trough_delay(self, period_s: float, width: int) -> float:
         n = TEMPLATE.size
-        harmonics = np.arange(n // 2 + 1) / period_s  # Hz
+        harmonics = _HARMONIC_NUMBERS / period_s  # Hz
         gain = self._band.responses(harmonics, self.fs_hz)
         if width > 1:
             x = np.pi * harmonics / self.fs_hz
             x[0] = 1e-12
             gain *= np.sin(x * width) / (width * np.sin(x))  # the centred moving average: real, no delay
         filtered = np.fft.irfft(TEMPLATE_SPECTRUM * gain, n)
-        k = int(np.argmin(filtered))
-        a, b, c = filtered[k - 1], filtered[k], filtered[(k + 1) % n]
+        k = int(filtered.argmin())
+        a, b, c = filtered.item(k - 1), filtered.item(k), filtered.item((k + 1) % n)
         offset = 0.5 * (a - c) / (a - 2.0 * b + c) if a - 2.0 * b + c > 0.0 else 0.0
         delay = ((k + offset) / n) % 1.0
         return (delay - 1.0 if delay > 0.5 else delay) * period_s
 
     def _spectral_period(self, y: np.ndarray) -> float:
         """Period of the trace's highest spectral peak in the breathing band, s (only to size the smoothing)."""
-        x = y - y.mean()
-        size = 1 << max(12, (4 * len(x) - 1).bit_length())  # zero-padded: bins of at most fs / 4096
-        power = np.abs(np.fft.rfft(x * np.hanning(len(x)), size)) ** 2
+        x = y - float(np.add.reduce(y)) / len(y)  # y.mean(), without its wrapper
+        n = len(x)
+        hann = self._hann.get(n)
+        if hann is None:
+            if len(self._hann) > 64:  # the window's length varies little: keep the few recent ones
+                self._hann.clear()
+            hann = self._hann[n] = np.hanning(n)
+        size = 1 << max(12, (4 * n - 1).bit_length())  # zero-padded: bins of at most fs / 4096
         first = int(math.ceil(BAND_HZ[0] * size / self.fs_hz))
         last = int(BAND_HZ[1] * size / self.fs_hz)
-        peak = first + int(np.argmax(power[first: last + 1]))
+        power = np.abs(np.fft.rfft(x * hann, size)[first: last + 1]) ** 2  # only the band's bins
+        peak = first + int(power.argmax())
         return size / (self.fs_hz * peak)
 
     def _shape_says_flip(self) -> bool:
@@ -429,8 +531,9 @@ class ChestMotion:
 
     def _principal_axis(self, window_bp: np.ndarray) -> np.ndarray:
         """First principal axis of the band-passed window, its sign continuous with the previous one."""
-        x = window_bp - window_bp.mean(axis=0)
-        _, vectors = np.linalg.eigh(x.T @ x)
+        # window_bp.mean(axis=0): einsum adds the rows in the same order, at half the cost
+        x = window_bp - np.einsum("ij->j", window_bp) / len(window_bp)
+        _, vectors = self._eigh(x.T @ x)
         axis = vectors[:, -1]
         if self._direction is not None:
             return -axis if float(axis @ self._direction) < 0.0 else axis
