@@ -14,7 +14,6 @@ Frames of 12-50 samples are pushed one by one, as from the strap.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -296,20 +295,19 @@ def test_bad_input() -> None:
 # cost and the pacer
 # ----------------------------------------------------------------------------------------
 
-def test_cost_per_frame() -> None:
-    """Frames without a refresh must stay cheap; the refresh runs at most once per second of signal."""
+def test_the_refresh_runs_at_most_once_per_second_of_signal() -> None:
+    """What keeps frames cheap is structural: most frames only filter, and the estimate (the costly part)
+    is refreshed at most once per second of signal. (Its cost per frame is a benchmark figure, not a test.)"""
     c = chest(300.0, 12.0, seed=12, bursts=((150.0, 5.0, 300.0),))
     motion = ChestMotion(FS, WINDOW_S)
-    light: list[float] = []
-    heavy: list[float] = []
+    refreshed: list[float] = []
+    frames = 0
     for tt, aa in c.frames(seed=13):
-        start = time.perf_counter()
-        e = motion.push(tt, aa)
-        (heavy if e is not None else light).append(time.perf_counter() - start)
-    # measured on the 2-core dev VM: ~0.1 ms and ~0.6 ms (medians); generous bounds for loaded CI
-    assert float(np.median(light)) < 0.6e-3
-    assert float(np.median(heavy)) < 3e-3
-    assert sum(light) + sum(heavy) < 0.02 * 300.0  # under 2 % of one core
+        frames += 1
+        if motion.push(tt, aa) is not None:
+            refreshed.append(float(tt[-1]))
+    assert 0 < len(refreshed) <= 300 and len(refreshed) <= frames
+    assert all(later - earlier >= 1.0 - 1e-9 for earlier, later in zip(refreshed, refreshed[1:]))
 
 
 def test_breathing_that_follows_the_pacer_one_second_late() -> None:

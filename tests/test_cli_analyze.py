@@ -17,7 +17,7 @@ from somafeedback.hrv.artifacts import flag_artifacts
 from somafeedback.cli.main import main
 from somafeedback.hrv.metric_rows import METRIC_COLUMNS
 
-KEYS = {"n_beats", "duration_s", "artifact_pct", "uncorrected", "corrected", "frequency_segments"}
+KEYS = {"conventions", "n_beats", "duration_s", "artifact_pct", "uncorrected", "corrected", "frequency_segments"}
 TIME_KEYS = {"mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct"}
 
 

@@ -587,6 +587,7 @@ def test_every_time_axis_of_a_25_minute_report_reads_minutes_and_seconds(long_se
 
 
 def test_the_report_prints_the_baseline_and_a_per_phase_table(long_session: Path, tmp_path: Path, qt_app: Any) -> None:
+    from somafeedback.hrv.conventions import KUBIOS
     from somafeedback.hrv.spectral import band_powers
     from somafeedback.ui.report.render import render_session_report
 
@@ -618,7 +619,7 @@ def test_the_report_prints_the_baseline_and_a_per_phase_table(long_session: Path
         expected["sdnn"].append(f"{good.std(ddof=1):.1f}")
         expected["pnn50"].append(f"{100.0 * (abs(diffs) > 50.0).mean():.1f}")
         expected["art"].append(f"{100.0 * bad.mean():.1f}")
-        powers = band_powers(t[~bad], good)
+        powers = band_powers(t[~bad], good, KUBIOS)  # the report's default convention set
         expected["lf"].append(f"{powers.lf_ms2:.0f}")
         expected["hf"].append(f"{powers.hf_ms2:.0f}")
         expected["lf_hf"].append(f"{powers.lf_ms2 / powers.hf_ms2:.2f}")

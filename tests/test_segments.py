@@ -11,6 +11,7 @@ from real_records import nsr001_ms, polar_slow_breathing_ms
 from somafeedback.hrv.artifacts import flag_artifacts
 from somafeedback.devices.events import TimelineEvent
 from somafeedback.sessions.segments import Segment, phase_segments, segment_stats
+from somafeedback.hrv.conventions import KUBIOS
 from somafeedback.hrv.spectral import band_powers
 
 
@@ -58,7 +59,7 @@ def test_frequency_values_are_those_of_the_accepted_beats_and_the_breathing_peak
     t, rr, flagged = _beats(polar_slow_breathing_ms())
     stats = segment_stats(Segment("slow", 60.0, 360.0), t, rr, flagged)
     inside = (t >= 60.0) & (t <= 360.0) & ~flagged
-    powers = band_powers(t[inside], rr[inside])
+    powers = band_powers(t[inside], rr[inside], KUBIOS)  # the segment table's default convention set
     assert stats.lf_ms2 == pytest.approx(powers.lf_ms2) and stats.hf_ms2 == pytest.approx(powers.hf_ms2)
     assert stats.lf_hf == pytest.approx(powers.lf_ms2 / powers.hf_ms2)
     assert stats.spectrum is not None and stats.spectrum.freqs_hz.shape == stats.spectrum.psd_ms2_hz.shape

@@ -238,10 +238,14 @@ def test_settings_persist_and_feed_the_engine_configs(qtbot, tmp_path: Path) -> 
     dialog.fields["cues/max_per_session"].setValue(4)
     dialog.fields["pacer/exhale_s"].setValue(7.0)
     dialog.fields["client/numbers"].setChecked(True)
+    assert settings.frequency_conventions == "kubios"  # documented default
+    conventions_box = dialog.fields["analysis/conventions"]
+    conventions_box.setCurrentIndex(conventions_box.findData("task-force"))
     dialog.accept()
     again = AppSettings(Qc.QSettings(str(tmp_path / "settings.ini"), Qc.QSettings.Format.IniFormat))
     assert again.regulation().above_bpm == 10.0 and again.cues().max_per_session == 4
     assert again.pacer().exhale_s == 7.0 and again.client_numbers is True
+    assert again.frequency_conventions == "task-force"
 
 
 @pytest.mark.parametrize("extra", [["--replay", "SAMPLE", "--speed", "20"], ["--mode", "home"]])

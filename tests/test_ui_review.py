@@ -328,3 +328,35 @@ def test_the_words_are_those_of_a_wellness_tool(window) -> None:
     for word in ("stress", "diagnos", "disorder", "abnormal", "patient", "sympathetic", "health"):
         assert word not in text, word
     assert "ratio of the two powers" in text and "(bpm)" in text and "(ms)" in text and "(ms²)" in text
+
+
+def test_the_conventions_setting_is_what_the_segment_table_computes(qtbot, library, library_folder, recorded) -> None:
+    """Settings → "LF/HF in reviews and reports": the segment table's LF and HF are made under that set."""
+    from somafeedback.hrv.conventions import TASK_FORCE
+    from somafeedback.sessions.segments import Segment, segment_stats
+    from somafeedback.ui.replay_window import ReplayWindow
+    from somafeedback.ui.settings import CONVENTIONS_KEY, AppSettings
+
+    settings = AppSettings()
+    settings.set(CONVENTIONS_KEY, "task-force")
+    try:
+        library_folder.mkdir(parents=True, exist_ok=True)
+        path = library_folder / f"tf-{recorded.name}"
+        shutil.copyfile(recorded, path)
+        shown = ReplayWindow(path, library)
+        qtbot.addWidget(shown)
+        shown.show()
+        qtbot.waitExposed(shown)
+        shown.pause()
+        drag_edge(qtbot, shown, "A", 0, 140.0)
+        drag_edge(qtbot, shown, "A", 1, 295.0)
+        low, high = shown.session_plots.segment_bounds("A")
+        b = shown.segments.beats
+        task_force = segment_stats(Segment("A", low, high), b.t_s, b.rr_ms, b.flagged, b.gap_segments, TASK_FORCE)
+        kubios = segment_stats(Segment("A", low, high), b.t_s, b.rr_ms, b.flagged, b.gap_segments)
+        assert shown.segments.table.value("A", "lf") == pytest.approx(task_force.lf_ms2, rel=1e-12)
+        assert shown.segments.table.value("A", "hf") == pytest.approx(task_force.hf_ms2, rel=1e-12)
+        assert task_force.lf_ms2 != pytest.approx(kubios.lf_ms2, rel=1e-3)
+        assert "task-force conventions" in shown.segments.stats["A"].conventions
+    finally:
+        settings.store.remove(CONVENTIONS_KEY)

@@ -159,7 +159,8 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self._reanalysis: Reanalysis | None = None
         self._build()
         self._install_shortcuts()
-        self.outputs = ReviewOutputs(self, self.session, self.path, self._report_source, self.recordings)
+        self.outputs = ReviewOutputs(self, self.session, self.path, self._report_source, self.recordings,
+                                     AppSettings().frequency_conventions)
         self.outputs.add_menus()
         for problem in self.session.problems:
             self.statusBar().showMessage(f"Parts of this session could not be read: {problem}")
@@ -250,7 +251,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.session_plots.show_whole()
         left.addWidget(whole)
         self.tabs = QtWidgets.QTabWidget()
-        self.segments = SegmentReview(self.beats, self.session_plots)
+        self.segments = SegmentReview(self.beats, self.session_plots, conventions=AppSettings().frequency_conventions)
         self.tabs.addTab(self.segments, "Segments A / B")
         self.plots_box = QtWidgets.QWidget()  # the replay as it looked live: the last 10 minutes, refilled on a seek
         self.plots_layout = QtWidgets.QVBoxLayout(self.plots_box)

@@ -32,8 +32,9 @@ class ReviewOutputs:
     """The Report and Export menus of one reviewed session, in ``window``'s menu bar and status bar."""
 
     def __init__(self, window: QtWidgets.QMainWindow, session: Session, path: Path, source: Callable[[], Path],
-                 recordings: Path) -> None:
+                 recordings: Path, conventions: str = "kubios") -> None:
         self.window = window
+        self.conventions = conventions  # the frequency-domain convention set of reports
         self.session = session
         self.path = path  # the session file (what an export is named after)
         self.source = source  # the file a report reads (the session, or its copy with the review notes)
@@ -82,7 +83,8 @@ class ReviewOutputs:
         try:
             source = self.source()
             content = run_with_progress(self.window, f"Reading {source.name} for the report…",  # with the review notes
-                                        lambda progress: session_content(source, deidentify, progress))
+                                        lambda progress: session_content(source, deidentify, progress,
+                                                                         conventions_name=self.conventions))
             write = write_client_report if audience == "client" else write_session_report
             written = None if content is None else write(content, fmt, folder)
         except (ReportError, ExportError, SessionFileError) as error:

@@ -17,6 +17,7 @@ from typing import Final
 
 from PySide6 import QtWidgets
 
+from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS, conventions as conventions_named
 from somafeedback.sessions.segments import Segment, SegmentStats, SessionBeatSeries, segment_stats
 
 from .poincare_plot import PoincarePlot
@@ -35,8 +36,10 @@ class SegmentReview(QtWidgets.QWidget):
     """The A/B choosers, the statistics table, the Poincaré plot and the spectrum."""
 
     def __init__(self, beats: SessionBeatSeries, plots: SessionPlots,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+                 parent: QtWidgets.QWidget | None = None, conventions: str = DEFAULT_FOR_RECORDS) -> None:
+        """``conventions``: the frequency-domain convention set of the table's LF, HF and spectrum."""
         super().__init__(parent)
+        self.settings = conventions_named(conventions)
         self.beats = beats
         self.plots = plots
         self.duration_s = plots.duration_s
@@ -152,7 +155,7 @@ class SegmentReview(QtWidgets.QWidget):
         stats = None
         if segment is not None:
             b = self.beats
-            stats = segment_stats(segment, b.t_s, b.rr_ms, b.flagged, b.gap_segments)
+            stats = segment_stats(segment, b.t_s, b.rr_ms, b.flagged, b.gap_segments, self.settings)
         self.stats[name] = stats
         self.table.set_stats(name, stats)
         self.poincare.set_stats(name, stats)

@@ -54,6 +54,14 @@ PLAN_PLACEHOLDER: Final = ("In the client's own words, e.g. \"I stop, make a cup
                            "Shown at home when the app offers to end a practice.")
 
 
+CONVENTIONS_KEY = "analysis/conventions"
+CONVENTION_CHOICES = (  # (name, what the dialog shows); docs/metrics.md section 5 has the table
+    ("kubios", "Kubios conventions (compare with Kubios HRV)"),
+    ("task-force", "Task Force 1996 (one periodogram of each 5 min)"),
+    ("live", "as the live view computes them (newest 256 s)"),
+)
+
+
 def plan_key(client: str) -> str:
     """The settings key of ``client``'s plan text (pseudonyms match whatever their case, as in the library)."""
     return f"{PLAN_GROUP}/{quote(client.strip().casefold(), safe='')}"
@@ -170,6 +178,15 @@ class AppSettings:
             self.set(method_key(client), str(Method.parse(method)))
 
     @property
+    def frequency_conventions(self) -> str:
+        """The frequency-domain convention set of reviews and reports (default ``kubios``;
+        somafeedback.hrv.conventions): how LF and HF of a segment, a phase or a session are computed."""
+        from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS, PRESETS
+
+        name = str(self._get(CONVENTIONS_KEY, DEFAULT_FOR_RECORDS, str))
+        return name if name in PRESETS else DEFAULT_FOR_RECORDS
+
+    @property
     def suggestion_sound(self) -> bool:
         """A soft tone with each new suggestion in the practitioner's window (default: off)."""
         return self._get("sound/suggestions", False, bool)
@@ -210,6 +227,8 @@ class SettingsDialog(QtWidgets.QDialog):
         self._check(form, "client/numbers", "Show numbers on the client view", settings.client_numbers)
         self._check(form, CLIENT_TIME_LEFT_KEY, "Show the time left in an exercise on the client view",
                     settings.client_time_left)
+        self._choice(form, CONVENTIONS_KEY, "LF/HF in reviews and reports", CONVENTION_CHOICES,
+                     settings.frequency_conventions)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
                                              | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -237,6 +256,15 @@ class SettingsDialog(QtWidgets.QDialog):
         self.fields[key] = widget
         form.addRow(label, widget)
 
+    def _choice(self, form: QtWidgets.QFormLayout, key: str, label: str, choices: tuple[tuple[str, str], ...],
+                value: str) -> None:
+        widget = QtWidgets.QComboBox()
+        for data, text in choices:
+            widget.addItem(text, data)
+        widget.setCurrentIndex(max(0, widget.findData(value)))
+        self.fields[key] = widget
+        form.addRow(label, widget)
+
     def _load_plan(self) -> None:
         """Another client named: show that client's plan, unless a plan was typed here (it stays, for the new name)."""
         client_field = self.fields["people/client"]
@@ -261,6 +289,8 @@ class SettingsDialog(QtWidgets.QDialog):
                 self.settings.set(key, widget.value())
             elif isinstance(widget, QtWidgets.QCheckBox):
                 self.settings.set(key, widget.isChecked())
+            elif isinstance(widget, QtWidgets.QComboBox):
+                self.settings.set(key, widget.currentData())
         super().accept()
 
 

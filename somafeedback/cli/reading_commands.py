@@ -45,6 +45,8 @@ def add_analyze(commands: Any) -> None:
     output.add_argument("--series", action="store_true", help="the windowed metrics over time, as CSV")
     analyze.add_argument("--step", type=seconds_arg, default=5.0, metavar="S",
                          help="with --series: one row every S seconds of recording (default 5)")
+    analyze.add_argument("--conventions", choices=("kubios", "task-force", "live"), default="kubios",
+                         help="how LF and HF are computed (default kubios; see docs/metrics.md, section 5)")
     analyze.add_argument("--full", action="store_true",
                          help="add neurokit2's nonlinear indices (Poincaré SD1/SD2, DFA α1/α2, sample entropy) "
                          "per 5-min segment; takes a few seconds more")
@@ -108,7 +110,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.series:
         print_series(series, args.step, progress=bar)
     else:
-        print_summary(series, as_json=args.json, progress=bar, full=args.full)
+        print_summary(series, as_json=args.json, progress=bar, full=args.full, conventions=args.conventions)
     return EXIT_OK
 
 

@@ -17,7 +17,7 @@ METRIC_COLUMNS = (
     "t_s", "rr_ms", "flagged",
     "hr_bpm", "mean_rr_ms", "hr_valid",
     "rmssd_ms", "ln_rmssd", "sdnn_ms", "pnn50_pct", "time_window_s", "time_artifact_pct", "time_valid", "time_reason",
-    "lf_ms2", "hf_ms2", "lf_hf", "frequency_window_s", "frequency_valid", "frequency_reason",
+    "lf_ms2", "hf_ms2", "lf_hf", "frequency_window_s", "frequency_valid", "frequency_reason", "frequency_conventions",
     "breathing_bpm", "rsa_p2t_ms", "breathing_window_s", "breathing_valid", "breathing_reason",
     "coherence_ratio", "coherence_window_s", "coherence_valid", "coherence_reason",
 )
@@ -42,6 +42,7 @@ def metrics_row(m: BeatMetrics) -> dict[str, Any]:
         "lf_ms2": m.frequency.lf_ms2 if m.frequency else None,
         "hf_ms2": m.frequency.hf_ms2 if m.frequency else None,
         "lf_hf": m.frequency.lf_hf if m.frequency else None,
+        "frequency_conventions": m.frequency.conventions if m.frequency else None,
         "breathing_bpm": m.breathing.rate_bpm if m.breathing else None,
         "rsa_p2t_ms": m.breathing.rsa_p2t_ms if m.breathing else None,
         "coherence_ratio": m.coherence.ratio if m.coherence else None,

@@ -52,6 +52,7 @@ class FrequencyDomain:
     lf_hf: float | None
     validity: WindowValidity
     computed_at_s: float
+    conventions: str = "live"  # the convention set (hrv/conventions.py) the values were made under
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +240,14 @@ class MetricsPipeline:
                 ratio = powers.lf_hf if math.isfinite(powers.lf_hf) else None
             except ValueError as error:
                 validity = replace(validity, valid=False, reason=str(error))
-        self.frequency = FrequencyDomain(lf, hf, ratio, validity, now_s)
+        self.frequency = FrequencyDomain(lf, hf, ratio, validity, now_s, cfg.spectral.name)
+
+    def frequency_at(self, now_s: float) -> FrequencyDomain:
+        """LF/HF of the window ending at ``now_s`` now (as the scheduled refresh computes it), kept as
+        the latest value: for a caller that needs the value at a given moment, e.g. a segment's end."""
+        self._refresh_frequency(now_s)
+        assert self.frequency is not None
+        return self.frequency
 
     def _refresh_breathing(self, now_s: float) -> None:
         t, rr, validity = self._window(now_s, self.config.breathing_window_s)

@@ -46,6 +46,7 @@ from typing import Final
 
 import numpy as np
 
+from .detrend import KUBIOS_LAMBDA, smoothness_priors
 from .tachogram import (
     GRID_EPS,
     INTERPOLATIONS,
@@ -88,6 +89,10 @@ COHERENCE_DF_HZ: Final = 0.001  # PSD grid spacing after zero-padding (makes 0.0
 # Tapers that ``scipy.signal.get_window`` takes by name alone (no parameter): settings naming
 # one of them are valid without importing scipy.signal (about half a second), which keeps the
 # reading commands' start-up short. Any other name is checked by scipy.signal itself.
+SEGMENT_STARTS: Final = ("newest", "start")  # which end of the window the Welch segments are laid from
+DETRENDS: Final = ("mean", "linear", "smoothness-priors")
+BAND_RULES: Final = ("integral", "bins")
+
 PLAIN_WINDOWS: Final = frozenset({
     "hann", "hamming", "boxcar", "blackman", "blackmanharris", "bartlett", "barthann", "bohman",
     "cosine", "flattop", "nuttall", "parzen", "triang", "tukey", "taylor", "lanczos",
@@ -100,7 +105,13 @@ PLAIN_WINDOWS: Final = frozenset({
 # ----------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class SpectralSettings:
-    """How :func:`band_powers` estimates LF and HF power (Kubios conventions by default).
+    """How :func:`band_powers` estimates LF and HF power: one named convention set.
+
+    The defaults are the ``live`` set (the beat-by-beat pipeline's: the newest segments of the
+    window, mean removal, interpolated band edges); :mod:`somafeedback.hrv.conventions` names
+    the ``kubios`` and ``task-force`` sets, and docs/metrics.md tables every one.
+
+    * ``name``          the convention set's name, carried with every value made under it;
 
     * ``resample_hz``   even resampling rate of the tachogram, Hz (Kubios: 4 Hz);
     * ``interpolation`` "cubic" (scipy ``CubicSpline``'s not-a-knot spline; Kubios, pyhrv),
@@ -113,8 +124,18 @@ class SpectralSettings:
     * ``window``        taper applied to each segment, any ``scipy.signal.get_window`` name
       ("hann", "hamming", "boxcar", ...);
     * ``lf_band`` / ``hf_band``  (low, high) band edges, Hz (Task Force 1996, Circulation
-      93:1043: LF 0.04-0.15 Hz, HF 0.15-0.40 Hz); each band's power is the PSD integral
-      over exactly [low, high] (see :func:`band_powers`, step 5).
+      93:1043: LF 0.04-0.15 Hz, HF 0.15-0.40 Hz);
+    * ``segment_start`` which end of the window the Welch segments are laid from: "newest"
+      (the live set: the oldest samples that do not fill a whole step are left out) or
+      "start" (scipy / MATLAB ``pwelch``, Kubios: the newest ones are left out);
+    * ``detrend``       what is removed from the resampled tachogram before the spectrum:
+      "mean", "linear" (least-squares line) or "smoothness-priors" (Tarvainen 2002, with
+      ``detrend_lambda``; :mod:`.detrend`);
+    * ``band_rule``     "integral" (the PSD integral over exactly [low, high], band edges
+      interpolated: :func:`band_powers` step 5) or "bins" (the sum of PSD x df over the bins
+      with low <= f < high, as Kubios-style tools compute it);
+    * ``fft_points_per_hz`` the FFT length as points per Hz of the resampling rate (at least
+      the segment length); None: twice the segment (zero padding x2, as neurokit2).
 
     The settings are checked on construction (``ValueError`` when inconsistent).
 
@@ -128,8 +149,22 @@ class SpectralSettings:
     window: str = "hann"
     lf_band: tuple[float, float] = (0.04, 0.15)
     hf_band: tuple[float, float] = (0.15, 0.40)
+    name: str = "live"
+    segment_start: str = "newest"
+    detrend: str = "mean"
+    detrend_lambda: float = KUBIOS_LAMBDA
+    band_rule: str = "integral"
+    fft_points_per_hz: float | None = None
 
     def __post_init__(self) -> None:
+        for field_name, value, allowed in (("segment_start", self.segment_start, SEGMENT_STARTS),
+                                           ("detrend", self.detrend, DETRENDS), ("band_rule", self.band_rule, BAND_RULES)):
+            if value not in allowed:
+                raise ValueError(f"{field_name} must be one of {allowed}, not {value!r}")
+        if not (math.isfinite(self.detrend_lambda) and self.detrend_lambda > 0):
+            raise ValueError(f"detrend_lambda must be a positive number, not {self.detrend_lambda!r}")
+        if self.fft_points_per_hz is not None and not (math.isfinite(self.fft_points_per_hz) and self.fft_points_per_hz > 0):
+            raise ValueError(f"fft_points_per_hz must be a positive number or None, not {self.fft_points_per_hz!r}")
         if self.interpolation not in INTERPOLATIONS:
             raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, not {self.interpolation!r}")
         if not (math.isfinite(self.resample_hz) and self.resample_hz > 0):
@@ -249,8 +284,8 @@ def band_powers(t_s: np.ndarray, rr_ms: np.ndarray, settings: SpectralSettings |
     if is_flat(rr):
         lf = hf = 0.0  # a constant tachogram: exactly no power (not float round-off)
     else:
-        lf = integrate(freqs, psd, *settings.lf_band)
-        hf = integrate(freqs, psd, *settings.hf_band)
+        lf = _band_power(freqs, psd, settings.lf_band, settings.band_rule)
+        hf = _band_power(freqs, psd, settings.hf_band, settings.band_rule)
     if hf > 0.0:
         ratio = lf / hf
     else:
@@ -293,13 +328,36 @@ def power_spectrum(t_s: np.ndarray, rr_ms: np.ndarray, settings: SpectralSetting
     nperseg = min(n, int(math.floor(settings.segment_s * fs + GRID_EPS)))
     noverlap = int(math.floor(settings.overlap * nperseg))
     step = nperseg - noverlap
-    first = (n - nperseg) % step
-    grid = t[0] + np.arange(first, n) / fs  # only the samples the segments use (the spline is pointwise)
-    x = np.asarray(interpolant(t, rr, settings.interpolation)(grid), dtype=np.float64)
-    x = x - x.mean()
-    freqs, psd = welch(x, fs, taper(settings.window, nperseg), noverlap, 2 * nperseg)
+    if settings.segment_start == "newest":  # only the samples the segments use (the spline is pointwise)
+        first, end = (n - nperseg) % step, n
+    else:  # the whole window is resampled and detrended; the segments leave out its newest samples
+        first, end = 0, n
+    grid = t[0] + np.arange(first, end) / fs
+    x = _detrended(np.asarray(interpolant(t, rr, settings.interpolation)(grid), dtype=np.float64), settings)
+    used = nperseg + (len(x) - nperseg) // step * step  # samples the segments cover, from the first
+    nfft = 2 * nperseg if settings.fft_points_per_hz is None else max(nperseg, int(round(settings.fft_points_per_hz * fs)))
+    freqs, psd = welch(x[:used], fs, taper(settings.window, nperseg), noverlap, nfft)
     start = float(grid[0])
+    grid = grid[:used]
     return PowerSpectrum(freqs, psd, start, float(grid[-1] - start), t, rr)
+
+
+def _detrended(x: np.ndarray, settings: SpectralSettings) -> np.ndarray:
+    """The resampled tachogram without what ``settings.detrend`` removes (step 3 of :func:`band_powers`)."""
+    if settings.detrend == "smoothness-priors":
+        x = smoothness_priors(x, settings.detrend_lambda)
+        return x - x.mean()
+    if settings.detrend == "linear":
+        return detrend_linear(x)
+    return x - x.mean()
+
+
+def _band_power(freqs: np.ndarray, psd: np.ndarray, band: tuple[float, float], rule: str) -> float:
+    """A band's power (ms^2): the interpolated-edge integral, or the bins with low <= f < high times df."""
+    if rule == "bins":
+        first, end = int(freqs.searchsorted(band[0], side="left")), int(freqs.searchsorted(band[1], side="left"))
+        return float(psd[first:end].sum() * (freqs[1] - freqs[0]))
+    return integrate(freqs, psd, *band)
 
 
 # ----------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import numpy as np
 from .artifacts import flag_artifacts
 from .pipeline import BeatMetrics, MetricsPipeline, PipelineConfig
 from somafeedback.progress import Progress
+from .conventions import DEFAULT_FOR_RECORDS, conventions
 from .spectral import SpectralSettings, band_powers
 from .time_domain import NN50_MS
 from .nonlinear import CONVENTIONS as NONLINEAR_CONVENTIONS, mean_indices, segment_indices
@@ -131,6 +132,8 @@ def summarize(
 ) -> dict[str, Any]:
     """The ``analyze --json`` object for one RR series (ms, in order); ``full`` adds neurokit2's
     nonlinear indices (:mod:`somafeedback.hrv.nonlinear`: per segment, and their means).
+    ``settings``: the frequency-domain convention set (default ``kubios``, :mod:`.conventions`),
+    named in the summary's ``conventions``.
 
     A contiguous series (an RR file) needs only ``rr_ms``: beat times are its cumulative sum.
     A recorded session also gives its beat times, gap-free ``segments`` (successive
@@ -138,7 +141,7 @@ def summarize(
     ``progress`` hears how far the work is (judging beats, then the spectral segments).
     """
     progress = progress if progress is not None else Progress(None)
-    settings = settings if settings is not None else SpectralSettings()
+    settings = settings if settings is not None else conventions(DEFAULT_FOR_RECORDS)
     rr_ms = np.asarray(rr_ms, dtype=float)
     t_s = np.cumsum(rr_ms) / 1000.0 if t_s is None else np.asarray(t_s, dtype=float)
     segments = np.zeros(len(rr_ms), dtype=int) if segments is None else np.asarray(segments)
@@ -156,6 +159,7 @@ def summarize(
     progress.finish()
     spans = [float(rr_ms[segments == k].sum()) / 1000.0 for k in np.unique(segments)] if len(rr_ms) else []
     summary: dict[str, Any] = {
+        "conventions": settings.name,
         "n_beats": int(len(rr_ms)),
         "duration_s": float(sum(spans)),
         "artifact_pct": artifact_pct,

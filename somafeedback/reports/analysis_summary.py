@@ -10,6 +10,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS, DESCRIPTIONS, conventions
 from somafeedback.hrv.whole_record import metric_series, summarize
 from somafeedback.hrv.metric_rows import METRIC_COLUMNS, metrics_row
 from somafeedback.progress import Progress, ProgressCallback
@@ -19,12 +20,13 @@ if TYPE_CHECKING:  # sessions are imported only when a session is analysed (an R
     from somafeedback.sessions.analysis import SessionSeries
 
 
-def _summary(series: RRSeries | SessionSeries, progress: ProgressCallback | None, full: bool) -> dict:
+def _summary(series: RRSeries | SessionSeries, progress: ProgressCallback | None, full: bool, name: str) -> dict:
+    settings = conventions(name)
     if not isinstance(series, RRSeries):  # a session says where its beats came from (one beat series per session)
         return {**summarize(series.rr_ms, series.beat_times_s, series.segments, series.flagged, progress=Progress(progress),
-                            full=full),
+                            full=full, settings=settings),
                 "strap": series.strap_id, "beat_source": series.beat_source}
-    return summarize(series.rr_ms, progress=Progress(progress), full=full)
+    return summarize(series.rr_ms, progress=Progress(progress), full=full, settings=settings)
 
 
 NONLINEAR_ROWS = (("SD1", "sd1_ms", " ms", ".1f"), ("SD2", "sd2_ms", " ms", ".1f"), ("SD1/SD2", "sd1_sd2", "", ".3f"),
@@ -43,10 +45,11 @@ def nonlinear_lines(nonlinear: dict) -> list[str]:
 
 
 def print_summary(series: RRSeries | SessionSeries, as_json: bool = False, out: TextIO | None = None,
-                  progress: ProgressCallback | None = None, full: bool = False) -> None:
-    """The ``analyze`` summary (``full``: with the nonlinear indices), readable or as one JSON object."""
+                  progress: ProgressCallback | None = None, full: bool = False, conventions: str = DEFAULT_FOR_RECORDS) -> None:
+    """The ``analyze`` summary (``full``: with the nonlinear indices; ``conventions``: the frequency-domain
+    convention set), readable or as one JSON object."""
     out = out or sys.stdout
-    summary = _summary(series, progress, full)
+    summary = _summary(series, progress, full, conventions)
     if as_json:
         for note in series.notes:  # the unit and any skipped values, stated but outside the JSON
             print(f"{series.source}: {note}", file=sys.stderr)
@@ -76,7 +79,7 @@ def print_summary(series: RRSeries | SessionSeries, as_json: bool = False, out: 
         print(f"  {line}", file=out)
     for line in nonlinear_lines(summary["nonlinear"]) if "nonlinear" in summary else []:
         print(f"  {line}", file=out)
-    print("  Frequency values: Welch on 4 Hz cubic-spline tachograms, mean of 5-min segments; "
+    print(f"  Frequency values: {DESCRIPTIONS[summary['conventions']]}; mean of 5-min segments; "
           "LF/HF is not a stress index, and HF is not a vagal index during slow breathing.", file=out)
 
 

@@ -68,6 +68,8 @@ from somafeedback.regulation.pendulation import TEXT as PENDULATION_TEXT
 from somafeedback.regulation.pendulation import Swing, bands_of, swings_from_beats
 from somafeedback.sessions.file import Session, read_session
 from somafeedback.sessions.review_notes import is_undone_marker, undone_markers
+from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS, DESCRIPTIONS, conventions
+from somafeedback.hrv.spectral import SpectralSettings
 from somafeedback.sessions.segments import Segment, SegmentStats, phase_segments, segment_stats
 
 from .common import (
@@ -90,9 +92,9 @@ WHOLE_SESSION: Final = "whole session"  # the one row of the phase table when th
 PHASE_TEXT: Final = (
     "Each phase (from the phase marks, or a measured baseline's window followed by practice) is one stretch of "
     "beats: accepted beats only, successive differences only between adjacent accepted beats of one gap-free part, "
-    "and one Welch spectrum of the stretch's accepted beats (default spectral settings: 4 Hz cubic resampling, 256-s "
-    "Hann segments) for LF (0.04–0.15 Hz), HF (0.15–0.40 Hz), LF/HF and the breathing rate (the spectrum's peak in "
-    "0.1–0.5 Hz). Not valid: more than 5 % of the stretch's beats set aside as artifacts.")
+    "and one Welch spectrum of the stretch's accepted beats ({conventions}) for LF (0.04–0.15 Hz), HF (0.15–0.40 Hz), "
+    "LF/HF and the breathing rate (the spectrum's peak in 0.1–0.5 Hz). Not valid: more than 5 % of the stretch's "
+    "beats set aside as artifacts.")
 
 MEASURED_TEXT: Final = (
     "What was measured: heart rate (bpm) and beat-to-beat (RR) intervals from a chest strap, timed by R peaks in "
@@ -264,7 +266,8 @@ class SessionReportContent:
     method: str | None = None  # SE | Focusing | CSE (somafeedback.regulation.methods), when recorded
     rest_comparisons: tuple[RestRow, ...] = ()  # each movement block's rest before and after
     pendulation_text: str = PENDULATION_TEXT
-    phase_text: str = PHASE_TEXT
+    phase_text: str = PHASE_TEXT.format(conventions=DESCRIPTIONS[DEFAULT_FOR_RECORDS])
+    conventions: str = DEFAULT_FOR_RECORDS  # the frequency-domain convention set of the summary and the phases
     app_version: str = __version__
     measured_text: str = MEASURED_TEXT
     not_medical_text: str = NOT_MEDICAL_TEXT
@@ -329,7 +332,7 @@ def _strap_names(ctx: Context) -> tuple[str, ...]:
 
 # -- one session -------------------------------------------------------------------------------------
 def _phases(events: list[TimelineEvent], start_ns: int, start_s: float, duration_s: float, beats: list[BeatMetrics],
-            segments: list[int]) -> tuple[SegmentStats, ...]:
+            segments: list[int], settings: SpectralSettings) -> tuple[SegmentStats, ...]:
     """Statistics of each phase (:func:`~somafeedback.sessions.segments.phase_segments`), or of the whole session without phases."""
     t = np.array([m.t_s for m in beats], dtype=float)
     rr = np.array([m.rr_ms for m in beats], dtype=float)
@@ -337,7 +340,7 @@ def _phases(events: list[TimelineEvent], start_ns: int, start_s: float, duration
     parts = np.array(segments, dtype=int) if len(segments) == len(beats) else None
     end_s = start_s + duration_s
     stretches = phase_segments(events, start_ns, end_s) or [Segment(WHOLE_SESSION, start_s, end_s)]
-    return tuple(segment_stats(stretch, t, rr, flagged, parts) for stretch in stretches)
+    return tuple(segment_stats(stretch, t, rr, flagged, parts, settings) for stretch in stretches)
 
 
 def _exercises(manifest: dict[str, Any], events: list[TimelineEvent]) -> tuple[str, ...]:
@@ -355,8 +358,10 @@ def _exercises(manifest: dict[str, Any], events: list[TimelineEvent]) -> tuple[s
 
 def session_content(session: Session | str | Path, deidentify: bool = False,
                     progress: ProgressCallback | None = None,
-                    new_analysis: AnalysisFactory = new_live_analysis) -> SessionReportContent:
-    """Everything the report of one recorded session shows (see the module docstring).
+                    new_analysis: AnalysisFactory = new_live_analysis,
+                    conventions_name: str = DEFAULT_FOR_RECORDS) -> SessionReportContent:
+    """Everything the report of one recorded session shows (see the module docstring); the whole-session
+    and per-phase frequency values under the convention set ``conventions_name`` (default ``kubios``).
 
     One pass of the live analysis (:func:`~.strap_pass.analyze_strap`, its analysis made by
     ``new_analysis``) feeds every section and figure.
@@ -406,7 +411,8 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
     baseline_event = next((e for e in events if e.kind == "baseline"), None)
     baseline_info = _baseline_info(baseline if isinstance(baseline, dict) else None,
                                    ctx.rel_s(baseline_event.host_ns) if baseline_event is not None else None)
-    phases = _phases(events, ctx.start_ns, start_s, duration_s, beats, found.segments)
+    settings = conventions(conventions_name)
+    phases = _phases(events, ctx.start_ns, start_s, duration_s, beats, found.segments, settings)
     bands = bands_of(events, ctx.start_ns, baseline if isinstance(baseline, dict) else None)
     swings = swings_from_beats([(m.t_s, m.rr_ms, m.flagged) for m in metrics], bands, start_s + duration_s) \
         if bands else []
@@ -424,7 +430,7 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
         mode=str(session.manifest["mode"]) if session.manifest.get("mode") else None,
         tags=tuple(str(t) for t in manifest.get("tags") or ()), straps=_strap_names(ctx),
         started=started, started_text=started_text, duration_s=duration_s, beat_source=beat_source(found),
-        figures=summary_figures(found, beats, duration_s, found.chest),
+        figures=summary_figures(found, beats, duration_s, found.chest, settings),
         state_seconds=state_seconds(intervals), cue_counts=cue_counts(events),
         series=report_series(beats, found.chest, origin_s, intervals, gaps, tuple(found.contact_lost), tuple(markers),
                        tuple(notes), cue_times),
@@ -437,6 +443,7 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
         problems=tuple(problems), start_s=start_s, baseline_info=baseline_info, phases=phases,
         exercises=_exercises(session.manifest, events), swings=tuple(swings), swings_judged=bool(bands),
         method=_method(session.manifest, events), rest_comparisons=_rest_rows(events, ctx),
+        phase_text=PHASE_TEXT.format(conventions=DESCRIPTIONS[settings.name]), conventions=settings.name,
     )
     reporter.finish()
     return content
@@ -444,7 +451,8 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
 
 def report_texts() -> tuple[str, ...]:
     """Every fixed sentence of the reports (for wording checks)."""
-    return (MEASURED_TEXT, NOT_MEDICAL_TEXT, PROGRESS_MEASURED_TEXT, DEIDENTIFIED_TEXT, PHASE_TEXT, PENDULATION_TEXT)
+    return (MEASURED_TEXT, NOT_MEDICAL_TEXT, PROGRESS_MEASURED_TEXT, DEIDENTIFIED_TEXT,
+            PHASE_TEXT.format(conventions=DESCRIPTIONS[DEFAULT_FOR_RECORDS]), PENDULATION_TEXT)
 
 
 __all__ = [

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.hrv.spectral import SpectralSettings
 from somafeedback.hrv.whole_record import summarize
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.sessions.beats import beat_source_text
@@ -62,12 +63,14 @@ class ReportSeries:
     cue_times: tuple[float, ...]
 
 
-def summary_figures(found: StrapPass, beats: list[BeatMetrics], duration_s: float, chest: list[BreathingEstimate]) -> tuple[Figure, ...]:
-    """The summary table: one :class:`Figure` per measure, whole session and 60-s / 64-s windows."""
+def summary_figures(found: StrapPass, beats: list[BeatMetrics], duration_s: float, chest: list[BreathingEstimate],
+                    settings: SpectralSettings | None = None) -> tuple[Figure, ...]:
+    """The summary table: one :class:`Figure` per measure, whole session and 60-s / 64-s windows;
+    whole-session frequency values under ``settings`` (default: the ``kubios`` set)."""
     rr = np.array([m.rr_ms for m in beats], dtype=float)
     t = np.array([m.t_s for m in beats], dtype=float)
     flagged = np.array([m.flagged for m in beats], dtype=bool)
-    summary = summarize(rr, t, np.array(found.segments, dtype=int), flagged)
+    summary = summarize(rr, t, np.array(found.segments, dtype=int), flagged, settings=settings)
     corrected = summary["corrected"]
     windows = [m for m in beats if m.time.validity.valid and m.time.validity.window_s >= WINDOW_S - 1e-6
                and m.time.rmssd_ms is not None and m.time.ln_rmssd is not None]

@@ -11,7 +11,8 @@ Conventions (the same as ``analyze``'s "corrected" values, docs/metrics.md):
 * successive differences (RMSSD, pNN50, SD1) only between adjacent accepted beats of one
   gap-free segment;
 * LF/HF from the Welch PSD of the accepted beats (:func:`somafeedback.hrv.spectral.power_spectrum`,
-  the default spectral settings), only for a stretch with no gap inside and at least
+  under a named convention set: ``kubios`` unless the caller names another, docs/metrics.md
+  section 5), only for a stretch with no gap inside and at least
   ``SpectralSettings.min_segment_s`` of beats; LF needs >= 2 min to mean much, LF/HF ~5 min;
 * the breathing rate is the RSA peak of the same PSD in 0.1-0.5 Hz (6-30 /min);
 * ``valid`` is False when more than 5 % of the stretch's beats were flagged (metrics.md §3).
@@ -33,13 +34,14 @@ from typing import Final
 import numpy as np
 
 from somafeedback.devices.events import TimelineEvent
+from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS, conventions
 from somafeedback.hrv.spectral import PowerSpectrum, SpectralSettings, power_spectrum
 from somafeedback.hrv.time_domain import NN50_MS
 
 PHASES: Final = ("baseline", "practice", "recovery")
 MAX_ARTIFACT_PCT: Final = 5.0  # more flagged beats than this: the stretch's HRV is not valid
 BREATHING_BAND_HZ: Final = (0.1, 0.5)  # 6-30 breaths/min
-CONVENTIONS: Final = "segment: accepted beats, gap-free successive differences, Welch PSD (default spectral settings)"
+CONVENTIONS: Final = "segment: accepted beats, gap-free successive differences, Welch PSD ({name} conventions)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,7 @@ class SegmentStats:
     spectrum: PowerSpectrum | None
     poincare: tuple[np.ndarray, np.ndarray]  # (RR_n, RR_n+1) of accepted adjacent pairs, ms
     notes: tuple[str, ...] = field(default=())
-    conventions: str = CONVENTIONS
+    conventions: str = CONVENTIONS.format(name=DEFAULT_FOR_RECORDS)
 
     @property
     def sd1_sd2(self) -> float | None:
@@ -88,11 +90,13 @@ class SegmentStats:
 
 def segment_stats(segment: Segment, t_s: np.ndarray, rr_ms: np.ndarray, flagged: np.ndarray,
                   gap_segments: np.ndarray | None = None, settings: SpectralSettings | None = None) -> SegmentStats:
-    """The statistics of the beats whose time falls in ``segment`` (session seconds).
+    """The statistics of the beats whose time falls in ``segment`` (session seconds); ``settings``: the
+    frequency-domain convention set (default ``kubios``).
 
     ``t_s``/``rr_ms``/``flagged`` are one strap's beats (e.g. :class:`~somafeedback.sessions.beats.StrapBeats`
     moved to session seconds); ``gap_segments`` numbers each beat's gap-free segment.
     """
+    settings = settings if settings is not None else conventions(DEFAULT_FOR_RECORDS)
     t_s, rr_ms = np.asarray(t_s, dtype=float), np.asarray(rr_ms, dtype=float)
     flagged = np.asarray(flagged, dtype=bool)
     gap_segments = np.zeros(len(t_s), dtype=int) if gap_segments is None else np.asarray(gap_segments)
@@ -126,7 +130,7 @@ def segment_stats(segment: Segment, t_s: np.ndarray, rr_ms: np.ndarray, flagged:
         try:
             spectrum = power_spectrum(t[accepted], good, settings)
         except ValueError:
-            need = (settings or SpectralSettings()).min_segment_s
+            need = settings.min_segment_s
             notes.append(f"too short for a spectrum (needs at least {need:.0f} s of beats)")
     if spectrum is not None:
         from somafeedback.hrv.spectral import band_powers
@@ -140,7 +144,8 @@ def segment_stats(segment: Segment, t_s: np.ndarray, rr_ms: np.ndarray, flagged:
         elif segment.duration_s < 270.0:
             notes.append("under ~5 min: read LF/HF with care")
     return SegmentStats(segment, n, int(accepted.sum()), artifact_pct, valid, mean_hr, rmssd, sdnn, pnn50,
-                        lf, hf, ratio, breathing, sd1, sd2, spectrum, (first, second), tuple(notes))
+                        lf, hf, ratio, breathing, sd1, sd2, spectrum, (first, second), tuple(notes),
+                        CONVENTIONS.format(name=settings.name))
 
 
 def _rsa_peak_bpm(spectrum: PowerSpectrum) -> float | None:

@@ -55,6 +55,8 @@ def add_arguments(subparsers: Any) -> None:
                         "client (what they practised, how long, what changed; no technical measures)")
     report.add_argument("--deidentify", action="store_true",
                         help="no names, note texts hidden, the session placed at 2000-01-01")
+    report.add_argument("--conventions", choices=("kubios", "task-force", "live"), default="kubios",
+                        help="how the summary's and phases' LF and HF are computed (default kubios; docs/metrics.md)")
     _add_common(report, "a file or a folder (default: beside the session; never overwrites)")
     report.set_defaults(run=run, report_command="report")
 
@@ -87,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
             path = find_session(args.session, library)
             private_if_library(_folder_of(args.out, path.parent), library)  # writing into the library: keep it 0700
             written = render_session_report(path, args.format, args.out, deidentify=args.deidentify, progress=progress,
-                                            audience=getattr(args, "audience", "practitioner"))
+                                            audience=getattr(args, "audience", "practitioner"),
+                                            conventions=getattr(args, "conventions", "kubios"))
         else:
             private_if_library(_folder_of(args.out, Path(library)), library)
             written = render_progress_report(library, args.client, args.format, args.out, progress=progress)

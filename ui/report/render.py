@@ -52,6 +52,7 @@ from somafeedback.reports.client import client_report
 from somafeedback.interop.export._writing import ExportError, Outputs, safe_name
 from somafeedback.progress import ProgressCallback
 from somafeedback.reports.common import ReportError
+from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS
 from somafeedback.reports.content import SessionReportContent, session_content
 from somafeedback.reports.progress_content import ProgressContent, progress_content
 from somafeedback.reports.strap_pass import AnalysisFactory, new_live_analysis
@@ -356,7 +357,7 @@ def _begin(fmt: str, source: Path, out: Path | None, progress: ProgressCallback 
 
 def render_session_report(session_path: str | Path, fmt: str, out: Path | None = None, deidentify: bool = False,
                           progress: ProgressCallback | None = None, audience: str = "practitioner",
-                          new_analysis: AnalysisFactory = new_live_analysis) -> Path:
+                          new_analysis: AnalysisFactory = new_live_analysis, conventions: str = DEFAULT_FOR_RECORDS) -> Path:
     """Write the report of one session as ``fmt`` (``"html"`` or ``"pdf"``); the path written (GUI thread).
 
     The content (:func:`~somafeedback.reports.content.session_content`) fills the progress to
@@ -366,13 +367,14 @@ def render_session_report(session_path: str | Path, fmt: str, out: Path | None =
     (the output exists).
 
     ``audience="client"`` writes the plain-language client version instead (:func:`write_client_report`).
+    ``conventions`` names the frequency-domain convention set of the summary and the phases.
     The whole report runs one pass of the live analysis (made by ``new_analysis``; a test counts them).
     """
     session_path = Path(session_path)
     if audience not in AUDIENCES:
         raise ReportError(f"{session_path}: unknown report audience {audience!r} (choose one of {', '.join(AUDIENCES)})")
     stages = _begin(fmt, session_path, out, progress)
-    content = session_content(session_path, deidentify, stages.part(0.0, CONTENT_SHARE), new_analysis)
+    content = session_content(session_path, deidentify, stages.part(0.0, CONTENT_SHARE), new_analysis, conventions)
     write = write_client_report if audience == "client" else write_session_report
     return write(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
 
