@@ -26,6 +26,7 @@ def test_devices_and_ui_install_inside_the_package(installed: Path) -> None:
     assert {"calm", "activation", "sustained-activation", "slow-breathing", "artifacts", "dropout"} <= shipped
     scripts = {p.name for p in (package / "regulation" / "exercise_scripts").glob("*.toml")}
     assert scripts == {p.name for p in (REPO / "somafeedback" / "regulation" / "exercise_scripts").glob("*.toml")} and len(scripts) >= 10
+    assert (package / "remote" / "words.txt").is_file()  # the pairing code words (package data)
 
 
 def test_import_contracts_hold_on_the_installed_tree(installed: Path) -> None:
