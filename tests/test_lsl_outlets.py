@@ -177,6 +177,7 @@ def test_every_kind_of_stream_appears_once_with_its_metadata(run: Run) -> None:
         assert ours.child_value("session") == SESSION_NAME
         assert float(ours.child_value("session_time_offset_s")) == OFFSET_S
         assert "not a medical device" in ours.child_value("notice")
+        assert ours.child_value("frequency_conventions") == ("live" if kind == "Metrics" else "")
 
 
 # -- beats ------------------------------------------------------------------------------------------

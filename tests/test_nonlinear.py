@@ -99,3 +99,41 @@ def test_analyze_full_from_the_command_line() -> None:
     assert done.returncode == 0, done.stderr
     nonlinear = json.loads(done.stdout)["nonlinear"]
     assert 0.0 < nonlinear["sd1_sd2"] < 1.5 and 0.3 < nonlinear["dfa_alpha1"] < 2.0 and nonlinear["sample_entropy"] > 0
+
+
+def test_report_full_gives_each_phase_its_nonlinear_indices() -> None:
+    from session_helpers import REPO
+
+    from somafeedback.reports.content import session_content
+    from somafeedback.sessions.segments import segment_stats
+
+    sample = REPO / "recordings" / "polar-h10-slow-breathing.session.sqlite"
+    plain, full = session_content(sample), session_content(sample, nonlinear=True)
+    assert all(phase.nonlinear is None for phase in plain.phases)  # only when asked for
+    assert full.phases and all(phase.nonlinear is not None for phase in full.phases if phase.valid)
+    beats = [m for m in full.metrics if m.rr_ms is not None]
+    t = np.array([m.t_s for m in beats])
+    rr = np.array([m.rr_ms for m in beats])
+    flagged = np.array([m.flagged for m in beats])
+    for phase in full.phases:
+        inside = (t >= phase.segment.start_s) & (t <= phase.segment.end_s) & ~flagged
+        assert phase.nonlinear == segment_indices(rr[inside], t[inside])
+        assert segment_stats(phase.segment, t, rr, flagged).nonlinear is None
+
+
+def test_report_full_from_the_command_line_has_the_nonlinear_rows(tmp_path) -> None:
+    import os
+
+    from session_helpers import REPO
+
+    sample = REPO / "recordings" / "polar-h10-slow-breathing.session.sqlite"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    texts = {}
+    for extra in ([], ["--full"]):
+        out = tmp_path / f"report{len(extra)}.html"
+        done = subprocess.run([sys.executable, "-m", "somafeedback.ui.launcher", "report", str(sample), "--format", "html",
+                               "--out", str(out), *extra], capture_output=True, text=True, timeout=300, env=env)
+        assert done.returncode == 0, done.stderr
+        texts[bool(extra)] = out.read_text()
+    assert "DFA α1" in texts[True] and "Sample entropy" in texts[True]
+    assert "DFA α1" not in texts[False]

@@ -19,7 +19,7 @@ from session_helpers import run_in_session_time
 from somafeedback.devices.events import Beat, GapEvent, LinkEvent, Notification, TimelineEvent
 from somafeedback.devices.replay import ReplaySource, recorded_ns
 from somafeedback.hrv.pipeline import BeatMetrics
-from somafeedback.sessions.file import read_session
+from somafeedback.sessions.file import COMMIT_INTERVAL_S, read_session
 
 
 def _replayed(path: Path, speed: float = math.inf) -> AnalysisCollector:
@@ -186,10 +186,17 @@ def test_sigkill_during_recording_loses_at_most_a_second(tmp_path: Path) -> None
     (path,) = library.glob("*.session.sqlite")
     session = read_session(path)
     assert session.ended_unexpectedly
-    last_printed_s = max(r["t_s"] for r in printed if r["type"] == "beat")
     beats = [o for _, o in _replayed(path).outputs if isinstance(o, Beat)]
     assert beats, "the committed part of the session must read back"
-    assert last_printed_s - beats[-1].t_s <= 1.0 + 1e-6  # at most the last second was lost
+    # Every printed beat's notification was written before it was printed, and the writer commits at
+    # the first write (or timer tick) once half a second of session time has passed since its last
+    # commit: so what was committed reaches to within half a second, plus the spacing of the strap's
+    # notifications, of the newest notification printed, however busy the computer was. (A beat's own
+    # time lags its notification by the ECG detection, so notifications are compared, not beats.)
+    arrivals = sorted(n.host_ns / 1e9 for n in session.notifications)
+    last_printed_arrival_s = max(r["arrival_s"] for r in printed if r["type"] == "beat")
+    spacing_s = max(b - a for a, b in zip(arrivals, arrivals[1:]))
+    assert last_printed_arrival_s - arrivals[-1] <= COMMIT_INTERVAL_S + spacing_s + 1e-3
     listed = subprocess.run([sys.executable, "-m", "somafeedback.cli", "sessions", "--json", "--recordings", str(library)],
                             capture_output=True, text=True)
     assert json.loads(listed.stdout)["status"] == "ended unexpectedly"

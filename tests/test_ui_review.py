@@ -360,3 +360,23 @@ def test_the_conventions_setting_is_what_the_segment_table_computes(qtbot, libra
         assert "task-force conventions" in shown.segments.stats["A"].conventions
     finally:
         settings.store.remove(CONVENTIONS_KEY)
+
+
+def test_the_nonlinear_button_fills_dfa_and_sample_entropy_for_the_segment(qtbot, window) -> None:
+    from somafeedback.hrv.nonlinear import segment_indices
+
+    window.pause()
+    review = window.segments
+    drag_edge(qtbot, window, "A", 0, 140.0)
+    drag_edge(qtbot, window, "A", 1, 295.0)
+    assert review.table.value("A", "dfa1") is None and "Nonlinear indices" in review.table.item(
+        review.table.row_of("dfa1"), 0).toolTip()
+    qtbot.mouseClick(review.nonlinear_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: review.table.value("A", "dfa1") is not None, timeout=60000)
+    low, high = window.session_plots.segment_bounds("A")
+    b = review.beats
+    inside = (b.t_s >= low) & (b.t_s <= high) & ~b.flagged
+    expected = segment_indices(b.rr_ms[inside], b.t_s[inside])
+    assert review.table.value("A", "dfa1") == pytest.approx(expected["dfa_alpha1"], rel=1e-12)
+    assert review.table.value("A", "sampen") == pytest.approx(expected["sample_entropy"], rel=1e-12)
+    assert review.table.text("A", "dfa1") == f"{expected['dfa_alpha1']:.2f}"

@@ -9,6 +9,7 @@ import pytest
 from real_records import irurzun_ms
 
 from somafeedback.hrv.artifacts import flag_artifacts
+from somafeedback.hrv.conventions import KUBIOS
 from somafeedback.hrv.spectral import band_powers
 from somafeedback.hrv.whole_record import summarize
 
@@ -25,7 +26,7 @@ def _independent_segment(rr_ms: np.ndarray, from_s: float, to_s: float) -> tuple
     t = np.cumsum(rr_ms) / 1000.0
     flagged = flag_artifacts(rr_ms)
     keep = (t > from_s) & (t <= to_s) & ~flagged
-    powers = band_powers(t[keep], rr_ms[keep])
+    powers = band_powers(t[keep], rr_ms[keep], KUBIOS)  # analyze's default convention set
     return powers.lf_ms2, powers.hf_ms2
 
 

@@ -18,6 +18,7 @@ from typing import Final
 from PySide6 import QtWidgets
 
 from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS, conventions as conventions_named
+from somafeedback.progress import ProgressCallback
 from somafeedback.sessions.segments import Segment, SegmentStats, SessionBeatSeries, segment_stats
 
 from .poincare_plot import PoincarePlot
@@ -40,6 +41,7 @@ class SegmentReview(QtWidgets.QWidget):
         """``conventions``: the frequency-domain convention set of the table's LF, HF and spectrum."""
         super().__init__(parent)
         self.settings = conventions_named(conventions)
+        self.nonlinear = False  # the table also shows neurokit2's nonlinear indices
         self.beats = beats
         self.plots = plots
         self.duration_s = plots.duration_s
@@ -60,6 +62,12 @@ class SegmentReview(QtWidgets.QWidget):
         self.add_b_button.setToolTip("A second stretch on the plot, to compare with A")
         self.add_b_button.clicked.connect(self.add_segment_b)
         controls.addWidget(self.add_b_button)
+        self.nonlinear_button = QtWidgets.QPushButton("Nonlinear indices")
+        self.nonlinear_button.setCheckable(True)
+        self.nonlinear_button.setToolTip("Add DFA α1/α2 and sample entropy (neurokit2) to the table for both segments; "
+                                         "a few seconds the first time")
+        self.nonlinear_button.toggled.connect(self.set_nonlinear)
+        controls.addWidget(self.nonlinear_button)
         layout.addLayout(controls)
         row = QtWidgets.QHBoxLayout()
         self.table = SegmentTable()
@@ -149,13 +157,35 @@ class SegmentReview(QtWidgets.QWidget):
         label = self.phases[int(phase_index)].label if phase_index is not None else name
         return Segment(label, bounds[0], bounds[1])
 
+    def set_nonlinear(self, on: bool) -> None:
+        """Show (or stop computing) neurokit2's nonlinear indices; the first time under a progress dialog,
+        as neurokit2 takes a few seconds to load."""
+        self.nonlinear = on
+        if not on:
+            return
+        from .progress_dialog import run_with_progress
+
+        def load(progress: ProgressCallback) -> bool:
+            from somafeedback.hrv.nonlinear import load_neurokit2
+
+            load_neurokit2()
+            progress(1.0)
+            return True
+
+        if run_with_progress(self, "Loading neurokit2 for the nonlinear indices…", load) is None:  # cancelled
+            self.nonlinear_button.setChecked(False)
+            return
+        for name in ("A", "B"):
+            if self.stats.get(name) is not None:
+                self.update_segment(name)
+
     def update_segment(self, name: str) -> None:
         """Recompute segment ``name``'s statistics and show them in the table and both plots."""
         segment = self.segment(name)
         stats = None
         if segment is not None:
             b = self.beats
-            stats = segment_stats(segment, b.t_s, b.rr_ms, b.flagged, b.gap_segments, self.settings)
+            stats = segment_stats(segment, b.t_s, b.rr_ms, b.flagged, b.gap_segments, self.settings, self.nonlinear)
         self.stats[name] = stats
         self.table.set_stats(name, stats)
         self.poincare.set_stats(name, stats)

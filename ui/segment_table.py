@@ -33,7 +33,12 @@ ROWS: Final[tuple[Row, ...]] = (
     ("artifacts", "Flagged beats, left out (%)", lambda s: s.artifact_pct, 1),
     ("sd1", "Poincaré SD1 (ms)", lambda s: s.sd1_ms, 1),
     ("sd2", "Poincaré SD2 (ms)", lambda s: s.sd2_ms, 1),
+    ("dfa1", "DFA α1, 4–11 beats (neurokit2)", lambda s: (s.nonlinear or {}).get("dfa_alpha1"), 2),
+    ("dfa2", "DFA α2, 12 beats to N/10 (neurokit2)", lambda s: (s.nonlinear or {}).get("dfa_alpha2"), 2),
+    ("sampen", "Sample entropy, m 2, r 0.2 SD (neurokit2)", lambda s: (s.nonlinear or {}).get("sample_entropy"), 2),
 )
+NONLINEAR_KEYS: Final = frozenset({"dfa1", "dfa2", "sampen"})
+NOT_ASKED: Final = "press Nonlinear indices"  # the nonlinear rows before they are computed
 HEAD_ROWS: Final = ("stretch", "beats", "validity")  # before the measures
 MISSING: Final = "—"
 
@@ -77,7 +82,10 @@ class SegmentTable(QtWidgets.QTableWidget):
         self._put("validity", column, "valid" if stats.valid else "not valid", stats.valid)
         for key, _, value_of, decimals in ROWS:
             value = value_of(stats)
-            self._put(key, column, MISSING if value is None else f"{value:.{decimals}f}", value)
+            item = self._put(key, column, MISSING if value is None else f"{value:.{decimals}f}", value)
+            if key in NONLINEAR_KEYS and stats.nonlinear is None:
+                item.setToolTip(f"Not computed: {NOT_ASKED} (neurokit2, computed once per segment; a few seconds "
+                                "the first time). Needs a valid stretch without a gap and 100 accepted beats.")
         notes = "; ".join(stats.notes) or "—"
         self._put("notes", column, notes, notes).setToolTip(f"{notes}\nHow: {stats.conventions}")
         self.resizeRowToContents(self.row_of("notes"))

@@ -43,6 +43,13 @@ CONVENTIONS: Final = ("neurokit2 0.2 hrv_nonlinear defaults: Poincaré on adjace
 INDICES: Final = ("sd1_ms", "sd2_ms", "sd1_sd2", "dfa_alpha1", "dfa_alpha2", "sample_entropy")
 
 
+def load_neurokit2() -> None:
+    """Import neurokit2 now (2-4 s), e.g. under a progress dialog, so the first segment does not pay for it."""
+    import neurokit2  # noqa: F401
+
+    del neurokit2
+
+
 def _finite(value: Any) -> float | None:
     number = float(value)
     return number if np.isfinite(number) else None

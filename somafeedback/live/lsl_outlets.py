@@ -89,6 +89,7 @@ from somafeedback.devices.events import (
     StrapInfo,
 )
 from .analysis import LiveAnalysis, Output
+from somafeedback.hrv.conventions import LIVE as LIVE_CONVENTIONS
 from somafeedback.hrv.pipeline import BeatMetrics
 
 log = logging.getLogger(__name__)
@@ -438,6 +439,8 @@ class LslOutlets:
         if strap_id is not None:
             ours.append_child_value("strap", strap_id)
         ours.append_child_value("measured", spec.measured)
+        if kind == "Metrics":  # LF/HF travel with how they were made (docs/metrics.md, section 5)
+            ours.append_child_value("frequency_conventions", LIVE_CONVENTIONS.name)
         ours.append_child_value("session_time_offset_s", repr(self.offset_s))
         ours.append_child_value("timestamps", "lsl_time = session time + session_time_offset_s")
         ours.append_child_value("notice", NOTICE)

@@ -18,7 +18,7 @@ from typing import Any
 
 from somafeedback.clock import LoopClock
 from somafeedback.devices.ble_stack import OS_STACK, BleStack
-from somafeedback.devices.events import StrapSink
+from somafeedback.devices.events import Notification, SourceEvent, StrapSink
 from somafeedback.devices.scan import FoundStrap, scan_for_straps
 from somafeedback.devices.fleet import StrapFleet
 from somafeedback.devices.supervisor import CONNECTION_ERRORS, ReconnectPolicy, StrapSupervisor
@@ -100,14 +100,33 @@ async def stream_straps(
             if not found:
                 raise NoStrapFound(f"No heart-rate strap found nearby (is it worn and awake?).\n{SIMULATOR_HINT}")
             addresses = [found[0].address]
+        if duration_s is not None:  # what arrives after the session's end (a busy loop stops late) is not part of it
+            sink = SessionEnd(sink, round(duration_s * 1e9))
         fleet = StrapFleet(stack, sink, clock, policy)
         for number, address in enumerate(addresses, start=1):
             fleet.connect(address, f"strap{number}")
         try:
-            await fleet.wait(duration_s)
+            await fleet.wait(None if duration_s is None else max(0.0, duration_s - clock.now()))
         finally:
             await fleet.close()
         return list(fleet.supervisors.values())
+
+
+class SessionEnd:
+    """A sink that passes on what the straps send until ``end_ns`` of session time, and only their
+    events after it (the link stopping): ``--duration`` counts session time, however late a busy
+    loop gets round to stopping the straps. Thread: the BLE loop's."""
+
+    def __init__(self, sink: StrapSink, end_ns: int) -> None:
+        self.sink = sink
+        self.end_ns = end_ns
+
+    def notification(self, notification: Notification) -> None:
+        if notification.host_ns <= self.end_ns:
+            self.sink.notification(notification)
+
+    def event(self, event: SourceEvent) -> None:
+        self.sink.event(event)
 
 
 async def keep_committed(writer: SessionWriter | GuardedRecorder) -> None:

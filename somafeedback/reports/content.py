@@ -332,7 +332,7 @@ def _strap_names(ctx: Context) -> tuple[str, ...]:
 
 # -- one session -------------------------------------------------------------------------------------
 def _phases(events: list[TimelineEvent], start_ns: int, start_s: float, duration_s: float, beats: list[BeatMetrics],
-            segments: list[int], settings: SpectralSettings) -> tuple[SegmentStats, ...]:
+            segments: list[int], settings: SpectralSettings, nonlinear: bool = False) -> tuple[SegmentStats, ...]:
     """Statistics of each phase (:func:`~somafeedback.sessions.segments.phase_segments`), or of the whole session without phases."""
     t = np.array([m.t_s for m in beats], dtype=float)
     rr = np.array([m.rr_ms for m in beats], dtype=float)
@@ -340,7 +340,7 @@ def _phases(events: list[TimelineEvent], start_ns: int, start_s: float, duration
     parts = np.array(segments, dtype=int) if len(segments) == len(beats) else None
     end_s = start_s + duration_s
     stretches = phase_segments(events, start_ns, end_s) or [Segment(WHOLE_SESSION, start_s, end_s)]
-    return tuple(segment_stats(stretch, t, rr, flagged, parts, settings) for stretch in stretches)
+    return tuple(segment_stats(stretch, t, rr, flagged, parts, settings, nonlinear) for stretch in stretches)
 
 
 def _exercises(manifest: dict[str, Any], events: list[TimelineEvent]) -> tuple[str, ...]:
@@ -359,9 +359,10 @@ def _exercises(manifest: dict[str, Any], events: list[TimelineEvent]) -> tuple[s
 def session_content(session: Session | str | Path, deidentify: bool = False,
                     progress: ProgressCallback | None = None,
                     new_analysis: AnalysisFactory = new_live_analysis,
-                    conventions_name: str = DEFAULT_FOR_RECORDS) -> SessionReportContent:
+                    conventions_name: str = DEFAULT_FOR_RECORDS, nonlinear: bool = False) -> SessionReportContent:
     """Everything the report of one recorded session shows (see the module docstring); the whole-session
-    and per-phase frequency values under the convention set ``conventions_name`` (default ``kubios``).
+    and per-phase frequency values under the convention set ``conventions_name`` (default ``kubios``);
+    ``nonlinear``: each phase also gets neurokit2's nonlinear indices (DFA, sample entropy; a few seconds more).
 
     One pass of the live analysis (:func:`~.strap_pass.analyze_strap`, its analysis made by
     ``new_analysis``) feeds every section and figure.
@@ -412,7 +413,7 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
     baseline_info = _baseline_info(baseline if isinstance(baseline, dict) else None,
                                    ctx.rel_s(baseline_event.host_ns) if baseline_event is not None else None)
     settings = conventions(conventions_name)
-    phases = _phases(events, ctx.start_ns, start_s, duration_s, beats, found.segments, settings)
+    phases = _phases(events, ctx.start_ns, start_s, duration_s, beats, found.segments, settings, nonlinear)
     bands = bands_of(events, ctx.start_ns, baseline if isinstance(baseline, dict) else None)
     swings = swings_from_beats([(m.t_s, m.rr_ms, m.flagged) for m in metrics], bands, start_s + duration_s) \
         if bands else []

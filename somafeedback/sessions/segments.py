@@ -80,6 +80,7 @@ class SegmentStats:
     poincare: tuple[np.ndarray, np.ndarray]  # (RR_n, RR_n+1) of accepted adjacent pairs, ms
     notes: tuple[str, ...] = field(default=())
     conventions: str = CONVENTIONS.format(name=DEFAULT_FOR_RECORDS)
+    nonlinear: dict[str, float | None] | None = None  # neurokit2's indices (hrv/nonlinear.py), when asked for
 
     @property
     def sd1_sd2(self) -> float | None:
@@ -89,9 +90,11 @@ class SegmentStats:
 
 
 def segment_stats(segment: Segment, t_s: np.ndarray, rr_ms: np.ndarray, flagged: np.ndarray,
-                  gap_segments: np.ndarray | None = None, settings: SpectralSettings | None = None) -> SegmentStats:
+                  gap_segments: np.ndarray | None = None, settings: SpectralSettings | None = None,
+                  nonlinear: bool = False) -> SegmentStats:
     """The statistics of the beats whose time falls in ``segment`` (session seconds); ``settings``: the
-    frequency-domain convention set (default ``kubios``).
+    frequency-domain convention set (default ``kubios``); ``nonlinear``: also neurokit2's nonlinear
+    indices of the stretch's accepted beats (slow: imports neurokit2; only for a valid, gap-free stretch).
 
     ``t_s``/``rr_ms``/``flagged`` are one strap's beats (e.g. :class:`~somafeedback.sessions.beats.StrapBeats`
     moved to session seconds); ``gap_segments`` numbers each beat's gap-free segment.
@@ -143,9 +146,14 @@ def segment_stats(segment: Segment, t_s: np.ndarray, rr_ms: np.ndarray, flagged:
             notes.append("under 2 min: LF means little here")
         elif segment.duration_s < 270.0:
             notes.append("under ~5 min: read LF/HF with care")
+    indices = None
+    if nonlinear and valid and len(set(part.tolist())) <= 1:
+        from somafeedback.hrv.nonlinear import segment_indices  # neurokit2: imported only when asked for
+
+        indices = segment_indices(good, t[accepted])
     return SegmentStats(segment, n, int(accepted.sum()), artifact_pct, valid, mean_hr, rmssd, sdnn, pnn50,
                         lf, hf, ratio, breathing, sd1, sd2, spectrum, (first, second), tuple(notes),
-                        CONVENTIONS.format(name=settings.name))
+                        CONVENTIONS.format(name=settings.name), indices)
 
 
 def _rsa_peak_bpm(spectrum: PowerSpectrum) -> float | None:

@@ -57,6 +57,8 @@ def add_arguments(subparsers: Any) -> None:
                         help="no names, note texts hidden, the session placed at 2000-01-01")
     report.add_argument("--conventions", choices=("kubios", "task-force", "live"), default="kubios",
                         help="how the summary's and phases' LF and HF are computed (default kubios; docs/metrics.md)")
+    report.add_argument("--full", action="store_true",
+                        help="add neurokit2's nonlinear indices (DFA α1/α2, sample entropy) to each phase; a few seconds more")
     _add_common(report, "a file or a folder (default: beside the session; never overwrites)")
     report.set_defaults(run=run, report_command="report")
 
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
             private_if_library(_folder_of(args.out, path.parent), library)  # writing into the library: keep it 0700
             written = render_session_report(path, args.format, args.out, deidentify=args.deidentify, progress=progress,
                                             audience=getattr(args, "audience", "practitioner"),
-                                            conventions=getattr(args, "conventions", "kubios"))
+                                            conventions=getattr(args, "conventions", "kubios"),
+                                            nonlinear=getattr(args, "full", False))
         else:
             private_if_library(_folder_of(args.out, Path(library)), library)
             written = render_progress_report(library, args.client, args.format, args.out, progress=progress)

@@ -122,6 +122,10 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60.0:.1f} min"
 
 
+NONLINEAR_PHASE_ROWS = (("DFA α1 (4–11 beats)", "dfa_alpha1", ".2f"), ("DFA α2 (12 beats to N/10)", "dfa_alpha2", ".2f"),
+                        ("Sample entropy (m 2, r 0.2 SD)", "sample_entropy", ".2f"))
+
+
 def _phase_rows(phases: Sequence[SegmentStats]) -> list[tuple[str, ...]]:
     """One row per measure, one column per phase (the measure's unit in its name)."""
     def num(value: float | None, spec: str) -> str:
@@ -142,6 +146,9 @@ def _phase_rows(phases: Sequence[SegmentStats]) -> list[tuple[str, ...]]:
         ("Artifacts (% of beats)", *(num(p.artifact_pct, ".1f") for p in phases)),
         ("Validity", *("valid" if p.valid else "not valid" for p in phases)),
     ]
+    if any(p.nonlinear is not None for p in phases):  # report --full: neurokit2's indices (docs/metrics.md, section 8)
+        for label, key, spec in NONLINEAR_PHASE_ROWS:
+            rows.append((label, *(num((p.nonlinear or {}).get(key), spec) for p in phases)))
     return rows
 
 
