@@ -4,7 +4,7 @@ chosen command and turns Ctrl-C and a closed pipe into exit codes.
 
 The commands live by group: ``strap_commands`` (scan, stream, record, scenarios),
 ``reading_commands`` (analyze, replay, sessions), ``file_commands`` (import, export) and
-``regulation_commands`` (session, exercises), ``remote_commands`` (relay); the options they share are in ``options`` and what
+``regulation_commands`` (session, exercises), ``remote_commands`` (relay, remote host/join); the options they share are in ``options`` and what
 they share when they run (exit codes, the asyncio loop, LSL) in ``running``.
 
 Thread: the main thread, which runs one asyncio loop for the command.
@@ -50,6 +50,7 @@ def build_parser(extra_commands: Callable[[Any], None] | None = None) -> argpars
     regulation_commands.add_exercises(commands)
     strap_commands.add_scenarios(commands)
     remote_commands.add_relay(commands)
+    remote_commands.add_remote(commands)
     if extra_commands is not None:
         extra_commands(commands)
     return parser

