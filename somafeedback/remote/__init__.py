@@ -14,7 +14,10 @@ What lives here (Qt-free, BLE-free core):
 * ``relay_mailbox``: the pairing mailbox over a relay link; ``messages``: what travels inside the sealed
   channel (versioned, strict decoder); ``session``: :class:`~.session.RemoteHost` and
   :class:`~.session.RemoteClient`, a remote session end to end; ``loop_thread``: a real-time loop on its
-  own thread for the relay link beside a strap loop running in session time.
+  own thread for the relay link beside a strap loop running in session time;
+* ``clock_sync``: NTP-style alignment of the two session clocks (minimum-delay filter, ``remote-clock`` events);
+* ``consent``: the sharing levels the client chooses, the filter every outgoing item passes, pause/stop
+  and the ``remote-consent`` events (not yet wired into the session: see issue #17's note).
 
 What it may import: the standard library, ``nats`` (nats-py), ``cryptography``, ``spake2`` and the
 layers below it (``regulation``, ``sessions``, ``hrv``, ``signals``, ``progress``, ``devices``,
