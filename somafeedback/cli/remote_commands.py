@@ -29,6 +29,7 @@ from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, require_adap
 
 EXIT_RELAY_FAILED: Final = 4  # the relay could not start or be reached (the program missing, the port taken, bad settings)
 EXIT_PAIRING_FAILED: Final = 5  # the code was not accepted, expired, or nobody answered
+EXIT_SHARING_NOT_YET: Final = 6  # a sharing level the client cannot send yet (state, metrics)
 
 
 def listen_arg(text: str) -> tuple[str, int]:
@@ -112,6 +113,9 @@ def add_remote(commands: Any) -> None:
     add_library_option(join)
     join.add_argument("--duration", type=seconds_arg, metavar="S",
                       help="stop after S seconds of session time (default: the end of a simulated scenario; a real strap until Ctrl-C)")
+    join.add_argument("--share", choices=("state", "metrics", "beats", "raw"), default="raw",
+                      help="what your practitioner sees: raw (default, what they ask for: everything from your strap), "
+                      "beats (every heartbeat, no raw ECG or chest movement); state and metrics are not possible yet")
     join.add_argument("--beats", action="store_true", help="also print every beat")
     join.add_argument("--json", action="store_true", help="one JSON object per line")
     join.set_defaults(run=_join)
@@ -119,6 +123,38 @@ def add_remote(commands: Any) -> None:
 
 def _say(json_lines: bool, record: dict[str, Any], text: str, error: bool = False) -> None:
     print(json.dumps(record) if json_lines and not error else text, file=sys.stderr if error else sys.stdout, flush=True)
+
+
+_LINK_WORDS: Final = {
+    "lost": "your link to the relay dropped: your strap and your recording go on, and what your practitioner "
+            "missed follows when it is back",
+    "back": "your link to the relay is back: sending what was held",
+}
+
+
+async def _confirm(client: Any) -> None:
+    """The client confirms the level shown (on the relay loop)."""
+    client.confirm()
+
+
+class _LocalEvents:
+    """The client's own session events (consent, remote link), held until the recording starts (strap loop)."""
+
+    def __init__(self) -> None:
+        self._held: list[Any] = []
+        self._writer: Any = None
+
+    def attach(self, writer: Any) -> None:
+        self._writer = writer
+        for event in self._held:
+            writer.event(event)
+        self._held.clear()
+
+    def event(self, event: Any) -> None:
+        if self._writer is None:
+            self._held.append(event)
+        else:
+            self._writer.event(event)
 
 
 def _host(args: argparse.Namespace) -> int:
@@ -131,13 +167,13 @@ def _host(args: argparse.Namespace) -> int:
     from somafeedback.remote.codes import PairingError
     from somafeedback.remote.errors import RelayError
     from somafeedback.remote.session import RemoteHost
-    from somafeedback.remote.transport import RelayLink
+    from somafeedback.remote.transport import RelayLink, shown_url
     from somafeedback.sessions.file import SessionWriter, new_session_path
 
     printer = StreamPrinter(json_lines=args.json, metrics=True)
     library = library_folder(args)
     manifest = {"client": None, "practitioner": None, "mode": "practitioner", "tags": ["remote"],
-                "source": {"kind": "remote", "relay": args.relay}, "devices": []}
+                "source": {"kind": "remote", "relay": shown_url(args.relay)}, "devices": []}
 
     async def main() -> int:
         clock = LoopClock(asyncio.get_running_loop())
@@ -186,9 +222,11 @@ def _host(args: argparse.Namespace) -> int:
             return EXIT_RECORDING_FAILED
         stats = host.stats
         _say(args.json, {"type": "saved", "path": str(writer.path), "notifications": writer.notifications,
-                         "events": writer.events, "end_reason": reason, "rejected": dict(stats.rejected), "gaps": stats.gaps},
+                         "events": writer.events, "end_reason": reason, "rejected": dict(stats.rejected), "gaps": stats.gaps,
+                         "sharing": str(host.consent.level), "confirmed": host.consent.confirmed},
              f"saved {writer.path} ({writer.notifications} notifications, {writer.events} events, ended: {reason}; "
-             f"{sum(stats.rejected.values())} messages refused, {stats.gaps} missing)")
+             f"{sum(stats.rejected.values())} messages refused, {stats.gaps} missing; the client shared "
+             f"{host.consent.level if host.consent.confirmed else 'nothing (never confirmed)'})")
         return EXIT_OK
 
     return run_loop(main, speed=1.0, simulated=False)
@@ -200,13 +238,20 @@ def _join(args: argparse.Namespace) -> int:
     from somafeedback.live.sinks import FanOut
     from somafeedback.live.sources import NoStrapFound, RecordingFailed, record_straps
     from somafeedback.live.stream_printer import StreamPrinter
+    from somafeedback.devices.events import SourceEvent, TimelineEvent
     from somafeedback.remote.codes import PairingError
+    from somafeedback.remote.consent import DESCRIPTIONS, LINK_EVENT, Consent, SharingLevel
     from somafeedback.remote.errors import RelayError
     from somafeedback.remote.loop_thread import LoopThread
     from somafeedback.remote.messages import Message, SessionEnded
     from somafeedback.remote.session import RemoteClient
-    from somafeedback.remote.transport import RelayLink
+    from somafeedback.remote.session_control import NOT_YET, SUPPORTED_LEVELS
+    from somafeedback.remote.transport import RelayLink, shown_url
 
+    level = SharingLevel(args.share)
+    if level not in SUPPORTED_LEVELS:
+        _say(False, {}, f"somafeedback remote join: {NOT_YET}", error=True)
+        return EXIT_SHARING_NOT_YET
     if args.simulate is None and not args.address:
         raise SystemExit("somafeedback remote join: name your strap (--address ADDR) or use --simulate")
     source = strap_source(args)
@@ -214,7 +259,7 @@ def _join(args: argparse.Namespace) -> int:
     origin = ({"kind": "simulated", "scenario": source.simulate, "seed": source.seed, "speed": args.speed}
               if source.simulate is not None else {"kind": "ble", "addresses": list(source.addresses)})
     manifest = {"client": None, "practitioner": None, "mode": "home", "tags": ["remote"],
-                "source": {**origin, "remote": {"relay": args.relay, "role": "client"}}, "devices": []}
+                "source": {**origin, "remote": {"relay": shown_url(args.relay), "role": "client"}}, "devices": []}
     relay_loop = LoopThread()
 
     async def main() -> int:
@@ -225,6 +270,17 @@ def _join(args: argparse.Namespace) -> int:
         assert task is not None
         streaming: list[bool] = []
         ended_by: list[str] = []
+        local = _LocalEvents()
+
+        def record(event: SourceEvent) -> None:  # on the relay loop: the client's consent and link events
+            loop.call_soon_threadsafe(local.event, event)
+            if isinstance(event, TimelineEvent) and event.kind == LINK_EVENT:
+                state = event.data.get("state")
+                loop.call_soon_threadsafe(_say, args.json, {"type": LINK_EVENT, "state": state}, _LINK_WORDS.get(str(state), ""))
+
+        def on_writer(writer: Any) -> None:  # on the strap loop, before streaming starts
+            recorders.append(writer)
+            local.attach(writer)
 
         def stop_streaming(reason: str) -> None:  # on the strap's loop
             ended_by.append(reason)
@@ -240,7 +296,8 @@ def _join(args: argparse.Namespace) -> int:
                                           f"from your practitioner: {getattr(message, 'data', message)}")
 
         async def connect() -> RemoteClient:
-            client = RemoteClient(await RelayLink.connect(args.relay), on_down=on_down, clock=LoopClock(loop))
+            client = RemoteClient(await RelayLink.connect(args.relay), consent=Consent(level), record=record,
+                                  on_down=on_down, clock=LoopClock(loop))
             try:
                 await client.pair(args.code)
             except BaseException:
@@ -260,12 +317,15 @@ def _join(args: argparse.Namespace) -> int:
         assert client.keys is not None
         _say(args.json, {"type": "paired", "confirmation": client.keys.confirmation},
              f"paired: your practitioner should see the words “{client.keys.confirmation}”")
+        _say(args.json, {"type": "consent", "level": str(level), "shares": DESCRIPTIONS[level]},
+             f"you are sharing: {DESCRIPTIONS[level]}")
+        await relay_loop.run(_confirm(client))  # sharing starts: everything before this was control only
         reason, code = "the client ended the session", EXIT_OK
         recorders: list[Any] = []  # the guarded writer, kept also when the practitioner's end cancels the recording
         streaming.append(True)
         try:
             await record_straps(source, FanOut(printer, client), args.duration, library_folder(args), manifest,
-                                on_writer=recorders.append)
+                                on_writer=on_writer)
         except asyncio.CancelledError:
             streaming.clear()
             if not ended_by:

@@ -13,11 +13,12 @@ What lives here (Qt-free, BLE-free core):
   link lost/back events; ``stream``: the per-session JetStream stream for catch-up after short outages;
 * ``relay_mailbox``: the pairing mailbox over a relay link; ``messages``: what travels inside the sealed
   channel (versioned, strict decoder); ``session``: :class:`~.session.RemoteHost` and
-  :class:`~.session.RemoteClient`, a remote session end to end; ``loop_thread``: a real-time loop on its
+  :class:`~.session.RemoteClient` (``session_client``; shared parts in ``session_side``), a remote session end to end; ``loop_thread``: a real-time loop on its
   own thread for the relay link beside a strap loop running in session time;
 * ``clock_sync``: NTP-style alignment of the two session clocks (minimum-delay filter, ``remote-clock`` events);
 * ``consent``: the sharing levels the client chooses, the filter every outgoing item passes, pause/stop
-  and the ``remote-consent`` events (not yet wired into the session: see issue #17's note).
+  and the ``remote-consent`` events; ``session_control``: how the session applies them (what may leave,
+  the consent extension both sides record, the client's ``remote-link`` lost/back events).
 
 What it may import: the standard library, ``nats`` (nats-py), ``cryptography``, ``spake2`` and the
 layers below it (``regulation``, ``sessions``, ``hrv``, ``signals``, ``progress``, ``devices``,

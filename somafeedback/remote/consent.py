@@ -12,7 +12,7 @@ raw       everything the strap sends, including the raw ECG and chest motion (Po
 
 What each outgoing item needs (:func:`category`, :data:`LEVEL_SHARES`):
 
-* ``control`` — the session's own ``remote-consent`` and ``remote-clock`` events: always sent;
+* ``control`` — the session's own ``remote-consent``, ``remote-clock`` and ``remote-link`` events: always sent;
 * ``status`` — whether the strap is connected and worn, its name and battery (link, gap, contact,
   strap info), the client's markers and cue answers: every level, while sharing;
 * ``state`` — :class:`~somafeedback.regulation.states.StateChange`, ``state`` and ``movement`` events
@@ -62,6 +62,7 @@ from somafeedback.signals.pacer_following import FollowingEstimate
 from somafeedback.signals.raw_signals import BreathingTrace
 
 CONSENT_EVENT: Final = "remote-consent"  # timeline event kind of every consent change
+LINK_EVENT: Final = "remote-link"  # timeline event kind of the client's relay link lost/back (see session)
 CLIENT: Final = "client"
 PRACTITIONER: Final = "practitioner"
 
@@ -117,7 +118,7 @@ LEVEL_SHARES: Final[dict[SharingLevel, frozenset[Category]]] = {
 }
 
 EVENT_KINDS: Final[dict[str, Category]] = {
-    CONSENT_EVENT: Category.CONTROL, CLOCK_EVENT: Category.CONTROL,
+    CONSENT_EVENT: Category.CONTROL, CLOCK_EVENT: Category.CONTROL, LINK_EVENT: Category.CONTROL,
     "marker": Category.STATUS, "discharge": Category.STATUS, "resource": Category.STATUS,
     "mute": Category.STATUS, "unmute": Category.STATUS, "movement-start": Category.STATUS,
     "movement-end": Category.STATUS, "cue": Category.STATUS, "pacer": Category.STATUS, "method": Category.STATUS,

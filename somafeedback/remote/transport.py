@@ -100,8 +100,20 @@ def _hopeless(error: BaseException) -> bool:
             or "authorization" in str(error).lower())
 
 
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown, logged or recorded: a password (``nats://user:secret@host``) or a token
+    (``nats://token@host``) in it is replaced by ``***``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    login = "***" if parts.password is None else f"{parts.username}:***"
+    return parts._replace(netloc=f"{login}@{host}").geturl()
+
+
 def _words(error: BaseException | None, url: str) -> str:
-    """What a failed connection attempt means, for the practitioner."""
+    """What a failed connection attempt means, for the practitioner (never with the password)."""
+    url = shown_url(url)
     if isinstance(error, nats.errors.AuthorizationError) or "authorization" in str(error).lower():
         return f"the relay at {url} did not accept the login: check the user and password, token or credentials file"
     if isinstance(error, ssl.SSLError):
@@ -122,6 +134,7 @@ class RelayLink:
         self._client = client
         self._clock = clock
         self._on_event = on_event
+        self._listeners: list[Callable[[LinkEvent], None]] = []
         self._closing = False
         self._up = False  # set once connected; then False during an outage
         self._errors: list[BaseException] = []
@@ -206,6 +219,12 @@ class RelayLink:
         self.events.put_nowait(event)
         if self._on_event is not None:
             self._on_event(event)
+        for listener in list(self._listeners):
+            listener(event)
+
+    def listen(self, listener: Callable[[LinkEvent], None]) -> None:
+        """Also hand every lost/back/closed event to ``listener`` (on this link's loop), beside :attr:`events`."""
+        self._listeners.append(listener)
 
     @property
     def connected(self) -> bool:
