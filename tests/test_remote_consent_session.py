@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -297,30 +296,14 @@ def test_a_30_s_outage_of_the_client_loses_nothing_and_shows_as_lost_and_back(re
 
 # -- the command line ------------------------------------------------------------------------------------
 
-def _remote(*args: str) -> list[str]:
-    return [sys.executable, "-m", "somafeedback.cli", "remote", *args]
-
-
 def test_join_shows_what_is_shared_and_the_host_records_it_and_the_clock(relay: LocalRelay, tmp_path: Path) -> None:
-    from process_lines import LinePrinter
+    from remote_cli import host_and_join
 
-    host = LinePrinter(_remote("host", "--relay", relay.url, "--json", "--recordings", str(tmp_path / "host")))
-    join: LinePrinter | None = None
-    try:
-        line = host.wait_for(lambda text: '"code"' in text, WAIT_S)
-        assert line is not None, host.finish(5)
-        code = json.loads(line)["code"]
-        join = LinePrinter(_remote("join", code, "--relay", relay.url, "--simulate", "calm", "--speed", "max",
-                                   "--duration", "30", "--share", "beats", "--json",
-                                   "--recordings", str(tmp_path / "client")))
-        join_code, join_lines, join_err = join.finish(4 * WAIT_S)
-        host_code, host_lines, host_err = host.finish(4 * WAIT_S)
-    finally:
-        for process in (host, join):
-            if process is not None and process.process.poll() is None:
-                process.process.kill()
-    assert join_code == 0, join_err
-    assert host_code == 0, host_err
+    hosted, joined = host_and_join(relay.url, tmp_path, "--simulate", "calm", "--speed", "max", "--duration", "30",
+                                   "--share", "beats", "--json")
+    assert joined.code == 0, joined.err
+    assert hosted.code == 0, hosted.err
+    host_lines, join_lines = hosted.lines, joined.lines
     client_records = [json.loads(text) for text in join_lines]
     consent = [r for r in client_records if r["type"] == "consent"]
     assert consent and consent[0]["level"] == "beats" and "not the raw heart signal" in consent[0]["shares"]
@@ -341,8 +324,9 @@ def test_join_shows_what_is_shared_and_the_host_records_it_and_the_clock(relay: 
 
 def test_join_refuses_a_level_it_cannot_send_yet(relay: LocalRelay, tmp_path: Path) -> None:
     from process_lines import LinePrinter
+    from remote_cli import remote_command
 
-    join = LinePrinter(_remote("join", "7-amber-harbor", "--relay", relay.url, "--simulate", "calm",
+    join = LinePrinter(remote_command("join", "7-amber-harbor", "--relay", relay.url, "--simulate", "calm",
                                "--share", "metrics", "--recordings", str(tmp_path / "client")))
     code, _lines, err = join.finish(WAIT_S)
     assert code == 6 and "not possible yet" in err and "Traceback" not in err

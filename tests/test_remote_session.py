@@ -347,27 +347,14 @@ def test_the_practitioner_ends_and_the_client_hears_it(relay: LocalRelay) -> Non
 
 def test_remote_host_and_join_end_cleanly_with_both_recordings(relay: LocalRelay, tmp_path: Path) -> None:
     import json
-    import sys
 
-    from process_lines import LinePrinter
+    from remote_cli import host_and_join
 
-    command = [sys.executable, "-m", "somafeedback.cli", "remote"]
-    host = LinePrinter([*command, "host", "--relay", relay.url, "--json", "--recordings", str(tmp_path / "host")])
-    join: LinePrinter | None = None
-    try:
-        line = host.wait_for(lambda text: '"code"' in text, WAIT_S)
-        assert line is not None, host.finish(5)
-        code = json.loads(line)["code"]
-        join = LinePrinter([*command, "join", code, "--relay", relay.url, "--simulate", "calm", "--speed", "max",
-                            "--duration", "30", "--json", "--recordings", str(tmp_path / "client")])
-        join_code, join_lines, join_err = join.finish(4 * WAIT_S)
-        host_code, host_lines, host_err = host.finish(4 * WAIT_S)
-    finally:
-        for process in (host, join):
-            if process is not None and process.process.poll() is None:
-                process.process.kill()
-    assert join_code == 0, join_err
-    assert host_code == 0, host_err
+    hosted, joined = host_and_join(relay.url, tmp_path, "--simulate", "calm", "--speed", "max", "--duration", "30",
+                                   "--json")
+    assert joined.code == 0, joined.err
+    assert hosted.code == 0, hosted.err
+    host_lines, join_lines = hosted.lines, joined.lines
     records = [json.loads(text) for text in host_lines]
     assert records[0]["type"] == "code" and records[1]["type"] == "paired"
     assert any(r["type"] == "beat" for r in records) and any(r["type"] == "metrics" for r in records)
