@@ -78,6 +78,20 @@ def _module_builds_qt_objects(path: Path) -> bool:
     return any(sign in path.read_text(encoding="utf-8") for sign in QT_TEST_SIGNS)
 
 
+@pytest.fixture
+def relay(tmp_path: Path):
+    """A real nats-server on 127.0.0.1 (free port, JetStream, its store in tmp_path), stopped afterwards:
+    the relay of the remote-session tests."""
+    from somafeedback.remote.relay import LocalRelay, RelayConfig
+
+    server = LocalRelay(RelayConfig(store=tmp_path / "store"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(autouse=True)
 def _qt_garbage_collected_on_the_main_thread(request: pytest.FixtureRequest):
     """After each Qt test, collect its cyclic garbage here, on the main thread.

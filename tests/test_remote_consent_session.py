@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +28,6 @@ from somafeedback.remote.transport import LinkEvent, RelayLink, shown_url
 from somafeedback.sessions.file import read_session
 
 WAIT_S = 30.0  # s any single wait may take before the test fails
-
-
-@pytest.fixture
-def relay(tmp_path: Path) -> Iterator[LocalRelay]:
-    server = LocalRelay(RelayConfig(store=tmp_path / "store"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class Ordered:

@@ -43,16 +43,6 @@ MARKER_TEXT = "MARKER-felt-dizzy-4242"
 
 
 @pytest.fixture
-def relay(tmp_path: Path) -> Iterator[LocalRelay]:
-    server = LocalRelay(RelayConfig(store=tmp_path / "store"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def threads() -> Iterator[Callable[[], LoopThread]]:
     """Real-time loops on their own threads (the host's, the client's); stopped at the end."""
     started: list[LoopThread] = []

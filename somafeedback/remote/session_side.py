@@ -7,6 +7,7 @@ Loop: the asyncio loop that ran ``pair``.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ def kind_name(message: Message) -> str:
     return type(message).__name__
 
 
-class SessionSide:
+class SessionSide(ABC):
     """What host and client share: the sealed channel, the stream, reading one channel of it."""
 
     def __init__(self, link: RelayLink, clock: Clock | None) -> None:
@@ -105,9 +106,9 @@ class SessionSide:
             if message is not None and self._dispatch(message):
                 return
 
+    @abstractmethod
     def _dispatch(self, message: Message) -> bool:
-        """Act on one message; True when it ends the reading."""
-        raise NotImplementedError
+        """Act on one message; True when it ends the reading (each side: the host, the client)."""
 
     async def _stop_reading(self) -> None:
         if self._reader is not None and not self._reader.done():
