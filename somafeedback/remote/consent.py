@@ -121,7 +121,7 @@ EVENT_KINDS: Final[dict[str, Category]] = {
     CONSENT_EVENT: Category.CONTROL, CLOCK_EVENT: Category.CONTROL, LINK_EVENT: Category.CONTROL,
     "marker": Category.STATUS, "discharge": Category.STATUS, "resource": Category.STATUS,
     "mute": Category.STATUS, "unmute": Category.STATUS, "movement-start": Category.STATUS,
-    "movement-end": Category.STATUS, "cue": Category.STATUS, "pacer": Category.STATUS, "method": Category.STATUS,
+    "movement-end": Category.STATUS, "cue": Category.STATUS, "remote-cue": Category.STATUS, "pacer": Category.STATUS, "method": Category.STATUS,
     "state": Category.STATE, "movement": Category.STATE,
     "baseline": Category.METRICS, "calibration": Category.METRICS, "rest-comparison": Category.METRICS,
     "pacer-following": Category.METRICS,
