@@ -20,7 +20,7 @@ import pytest
 from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT, POLAR_PMD_DATA
 from somafeedback.devices.events import Notification, SourceEvent, TimelineEvent
 from somafeedback.remote.clock_sync import CLOCK_EVENT
-from somafeedback.remote.consent import CONSENT_EVENT, LINK_EVENT, Consent, ConsentError, SharingLevel
+from somafeedback.remote.consent import CONSENT_EVENT, LINK_EVENT, Consent, SharingLevel
 from somafeedback.remote.messages import Cue
 from somafeedback.remote.relay import LocalRelay, RelayConfig
 from somafeedback.remote.session import RemoteClient, RemoteHost
@@ -208,20 +208,6 @@ def test_the_practitioner_pauses_and_resumes_and_the_client_decides(relay: Local
     asyncio.run(asyncio.wait_for(body(), 3 * WAIT_S))
 
 
-def test_levels_below_beats_are_refused_for_now(relay: LocalRelay) -> None:
-    async def body() -> None:
-        link = await asyncio.wait_for(RelayLink.connect(relay.url), WAIT_S)
-        for level in (SharingLevel.STATE, SharingLevel.METRICS):
-            with pytest.raises(ConsentError, match="not possible yet"):
-                RemoteClient(link, consent=Consent(level))
-        client = RemoteClient(link)
-        with pytest.raises(ConsentError, match="not possible yet"):
-            client.choose("metrics")
-        await link.close()
-
-    asyncio.run(asyncio.wait_for(body(), WAIT_S))
-
-
 # -- clock alignment -------------------------------------------------------------------------------------
 
 def test_the_host_pings_and_records_each_estimate(relay: LocalRelay) -> None:
@@ -310,16 +296,6 @@ def test_join_shows_what_is_shared_and_the_host_records_it_and_the_clock(relay: 
     host_consent = [e for e in host_rows.events if isinstance(e, TimelineEvent) and e.kind == CONSENT_EVENT]
     client_consent = [e for e in client_rows.events if isinstance(e, TimelineEvent) and e.kind == CONSENT_EVENT]
     assert host_consent == client_consent and len(client_consent) == 1
-
-
-def test_join_refuses_a_level_it_cannot_send_yet(relay: LocalRelay, tmp_path: Path) -> None:
-    from process_lines import LinePrinter
-    from remote_cli import remote_command
-
-    join = LinePrinter(remote_command("join", "7-amber-harbor", "--relay", relay.url, "--simulate", "calm",
-                               "--share", "metrics", "--recordings", str(tmp_path / "client")))
-    code, _lines, err = join.finish(WAIT_S)
-    assert code == 6 and "not possible yet" in err and "Traceback" not in err
 
 
 def test_a_login_in_the_relay_address_is_never_shown_or_recorded() -> None:

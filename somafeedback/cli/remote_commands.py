@@ -29,7 +29,6 @@ from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, require_adap
 
 EXIT_RELAY_FAILED: Final = 4  # the relay could not start or be reached (the program missing, the port taken, bad settings)
 EXIT_PAIRING_FAILED: Final = 5  # the code was not accepted, expired, or nobody answered
-EXIT_SHARING_NOT_YET: Final = 6  # a sharing level the client cannot send yet (state, metrics)
 
 
 def listen_arg(text: str) -> tuple[str, int]:
@@ -115,7 +114,8 @@ def add_remote(commands: Any) -> None:
                       help="stop after S seconds of session time (default: the end of a simulated scenario; a real strap until Ctrl-C)")
     join.add_argument("--share", choices=("state", "metrics", "beats", "raw"), default="raw",
                       help="what your practitioner sees: raw (default, what they ask for: everything from your strap), "
-                      "beats (every heartbeat, no raw ECG or chest movement); state and metrics are not possible yet")
+                      "beats (every heartbeat, no raw ECG or chest movement), metrics (your measures and state, "
+                      "computed on your computer) or state (only your regulation state)")
     join.add_argument("--beats", action="store_true", help="also print every beat")
     join.add_argument("--json", action="store_true", help="one JSON object per line")
     join.set_defaults(run=_join)
@@ -135,6 +135,16 @@ _LINK_WORDS: Final = {
 async def _confirm(client: Any) -> None:
     """The client confirms the level shown (on the relay loop)."""
     client.confirm()
+
+
+def _shared(level: Any, client: Any) -> Any:
+    """What the client's strap feeds besides the printer (on the strap's loop): the session's client, and
+    at ``state`` or ``metrics`` the client's own analysis, whose results are what is sent."""
+    from somafeedback.live.remote_share import SharedAnalysis
+    from somafeedback.live.sinks import FanOut
+    from somafeedback.remote.derived import DERIVED_LEVELS
+
+    return FanOut(client, SharedAnalysis(client.submit)) if level in DERIVED_LEVELS else client
 
 
 class _LocalEvents:
@@ -245,13 +255,9 @@ def _join(args: argparse.Namespace) -> int:
     from somafeedback.remote.loop_thread import LoopThread
     from somafeedback.remote.messages import Message, SessionEnded
     from somafeedback.remote.session import RemoteClient
-    from somafeedback.remote.session_control import NOT_YET, SUPPORTED_LEVELS
     from somafeedback.remote.transport import RelayLink, shown_url
 
     level = SharingLevel(args.share)
-    if level not in SUPPORTED_LEVELS:
-        _say(False, {}, f"somafeedback remote join: {NOT_YET}", error=True)
-        return EXIT_SHARING_NOT_YET
     if args.simulate is None and not args.address:
         raise SystemExit("somafeedback remote join: name your strap (--address ADDR) or use --simulate")
     source = strap_source(args)
@@ -324,7 +330,7 @@ def _join(args: argparse.Namespace) -> int:
         recorders: list[Any] = []  # the guarded writer, kept also when the practitioner's end cancels the recording
         streaming.append(True)
         try:
-            await record_straps(source, FanOut(printer, client), args.duration, library_folder(args), manifest,
+            await record_straps(source, FanOut(printer, _shared(level, client)), args.duration, library_folder(args), manifest,
                                 on_writer=on_writer)
         except asyncio.CancelledError:
             streaming.clear()

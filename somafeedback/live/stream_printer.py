@@ -61,6 +61,8 @@ def _timeline_text(event: TimelineEvent) -> str:
         return f"pacer at {data.get('breaths_per_min')} breaths/min" if data.get("running") else "pacer stopped"
     if event.kind == "pacer-following":
         return _following_text(data)
+    if event.kind in _CLIENT_MEASURES:
+        return f"{_CLIENT_MEASURES[event.kind](data)} (computed on the client's computer)"
     if event.kind == "pmd_started":
         rate = f"{data.get('sample_rate')} Hz"
         extra = f", ±{data.get('range')} g" if data.get("range") else ""
@@ -79,6 +81,32 @@ def _following_text(data: Any) -> str:
     return (f"{verdict} (phase locking {data.get('phase_locking'):.2f}, lag {data.get('mean_lag_s'):+.1f} s, "
             f"rate {data.get('rate_difference_bpm'):+.1f} breaths/min, {data.get('window_s'):g} s)")
 
+
+def _figure(data: Any, key: str, valid: bool, fmt: str, unit: str = "") -> str:
+    value = data.get(key)
+    return f"{value:{fmt}}{unit}" if valid and isinstance(value, (int, float)) else "--"
+
+
+def _client_metrics_text(data: Any) -> str:
+    """A ``remote-metrics`` event (a metrics row the client's computer measured) in one line."""
+    time_valid = bool(data.get("time_valid"))
+    window = data.get("time_window_s")
+    reason = "" if time_valid else f": {data.get('time_reason')}"
+    return (f"HR {_figure(data, 'hr_bpm', bool(data.get('hr_valid')), '.1f', ' bpm')} | "
+            f"RMSSD {_figure(data, 'rmssd_ms', time_valid, '.1f', ' ms')} SDNN {_figure(data, 'sdnn_ms', time_valid, '.1f', ' ms')}"
+            f" pNN50 {_figure(data, 'pnn50_pct', time_valid, '.1f', ' %')}"
+            f" [{window if isinstance(window, (int, float)) else 0:.0f} s{reason}]")
+
+
+def _client_breathing_text(data: Any) -> str:
+    """A ``remote-breathing`` event in words: the rate, or why there is none."""
+    rate = _figure(data, "rate_bpm", bool(data.get("valid")), ".1f", " breaths/min")
+    source = "chest motion" if data.get("source") == "acc" else "ECG"
+    return f"breathing {rate if data.get('valid') else data.get('reason')} (from {source})"
+
+
+_CLIENT_MEASURES: dict[str, Callable[[Any], str]] = {"remote-metrics": _client_metrics_text,
+                                                     "remote-breathing": _client_breathing_text}
 
 # a timeline event's data key that would overwrite a field of the line gets another name
 _RENAMED_DATA_KEYS = {"type": "measurement_type"}  # pmd_*: the PMD measurement type (0 ECG, 2 ACC)

@@ -18,7 +18,8 @@ What each outgoing item needs (:func:`category`, :data:`LEVEL_SHARES`):
 * ``state`` — :class:`~somafeedback.regulation.states.StateChange`, ``state`` and ``movement`` events
   (:func:`shared_event_data` keeps only the band of a ``state`` event at level ``state``);
 * ``metrics`` — :class:`~somafeedback.hrv.pipeline.BeatMetrics`, breathing and pacer-following
-  estimates, ``baseline``, ``calibration``, ``rest-comparison`` and ``pacer-following`` events;
+  estimates, ``baseline``, ``calibration``, ``rest-comparison`` and ``pacer-following`` events, and the
+  measures the client's own computer made (``remote-metrics``, ``remote-breathing``: see :mod:`.derived`);
 * ``beats`` — :class:`~somafeedback.devices.events.Beat` and Heart Rate Measurement notifications;
 * ``raw`` — Polar PMD notifications (ECG and acceleration frames, control point answers) and the
   ``pmd_started``/``pmd_stopped``/``pmd_error`` events needed to decode them, any other
@@ -63,6 +64,9 @@ from somafeedback.signals.raw_signals import BreathingTrace
 
 CONSENT_EVENT: Final = "remote-consent"  # timeline event kind of every consent change
 LINK_EVENT: Final = "remote-link"  # timeline event kind of the client's relay link lost/back (see session)
+METRICS_EVENT: Final = "remote-metrics"  # a metric set the client's computer measured (see derived)
+BREATHING_EVENT: Final = "remote-breathing"  # a breathing estimate the client's computer made (see derived)
+COMPUTED_BY: Final = "computed_by"  # data key of an item the client's computer derived ("client")
 CLIENT: Final = "client"
 PRACTITIONER: Final = "practitioner"
 
@@ -124,12 +128,13 @@ EVENT_KINDS: Final[dict[str, Category]] = {
     "movement-end": Category.STATUS, "cue": Category.STATUS, "remote-cue": Category.STATUS, "pacer": Category.STATUS, "method": Category.STATUS,
     "state": Category.STATE, "movement": Category.STATE,
     "baseline": Category.METRICS, "calibration": Category.METRICS, "rest-comparison": Category.METRICS,
-    "pacer-following": Category.METRICS,
+    "pacer-following": Category.METRICS, METRICS_EVENT: Category.METRICS, BREATHING_EVENT: Category.METRICS,
     "pmd_started": Category.RAW, "pmd_stopped": Category.RAW, "pmd_error": Category.RAW,
 }
 _UNREADABLE: Final = ("a sharing change from the other side could not be read (another version of somafeedback?): "
                       "it was set aside")
-STATE_ONLY_FIELDS: Final = ("previous", "state", "reason", "signal")  # a ``state`` event's data at level state
+# a ``state`` event's data at level state: the band, why, the signal's quality, and who judged it
+STATE_ONLY_FIELDS: Final = ("previous", "state", "reason", "signal", COMPUTED_BY)
 
 
 def category(item: object) -> Category:
@@ -158,7 +163,7 @@ def level_allows(level: SharingLevel, item: object) -> bool:
 
 def shared_event_data(level: SharingLevel, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """An event's data as sent at ``level``: at ``state``, a ``state`` event keeps only the band
-    (no heart rate, slope or HRV figures); everything else unchanged."""
+    (no heart rate, slope or HRV figures) and who computed it; everything else unchanged."""
     if level is SharingLevel.STATE and kind == "state":
         return {key: data[key] for key in STATE_ONLY_FIELDS if key in data}
     return dict(data)

@@ -34,7 +34,9 @@ class RemoteClient(SessionSide):
 
     ``consent`` (default: the practitioner's usual request, unconfirmed) filters what leaves; ``record``
     receives the client's own ``remote-consent`` and ``remote-link`` events (on this side's loop) for the
-    client's recording. Raises :class:`~.consent.ConsentError` for a level that cannot be shared yet.
+    client's recording. At ``state`` and ``metrics`` feed it the client's derived items as well
+    (:class:`~.derived.ClientDerived` with ``send=submit``): they leave only at those levels, the strap's
+    notifications only at ``beats`` and ``raw``. Raises :class:`~.consent.ConsentError` for an unknown level.
     """
 
     def __init__(self, link: RelayLink, *, consent: Consent | None = None,
@@ -90,7 +92,8 @@ class RemoteClient(SessionSide):
 
     # -- consent (the client's loop) ----------------------------------------------------------------
     def choose(self, level: SharingLevel | str, reason: str = "") -> None:
-        """Share ``level`` from now on (``beats`` or ``raw`` so far)."""
+        """Share ``level`` from the next item on (e.g. from ``metrics`` to ``raw``: notifications instead of
+        derived items)."""
         self._consent_changed(self.consent.choose(check_level(level), reason=reason))
 
     def confirm(self, reason: str = "") -> None:

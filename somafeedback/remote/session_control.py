@@ -1,5 +1,6 @@
 """The session's own control items, as pure helpers for :mod:`.session`: what the client's consent lets
-leave, the ``remote-consent`` extension both sides record, and the client's ``remote-link`` events.
+leave (and the client's derived items only at the levels that need them), the ``remote-consent`` extension
+both sides record, and the client's ``remote-link`` events.
 
 Pure: no I/O, no loop; the caller passes the clock readings. Thread: the session loop that calls them.
 """
@@ -13,34 +14,35 @@ from typing import Any, Final
 from somafeedback.devices.events import TimelineEvent
 
 from .consent import CONSENT_EVENT, LINK_EVENT, Consent, ConsentError, SharingLevel, category, shared_event_data
+from .derived import DERIVED_LEVELS, is_derived
 from .messages import EXTENSION_CONSENT, ClientEnded, Extension, Marker, Message
 
-SUPPORTED_LEVELS: Final = (SharingLevel.BEATS, SharingLevel.RAW)  # what a client can share so far
-NOT_YET: Final = ("sharing only your state or your measures is not possible yet: choose beats "
-                  "(every heartbeat, no raw ECG or chest movement) or raw (everything from your strap)")
+SUPPORTED_LEVELS: Final = tuple(SharingLevel)  # what a client can share (state and metrics: see derived)
+DERIVED: Final = "derived"  # withheld count of the client's derived items at a level where the practitioner computes them
 LINK_TEXT: Final = {"lost": "remote link lost: the client's data is kept and follows when the link is back",
                     "back": "remote link back: what was held is on its way"}
 
 
 def check_level(level: SharingLevel | str) -> SharingLevel:
-    """``level`` when a client can share it now; :class:`~.consent.ConsentError` (in words) otherwise."""
+    """``level`` when a client can share it; :class:`~.consent.ConsentError` (in words) otherwise."""
     try:
-        chosen = SharingLevel(level)
+        return SharingLevel(level)
     except ValueError:
-        raise ConsentError(f"there is no sharing level called {level!r}: choose beats or raw") from None
-    if chosen not in SUPPORTED_LEVELS:
-        raise ConsentError(NOT_YET)
-    return chosen
+        raise ConsentError(f"there is no sharing level called {level!r}: choose state, metrics, beats or raw") from None
 
 
 def shareable(consent: Consent, message: Message, withheld: Counter[str]) -> Message | None:
     """``message`` as it may leave now (a ``state`` event trimmed to the level), or None (counted in ``withheld``
-    by category). The end and extensions are control: they always leave."""
+    by category; a derived item at ``beats`` or ``raw`` as :data:`DERIVED`). The end and extensions are control:
+    they always leave."""
     if isinstance(message, (ClientEnded, Extension)):
         return message
     item = message.as_event() if isinstance(message, Marker) else message
     if not consent.allows(item):
         withheld[str(category(item))] += 1
+        return None
+    if consent.level not in DERIVED_LEVELS and is_derived(item):
+        withheld[DERIVED] += 1  # the practitioner computes it from the notifications: not sent twice
         return None
     if isinstance(message, TimelineEvent):
         shared = shared_event_data(consent.level, message.kind, message.data)
