@@ -5,7 +5,7 @@
                                   # once (Debian/Ubuntu): Xvfb and the X11 libraries Qt's xcb plugin needs
     python scripts/make_screenshots.py
     python scripts/make_screenshots.py caution-panel   # only docs/screenshots/caution-panel.png
-    python scripts/make_screenshots.py method-selector # (or pendulation): only that shot
+    python scripts/make_screenshots.py method-selector # (or pendulation, remote): only that shot
 
 Without a display it starts its own Xvfb server. Every view runs on the simulated strap (or
 the shipped sample session), sped up so the pictures show a session in progress.
@@ -83,6 +83,44 @@ def _practitioner(app, exercises, folder: Path) -> None:  # type: ignore[no-unty
         window.close()
         if client is not None:
             client.close()
+
+
+REMOTE_STREAM_S = 45.0  # s of the remote client's strap shown before the window's picture
+
+
+def _remote(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """A remote session: the invite dialog with its code, then the window with a remote client streaming
+    (a relay on this computer, the client being `somafeedback remote join` with a simulated strap)."""
+    from somafeedback.remote.relay import LocalRelay, RelayConfig
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+
+    relay = LocalRelay(RelayConfig(store=folder / "relay")).start()
+    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--no-client-view"]), _settings(folder),
+                                   exercises)
+    window = built.window
+    join = None
+    try:
+        window.show()
+        built.engine.start()
+        dialog = window.remote.invite()
+        dialog.relay.setText(relay.url)
+        dialog.create_button.click()
+        _pump(app, 30.0, until=lambda: dialog.code.text() != "")
+        _pump(app, 0.5)
+        dialog.grab().save(str(OUT / "remote-invite.png"))
+        join = subprocess.Popen([sys.executable, "-m", "somafeedback.cli", "remote", "join", dialog.code.text(),
+                                 "--relay", relay.url, "--simulate", "sustained-activation", "--duration", "600",
+                                 "--recordings", str(folder / "client")], stdout=subprocess.DEVNULL)
+        _pump(app, 30.0, until=lambda: "paired" in dialog.status.text())
+        dialog.hide()
+        _pump(app, REMOTE_STREAM_S)
+        window.grab().save(str(OUT / "remote-practitioner.png"))
+    finally:
+        window.engine.stop()
+        window.close()
+        if join is not None:
+            join.wait(30)
+        relay.stop()
 
 
 def _review(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
@@ -187,7 +225,8 @@ def main() -> None:
         OUT.mkdir(parents=True, exist_ok=True)
         exercises = load_exercises()
         folder = Path(tempfile.mkdtemp(prefix="somafeedback-screens-"))
-        single = {"caution-panel": _caution_panel, "method-selector": _method_selector, "pendulation": _pendulation}
+        single = {"caution-panel": _caution_panel, "method-selector": _method_selector, "pendulation": _pendulation,
+                  "remote": _remote}
         if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`
             single[sys.argv[1]](app, exercises, folder)
             return
@@ -197,6 +236,7 @@ def main() -> None:
         _review(app, exercises, folder)
         _pendulation(app, exercises, folder)
         _report_page(app, folder)
+        _remote(app, exercises, folder)
 
         from somafeedback.ui.home_window import HomeWindow
 

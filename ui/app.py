@@ -158,7 +158,7 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
     client view (and its pacer) onto the new engine's clock, so what the practitioner
     pushes next runs on the client view by that clock.
     """
-    from somafeedback.live.engine import Engine, EngineOptions
+    from somafeedback.live.engine import Engine, EngineOptions, EngineSource
 
     from .client_screen import ClientScreen
     from .practitioner_window import PractitionerWindow
@@ -179,16 +179,28 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
     engine = Engine(engine_source(args, nearby=DEMO_NEARBY_STRAPS), options(), exercises)
     client = None if args.no_client_view else ClientScreen(engine.now_s)
 
+    def use_source(source: EngineSource, engine_options: EngineOptions) -> None:
+        """GUI thread: stop the engine, run ``source`` on a new one, move the client view onto its clock."""
+        window.engine.stop()
+        swapped = Engine(source, engine_options, exercises)
+        window.engine = swapped
+        if client is not None:
+            client.set_clock(swapped.now_s)
+        swapped.start()
+
     def use_simulator() -> None:
         """GUI thread: the "Use the simulated strap" button."""
-        window.engine.stop()
-        simulated = Engine(simulator_source(args, nearby=DEMO_NEARBY_STRAPS), options(), exercises)
-        window.engine = simulated
-        if client is not None:
-            client.set_clock(simulated.now_s)
-        simulated.start()
+        use_source(simulator_source(args, nearby=DEMO_NEARBY_STRAPS), options())
 
-    window = PractitionerWindow(engine, exercises, client, use_simulator=use_simulator, settings=settings)
+    def use_remote(relay_url: str) -> None:
+        """GUI thread: "Create code" in the invite dialog; recorded when "Record this session" is on."""
+        remote_options = options()
+        recording = args.record or window.record_action.isChecked()
+        remote_options.record_to = (args.recordings or settings.recordings) if recording else None
+        use_source(EngineSource(remote_relay=relay_url), remote_options)
+
+    window = PractitionerWindow(engine, exercises, client, use_simulator=use_simulator, settings=settings,
+                                use_remote=use_remote)
     return PractitionerApp(window, client)
 
 

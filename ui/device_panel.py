@@ -56,6 +56,12 @@ class DevicePanel(QtWidgets.QGroupBox):
         self.table.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
         self._fit_height()
         layout.addWidget(self.table)
+        self.remote_note = QtWidgets.QLabel()  # a remote client: its relay link and the clocks' alignment
+        self.remote_note.setWordWrap(True)
+        self.remote_note.setVisible(False)
+        layout.addWidget(self.remote_note)
+        self.remote_straps: dict[str, str] = {}  # strap id -> the remote link's state in words
+        self._remote_clock = ""
         row = QtWidgets.QHBoxLayout()
         self.scan_button = QtWidgets.QPushButton("Scan")
         self.scan_button.clicked.connect(on_scan)
@@ -112,7 +118,8 @@ class DevicePanel(QtWidgets.QGroupBox):
         self._set(event.strap_id, "link", f"{event.state}{attempt}")
 
     def info(self, info: StrapInfo) -> None:
-        self._set(info.strap_id, "strap", info.name or info.address)
+        relayed = " (through the relay)" if info.strap_id in self.remote_straps else ""
+        self._set(info.strap_id, "strap", f"{info.name or info.address}{relayed}")
         self._set(info.strap_id, "battery", f"{info.battery_percent} %" if info.battery_percent is not None else "?")
 
     def contact(self, change: ContactChange) -> None:
@@ -121,6 +128,27 @@ class DevicePanel(QtWidgets.QGroupBox):
     def quality(self, strap_id: str, validity: WindowValidity, filled_s: float | None = None) -> None:
         """The strap's signal: what share of the window's beats were rejected, or how far it has filled."""
         self._set(strap_id, "signal", signal_text(validity, filled_s))
+
+    def remote_row(self, strap_id: str, link_text: str) -> None:
+        """``strap_id`` is a remote client's strap: its row says so; ``link_text`` is the remote link's state
+        (kept apart from the strap's own link and gaps)."""
+        if strap_id not in self.remote_straps:
+            self._set(strap_id, "role", "remote client")
+            self._set(strap_id, "strap", f"{strap_id} (through the relay)")
+        self.remote_straps[strap_id] = link_text
+        self._show_remote()
+
+    def remote_clock(self, text: str) -> None:
+        """The latest clock alignment between the client's computer and this one, in words."""
+        self._remote_clock = text
+        self._show_remote()
+
+    def _show_remote(self) -> None:
+        lines = [f"remote client — {strap} (through the relay): {state}" for strap, state in self.remote_straps.items()]
+        if self._remote_clock:
+            lines.append(self._remote_clock)
+        self.remote_note.setText("\n".join(lines))
+        self.remote_note.setVisible(bool(lines))
 
     def show_scan(self, straps: list[dict]) -> None:
         self.found.clear()

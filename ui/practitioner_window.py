@@ -102,7 +102,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
 
     def __init__(self, engine: Engine, exercises: dict[str, Exercise], client: Any = None,
                  use_simulator: Callable[[], None] | None = None, settings: AppSettings | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, use_remote: Callable[[str], None] | None = None) -> None:
         super().__init__()
         from .settings import AppSettings
 
@@ -110,6 +110,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.exercises = exercises
         self.client = client
         self._use_simulator = use_simulator
+        self._use_remote = use_remote  # swaps onto an engine whose source is a remote client (ui/remote_invite.py)
         self.settings = settings if settings is not None else AppSettings()
         self.setWindowTitle("somafeedback — practitioner")
         self.plots = LivePlots()
@@ -357,6 +358,11 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.lsl_action.setToolTip("HR, RR, ECG, chest motion, metrics and markers as LSL streams on the local "
                                    "network, for research recording (off: nothing listens on the network)")
         self.lsl_action.toggled.connect(lambda on: self.engine.set_lsl(on))
+        from .remote_invite import RemoteSession
+
+        session.addSeparator()
+        self.remote = RemoteSession(self, session, self._use_remote)
+        session.addSeparator()
         phases = session.addMenu("Phase starts now")
         for number, phase in enumerate(PHASES, start=1):
             phases.addAction(f"{phase.capitalize()} (Ctrl+{number})", functools.partial(self.mark_phase, phase))
@@ -590,6 +596,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self.plots.add_mark(("movement", stamp), stamp / 1e9, "phase", text)
         elif event.kind == "rest-comparison":
             self._log(stamp, rest_comparison_text(data))
+        elif event.kind.startswith("remote-"):
+            self.remote.take(event)
 
     def _show_swing_count(self) -> None:
         count = len(self.pendulation.swings)
@@ -691,6 +699,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.frame_timer.stop()
+        self.remote.close()
         if self.client is not None:
             self.client.close()
         super().closeEvent(event)

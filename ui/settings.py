@@ -55,6 +55,7 @@ PLAN_PLACEHOLDER: Final = ("In the client's own words, e.g. \"I stop, make a cup
 
 
 CONVENTIONS_KEY = "analysis/conventions"
+REMOTE_RELAY_KEY = "remote/relay"  # the relay address last used to invite a remote client
 CONVENTION_CHOICES = (  # (name, what the dialog shows); docs/metrics.md section 5 has the table
     ("kubios", "Kubios conventions (compare with Kubios HRV)"),
     ("task-force", "Task Force 1996 (one periodogram of each 5 min)"),
@@ -108,6 +109,11 @@ class AppSettings:
     @property
     def client_numbers(self) -> bool:
         return self._get("client/numbers", False, bool)
+
+    @property
+    def remote_relay(self) -> str:
+        """The relay address last used to invite a remote client ("" before the first)."""
+        return str(self._get(REMOTE_RELAY_KEY, "", str))
 
     def names(self) -> tuple[str, str]:
         return self._get("people/client", "", str), self._get("people/practitioner", "", str)

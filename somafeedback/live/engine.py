@@ -158,6 +158,9 @@ class EngineSource:
     # simulated straps that only advertise (a scan finds them, nothing connects by itself): the
     # demo's second person, so "connect as practitioner" can be tried without hardware
     nearby_simulated_straps: int = 0
+    # a remote client through this relay (nats://host:4222): see somafeedback.live.remote_host_source
+    remote_relay: str | None = None
+    remote_auth: Any = None  # how to log in to the relay (somafeedback.remote.transport.RelayAuth), None: no login
 
 
 @dataclass
@@ -232,6 +235,7 @@ class Engine:
         self._committer: Any = None
         self.session_origin_ns: int | None = None  # the session's 00:00 on the loop's clock (host_ns), once started
         self._pacer_data: dict[str, Any] = pacer_event_data(None)  # the latest pacer event's data (engine thread)
+        self.remote: Any = None  # the RemoteHostSource of a remote session (engine thread)
 
     # -- life -----------------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> None:
@@ -351,7 +355,7 @@ class Engine:
             self._pacer_data = data
             assert self._loop is not None
             clock = LoopClock(self._loop)
-            self._sink.event(TimelineEvent(PACER_EVENT, clock.now_ns(), clock.wall_time(), data))
+            self._practitioner_event(TimelineEvent(PACER_EVENT, clock.now_ns(), clock.wall_time(), data))
 
         self.call(add)
 
@@ -363,9 +367,29 @@ class Engine:
         def add() -> None:
             assert self._loop is not None
             clock = LoopClock(self._loop)
-            self._sink.event(TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data))
+            self._practitioner_event(TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data))
 
         self.call(add)
+
+    def _practitioner_event(self, event: TimelineEvent) -> None:
+        """One of the practitioner's own events (engine thread): into the sink, and down to a remote client."""
+        self._sink.event(event)
+        if self.remote is not None:
+            self.remote.down(event)
+
+    # -- a remote client (any thread) ------------------------------------------------------------------
+    def remote_new_code(self) -> None:
+        """Give up the remote session's code (or its failure) and show a fresh one (a ``remote-code`` event)."""
+        self.call(lambda: self.remote and self.remote.new_code())
+
+    def remote_ask_sharing(self, request: str) -> None:
+        """Ask the remote client to ``pause``, ``resume`` or ``stop`` sharing; their answer arrives as a
+        ``remote-consent`` event. ValueError for another request, raised here in the caller's thread."""
+        from .remote_host_source import SHARING_REQUESTS
+
+        if request not in SHARING_REQUESTS:
+            raise ValueError(f"the practitioner may ask to {', '.join(SHARING_REQUESTS)} sharing, not {request!r}")
+        self._submit(lambda: self.remote.ask_sharing(request) if self.remote else asyncio.sleep(0))
 
     # -- the thread -------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -415,6 +439,16 @@ class Engine:
             self._sink.analysis.learn_pacers(e for e in recorded.timeline if isinstance(e, TimelineEvent))
             self.replay = ReplaySource(recorded.timeline, self._sink, speed=self.source.speed)
             await self._until_stopped(self.replay.run())
+            return
+        if self.source.remote_relay is not None:
+            from .remote_host_source import RemoteHostSource
+
+            self.remote = RemoteHostSource(self, self.source.remote_relay, self.source.remote_auth)
+            try:
+                await self.remote.run(self._stop)
+            finally:
+                self.session.finish()
+                self._close_recording()
             return
         strap_source = StrapSource(simulate=self.source.simulate, addresses=self.source.addresses,
                                    simulated_straps=self.source.simulated_straps, seed=self.source.seed,
@@ -518,10 +552,12 @@ class Engine:
         self._push(TimelineEvent("lsl", 0, 0.0, {"on": self._lsl is not None}))
 
     def _session_event(self, event: TimelineEvent) -> None:
-        """A state change or cue from the regulation loop: to the UI, and to LSL's markers."""
+        """A state change or cue from the regulation loop: to the UI, LSL's markers and a remote client."""
         self._push(event)
         if self._lsl is not None:
             self._lsl.event(event)
+        if self.remote is not None:
+            self.remote.down(event)
 
     # -- straps (any thread) ----------------------------------------------------------------------
     def scan(self, timeout_s: float = 5.0) -> None:

@@ -1,0 +1,191 @@
+"""A remote client as the engine's source: the practitioner's side of a remote session inside the engine.
+
+:class:`RemoteHostSource` connects a :class:`~somafeedback.remote.transport.RelayLink`, makes a
+:class:`~somafeedback.remote.session.RemoteHost` whose sink is the engine's sink (the recorder, the
+analysis, LSL and the regulation session: states and cue suggestions are computed here, by the same
+code as for a local strap), and tells the UI how it goes with timeline events it drains like any other:
+
+* ``remote-code`` ``{"code", "valid_s"}``: the code to read out (never recorded);
+* ``remote-paired`` ``{"confirmation"}``: the words both people should see;
+* ``remote-failed`` ``{"text"}``: the pairing or the relay failed, in words (then :meth:`new_code`);
+* ``remote-ended`` ``{"reason"}``: the session is over;
+* ``remote-link`` ``{"side": "practitioner", "state", "text"}``: the practitioner's own relay link
+  dropped or is back (recorded; the client's own ``remote-link`` events arrive through the sink).
+
+Down: :meth:`down` turns a practitioner ``cue`` or ``pacer`` event into the down message of
+:func:`~somafeedback.remote.downlink.down_message`; one sender task sends them in order once paired
+(the latest pacer is sent at pairing). A relay that cannot take one is counted in :attr:`unsent`.
+
+Loop: everything runs on the engine's loop (the engine's commands schedule onto it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+from somafeedback.clock import LoopClock
+from somafeedback.devices.events import TimelineEvent
+from somafeedback.remote.codes import PairingError
+from somafeedback.remote.consent import LINK_EVENT, PRACTITIONER
+from somafeedback.remote.downlink import PACER_EVENT, down_message
+from somafeedback.remote.errors import RelayError, RelayUnavailable
+from somafeedback.remote.messages import Message
+from somafeedback.remote.session import RemoteHost
+from somafeedback.remote.transport import LinkEvent, RelayAuth, RelayLink, shown_url
+
+CODE_EVENT: Final = "remote-code"
+PAIRED_EVENT: Final = "remote-paired"
+FAILED_EVENT: Final = "remote-failed"
+ENDED_EVENT: Final = "remote-ended"
+SHARING_REQUESTS: Final = ("pause", "resume", "stop")
+PRACTITIONER_LINK_TEXT: Final = {
+    "lost": "your link to the relay dropped: the client's data is kept on the relay and follows when it is back",
+    "back": "your link to the relay is back",
+}
+ENDED_BY_PRACTITIONER: Final = "the practitioner ended the session"
+
+
+class RemoteHostSource:
+    """The engine's remote client (see the module docstring). Loop: the engine's."""
+
+    def __init__(self, engine: Any, url: str, auth: RelayAuth | None = None) -> None:
+        """``engine``: the :class:`~.engine.Engine` whose sink, display buffer and recording this source uses."""
+        self.engine = engine
+        self.url = url
+        self.auth = auth
+        self.host: RemoteHost | None = None
+        self.paired = False
+        self.unsent = 0  # down messages the relay could not take (counted, never raised into the sink)
+        self._new_code = asyncio.Event()
+        self._down: asyncio.Queue[Message] = asyncio.Queue()
+        self._clock = LoopClock(asyncio.get_running_loop())
+
+    # -- to the UI -------------------------------------------------------------------------------
+    def _tell(self, kind: str, data: dict[str, Any], record: bool = False) -> None:
+        event = TimelineEvent(kind, self._clock.now_ns(), self._clock.wall_time(), data)
+        if record:
+            self.engine._sink.event(event)
+        else:
+            self.engine._push(event)
+
+    def _link_changed(self, change: LinkEvent) -> None:
+        if change.kind in PRACTITIONER_LINK_TEXT:
+            self._tell(LINK_EVENT, {"state": change.kind, "side": PRACTITIONER,
+                                    "text": PRACTITIONER_LINK_TEXT[change.kind]}, record=True)
+
+    # -- commands (on the loop) ------------------------------------------------------------------
+    def new_code(self) -> None:
+        """Give up the current code (or a failure) and make a fresh one."""
+        if not self.paired:
+            self._new_code.set()
+
+    def down(self, event: TimelineEvent) -> None:
+        """A practitioner event that may change the client's screen: queued to go down once paired."""
+        message = down_message(event)
+        if message is not None and (self.paired or event.kind == PACER_EVENT):
+            if not self.paired:  # only the latest pacer waits for the pairing
+                self._down = asyncio.Queue()
+            self._down.put_nowait(message)
+
+    async def ask_sharing(self, request: str) -> None:
+        """Ask the client to pause, resume or stop sharing; a failure is told in words."""
+        if self.host is None or not self.paired:
+            self._tell("engine-warning", {"text": "There is no client connected to ask yet."})
+            return
+        try:
+            await self.host.ask_sharing(request)
+        except RelayError as error:
+            self._tell(FAILED_EVENT, {"text": f"The request could not reach your client: {error}", "paired": True})
+
+    # -- the session -----------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect, show a code, pair (again after a failure and :meth:`new_code`), then pass the client's data
+        on until they end the session or ``stop`` is set (then the client is told)."""
+        try:
+            link = await RelayLink.connect(self.url, self.auth, clock=self._clock)
+        except RelayError as error:
+            self._tell(FAILED_EVENT, {"text": str(error), "fatal": True})
+            await stop.wait()
+            return
+        link.listen(self._link_changed)
+        try:
+            host = await self._pair(link, stop)
+            if host is not None:
+                await self._run_paired(host, stop)
+        finally:
+            await link.close()
+
+    async def _pair(self, link: RelayLink, stop: asyncio.Event) -> RemoteHost | None:
+        """Codes until one pairs (the paired host) or ``stop`` (None)."""
+        while not stop.is_set():
+            self._new_code.clear()
+            host = RemoteHost(link, self.engine._sink, clock=self._clock)
+            self.host = host
+            try:
+                code = await host.invite()
+            except RelayError as error:
+                self._tell(FAILED_EVENT, {"text": str(error)})
+            else:
+                self._tell(CODE_EVENT, {"code": str(code), "valid_s": host.lifetime_s})
+                outcome = await _first(host.pair(), stop.wait(), self._new_code.wait())
+                if isinstance(outcome, BaseException):
+                    if not isinstance(outcome, (PairingError, RelayError)):
+                        raise outcome
+                    self._tell(FAILED_EVENT, {"text": str(outcome)})
+                elif outcome is not None:
+                    self.paired = True
+                    self._tell(PAIRED_EVENT, {"confirmation": outcome.confirmation})
+                    return host
+                else:
+                    await host.end()  # closes the mailbox of a code given up
+                    if stop.is_set():
+                        return None
+                    continue
+            await _first(stop.wait(), self._new_code.wait())
+        return None
+
+    async def _run_paired(self, host: RemoteHost, stop: asyncio.Event) -> None:
+        engine = self.engine
+        if engine.options.record_to is not None:
+            manifest = {"method": str(engine.session.method), **engine.options.manifest}
+            manifest["tags"] = [*manifest.get("tags", []), "remote"]
+            manifest["source"] = {"kind": "remote", "relay": shown_url(self.url)}
+            engine._open_recording(engine.options.record_to, manifest)
+        sender = asyncio.create_task(self._send_down(host))
+        reason = ENDED_BY_PRACTITIONER
+        try:
+            outcome = await _first(host.run(), stop.wait())
+            if isinstance(outcome, str):
+                reason = outcome
+            elif isinstance(outcome, BaseException):
+                reason = f"the session stopped: {outcome}"
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+            await host.end(reason)
+            self._tell(ENDED_EVENT, {"reason": reason})
+
+    async def _send_down(self, host: RemoteHost) -> None:
+        while True:
+            message = await self._down.get()
+            try:
+                await host.send(message)
+            except RelayUnavailable:
+                self.unsent += 1
+
+
+async def _first(*waits: Any) -> Any:
+    """Run ``waits`` until the first ends; cancel the others. The first one's result (its exception as a
+    value), or None when another one ended first."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks[1:] if tasks[0].done() else tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    main = tasks[0]
+    if not main.done() or main.cancelled():
+        return None
+    return main.exception() or main.result()

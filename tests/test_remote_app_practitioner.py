@@ -1,0 +1,120 @@
+"""The practitioner's app runs a remote session (issue #17): the real window, built by the app's own wiring,
+invites a real client (`somafeedback remote join` in a subprocess) through a real relay (the ``relay`` fixture).
+
+Every wait is bounded (qtbot.waitUntil, a printed line); the dialog is driven by key presses and clicks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from PySide6 import QtCore
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from process_lines import LinePrinter  # noqa: E402
+from remote_cli import WAIT_S, remote_command  # noqa: E402
+
+from somafeedback.devices.events import TimelineEvent  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
+from somafeedback.sessions.file import read_session  # noqa: E402
+
+WAIT_MS = round(WAIT_S * 1000)
+
+
+def test_the_window_invites_a_remote_client_and_shows_their_strap(qtbot, relay, tmp_path: Path) -> None:
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+    from somafeedback.ui.settings import AppSettings
+
+    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
+    settings.set("recordings/folder", str(tmp_path / "library"))
+    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--speed", "1"]), settings, load_exercises())
+    window, client = built.window, built.client
+    qtbot.addWidget(window)
+    window.show()
+    built.engine.start()
+    join: LinePrinter | None = None
+    try:
+        window.record_action.setChecked(True)  # "Record this session" (the remote session follows it)
+        window.remote.invite_action.trigger()  # Session → "Invite a remote client…"
+        dialog = window.remote.dialog
+        assert dialog is not None and dialog.isVisible()
+        dialog.relay.clear()
+        qtbot.keyClicks(dialog.relay, relay.url)
+        qtbot.mouseClick(dialog.create_button, QtCore.Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.code.text() != "", timeout=WAIT_MS)
+        assert "valid 10 minutes, once" in dialog.validity.text() and dialog.status.text() == "waiting for your client…"
+        assert settings.remote_relay == relay.url  # remembered for the next invitation
+
+        join = LinePrinter(remote_command("join", dialog.code.text(), "--relay", relay.url, "--simulate", "calm",
+                                          "--speed", "1", "--duration", "300", "--json",
+                                          "--recordings", str(tmp_path / "client")))
+        client_paired = join.wait_for(lambda line: '"paired"' in line, WAIT_S)
+        assert client_paired is not None, join.finish(5)
+        words = json.loads(client_paired)["confirmation"]
+        qtbot.waitUntil(lambda: words in dialog.status.text(), timeout=WAIT_MS)
+        assert dialog.status.text() == f"paired: ask your client whether they see the words “{words}”"
+        qtbot.waitUntil(lambda: "shares everything from their strap" in dialog.sharing.text(), timeout=WAIT_MS)
+
+        engine = window.engine
+        qtbot.waitUntil(lambda: window.latest is not None, timeout=WAIT_MS)  # the client's beats and measures
+        assert window.devices.cell("strap1", "role") == "remote client"
+        assert "(through the relay)" in window.devices.cell("strap1", "strap")
+        assert "remote client — strap1 (through the relay): connected" in window.devices.remote_note.text()
+        qtbot.waitUntil(lambda: "clock" in window.devices.remote_note.text(), timeout=WAIT_MS)  # the alignment
+        assert "The client shares" in window.remote.sharing.text()
+
+        # the client's link drops: a recorded remote-link event, fed through the engine's sink as the relay hands it on
+        lost = {"state": "lost", "side": "client",
+                "text": "remote link lost: the client's data is kept and follows when the link is back"}
+        engine.call(lambda: engine._sink.event(TimelineEvent("remote-link", 0, 0.0, lost, None)))
+        qtbot.waitUntil(lambda: "remote link lost: the client's data is kept and follows"
+                        in window.devices.remote_note.text(), timeout=WAIT_MS)
+
+        # the client's "not now" to what was shown, as the relay hands it on
+        declined = {"action": "declined", "declined": "show", "exercise": "arriving-and-orienting", "text": ""}
+        engine.call(lambda: engine._sink.event(TimelineEvent("remote-cue", 0, 0.0, declined, None)))
+        qtbot.waitUntil(lambda: any("the client chose not now: arriving-and-orienting" in window.timeline.item(i).text()
+                                    for i in range(window.timeline.count())), timeout=WAIT_MS)
+
+        window.remote.pause_action.trigger()  # Session → "Ask the client to pause sharing"
+        qtbot.waitUntil(lambda: "paused at your request" in window.remote.sharing.text(), timeout=WAIT_MS)
+
+        window.remote.end_action.trigger()  # Session → "End the remote session"
+        qtbot.waitUntil(lambda: "The remote session ended" in dialog.status.text(), timeout=WAIT_MS)
+        code, lines, err = join.finish(WAIT_S)
+        assert code == 0 and any('"ended"' in line and "practitioner ended" in line for line in lines), err
+        qtbot.waitUntil(engine.finished.is_set, timeout=WAIT_MS)  # the recording is closed
+        assert engine.recording is not None and engine.error is None
+        assert "remote" in read_session(engine.recording).manifest["tags"]
+    finally:
+        window.engine.stop()
+        if join is not None and join.process.poll() is None:
+            join.process.kill()
+            join.finish(5)
+        if client is not None:
+            client.close()
+
+
+def test_a_relay_that_cannot_be_reached_is_told_in_the_dialog_and_another_address_can_be_tried(qtbot, tmp_path: Path) -> None:
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+    from somafeedback.ui.settings import AppSettings
+
+    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
+    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--no-client-view"]), settings,
+                                   load_exercises())
+    window = built.window
+    qtbot.addWidget(window)
+    window.show()
+    built.engine.start()
+    try:
+        dialog = window.remote.invite()
+        qtbot.keyClicks(dialog.relay, "nats://127.0.0.1:1")
+        qtbot.mouseClick(dialog.create_button, QtCore.Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(dialog.create_button.isEnabled, timeout=WAIT_MS)  # enabled again: another address may be tried
+        assert "127.0.0.1:1" in dialog.status.text() and "Traceback" not in dialog.status.text()
+        assert dialog.code.text() == "" and not dialog.relay.isReadOnly()
+    finally:
+        window.engine.stop()

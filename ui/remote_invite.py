@@ -1,0 +1,263 @@
+"""Inviting a remote client from the practitioner window, and showing how the remote session goes.
+
+:class:`RemoteInviteDialog` (Session → "Invite a remote client…"): the relay's address (remembered
+in the settings; or "Start a relay on this computer"), "Create code", then the code in large text,
+the pairing's confirmation words, what the client chose to share, or a failure in words with "New code".
+
+:class:`RemoteSession` is the window's part of it: the Session menu's actions (invite, ask the client
+to pause or resume sharing, end the remote session), the sharing line in the status bar, the remote
+row of the strap panel, and the ``remote-*`` events the engine reports (see
+:mod:`somafeedback.live.remote_host_source`), which it routes to the dialog, the panel and the log.
+
+Thread: the Qt GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from somafeedback.devices.events import TimelineEvent
+
+from .settings import REMOTE_RELAY_KEY
+
+if TYPE_CHECKING:
+    from somafeedback.remote.relay import LocalRelay
+
+REMOTE_STRAP: Final = "strap1"  # the client's strap keeps its own id through the relay
+CODE_POINT_SIZE: Final = 28
+WAITING_TEXT: Final = "waiting for your client…"
+THEIR_LEVEL: Final = {"state": "their regulation state", "metrics": "their state and measures",
+                      "beats": "their state, measures and heartbeats", "raw": "everything from their strap"}
+LINK_WORDS: Final = {"lost": "remote link lost: the client's data is kept and follows", "back": "remote link back"}
+
+
+def sharing_text(data: Mapping[str, Any]) -> str:
+    """What the client shares now, in the practitioner's words, from a ``remote-consent`` event's data."""
+    if data.get("stopped"):
+        return "The client stopped sharing: nothing more arrives from them."
+    if not data.get("confirmed"):
+        return "The client has not confirmed what to share yet: nothing arrives until they do."
+    if data.get("paused"):
+        by = "at your request" if data.get("paused_by") == "practitioner" else "by the client"
+        return f"Sharing paused {by}: nothing arrives until it resumes."
+    return f"The client shares {THEIR_LEVEL.get(str(data.get('level')), str(data.get('level')))}."
+
+
+class RemoteInviteDialog(QtWidgets.QDialog):
+    """The relay, the code to read out, and how the pairing goes (see the module docstring)."""
+
+    def __init__(self, relay_url: str, on_create: Callable[[str], None], on_new_code: Callable[[], None],
+                 on_start_relay: Callable[[], str | None], parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Invite a remote client")
+        self._on_create, self._on_new_code, self._on_start_relay = on_create, on_new_code, on_start_relay
+        layout = QtWidgets.QVBoxLayout(self)
+        form = QtWidgets.QFormLayout()
+        self.relay = QtWidgets.QLineEdit(relay_url)
+        self.relay.setPlaceholderText("nats://relay.example.org:4222")
+        form.addRow("Relay address", self.relay)
+        layout.addLayout(form)
+        buttons = QtWidgets.QHBoxLayout()
+        self.start_relay_button = QtWidgets.QPushButton("Start a relay on this computer")
+        self.start_relay_button.setToolTip("For clients on the practice's network: the relay runs until the app quits")
+        self.start_relay_button.clicked.connect(self._start_relay)
+        self.create_button = QtWidgets.QPushButton("Create code")
+        self.create_button.setDefault(True)
+        self.create_button.clicked.connect(self._create)
+        buttons.addWidget(self.start_relay_button)
+        buttons.addWidget(self.create_button)
+        layout.addLayout(buttons)
+        self.code = QtWidgets.QLabel()
+        font = self.code.font()
+        font.setPointSize(CODE_POINT_SIZE)
+        font.setBold(True)
+        self.code.setFont(font)
+        self.code.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.code.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.validity = QtWidgets.QLabel()
+        self.validity.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.status = QtWidgets.QLabel()
+        self.status.setWordWrap(True)
+        self.sharing = QtWidgets.QLabel()
+        self.sharing.setWordWrap(True)
+        for label in (self.code, self.validity, self.status, self.sharing):
+            layout.addWidget(label)
+        self.new_code_button = QtWidgets.QPushButton("New code")
+        self.new_code_button.clicked.connect(self._new_code)
+        self.new_code_button.setVisible(False)
+        close = QtWidgets.QPushButton("Close")
+        close.clicked.connect(self.hide)  # the session goes on: the dialog only shows it
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.new_code_button)
+        row.addStretch(1)
+        row.addWidget(close)
+        layout.addLayout(row)
+        self.setMinimumWidth(520)
+
+    def _start_relay(self) -> None:
+        url = self._on_start_relay()
+        if url:
+            self.relay.setText(url)
+
+    def _create(self) -> None:
+        url = self.relay.text().strip()
+        if not url:
+            self.status.setText("Give the relay's address first (for example nats://relay.example.org:4222), "
+                                "or start a relay on this computer.")
+            return
+        self.create_button.setEnabled(False)
+        self.start_relay_button.setEnabled(False)
+        self.relay.setReadOnly(True)
+        self.code.clear()
+        self.status.setText("Connecting to the relay…")
+        self._on_create(url)
+
+    def _new_code(self) -> None:
+        self.new_code_button.setVisible(False)
+        self.status.setText("Making a new code…")
+        self._on_new_code()
+
+    def take(self, event: TimelineEvent) -> None:
+        """A ``remote-*`` event from the engine."""
+        data = event.data
+        if event.kind == "remote-code":
+            self.code.setText(str(data.get("code")))
+            minutes = round(float(data.get("valid_s", 600)) / 60)
+            self.validity.setText(f"valid {minutes} minutes, once — read it to your client")
+            self.status.setText(WAITING_TEXT)
+            self.new_code_button.setVisible(False)
+        elif event.kind == "remote-paired":
+            self.status.setText(f"paired: ask your client whether they see the words “{data.get('confirmation')}”")
+            self.validity.clear()
+        elif event.kind == "remote-failed":
+            self.status.setText(str(data.get("text")))
+            fatal = bool(data.get("fatal"))
+            self.new_code_button.setVisible(not fatal and not data.get("paired"))
+            if fatal:  # the relay could not be reached: another address may be tried
+                self.create_button.setEnabled(True)
+                self.start_relay_button.setEnabled(True)
+                self.relay.setReadOnly(False)
+        elif event.kind == "remote-consent":
+            self.sharing.setText(sharing_text(data))
+        elif event.kind == "remote-ended":
+            self.status.setText(f"The remote session ended: {data.get('reason')}.")
+            self.new_code_button.setVisible(False)
+
+
+class RemoteSession:
+    """The practitioner window's remote session: menu actions, sharing line, strap row, events (GUI thread).
+
+    ``window`` is the :class:`~.practitioner_window.PractitionerWindow` (its engine, settings, strap panel
+    and log); ``use_remote(url)`` swaps the window onto a new engine whose source is a remote client on that relay.
+    """
+
+    def __init__(self, window: Any, menu: QtWidgets.QMenu,
+                 use_remote: Callable[[str], None] | None) -> None:
+        self.window = window
+        self._use_remote = use_remote
+        self.dialog: RemoteInviteDialog | None = None
+        self.local_relay: LocalRelay | None = None
+        self.active = False
+        self.invite_action = menu.addAction("Invite a remote client…", self.invite)
+        self.invite_action.setEnabled(use_remote is not None)
+        self.pause_action = menu.addAction("Ask the client to pause sharing",
+                                           lambda: self.window.engine.remote_ask_sharing("pause"))
+        self.resume_action = menu.addAction("Ask the client to resume sharing",
+                                            lambda: self.window.engine.remote_ask_sharing("resume"))
+        self.end_action = menu.addAction("End the remote session", self.end)
+        self._set_actions(False)
+        self.sharing = QtWidgets.QLabel()
+        self.sharing.setVisible(False)
+        window.statusBar().addPermanentWidget(self.sharing)
+
+    def _set_actions(self, paired: bool) -> None:
+        for action in (self.pause_action, self.resume_action, self.end_action):
+            action.setEnabled(paired)
+
+    def invite(self) -> RemoteInviteDialog:
+        """Session → "Invite a remote client…": the dialog (made once, shown again)."""
+        if self.dialog is None:
+            url = self.window.settings.remote_relay
+            self.dialog = RemoteInviteDialog(url, self._create, lambda: self.window.engine.remote_new_code(),
+                                             self._start_relay, self.window)
+        self.dialog.show()
+        self.dialog.raise_()
+        return self.dialog
+
+    def _create(self, url: str) -> None:
+        assert self._use_remote is not None
+        self.window.settings.set(REMOTE_RELAY_KEY, url)
+        self.active = True
+        self._use_remote(url)
+
+    def _start_relay(self) -> str | None:
+        from somafeedback.remote.errors import RelayError
+        from somafeedback.remote.relay import LocalRelay, RelayConfig
+
+        if self.local_relay is None or not self.local_relay.running:
+            relay = LocalRelay(RelayConfig(host="0.0.0.0"))  # the practice's network
+            QtWidgets.QApplication.setOverrideCursor(QtGui.QCursor(QtCore.Qt.CursorShape.WaitCursor))
+            try:
+                relay.start()
+            except RelayError as error:
+                if self.dialog is not None:
+                    self.dialog.status.setText(f"The relay could not start: {error}")
+                return None
+            finally:
+                QtWidgets.QApplication.restoreOverrideCursor()
+            self.local_relay = relay
+            app = QtWidgets.QApplication.instance()
+            if app is not None:
+                app.aboutToQuit.connect(self.close)
+        return self.local_relay.url
+
+    def end(self) -> None:
+        """Session → "End the remote session": the engine tells the client and closes the recording (without
+        waiting here: ``remote-ended`` says when it is done)."""
+        self.window.engine.stop(timeout_s=0.0)
+
+    def close(self) -> None:
+        """The window closes or the app quits: a relay started here stops."""
+        if self.local_relay is not None:
+            self.local_relay.stop()
+            self.local_relay = None
+
+    # -- what the engine reports -------------------------------------------------------------------
+    def take(self, event: TimelineEvent) -> None:
+        """A ``remote-*`` event. The client's own events carry the client's clock: they are logged at their arrival."""
+        data, window = event.data, self.window
+        from_client = event.kind in ("remote-consent", "remote-cue") or data.get("side") == "client"
+        stamp = 0 if from_client else event.host_ns
+        if self.dialog is not None:
+            self.dialog.take(event)
+        if event.kind == "remote-code":
+            window._log(event.host_ns, "remote: a code was made for your client")
+        elif event.kind == "remote-paired":
+            self._set_actions(True)
+            window.devices.remote_row(REMOTE_STRAP, "connected")
+            window._log(event.host_ns, f"remote: paired (“{data.get('confirmation')}”)")
+        elif event.kind == "remote-failed":
+            window._log(event.host_ns, f"remote: {data.get('text')}")
+        elif event.kind == "remote-ended":
+            self._set_actions(False)
+            window.devices.remote_row(REMOTE_STRAP, "ended")
+            window._log(event.host_ns, f"remote session ended: {data.get('reason')}")
+        elif event.kind == "remote-consent":
+            self.sharing.setText(sharing_text(data))
+            self.sharing.setVisible(True)
+            window._log(stamp, f"sharing: {sharing_text(data)}")
+        elif event.kind == "remote-link":
+            state = str(data.get("state"))
+            if data.get("side") == "practitioner":
+                window.devices.remote_row(REMOTE_STRAP, f"your relay link {'dropped' if state == 'lost' else 'is back'}")
+            else:
+                window.devices.remote_row(REMOTE_STRAP, LINK_WORDS.get(state, state))
+            window._log(stamp, str(data.get("text") or f"remote link {state}"))
+        elif event.kind == "remote-clock":
+            window.devices.remote_clock(str(data.get("text", "")))
+        elif event.kind == "remote-cue" and data.get("action") == "declined":
+            what = data.get("exercise") or data.get("text") or "what was shown"
+            window._log(stamp, f"the client chose not now: {what}")
