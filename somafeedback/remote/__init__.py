@@ -18,7 +18,9 @@ What lives here (Qt-free, BLE-free core):
 * ``clock_sync``: NTP-style alignment of the two session clocks (minimum-delay filter, ``remote-clock`` events);
 * ``consent``: the sharing levels the client chooses, the filter every outgoing item passes, pause/stop
   and the ``remote-consent`` events; ``session_control``: how the session applies them (what may leave,
-  the consent extension both sides record, the client's ``remote-link`` lost/back events).
+  the consent extension both sides record, the client's ``remote-link`` lost/back events);
+* ``downlink``: cue and pacer events as down messages for the client's screen, and back;
+  ``down_sender``: the host's sink that sends them as they happen.
 
 What it may import: the standard library, ``nats`` (nats-py), ``cryptography``, ``spake2`` and the
 layers below it (``regulation``, ``sessions``, ``hrv``, ``signals``, ``progress``, ``devices``,
