@@ -163,7 +163,8 @@ async def run_sessions(n: int, seconds: float, plan: list[tuple[float, Notificat
     figures: dict[str, float] = {}
     relay = LocalRelay(RelayConfig(store=store))
     await asyncio.to_thread(relay.start)
-    relay_pid = relay._process.pid  # type: ignore[union-attr]  # the child nats-server, for /proc
+    relay_pid = relay.pid  # the child nats-server, for /proc
+    assert relay_pid is not None
     hosts, clients = LoopThread("bench-hosts"), LoopThread("bench-clients")
     try:
         limit = asyncio.Semaphore(PAIR_AT_ONCE)

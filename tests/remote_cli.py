@@ -24,10 +24,11 @@ def remote_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "somafeedback.cli", "remote", *args]
 
 
-def host_and_join(relay_url: str, folder: Path, *join_args: str) -> tuple[Finished, Finished]:
-    """`remote host --json` recording into ``folder/host``, then `remote join CODE ... join_args` recording
-    into ``folder/client``; both run to their end (bounded); (host, join) as they finished."""
-    host = LinePrinter(remote_command("host", "--relay", relay_url, "--json", "--recordings", str(folder / "host")))
+def host_and_join(relay_url: str, folder: Path, *join_args: str, host_args: tuple[str, ...] = ()) -> tuple[Finished, Finished]:
+    """`remote host --json ... host_args` recording into ``folder/host``, then `remote join CODE ... join_args`
+    recording into ``folder/client``; both run to their end (bounded); (host, join) as they finished."""
+    host = LinePrinter(remote_command("host", "--relay", relay_url, "--json", "--recordings", str(folder / "host"),
+                                      *host_args))
     join: LinePrinter | None = None
     try:
         line = host.wait_for(lambda text: '"code"' in text, WAIT_S)

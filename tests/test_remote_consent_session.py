@@ -295,7 +295,8 @@ def test_join_shows_what_is_shared_and_the_host_records_it_and_the_clock(relay: 
     assert host_rows.notifications
     host_consent = [e for e in host_rows.events if isinstance(e, TimelineEvent) and e.kind == CONSENT_EVENT]
     client_consent = [e for e in client_rows.events if isinstance(e, TimelineEvent) and e.kind == CONSENT_EVENT]
-    assert host_consent == client_consent and len(client_consent) == 1
+    assert host_consent == client_consent  # the practitioner asked for raw: the client chose beats, then confirmed
+    assert [e.data["change"] for e in client_consent] == ["chose", "confirmed"]
 
 
 def test_a_login_in_the_relay_address_is_never_shown_or_recorded() -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 
 from somafeedback.clock import SystemClock, run_in_session_time
@@ -273,9 +274,11 @@ def test_tampered_replayed_and_garbage_messages_are_refused_and_counted(relay: L
         first = await (await spy.follow(1, channel=host.hello.up_channel)).next(WAIT_S)
         flipped = bytearray(first.data)
         flipped[-1] ^= 1
+        attacker = await nats.connect(relay.url)  # a plain NATS client: no message ids, so the relay stores each copy
         for forged in (bytes(flipped), first.data, b"junk", first.data[:5]):
-            await spy.publish(host.hello.up_channel, forged)
-        await spy.publish(host.hello.down_channel, first.data)  # the up message where down ones go
+            await attacker.jetstream().publish(spy.subject(host.hello.up_channel), forged, stream=spy.name)
+        await attacker.jetstream().publish(spy.subject(host.hello.down_channel), first.data, stream=spy.name)  # up where down go
+        await attacker.close()
         await host.send(Cue({"text": "after the forged one"}))
         await asyncio.wait_for(down.grew.wait(), WAIT_S)  # the client has read past the forged down message
         client.notification(notes[1])

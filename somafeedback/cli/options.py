@@ -115,3 +115,12 @@ def library_folder(args: argparse.Namespace) -> Path:
     from somafeedback.sessions.library import default_library
 
     return args.recordings if args.recordings is not None else default_library()
+
+
+METHODS = ("se", "focusing", "cse")  # the session methods (somafeedback.regulation.methods), as typed
+
+
+def add_method_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--method", type=str.lower, choices=METHODS, default="se",
+                        help="the session's method: se (Somatic Experiencing, default), focusing (observe only, "
+                        "untimed, no suggestions) or cse (Clinical Somatic Education: movement blocks)")

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .options import add_library_option, add_lsl_option, add_source_options, library_folder, seconds_arg, strap_source
+from .options import add_library_option, add_lsl_option, add_method_option, add_source_options, library_folder, seconds_arg, strap_source
 from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, EXIT_USAGE, closing, open_session, require_adapter, run_loop, with_lsl
 
 
@@ -23,9 +23,7 @@ def add_session(commands: Any) -> None:
     session.add_argument("--replay", metavar="SESSION", help="run on a recorded session instead of a strap")
     add_library_option(session)
     session.add_argument("--mode", required=True, choices=("practitioner", "home"))
-    session.add_argument("--method", choices=("se", "focusing", "cse"), default="se",
-                         help="the session's method: se (Somatic Experiencing, default), focusing (observe only, "
-                         "untimed, no suggestions) or cse (Clinical Somatic Education: movement blocks)")
+    add_method_option(session)
     session.add_argument("--script", metavar="NAME", help="home mode: the exercise to practise (see 'somafeedback exercises')")
     session.add_argument("--plan", metavar="FILE",
                          help="home mode: a text file with the client's own plan, offered when the practice offers to end")

@@ -2,8 +2,10 @@
 ``remote host`` / ``remote join`` (a practitioner receiving a client's strap through a relay).
 
 ``remote host`` prints the code to read out (``--json``: first ``{"type": "code", "code": ...}``), pairs,
-then prints what arrives as ``stream --json --metrics`` does and records it into the library, until the
-client ends, ``--duration`` passes or Ctrl-C (then the client is told). ``remote join CODE`` streams the
+then prints what arrives as ``stream --json --metrics`` does, with the states, cues and baseline of the
+regulation loop as ``session --json`` prints them, and records it all into the library, until the
+client ends, ``--duration`` passes or Ctrl-C (then the client is told); delivered cues and pacer
+changes go down to the client, who sees them as ``remote-cue`` and ``remote-pacer`` lines. ``remote join CODE`` streams the
 client's own strap (simulated or real) to the practitioner and records it locally, until the strap's
 ``--duration`` (session time) or the practitioner ends the session. The relay link of ``join`` runs on
 a real-time loop of its own (:class:`~somafeedback.remote.loop_thread.LoopThread`): a simulated strap at
@@ -12,6 +14,10 @@ a real-time loop of its own (:class:`~somafeedback.remote.loop_thread.LoopThread
 ``relay`` starts :class:`~somafeedback.remote.relay.LocalRelay`, prints one line with the URL to give
 the client (``--json``: one JSON line ``{"type": "relay", "url": ...}``), runs until Ctrl-C, SIGTERM
 or ``--duration`` passes, then stops it.
+
+Both log in to the relay (:func:`add_relay_login`, :func:`relay_auth`): a user and password (also in the
+URL), a token, a NATS credentials file, and a CA for a relay with a certificate of its own. The bodies
+of ``remote host`` and ``remote join`` are in :mod:`.remote_host` and :mod:`.remote_join`.
 
 Thread: the main thread, which runs one asyncio loop for the command.
 """
@@ -22,13 +28,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from .options import add_library_option, add_source_options, library_folder, seconds_arg, strap_source
-from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, require_adapter, run_loop
-
-EXIT_RELAY_FAILED: Final = 4  # the relay could not start or be reached (the program missing, the port taken, bad settings)
-EXIT_PAIRING_FAILED: Final = 5  # the code was not accepted, expired, or nobody answered
+from .options import add_library_option, add_method_option, add_source_options, seconds_arg
+from .remote_login import EXIT_RELAY_FAILED, LEVELS, add_relay_login
+from .running import EXIT_OK, run_loop
 
 
 def listen_arg(text: str) -> tuple[str, int]:
@@ -99,21 +103,29 @@ def _relay(args: argparse.Namespace) -> int:
 def add_remote(commands: Any) -> None:
     remote = commands.add_parser("remote", help="a remote session: a client's strap streamed, end-to-end encrypted, through a relay")
     roles = remote.add_subparsers(dest="role", metavar="ROLE", required=True)
-    host = roles.add_parser("host", help="the practitioner: show a code, then receive and record the client's strap")
+    host = roles.add_parser("host", help="the practitioner: show a code, then receive and record the client's strap, "
+                            "with its states and cues")
     host.add_argument("--relay", required=True, metavar="URL", help="the relay (nats://host:4222 or tls://host:4222)")
+    add_relay_login(host)
     add_library_option(host)
+    add_method_option(host)
+    host.add_argument("--auto-approve", action="store_true",
+                      help="approve every suggestion: the cue is delivered to the client's screen")
+    host.add_argument("--ask", choices=LEVELS, default="raw",
+                      help="what to ask the client to share (default raw: everything from their strap); they choose")
     host.add_argument("--duration", type=seconds_arg, metavar="S", help="end the session after S seconds (default: when the client ends)")
     host.add_argument("--json", action="store_true", help='one JSON object per line, the first {"type": "code", ...}')
     host.set_defaults(run=_host)
     join = roles.add_parser("join", help="the client: stream your strap to your practitioner with their code")
     join.add_argument("code", metavar="CODE", help="the code your practitioner read out, e.g. 7-amber-harbor")
     join.add_argument("--relay", required=True, metavar="URL", help="the relay your practitioner named")
+    add_relay_login(join)
     add_source_options(join)
     add_library_option(join)
     join.add_argument("--duration", type=seconds_arg, metavar="S",
                       help="stop after S seconds of session time (default: the end of a simulated scenario; a real strap until Ctrl-C)")
-    join.add_argument("--share", choices=("state", "metrics", "beats", "raw"), default="raw",
-                      help="what your practitioner sees: raw (default, what they ask for: everything from your strap), "
+    join.add_argument("--share", choices=LEVELS,
+                      help="what your practitioner sees (default: what they ask for): raw (everything from your strap), "
                       "beats (every heartbeat, no raw ECG or chest movement), metrics (your measures and state, "
                       "computed on your computer) or state (only your regulation state)")
     join.add_argument("--beats", action="store_true", help="also print every beat")
@@ -121,242 +133,13 @@ def add_remote(commands: Any) -> None:
     join.set_defaults(run=_join)
 
 
-def _say(json_lines: bool, record: dict[str, Any], text: str, error: bool = False) -> None:
-    print(json.dumps(record) if json_lines and not error else text, file=sys.stderr if error else sys.stdout, flush=True)
-
-
-_LINK_WORDS: Final = {
-    "lost": "your link to the relay dropped: your strap and your recording go on, and what your practitioner "
-            "missed follows when it is back",
-    "back": "your link to the relay is back: sending what was held",
-}
-
-
-async def _confirm(client: Any) -> None:
-    """The client confirms the level shown (on the relay loop)."""
-    client.confirm()
-
-
-def _shared(level: Any, client: Any) -> Any:
-    """What the client's strap feeds besides the printer (on the strap's loop): the session's client, and
-    at ``state`` or ``metrics`` the client's own analysis, whose results are what is sent."""
-    from somafeedback.live.remote_share import SharedAnalysis
-    from somafeedback.live.sinks import FanOut
-    from somafeedback.remote.derived import DERIVED_LEVELS
-
-    return FanOut(client, SharedAnalysis(client.submit)) if level in DERIVED_LEVELS else client
-
-
-class _LocalEvents:
-    """The client's own session events (consent, remote link), held until the recording starts (strap loop)."""
-
-    def __init__(self) -> None:
-        self._held: list[Any] = []
-        self._writer: Any = None
-
-    def attach(self, writer: Any) -> None:
-        self._writer = writer
-        for event in self._held:
-            writer.event(event)
-        self._held.clear()
-
-    def event(self, event: Any) -> None:
-        if self._writer is None:
-            self._held.append(event)
-        else:
-            self._writer.event(event)
-
-
 def _host(args: argparse.Namespace) -> int:
-    import asyncio
+    from .remote_host import run_host
 
-    from somafeedback.clock import LoopClock
-    from somafeedback.live.sinks import FanOut, GuardedRecorder
-    from somafeedback.live.sources import keep_committed
-    from somafeedback.live.stream_printer import StreamPrinter
-    from somafeedback.remote.codes import PairingError
-    from somafeedback.remote.errors import RelayError
-    from somafeedback.remote.session import RemoteHost
-    from somafeedback.remote.transport import RelayLink, shown_url
-    from somafeedback.sessions.file import SessionWriter, new_session_path
-
-    printer = StreamPrinter(json_lines=args.json, metrics=True)
-    library = library_folder(args)
-    manifest = {"client": None, "practitioner": None, "mode": "practitioner", "tags": ["remote"],
-                "source": {"kind": "remote", "relay": shown_url(args.relay)}, "devices": []}
-
-    async def main() -> int:
-        clock = LoopClock(asyncio.get_running_loop())
-        try:
-            link = await RelayLink.connect(args.relay, clock=clock)
-        except RelayError as error:
-            _say(False, {}, f"somafeedback remote host: {error}", error=True)
-            return EXIT_RELAY_FAILED
-        writer = SessionWriter(new_session_path(library, clock.wall_time(), None), clock, manifest)
-        guard = GuardedRecorder(writer, lambda _error: None)
-        host = RemoteHost(link, FanOut(guard, printer), clock=clock)
-        reason = "interrupted"
-        committer: asyncio.Task[None] | None = None
-        try:
-            code = await host.invite()
-            _say(args.json, {"type": "code", "code": str(code)},
-                 f"give the client this code: {code} (valid {host.lifetime_s / 60:.0f} min, once)")
-            try:
-                keys = await host.pair()
-            except (PairingError, RelayError) as error:
-                _say(False, {}, f"somafeedback remote host: {error}", error=True)
-                reason = "pairing failed"
-                return EXIT_PAIRING_FAILED
-            _say(args.json, {"type": "paired", "confirmation": keys.confirmation},
-                 f"paired: ask the client whether they see the words “{keys.confirmation}”")
-            committer = asyncio.create_task(keep_committed(guard))
-            try:
-                reason = await asyncio.wait_for(host.run(), args.duration)
-            except TimeoutError:
-                reason = "duration reached"
-            except asyncio.CancelledError as cancelled:
-                reason = cancelled.args[0] if cancelled.args and isinstance(cancelled.args[0], str) else "interrupted"
-                await host.end(reason)
-                raise
-            await host.end(reason)
-        finally:
-            if committer is not None:
-                committer.cancel()
-            guard.close(reason)
-            if writer.notifications == 0 and writer.events == 0 and reason == "pairing failed":
-                writer.path.unlink(missing_ok=True)  # nothing was recorded: leave no empty session behind
-            await link.close()
-        printer.flush()
-        if guard.failure is not None:
-            _say(False, {}, f"somafeedback remote host: the recording stopped: {guard.failure}", error=True)
-            return EXIT_RECORDING_FAILED
-        stats = host.stats
-        _say(args.json, {"type": "saved", "path": str(writer.path), "notifications": writer.notifications,
-                         "events": writer.events, "end_reason": reason, "rejected": dict(stats.rejected), "gaps": stats.gaps,
-                         "sharing": str(host.consent.level), "confirmed": host.consent.confirmed},
-             f"saved {writer.path} ({writer.notifications} notifications, {writer.events} events, ended: {reason}; "
-             f"{sum(stats.rejected.values())} messages refused, {stats.gaps} missing; the client shared "
-             f"{host.consent.level if host.consent.confirmed else 'nothing (never confirmed)'})")
-        return EXIT_OK
-
-    return run_loop(main, speed=1.0, simulated=False)
+    return run_host(args)
 
 
 def _join(args: argparse.Namespace) -> int:
-    import asyncio
+    from .remote_join import run_join
 
-    from somafeedback.live.sinks import FanOut
-    from somafeedback.live.sources import NoStrapFound, RecordingFailed, record_straps
-    from somafeedback.live.stream_printer import StreamPrinter
-    from somafeedback.devices.events import SourceEvent, TimelineEvent
-    from somafeedback.remote.codes import PairingError
-    from somafeedback.remote.consent import DESCRIPTIONS, LINK_EVENT, Consent, SharingLevel
-    from somafeedback.remote.errors import RelayError
-    from somafeedback.remote.loop_thread import LoopThread
-    from somafeedback.remote.messages import Message, SessionEnded
-    from somafeedback.remote.session import RemoteClient
-    from somafeedback.remote.transport import RelayLink, shown_url
-
-    level = SharingLevel(args.share)
-    if args.simulate is None and not args.address:
-        raise SystemExit("somafeedback remote join: name your strap (--address ADDR) or use --simulate")
-    source = strap_source(args)
-    printer = StreamPrinter(json_lines=args.json, beats=args.beats)
-    origin = ({"kind": "simulated", "scenario": source.simulate, "seed": source.seed, "speed": args.speed}
-              if source.simulate is not None else {"kind": "ble", "addresses": list(source.addresses)})
-    manifest = {"client": None, "practitioner": None, "mode": "home", "tags": ["remote"],
-                "source": {**origin, "remote": {"relay": shown_url(args.relay), "role": "client"}}, "devices": []}
-    relay_loop = LoopThread()
-
-    async def main() -> int:
-        from somafeedback.clock import LoopClock
-
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-        streaming: list[bool] = []
-        ended_by: list[str] = []
-        local = _LocalEvents()
-
-        def record(event: SourceEvent) -> None:  # on the relay loop: the client's consent and link events
-            loop.call_soon_threadsafe(local.event, event)
-            if isinstance(event, TimelineEvent) and event.kind == LINK_EVENT:
-                state = event.data.get("state")
-                loop.call_soon_threadsafe(_say, args.json, {"type": LINK_EVENT, "state": state}, _LINK_WORDS.get(str(state), ""))
-
-        def on_writer(writer: Any) -> None:  # on the strap loop, before streaming starts
-            recorders.append(writer)
-            local.attach(writer)
-
-        def stop_streaming(reason: str) -> None:  # on the strap's loop
-            ended_by.append(reason)
-            if streaming:
-                task.cancel(reason)
-
-        def on_down(message: Message) -> None:  # on the relay loop
-            if isinstance(message, SessionEnded):
-                loop.call_soon_threadsafe(stop_streaming, message.reason)
-            else:
-                loop.call_soon_threadsafe(_say, args.json, {"type": "remote", "kind": type(message).__name__,
-                                                            "data": dict(getattr(message, "data", {}))},
-                                          f"from your practitioner: {getattr(message, 'data', message)}")
-
-        async def connect() -> RemoteClient:
-            client = RemoteClient(await RelayLink.connect(args.relay), consent=Consent(level), record=record,
-                                  on_down=on_down, clock=LoopClock(loop))
-            try:
-                await client.pair(args.code)
-            except BaseException:
-                await client.link.close()
-                raise
-            return client
-
-        try:
-            await require_adapter(source)
-            client = await relay_loop.run(connect())
-        except NoStrapFound as error:
-            print(error, file=sys.stderr)
-            return EXIT_NO_STRAP
-        except (PairingError, RelayError) as error:
-            _say(False, {}, f"somafeedback remote join: {error}", error=True)
-            return EXIT_RELAY_FAILED if isinstance(error, RelayError) else EXIT_PAIRING_FAILED
-        assert client.keys is not None
-        _say(args.json, {"type": "paired", "confirmation": client.keys.confirmation},
-             f"paired: your practitioner should see the words “{client.keys.confirmation}”")
-        _say(args.json, {"type": "consent", "level": str(level), "shares": DESCRIPTIONS[level]},
-             f"you are sharing: {DESCRIPTIONS[level]}")
-        await relay_loop.run(_confirm(client))  # sharing starts: everything before this was control only
-        reason, code = "the client ended the session", EXIT_OK
-        recorders: list[Any] = []  # the guarded writer, kept also when the practitioner's end cancels the recording
-        streaming.append(True)
-        try:
-            await record_straps(source, FanOut(printer, _shared(level, client)), args.duration, library_folder(args), manifest,
-                                on_writer=on_writer)
-        except asyncio.CancelledError:
-            streaming.clear()
-            if not ended_by:
-                raise
-            task.uncancel()
-            reason = f"the practitioner ended the session ({ended_by[0]})"
-        except NoStrapFound as error:
-            print(error, file=sys.stderr)
-            code, reason = EXIT_NO_STRAP, "no strap found"
-        except RecordingFailed as error:
-            _say(False, {}, f"somafeedback remote join: {error}", error=True)
-            code, reason = EXIT_RECORDING_FAILED, "the recording failed"
-        finally:
-            streaming.clear()
-            delivered = await relay_loop.run(client.end(reason))
-            await relay_loop.run(client.link.close())
-        printer.flush()
-        sent = sum(client.stats.sent.values())
-        saved = str(recorders[0].path) if recorders and recorders[0].path.exists() else None
-        _say(args.json, {"type": "ended", "reason": reason, "sent": sent, "delivered": delivered, "saved": saved},
-             f"session ended ({reason}): {sent} messages sent" + ("" if delivered else ", some could not reach the relay")
-             + (f"; saved {saved}" if saved else ""))
-        return code
-
-    try:
-        return run_loop(main, args.speed, source.simulate is not None)
-    finally:
-        relay_loop.stop()
+    return run_join(args)

@@ -12,9 +12,9 @@ code as for a local strap), and tells the UI how it goes with timeline events it
 * ``remote-link`` ``{"side": "practitioner", "state", "text"}``: the practitioner's own relay link
   dropped or is back (recorded; the client's own ``remote-link`` events arrive through the sink).
 
-Down: :meth:`down` turns a practitioner ``cue`` or ``pacer`` event into the down message of
-:func:`~somafeedback.remote.downlink.down_message`; one sender task sends them in order once paired
-(the latest pacer is sent at pairing). A relay that cannot take one is counted in :attr:`unsent`.
+Down: :meth:`down` hands a practitioner ``cue`` or ``pacer`` event to a
+:class:`~somafeedback.remote.down_sender.DownSender` once paired, which sends their down messages in order
+(the latest pacer before pairing is sent at pairing). A relay that cannot take one is counted in :attr:`unsent`.
 
 Loop: everything runs on the engine's loop (the engine's commands schedule onto it).
 """
@@ -28,9 +28,9 @@ from somafeedback.clock import LoopClock
 from somafeedback.devices.events import TimelineEvent
 from somafeedback.remote.codes import PairingError
 from somafeedback.remote.consent import LINK_EVENT, PRACTITIONER
-from somafeedback.remote.downlink import PACER_EVENT, down_message
-from somafeedback.remote.errors import RelayError, RelayUnavailable
-from somafeedback.remote.messages import Message
+from somafeedback.remote.down_sender import DownSender
+from somafeedback.remote.downlink import PACER_EVENT
+from somafeedback.remote.errors import RelayError
 from somafeedback.remote.session import RemoteHost
 from somafeedback.remote.transport import LinkEvent, RelayAuth, RelayLink, shown_url
 
@@ -56,9 +56,9 @@ class RemoteHostSource:
         self.auth = auth
         self.host: RemoteHost | None = None
         self.paired = False
-        self.unsent = 0  # down messages the relay could not take (counted, never raised into the sink)
+        self.down_sender: DownSender | None = None  # once paired: sends the client's screen changes in order
+        self._pacer_before_pairing: TimelineEvent | None = None  # the latest pacer event, sent at pairing
         self._new_code = asyncio.Event()
-        self._down: asyncio.Queue[Message] = asyncio.Queue()
         self._clock = LoopClock(asyncio.get_running_loop())
 
     # -- to the UI -------------------------------------------------------------------------------
@@ -82,11 +82,15 @@ class RemoteHostSource:
 
     def down(self, event: TimelineEvent) -> None:
         """A practitioner event that may change the client's screen: queued to go down once paired."""
-        message = down_message(event)
-        if message is not None and (self.paired or event.kind == PACER_EVENT):
-            if not self.paired:  # only the latest pacer waits for the pairing
-                self._down = asyncio.Queue()
-            self._down.put_nowait(message)
+        if self.down_sender is not None:
+            self.down_sender.event(event)
+        elif event.kind == PACER_EVENT:  # only the latest pacer waits for the pairing
+            self._pacer_before_pairing = event
+
+    @property
+    def unsent(self) -> int:
+        """Down messages the relay could not take (counted, never raised into the sink)."""
+        return 0 if self.down_sender is None else self.down_sender.unavailable
 
     async def ask_sharing(self, request: str) -> None:
         """Ask the client to pause, resume or stop sharing; a failure is told in words."""
@@ -152,7 +156,9 @@ class RemoteHostSource:
             manifest["tags"] = [*manifest.get("tags", []), "remote"]
             manifest["source"] = {"kind": "remote", "relay": shown_url(self.url)}
             engine._open_recording(engine.options.record_to, manifest)
-        sender = asyncio.create_task(self._send_down(host))
+        self.down_sender = DownSender(host)
+        if self._pacer_before_pairing is not None:
+            self.down_sender.event(self._pacer_before_pairing)
         reason = ENDED_BY_PRACTITIONER
         try:
             outcome = await _first(host.run(), stop.wait())
@@ -161,18 +167,9 @@ class RemoteHostSource:
             elif isinstance(outcome, BaseException):
                 reason = f"the session stopped: {outcome}"
         finally:
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
+            await self.down_sender.close()  # bounded: what is queued goes before the end
             await host.end(reason)
             self._tell(ENDED_EVENT, {"reason": reason})
-
-    async def _send_down(self, host: RemoteHost) -> None:
-        while True:
-            message = await self._down.get()
-            try:
-                await host.send(message)
-            except RelayUnavailable:
-                self.unsent += 1
 
 
 async def _first(*waits: Any) -> Any:

@@ -20,7 +20,9 @@ What lives here (Qt-free, BLE-free core):
   and the ``remote-consent`` events; ``session_control``: how the session applies them (what may leave,
   the consent extension both sides record, the client's ``remote-link`` lost/back events); ``derived``:
   what the client's computer sends instead of strap data at ``state`` and ``metrics`` (``remote-metrics``,
-  ``remote-breathing``, ``state``, ``baseline`` events marked ``computed_by: "client"``).
+  ``remote-breathing``, ``state``, ``baseline`` events marked ``computed_by: "client"``);
+* ``downlink``: cue and pacer events as down messages for the client's screen, and back;
+  ``down_sender``: the host's sink that sends them as they happen.
 
 What it may import: the standard library, ``nats`` (nats-py), ``cryptography``, ``spake2`` and the
 layers below it (``regulation``, ``sessions``, ``hrv``, ``signals``, ``progress``, ``devices``,

@@ -85,6 +85,13 @@ class ChannelStats:
     recovered: int = 0  # skipped numbers later accepted through catch-up
 
 
+def sealed_sequence(sealed: bytes) -> int | None:
+    """The sequence number in a sealed message's header (not authenticated here), or None when too short."""
+    if len(sealed) < HEADER_LEN:
+        return None
+    return int(_HEADER.unpack_from(sealed)[2])
+
+
 def _nonce(direction: int, seq: int) -> bytes:
     return bytes([direction, 0, 0, 0]) + seq.to_bytes(8, "big")
 

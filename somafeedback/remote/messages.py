@@ -9,7 +9,7 @@ bytes the strap sent (base64 in JSON would add a third, and a JSON parse per ECG
 
 Everything else is rare and small: a UTF-8 JSON object, so it is readable in a debugger and grows
 without a version change. Source events (link, gap, strap info, contact and other timeline events)
-reuse the session file's event row (``sessions.file._event_row``): what arrives is what a recording
+reuse the session file's event row (``sessions.file.event_row``): what arrives is what a recording
 would store, and it reads back through the same checks.
 
 **Kinds.** up (client -> practitioner): notification, event, marker, client-ended; down (practitioner ->
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from somafeedback.devices.events import GapEvent, LinkEvent, Notification, SourceEvent, StrapInfo, TimelineEvent
-from somafeedback.sessions.file import _event_from_row, _event_row
+from somafeedback.sessions.file import event_from_row, event_row
 
 MESSAGE_VERSION: Final = 1
 
@@ -65,6 +65,7 @@ class Hello:
     up_channel: str
     down_channel: str
     protocol: int = MESSAGE_VERSION
+    requested: str = "raw"  # the sharing level the practitioner asks for (a hello without it: raw)
 
 
 @dataclass(frozen=True)
@@ -135,10 +136,11 @@ def encode(message: Message) -> bytes:
                 + _short_text(message.characteristic, "characteristic")
                 + _NOTIFICATION.pack(message.seq, message.host_ns, message.wall_time) + bytes(message.payload))
     if isinstance(message, (LinkEvent, GapEvent, StrapInfo, TimelineEvent)):
-        return _json(KIND_EVENT, {"row": list(_event_row(message))})
+        return _json(KIND_EVENT, {"row": list(event_row(message))})
     if isinstance(message, Hello):
         return _json(KIND_HELLO, {"subject": message.session_subject, "up": message.up_channel,
-                                  "down": message.down_channel, "protocol": message.protocol})
+                                  "down": message.down_channel, "protocol": message.protocol,
+                                  "requested": message.requested})
     if isinstance(message, Marker):
         return _json(KIND_MARKER, {"text": message.text, "host_ns": message.host_ns, "wall_time": message.wall_time})
     if isinstance(message, ClientEnded):
@@ -206,7 +208,7 @@ def _decode_event(body: Mapping[str, Any]) -> SourceEvent:
     if not (isinstance(host_ns, int) and (wall is None or isinstance(wall, (int, float))) and isinstance(kind, str)
             and (strap_id is None or isinstance(strap_id, str)) and isinstance(details, str)):
         raise MessageError("an event row of the wrong shape")
-    return _event_from_row(host_ns, None if wall is None else float(wall), kind, strap_id, details)
+    return event_from_row(host_ns, None if wall is None else float(wall), kind, strap_id, details)
 
 
 def _decode_json(kind: int, body: Mapping[str, Any]) -> Message:
@@ -216,7 +218,10 @@ def _decode_json(kind: int, body: Mapping[str, Any]) -> Message:
         protocol = body.get("protocol")
         if not isinstance(protocol, int):
             raise MessageError("the hello has no protocol number")
-        return Hello(_text(body, "subject"), _text(body, "up"), _text(body, "down"), protocol)
+        requested = body.get("requested", "raw")  # added later: an older practitioner's hello asks for raw
+        if not isinstance(requested, str):
+            raise MessageError("the hello's requested level is not text")
+        return Hello(_text(body, "subject"), _text(body, "up"), _text(body, "down"), protocol, requested)
     if kind == KIND_MARKER:
         host_ns, wall = body.get("host_ns"), body.get("wall_time")
         if not isinstance(host_ns, int) or not isinstance(wall, (int, float)) or isinstance(wall, bool):

@@ -138,6 +138,11 @@ class LocalRelay:
         return f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @property
+    def pid(self) -> int | None:
+        """The nats-server's process id while it runs (for measuring it), else None."""
+        return self._process.pid if self.running and self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 

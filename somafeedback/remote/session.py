@@ -106,7 +106,8 @@ class RemoteHost(SessionSide):
             self.keys = await pair_as_practitioner(self.mailbox, self.invitation, wait_for_client_s=wait_for_client_s,
                                                    step_timeout_s=step_timeout_s)
             self.channel = SecureChannel(self.keys)
-            self.hello = Hello(new_subject(), secrets.token_hex(8), secrets.token_hex(8))
+            self.hello = Hello(new_subject(), secrets.token_hex(8), secrets.token_hex(8),
+                               requested=str(self.consent.requested))
             await self.mailbox.send(self.channel.seal(encode(self.hello)))
             self.stats.sent[kind_name(self.hello)] += 1
         finally:

@@ -15,7 +15,7 @@ from somafeedback.devices.events import Notification, SourceEvent
 from .channel import MessageRejected, SecureChannel
 from .clock_sync import answer_ping
 from .codes import PairingCode, PairingError, parse_code
-from .consent import PRACTITIONER, Consent, ConsentError, SharingLevel
+from .consent import DEFAULT_REQUEST, PRACTITIONER, Consent, ConsentError, SharingLevel
 from .errors import RelayUnavailable
 from .messages import (
     DOWN_TYPES, EXTENSION_CLOCK_SYNC, EXTENSION_CONSENT, ClientEnded, Extension, Hello, Marker, Message, MessageError, SessionEnded,
@@ -29,10 +29,19 @@ from .transport import LinkEvent as RelayLinkEvent
 from .transport import RelayLink
 
 
+def requested_level(hello: Hello) -> SharingLevel:
+    """The level a hello asks for; one this version does not know reads as the usual request."""
+    try:
+        return SharingLevel(hello.requested)
+    except ValueError:
+        return DEFAULT_REQUEST
+
+
 class RemoteClient(SessionSide):
     """The client's side: ``pair(code)``, ``confirm``, then a thread-safe StrapSink; ``end`` sends what is left.
 
-    ``consent`` (default: the practitioner's usual request, unconfirmed) filters what leaves; ``record``
+    ``consent`` filters what leaves; without one, pairing sets it to ``Consent(requested)`` for the level the
+    practitioner's hello asks for (:attr:`requested`; the client may then ``choose`` another); ``record``
     receives the client's own ``remote-consent`` and ``remote-link`` events (on this side's loop) for the
     client's recording. At ``state`` and ``metrics`` feed it the client's derived items as well
     (:class:`~.derived.ClientDerived` with ``send=submit``): they leave only at those levels, the strap's
@@ -44,7 +53,10 @@ class RemoteClient(SessionSide):
                  on_down: Callable[[Message], None] | None = None, clock: Clock | None = None) -> None:
         super().__init__(link, clock)
         self.consent = consent if consent is not None else Consent()
-        check_level(self.consent.level)
+        self._follow_request = consent is None  # the consent starts from what the practitioner asks for
+        self.requested: SharingLevel | None = None  # the level the practitioner asked for, once paired
+        if consent is not None:
+            check_level(self.consent.level)
         self.record = record
         self.on_down = on_down
         self.on_extension(EXTENSION_CLOCK_SYNC, self._answer_ping)
@@ -79,6 +91,9 @@ class RemoteClient(SessionSide):
             raise PairingError("paired, but your practitioner's session did not start: ask them for a new code", PROTOCOL)
         self.hello = hello
         self.stats.received[kind_name(hello)] += 1
+        self.requested = requested_level(hello)
+        if self._follow_request:
+            self.consent = Consent(self.requested)
         self.stream = await self.link.open_stream(hello.session_subject)
         self._loop = asyncio.get_running_loop()
         self._drained.set()

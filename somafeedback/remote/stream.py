@@ -5,6 +5,12 @@ session, named after the random session subject, holding ``SESSION_SUBJECT.>`` i
 bounded in age (:data:`STREAM_MAX_AGE_S`) and size (:data:`STREAM_MAX_BYTES`, oldest dropped
 first), deleted when the session ends. Why JetStream: see the ``transport`` module.
 
+**Stored once.** A publish whose acknowledgement was lost (the link dropped just after the relay
+stored it) is tried again by the sender. Each sealed message is published with a message id
+(``Nats-Msg-Id``: its channel and its sealed sequence number, :func:`message_id`), and the stream
+refuses an id it has seen within :data:`DUPLICATE_WINDOW_S`: the retry is acknowledged with the first
+copy's sequence number and stored once.
+
 Loop: the one that connected the link.
 """
 
@@ -22,11 +28,14 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription as NatsSubscription
 from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
+from .channel import sealed_sequence
 from .errors import RelayError, RelayUnavailable
 
 REQUEST_TIMEOUT_S: Final = 5.0  # s a request or a JetStream call waits for its answer
 STREAM_MAX_AGE_S: Final = 2 * 3600.0  # s a session stream keeps a message
 STREAM_MAX_BYTES: Final = 64 * 1024 * 1024  # bytes a session stream keeps at most (oldest dropped first)
+DUPLICATE_WINDOW_S: Final = 600.0  # s the relay remembers message ids to store a retried publish once
+MESSAGE_ID_HEADER: Final = "Nats-Msg-Id"
 HEARTBEAT_S: Final = 1.0  # s between a follower's idle heartbeats (missed ones: the consumer is recreated)
 
 
@@ -37,6 +46,12 @@ class StoredMessage:
     sequence: int
     subject: str
     data: bytes
+
+
+def message_id(channel: str, data: bytes) -> str | None:
+    """The de-duplication id of a sealed message: ``channel.seq`` (None for bytes too short to be sealed)."""
+    sequence = sealed_sequence(data)
+    return None if sequence is None else f"{channel}.{sequence}"
 
 
 def stream_name(session_subject: str) -> str:
@@ -62,16 +77,19 @@ class SessionStream:
 
     async def create(self, max_age_s: float, max_bytes: int) -> None:
         config = StreamConfig(name=self.name, subjects=[self.subject(">")], max_age=max_age_s, max_bytes=max_bytes,
-                              storage=StorageType.FILE)
+                              storage=StorageType.FILE, duplicate_window=min(DUPLICATE_WINDOW_S, max_age_s))
         try:
             await self._js.add_stream(config)
         except (nats.errors.Error, asyncio.TimeoutError) as error:
             raise RelayError(f"the relay could not keep this session's messages (JetStream): {error}") from error
 
     async def publish(self, channel: str, data: bytes) -> int:
-        """Store ``data`` on ``channel``; the stream sequence number. :class:`RelayUnavailable` while the link is down."""
+        """Store ``data`` (sealed) on ``channel``; the stream sequence number (the first copy's for a message
+        already stored). :class:`RelayUnavailable` while the link is down."""
+        identity = message_id(channel, data)
+        headers = None if identity is None else {MESSAGE_ID_HEADER: identity}
         try:
-            ack = await self._js.publish(self.subject(channel), data, stream=self.name)
+            ack = await self._js.publish(self.subject(channel), data, stream=self.name, headers=headers)
         except (nats.errors.Error, asyncio.TimeoutError) as error:
             raise RelayUnavailable("the relay did not confirm a message: the link may be down") from error
         return ack.seq

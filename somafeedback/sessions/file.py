@@ -106,7 +106,7 @@ class _DamagedFile(SessionFileError):
 
 
 # -- events <-> rows -------------------------------------------------------------------------
-def _event_row(event: SourceEvent) -> tuple[int, float | None, str, str | None, str]:
+def event_row(event: SourceEvent) -> tuple[int, float | None, str, str | None, str]:
     """(host_ns, wall_time, kind, strap_id, data JSON) of an event."""
     if isinstance(event, LinkEvent):
         data = {"state": str(event.state), "attempt": event.attempt, "detail": event.detail}
@@ -120,7 +120,7 @@ def _event_row(event: SourceEvent) -> tuple[int, float | None, str, str | None, 
     return event.host_ns, event.wall_time, event.kind, event.strap_id, json.dumps(dict(event.data))
 
 
-def _event_from_row(host_ns: int, wall_time: float | None, kind: str, strap_id: str | None, data: str) -> SourceEvent:
+def event_from_row(host_ns: int, wall_time: float | None, kind: str, strap_id: str | None, data: str) -> SourceEvent:
     """The event of a stored row; ValueError/TypeError/KeyError for details of the wrong shape."""
     details = json.loads(data)
     if not isinstance(details, dict):
@@ -204,7 +204,7 @@ class SessionWriter:
             devices[event.strap_id] = {"strap_id": event.strap_id, "name": event.name, "address": event.address}
             self.set_manifest(devices=list(devices.values()))
         self._timeline_seq += 1
-        host_ns, wall, kind, strap_id, data = _event_row(event)
+        host_ns, wall, kind, strap_id, data = event_row(event)
         row = (self._timeline_seq, host_ns, None if wall is None else float(wall), kind, strap_id, data)
         self._db.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", (*row, event_crc(*row)))
         self.events += 1
@@ -406,7 +406,7 @@ class _Rows:
             problem = stamp_problem(row[1], self.started_host_ns)
         if problem is None:
             try:
-                self.items[row[0]] = _event_from_row(row[1], None if row[2] is None else float(row[2]), *row[3:])
+                self.items[row[0]] = event_from_row(row[1], None if row[2] is None else float(row[2]), *row[3:])
                 return True
             except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
                 problem = "its details cannot be read"
