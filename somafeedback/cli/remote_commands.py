@@ -105,6 +105,7 @@ def add_remote(commands: Any) -> None:
     add_library_option(host)
     host.add_argument("--duration", type=seconds_arg, metavar="S", help="end the session after S seconds (default: when the client ends)")
     host.add_argument("--json", action="store_true", help='one JSON object per line, the first {"type": "code", ...}')
+    _add_rejoin(host)
     host.set_defaults(run=_host)
     join = roles.add_parser("join", help="the client: stream your strap to your practitioner with their code")
     join.add_argument("code", metavar="CODE", help="the code your practitioner read out, e.g. 7-amber-harbor")
@@ -166,14 +167,16 @@ def _host(args: argparse.Namespace) -> int:
     from somafeedback.live.stream_printer import StreamPrinter
     from somafeedback.remote.codes import PairingError
     from somafeedback.remote.errors import RelayError
+    from somafeedback.remote.host_state import StateKeeper, state_folder
     from somafeedback.remote.session import RemoteHost
     from somafeedback.remote.transport import RelayLink, shown_url
     from somafeedback.sessions.file import SessionWriter, new_session_path
 
+    if args.rejoin is not None:
+        return _rejoin(args)
     printer = StreamPrinter(json_lines=args.json, metrics=True)
     library = library_folder(args)
-    manifest = {"client": None, "practitioner": None, "mode": "practitioner", "tags": ["remote"],
-                "source": {"kind": "remote", "relay": shown_url(args.relay)}, "devices": []}
+    manifest = _host_manifest(args.relay)
 
     async def main() -> int:
         clock = LoopClock(asyncio.get_running_loop())
@@ -199,16 +202,9 @@ def _host(args: argparse.Namespace) -> int:
                 return EXIT_PAIRING_FAILED
             _say(args.json, {"type": "paired", "confirmation": keys.confirmation},
                  f"paired: ask the client whether they see the words “{keys.confirmation}”")
+            keeper = StateKeeper.for_host(host, state_folder(), shown_url(args.relay), writer.path.name, writer.commit)
             committer = asyncio.create_task(keep_committed(guard))
-            try:
-                reason = await asyncio.wait_for(host.run(), args.duration)
-            except TimeoutError:
-                reason = "duration reached"
-            except asyncio.CancelledError as cancelled:
-                reason = cancelled.args[0] if cancelled.args and isinstance(cancelled.args[0], str) else "interrupted"
-                await host.end(reason)
-                raise
-            await host.end(reason)
+            reason = await _follow(host, keeper, args.duration)
         finally:
             if committer is not None:
                 committer.cancel()
@@ -217,19 +213,128 @@ def _host(args: argparse.Namespace) -> int:
                 writer.path.unlink(missing_ok=True)  # nothing was recorded: leave no empty session behind
             await link.close()
         printer.flush()
-        if guard.failure is not None:
-            _say(False, {}, f"somafeedback remote host: the recording stopped: {guard.failure}", error=True)
-            return EXIT_RECORDING_FAILED
-        stats = host.stats
-        _say(args.json, {"type": "saved", "path": str(writer.path), "notifications": writer.notifications,
-                         "events": writer.events, "end_reason": reason, "rejected": dict(stats.rejected), "gaps": stats.gaps,
-                         "sharing": str(host.consent.level), "confirmed": host.consent.confirmed},
-             f"saved {writer.path} ({writer.notifications} notifications, {writer.events} events, ended: {reason}; "
-             f"{sum(stats.rejected.values())} messages refused, {stats.gaps} missing; the client shared "
-             f"{host.consent.level if host.consent.confirmed else 'nothing (never confirmed)'})")
-        return EXIT_OK
+        return _saved(args.json, host, writer, guard, reason)
 
     return run_loop(main, speed=1.0, simulated=False)
+
+
+def _add_rejoin(host: argparse.ArgumentParser) -> None:
+    host.add_argument("--rejoin", nargs="?", const="", metavar="FILE",
+                      help="come back to the remote session this computer was running when the program stopped "
+                      "(no new code: the client's data sent meanwhile follows); FILE: a saved session state "
+                      "(default: the newest one)")
+
+
+def _rejoin(args: argparse.Namespace) -> int:
+    """``remote host --rejoin``: resume the saved session, recording into a new file that continues the earlier one."""
+    import asyncio
+    from dataclasses import replace
+
+    from somafeedback.clock import LoopClock
+    from somafeedback.live.sinks import FanOut, GuardedRecorder
+    from somafeedback.live.sources import keep_committed
+    from somafeedback.live.stream_printer import StreamPrinter
+    from somafeedback.remote.errors import RelayError
+    from somafeedback.remote.host_state import (
+        SessionGone, StateKeeper, load_state, newest_state, state_folder,
+    )
+    from somafeedback.remote.session import RemoteHost
+    from somafeedback.remote.transport import RelayLink, shown_url
+    from somafeedback.sessions.file import SessionWriter, new_session_path
+
+    found = Path(args.rejoin) if args.rejoin else newest_state(state_folder())
+    try:
+        if found is None:
+            raise SessionGone("no session that did not end was found on this computer")
+        state = load_state(found)
+    except SessionGone as error:
+        _say(False, {}, f"somafeedback remote host: {error}", error=True)
+        return EXIT_PAIRING_FAILED
+    printer = StreamPrinter(json_lines=args.json, metrics=True)
+    library = library_folder(args)
+
+    async def main() -> int:
+        clock = LoopClock(asyncio.get_running_loop())
+        try:
+            link = await RelayLink.connect(args.relay, clock=clock)
+        except RelayError as error:
+            _say(False, {}, f"somafeedback remote host: {error}", error=True)
+            return EXIT_RELAY_FAILED
+        writer = SessionWriter(new_session_path(library, clock.wall_time(), None), clock,
+                               {**_host_manifest(args.relay), "continues": state.recording})
+        guard = GuardedRecorder(writer, lambda _error: None)
+        host = RemoteHost(link, FanOut(guard, printer), clock=clock)
+        reason = "rejoin failed"
+        committer: asyncio.Task[None] | None = None
+        try:
+            try:
+                await host.resume(state)
+            except (SessionGone, RelayError) as error:
+                _say(False, {}, f"somafeedback remote host: {error}", error=True)
+                if isinstance(error, SessionGone) and shown_url(args.relay) == state.relay:
+                    found.unlink(missing_ok=True)  # over for good on its own relay: never offered again
+                return EXIT_PAIRING_FAILED if isinstance(error, SessionGone) else EXIT_RELAY_FAILED
+            _say(args.json, {"type": "rejoined", "continues": state.recording, "confirmation": state.keys.confirmation},
+                 f"rejoined the remote session (the words were “{state.keys.confirmation}”); "
+                 f"this recording continues {state.recording}")
+            reason = "interrupted"
+            keeper = StateKeeper(host, found, replace(state, recording=writer.path.name), writer.commit)
+            committer = asyncio.create_task(keep_committed(guard))
+            reason = await _follow(host, keeper, args.duration)
+        finally:
+            if committer is not None:
+                committer.cancel()
+            guard.close(reason)
+            if reason == "rejoin failed":
+                writer.path.unlink(missing_ok=True)  # nothing of the session was recorded
+            await link.close()
+        printer.flush()
+        return _saved(args.json, host, writer, guard, reason)
+
+    return run_loop(main, speed=1.0, simulated=False)
+
+
+def _host_manifest(relay: str) -> dict[str, Any]:
+    """The manifest of the practitioner's recording of a remote session."""
+    from somafeedback.remote.transport import shown_url
+
+    return {"client": None, "practitioner": None, "mode": "practitioner", "tags": ["remote"],
+            "source": {"kind": "remote", "relay": shown_url(relay)}, "devices": []}
+
+
+async def _follow(host: Any, keeper: Any, duration: float | None) -> str:
+    """Keep the session's state saved and pass on what arrives until the client ends, ``duration`` passes or
+    Ctrl-C (the client is told); then end the session and remove its saved state. The end reason."""
+    import asyncio
+
+    keeper.start()
+    try:
+        reason = await asyncio.wait_for(host.run(), duration)
+    except TimeoutError:
+        reason = "duration reached"
+    except asyncio.CancelledError as cancelled:
+        reason = cancelled.args[0] if cancelled.args and isinstance(cancelled.args[0], str) else "interrupted"
+        await host.end(reason)
+        await keeper.finish()
+        raise
+    await host.end(reason)
+    await keeper.finish()
+    return reason
+
+
+def _saved(json_lines: bool, host: Any, writer: Any, guard: Any, reason: str) -> int:
+    """Say where the practitioner's recording was saved and what the session counted; the exit code."""
+    if guard.failure is not None:
+        _say(False, {}, f"somafeedback remote host: the recording stopped: {guard.failure}", error=True)
+        return EXIT_RECORDING_FAILED
+    stats = host.stats
+    _say(json_lines, {"type": "saved", "path": str(writer.path), "notifications": writer.notifications,
+                      "events": writer.events, "end_reason": reason, "rejected": dict(stats.rejected), "gaps": stats.gaps,
+                      "sharing": str(host.consent.level), "confirmed": host.consent.confirmed},
+         f"saved {writer.path} ({writer.notifications} notifications, {writer.events} events, ended: {reason}; "
+         f"{sum(stats.rejected.values())} messages refused, {stats.gaps} missing; the client shared "
+         f"{host.consent.level if host.consent.confirmed else 'nothing (never confirmed)'})")
+    return EXIT_OK
 
 
 def _join(args: argparse.Namespace) -> int:
