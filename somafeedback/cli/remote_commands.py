@@ -115,6 +115,10 @@ def add_remote(commands: Any) -> None:
                       help="what to ask the client to share (default raw: everything from their strap); they choose")
     host.add_argument("--duration", type=seconds_arg, metavar="S", help="end the session after S seconds (default: when the client ends)")
     host.add_argument("--json", action="store_true", help='one JSON object per line, the first {"type": "code", ...}')
+    host.add_argument("--rejoin", nargs="?", const="", metavar="FILE",
+                      help="come back to the remote session this computer was running when the program stopped "
+                      "(no new code: the client's data sent meanwhile follows); FILE: a saved session state "
+                      "(default: the newest one)")
     host.set_defaults(run=_host)
     join = roles.add_parser("join", help="the client: stream your strap to your practitioner with their code")
     join.add_argument("code", metavar="CODE", help="the code your practitioner read out, e.g. 7-amber-harbor")

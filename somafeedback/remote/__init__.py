@@ -15,6 +15,8 @@ What lives here (Qt-free, BLE-free core):
   channel (versioned, strict decoder); ``session``: :class:`~.session.RemoteHost` and
   :class:`~.session.RemoteClient` (``session_client``; shared parts in ``session_side``), a remote session end to end; ``loop_thread``: a real-time loop on its
   own thread for the relay link beside a strap loop running in session time;
+* ``host_state``: what the practitioner's side keeps on disk (0600, while the session lasts) to rejoin the
+  same session after a crash or restart (``RemoteHost.resume``);
 * ``clock_sync``: NTP-style alignment of the two session clocks (minimum-delay filter, ``remote-clock`` events);
 * ``consent``: the sharing levels the client chooses, the filter every outgoing item passes, pause/stop
   and the ``remote-consent`` events; ``session_control``: how the session applies them (what may leave,

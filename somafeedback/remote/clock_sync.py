@@ -227,16 +227,21 @@ class ClockSync:
     :meth:`report` after each ping too, so a peer that stopped answering shows. Thread: the session loop.
     """
 
-    def __init__(self, clock: Clock, every_s: float = PING_EVERY_S, kept: int = SAMPLES_KEPT) -> None:
+    def __init__(self, clock: Clock, every_s: float = PING_EVERY_S, kept: int = SAMPLES_KEPT, first_id: int = 1) -> None:
         if not every_s > 0:
             raise ValueError("the clock check interval must be positive")
         self._clock = clock
         self.every_s = every_s
         self.filter = ClockFilter(kept)
         self._sent: dict[int, float] = {}  # ping id -> t0, the pings still awaiting an answer
-        self._next_id = 1
+        self._next_id = first_id  # a resumed host goes on past the ids of its earlier pings (their late answers are refused)
         self._last_ping_at: float | None = None
         self.unanswered = 0  # pings in a row that got no answer (the newest one still pending is not counted)
+
+    @property
+    def next_id(self) -> int:
+        """The id the next ping will carry (saved by a host that may resume the session)."""
+        return self._next_id
 
     def seconds_until_due(self) -> float:
         if self._last_ping_at is None:

@@ -33,6 +33,12 @@ host's sink (on the host's clock).
 practitioner sees the pair where it happened, followed by what was held. Nothing is missing after the
 catch-up, so no gap is marked (the two recordings stay identical).
 
+**The practitioner's side restarting.** A host whose program stopped mid-session comes back with
+``resume(state)`` (:class:`~.host_state.HostState`, kept on disk by a :class:`~.host_state.StateKeeper`
+while the session runs): the same keys and stream, the up channel followed from just after what its
+recording holds, down messages numbered past any it may have sealed. The client needs no change: its
+publisher keeps storing on the stream meanwhile; it sees only a skip in the down channel's numbers.
+
 Modules: :class:`RemoteHost` here, :class:`~.session_client.RemoteClient` in ``session_client`` (also
 importable from here), what both share in ``session_side``, the consent and link helpers in ``session_control``.
 
@@ -54,6 +60,7 @@ from .clock_sync import CLOCK_EVENT, PING_EVERY_S, ClockSync
 from .codes import DEFAULT_INVITATION_LIFETIME_S, Invitation, PairingCode
 from .consent import DEFAULT_REQUEST, Consent, ConsentError, SharingLevel
 from .errors import RelayUnavailable
+from .host_state import HostState, SessionGone, rejoined_event, restore_consent
 from .messages import (
     DOWN_TYPES, EXTENSION_CLOCK_SYNC, EXTENSION_CONSENT, UP_TYPES, ClientEnded, Extension, Hello, Marker, Message,
     SessionEnded, encode,
@@ -63,6 +70,7 @@ from .relay_mailbox import RelayMailbox
 from .session_client import RemoteClient
 from .session_control import followed_consent
 from .session_side import END_WAIT_S, RemoteStats, SessionSide, kind_name
+from .stream import STREAM_MAX_AGE_S, StoredMessage
 from .transport import RelayLink, new_subject
 
 __all__ = ["RemoteClient", "RemoteHost", "RemoteStats"]
@@ -89,6 +97,7 @@ class RemoteHost(SessionSide):
         self.mailbox: RelayMailbox | None = None
         self.client_ended = asyncio.Event()
         self.end_reason: str | None = None
+        self.up_position = 0  # stream sequence of the last up message opened (and so handed on): see host_state
 
     async def invite(self) -> PairingCode:
         """A fresh code, with the meeting subject already listened on (so the client may join at once)."""
@@ -114,9 +123,40 @@ class RemoteHost(SessionSide):
             await self.mailbox.close()
         self.stream = await self.link.open_stream(self.hello.session_subject)
         await self._start_reading(self.hello.up_channel, UP_TYPES)
+        self._start_pinging()
+        return self.keys
+
+    async def resume(self, state: HostState) -> None:
+        """Come back to the paired session ``state`` describes (this program stopped mid-session): follow the
+        up channel from just after the last message recorded, number down messages on from the saved
+        reservation, take up the consent as last followed and restart the clock pings; the sink gets a
+        ``remote-link`` event (side practitioner, state rejoined) before anything the client sent meanwhile. Raises
+        :class:`~.host_state.SessionGone` when the relay no longer holds the stream or the state is older
+        than the stream keeps messages, :class:`~.errors.RelayError` when the relay cannot be reached."""
+        if self.clock.wall_time() - state.saved_wall > STREAM_MAX_AGE_S:
+            raise SessionGone("it was left more than the relay keeps a session's messages")
+        stream = await self.link.existing_stream(state.hello.session_subject)
+        if stream is None:
+            raise SessionGone("the relay no longer holds it")
+        self.keys, self.hello, self.stream = state.keys, state.hello, stream
+        self.channel = SecureChannel(state.keys, next_seq=state.down_next_seq)
+        self.channel.opener.next_expected = state.up_next_expected  # what came before is in the earlier recording
+        self.up_position = state.up_position
+        restore_consent(self.consent, state.consent)
+        self.sink.event(rejoined_event(self.clock.now_ns(), self.clock.wall_time()))  # before what was held
+        if self.clock_sync is not None:
+            self.clock_sync = ClockSync(self.clock, self.clock_sync.every_s, first_id=state.next_ping_id)
+        await self._start_reading(state.hello.up_channel, UP_TYPES, state.up_position + 1)
+        self._start_pinging()
+
+    def _start_pinging(self) -> None:
         if self.clock_sync is not None:
             self._pinger = asyncio.create_task(self._ping(self.clock_sync))
-        return self.keys
+
+    def _open(self, stored: StoredMessage, allowed: tuple[type, ...]) -> Message | None:
+        """As the shared reader does, noting the stream position first (a resumed host goes on from it)."""
+        self.up_position = stored.sequence
+        return super()._open(stored, allowed)
 
     def _on_consent(self, message: Extension) -> None:
         """The client's consent change: follow it and record the client's own event (same row on both sides)."""

@@ -94,10 +94,11 @@ class SessionSide(ABC):
         self.stats.received[kind_name(message)] += 1
         return message
 
-    async def _start_reading(self, channel: str, allowed: tuple[type, ...]) -> None:
-        """Follow ``channel`` from sequence 1 (set up here, so a cancel never lands inside nats-py's subscribe)."""
+    async def _start_reading(self, channel: str, allowed: tuple[type, ...], from_sequence: int = 1) -> None:
+        """Follow ``channel`` from stream sequence ``from_sequence`` (1: the start; a resumed host: just after what
+        it recorded), set up here so a cancel never lands inside nats-py's subscribe."""
         assert self.stream is not None
-        self._follower = await self.stream.follow(1, channel=channel)
+        self._follower = await self.stream.follow(from_sequence, channel=channel)
         self._reader = asyncio.create_task(self._read(self._follower, allowed))
 
     async def _read(self, follower: StreamFollower, allowed: tuple[type, ...]) -> None:

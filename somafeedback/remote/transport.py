@@ -284,6 +284,14 @@ class RelayLink:
         await stream.create(max_age_s, max_bytes)
         return stream
 
+    async def existing_stream(self, session_subject: str) -> SessionStream | None:
+        """The session's stream when the relay still holds it (a host resuming a session), else None; never creates one."""
+        stream = SessionStream(self._client, session_subject)
+        try:
+            return stream if await stream.exists() else None
+        except (nats.errors.Error, asyncio.TimeoutError) as error:
+            raise RelayUnavailable("the relay did not answer whether it still holds this session") from error
+
     async def close(self) -> None:
         """Send what is buffered and disconnect (no ``lost`` event for it)."""
         self._closing = True
