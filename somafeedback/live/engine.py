@@ -186,6 +186,8 @@ class _Sink:
     def notification(self, notification: Notification) -> None:
         if self.engine._recorder is not None:
             self.engine._recorder.notification(notification)
+        if self.engine._remote is not None:  # after the recorder: the recording never depends on the link
+            self.engine._remote.submit(notification)
         outputs = self.analysis.on_notification(notification)  # once, for the UI, LSL and the regulation loop
         self.engine._push(*(StrapOutput(strap, output) for strap, output in outputs))
         if self.engine._lsl is not None:
@@ -193,9 +195,12 @@ class _Sink:
         if self.engine.session is not None:
             self.engine.session.notification_analyzed(notification, outputs)
 
-    def event(self, event: SourceEvent) -> None:
+    def event(self, event: SourceEvent, share: bool = True) -> None:
+        """``share`` False: an event the remote link itself made (consent, a received cue), never sent up again."""
         if self.engine._recorder is not None:
             self.engine._recorder.event(event)
+        if share and self.engine._remote is not None:
+            self.engine._remote.submit(event)
         outputs = self.analysis.on_event(event)
         if self.engine._lsl is not None:
             self.engine._lsl.event_analyzed(event, outputs)
@@ -230,6 +235,7 @@ class Engine:
         self._recorder: Any = None  # the SessionWriter while recording
         self._lsl: Any = None  # the LslOutlets while publishing to Lab Streaming Layer
         self._committer: Any = None
+        self._remote: Any = None  # the RemoteClientLink once the client joins a practitioner's session
         self.session_origin_ns: int | None = None  # the session's 00:00 on the loop's clock (host_ns), once started
         self._pacer_data: dict[str, Any] = pacer_event_data(None)  # the latest pacer event's data (engine thread)
 
@@ -367,6 +373,58 @@ class Engine:
 
         self.call(add)
 
+    # -- a practitioner's remote session (any thread; see remote_client_link) ----------------------------
+    def join_remote(self, relay_url: str, code: str, level: str, step_timeout_s: float | None = None) -> None:
+        """Join a practitioner's session: ``remote-paired`` {"confirmation", "level"} or ``remote-failed`` {"text"}
+        (``step_timeout_s``: how long each pairing step waits, default the pairing's own)."""
+        def join() -> None:
+            from .remote_client_link import RemoteClientLink
+
+            assert self._loop is not None
+            if self._remote is None:
+                self._remote = RemoteClientLink(self._loop, LoopClock(self._loop), self._sink.event, self._push)
+            self._remote.join(relay_url, code, level, step_timeout_s)
+
+        self.call(join)
+
+    def remote_confirm(self) -> None:
+        self.call(lambda: self._remote and self._remote.confirm())
+
+    def remote_choose(self, level: str) -> None:
+        """ConsentError (in words) here, in the caller's thread, for a level that cannot be shared yet."""
+        from somafeedback.remote.session_control import check_level
+
+        chosen = check_level(level)
+        self.call(lambda: self._remote and self._remote.choose(chosen))
+
+    def remote_pause(self) -> None:
+        self.call(lambda: self._remote and self._remote.pause())
+
+    def remote_resume(self) -> None:
+        self.call(lambda: self._remote and self._remote.resume())
+
+    def remote_stop(self) -> None:
+        self.call(lambda: self._remote and self._remote.stop_sharing())
+
+    def leave_remote(self) -> None:
+        """Stop sharing: what is queued is sent, the practitioner is told; the recording goes on."""
+        self.call(lambda: self._remote and self._remote.leave())
+
+    def decline_remote_cue(self, command: dict[str, Any]) -> None:
+        """The client's "not now" to what the practitioner shows: recorded and sent up."""
+        from somafeedback.remote.downlink import ClientViewCommand
+
+        exercise, step = command.get("exercise"), command.get("step")
+        view = ClientViewCommand(str(command.get("action")), str(exercise) if exercise else None,
+                                 str(command.get("text") or ""), step if isinstance(step, int) else None,
+                                 command.get("cue_id"))
+
+        def decline() -> None:
+            if self._remote is not None:
+                self._sink.event(self._remote.declined(view))
+
+        self.call(decline)
+
     # -- the thread -------------------------------------------------------------------------------
     def _run(self) -> None:
         simulated = self.source.simulate is not None or self.source.replay is not None
@@ -438,6 +496,8 @@ class Engine:
             finally:
                 await self._fleet.close()
                 self.session.finish()  # blocks still waiting for their rest after, into the recording
+                if self._remote is not None:  # what is queued is sent, the practitioner is told (bounded)
+                    self._remote.close()
                 self._close_recording()
 
     # -- recording (the loop's thread) ---------------------------------------------------------------
