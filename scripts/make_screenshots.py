@@ -5,7 +5,7 @@
                                   # once (Debian/Ubuntu): Xvfb and the X11 libraries Qt's xcb plugin needs
     python scripts/make_screenshots.py
     python scripts/make_screenshots.py caution-panel   # only docs/screenshots/caution-panel.png
-    python scripts/make_screenshots.py method-selector # (or pendulation, remote): only that shot
+    python scripts/make_screenshots.py method-selector # (or pendulation, remote, remote-home): only that shot
 
 Without a display it starts its own Xvfb server. Every view runs on the simulated strap (or
 the shipped sample session), sped up so the pictures show a session in progress.
@@ -211,6 +211,62 @@ def _report_page(app, folder: Path) -> None:  # type: ignore[no-untyped-def]
     document.close()
 
 
+def _remote_home(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The client's join dialog (code typed, the levels shown) and the home session page sharing with a
+    practitioner who sent a cue: a local relay, a practitioner in this process, the simulated strap."""
+    from somafeedback.devices.events import TimelineEvent
+    from somafeedback.live.engine import Engine, EngineOptions, EngineSource
+    from somafeedback.remote.downlink import down_message
+    from somafeedback.remote.loop_thread import LoopThread
+    from somafeedback.remote.relay import LocalRelay, RelayConfig
+    from somafeedback.remote.session import RemoteHost
+    from somafeedback.remote.transport import RelayLink
+    from somafeedback.ui.home_window import HomeWindow
+
+    class Nowhere:  # the practitioner's side of the picture keeps nothing
+        def notification(self, _n: object) -> None: ...
+        def event(self, _e: object) -> None: ...
+
+    relay = LocalRelay(RelayConfig(store=folder / "relay"))
+    relay.start()
+    host_loop = LoopThread("screens-practitioner")
+    home = None
+    try:
+        async def invite():  # type: ignore[no-untyped-def]
+            link = await RelayLink.connect(relay.url)
+            host = RemoteHost(link, Nowhere(), clock_every_s=None)  # type: ignore[arg-type]
+            return host, await host.invite()
+
+        host, code = host_loop.submit(invite()).result(30)
+        paired = host_loop.submit(host.pair(wait_for_client_s=60))
+        home = HomeWindow(exercises, folder / "home", settings=_settings(folder), engine_factory=lambda script: Engine(
+            EngineSource(simulate="calm", speed=1.0, seed=5), EngineOptions(mode="home", record_to=folder / "home"),
+            exercises))
+        home.resize(1100, 750)
+        home.show()
+        dialog = home.open_remote_join()
+        dialog.relay_edit.setText(relay.url)
+        dialog.code_edit.setText(str(code).replace("-", " "))
+        _pump(app, 0.5)
+        dialog.grab().save(str(OUT / "remote-join.png"))
+        dialog.join_button.click()
+        _pump(app, 30, lambda: dialog.current_page() != "connecting")
+        dialog.start_button.click()
+        paired.result(30)
+        cue = down_message(TimelineEvent("cue", 0, 0.0, {"action": "pushed", "cue_id": None, "kind": "manual",
+                                                        "exercise": "arriving-and-orienting", "text": ""}))
+        host_loop.submit(host.send(cue)).result(30)  # type: ignore[arg-type]
+        _pump(app, 30, lambda: home.remote_page.client_screen.current_exercise() is not None)
+        _pump(app, 1.5)
+        home.grab().save(str(OUT / "remote-home-session.png"))
+        home.close()  # leaves the session: the recording is saved
+        host_loop.submit(host.end()).result(30)
+        host_loop.submit(host.link.close()).result(30)
+    finally:
+        host_loop.stop()
+        relay.stop()
+
+
 def main() -> None:
     server = _with_display()
     os.environ.pop("QT_QPA_PLATFORM", None)  # a real X11 window
@@ -226,7 +282,7 @@ def main() -> None:
         exercises = load_exercises()
         folder = Path(tempfile.mkdtemp(prefix="somafeedback-screens-"))
         single = {"caution-panel": _caution_panel, "method-selector": _method_selector, "pendulation": _pendulation,
-                  "remote": _remote}
+                  "remote": _remote, "remote-home": _remote_home}
         if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`
             single[sys.argv[1]](app, exercises, folder)
             return
@@ -237,6 +293,7 @@ def main() -> None:
         _pendulation(app, exercises, folder)
         _report_page(app, folder)
         _remote(app, exercises, folder)
+        _remote_home(app, exercises, folder)
 
         from somafeedback.ui.home_window import HomeWindow
 

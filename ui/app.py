@@ -228,7 +228,8 @@ def build_home_window(args: argparse.Namespace, settings: AppSettings, exercises
 
     home = HomeWindow(exercises, folder, engine_factory=lambda script_id: engine(script_id, engine_source(args)),
                       client=client, simulator_factory=lambda script_id: engine(script_id, simulator_source(args)),
-                      plan_text=settings.plan_text(client))  # the client's plan, for the offer to end
+                      plan_text=settings.plan_text(client),  # the client's plan, for the offer to end
+                      settings=settings)  # remembers the relay address for joining a practitioner's session
     home.client_screen.set_time_left_visible(settings.client_time_left)
     return home
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -69,6 +69,8 @@ from somafeedback.sessions.file import SessionFileError
 from .chimes import Chimes
 from .client_screen import ClientScreen
 from .cue_panel import exercise_details_html
+from .remote_home_session import SAVED_TEXT, RemoteSessionPage
+from .remote_join import RemoteJoinDialog
 
 FRAME_MS: Final = 33  # ~30 frames per second
 
@@ -84,6 +86,8 @@ NEXT_LABEL: Final = "Next step"  # untimed practice (Focusing): the client moves
 BACK_LABEL: Final = "Back a step"
 AGAIN_LABEL: Final = "Back to the practices"
 SIMULATOR_LABEL: Final = "Use the simulated strap"
+JOIN_REMOTE_LABEL: Final = "Join my practitioner's session"
+RELAY_KEY: Final = "remote/relay"  # AppSettings: the relay address last used to join
 RESTING_FIRST_TEXT: Final = "Sit comfortably and rest. The practice begins after a few quiet minutes."
 RESTING_SHORT_TEXT: Final = "Sit comfortably. The practice begins in a moment."
 NO_STRAP_TEXT: Final = ("No heart-rate strap was found. Check that it is worn, moistened and awake, then start "
@@ -272,7 +276,8 @@ class HomeWindow(QtWidgets.QMainWindow):
     def __init__(self, exercises: dict[str, Exercise], library_dir: Path,
                  engine_factory: EngineFactory | None = None, client: str | None = None,
                  chimes: Chimes | None = None, simulator_factory: EngineFactory | None = None,
-                 parent: QtWidgets.QWidget | None = None, plan_text: str | None = None) -> None:
+                 parent: QtWidgets.QWidget | None = None, plan_text: str | None = None,
+                 settings: Any = None) -> None:
         super().__init__(parent)
         self.exercises = exercises
         self.plan_text = plan_text.strip() if plan_text and plan_text.strip() else None
@@ -281,6 +286,8 @@ class HomeWindow(QtWidgets.QMainWindow):
         self._engine_factory = engine_factory
         self._simulator_factory = simulator_factory
         self.engine: Engine | None = None
+        self.settings = settings  # AppSettings (remembers the relay address), or None
+        self.remote_dialog: RemoteJoinDialog | None = None
         self.exercise: Exercise | None = None
         self.summary: PracticeSummary | None = None
         self._rows: list[WeekRow] = []
@@ -300,6 +307,11 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.pages.addWidget(self._build_choose_page())
         self.pages.addWidget(self._build_practice_page())
         self.pages.addWidget(self._build_summary_page())
+        self.remote_page = RemoteSessionPage(exercises)
+        self.remote_page.paired.connect(lambda words: self.remote_dialog and self.remote_dialog.show_paired(words))
+        self.remote_page.failed.connect(lambda text: self.remote_dialog and self.remote_dialog.show_failed(text))
+        self.remote_page.finished.connect(self._remote_finished)
+        self.pages.addWidget(self.remote_page)
 
         self.chimes = chimes if chimes is not None else Chimes(parent=self)
         self.chimes.set_report(self._report_sound)  # the window shows the message once in its status bar
@@ -355,7 +367,13 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.start_button = QtWidgets.QPushButton(START_LABEL)
         self.start_button.setEnabled(self.script_list.count() > 0)
         self.start_button.clicked.connect(self._start_chosen)
-        layout.addWidget(self.start_button, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        self.join_remote_button = QtWidgets.QPushButton(JOIN_REMOTE_LABEL)
+        self.join_remote_button.clicked.connect(self.open_remote_join)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.join_remote_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.start_button)
+        layout.addLayout(buttons)
         return page
 
     def _build_practice_page(self) -> QtWidgets.QWidget:
@@ -453,7 +471,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         return self._sound_message
 
     def current_page(self) -> str:
-        return ("choose", "practice", "summary")[self.pages.currentIndex()]
+        return ("choose", "practice", "summary", "remote")[self.pages.currentIndex()]
 
     # --- practice --------------------------------------------------------------------------------
 
@@ -696,6 +714,44 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.pages.setCurrentIndex(2)
         self.practice_finished.emit(self.summary)
 
+    # --- a practitioner's remote session (ui/remote_join.py, ui/remote_home_session.py) -----------------
+
+    def open_remote_join(self) -> RemoteJoinDialog:
+        """Show the join dialog (non-modal); the strap starts when the client chooses Join."""
+        relay = str(self.settings.store.value(RELAY_KEY, "") or "") if self.settings is not None else ""
+        dialog = RemoteJoinDialog(relay, self)
+        dialog.join_requested.connect(self._join_remote)
+        dialog.start_sharing.connect(self._start_sharing)
+        dialog.not_now.connect(self.remote_page.end)
+        self.remote_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _join_remote(self, relay: str, code: str, level: str) -> None:
+        if self.settings is not None:
+            self.settings.set(RELAY_KEY, relay)
+        engine = self.remote_page.engine
+        if engine is None:  # the strap runs and records from the first Join (a "Try again" keeps it)
+            engine = self._engine_factory("") if self._engine_factory is not None else self._default_engine("")
+            engine.options.script = None
+            engine.options.manifest = {**engine.options.manifest, "mode": "home", "script": None,
+                                       "client": engine.options.manifest.get("client") or self.client,
+                                       "tags": ["remote"]}
+            engine.start()
+            self.remote_page.follow_engine(engine)
+        engine.join_remote(relay, code, level)
+
+    def _start_sharing(self) -> None:
+        if self.remote_page.engine is not None:
+            self.remote_page.engine.remote_confirm()
+            self.pages.setCurrentIndex(3)
+
+    def _remote_finished(self, saved: bool) -> None:
+        self.remote_dialog = None
+        self.pages.setCurrentIndex(0)
+        if saved:
+            self.statusBar().showMessage(SAVED_TEXT, 20000)
+
     # --- sound -----------------------------------------------------------------------------------
 
     def _report_sound(self, text: str) -> None:
@@ -714,5 +770,7 @@ class HomeWindow(QtWidgets.QMainWindow):
             self.frame_timer.stop()
             if self.engine is not None:
                 self.engine.stop()  # the session is saved even when the window closes mid-practice
+        if self.remote_page.engine is not None:
+            self.remote_page.end()  # the practitioner is told; the recording is saved
         self.chimes.close()
         super().closeEvent(event)

@@ -189,17 +189,26 @@ class _Sink:
     def notification(self, notification: Notification) -> None:
         if self.engine._recorder is not None:
             self.engine._recorder.notification(notification)
+        if self.engine._client_link is not None:  # after the recorder: the recording never depends on the link
+            self.engine._client_link.submit(notification)
         outputs = self.analysis.on_notification(notification)  # once, for the UI, LSL and the regulation loop
+        if self.engine._client_link is not None:  # shared instead of the strap's data at state and metrics
+            self.engine._client_link.derived.outputs(outputs, notification)
         self.engine._push(*(StrapOutput(strap, output) for strap, output in outputs))
         if self.engine._lsl is not None:
             self.engine._lsl.notification_analyzed(outputs)
         if self.engine.session is not None:
             self.engine.session.notification_analyzed(notification, outputs)
 
-    def event(self, event: SourceEvent) -> None:
+    def event(self, event: SourceEvent, share: bool = True) -> None:
+        """``share`` False: an event the remote link itself made (consent, a received cue), never sent up again."""
         if self.engine._recorder is not None:
             self.engine._recorder.event(event)
+        if share and self.engine._client_link is not None:
+            self.engine._client_link.submit(event)
         outputs = self.analysis.on_event(event)
+        if self.engine._client_link is not None:
+            self.engine._client_link.derived.outputs(outputs)
         if self.engine._lsl is not None:
             self.engine._lsl.event_analyzed(event, outputs)
         self.engine._push(event, *(StrapOutput(strap, metrics) for strap, metrics in outputs))
@@ -233,6 +242,7 @@ class Engine:
         self._recorder: Any = None  # the SessionWriter while recording
         self._lsl: Any = None  # the LslOutlets while publishing to Lab Streaming Layer
         self._committer: Any = None
+        self._client_link: Any = None  # the RemoteClientLink once the client joins a practitioner's session
         self.session_origin_ns: int | None = None  # the session's 00:00 on the loop's clock (host_ns), once started
         self._pacer_data: dict[str, Any] = pacer_event_data(None)  # the latest pacer event's data (engine thread)
         self.remote: Any = None  # the RemoteHostSource of a remote session (engine thread)
@@ -391,6 +401,58 @@ class Engine:
             raise ValueError(f"the practitioner may ask to {', '.join(SHARING_REQUESTS)} sharing, not {request!r}")
         self._submit(lambda: self.remote.ask_sharing(request) if self.remote else asyncio.sleep(0))
 
+    # -- a practitioner's remote session (any thread; see remote_client_link) ----------------------------
+    def join_remote(self, relay_url: str, code: str, level: str, step_timeout_s: float | None = None) -> None:
+        """Join a practitioner's session: ``remote-paired`` {"confirmation", "level"} or ``remote-failed`` {"text"}
+        (``step_timeout_s``: how long each pairing step waits, default the pairing's own)."""
+        def join() -> None:
+            from .remote_client_link import RemoteClientLink
+
+            assert self._loop is not None
+            if self._client_link is None:
+                self._client_link = RemoteClientLink(self._loop, LoopClock(self._loop), self._sink.event, self._push)
+            self._client_link.join(relay_url, code, level, step_timeout_s)
+
+        self.call(join)
+
+    def remote_confirm(self) -> None:
+        self.call(lambda: self._client_link and self._client_link.confirm())
+
+    def remote_choose(self, level: str) -> None:
+        """ConsentError (in words) here, in the caller's thread, for a level that cannot be shared yet."""
+        from somafeedback.remote.session_control import check_level
+
+        chosen = check_level(level)
+        self.call(lambda: self._client_link and self._client_link.choose(chosen))
+
+    def remote_pause(self) -> None:
+        self.call(lambda: self._client_link and self._client_link.pause())
+
+    def remote_resume(self) -> None:
+        self.call(lambda: self._client_link and self._client_link.resume())
+
+    def remote_stop(self) -> None:
+        self.call(lambda: self._client_link and self._client_link.stop_sharing())
+
+    def leave_remote(self) -> None:
+        """Stop sharing: what is queued is sent, the practitioner is told; the recording goes on."""
+        self.call(lambda: self._client_link and self._client_link.leave())
+
+    def decline_remote_cue(self, command: dict[str, Any]) -> None:
+        """The client's "not now" to what the practitioner shows: recorded and sent up."""
+        from somafeedback.remote.downlink import ClientViewCommand
+
+        exercise, step = command.get("exercise"), command.get("step")
+        view = ClientViewCommand(str(command.get("action")), str(exercise) if exercise else None,
+                                 str(command.get("text") or ""), step if isinstance(step, int) else None,
+                                 command.get("cue_id"))
+
+        def decline() -> None:
+            if self._client_link is not None:
+                self._sink.event(self._client_link.declined(view))
+
+        self.call(decline)
+
     # -- the thread -------------------------------------------------------------------------------
     def _run(self) -> None:
         simulated = self.source.simulate is not None or self.source.replay is not None
@@ -472,6 +534,8 @@ class Engine:
             finally:
                 await self._fleet.close()
                 self.session.finish()  # blocks still waiting for their rest after, into the recording
+                if self._client_link is not None:  # what is queued is sent, the practitioner is told (bounded)
+                    self._client_link.close()
                 self._close_recording()
 
     # -- recording (the loop's thread) ---------------------------------------------------------------
@@ -558,6 +622,8 @@ class Engine:
             self._lsl.event(event)
         if self.remote is not None:
             self.remote.down(event)
+        if self._client_link is not None:  # a state or baseline, shared at state and metrics
+            self._client_link.derived.regulation_event(event)
 
     # -- straps (any thread) ----------------------------------------------------------------------
     def scan(self, timeout_s: float = 5.0) -> None:

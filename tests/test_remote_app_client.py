@@ -1,0 +1,108 @@
+"""The client's home window joins a practitioner's remote session (issue #17), driven by clicks and typing:
+a real HomeWindow on a simulated strap, a real practitioner (RemoteHost on its own loop) over a real
+nats-server (the ``relay`` fixture). Every wait is bounded and waits on a condition."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6 import QtCore  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from remote_practitioner import Practitioner  # noqa: E402
+from somafeedback.devices.events import TimelineEvent  # noqa: E402
+from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
+from somafeedback.regulation.exercises import load_exercises  # noqa: E402
+from somafeedback.remote.consent import SharingLevel  # noqa: E402
+from somafeedback.remote.downlink import REMOTE_CUE_EVENT, down_message  # noqa: E402
+from somafeedback.remote.relay import LocalRelay  # noqa: E402
+from somafeedback.ui.chimes import Chimes  # noqa: E402
+from somafeedback.ui.home_window import HomeWindow  # noqa: E402
+from somafeedback.ui.settings import AppSettings  # noqa: E402
+
+WAIT_MS = 30_000  # ms any single wait may take before the test fails
+LEFT = QtCore.Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def practitioner(relay: LocalRelay) -> Iterator[Practitioner]:
+    host = Practitioner(relay.url)
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path) -> Iterator[HomeWindow]:
+    exercises = load_exercises()
+
+    def strap(script_id: str) -> Engine:
+        return Engine(EngineSource(simulate="calm", speed=1.5, seed=5, simulated_model="hr"),
+                      EngineOptions(mode="home", script=script_id, record_to=tmp_path / "library"), exercises)
+
+    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
+    home = HomeWindow(exercises, tmp_path / "library", engine_factory=strap, chimes=Chimes(multimedia=lambda: None),
+                      settings=settings)
+    qtbot.addWidget(home)
+    home.show()
+    yield home
+    home.close()
+
+
+def test_the_client_joins_checks_the_words_shares_and_answers_from_the_home_window(
+        qtbot, window: HomeWindow, practitioner: Practitioner, relay: LocalRelay) -> None:
+    QTest.mouseClick(window.join_remote_button, LEFT)
+    dialog = window.remote_dialog
+    assert dialog is not None and dialog.current_page() == "form"
+    QTest.keyClicks(dialog.relay_edit, relay.url)
+    QTest.keyClicks(dialog.code_edit, str(practitioner.code).replace("-", " "))  # typed as read out
+    assert dialog.chosen_level() == SharingLevel.RAW and not dialog.level_buttons[SharingLevel.STATE].isEnabled()
+    QTest.mouseClick(dialog.join_button, LEFT)
+    qtbot.waitUntil(lambda: dialog.current_page() in ("check", "failed"), timeout=WAIT_MS)
+    assert f"“{practitioner.confirmation}”" in dialog.check_label.text()
+    QTest.mouseClick(dialog.start_button, LEFT)
+    assert window.current_page() == "remote"
+    page = window.remote_page
+    qtbot.waitUntil(lambda: len(practitioner.sink.notifications()) >= 5, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: page.status_shown().startswith("Sharing with your practitioner"), timeout=WAIT_MS)
+
+    cue = down_message(TimelineEvent("cue", 1, 2.0, {"action": "pushed", "cue_id": None, "kind": "manual",
+                                                      "exercise": "arriving-and-orienting", "text": "Orienting"}))
+    assert cue is not None
+    practitioner.send(cue)
+    screen = page.client_screen
+    qtbot.waitUntil(lambda: getattr(screen.current_exercise(), "id", None) == "arriving-and-orienting", timeout=WAIT_MS)
+    assert page.decline_button.isVisible()
+    QTest.mouseClick(page.decline_button, LEFT)
+    qtbot.waitUntil(lambda: any(e.data.get("action") == "declined" for e in practitioner.sink.kinds(REMOTE_CUE_EVENT)),
+                    timeout=WAIT_MS)
+    assert screen.current_exercise() is None
+
+    QTest.mouseClick(page.pause_button, LEFT)
+    qtbot.waitUntil(lambda: "paused" in page.status_shown() and practitioner.host.consent.paused, timeout=WAIT_MS)
+    assert page.pause_button.text() == "Resume sharing"
+    practitioner.close()  # the practitioner ends: sharing stops, the strap and the recording go on
+    qtbot.waitUntil(lambda: page.ended_label.isVisible(), timeout=WAIT_MS)
+    assert page.ended_label.text().startswith("Your practitioner ended the session")
+    assert not page.pause_button.isEnabled() and window.remote_page.engine is not None
+    QTest.mouseClick(page.end_button, LEFT)
+    assert window.current_page() == "choose" and window.remote_page.engine is None
+    assert window.settings.store.value("remote/relay") == relay.url  # remembered for next time
+    (saved,) = (Path(window.library_dir)).glob("*.session.sqlite")
+    assert saved.stat().st_mode & 0o077 == 0
+
+
+def test_a_malformed_code_is_refused_in_words_before_any_network(qtbot, window: HomeWindow) -> None:
+    QTest.mouseClick(window.join_remote_button, LEFT)
+    dialog = window.remote_dialog
+    assert dialog is not None
+    QTest.keyClicks(dialog.relay_edit, "nats://127.0.0.1:9")
+    QTest.keyClicks(dialog.code_edit, "7 amber")
+    QTest.mouseClick(dialog.join_button, LEFT)
+    assert dialog.current_page() == "form" and dialog.form_message_text().startswith("This code could not be read")
+    assert "Traceback" not in dialog.form_message_text() and window.remote_page.engine is None
