@@ -130,3 +130,30 @@ def test_a_wrong_code_or_an_unreachable_relay_is_said_in_words(engine: Engine, p
     garbage = drained.wait_for(lambda e: e.kind == FAILED_EVENT and e is not failed)
     assert "Traceback" not in garbage.data["text"] and garbage.data["text"]
     assert not engine.finished.is_set()
+
+
+def test_at_metrics_the_home_engine_sends_its_own_measures_not_the_straps_data(
+        engine: Engine, practitioner: Practitioner, relay: LocalRelay) -> None:
+    from somafeedback.hrv.pipeline import BeatMetrics
+    from somafeedback.live.engine import StrapOutput
+    from somafeedback.remote.consent import METRICS_EVENT
+
+    drained = Drained(engine)
+    engine.join_remote(relay.url, str(practitioner.code), "metrics")
+    assert drained.wait_for(lambda e: e.kind in (PAIRED_EVENT, FAILED_EVENT)).kind == PAIRED_EVENT
+    engine.remote_confirm()
+    sink = practitioner.sink
+    sink.until(lambda s: len(s.kinds(METRICS_EVENT)) >= 10)
+    computed = {}  # the engine's own metric sets, by beat time
+    deadline = time.monotonic() + WAIT_S
+    received = sink.kinds(METRICS_EVENT)[:10]
+    while time.monotonic() < deadline and not all(round(e.host_ns / 1e9, 3) in computed for e in received):
+        for item in engine.drain():
+            if isinstance(item, StrapOutput) and isinstance(item.output, BeatMetrics):
+                computed[round(item.output.t_s, 3)] = item.output
+        time.sleep(POLL_S)
+    for event in received:
+        mine = computed[round(event.host_ns / 1e9, 3)]
+        assert event.data["computed_by"] == "client"
+        assert event.data["rr_ms"] == mine.rr_ms and event.data["rmssd_ms"] == mine.time.rmssd_ms
+    assert sink.notifications() == []  # no heartbeat left the client's computer
