@@ -184,6 +184,28 @@ class LoopClock:
         return self._wall_offset + self._loop.time()
 
 
+class OffsetClock:
+    """``base`` moved ``offset_ns`` ahead: another computer's session clock as seen from here (a remote
+    session's practitioner runs on the client's clock, so one recording has one timeline).
+
+    ``offset_ns`` may be changed (by its owner, once the offset is measured); wall time is ``base``'s.
+    Thread: any (the offset is one int, replaced whole).
+    """
+
+    def __init__(self, base: Clock, offset_ns: int = 0) -> None:
+        self.base = base
+        self.offset_ns = offset_ns
+
+    def now(self) -> float:
+        return self.base.now() + self.offset_ns / 1e9
+
+    def now_ns(self) -> int:
+        return self.base.now_ns() + self.offset_ns
+
+    def wall_time(self) -> float:
+        return self.base.wall_time()
+
+
 def run_in_session_time(main: Callable[[], object], speed: Speed = 1.0) -> object:
     """Run ``main()`` (a coroutine function) to completion on a new SessionEventLoop."""
     with asyncio.Runner(loop_factory=lambda: SessionEventLoop(speed)) as runner:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from process_lines import LinePrinter
-from remote_cli import WAIT_S, host_and_join, remote_command
+from remote_cli import WAIT_S, Finished, host_and_join, remote_command
 
 from somafeedback.devices.events import TimelineEvent
 from somafeedback.remote.consent import CONSENT_EVENT
@@ -19,9 +19,11 @@ from somafeedback.remote.relay import LocalRelay, RelayConfig
 from somafeedback.sessions.file import read_session
 
 # a plain heart-rate strap (little data) whose activation gets a grounding suggestion ~452 s into the
-# session; at 50x the client still streams ~2.8 s of real time after it, for the cue to come down
-ACTIVATION = ("--simulate", "sustained-activation", "--simulated-strap", "hr", "--speed", "50", "--duration", "600")
+# session (about 9 s of real time at 50x); the client streams on (up to an hour of session time) until the
+# test has seen the cue arrive, then the practitioner ends the session
+ACTIVATION = ("--simulate", "sustained-activation", "--simulated-strap", "hr", "--speed", "50", "--duration", "3600")
 SHORT = ("--simulate", "calm", "--simulated-strap", "hr", "--speed", "max", "--duration", "5")
+EXIT_SIGTERM = 128 + 15  # the practitioner's command stopped by SIGTERM (it tells the client first)
 
 
 def _records(lines: list[str]) -> list[dict]:
@@ -30,8 +32,24 @@ def _records(lines: list[str]) -> list[dict]:
 
 def test_the_host_shows_states_and_delivers_the_cue_the_client_sees_and_both_record(relay: LocalRelay,
                                                                                      tmp_path: Path) -> None:
-    hosted, joined = host_and_join(relay.url, tmp_path, *ACTIVATION, "--json", host_args=("--auto-approve",))
-    assert hosted.code == 0, hosted.err
+    hosting = LinePrinter(remote_command("host", "--relay", relay.url, "--json", "--auto-approve",
+                                         "--recordings", str(tmp_path / "host")))
+    joining: LinePrinter | None = None
+    try:
+        line = hosting.wait_for(lambda text: '"code"' in text, WAIT_S)
+        assert line is not None, hosting.finish(5)
+        joining = LinePrinter(remote_command("join", json.loads(line)["code"], "--relay", relay.url, *ACTIVATION,
+                                             "--json", "--recordings", str(tmp_path / "client")))
+        seen = joining.wait_for(lambda text: '"remote-cue"' in text, 4 * WAIT_S)
+        assert seen is not None, joining.finish(5)
+        hosting.process.terminate()  # the practitioner ends the session: the client is told
+        hosted = Finished(*hosting.finish(4 * WAIT_S))
+        joined = Finished(*joining.finish(4 * WAIT_S))
+    finally:
+        for process in (hosting, joining):
+            if process is not None and process.process.poll() is None:
+                process.process.kill()
+    assert hosted.code == EXIT_SIGTERM, hosted.err
     assert joined.code == 0, joined.err
     host = _records(hosted.lines)
     states = [r["state"] for r in host if r["type"] == "state"]
@@ -41,6 +59,7 @@ def test_the_host_shows_states_and_delivers_the_cue_the_client_sees_and_both_rec
     assert delivered and delivered[0]["exercise"] == "feet-and-seat-grounding"
     assert host[-1]["type"] == "saved" and host[-1]["sent_down"] >= 1
     client = _records(joined.lines)
+    assert client[-1]["type"] == "ended" and "practitioner ended" in client[-1]["reason"]
     cues = [r for r in client if r["type"] == "remote-cue"]
     assert cues and cues[0]["action"] == "show" and cues[0]["exercise"] == "feet-and-seat-grounding"
     assert cues[0]["text"].startswith("from your practitioner: Feet and seat grounding")

@@ -101,6 +101,17 @@ def test_the_engine_hosts_a_remote_client_from_code_to_end(relay, tmp_path: Path
         beats = [item for item in recorded.timeline if getattr(item, "strap_id", None) == "strap1"
                  and not isinstance(item, TimelineEvent)]
         assert beats, "the client's notifications are in the practitioner's recording"
+        # one timeline: the engine ran on the client's clock (the join's simulated clock starts at 0, the
+        # practitioner's loop clock at this machine's uptime), so the practitioner's cue, the session's 00:00
+        # and the client's notifications line up
+        (timebase,) = [i for i in recorded.timeline if isinstance(i, TimelineEvent) and i.kind == "remote-timebase"]
+        assert timebase.data["how"] in ("clock check", "first arrival")
+        assert engine.clock is not None and engine.clock.offset_ns == round(timebase.data["offset_s"] * 1e9)
+        client_ns = [item.host_ns for item in recorded.notifications]
+        (pushed,) = [i for i in recorded.timeline if isinstance(i, TimelineEvent) and i.kind == "cue"
+                     and i.data.get("action") == "pushed"]
+        assert recorded.manifest["session_origin_host_ns"] <= min(client_ns) < pushed.host_ns
+        assert pushed.host_ns - max(client_ns) < 60e9
         assert any(isinstance(i, TimelineEvent) and i.kind == "remote-consent" and i.data.get("change") == "paused"
                    for i in recorded.timeline)
     finally:

@@ -82,27 +82,26 @@ def _side(args: argparse.Namespace, link: Any, clock: Any, manifest: dict[str, A
     return _Side(writer, guard, regulation, host, down[0])
 
 
-async def _follow(side: _Side, keeper: Any, duration: float | None) -> str:
+async def _follow(side: _Side, keeper: Any, duration: float | None) -> tuple[str, BaseException | None]:
     """Keep the session's state saved and pass on what arrives until the client ends, ``duration`` passes or
-    Ctrl-C (the client is told); then end the session and remove its saved state. The end reason."""
+    Ctrl-C / a stop signal (the client is told); then end the session and remove its saved state. The end
+    reason, and the cancellation to raise once the recording is closed and its place said (None: none)."""
     import asyncio
 
     keeper.start()
+    cancelled: asyncio.CancelledError | None = None
     try:
         reason = await asyncio.wait_for(side.host.run(), duration)
     except TimeoutError:
         reason = "duration reached"
-    except asyncio.CancelledError as cancelled:
-        reason = cancelled.args[0] if cancelled.args and isinstance(cancelled.args[0], str) else "interrupted"
-        await side.down.close()
-        await side.host.end(reason)
-        await keeper.finish()
-        raise
+    except asyncio.CancelledError as stop:
+        cancelled = stop
+        reason = stop.args[0] if stop.args and isinstance(stop.args[0], str) else "interrupted"
     side.regulation.finish()
     await side.down.close()
     await side.host.end(reason)
     await keeper.finish()
-    return reason
+    return reason, cancelled
 
 
 def run_host(args: argparse.Namespace) -> int:
@@ -138,11 +137,12 @@ def run_host(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         host, writer = side.host, side.writer
         reason = "interrupted"
+        cancelled: BaseException | None = None
         committer: asyncio.Task[None] | None = None
         try:
-            code = await host.invite()
-            say(args.json, {"type": "code", "code": str(code), "asks": args.ask},
-                f"give the client this code: {code} (valid {host.lifetime_s / 60:.0f} min, once)")
+            invitation = await host.invite()
+            say(args.json, {"type": "code", "code": str(invitation), "asks": args.ask},
+                f"give the client this code: {invitation} (valid {host.lifetime_s / 60:.0f} min, once)")
             try:
                 keys = await host.pair()
             except (PairingError, RelayError) as error:
@@ -153,7 +153,7 @@ def run_host(args: argparse.Namespace) -> int:
                 f"paired: ask the client whether they see the words “{keys.confirmation}”")
             keeper = StateKeeper.for_host(host, state_folder(), shown_url(args.relay), writer.path.name, writer.commit)
             committer = asyncio.create_task(keep_committed(side.guard))
-            reason = await _follow(side, keeper, args.duration)
+            reason, cancelled = await _follow(side, keeper, args.duration)
         finally:
             if committer is not None:
                 committer.cancel()
@@ -162,7 +162,10 @@ def run_host(args: argparse.Namespace) -> int:
                 writer.path.unlink(missing_ok=True)  # nothing was recorded: leave no empty session behind
             await link.close()
         printer.flush()
-        return _saved(args, side, reason)
+        code = _saved(args, side, reason)
+        if cancelled is not None:
+            raise cancelled  # the command's exit says which signal stopped it
+        return code
 
     return run_loop(main, speed=1.0, simulated=False)
 
@@ -205,6 +208,7 @@ def _run_rejoin(args: argparse.Namespace) -> int:
             await link.close()
             return EXIT_USAGE
         reason = "rejoin failed"
+        cancelled: BaseException | None = None
         committer: asyncio.Task[None] | None = None
         try:
             try:
@@ -220,7 +224,7 @@ def _run_rejoin(args: argparse.Namespace) -> int:
             reason = "interrupted"
             keeper = StateKeeper(side.host, found, replace(state, recording=side.writer.path.name), side.writer.commit)
             committer = asyncio.create_task(keep_committed(side.guard))
-            reason = await _follow(side, keeper, args.duration)
+            reason, cancelled = await _follow(side, keeper, args.duration)
         finally:
             if committer is not None:
                 committer.cancel()
@@ -229,7 +233,10 @@ def _run_rejoin(args: argparse.Namespace) -> int:
                 side.writer.path.unlink(missing_ok=True)  # nothing of the session was recorded
             await link.close()
         printer.flush()
-        return _saved(args, side, reason)
+        code = _saved(args, side, reason)
+        if cancelled is not None:
+            raise cancelled  # the command's exit says which signal stopped it
+        return code
 
     return run_loop(main, speed=1.0, simulated=False)
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from somafeedback.clock import LoopClock, SessionEventLoop, Speed
+from somafeedback.clock import LoopClock, OffsetClock, SessionEventLoop, Speed
 from somafeedback.devices.events import Notification, SourceEvent, TimelineEvent
 from somafeedback.regulation.exercises import Exercise, load_exercises
 from .analysis import PACER_EVENT, LiveAnalysis, Output, pacer_event_data
@@ -243,7 +243,9 @@ class Engine:
         self._lsl: Any = None  # the LslOutlets while publishing to Lab Streaming Layer
         self._committer: Any = None
         self._client_link: Any = None  # the RemoteClientLink once the client joins a practitioner's session
-        self.session_origin_ns: int | None = None  # the session's 00:00 on the loop's clock (host_ns), once started
+        self.session_origin_ns: int | None = None  # the session's 00:00 on the engine's clock (host_ns), once started
+        # the engine's clock: the loop's, or in a remote session the client's (see fix_timebase); set by the loop
+        self.clock: OffsetClock | None = None
         self._pacer_data: dict[str, Any] = pacer_event_data(None)  # the latest pacer event's data (engine thread)
         self.remote: Any = None  # the RemoteHostSource of a remote session (engine thread)
 
@@ -261,7 +263,7 @@ class Engine:
 
     def now_s(self) -> float:
         """The engine loop's clock in seconds (0 before it starts); for session times use :meth:`session_s`."""
-        return self._loop.time() if self._loop is not None else 0.0
+        return self.clock.now() if self.clock is not None else 0.0
 
     def session_s(self, host_ns: int | None = None) -> float:
         """Seconds since the session's start (the engine's start): now, or at a recorded ``host_ns`` (any thread).
@@ -363,8 +365,7 @@ class Engine:
             if data == self._pacer_data:
                 return
             self._pacer_data = data
-            assert self._loop is not None
-            clock = LoopClock(self._loop)
+            clock = self._clock()
             self._practitioner_event(TimelineEvent(PACER_EVENT, clock.now_ns(), clock.wall_time(), data))
 
         self.call(add)
@@ -375,11 +376,25 @@ class Engine:
         ``kind`` is positional-only, so ``data`` may carry its own ``kind`` (a cue's kind, e.g. "manual").
         """
         def add() -> None:
-            assert self._loop is not None
-            clock = LoopClock(self._loop)
+            clock = self._clock()
             self._practitioner_event(TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data))
 
         self.call(add)
+
+    def _clock(self) -> OffsetClock:
+        """The engine's clock (engine thread, once the loop runs)."""
+        assert self.clock is not None
+        return self.clock
+
+    def fix_timebase(self, offset_ns: int) -> None:
+        """A remote session: from now on the engine's clock is the client's, ``offset_ns`` ahead of this loop's
+        (measured once, when the first clock check or the first of the client's items arrives), so the client's
+        items, the practitioner's own events and a local strap share one timeline; the session's 00:00 moves
+        with it, so session time runs on without a jump. Engine thread."""
+        clock = self._clock()
+        clock.offset_ns += offset_ns
+        if self.session_origin_ns is not None:
+            self.session_origin_ns += offset_ns
 
     def _practitioner_event(self, event: TimelineEvent) -> None:
         """One of the practitioner's own events (engine thread): into the sink, and down to a remote client."""
@@ -410,7 +425,7 @@ class Engine:
 
             assert self._loop is not None
             if self._client_link is None:
-                self._client_link = RemoteClientLink(self._loop, LoopClock(self._loop), self._sink.event, self._push)
+                self._client_link = RemoteClientLink(self._loop, self._clock(), self._sink.event, self._push)
             self._client_link.join(relay_url, code, level, step_timeout_s)
 
         self.call(join)
@@ -477,7 +492,8 @@ class Engine:
         from .regulation_session import RegulationSession
 
         self._loop = asyncio.get_running_loop()
-        self.session_origin_ns = LoopClock(self._loop).now_ns()
+        self.clock = OffsetClock(LoopClock(self._loop))
+        self.session_origin_ns = self.clock.now_ns()
         self._stop = asyncio.Event()
         self._stack: Any = None
         self._fleet: Any = None
@@ -516,7 +532,7 @@ class Engine:
                                    simulated_straps=self.source.simulated_straps, seed=self.source.seed,
                                    simulated_model=self.source.simulated_model,
                                    nearby_simulated_straps=self.source.nearby_simulated_straps)
-        clock = LoopClock(self._loop)
+        clock = self._clock()
         async with open_stack(strap_source) as (stack, addresses):
             self._stack = stack
             self._fleet = StrapFleet(stack, self._sink, clock, ReconnectPolicy(scan_timeout_s=strap_source.scan_timeout_s))
@@ -544,8 +560,7 @@ class Engine:
         from .sources import keep_committed
         from somafeedback.sessions.file import SessionWriter, new_session_path
 
-        assert self._loop is not None
-        clock = LoopClock(self._loop)
+        clock = self._clock()
         if self.session_origin_ns is not None:  # the review window and the reports count from the session's start
             manifest.setdefault("session_origin_host_ns", self.session_origin_ns)
         writer = GuardedRecorder(
@@ -568,7 +583,7 @@ class Engine:
         self._recorder.close("the recording stopped: " + write_failure_text(error))
         self._recorder = None
         self.session.recorder = None
-        clock = LoopClock(self._loop) if self._loop is not None else None
+        clock = self.clock
         self._push(TimelineEvent("recording", clock.now_ns() if clock else 0, clock.wall_time() if clock else 0.0,
                                  {"state": "failed", "path": str(path),
                                   "text": f"The recording stopped: {write_failure_text(error)}. "
@@ -579,7 +594,7 @@ class Engine:
             return
         self._committer.cancel()
         self._recorder.close("stopped")
-        clock = LoopClock(self._loop) if self._loop is not None else None
+        clock = self.clock
         self._push(TimelineEvent("recording", clock.now_ns() if clock else 0, clock.wall_time() if clock else 0.0,
                                  {"state": "stopped", "path": str(self._recorder.path)}))
         self._recorder = None

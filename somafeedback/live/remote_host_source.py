@@ -12,6 +12,10 @@ code as for a local strap), and tells the UI how it goes with timeline events it
 * ``remote-link`` ``{"side": "practitioner", "state", "text"}``: the practitioner's own relay link
   dropped or is back (recorded; the client's own ``remote-link`` events arrive through the sink).
 
+The host feeds the engine through a :class:`~.remote_timebase.RemoteTimebase`: the engine moves onto the
+client's clock when the first clock check or the first of the client's items arrives, and the recording
+opens then (a ``remote-timebase`` event says how the two clocks were lined up).
+
 Down: :meth:`down` hands a practitioner ``cue`` or ``pacer`` event to a
 :class:`~somafeedback.remote.down_sender.DownSender` once paired, which sends their down messages in order
 (the latest pacer before pairing is sent at pairing). A relay that cannot take one is counted in :attr:`unsent`.
@@ -33,6 +37,8 @@ from somafeedback.remote.downlink import PACER_EVENT
 from somafeedback.remote.errors import RelayError
 from somafeedback.remote.session import RemoteHost
 from somafeedback.remote.transport import LinkEvent, RelayAuth, RelayLink, shown_url
+
+from .remote_timebase import RemoteTimebase
 
 CODE_EVENT: Final = "remote-code"
 PAIRED_EVENT: Final = "remote-paired"
@@ -63,7 +69,8 @@ class RemoteHostSource:
 
     # -- to the UI -------------------------------------------------------------------------------
     def _tell(self, kind: str, data: dict[str, Any], record: bool = False) -> None:
-        event = TimelineEvent(kind, self._clock.now_ns(), self._clock.wall_time(), data)
+        clock = self.engine.clock  # the shared timeline (the client's clock, once fixed)
+        event = TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data)
         if record:
             self.engine._sink.event(event)
         else:
@@ -124,7 +131,8 @@ class RemoteHostSource:
         """Codes until one pairs (the paired host) or ``stop`` (None)."""
         while not stop.is_set():
             self._new_code.clear()
-            host = RemoteHost(link, self.engine._sink, clock=self._clock)
+            timebase = RemoteTimebase(self.engine._sink, self._clock, self.engine.fix_timebase, self._start_recording)
+            host = RemoteHost(link, timebase, clock=self._clock)
             self.host = host
             try:
                 code = await host.invite()
@@ -149,13 +157,16 @@ class RemoteHostSource:
             await _first(stop.wait(), self._new_code.wait())
         return None
 
-    async def _run_paired(self, host: RemoteHost, stop: asyncio.Event) -> None:
+    def _start_recording(self) -> None:
+        """Open the recording (when asked for) once the session's timeline is the client's: its 00:00 then is too."""
         engine = self.engine
         if engine.options.record_to is not None:
             manifest = {"method": str(engine.session.method), **engine.options.manifest}
             manifest["tags"] = [*manifest.get("tags", []), "remote"]
             manifest["source"] = {"kind": "remote", "relay": shown_url(self.url)}
             engine._open_recording(engine.options.record_to, manifest)
+
+    async def _run_paired(self, host: RemoteHost, stop: asyncio.Event) -> None:
         self.down_sender = DownSender(host)
         if self._pacer_before_pairing is not None:
             self.down_sender.event(self._pacer_before_pairing)
