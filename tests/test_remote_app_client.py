@@ -61,7 +61,7 @@ def test_the_client_joins_checks_the_words_shares_and_answers_from_the_home_wind
     assert dialog is not None and dialog.current_page() == "form"
     QTest.keyClicks(dialog.relay_edit, relay.url)
     QTest.keyClicks(dialog.code_edit, str(practitioner.code).replace("-", " "))  # typed as read out
-    assert dialog.chosen_level() == SharingLevel.RAW and not dialog.level_buttons[SharingLevel.STATE].isEnabled()
+    assert dialog.chosen_level() == SharingLevel.RAW and all(b.isEnabled() for b in dialog.level_buttons.values())
     QTest.mouseClick(dialog.join_button, LEFT)
     qtbot.waitUntil(lambda: dialog.current_page() in ("check", "failed"), timeout=WAIT_MS)
     assert f"“{practitioner.confirmation}”" in dialog.check_label.text()

@@ -18,7 +18,6 @@ from PySide6 import QtCore, QtWidgets
 
 from somafeedback.remote.codes import PairingError, parse_code
 from somafeedback.remote.consent import DEFAULT_REQUEST, DESCRIPTIONS, SharingLevel
-from somafeedback.remote.session_control import NOT_YET, SUPPORTED_LEVELS
 
 TITLE: Final = "Join my practitioner's session"
 RELAY_LABEL: Final = "The relay address your practitioner gave you"
@@ -76,12 +75,6 @@ class RemoteJoinDialog(QtWidgets.QDialog):
             description = QtWidgets.QLabel(DESCRIPTIONS[level])
             description.setWordWrap(True)
             description.setIndent(24)
-            possible = level in SUPPORTED_LEVELS
-            button.setEnabled(possible)
-            description.setEnabled(possible)
-            if not possible:
-                button.setToolTip(f"Not possible yet: {NOT_YET}")
-                description.setToolTip(button.toolTip())
             button.setChecked(level == DEFAULT_REQUEST)
             share_layout.addWidget(button)
             share_layout.addWidget(description)

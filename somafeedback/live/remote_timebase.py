@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from somafeedback.clock import Clock
-from somafeedback.devices.events import Notification, SourceEvent, StrapSink, TimelineEvent
+from somafeedback.devices.events import GapEvent, Notification, SourceEvent, StrapSink, TimelineEvent
 from somafeedback.remote.clock_sync import CLOCK_EVENT
 
 TIMEBASE_EVENT: Final = "remote-timebase"
@@ -55,7 +55,7 @@ class RemoteTimebase:
         if isinstance(event, TimelineEvent) and event.kind == CLOCK_EVENT:  # the host's own, on its clock
             self.sink.event(self._clock_event(event))
             return
-        self._from_client(event.host_ns)
+        self._from_client(event.start_ns if isinstance(event, GapEvent) else event.host_ns)
         self.sink.event(event)
 
     def _from_client(self, host_ns: int) -> None:
