@@ -92,6 +92,23 @@ def relay(tmp_path: Path):
         server.stop()
 
 
+@pytest.fixture
+def threads():
+    """Real-time asyncio loops on their own threads (a practitioner's, a client's): ``threads()`` starts one;
+    all are stopped at the end."""
+    from somafeedback.remote.loop_thread import LoopThread
+
+    started: list[LoopThread] = []
+
+    def start() -> LoopThread:
+        started.append(LoopThread())
+        return started[-1]
+
+    yield start
+    for thread in started:
+        thread.stop()
+
+
 @pytest.fixture(autouse=True)
 def _qt_garbage_collected_on_the_main_thread(request: pytest.FixtureRequest):
     """After each Qt test, collect its cyclic garbage here, on the main thread.

@@ -11,11 +11,12 @@ import asyncio
 import io
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from remote_practitioner import WAIT_S, Kept
 
 from somafeedback.clock import LoopClock, SystemClock, run_in_session_time
 from somafeedback.devices.events import Notification, SourceEvent, TimelineEvent
@@ -35,41 +36,8 @@ from somafeedback.remote.session import RemoteClient, RemoteHost
 from somafeedback.remote.transport import RelayLink
 from somafeedback.sessions.file import SessionWriter, read_session
 
-WAIT_S = 30.0  # s any single wait may take before the test fails
 SESSION_S = 30.0  # s of simulated strap time per test
 SWITCH_AT = 60  # the client changes level at this notification of its strap (about half way)
-
-
-@pytest.fixture
-def threads() -> Iterator[Callable[[], LoopThread]]:
-    started: list[LoopThread] = []
-
-    def start() -> LoopThread:
-        started.append(LoopThread())
-        return started[-1]
-
-    yield start
-    for thread in started:
-        thread.stop()
-
-
-class Ordered:
-    """A StrapSink keeping notifications and events in one list, in order (any one thread)."""
-
-    def __init__(self) -> None:
-        self.items: list[Notification | SourceEvent] = []
-
-    def notification(self, notification: Notification) -> None:
-        self.items.append(notification)
-
-    def event(self, event: SourceEvent) -> None:
-        self.items.append(event)
-
-    def notifications(self) -> list[Notification]:
-        return [i for i in self.items if isinstance(i, Notification)]
-
-    def kinds(self, kind: str) -> list[TimelineEvent]:
-        return [i for i in self.items if isinstance(i, TimelineEvent) and i.kind == kind]
 
 
 class AtNotification:
@@ -88,11 +56,11 @@ class AtNotification:
 
 
 def _share(relay: LocalRelay, tmp_path: Path, threads: Callable[[], LoopThread], level: SharingLevel,
-           switch_to: SharingLevel | None = None) -> tuple[Ordered, RemoteClient, Path]:
+           switch_to: SharingLevel | None = None) -> tuple[Kept, RemoteClient, Path]:
     """A simulated H10 shared at ``level`` (switched at :data:`SWITCH_AT` if asked): what the practitioner got,
     the client, the client's recording. The session's stream is left on the relay (for its store)."""
     host_thread, client_thread = threads(), threads()
-    got = Ordered()
+    got = Kept()
 
     async def start_host() -> tuple[RemoteHost, str]:
         host = RemoteHost(await RelayLink.connect(relay.url), got, clock_every_s=None)
@@ -152,7 +120,7 @@ def _own_metrics(timeline: list[Notification | SourceEvent]) -> list[tuple[int, 
     return rows
 
 
-def _received_metrics(got: Ordered) -> list[tuple[int, dict[str, Any]]]:
+def _received_metrics(got: Kept) -> list[tuple[int, dict[str, Any]]]:
     return [(e.host_ns, _plain({k: v for k, v in e.data.items() if k != "computed_by"})) for e in got.kinds(METRICS_EVENT)]
 
 

@@ -12,7 +12,7 @@ import asyncio
 import math
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,20 +41,6 @@ from somafeedback.sessions.file import SessionWriter, read_session
 WAIT_S = 30.0  # s any single wait may take before the test fails
 PAYLOAD = b"\x00PLAINTEXT-PAYLOAD-7f3a\xff" * 3
 MARKER_TEXT = "MARKER-felt-dizzy-4242"
-
-
-@pytest.fixture
-def threads() -> Iterator[Callable[[], LoopThread]]:
-    """Real-time loops on their own threads (the host's, the client's); stopped at the end."""
-    started: list[LoopThread] = []
-
-    def start() -> LoopThread:
-        started.append(LoopThread())
-        return started[-1]
-
-    yield start
-    for thread in started:
-        thread.stop()
 
 
 class Collector:

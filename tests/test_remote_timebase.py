@@ -4,6 +4,8 @@ by item with an injected clock, checked against the offsets worked out by hand."
 from __future__ import annotations
 
 from somafeedback.devices.events import LinkEvent, LinkState, Notification, SourceEvent, TimelineEvent
+from remote_practitioner import Kept
+
 from somafeedback.live.remote_timebase import BY_CLOCK_CHECK, BY_FIRST_ARRIVAL, TIMEBASE_EVENT, RemoteTimebase
 
 
@@ -19,17 +21,6 @@ class Clock:
 
     def wall_time(self) -> float:
         return 1.7e9 + self.now_s
-
-
-class Kept:
-    def __init__(self) -> None:
-        self.items: list[Notification | SourceEvent] = []
-
-    def notification(self, notification: Notification) -> None:
-        self.items.append(notification)
-
-    def event(self, event: SourceEvent) -> None:
-        self.items.append(event)
 
 
 def _timebase(now_s: float) -> tuple[RemoteTimebase, Kept, list[object]]:

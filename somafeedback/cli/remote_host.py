@@ -82,6 +82,30 @@ def _side(args: argparse.Namespace, link: Any, clock: Any, manifest: dict[str, A
     return _Side(writer, guard, regulation, host, down[0])
 
 
+async def _open(args: argparse.Namespace, auth: Any, printer: Any, manifest: dict[str, Any]) -> tuple[Any, _Side] | int:
+    """Connect to the relay and build the practitioner's side (:func:`_side`); the exit code instead when
+    either fails (said in words)."""
+    import asyncio
+
+    from somafeedback.clock import LoopClock
+    from somafeedback.regulation.exercises import ExerciseError
+    from somafeedback.remote.errors import RelayError
+    from somafeedback.remote.transport import RelayLink
+
+    clock = LoopClock(asyncio.get_running_loop())
+    try:
+        link = await RelayLink.connect(args.relay, auth, clock=clock)
+    except RelayError as error:
+        say(False, {}, f"somafeedback remote host: {relay_failure(error, args)}", error=True)
+        return EXIT_RELAY_FAILED
+    try:
+        return link, _side(args, link, clock, manifest, printer)
+    except ExerciseError as error:
+        say(False, {}, f"somafeedback remote host: {error}", error=True)
+        await link.close()
+        return EXIT_USAGE
+
+
 async def _follow(side: _Side, keeper: Any, duration: float | None) -> tuple[str, BaseException | None]:
     """Keep the session's state saved and pass on what arrives until the client ends, ``duration`` passes or
     Ctrl-C / a stop signal (the client is told); then end the session and remove its saved state. The end
@@ -110,31 +134,21 @@ def run_host(args: argparse.Namespace) -> int:
         return _run_rejoin(args)
     import asyncio
 
-    from somafeedback.clock import LoopClock
     from somafeedback.live.sources import keep_committed
     from somafeedback.live.stream_printer import StreamPrinter
-    from somafeedback.regulation.exercises import ExerciseError
     from somafeedback.remote.codes import PairingError
     from somafeedback.remote.errors import RelayError
     from somafeedback.remote.host_state import StateKeeper, state_folder
-    from somafeedback.remote.transport import RelayLink, shown_url
+    from somafeedback.remote.transport import shown_url
 
     auth = relay_auth(args, "remote host")
     printer = StreamPrinter(json_lines=args.json, metrics=True)
 
     async def main() -> int:
-        clock = LoopClock(asyncio.get_running_loop())
-        try:
-            link = await RelayLink.connect(args.relay, auth, clock=clock)
-        except RelayError as error:
-            say(False, {}, f"somafeedback remote host: {relay_failure(error, args)}", error=True)
-            return EXIT_RELAY_FAILED
-        try:
-            side = _side(args, link, clock, host_manifest(args), printer)
-        except ExerciseError as error:
-            say(False, {}, f"somafeedback remote host: {error}", error=True)
-            await link.close()
-            return EXIT_USAGE
+        opened = await _open(args, auth, printer, host_manifest(args))
+        if isinstance(opened, int):
+            return opened
+        link, side = opened
         host, writer = side.host, side.writer
         reason = "interrupted"
         cancelled: BaseException | None = None
@@ -175,13 +189,11 @@ def _run_rejoin(args: argparse.Namespace) -> int:
     import asyncio
     from dataclasses import replace
 
-    from somafeedback.clock import LoopClock
     from somafeedback.live.sources import keep_committed
     from somafeedback.live.stream_printer import StreamPrinter
-    from somafeedback.regulation.exercises import ExerciseError
     from somafeedback.remote.errors import RelayError
     from somafeedback.remote.host_state import SessionGone, StateKeeper, load_state, newest_state, state_folder
-    from somafeedback.remote.transport import RelayLink, shown_url
+    from somafeedback.remote.transport import shown_url
 
     auth = relay_auth(args, "remote host")
     found = Path(args.rejoin) if args.rejoin else newest_state(state_folder())
@@ -195,18 +207,10 @@ def _run_rejoin(args: argparse.Namespace) -> int:
     printer = StreamPrinter(json_lines=args.json, metrics=True)
 
     async def main() -> int:
-        clock = LoopClock(asyncio.get_running_loop())
-        try:
-            link = await RelayLink.connect(args.relay, auth, clock=clock)
-        except RelayError as error:
-            say(False, {}, f"somafeedback remote host: {relay_failure(error, args)}", error=True)
-            return EXIT_RELAY_FAILED
-        try:
-            side = _side(args, link, clock, host_manifest(args, continues=state.recording), printer)
-        except ExerciseError as error:
-            say(False, {}, f"somafeedback remote host: {error}", error=True)
-            await link.close()
-            return EXIT_USAGE
+        opened = await _open(args, auth, printer, host_manifest(args, continues=state.recording))
+        if isinstance(opened, int):
+            return opened
+        link, side = opened
         reason = "rejoin failed"
         cancelled: BaseException | None = None
         committer: asyncio.Task[None] | None = None
