@@ -6,29 +6,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from manual_clock import ManualClock
+
 from somafeedback.devices.events import Notification
 from somafeedback.sessions.file import SUFFIX, SessionWriter
 
 HR = "00002a37-0000-1000-8000-00805f9b34fb"
-
-
-class ManualClock:
-    """A session clock the test moves by hand (seconds)."""
-
-    def __init__(self, start_wall: float) -> None:
-        self.t, self.start_wall = 0.0, start_wall
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    def now(self) -> float:
-        return self.t
-
-    def now_ns(self) -> int:
-        return round(self.t * 1e9)
-
-    def wall_time(self) -> float:
-        return self.start_wall + self.t
 
 
 def hr_beat(rr_ms: int) -> bytes:

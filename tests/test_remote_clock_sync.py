@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from manual_clock import ManualClock
 
 from somafeedback.devices.events import TimelineEvent
 from somafeedback.remote.clock_sync import (
@@ -25,22 +25,6 @@ from somafeedback.sessions.file import SessionWriter, read_session
 EVENT_FIELDS = ("offset_s", "rtt_s", "uncertainty_s", "samples", "certain")
 
 
-@dataclass
-class FakeClock:
-    """A session clock the test moves by hand."""
-
-    t: float = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    def now_ns(self) -> int:
-        return round(self.t * 1e9)
-
-    def wall_time(self) -> float:
-        return 1_780_000_000.0 + self.t
-
-
 class Link:
     """The practitioner and the client, with true time ``T``: the client's clock reads ``T + offset``."""
 
@@ -48,7 +32,7 @@ class Link:
         self.offset_s = offset_s
         self.rng = random.Random(seed)
         self.forward_base_s, self.back_base_s = forward_base_s, back_base_s
-        self.practitioner, self.client = FakeClock(), FakeClock()
+        self.practitioner, self.client = ManualClock(), ManualClock()
         self.sync = ClockSync(self.practitioner)
         self.true_t = 0.0
 
@@ -163,7 +147,7 @@ def test_a_single_sample_far_off_is_dropped() -> None:
 
 
 def test_a_peer_that_never_answers_gives_no_estimate_and_says_so() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     sync = ClockSync(clock)
     report = sync.report()
     assert report["offset_s"] is None and report["certain"] is False and "waiting" in report["note"]
@@ -186,7 +170,7 @@ def test_a_peer_that_never_answers_gives_no_estimate_and_says_so() -> None:
 
 
 def test_pings_are_due_every_interval() -> None:
-    clock = FakeClock(100.0)
+    clock = ManualClock(100.0)
     sync = ClockSync(clock)
     assert sync.seconds_until_due() == 0.0
     ping = sync.ping_if_due()
@@ -200,7 +184,7 @@ def test_pings_are_due_every_interval() -> None:
         ClockSync(clock, every_s=0)
 
 
-def _answer(sync: ClockSync, clock: FakeClock, t1: float, t2: float, t3: float, changes: dict) -> dict:
+def _answer(sync: ClockSync, clock: ManualClock, t1: float, t2: float, t3: float, changes: dict) -> dict:
     ping = sync.ping_if_due()
     assert ping is not None
     clock.t = t3
@@ -217,7 +201,7 @@ def _answer(sync: ClockSync, clock: FakeClock, t1: float, t2: float, t3: float, 
     (50.0, 50.01, 0.1, {"type": "hello"}, "an answer to no question asked"),
 ])
 def test_absurd_answers_are_rejected(t1: float, t2: float, t3: float, changes: dict, reason: str) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     sync = ClockSync(clock)
     event = _answer(sync, clock, t1, t2, t3, changes)
     assert sync.estimate() is None and event["offset_s"] is None
@@ -225,7 +209,7 @@ def test_absurd_answers_are_rejected(t1: float, t2: float, t3: float, changes: d
 
 
 def test_an_answer_counts_once_and_uses_our_own_send_time() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     sync = ClockSync(clock)
     ping = sync.ping_if_due()
     assert ping is not None
@@ -238,7 +222,7 @@ def test_an_answer_counts_once_and_uses_our_own_send_time() -> None:
 
 
 def test_the_client_answers_only_pings() -> None:
-    clock = FakeClock(7.0)
+    clock = ManualClock(7.0)
     assert answer_ping({"type": "clock-ping", "id": 3, "t0": 1.5}, 6.9, clock) == \
         {"type": "clock-pong", "id": 3, "t0": 1.5, "t1": 6.9, "t2": 7.0}
     for bad in ({"type": "clock-pong", "id": 3, "t0": 1.5}, {"type": "clock-ping", "id": True, "t0": 1.5},
@@ -264,7 +248,7 @@ def test_event_has_every_field_and_records_as_a_timeline_event(tmp_path: Path) -
     assert set(EVENT_FIELDS) <= set(event)
     assert isinstance(event["samples"], int) and isinstance(event["certain"], bool)
     assert event["text"].startswith("clocks")
-    clock = FakeClock(3.0)
+    clock = ManualClock(3.0)
     writer = SessionWriter(tmp_path / "s.session.sqlite", clock, {"client": "Client A", "mode": "recording"})
     writer.event(TimelineEvent(CLOCK_EVENT, clock.now_ns(), clock.wall_time(), event))
     writer.event(TimelineEvent(CLOCK_EVENT, clock.now_ns(), clock.wall_time(), ClockSync(clock).report()))

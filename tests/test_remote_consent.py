@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from manual_clock import ManualClock
 from recording_helpers import AnalysisCollector, record_simulated
 from session_helpers import REPO
 
@@ -202,7 +203,7 @@ def test_every_change_is_an_event_recorded_on_both_sides(tmp_path: Path) -> None
     # recorded as timeline events on each side
     for side, consent in (("client", client), ("practitioner", practitioner)):
         path = tmp_path / f"{side}.session.sqlite"
-        clock = _Clock()
+        clock = ManualClock(5.0)
         writer = SessionWriter(path, clock, {"client": "Client A", "mode": "remote"})
         for data in consent.events:
             writer.event(TimelineEvent(CONSENT_EVENT, clock.now_ns(), clock.wall_time(), data))
@@ -237,12 +238,3 @@ def test_a_state_event_keeps_only_the_band_at_level_state() -> None:
     assert shared_event_data(SharingLevel.STATE, "marker", {"label": "x"}) == {"label": "x"}
 
 
-class _Clock:
-    def now(self) -> float:
-        return 5.0
-
-    def now_ns(self) -> int:
-        return 5_000_000_000
-
-    def wall_time(self) -> float:
-        return 1_780_000_005.0

@@ -20,7 +20,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import given, settings, strategies as st
 from spake2 import SPAKE2_A, SPAKE2_B
 
+from manual_clock import ManualClock
 from session_helpers import run_in_session_time
+
 from somafeedback.clock import LoopClock
 from somafeedback.remote import codes, pairing
 from somafeedback.remote.codes import (
@@ -34,22 +36,6 @@ BOUND_S = 3600.0  # session seconds any one test exchange may take (far beyond e
 CODE = PairingCode(7, "amber", "harbor")
 
 
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.t = now
-
-    def now(self) -> float:
-        return self.t
-
-    def now_ns(self) -> int:
-        return round(self.t * 1e9)
-
-    def wall_time(self) -> float:
-        return 1.7e9 + self.t
-
-
 def run(main: Callable[[], Awaitable[T]]) -> T:
     async def bounded() -> T:
         return await asyncio.wait_for(main(), BOUND_S)
@@ -57,7 +43,7 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
 
 
 def invitation(clock: Any = None, code: PairingCode = CODE) -> Invitation:
-    clock = clock or FakeClock()
+    clock = clock or ManualClock()
     return Invitation(code, clock.now(), clock)
 
 
@@ -129,7 +115,7 @@ def test_relay_subject_hides_the_code_and_is_shared_by_both_sides() -> None:
 
 
 def test_invitation_expires_after_its_lifetime_on_the_injected_clock() -> None:
-    clock = FakeClock(50.0)
+    clock = ManualClock(50.0)
     made = Invitation.create(clock)
     assert made.created_at == 50.0 and made.expires_at == 650.0 and not made.used
     clock.t = 649.9
@@ -285,7 +271,7 @@ def test_a_used_code_is_refused_before_any_exchange() -> None:
 
 
 def test_an_expired_code_is_refused_before_any_exchange() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     invite = invitation(clock)
     clock.t += 600.0
 
@@ -317,7 +303,7 @@ def test_a_code_that_expires_while_the_practitioner_waits() -> None:
 
 
 def test_a_client_arriving_after_expiry_is_told_so() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     invite = invitation(clock)
 
     async def main() -> tuple[Any, Any]:

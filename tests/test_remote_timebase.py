@@ -3,29 +3,16 @@ by item with an injected clock, checked against the offsets worked out by hand."
 
 from __future__ import annotations
 
-from somafeedback.devices.events import LinkEvent, LinkState, Notification, SourceEvent, TimelineEvent
+from manual_clock import ManualClock
 from remote_practitioner import Kept
 
+from somafeedback.devices.events import LinkEvent, LinkState, Notification, TimelineEvent
 from somafeedback.live.remote_timebase import BY_CLOCK_CHECK, BY_FIRST_ARRIVAL, TIMEBASE_EVENT, RemoteTimebase
-
-
-class Clock:
-    def __init__(self, now_s: float) -> None:
-        self.now_s = now_s
-
-    def now(self) -> float:
-        return self.now_s
-
-    def now_ns(self) -> int:
-        return round(self.now_s * 1e9)
-
-    def wall_time(self) -> float:
-        return 1.7e9 + self.now_s
 
 
 def _timebase(now_s: float) -> tuple[RemoteTimebase, Kept, list[object]]:
     kept, calls = Kept(), []
-    timebase = RemoteTimebase(kept, Clock(now_s), lambda offset: calls.append(("fix", offset)),
+    timebase = RemoteTimebase(kept, ManualClock(now_s), lambda offset: calls.append(("fix", offset)),
                               lambda: calls.append("opened"))
     return timebase, kept, calls
 

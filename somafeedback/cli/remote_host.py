@@ -176,10 +176,7 @@ def run_host(args: argparse.Namespace) -> int:
                 writer.path.unlink(missing_ok=True)  # nothing was recorded: leave no empty session behind
             await link.close()
         printer.flush()
-        code = _saved(args, side, reason)
-        if cancelled is not None:
-            raise cancelled  # the command's exit says which signal stopped it
-        return code
+        return _saved(args, side, reason, cancelled)
 
     return run_loop(main, speed=1.0, simulated=False)
 
@@ -237,16 +234,14 @@ def _run_rejoin(args: argparse.Namespace) -> int:
                 side.writer.path.unlink(missing_ok=True)  # nothing of the session was recorded
             await link.close()
         printer.flush()
-        code = _saved(args, side, reason)
-        if cancelled is not None:
-            raise cancelled  # the command's exit says which signal stopped it
-        return code
+        return _saved(args, side, reason, cancelled)
 
     return run_loop(main, speed=1.0, simulated=False)
 
 
-def _saved(args: argparse.Namespace, side: _Side, reason: str) -> int:
-    """The host's last line: where the session is saved and what the session counted; the exit code."""
+def _saved(args: argparse.Namespace, side: _Side, reason: str, cancelled: BaseException | None = None) -> int:
+    """The host's last line: where the session is saved and what the session counted; the exit code (or
+    ``cancelled`` raised, so the command's exit says which signal stopped it)."""
     if side.guard.failure is not None:
         say(False, {}, f"somafeedback remote host: the recording stopped: {side.guard.failure}", error=True)
         return EXIT_RECORDING_FAILED
@@ -260,4 +255,6 @@ def _saved(args: argparse.Namespace, side: _Side, reason: str) -> int:
         f"{host.consent.level if host.consent.confirmed else 'nothing (never confirmed)'}; "
         f"{down.sent} cues and pacer changes sent to the client"
         + (f", {down.unavailable} could not be sent" if down.unavailable else "") + ")")
+    if cancelled is not None:
+        raise cancelled
     return EXIT_OK
