@@ -3,7 +3,7 @@ help order; each command group declares its own options) and ``main``, which par
 chosen command and turns Ctrl-C and a closed pipe into exit codes.
 
 The commands live by group: ``strap_commands`` (scan, stream, record, scenarios),
-``reading_commands`` (analyze, replay, sessions), ``file_commands`` (import, export) and
+``reading_commands`` (analyze, replay, sessions), ``synchrony_command`` (synchrony), ``file_commands`` (import, export) and
 ``regulation_commands`` (session, exercises), ``remote_commands`` (relay, remote host/join); the options they share are in ``options`` and what
 they share when they run (exit codes, the asyncio loop, LSL) in ``running``.
 
@@ -21,7 +21,7 @@ from typing import Any
 
 from somafeedback import __version__
 
-from . import file_commands, reading_commands, regulation_commands, remote_commands, strap_commands
+from . import file_commands, reading_commands, regulation_commands, remote_commands, strap_commands, synchrony_command
 from .running import EXIT_INTERRUPTED, EXIT_OK
 
 
@@ -44,6 +44,7 @@ def build_parser(extra_commands: Callable[[Any], None] | None = None) -> argpars
     strap_commands.add_record(commands)
     reading_commands.add_replay(commands)
     reading_commands.add_sessions(commands)
+    synchrony_command.add_synchrony(commands)
     file_commands.add_import(commands)
     file_commands.add_export(commands)
     regulation_commands.add_session(commands)

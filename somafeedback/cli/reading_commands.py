@@ -100,9 +100,7 @@ def _analyze(args: argparse.Namespace) -> int:
     RR file starts fast."""
     from somafeedback.reports.analysis_summary import print_series, print_summary
 
-    path = Path(args.path).expanduser()
-    is_id = not path.exists() and not {os.sep, "/"} & set(args.path)  # a session id, or a file in the library
-    is_session = is_id or str(path).endswith(SESSION_SUFFIX) or _is_sqlite(path)
+    path, is_id, is_session = recording_kind(args.path)
     series = _session_series(args, path, is_id) if is_session else _rr_series(args)
     if series is None:
         return EXIT_USAGE
@@ -112,6 +110,13 @@ def _analyze(args: argparse.Namespace) -> int:
     else:
         print_summary(series, as_json=args.json, progress=bar, full=args.full, conventions=args.conventions)
     return EXIT_OK
+
+
+def recording_kind(text: str) -> tuple[Path, bool, bool]:
+    """(path, is it a session id?, is it a session?) of what the user typed: an RR file, a session file or id."""
+    path = Path(text).expanduser()
+    is_id = not path.exists() and not {os.sep, "/"} & set(text)  # a session id, or a file in the library
+    return path, is_id, is_id or str(path).endswith(SESSION_SUFFIX) or _is_sqlite(path)
 
 
 def _rr_series(args: argparse.Namespace) -> RRSeries | None:

@@ -32,6 +32,7 @@ class SessionSeries:
     format: str = "session"
     beat_source: str = ""  # where the beats came from, e.g. "ECG R-peaks (812 beats) + strap RR (40 beats)"
     strap_id: str = ""
+    wall_offset_s: float | None = None  # add to a beat time to get Unix seconds (None: the start was not recorded)
 
 
 def session_series(path: Path, strap_id: str | None = None) -> SessionSeries:
@@ -48,4 +49,13 @@ def session_series(path: Path, strap_id: str | None = None) -> SessionSeries:
     if session.ended_unexpectedly:
         notes.append("the recording ended unexpectedly (it was not closed)")
     return SessionSeries(chosen.rr_ms, chosen.t_s, chosen.segments, np.array(chosen.flagged, dtype=bool), path,
-                         tuple(notes), beat_source=chosen.beat_source, strap_id=chosen.strap_id)
+                         tuple(notes), beat_source=chosen.beat_source, strap_id=chosen.strap_id,
+                         wall_offset_s=_wall_offset(session.manifest))
+
+
+def _wall_offset(manifest: dict) -> float | None:
+    """Unix seconds minus session seconds, from the recorded start (wall clock and host clock together)."""
+    wall, host_ns = manifest.get("started_wall"), manifest.get("started_host_ns")
+    if not isinstance(wall, (int, float)) or not isinstance(host_ns, int):
+        return None
+    return float(wall) - host_ns / 1e9
