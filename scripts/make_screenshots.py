@@ -212,8 +212,8 @@ def _report_page(app, folder: Path) -> None:  # type: ignore[no-untyped-def]
 
 
 def _remote_home(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
-    """The client's join dialog (code typed, the levels shown) and the home session page sharing with a
-    practitioner who sent a cue: a local relay, a practitioner in this process, the simulated strap."""
+    """The client's join dialog (code typed, the levels shown), the home session page sharing with a
+    practitioner who sent a cue and its "Change what I share…" dialog: a local relay, a practitioner in this process, the simulated strap."""
     from somafeedback.devices.events import TimelineEvent
     from somafeedback.live.engine import Engine, EngineOptions, EngineSource
     from somafeedback.remote.downlink import down_message
@@ -259,6 +259,11 @@ def _remote_home(app, exercises, folder: Path) -> None:  # type: ignore[no-untyp
         _pump(app, 30, lambda: home.remote_page.client_screen.current_exercise() is not None)
         _pump(app, 1.5)
         home.grab().save(str(OUT / "remote-home-session.png"))
+        home.remote_page.change_button.click()  # "Change what I share…": the level in force checked
+        _pump(app, 0.5)
+        assert home.remote_page.change_dialog is not None
+        home.remote_page.change_dialog.grab().save(str(OUT / "remote-change-sharing.png"))
+        home.remote_page.change_dialog.accept()
         home.close()  # leaves the session: the recording is saved
         host_loop.submit(host.end()).result(30)
         host_loop.submit(host.link.close()).result(30)

@@ -12,15 +12,17 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6 import QtCore  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from remote_practitioner import Practitioner  # noqa: E402
-from somafeedback.devices.events import TimelineEvent  # noqa: E402
+from remote_practitioner import Kept, Practitioner  # noqa: E402
+from somafeedback.devices.events import Notification, TimelineEvent  # noqa: E402
+from somafeedback.live.analysis import pacer_from_data  # noqa: E402
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
 from somafeedback.regulation.exercises import load_exercises  # noqa: E402
-from somafeedback.remote.consent import SharingLevel  # noqa: E402
+from somafeedback.remote.consent import CONSENT_EVENT, METRICS_EVENT, SharingLevel  # noqa: E402
 from somafeedback.remote.downlink import REMOTE_CUE_EVENT, down_message  # noqa: E402
+from somafeedback.remote.messages import PacerSettings as PacerDown  # noqa: E402
 from somafeedback.remote.relay import LocalRelay  # noqa: E402
 from somafeedback.ui.chimes import Chimes  # noqa: E402
 from somafeedback.ui.home_window import HomeWindow  # noqa: E402
@@ -83,6 +85,15 @@ def test_the_client_joins_checks_the_words_shares_and_answers_from_the_home_wind
                     timeout=WAIT_MS)
     assert screen.current_exercise() is None
 
+    practitioner.send(PacerDown({"running": True, "inhale_s": 4.0, "exhale_s": 6.0, "hold_in_s": 0.0,
+                                 "hold_out_s": 0.0}))  # the pacer alone: the very one the engine measures
+    qtbot.waitUntil(screen.pacer_visible, timeout=WAIT_MS)
+    practitioner.sink.until(lambda s: bool(s.kinds("pacer")))
+    (sent_up,) = practitioner.sink.kinds("pacer")
+    assert pacer_from_data(sent_up.data).changes == screen.pacer_widget().pacer().changes  # type: ignore[union-attr]
+    practitioner.send(PacerDown({"running": False}))
+    qtbot.waitUntil(lambda: not screen.pacer_visible(), timeout=WAIT_MS)
+
     QTest.mouseClick(page.pause_button, LEFT)
     qtbot.waitUntil(lambda: "paused" in page.status_shown() and practitioner.host.consent.paused, timeout=WAIT_MS)
     assert page.pause_button.text() == "Resume sharing"
@@ -106,3 +117,47 @@ def test_a_malformed_code_is_refused_in_words_before_any_network(qtbot, window: 
     QTest.mouseClick(dialog.join_button, LEFT)
     assert dialog.current_page() == "form" and dialog.form_message_text().startswith("This code could not be read")
     assert "Traceback" not in dialog.form_message_text() and window.remote_page.engine is None
+
+
+def test_the_client_changes_what_is_shared_during_the_session(
+        qtbot, window: HomeWindow, practitioner: Practitioner, relay: LocalRelay) -> None:
+    QTest.mouseClick(window.join_remote_button, LEFT)
+    dialog = window.remote_dialog
+    assert dialog is not None
+    QTest.keyClicks(dialog.relay_edit, relay.url)
+    QTest.keyClicks(dialog.code_edit, str(practitioner.code))
+    _click_radio(dialog.level_buttons[SharingLevel.BEATS])
+    QTest.mouseClick(dialog.join_button, LEFT)
+    qtbot.waitUntil(lambda: dialog.current_page() in ("check", "failed"), timeout=WAIT_MS)
+    QTest.mouseClick(dialog.start_button, LEFT)
+    page, sink = window.remote_page, practitioner.sink
+    sink.until(lambda s: len(s.notifications()) >= 3)
+    qtbot.waitUntil(lambda: page.status_shown().endswith("your state, measures and heartbeats."), timeout=WAIT_MS)
+
+    QTest.mouseClick(page.change_button, LEFT)
+    change = page.change_dialog
+    assert change is not None and change.choice.chosen_level() == SharingLevel.BEATS  # the level in force
+    _click_radio(change.choice.level_buttons[SharingLevel.METRICS])  # applies at once
+    sink.until(lambda s: len(s.kinds(METRICS_EVENT)) >= 3)
+    qtbot.waitUntil(lambda: page.status_shown().endswith("your state and measures."), timeout=WAIT_MS)
+    _click_radio(change.choice.level_buttons[SharingLevel.RAW])
+    sink.until(lambda s: len([i for i in s.items[_chose(s, "raw"):] if isinstance(i, Notification)]) >= 3)
+    qtbot.waitUntil(lambda: page.status_shown().endswith("everything from your strap."), timeout=WAIT_MS)
+    at_metrics = sink.items[_chose(sink, "metrics"):_chose(sink, "raw")]
+    assert not [i for i in at_metrics if isinstance(i, Notification)]  # no heartbeat left at metrics
+    assert [i for i in at_metrics if getattr(i, "kind", None) == METRICS_EVENT]
+    assert practitioner.host.consent.level == SharingLevel.RAW
+    QTest.mouseClick(change.close_button, LEFT)
+    assert page.change_dialog is None or not page.change_dialog.isVisible()
+
+
+def _chose(sink: Kept, level: str) -> int:
+    """Where in what the practitioner received the client chose ``level`` (its remote-consent event; the end
+    when not yet)."""
+    return next((n for n, i in enumerate(sink.items) if isinstance(i, TimelineEvent) and i.kind == CONSENT_EVENT
+                 and i.data.get("change") == "chose" and i.data.get("level") == level), len(sink.items))
+
+
+def _click_radio(button: QtWidgets.QRadioButton) -> None:
+    """A click on the radio button's circle (its middle may lie beyond its words, where a click does nothing)."""
+    QTest.mouseClick(button, LEFT, pos=QtCore.QPoint(8, button.height() // 2))

@@ -157,3 +157,74 @@ def test_at_metrics_the_home_engine_sends_its_own_measures_not_the_straps_data(
         assert event.data["computed_by"] == "client"
         assert event.data["rr_ms"] == mine.rr_ms and event.data["rmssd_ms"] == mine.time.rmssd_ms
     assert sink.notifications() == []  # no heartbeat left the client's computer
+
+
+def test_the_practitioners_pacer_becomes_the_clients_own_measured_and_sent_up(
+        tmp_path: Path, practitioner: Practitioner, relay: LocalRelay) -> None:
+    from somafeedback.live.analysis import PACER_EVENT as SHOWN
+    from somafeedback.live.engine import StrapOutput
+    from somafeedback.remote.messages import PacerSettings as Down
+    from somafeedback.signals.pacer_following import FollowingEstimate
+
+    engine = Engine(EngineSource(simulate="slow-breathing", speed=3.0, seed=5, simulated_model="h10"),
+                    EngineOptions(mode="home", record_to=tmp_path))
+    engine.start()
+    try:
+        drained = Drained(engine)
+        engine.join_remote(relay.url, str(practitioner.code), "beats")
+        assert drained.wait_for(lambda e: e.kind in (PAIRED_EVENT, FAILED_EVENT)).kind == PAIRED_EVENT
+        engine.remote_confirm()
+        practitioner.send(Down({"running": True, "inhale_s": 4.0, "exhale_s": 6.0, "hold_in_s": 0.0,
+                                "hold_out_s": 0.0}))
+        arrived = drained.wait_for(kind(PACER_EVENT))
+        shown = drained.wait_for(kind(SHOWN))  # the client's own pacer, started when the breath arrived
+        (start,) = shown.data["changes"]
+        assert (start["inhale_s"], start["exhale_s"]) == (4.0, 6.0) and start["at_s"] == arrived.host_ns / 1e9
+        followed: list[FollowingEstimate] = []
+        deadline = time.monotonic() + WAIT_S
+        while not followed and time.monotonic() < deadline:  # the client's analysis follows the breathing
+            followed = [i.output for i in engine.drain()
+                        if isinstance(i, StrapOutput) and isinstance(i.output, FollowingEstimate)]
+            time.sleep(POLL_S)
+        assert followed and followed[0].pacer_bpm == 6.0
+        practitioner.sink.until(lambda s: bool(s.kinds(SHOWN)))  # gone up like any event, on the client's clock
+        assert practitioner.sink.kinds(SHOWN)[0].data == shown.data
+        practitioner.send(Down({"running": False}))
+        drained.wait_for(lambda e: e.kind == SHOWN and not e.data["running"])
+        practitioner.sink.until(lambda s: len(s.kinds(SHOWN)) == 2)
+    finally:
+        engine.stop(2 * WAIT_S)
+    recorded = [e for e in read_session(engine.recording).timeline  # type: ignore[arg-type]
+                if isinstance(e, TimelineEvent) and e.kind in (SHOWN, PACER_EVENT)]
+    assert [(e.kind, e.data["running"]) for e in recorded] == [
+        (PACER_EVENT, True), (SHOWN, True), (PACER_EVENT, False), (SHOWN, False)]  # each once: nothing looped
+
+
+def test_a_cue_that_comes_down_while_the_engine_closes_is_still_recorded(
+        engine: Engine, practitioner: Practitioner, relay: LocalRelay) -> None:
+    import asyncio
+
+    from somafeedback.remote.messages import Cue
+
+    drained = Drained(engine)
+    engine.join_remote(relay.url, str(practitioner.code), "raw")
+    assert drained.wait_for(lambda e: e.kind in (PAIRED_EVENT, FAILED_EVENT)).kind == PAIRED_EVENT
+    link = engine._client_link
+    cue = down_message(TimelineEvent("cue", 1, 2.0, {"action": "pushed", "cue_id": None, "kind": "manual",
+                                                      "exercise": None, "text": "late words"}))
+    assert isinstance(cue, Cue)
+
+    async def down_while_closing() -> bool:
+        """On the relay loop: once the end began (the engine thread waits in close), a cue comes down."""
+        deadline = time.monotonic() + WAIT_S
+        while link.client is not None and time.monotonic() < deadline:
+            await asyncio.sleep(0)  # every turn of the relay loop: the end's first await comes next
+        link._on_down(cue)  # as the RemoteClient hands a down message it opened
+        return link.client is None
+
+    arrived = link.relay_loop.submit(down_while_closing())
+    engine.stop(2 * WAIT_S)
+    assert arrived.result(0)  # it came down while the engine was closing the link
+    recorded = read_session(engine.recording)  # type: ignore[arg-type]
+    assert [e.data["text"] for e in recorded.timeline if isinstance(e, TimelineEvent)
+            and e.kind == REMOTE_CUE_EVENT] == ["late words"]

@@ -2,7 +2,7 @@
 
 Pages: *form* (the relay address the practitioner gave, remembered; the code as read out, checked with
 :func:`~somafeedback.remote.codes.parse_code` before any network; four sharing levels with their
-descriptions, those the core cannot share yet disabled with a "not possible yet" tooltip), *connecting*,
+descriptions: :class:`~ui.remote_sharing.LevelChoice`), *connecting*,
 *check* (the words the practitioner should see, "Start sharing" / "Not now") and *failed* (the reason in
 words, "Try again"). The dialog only asks: the window joins (signal ``join_requested``) and tells it
 the outcome (:meth:`show_paired`, :meth:`show_failed`).
@@ -17,7 +17,9 @@ from typing import Final
 from PySide6 import QtCore, QtWidgets
 
 from somafeedback.remote.codes import PairingError, parse_code
-from somafeedback.remote.consent import DEFAULT_REQUEST, DESCRIPTIONS, SharingLevel
+from somafeedback.remote.consent import DEFAULT_REQUEST, SharingLevel
+
+from .remote_sharing import LevelChoice
 
 TITLE: Final = "Join my practitioner's session"
 RELAY_LABEL: Final = "The relay address your practitioner gave you"
@@ -32,8 +34,6 @@ NOT_NOW_LABEL: Final = "Not now"
 AGAIN_LABEL: Final = "Try again"
 NO_RELAY_TEXT: Final = "Please enter the relay address your practitioner gave you."
 BAD_CODE_TEXT: Final = "This code could not be read: {reason}. Please check it with your practitioner."
-LEVEL_TITLES: Final = {SharingLevel.STATE: "Only how I am doing", SharingLevel.METRICS: "My measures",
-                       SharingLevel.BEATS: "Every heartbeat", SharingLevel.RAW: "Everything from my strap"}
 PAGES: Final = ("form", "connecting", "check", "failed")
 
 
@@ -67,18 +67,9 @@ class RemoteJoinDialog(QtWidgets.QDialog):
         self.code_edit = QtWidgets.QLineEdit()
         self.code_edit.returnPressed.connect(self._join)
         layout.addWidget(self.code_edit)
-        share = QtWidgets.QGroupBox(SHARE_LABEL)
-        share_layout = QtWidgets.QVBoxLayout(share)
-        self.level_buttons: dict[SharingLevel, QtWidgets.QRadioButton] = {}
-        for level in SharingLevel:
-            button = QtWidgets.QRadioButton(LEVEL_TITLES[level])
-            description = QtWidgets.QLabel(DESCRIPTIONS[level])
-            description.setWordWrap(True)
-            description.setIndent(24)
-            button.setChecked(level == DEFAULT_REQUEST)
-            share_layout.addWidget(button)
-            share_layout.addWidget(description)
-            self.level_buttons[level] = button
+        share = LevelChoice(SHARE_LABEL, DEFAULT_REQUEST)
+        self.level_buttons = share.level_buttons
+        self.level_choice = share
         layout.addWidget(share)
         self.form_message = QtWidgets.QLabel()
         self.form_message.setWordWrap(True)
@@ -133,7 +124,7 @@ class RemoteJoinDialog(QtWidgets.QDialog):
         return PAGES[self.pages.currentIndex()]
 
     def chosen_level(self) -> SharingLevel:
-        return next(level for level, button in self.level_buttons.items() if button.isChecked())
+        return self.level_choice.chosen_level()
 
     def form_message_text(self) -> str:
         return self.form_message.text()

@@ -248,6 +248,7 @@ class Engine:
         self.clock: OffsetClock | None = None
         self._pacer_data: dict[str, Any] = pacer_event_data(None)  # the latest pacer event's data (engine thread)
         self.remote: Any = None  # the RemoteHostSource of a remote session (engine thread)
+        self._remote_pacer: Pacer | None = None  # the pacer a practitioner's session shows the client (engine thread)
 
     # -- life -----------------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> None:
@@ -359,16 +360,15 @@ class Engine:
         event (recorded, published, and read by the analysis, which then measures how the
         breathing follows it). Call it again after the pacer's settings change.
         """
-        data = pacer_event_data(pacer)
+        self.call(self._pacer_changed, pacer_event_data(pacer))
 
-        def add() -> None:
-            if data == self._pacer_data:
-                return
-            self._pacer_data = data
-            clock = self._clock()
-            self._practitioner_event(TimelineEvent(PACER_EVENT, clock.now_ns(), clock.wall_time(), data))
-
-        self.call(add)
+    def _pacer_changed(self, data: dict[str, Any]) -> None:
+        """A ``pacer`` event with ``data`` when it differs from the last one (engine thread)."""
+        if data == self._pacer_data:
+            return
+        self._pacer_data = data
+        clock = self._clock()
+        self._practitioner_event(TimelineEvent(PACER_EVENT, clock.now_ns(), clock.wall_time(), data))
 
     def add_event(self, kind: str, /, **data: Any) -> None:
         """A marker, note or pushed cue, stamped with the engine's clock, on the session's timeline.
@@ -425,10 +425,20 @@ class Engine:
 
             assert self._loop is not None
             if self._client_link is None:
-                self._client_link = RemoteClientLink(self._loop, self._clock(), self._sink.event, self._push)
+                self._client_link = RemoteClientLink(self._loop, self._clock(), self._remote_record, self._push)
             self._client_link.join(relay_url, code, level, step_timeout_s)
 
         self.call(join)
+
+    def _remote_record(self, event: SourceEvent, share: bool) -> None:
+        """An event of the client's remote link (engine thread): into the sink; the practitioner's pacer
+        (``remote-pacer``) becomes the pacer the client sees, a ``pacer`` event as :meth:`set_pacer` makes."""
+        from .remote_client_link import PACER_EVENT as REMOTE_PACER, pacer_after
+
+        self._sink.event(event, share)
+        if isinstance(event, TimelineEvent) and event.kind == REMOTE_PACER:
+            self._remote_pacer = pacer_after(self._remote_pacer, event)
+            self._pacer_changed(pacer_event_data(self._remote_pacer))
 
     def remote_confirm(self) -> None:
         self.call(lambda: self._client_link and self._client_link.confirm())
@@ -551,7 +561,8 @@ class Engine:
                 await self._fleet.close()
                 self.session.finish()  # blocks still waiting for their rest after, into the recording
                 if self._client_link is not None:  # what is queued is sent, the practitioner is told (bounded)
-                    self._client_link.close()
+                    self._client_link.close()  # blocks until the relay loop stopped: nothing more is handed over
+                    await asyncio.sleep(0)  # what it handed over (a cue come down meanwhile) is recorded first
                 self._close_recording()
 
     # -- recording (the loop's thread) ---------------------------------------------------------------

@@ -15,8 +15,14 @@ real-time loop of its own (:class:`~somafeedback.remote.loop_thread.LoopThread`)
   on the relay loop) come back into the engine's sink on the engine loop: recorded and shown;
 * down: a cue becomes a ``remote-cue`` event (:func:`~somafeedback.remote.downlink.received_event`),
   pacer settings a ``remote-pacer`` event {"running", breath fields}, the practitioner's end a
-  ``remote-ended`` event {"reason"}: sharing stops, the strap and the recording go on;
-* ``leave`` (or the engine's end): what is queued is sent and the practitioner is told.
+  ``remote-ended`` event {"reason"}: sharing stops, the strap and the recording go on. The engine turns
+  each ``remote-pacer`` into the pacer the client sees (:func:`pacer_after`: started, retimed or stopped at
+  the client's time) and records it as its own ``pacer`` event, so both analyses measure the following;
+  that ``pacer`` event goes up like any event and never comes down again (only the practitioner's own
+  events are sent down);
+* ``leave`` (or the engine's end): what is queued is sent and the practitioner is told. Every down message
+  handed to the engine loop before the relay loop stopped is recorded before the recording closes (the
+  engine yields to its loop once after :meth:`RemoteClientLink.close`).
 
 Threads: commands from any thread; ``record`` runs on the engine loop (``call_soon_threadsafe``), the
 RemoteClient on the relay loop. ``close`` blocks (bounded) and must not run on the relay loop.
@@ -45,6 +51,10 @@ from somafeedback.remote.session_client import RemoteClient
 from somafeedback.remote.session_control import check_level
 from somafeedback.remote.session_side import DRAIN_TIMEOUT_S
 from somafeedback.remote.transport import RelayLink
+from somafeedback.regulation.pacer import Pacer
+from somafeedback.regulation.pacer import PacerSettings as Breath
+
+from .analysis import pacer_event_data, pacer_from_data
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +67,31 @@ LEFT_REASON: Final = "the client left the session"
 CLOSE_GRACE_S: Final = 5.0  # s beyond the drain bound that closing waits for the relay loop
 UNEXPECTED_TEXT: Final = "joining did not work ({error}): check the relay address and ask for a new code"
 
+BREATH_FIELDS: Final = ("inhale_s", "exhale_s", "hold_in_s", "hold_out_s")  # a remote-pacer event's breath (s)
+
 Record = Callable[[SourceEvent, bool], None]  # (event, share): into the engine's sink, on the engine loop
+
+
+def pacer_after(current: Pacer | None, event: TimelineEvent) -> Pacer | None:
+    """The pacer the client sees after the ``remote-pacer`` ``event`` (any thread, pure): None when it stops;
+    a running pacer takes the new breath phase-continuously from the event's time; else one starts (an inhale)
+    then. A breath this version cannot read leaves ``current`` as it is. ``current`` is never changed."""
+    if not event.data.get("running"):
+        return None
+    try:
+        breath = Breath(*(float(event.data[name]) for name in BREATH_FIELDS))
+    except (KeyError, TypeError, ValueError):
+        return current
+    at_s = event.host_ns / 1e9
+    if current is None:
+        return Pacer(breath, at_s)
+    if breath == current.settings:
+        return current
+    retimed = pacer_from_data(pacer_event_data(current))  # a copy: the pacer already recorded stays as it was
+    if retimed is None:
+        return Pacer(breath, at_s)
+    retimed.set_settings(breath, max(at_s, current.changes[-1][0]))
+    return retimed
 
 
 class RemoteClientLink:
@@ -186,8 +220,7 @@ class RemoteClientLink:
                 return
             data: dict[str, Any] = {"running": breath is not None}
             if breath is not None:
-                data.update(inhale_s=breath.inhale_s, exhale_s=breath.exhale_s, hold_in_s=breath.hold_in_s,
-                            hold_out_s=breath.hold_out_s)
+                data.update({name: getattr(breath, name) for name in BREATH_FIELDS})
             self._to_engine(self._event(PACER_EVENT, data))
         elif isinstance(message, SessionEnded):
             self.sharing = False
