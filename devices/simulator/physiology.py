@@ -34,6 +34,12 @@ clipped to 300..2000 ms and rounded to integer ticks. All parameters are the ble
   time constant 40 s), which gives the 10-s HR means a realistic spread. The breath-linked
   and noise terms are scaled by ``v = exp(-0.06 * drift)``: when HR wanders up, variability
   falls a little (HR and RMSSD are coupled), so 60-s RMSSD windows vary like real ones.
+* A dyad person (a scenario with ``coupling``, see :mod:`.dyad`) replaces ``drift(t)`` by its
+  slow fluctuation: its own drift plus its own 2.5-s slow wave, mixed in coupled spans with a
+  process shared with the other person (lagged for the follower), and breathes with any shared
+  pacer, pulled toward the pacer's phase (see :mod:`.coupling`). Both come from seeded
+  processes on a fixed time grid, so the slicing rule below still holds. A lone heart
+  (``coupling`` None) is unchanged.
 
 States and blending
 -------------------
@@ -67,6 +73,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from .beat_faults import ECTOPIC_FRACTION, EXTRA_SPLIT
+from .coupling import pull_hz
 from .state_params import BREATHING_BPM_MAX, BREATHING_BPM_MIN, STATES, StateParams
 
 if TYPE_CHECKING:
@@ -180,6 +187,8 @@ class HeartModel:
 
         self._faults: deque[tuple[float, str]] = deque(self._schedule_faults())
         self._fault_times: tuple[tuple[float, str], ...] = tuple(self._faults)
+        # a dyad person: shared slow fluctuation and pacer (see .coupling); None keeps a lone heart unchanged
+        self._coupling = None if scenario.coupling is None else scenario.coupling.start(self._seed)
 
     # ------------------------------------------------------------------ public API
 
@@ -262,7 +271,7 @@ class HeartModel:
         eases into (10 s time constant).
         """
         p = self._scenario_params(t_s)
-        bpm = self._override_at(t_s)
+        bpm = self._breathing_held_at(t_s)
         if bpm is None:
             return p
         return self._with_breathing(p, bpm)
@@ -278,6 +287,14 @@ class HeartModel:
             w = smoothstep((t_s - ph.at_s) / ph.ramp_s) if ph.ramp_s > 0 else 1.0
             p = p.blend(target, w)
         return p
+
+    def _breathing_held_at(self, t_s: float) -> float | None:
+        """The breathing rate held by an override, else by a dyad's shared pacer, else None."""
+        bpm = self._override_at(t_s)
+        if bpm is None and self._coupling is not None:
+            pacer = self._coupling.pacer_at(t_s)
+            bpm = None if pacer is None else pacer.bpm
+        return bpm
 
     def _override_at(self, t_s: float) -> float | None:
         bpm: float | None = None
@@ -320,7 +337,7 @@ class HeartModel:
         rng = self._phys_rng
         t = self._start_s + self._gen_ticks / TICKS_PER_S
         p = self._scenario_params(t)
-        override = self._override_at(t)
+        override = self._breathing_held_at(t)
         if override is None:
             rate_bpm, gain_target, cv = p.breathing_bpm, 1.0, p.breath_cv
         else:
@@ -328,7 +345,10 @@ class HeartModel:
             gain_target = rsa_gain(override, p.breathing_bpm)
             cv = 0.5 * p.breath_cv  # following a pacer is more regular
 
-        drift = p.drift_bpm * self._drift
+        if self._coupling is None:
+            drift = p.drift_bpm * self._drift
+        else:  # a dyad person: own drift and slow wave, mixed with the shared one in coupled spans
+            drift = self._coupling.slow_bpm(t, self._drift, p.drift_bpm)
         hr = max(25.0, p.hr_bpm + drift)
         vagal = math.exp(-VAGAL_COUPLING * drift)  # faster wander, less variability
         rsa_amp = 0.5 * p.rsa_ms * self._gain * self._breath_depth * vagal
@@ -344,6 +364,10 @@ class HeartModel:
 
         phase0, whole_cycles = self._phase, self._whole_cycles
         rate_hz = rate_bpm / 60.0 * self._breath_rate_factor
+        coupling = self._coupling
+        pacer = None if coupling is None or self._override_at(t) is not None else coupling.pacer_at(t)
+        if pacer is not None:  # breathing with a shared pacer: pulled toward its phase
+            rate_hz = max(0.5 * rate_hz, rate_hz + pull_hz(pacer, t, phase0))
         self._phase = phase0 + rate_hz * dt
         if self._phase >= 1.0:  # a new breath began
             self._whole_cycles += math.floor(self._phase)

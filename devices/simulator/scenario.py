@@ -35,19 +35,66 @@ beats go on); ``pmd_stop`` only affects a strap that streams raw ECG/acceleratio
 Every problem raises :class:`ScenarioError` naming the file and the field, e.g.
 ``calm.toml: phase[2].state: unknown state 'anxious' (known: ...)``; ``phase[i]`` and
 ``fault[i]`` count the ``[[phase]]`` / ``[[fault]]`` blocks from 0.
+
+Dyads: two people whose heart rates move together
+-------------------------------------------------
+A dyad file holds two people, the client (strap1) and the practitioner (strap2), each with
+their own phases, faults and seed, plus the spans where their slow heart-rate fluctuations are
+coupled, and any pacer both breathe with (checked by :mod:`.dyad_format`, run by :mod:`.coupling`)::
+
+    name = "my-dyad"
+    description = "..."
+    duration = "20:00"                # both people
+    seed = 21                         # the shared slow process the coupling draws from
+
+    [people.client]                   # and [people.practitioner]: both are needed
+    seed = 1                          # this person's own beats
+    slow_wave_bpm = 4.5               # optional: SD of this person's slow heart-rate wave (0..10 bpm)
+    [[people.client.phase]]           # phases and faults exactly as above
+    at = 0
+    state = "settled"
+
+    [[coupling]]                      # spans never overlap (nor come within a lag of each other)
+    at = "3:00"
+    duration = "4:00"
+    leader = "practitioner"           # client | practitioner; the other one follows
+    lag_s = 2                         # the follower's slow HR shows the leader's this much later (0..10 s)
+    strength = 0.7                    # 0..1: correlation of the two slow fluctuations at full ramp
+    sign = "in-phase"                 # in-phase | anti-phase (optional, default in-phase)
+    ramp = 30                         # optional: seconds to ease in and out (default 30)
+
+    [[pacer]]                         # optional: both breathe with one pacer (entrainment)
+    at = "5:00"
+    duration = "6:00"
+    bpm = 6
+
+Errors name the field the same way, e.g. ``d.toml: people.client: phase[0].state: ...`` or
+``d.toml: coupling[1].leader: ...``. :func:`load_scenario` on a dyad file gives the client's
+side (a whole scenario on its own); :func:`.dyad.load_dyad` (or :func:`parse_dyad`) gives both, and
+:func:`.dyad.dyad_truth` the coupled spans (the simulator's ground truth).
 """
 
 from __future__ import annotations
 
 import math
-import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Final
 
+from .coupling import Coupling, Pacer, PersonCoupling
+from .dyad_format import parse_dyad_parts
+from .scenario_fields import ScenarioError
+from .scenario_fields import array_of_tables as _array_of_tables
+from .scenario_fields import fail as _fail
+from .scenario_fields import integer as _integer
+from .scenario_fields import number as _number
+from .scenario_fields import seconds as _seconds
+from .scenario_fields import show as _show
+from .scenario_fields import string as _string
+from .scenario_fields import table as _table
 from .state_params import BREATHING_BPM_MAX, BREATHING_BPM_MIN, STATES
 
 DEFAULT_SCENARIO: Final = "calm"
@@ -71,11 +118,6 @@ _FAULT_KEYS: Final = {
     "movement": ("kind", "at", "duration"),
     "pmd_stop": ("kind", "at"),
 }
-_CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)\s*$")
-
-
-class ScenarioError(ValueError):
-    """An invalid scenario; the message names the file and the field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +155,7 @@ class Scenario:
     seed: int
     phases: tuple[Phase, ...]
     faults: tuple[Fault, ...] = ()
+    coupling: PersonCoupling | None = None  # a dyad person's side of the coupling (see .dyad)
 
     def __post_init__(self) -> None:
         _check(self.name or "<scenario>", self.duration_s, self.seed, self.phases, self.faults)
@@ -143,10 +186,6 @@ class Scenario:
             if t_s >= ph.at_s + 0.5 * ph.ramp_s:
                 state = ph.state
         return state
-
-
-def _fail(source: str, field: str, message: str) -> ScenarioError:
-    return ScenarioError(f"{source}: {field}: {message}" if field else f"{source}: {message}")
 
 
 def _check(
@@ -216,77 +255,6 @@ def _check(
             )
 
 
-def _show(value: Any) -> str:
-    """A value as the TOML author wrote it (roughly)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
-
-
-def _seconds(value: Any, source: str, field: str) -> float:
-    """A time: a number of seconds or a 'm:ss' / 'h:mm:ss' string."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _fail(source, field, f"expected seconds (a number, or a 'm:ss' string), got {_show(value)}")
-    if isinstance(value, str):
-        m = _CLOCK.match(value)
-        if not m:
-            raise _fail(source, field, f"expected seconds (a number, or a 'm:ss' string), got {_show(value)}")
-        hours, minutes, secs = m.groups()
-        if float(secs) >= 60 or (hours is not None and int(minutes) >= 60):
-            raise _fail(source, field, f"not a valid clock time: {_show(value)}")
-        return int(hours or 0) * 3600.0 + int(minutes) * 60.0 + float(secs)
-    seconds = float(value)
-    if not math.isfinite(seconds):
-        raise _fail(source, field, f"must be finite, got {_show(value)}")
-    if seconds < 0:
-        raise _fail(source, field, f"must be >= 0, got {_show(value)}")
-    return seconds
-
-
-def _number(value: Any, source: str, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(source, field, f"expected a number, got {_show(value)}")
-    return float(value)
-
-
-def _integer(value: Any, source: str, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(source, field, f"expected a whole number, got {_show(value)}")
-    return value
-
-
-def _string(value: Any, source: str, field: str) -> str:
-    if not isinstance(value, str):
-        raise _fail(source, field, f"expected a string, got {_show(value)}")
-    return value
-
-
-def _table(value: Any, source: str, field: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict:
-    if not isinstance(value, dict):
-        raise _fail(source, field, f"expected a table (use [[{field.split('[')[0]}]]), got {_show(value)}")
-    for key in value:
-        if key not in allowed:
-            prefix = f"{field}." if field else ""
-            raise _fail(source, f"{prefix}{key}", f"unknown key {key!r} (allowed: {', '.join(allowed)})")
-    for key in required:
-        if key not in value:
-            prefix = f"{field}." if field else ""
-            raise _fail(source, f"{prefix}{key}", "missing")
-    return value
-
-
-def _array_of_tables(value: Any, source: str, field: str) -> list:
-    if not isinstance(value, list):
-        raise _fail(source, field, f"expected [[{field}]] blocks, got {_show(value)}")
-    return value
-
-
 def parse_scenario(data: dict[str, Any], source: str, default_name: str = "") -> Scenario:
     """Validate parsed TOML data and build a :class:`Scenario` (``source`` prefixes errors)."""
     _table(data, source, "", _TOP_KEYS, ("duration", "phase"))
@@ -342,6 +310,37 @@ def parse_scenario(data: dict[str, Any], source: str, default_name: str = "") ->
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DyadScenario:
+    """Two people (each scenario carrying its side of the coupling) and the dyad's coupling and pacers."""
+
+    name: str
+    description: str
+    duration_s: float
+    seed: int  # the shared slow process the coupling draws from
+    client: Scenario
+    practitioner: Scenario
+    couplings: tuple[Coupling, ...] = ()
+    pacers: tuple[Pacer, ...] = ()
+
+    def people(self) -> tuple[Scenario, Scenario]:
+        """(client, practitioner): the order of the straps (strap1, strap2)."""
+        return self.client, self.practitioner
+
+
+def parse_dyad(data: dict[str, Any], source: str, default_name: str = "") -> DyadScenario:
+    """Validate a parsed dyad file and build a :class:`DyadScenario` (``source`` prefixes errors)."""
+    parts = parse_dyad_parts(data, source, default_name)
+    people = []
+    for role, (single, wave) in parts.people.items():
+        scenario = parse_scenario(single, f"{source}: people.{role}", parts.name)
+        side = PersonCoupling(role, parts.seed, parts.couplings, parts.pacers, wave)
+        people.append(replace(scenario, coupling=side))
+    client, practitioner = people
+    return DyadScenario(parts.name, parts.description, parts.duration_s, parts.seed, client, practitioner,
+                        parts.couplings, parts.pacers)
+
+
 def _builtin_dir() -> Traversable:
     return resources.files(__package__).joinpath("scenarios")
 
@@ -355,29 +354,37 @@ def builtin_scenarios() -> list[str]:
     )
 
 
-def _parse_text(text: str, source: str, default_name: str) -> Scenario:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-    return parse_scenario(data, source, default_name)
-
-
-def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Load a built-in scenario by name, or a scenario file by path; raises :class:`ScenarioError`."""
+def read_toml(name_or_path: str | Path) -> tuple[dict[str, Any], str, str]:
+    """A built-in scenario by name, or a file by path, as parsed TOML with its source and default name."""
     text_arg = str(name_or_path)
     is_path = isinstance(name_or_path, Path) or text_arg.endswith(".toml") or "/" in text_arg or "\\" in text_arg
     if not is_path:
         names = builtin_scenarios()
         if text_arg not in names:
             raise ScenarioError(f"unknown scenario {text_arg!r} (built-in: {', '.join(names)}; or give a .toml path)")
-        entry = _builtin_dir().joinpath(f"{text_arg}.toml")
-        return _parse_text(entry.read_text(encoding="utf-8"), f"{text_arg}.toml", text_arg)
-    path = Path(name_or_path)
+        text = _builtin_dir().joinpath(f"{text_arg}.toml").read_text(encoding="utf-8")
+        source, default_name = f"{text_arg}.toml", text_arg
+    else:
+        path = Path(name_or_path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ScenarioError(f"{path.name}: file not found ({path})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError(f"{path.name}: cannot read: {exc}") from None
+        source, default_name = path.name, path.stem
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path.name}: file not found ({path})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path.name}: cannot read: {exc}") from None
-    return _parse_text(text, path.name, path.stem)
+        return tomllib.loads(text), source, default_name
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load a built-in scenario by name, or a scenario file by path; raises :class:`ScenarioError`.
+
+    A dyad file gives its client's side (see :func:`.dyad.load_dyad` for both people).
+    """
+    data, source, default_name = read_toml(name_or_path)
+    if "people" in data:
+        return parse_dyad(data, source, default_name).client
+    return parse_scenario(data, source, default_name)

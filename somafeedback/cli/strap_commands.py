@@ -101,7 +101,7 @@ def _stream(args: argparse.Namespace) -> int:
     source = strap_source(args)
     printer = StreamPrinter(
         json_lines=args.json,
-        label_straps=max(len(source.addresses), source.simulated_straps) > 1,
+        label_straps=max(len(source.addresses), source.simulated_people()) > 1,
         metrics=args.metrics,
     )
     sink, outlets = with_lsl(args, printer)
@@ -130,7 +130,7 @@ def _record(args: argparse.Namespace) -> int:
     from somafeedback.live.stream_printer import StreamPrinter
 
     source = strap_source(args)
-    printer = StreamPrinter(json_lines=args.json, label_straps=max(len(source.addresses), source.simulated_straps) > 1,
+    printer = StreamPrinter(json_lines=args.json, label_straps=max(len(source.addresses), source.simulated_people()) > 1,
                             beats=args.beats)
     library = library_folder(args)
     origin = ({"kind": "simulated", "scenario": source.simulate, "seed": source.seed, "speed": args.speed}

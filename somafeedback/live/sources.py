@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from somafeedback.clock import LoopClock
 from somafeedback.devices.ble_stack import OS_STACK, BleStack
@@ -24,6 +24,9 @@ from somafeedback.devices.fleet import StrapFleet
 from somafeedback.devices.supervisor import CONNECTION_ERRORS, ReconnectPolicy, StrapSupervisor
 from somafeedback.sessions.file import COMMIT_INTERVAL_S, SessionWriter, new_session_path
 from .sinks import WRITE_ERRORS, FanOut, GuardedRecorder, write_failure_text
+
+if TYPE_CHECKING:
+    from somafeedback.devices.simulator.scenario import Scenario
 
 SIMULATOR_HINT = "To try somafeedback without a strap, use the built-in simulated strap: somafeedback stream --simulate"
 
@@ -46,6 +49,14 @@ class StrapSource:
     # itself): the demo's "second person", e.g. the practitioner's own strap; plain heart-rate straps, settled ("calm").
     nearby_simulated_straps: int = 0
 
+    def simulated_people(self) -> int:
+        """How many simulated straps connect: two for a dyad scenario (client, practitioner), else ``simulated_straps``."""
+        if self.simulate is None:
+            return 0
+        from somafeedback.devices.simulator.dyad import is_dyad
+
+        return 2 if is_dyad(self.simulate) else self.simulated_straps
+
 
 NEARBY_SCENARIO = "calm"
 
@@ -58,14 +69,18 @@ async def open_stack(source: StrapSource) -> AsyncIterator[tuple[BleStack, list[
         return
     from somafeedback.devices.simulator.radio import SimulatedRadio  # bumble loads only when simulating
 
+    from somafeedback.devices.simulator.dyad import is_dyad, load_dyad
+
+    # a dyad scenario: strap1 the client, strap2 the practitioner, their heart rates coupled as it says
+    people: tuple[Scenario | str, ...] = load_dyad(source.simulate).people() if is_dyad(source.simulate) else (source.simulate,) * source.simulated_straps
     async with SimulatedRadio() as radio:
         addresses: list[str | None] = []
-        for number in range(source.simulated_straps):
+        for number, scenario in enumerate(people):
             seed = None if source.seed is None else source.seed + number
-            strap = await radio.add_strap(source.simulate, seed=seed, h10=source.simulated_model == "h10")
+            strap = await radio.add_strap(scenario, seed=seed, h10=source.simulated_model == "h10")
             addresses.append(strap.address)
         for number in range(source.nearby_simulated_straps):
-            seed = None if source.seed is None else source.seed + source.simulated_straps + number
+            seed = None if source.seed is None else source.seed + len(people) + number
             await radio.add_strap(NEARBY_SCENARIO, seed=seed)  # a plain heart-rate strap: cheap to run
         yield radio.stack, addresses
 
