@@ -128,3 +128,20 @@ def test_the_slow_layer_reports_rsa_synchrony_and_a_concordance_index() -> None:
     assert abs(unrelated["concordance"]["index"]) < 1.0
     assert same["rsa_synchrony"]["mean_r"] > unrelated["rsa_synchrony"]["mean_r"] + 0.3
     assert all(set(w) == {"start_s", "end_s", "r"} for w in same["rsa_synchrony"]["windows"])
+
+
+def test_a_live_pair_window_says_what_was_measured_in_words() -> None:
+    from somafeedback.synchrony.pair_window import PairWindow, describe
+    from somafeedback.synchrony.windows import SyncWindow
+
+    def window(r, lag, above, confounds=()):
+        return SyncWindow(3, 15.0, 45.0, r, None, lag, None, confounds, None, None, above)
+
+    assert describe(window(0.61, 2.0, True)) == "heart rates moved together, client ~2.0 s after you, r = 0.61, above chance"
+    assert describe(window(-0.4, -1.5, False, ("shared pacer",))) == (
+        "heart rates moved in opposite directions, you ~1.5 s after client, r = -0.40, within chance "
+        "(marked: shared pacer)")
+    assert describe(window(0.3, 0.0, None)).endswith("at the same time, r = 0.30, chance level not known yet")
+    assert describe(window(None, None, None)).startswith("not enough clean beats")
+    pair = PairWindow("strap2", "strap1", window(0.61, 2.0, True), effect_size=1.2, share_above_chance=0.25)
+    assert pair.pair == ("strap2", "strap1") and pair.row()["lag_s"] == 2.0 and pair.row()["effect_size"] == 1.2
