@@ -5,7 +5,8 @@
                                   # once (Debian/Ubuntu): Xvfb and the X11 libraries Qt's xcb plugin needs
     python scripts/make_screenshots.py
     python scripts/make_screenshots.py caution-panel   # only docs/screenshots/caution-panel.png
-    python scripts/make_screenshots.py method-selector # (or pendulation, remote, remote-home): only that shot
+    python scripts/make_screenshots.py method-selector # (or pendulation, remote, remote-home,
+                                                       # remote-metrics, remote-rejoin): only that shot
 
 Without a display it starts its own Xvfb server. Every view runs on the simulated strap (or
 the shipped sample session), sped up so the pictures show a session in progress.
@@ -88,9 +89,10 @@ def _practitioner(app, exercises, folder: Path) -> None:  # type: ignore[no-unty
 REMOTE_STREAM_S = 45.0  # s of the remote client's strap shown before the window's picture
 
 
-def _remote(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+def _remote(app, exercises, folder: Path, share: str | None = None) -> None:  # type: ignore[no-untyped-def]
     """A remote session: the invite dialog with its code, then the window with a remote client streaming
-    (a relay on this computer, the client being `somafeedback remote join` with a simulated strap)."""
+    (a relay on this computer, the client being `somafeedback remote join` with a simulated strap); with
+    ``share`` (e.g. "metrics"), only the window, showing what the client's computer measured."""
     from somafeedback.remote.relay import LocalRelay, RelayConfig
     from somafeedback.ui.app import build_parser, build_practitioner_app
 
@@ -107,14 +109,16 @@ def _remote(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-de
         dialog.create_button.click()
         _pump(app, 30.0, until=lambda: dialog.code.text() != "")
         _pump(app, 0.5)
-        dialog.grab().save(str(OUT / "remote-invite.png"))
+        if share is None:
+            dialog.grab().save(str(OUT / "remote-invite.png"))
         join = subprocess.Popen([sys.executable, "-m", "somafeedback.cli", "remote", "join", dialog.code.text(),
                                  "--relay", relay.url, "--simulate", "sustained-activation", "--duration", "600",
+                                 *(["--share", share, "--speed", "2"] if share else []),  # numbers past 60 s
                                  "--recordings", str(folder / "client")], stdout=subprocess.DEVNULL)
         _pump(app, 30.0, until=lambda: "paired" in dialog.status.text())
         dialog.hide()
         _pump(app, REMOTE_STREAM_S)
-        window.grab().save(str(OUT / "remote-practitioner.png"))
+        window.grab().save(str(OUT / (f"remote-practitioner-{share}.png" if share else "remote-practitioner.png")))
     finally:
         window.engine.stop()
         window.close()
@@ -211,6 +215,44 @@ def _report_page(app, folder: Path) -> None:  # type: ignore[no-untyped-def]
     document.close()
 
 
+def _remote_metrics(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The practitioner window while the client shares at `metrics`: the client's own numbers."""
+    _remote(app, exercises, folder, share="metrics")
+
+
+REJOIN_AGO_S = 180.0  # s since the interrupted session last saved its state, in the picture
+
+
+def _remote_rejoin(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The app's offer, at start, of a remote session it did not end (a saved state three minutes old)."""
+    import secrets
+
+    from somafeedback.remote.host_state import HostState, save_state
+    from somafeedback.remote.messages import Hello
+    from somafeedback.remote.pairing import SessionKeys
+    from somafeedback.remote.transport import new_subject
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+    from somafeedback.ui.remote_rejoin_offer import offer_to_rejoin
+
+    keys = SessionKeys("practitioner", secrets.token_bytes(32), secrets.token_bytes(32), secrets.token_bytes(16),
+                       "otter lantern quartz")
+    saved = time.time() - REJOIN_AGO_S
+    save_state(folder / "remote-sessions" / "interrupted.json", HostState(
+        "nats://127.0.0.1:4222", keys, Hello(new_subject(), "up", "down"), "earlier.session.sqlite", saved, saved))
+    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--no-client-view"]), _settings(folder),
+                                   exercises)
+    window = built.window
+    try:
+        window.show()
+        box = offer_to_rejoin(window, lambda path, state: None, folder / "remote-sessions")
+        assert box is not None
+        _pump(app, 1.0)
+        box.grab().save(str(OUT / "remote-rejoin.png"))
+        box.close()
+    finally:
+        window.close()
+
+
 def _remote_home(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """The client's join dialog (code typed, the levels shown), the home session page sharing with a
     practitioner who sent a cue and its "Change what I share…" dialog: a local relay, a practitioner in this process, the simulated strap."""
@@ -287,7 +329,8 @@ def main() -> None:
         exercises = load_exercises()
         folder = Path(tempfile.mkdtemp(prefix="somafeedback-screens-"))
         single = {"caution-panel": _caution_panel, "method-selector": _method_selector, "pendulation": _pendulation,
-                  "remote": _remote, "remote-home": _remote_home}
+                  "remote": _remote, "remote-home": _remote_home,
+                  "remote-metrics": _remote_metrics, "remote-rejoin": _remote_rejoin}
         if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`
             single[sys.argv[1]](app, exercises, folder)
             return
@@ -298,6 +341,8 @@ def main() -> None:
         _pendulation(app, exercises, folder)
         _report_page(app, folder)
         _remote(app, exercises, folder)
+        _remote_metrics(app, exercises, folder)
+        _remote_rejoin(app, exercises, folder)
         _remote_home(app, exercises, folder)
 
         from somafeedback.ui.home_window import HomeWindow

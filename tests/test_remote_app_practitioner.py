@@ -1,5 +1,6 @@
 """The practitioner's app runs a remote session (issue #17): the real window, built by the app's own wiring,
-invites a real client (`somafeedback remote join` in a subprocess) through a real relay (the ``relay`` fixture).
+invites a real client (`somafeedback remote join` in a subprocess) through a real relay (a nats-server on
+loopback: the ``relay`` fixture, or one the test stops and starts again for an outage).
 
 Every wait is bounded (qtbot.waitUntil, a printed line); the dialog is driven by key presses and clicks.
 """
@@ -10,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from PySide6 import QtCore
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -19,12 +21,21 @@ from remote_cli import WAIT_S, remote_command  # noqa: E402
 
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
 from somafeedback.regulation.exercises import load_exercises  # noqa: E402
+from somafeedback.remote.relay import LocalRelay, RelayConfig  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
+from somafeedback.ui.remote_invite import COMPUTED_ON_CLIENT  # noqa: E402
 
 WAIT_MS = round(WAIT_S * 1000)
 
 
-def test_the_window_invites_a_remote_client_and_shows_their_strap(qtbot, relay, tmp_path: Path) -> None:
+def _rows(path: Path) -> set[tuple[str, str, int, int, bytes]]:
+    return {(n.strap_id, n.characteristic, n.seq, n.host_ns, bytes(n.payload)) for n in read_session(path).notifications}
+
+
+def test_the_window_invites_a_remote_client_and_shows_their_strap(qtbot, tmp_path: Path) -> None:
+    """... and goes through a relay outage: the relay is stopped mid-session and started again on the same port
+    and store; the strap panel says the practitioner's link dropped, then is back, and what the client's app sent
+    meanwhile follows (the practitioner's recording holds every notification the client recorded)."""
     from somafeedback.ui.app import build_parser, build_practitioner_app
     from somafeedback.ui.settings import AppSettings
 
@@ -36,6 +47,7 @@ def test_the_window_invites_a_remote_client_and_shows_their_strap(qtbot, relay, 
     window.show()
     built.engine.start()
     join: LinePrinter | None = None
+    relay = LocalRelay(RelayConfig(store=tmp_path / "store")).start()
     try:
         window.record_action.setChecked(True)  # "Record this session" (the remote session follows it)
         window.remote.invite_action.trigger()  # Session → "Invite a remote client…"
@@ -66,12 +78,13 @@ def test_the_window_invites_a_remote_client_and_shows_their_strap(qtbot, relay, 
         qtbot.waitUntil(lambda: "clock" in window.devices.remote_note.text(), timeout=WAIT_MS)  # the alignment
         assert "The client shares" in window.remote.sharing.text()
 
-        # the client's link drops: a recorded remote-link event, fed through the engine's sink as the relay hands it on
-        lost = {"state": "lost", "side": "client",
-                "text": "remote link lost: the client's data is kept and follows when the link is back"}
-        engine.call(lambda: engine._sink.event(TimelineEvent("remote-link", 0, 0.0, lost, None)))
-        qtbot.waitUntil(lambda: "remote link lost: the client's data is kept and follows"
-                        in window.devices.remote_note.text(), timeout=WAIT_MS)
+        # the relay stops mid-session and comes back on the same port and store
+        relay.stop()
+        qtbot.waitUntil(lambda: "your relay link dropped" in window.devices.remote_note.text(), timeout=WAIT_MS)
+        relay = LocalRelay(RelayConfig(port=relay.port, store=tmp_path / "store")).start()
+        qtbot.waitUntil(lambda: "your relay link is back" in window.devices.remote_note.text(), timeout=2 * WAIT_MS)
+        logged = [window.timeline.item(i).text() for i in range(window.timeline.count())]
+        assert any("your link to the relay dropped" in text for text in logged), logged
 
         # the client's "not now" to what was shown, as the relay hands it on
         declined = {"action": "declined", "declined": "show", "exercise": "arriving-and-orienting", "text": ""}
@@ -89,13 +102,70 @@ def test_the_window_invites_a_remote_client_and_shows_their_strap(qtbot, relay, 
         qtbot.waitUntil(engine.finished.is_set, timeout=WAIT_MS)  # the recording is closed
         assert engine.recording is not None and engine.error is None
         assert "remote" in read_session(engine.recording).manifest["tags"]
+        practitioner, client_rows = _rows(engine.recording), _rows(Path(json.loads(lines[-1])["saved"]))
+        events = [e for e in read_session(engine.recording).events if isinstance(e, TimelineEvent)]
+        (lost, back) = [e.host_ns for e in events if e.kind == "remote-link" and e.data.get("side") == "practitioner"]
+        paused = next(e.host_ns for e in events if e.kind == "remote-consent" and e.data.get("change") == "paused")
+        start = min(row[3] for row in practitioner)
+        assert practitioner >= {row for row in client_rows if start <= row[3] < paused}  # nothing shared is missing
+        assert any(lost < row[3] < back for row in practitioner), "the client's data of the outage followed"
     finally:
+        relay.stop()
         window.engine.stop()
         if join is not None and join.process.poll() is None:
             join.process.kill()
             join.finish(5)
         if client is not None:
             client.close()
+
+
+@pytest.mark.parametrize("level", ["metrics", "state"])
+def test_at_metrics_or_state_the_window_shows_what_the_clients_computer_measured(qtbot, relay, tmp_path: Path,
+                                                                                level: str) -> None:
+    """No strap data arrive: the numbers (at metrics) and the state (both) are the client's, labelled as such."""
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+    from somafeedback.ui.settings import AppSettings
+
+    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
+    settings.set("recordings/folder", str(tmp_path / "library"))
+    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--no-client-view"]), settings,
+                                   load_exercises())
+    window = built.window
+    qtbot.addWidget(window)
+    window.show()
+    built.engine.start()
+    join: LinePrinter | None = None
+    try:
+        dialog = window.remote.invite()
+        dialog.relay.clear()
+        qtbot.keyClicks(dialog.relay, relay.url)
+        qtbot.mouseClick(dialog.create_button, QtCore.Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.code.text() != "", timeout=WAIT_MS)
+        join = LinePrinter(remote_command("join", dialog.code.text(), "--relay", relay.url, "--simulate", "calm",
+                                          "--speed", "5", "--duration", "300", "--json", "--share", level,
+                                          "--recordings", str(tmp_path / "client")))
+        qtbot.waitUntil(lambda: COMPUTED_ON_CLIENT in window.panel.state_reason.text(), timeout=2 * WAIT_MS)
+        assert window.panel.state_label.text()  # the client's regulation state, in the place it always shows
+        if level == "metrics":
+            qtbot.waitUntil(lambda: window.plots.latest is not None and window.plots.latest.time.hr_valid,
+                            timeout=2 * WAIT_MS)
+            window.plots.redraw()
+            hr = window.plots.readout_text["hr"]
+            assert hr.startswith("Heart rate ") and "bpm" in hr and COMPUTED_ON_CLIENT in hr, hr
+            assert COMPUTED_ON_CLIENT in window.plots.readout_text["rmssd"]
+            assert window.plots.hr.n > 0  # the HR plot draws the client's numbers
+        else:
+            assert window.latest is None and window.plots.hr.n == 0  # only the band is shared
+        window.remote.end_action.trigger()
+        code, lines, err = join.finish(WAIT_S)
+        assert code == 0, err
+        qtbot.waitUntil(window.engine.finished.is_set, timeout=WAIT_MS)
+        assert window.engine.error is None
+    finally:
+        window.engine.stop()
+        if join is not None and join.process.poll() is None:
+            join.process.kill()
+            join.finish(5)
 
 
 def test_a_relay_that_cannot_be_reached_is_told_in_the_dialog_and_another_address_can_be_tried(qtbot, tmp_path: Path) -> None:

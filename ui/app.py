@@ -104,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.environ.get("SOMAFEEDBACK_STARTUP_REPORT"):  # benchmarks/bench_ui.py: time to the first painted window
         QtCore.QTimer.singleShot(0, lambda: print("first paint", flush=True))
     QtCore.QTimer.singleShot(0, built.engine.start)  # paint first, then connect
+    QtCore.QTimer.singleShot(0, lambda: offer_remote_rejoin(window))
     code = _exec(app, window, args.quit_after, private_notices, library)
     built.engine.stop()  # the engine running now (the simulated strap's, after a switch)
     return code
@@ -192,16 +193,24 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
         """GUI thread: the "Use the simulated strap" button."""
         use_source(simulator_source(args, nearby=DEMO_NEARBY_STRAPS), options())
 
-    def use_remote(relay_url: str) -> None:
-        """GUI thread: "Create code" in the invite dialog; recorded when "Record this session" is on."""
+    def use_remote(relay_url: str, rejoin: Path | None = None, record: bool = False) -> None:
+        """GUI thread: "Create code" in the invite dialog, or "Rejoin" (``rejoin``: the interrupted session's
+        saved state); recorded when "Record this session" is on or ``record``."""
         remote_options = options()
-        recording = args.record or window.record_action.isChecked()
+        recording = args.record or window.record_action.isChecked() or record
         remote_options.record_to = (args.recordings or settings.recordings) if recording else None
-        use_source(EngineSource(remote_relay=relay_url), remote_options)
+        use_source(EngineSource(remote_relay=relay_url, remote_rejoin=rejoin), remote_options)
 
     window = PractitionerWindow(engine, exercises, client, use_simulator=use_simulator, settings=settings,
                                 use_remote=use_remote)
     return PractitionerApp(window, client)
+
+
+def offer_remote_rejoin(window: PractitionerWindow) -> None:
+    """Offer, once, a remote session this computer did not end (GUI thread; kept alive with the window)."""
+    from .remote_rejoin_offer import offer_to_rejoin
+
+    window.rejoin_offer = offer_to_rejoin(window, window.remote.rejoin)  # type: ignore[attr-defined]
 
 
 def build_home_window(args: argparse.Namespace, settings: AppSettings, exercises: dict[str, Exercise]) -> HomeWindow:

@@ -220,6 +220,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
         self.readouts: dict[str, pg.LabelItem] = {}
         self._readout_html: dict[str, str] = {}
         self._readout_of: BeatMetrics | None = None  # the metric set the big numbers show
+        self.computed_note = ""  # said under each big number, e.g. "computed on the client's computer" (remote)
         self.readout_column: pg.GraphicsLayout | None = None
         if readout:
             self.readout_column = self.addLayout(row=0, col=1, rowspan=len(ROW_STRETCH))
@@ -381,6 +382,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
                 reason = (b.validity.reason or "not valid") if b is not None else "not computed yet"
                 rows["breathing"] = ("Breathing", "—", "", reason, False)
         for key, (caption, value, unit, status, valid) in rows.items():
+            status = f"{status}; {self.computed_note}" if self.computed_note and m is not None else status
             self.readout_text[key] = f"{caption} {value}{' ' + unit if unit else ''} ({status})"
             html = readout_html(caption, value, unit, status, valid)
             label = self.readouts.get(key)

@@ -50,6 +50,7 @@ from .live_plots import LivePlots
 from .method_box import MethodBox
 from .pendulation_view import PendulationView
 from .raw_plots import RAW_OUTPUTS, RawPlots
+from .remote_invite import COMPUTED_ON_CLIENT
 from .time_axis import clock_text  # the review window's mm:ss, so both show a time alike
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
 
     def __init__(self, engine: Engine, exercises: dict[str, Exercise], client: Any = None,
                  use_simulator: Callable[[], None] | None = None, settings: AppSettings | None = None,
-                 clock: Callable[[], float] | None = None, use_remote: Callable[[str], None] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, use_remote: Callable[..., None] | None = None) -> None:
         super().__init__()
         from .settings import AppSettings
 
@@ -204,6 +205,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.muted = False
         self.snoozed_until_s: float | None = None  # session time the snooze ends
         self.state: str | None = None
+        self.state_by_client = False  # the state shown is a remote client's own (computed on their computer)
         self.markers: list[dict[str, Any]] = []  # {"host_ns", "label", "item", "undone"}: markers this session
         self._span_start: dict[str, float] = {}  # per strap: first beat since the start or the last gap
         self.chimes = Chimes(report=lambda text: self.statusBar().showMessage(text, 8000), parent=self)
@@ -456,7 +458,9 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self.raw.redraw()
         self.status["elapsed"].setText(clock_text(self.engine.session_s()))
         self.panel.tick()
-        if self.state == "calibrating" or (self.state in ("signal lost", "re-checking", "moving", "paused") and self._measuring()):
+        if self.state_by_client:  # a remote client's own state (state, metrics): this side measures no baseline
+            self.panel.show_baseline(None)
+        elif self.state == "calibrating" or (self.state in ("signal lost", "re-checking", "moving", "paused") and self._measuring()):
             self.panel.show_baseline(self.engine.baseline_progress())
         else:
             self.panel.show_baseline(None)
@@ -530,7 +534,11 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.pendulation.take_event(event)  # baselines set the usual range the swings are measured against
         if event.kind == "state":
             self.state = str(data.get("state"))
-            self.panel.show_state(self.state, str(data.get("reason", "")))
+            reason = str(data.get("reason", ""))
+            self.state_by_client = data.get("computed_by") == "client"
+            if self.state_by_client:  # a remote client sharing at state or metrics
+                reason = f"{reason} ({COMPUTED_ON_CLIENT})" if reason else COMPUTED_ON_CLIENT
+            self.panel.show_state(self.state, reason)
             self._log(stamp, f"state: {data.get('state')}")
         elif event.kind == "baseline":
             self._show_band(data)

@@ -15,22 +15,33 @@ Thread: the Qt GUI thread.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from somafeedback.devices.events import TimelineEvent
+from somafeedback.remote.consent import BREATHING_EVENT, METRICS_EVENT
+from somafeedback.remote.derived_reader import breathing_from_event, metrics_from_event
 
 from .settings import REMOTE_RELAY_KEY
 
 if TYPE_CHECKING:
+    from somafeedback.remote.host_state import HostState
     from somafeedback.remote.relay import LocalRelay
+
+    UseRemote = Callable[..., None]  # (relay url, rejoin: a saved state's path or None, record: bool)
 
 REMOTE_STRAP: Final = "strap1"  # the client's strap keeps its own id through the relay
 CODE_POINT_SIZE: Final = 28
 WAITING_TEXT: Final = "waiting for your client…"
 THEIR_LEVEL: Final = {"state": "their regulation state", "metrics": "their state and measures",
                       "beats": "their state, measures and heartbeats", "raw": "everything from their strap"}
+COMPUTED_ON_CLIENT: Final = "computed on the client's computer"
+REJOINED_STATUS: Final = ("Rejoined the remote session with your client: what their app sent meanwhile "
+                          "follows.")
+YOUR_LINK_WORDS: Final = {"lost": "your relay link dropped", "back": "your relay link is back",
+                          "rejoined": "rejoined after your app stopped"}
 LINK_WORDS: Final = {"lost": "remote link lost: the client's data is kept and follows", "back": "remote link back"}
 
 
@@ -151,11 +162,12 @@ class RemoteSession:
     """The practitioner window's remote session: menu actions, sharing line, strap row, events (GUI thread).
 
     ``window`` is the :class:`~.practitioner_window.PractitionerWindow` (its engine, settings, strap panel
-    and log); ``use_remote(url)`` swaps the window onto a new engine whose source is a remote client on that relay.
+    and log); ``use_remote(url, rejoin=None, record=False)`` swaps the window onto a new engine whose source
+    is a remote client on that relay (``rejoin``: the saved state of an interrupted session to come back to;
+    ``record``: record it even when "Record this session" is off).
     """
 
-    def __init__(self, window: Any, menu: QtWidgets.QMenu,
-                 use_remote: Callable[[str], None] | None) -> None:
+    def __init__(self, window: Any, menu: QtWidgets.QMenu, use_remote: UseRemote | None) -> None:
         self.window = window
         self._use_remote = use_remote
         self.dialog: RemoteInviteDialog | None = None
@@ -192,6 +204,19 @@ class RemoteSession:
         self.window.settings.set(REMOTE_RELAY_KEY, url)
         self.active = True
         self._use_remote(url)
+
+    def rejoin(self, path: Path, state: HostState) -> None:
+        """"Rejoin" in the offer of an interrupted remote session (ui/remote_rejoin_offer.py): the window goes
+        on with it on a new engine, recorded when the earlier part was."""
+        from somafeedback.remote.transport import shown_url
+
+        if self._use_remote is None:
+            return
+        remembered = self.window.settings.remote_relay  # with its login, when it is the same relay
+        url = remembered if remembered and shown_url(remembered) == state.relay else state.relay
+        self.active = True
+        self.window.statusBar().showMessage("Rejoining the remote session with your client…", 10000)
+        self._use_remote(url, path, bool(state.recording))
 
     def _start_relay(self) -> str | None:
         from somafeedback.remote.errors import RelayError
@@ -237,9 +262,18 @@ class RemoteSession:
             window._log(event.host_ns, "remote: a code was made for your client")
         elif event.kind == "remote-paired":
             self._set_actions(True)
-            window.devices.remote_row(REMOTE_STRAP, "connected")
-            window._log(event.host_ns, f"remote: paired (“{data.get('confirmation')}”)")
+            window.devices.remote_row(REMOTE_STRAP, YOUR_LINK_WORDS["rejoined"] if data.get("rejoined") else "connected")
+            if data.get("rejoined"):
+                continues = f"; this recording continues {data['continues']}" if data.get("continues") else ""
+                text = f"remote: rejoined the session with your client (“{data.get('confirmation')}”){continues}"
+                window.statusBar().showMessage(REJOINED_STATUS, 20000)
+            else:
+                text = f"remote: paired (“{data.get('confirmation')}”)"
+            window._log(event.host_ns, text)
         elif event.kind == "remote-failed":
+            if data.get("rejoin"):  # the interrupted session cannot be rejoined: said once, in words
+                self.active = False
+                window.statusBar().showMessage(f"The interrupted remote session could not be rejoined: {data.get('text')}.")
             window._log(event.host_ns, f"remote: {data.get('text')}")
         elif event.kind == "remote-ended":
             self._set_actions(False)
@@ -252,10 +286,15 @@ class RemoteSession:
         elif event.kind == "remote-link":
             state = str(data.get("state"))
             if data.get("side") == "practitioner":
-                window.devices.remote_row(REMOTE_STRAP, f"your relay link {'dropped' if state == 'lost' else 'is back'}")
+                window.devices.remote_row(REMOTE_STRAP, YOUR_LINK_WORDS.get(state, f"your relay link: {state}"))
             else:
                 window.devices.remote_row(REMOTE_STRAP, LINK_WORDS.get(state, state))
             window._log(stamp, str(data.get("text") or f"remote link {state}"))
+        elif event.kind == METRICS_EVENT:  # measured on the client's computer (they share measures, not beats)
+            window.plots.computed_note = COMPUTED_ON_CLIENT
+            window._take_output(event.strap_id or REMOTE_STRAP, metrics_from_event(event))
+        elif event.kind == BREATHING_EVENT:
+            window._take_output(event.strap_id or REMOTE_STRAP, breathing_from_event(event))
         elif event.kind == "remote-clock":
             window.devices.remote_clock(str(data.get("text", "")))
         elif event.kind == "remote-cue" and data.get("action") == "declined":

@@ -161,6 +161,7 @@ class EngineSource:
     # a remote client through this relay (nats://host:4222): see somafeedback.live.remote_host_source
     remote_relay: str | None = None
     remote_auth: Any = None  # how to log in to the relay (somafeedback.remote.transport.RelayAuth), None: no login
+    remote_rejoin: Path | None = None  # a remote session's saved state (remote-sessions/): come back to it, no code
 
 
 @dataclass
@@ -531,7 +532,8 @@ class Engine:
         if self.source.remote_relay is not None:
             from .remote_host_source import RemoteHostSource
 
-            self.remote = RemoteHostSource(self, self.source.remote_relay, self.source.remote_auth)
+            self.remote = RemoteHostSource(self, self.source.remote_relay, self.source.remote_auth,
+                                           rejoin=self.source.remote_rejoin)
             try:
                 await self.remote.run(self._stop)
             finally:

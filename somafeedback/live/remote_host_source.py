@@ -6,8 +6,10 @@ analysis, LSL and the regulation session: states and cue suggestions are compute
 code as for a local strap), and tells the UI how it goes with timeline events it drains like any other:
 
 * ``remote-code`` ``{"code", "valid_s"}``: the code to read out (never recorded);
-* ``remote-paired`` ``{"confirmation"}``: the words both people should see;
-* ``remote-failed`` ``{"text"}``: the pairing or the relay failed, in words (then :meth:`new_code`);
+* ``remote-paired`` ``{"confirmation"}``: the words both people should see (after a rejoin also
+  ``"rejoined": True`` and ``"continues"``, the earlier recording's file name);
+* ``remote-failed`` ``{"text"}``: the pairing or the relay failed, in words (then :meth:`new_code`); a
+  rejoin that cannot be made says ``"fatal": True`` (and ``"gone": True`` when the session is over);
 * ``remote-ended`` ``{"reason"}``: the session is over;
 * ``remote-link`` ``{"side": "practitioner", "state", "text"}``: the practitioner's own relay link
   dropped or is back (recorded; the client's own ``remote-link`` events arrive through the sink).
@@ -15,6 +17,11 @@ code as for a local strap), and tells the UI how it goes with timeline events it
 The host feeds the engine through a :class:`~.remote_timebase.RemoteTimebase`: the engine moves onto the
 client's clock when the first clock check or the first of the client's items arrives, and the recording
 opens then (a ``remote-timebase`` event says how the two clocks were lined up).
+
+While paired, the session's state is kept on disk as ``remote host`` keeps it
+(:class:`~somafeedback.remote.host_state.StateKeeper`, ``remote-sessions/`` of the data folder, 0600, removed at
+a normal end), so after a crash a new engine made with ``rejoin=`` that file comes back to the session: no
+code, the timeline measured afresh, a new recording whose manifest ``continues`` the earlier one.
 
 Down: :meth:`down` hands a practitioner ``cue`` or ``pacer`` event to a
 :class:`~somafeedback.remote.down_sender.DownSender` once paired, which sends their down messages in order
@@ -26,6 +33,8 @@ Loop: everything runs on the engine's loop (the engine's commands schedule onto 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, Final
 
 from somafeedback.clock import LoopClock
@@ -35,6 +44,7 @@ from somafeedback.remote.consent import LINK_EVENT, PRACTITIONER
 from somafeedback.remote.down_sender import DownSender
 from somafeedback.remote.downlink import PACER_EVENT
 from somafeedback.remote.errors import RelayError
+from somafeedback.remote.host_state import SessionGone, StateKeeper, load_state, state_folder
 from somafeedback.remote.session import RemoteHost
 from somafeedback.remote.transport import LinkEvent, RelayAuth, RelayLink, shown_url
 
@@ -55,11 +65,18 @@ ENDED_BY_PRACTITIONER: Final = "the practitioner ended the session"
 class RemoteHostSource:
     """The engine's remote client (see the module docstring). Loop: the engine's."""
 
-    def __init__(self, engine: Any, url: str, auth: RelayAuth | None = None) -> None:
-        """``engine``: the :class:`~.engine.Engine` whose sink, display buffer and recording this source uses."""
+    def __init__(self, engine: Any, url: str, auth: RelayAuth | None = None, rejoin: Path | None = None,
+                 folder: Path | None = None) -> None:
+        """``engine``: the :class:`~.engine.Engine` whose sink, display buffer and recording this source uses;
+        ``rejoin``: a saved session state to come back to (no code); ``folder``: where states are kept
+        (default: ``remote-sessions/`` of the data folder)."""
         self.engine = engine
         self.url = url
         self.auth = auth
+        self.rejoin = rejoin
+        self.folder = folder
+        self.keeper: StateKeeper | None = None  # while paired: keeps the session's state on disk
+        self._continues: str | None = None  # a rejoin: the earlier recording's file name
         self.host: RemoteHost | None = None
         self.paired = False
         self.down_sender: DownSender | None = None  # once paired: sends the client's screen changes in order
@@ -121,7 +138,7 @@ class RemoteHostSource:
             return
         link.listen(self._link_changed)
         try:
-            host = await self._pair(link, stop)
+            host = await (self._resume(link, stop) if self.rejoin is not None else self._pair(link, stop))
             if host is not None:
                 await self._run_paired(host, stop)
         finally:
@@ -131,8 +148,7 @@ class RemoteHostSource:
         """Codes until one pairs (the paired host) or ``stop`` (None)."""
         while not stop.is_set():
             self._new_code.clear()
-            timebase = RemoteTimebase(self.engine._sink, self._clock, self.engine.fix_timebase, self._start_recording)
-            host = RemoteHost(link, timebase, clock=self._clock)
+            host = RemoteHost(link, self._timebase(), clock=self._clock)
             self.host = host
             try:
                 code = await host.invite()
@@ -147,6 +163,7 @@ class RemoteHostSource:
                     self._tell(FAILED_EVENT, {"text": str(outcome)})
                 elif outcome is not None:
                     self.paired = True
+                    self._keep(host)
                     self._tell(PAIRED_EVENT, {"confirmation": outcome.confirmation})
                     return host
                 else:
@@ -157,6 +174,43 @@ class RemoteHostSource:
             await _first(stop.wait(), self._new_code.wait())
         return None
 
+    def _timebase(self) -> RemoteTimebase:
+        """A fresh shared timeline (also for a rejoin: it is measured again)."""
+        return RemoteTimebase(self.engine._sink, self._clock, self.engine.fix_timebase, self._start_recording)
+
+    async def _resume(self, link: RelayLink, stop: asyncio.Event) -> RemoteHost | None:
+        """Come back to the saved session (the resumed host), or say in words why not and wait for ``stop``."""
+        assert self.rejoin is not None
+        host: RemoteHost | None = None
+        try:
+            state = load_state(self.rejoin)
+            self._continues = state.recording or None
+            host = RemoteHost(link, self._timebase(), clock=self._clock)
+            self.host = host
+            await host.resume(state)
+        except (SessionGone, RelayError) as error:
+            gone = isinstance(error, SessionGone)
+            if gone and (host is None or shown_url(self.url) == state.relay):
+                self.rejoin.unlink(missing_ok=True)  # over for good: never offered again
+            self._tell(FAILED_EVENT, {"text": str(error), "fatal": True, "gone": gone, "rejoin": True})
+            await stop.wait()
+            return None
+        self.paired = True
+        self._tell(PAIRED_EVENT, {"confirmation": state.keys.confirmation, "rejoined": True,
+                                  "continues": state.recording})
+        self.keeper = StateKeeper(host, self.rejoin, replace(state, recording=""), self._commit)
+        return host
+
+    def _keep(self, host: RemoteHost) -> None:
+        """Start keeping a freshly paired session's state on disk (right after pairing, on the loop)."""
+        self.keeper = StateKeeper.for_host(host, self.folder or state_folder(), shown_url(self.url), "", self._commit)
+
+    def _commit(self) -> None:
+        """Commit the recording (if any) before its position is saved; raises when it cannot."""
+        recorder = self.engine._recorder
+        if recorder is not None:
+            recorder.writer.commit()
+
     def _start_recording(self) -> None:
         """Open the recording (when asked for) once the session's timeline is the client's: its 00:00 then is too."""
         engine = self.engine
@@ -164,13 +218,19 @@ class RemoteHostSource:
             manifest = {"method": str(engine.session.method), **engine.options.manifest}
             manifest["tags"] = [*manifest.get("tags", []), "remote"]
             manifest["source"] = {"kind": "remote", "relay": shown_url(self.url)}
+            if self._continues:
+                manifest["continues"] = self._continues
             engine._open_recording(engine.options.record_to, manifest)
+            if self.keeper is not None and engine.recording is not None:
+                self.keeper.state = replace(self.keeper.state, recording=engine.recording.name)
 
     async def _run_paired(self, host: RemoteHost, stop: asyncio.Event) -> None:
         self.down_sender = DownSender(host)
         if self._pacer_before_pairing is not None:
             self.down_sender.event(self._pacer_before_pairing)
         reason = ENDED_BY_PRACTITIONER
+        if self.keeper is not None:
+            self.keeper.start()
         try:
             outcome = await _first(host.run(), stop.wait())
             if isinstance(outcome, str):
@@ -180,6 +240,8 @@ class RemoteHostSource:
         finally:
             await self.down_sender.close()  # bounded: what is queued goes before the end
             await host.end(reason)
+            if self.keeper is not None:
+                await self.keeper.finish()  # ended normally: the keys leave the disk
             self._tell(ENDED_EVENT, {"reason": reason})
 
 

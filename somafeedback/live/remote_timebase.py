@@ -12,6 +12,8 @@ pacer and any local strap (the practitioner's own, for co-regulation) share the 
   here (within the one-way delay);
 * it is fixed once and never stepped: a later estimate that differs is the two clocks drifting apart
   (``residual_s`` in each ``remote-clock`` event, which is re-stamped onto the shared timeline);
+* the host's own events on its own clock (a clock check, the practitioner's ``rejoined`` link event) are
+  re-stamped onto the shared timeline; the ones that come before the offset is known wait for it;
 * a ``remote-timebase`` event records the offset, how it was measured and how sure it is; the
   callback ``on_fixed`` runs first (the engine opens the recording there, so the recording's
   ``session_origin_host_ns`` is already on the shared timeline).
@@ -27,6 +29,7 @@ from typing import Any, Final
 from somafeedback.clock import Clock
 from somafeedback.devices.events import GapEvent, Notification, SourceEvent, StrapSink, TimelineEvent
 from somafeedback.remote.clock_sync import CLOCK_EVENT
+from somafeedback.remote.consent import LINK_EVENT, PRACTITIONER
 
 TIMEBASE_EVENT: Final = "remote-timebase"
 BY_CLOCK_CHECK: Final = "clock check"
@@ -46,6 +49,7 @@ class RemoteTimebase:
         self._fix = fix
         self._on_fixed = on_fixed
         self.offset_ns: int | None = None
+        self._held: list[TimelineEvent] = []  # the host's own events from before the offset was known
 
     def notification(self, notification: Notification) -> None:
         self._from_client(notification.host_ns)
@@ -55,7 +59,13 @@ class RemoteTimebase:
         if isinstance(event, TimelineEvent) and event.kind == CLOCK_EVENT:  # the host's own, on its clock
             self.sink.event(self._clock_event(event))
             return
-        self._from_client(event.start_ns if isinstance(event, GapEvent) else event.host_ns)
+        if isinstance(event, TimelineEvent) and event.kind == LINK_EVENT and event.data.get("side") == PRACTITIONER:
+            if self.offset_ns is None:  # the host's own (a rejoin), on its clock: it waits for the shared timeline
+                self._held.append(event)
+            else:
+                self.sink.event(self._restamped(event))
+            return
+        self._from_client(event.end_ns if isinstance(event, GapEvent) else event.host_ns)  # a gap: when it ended
         self.sink.event(event)
 
     def _from_client(self, host_ns: int) -> None:
@@ -72,7 +82,12 @@ class RemoteTimebase:
         data["timebase_offset_s"] = round(self.offset_ns / 1e9, 6)
         if isinstance(offset_s, (int, float)):
             data["residual_s"] = round(offset_s - self.offset_ns / 1e9, 6)  # how far the clocks drifted since
-        return TimelineEvent(event.kind, event.host_ns + self.offset_ns, event.wall_time, data, event.strap_id)
+        return self._restamped(event, data)
+
+    def _restamped(self, event: TimelineEvent, data: dict[str, Any] | None = None) -> TimelineEvent:
+        assert self.offset_ns is not None
+        return TimelineEvent(event.kind, event.host_ns + self.offset_ns, event.wall_time,
+                             dict(event.data) if data is None else data, event.strap_id)
 
     def _fixed(self, offset_ns: int, how: str, uncertainty_s: Any) -> None:
         self.offset_ns = offset_ns
@@ -84,3 +99,6 @@ class RemoteTimebase:
             "offset_s": round(offset_ns / 1e9, 6), "how": how, "uncertainty_s": uncertainty_s,
             "text": f"this session runs on the client's clock ({how}, {sure}); the practitioner's markers, "
                     "cues and straps are on the same timeline"}))
+        held, self._held = self._held, []
+        for event in held:  # before anything of the client's
+            self.sink.event(self._restamped(event))

@@ -207,9 +207,11 @@ class StateKeeper:
 
     def __init__(self, host: KeptHost, path: Path, state: HostState, commit: Callable[[], None]) -> None:
         assert host.keys is not None and host.channel is not None
-        self.host, self.path, self.state, self._commit = host, path, state, commit
+        self.host, self.path, self._commit = host, path, commit
         self._task: asyncio.Task[None] | None = None
-        host.channel.sealer = ReservingSealer(host.keys, host.channel.sealer.next_seq, self._reserve)
+        next_seq = host.channel.sealer.next_seq  # numbers sealed before the keeper (a clock ping) are never reused
+        self.state = replace(state, down_next_seq=max(state.down_next_seq, next_seq))
+        host.channel.sealer = ReservingSealer(host.keys, next_seq, self._reserve)
 
     @classmethod
     def for_host(cls, host: KeptHost, folder: Path, relay: str, recording: str, commit: Callable[[], None]) -> StateKeeper:
