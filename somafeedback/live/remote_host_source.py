@@ -86,12 +86,13 @@ class RemoteHostSource:
 
     # -- to the UI -------------------------------------------------------------------------------
     def _tell(self, kind: str, data: dict[str, Any], record: bool = False) -> None:
+        """An event for the UI (``record``: also for the recording, stamped on the shared timeline; otherwise
+        ``host_ns`` 0, "now": the timeline may move onto the client's clock before the UI shows it)."""
         clock = self.engine.clock  # the shared timeline (the client's clock, once fixed)
-        event = TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data)
         if record:
-            self.engine._sink.event(event)
+            self.engine._sink.event(TimelineEvent(kind, clock.now_ns(), clock.wall_time(), data))
         else:
-            self.engine._push(event)
+            self.engine._push(TimelineEvent(kind, 0, clock.wall_time(), data))
 
     def _link_changed(self, change: LinkEvent) -> None:
         if change.kind in PRACTITIONER_LINK_TEXT:
