@@ -7,6 +7,8 @@ metric windows of each strap:
   (decoding, contact, beat timing) and each beat through its :class:`MetricsPipeline`;
 * a lost link or lost skin contact invalidates every measure at once;
 * a gap (link restored) breaks the beat timing and the windows, which then refill;
+* in a remote session, the client's relay link lost and back (``remote-link`` events, in both recordings)
+  each restart the metric windows: the data held meanwhile follows, but no window spans the change;
 * a replay seek starts every strap afresh;
 * a notification the stream layers cannot use (bytes off the layout, a PMD frame whose stamp
   broke with the strap's clock) comes out as its :class:`MalformedPacket` (a
@@ -50,6 +52,7 @@ from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT
 from somafeedback.devices.heart_rate_stream import HeartRateStream, StreamItem
 from somafeedback.hrv.pipeline import BeatMetrics, MetricsPipeline, PipelineConfig
 from somafeedback.regulation.pacer import Pacer, PacerSettings
+from somafeedback.remote.consent import LINK_EVENT as REMOTE_LINK_EVENT
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.pacer_following import FollowingEstimate, PacerFollowing, invalid_estimate
 from somafeedback.signals.raw_signals import RawItem, StrapRawSignals
@@ -87,6 +90,12 @@ def pacer_from_data(data: Mapping[str, Any]) -> Pacer | None:
     except (KeyError, TypeError, ValueError):
         return None
     return pacer
+
+
+def _remote_link_changed(event: TimelineEvent) -> bool:
+    """The client's link to a remote session's relay was lost or is back (``remote-link``, side client)."""
+    return (event.kind == REMOTE_LINK_EVENT and event.data.get("side") == "client"
+            and event.data.get("state") in ("lost", "back"))
 
 
 class LiveAnalysis:
@@ -233,6 +242,10 @@ class LiveAnalysis:
         if isinstance(event, TimelineEvent) and event.kind.startswith("pmd_") and event.strap_id is not None:
             self.raw_signals(event.strap_id).event(event)
             return []  # a stopped ECG hands over at the strap's next RR (see on_notification)
+        if isinstance(event, TimelineEvent) and _remote_link_changed(event):
+            # a remote session's link lost or back: what was held follows, but no metric window spans the change
+            t_s = event.host_ns / 1e9
+            return [(strap, pipeline.push_gap(t_s, t_s)) for strap, pipeline in self.pipelines.items()] if self.metrics else []
         if isinstance(event, GapEvent):
             self.stream(event.strap_id).gap(event)
             if event.strap_id in self.raw:
