@@ -84,6 +84,9 @@ def test_the_client_joins_checks_the_words_shares_and_answers_from_the_home_wind
     qtbot.waitUntil(lambda: any(e.data.get("action") == "declined" for e in practitioner.sink.kinds(REMOTE_CUE_EVENT)),
                     timeout=WAIT_MS)
     assert screen.current_exercise() is None
+    QTest.mouseClick(page.marker_buttons["I would like a pause"], LEFT)  # the client tells their practitioner
+    practitioner.sink.until(lambda s: any(e.data == {"label": "I would like a pause", "by": "client"}
+                                          for e in s.kinds("marker")))
 
     practitioner.send(PacerDown({"running": True, "inhale_s": 4.0, "exhale_s": 6.0, "hold_in_s": 0.0,
                                  "hold_out_s": 0.0}))  # the pacer alone: the very one the engine measures

@@ -631,6 +631,10 @@ class PractitionerWindow(QtWidgets.QMainWindow):
 
     def _take_marker(self, event: TimelineEvent) -> None:
         label = str(event.data.get("label"))
+        if event.data.get("by") == "client":  # a remote client's own marker: shown and drawn, not the practitioner's to undo
+            self._log(event.host_ns, f"the client says: {label}")
+            self.plots.add_mark(("marker", event.host_ns), event.host_ns / 1e9, "marker", f"client: {label}")
+            return
         item = self._log(event.host_ns, f"marker: {label}")
         if label in ("mute", "unmute"):
             return  # cue switches, not moments of the session: not undoable, not drawn

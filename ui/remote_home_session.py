@@ -21,6 +21,8 @@ Thread: the Qt GUI thread (the engine runs on its own).
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -46,6 +48,9 @@ STOP_LABEL: Final = "Stop sharing"
 CHANGE_LABEL: Final = "Change what I share…"
 DECLINE_LABEL: Final = "Not now"
 END_LABEL: Final = "End and save"
+TELL_LABEL: Final = "Let your practitioner know:"
+# the client's own markers: what they may tell their practitioner at any moment (recorded here, sent up as markers)
+CLIENT_MARKERS: Final = ("This is a lot right now", "I would like a pause", "Something changed")
 LINK_TEXTS: Final = {
     "lost": "Your internet link dropped: your strap and your recording go on, and what your practitioner "
             "missed follows when it is back.",
@@ -109,6 +114,16 @@ class RemoteSessionPage(QtWidgets.QWidget):
         self.ended_label.setWordWrap(True)
         self.ended_label.setVisible(False)
         layout.addWidget(self.ended_label)
+        tell = QtWidgets.QHBoxLayout()
+        tell.addWidget(QtWidgets.QLabel(TELL_LABEL))
+        self.marker_buttons: dict[str, QtWidgets.QPushButton] = {}
+        for text in CLIENT_MARKERS:
+            button = QtWidgets.QPushButton(text)
+            button.clicked.connect(functools.partial(self.mark, text))
+            tell.addWidget(button)
+            self.marker_buttons[text] = button
+        tell.addStretch(1)
+        layout.addLayout(tell)
         buttons = QtWidgets.QHBoxLayout()
         self.decline_button = QtWidgets.QPushButton(DECLINE_LABEL)
         self.decline_button.setToolTip("Let your practitioner know this is not for you right now")
@@ -225,6 +240,12 @@ class RemoteSessionPage(QtWidgets.QWidget):
             screen.show_pacer(settings, at_s)  # the first starts it, the rest retime it phase-continuously
 
     # --- the client's choices ---------------------------------------------------------------------------
+
+    def mark(self, text: str) -> None:
+        """The client tells their practitioner something at this moment: a marker (by the client), recorded here
+        and sent up like any event (shared at every level)."""
+        if self.engine is not None and not self.ended:
+            self.engine.add_event("marker", label=text, by="client")
 
     def decline(self) -> None:
         """"Not now" to what is shown: the screen rests, the practitioner is told."""
