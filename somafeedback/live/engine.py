@@ -35,6 +35,7 @@ import logging
 import os
 import threading
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,11 +45,14 @@ from somafeedback.clock import LoopClock, OffsetClock, SessionEventLoop, Speed
 from somafeedback.devices.events import Notification, SourceEvent, TimelineEvent
 from somafeedback.regulation.exercises import Exercise, load_exercises
 from .analysis import PACER_EVENT, LiveAnalysis, Output, pacer_event_data
+from .synchrony_stage import ChanceFunction, SynchronyStage
 from .sinks import write_failure_text
 from somafeedback.regulation.methods import Method
 from somafeedback.regulation.cues import HOME_CONTROLS, CueConfig
 from somafeedback.regulation.pacer import Pacer
 from somafeedback.regulation.states import Baseline, RegulationConfig
+from somafeedback.synchrony.pair_window import PairWindow
+from somafeedback.synchrony.surrogates import ChanceLevel
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,7 @@ class StrapOutput:
     output: Output
 
 
-EngineItem = StrapOutput | SourceEvent
+EngineItem = StrapOutput | SourceEvent | PairWindow  # PairWindow: synchrony of two straps (never recorded)
 
 
 class DisplayBuffer:
@@ -175,6 +179,7 @@ class EngineOptions:
     usual: Baseline | None = None  # the client's usual range from earlier sessions: today's start is compared with it
     record_to: Path | None = None  # a library folder: record the session there
     lsl: bool = False  # publish Lab Streaming Layer streams from the start (switchable later)
+    synchrony: bool = True  # pair every strap with the practitioner's (strap2) and measure synchrony
     manifest: dict[str, Any] = field(default_factory=dict)
     regulation: RegulationConfig = field(default_factory=RegulationConfig)
     cues: CueConfig = field(default_factory=CueConfig)
@@ -186,6 +191,8 @@ class _Sink:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.analysis = LiveAnalysis(metrics=True)
+        self.synchrony = SynchronyStage(submit=engine._submit_chance, wait_for_chance=engine._reproducible()) \
+            if engine.options.synchrony else None
 
     def notification(self, notification: Notification) -> None:
         if self.engine._recorder is not None:
@@ -198,6 +205,8 @@ class _Sink:
         self.engine._push(*(StrapOutput(strap, output) for strap, output in outputs))
         if self.engine._lsl is not None:
             self.engine._lsl.notification_analyzed(outputs)
+        if self.synchrony is not None:
+            self._synchrony(self.synchrony.outputs(outputs))
         if self.engine.session is not None:
             self.engine.session.notification_analyzed(notification, outputs)
 
@@ -213,8 +222,20 @@ class _Sink:
         if self.engine._lsl is not None:
             self.engine._lsl.event_analyzed(event, outputs)
         self.engine._push(event, *(StrapOutput(strap, metrics) for strap, metrics in outputs))
+        if self.synchrony is not None:
+            self.synchrony.event(event)
+            self._synchrony(self.synchrony.outputs(outputs))
         if self.engine.session is not None:
             self.engine.session.event_analyzed(event, outputs)
+
+    def _synchrony(self, windows: list[PairWindow]) -> None:
+        """New synchrony windows: to the UI and LSL, never to the recording (a replay recomputes them)."""
+        if not windows or self.synchrony is None:
+            return
+        self.engine._push(*windows)
+        if self.engine._lsl is not None:
+            for window in windows:
+                self.engine._lsl.synchrony(window, self.synchrony.settings)
 
 
 class Engine:
@@ -250,6 +271,18 @@ class Engine:
         self._pacer_data: dict[str, Any] = pacer_event_data(None)  # the latest pacer event's data (engine thread)
         self.remote: Any = None  # the RemoteHostSource of a remote session (engine thread)
         self._remote_pacer: Pacer | None = None  # the pacer a practitioner's session shows the client (engine thread)
+        self._chance_pool: ThreadPoolExecutor | None = None  # synchrony's chance levels, off the beat path
+
+    def _reproducible(self) -> bool:
+        """A replay, or a simulation not at real time: synchrony waits for its chance levels, so the same
+        recording always gives the same windows (live, the beat path never waits)."""
+        return self.source.replay is not None or (self.source.simulate is not None and self.source.speed != 1.0)
+
+    def _submit_chance(self, function: ChanceFunction, *args: Any) -> Future[ChanceLevel]:
+        """Run a synchrony chance level on the engine's worker thread (started at the first job; engine thread)."""
+        if self._chance_pool is None:
+            self._chance_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="somafeedback synchrony")
+        return self._chance_pool.submit(function, *args)
 
     # -- life -----------------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> None:
@@ -493,6 +526,8 @@ class Engine:
             if self._lsl is not None:  # no LSL socket outlives the engine
                 self._lsl.close()
                 self._lsl = None
+            if self._chance_pool is not None:  # a chance level still computing is let go
+                self._chance_pool.shutdown(wait=False, cancel_futures=True)
             self.finished.set()
             self._ready.set()
 

@@ -15,6 +15,7 @@ ACC        x, y, z (mG)                                 25 Hz      acceleration 
 Metrics    hr_bpm ... time_valid (see METRICS_CHANNELS) irregular  metric set (BeatMetrics)
 Breathing  rate_bpm, phase, amplitude_mg, valid, ...    irregular  BreathingEstimate
 Markers    one JSON string (all straps)                 irregular  event (link, gap, marker...)
+Synchrony  r, lag_s, z, above_chance, ... (one a pair)  irregular  synchrony window (5 s apart)
 =========  ===========================================  =========  ==========================
 
 *Beats.* HR and RR carry exactly the beats that fed the metric pipeline: the strap's RR
@@ -31,6 +32,15 @@ variability from a chest strap for wellness use, not a medical measurement.
 links, gaps, strap info (without its Bluetooth address), skin contact, malformed packets
 and every timeline event (markers, notes, cues, state, baseline, pmd_*). The data keys
 "kind" and "strap" of an event, if any, are renamed "data_kind" and "data_strap".
+
+*Synchrony.* One stream per pair of people, named by its straps (``somafeedback strap2-strap1
+Synchrony``: A the practitioner's strap, B the other person's; ``desc/somafeedback`` has ``a_strap``,
+``b_strap``, every setting and convention). One sample per window of heart-rate cross-correlation,
+stamped at the window's start: the signed peak r, its lag (s; positive = B followed A), Fisher z,
+r at zero lag, above_chance (1/0, NaN before a chance level is known), the session-so-far effect
+size against chance and share of windows above it, the window's end, and its confounds (1/0).
+NaN where a person's beats did not cover the window. Measured physiology, never a judgement of
+either person or of the relationship.
 
 *Timestamps.* Samples carry session times (seconds, from the data itself: beat times,
 per-sample ECG/ACC times, event times). They are mapped to LSL time (``pylsl.local_clock()``)
@@ -91,6 +101,9 @@ from somafeedback.devices.events import (
 from .analysis import LiveAnalysis, Output
 from somafeedback.hrv.conventions import LIVE as LIVE_CONVENTIONS
 from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.synchrony import confounds
+from somafeedback.synchrony.pair_window import PairWindow
+from somafeedback.synchrony.settings import SynchronySettings, conventions
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +123,8 @@ ACC: Final = "ACC"
 METRICS: Final = "Metrics"
 BREATHING: Final = "Breathing"
 MARKERS: Final = "Markers"
+SYNCHRONY: Final = "Synchrony"
+SYNCHRONY_MODEL: Final = "somafeedback synchrony of two heart rates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +172,17 @@ BREATHING_CHANNELS: Final = (
     Channel("from_chest_motion", "none", "Flag"),  # 1: chest accelerometer, 0: ECG (amplitude NaN)
 )
 MARKERS_CHANNELS: Final = (Channel("event", "none", "Marker"),)
+SYNCHRONY_CHANNELS: Final = (
+    Channel("r", "none", "Synchrony"),  # signed peak Pearson r over the lags
+    Channel("lag_s", "s", "Synchrony"),  # > 0: B followed A
+    Channel("z", "none", "Synchrony"),  # Fisher z of r
+    Channel("r_at_zero_lag", "none", "Synchrony"),
+    Channel("above_chance", "none", "Flag"),  # 1/0, NaN before a chance level is known
+    Channel("effect_size", "none", "Synchrony"),  # the session so far against the surrogates
+    Channel("share_above_chance", "none", "Synchrony"),
+    Channel("window_end_s", "s", "Time"),  # session time; the sample's timestamp is the window's start
+    *(Channel(name.replace(" ", "_"), "none", "Flag") for name in confounds.ALL),
+)
 
 SPECS: Final[Mapping[str, _Spec]] = {
     HR: _Spec("HR", HR_CHANNELS, False, False,
@@ -171,6 +197,9 @@ SPECS: Final[Mapping[str, _Spec]] = {
                      "breathing estimated from chest motion (or the ECG); NaN where not valid"),
     MARKERS: _Spec("Markers", MARKERS_CHANNELS, True, False,
                    "session events as JSON: link, gap, strap, contact, malformed, marker, note, cue, state, ..."),
+    SYNCHRONY: _Spec("Synchrony", SYNCHRONY_CHANNELS, False, False,
+                     "windowed cross-correlation of two people's heart rates (A the practitioner, B the other): "
+                     "one sample per window; NaN where a person's beats did not cover it"),
 }
 
 
@@ -250,6 +279,15 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
+def synchrony_sample(item: PairWindow) -> list[float]:
+    """The Synchrony channels of one window (NaN where there is no value)."""
+    w = item.window
+    flag = math.nan if w.above_chance is None else float(w.above_chance)
+    return [_number(w.r), _number(w.lag_s), _number(w.z), _number(w.r_at_zero_lag), flag,
+            _number(item.effect_size), _number(item.share_above_chance), w.end_s,
+            *(1.0 if name in w.confounds else 0.0 for name in confounds.ALL)]
+
+
 def marker_json(kind: str, strap_id: str | None, data: Mapping[str, Any]) -> str:
     """One Markers sample: ``{"kind": ..., "strap": ..., ...data}``, compact, strict JSON."""
     record: dict[str, Any] = {"kind": kind, "strap": strap_id}
@@ -287,6 +325,7 @@ class LslOutlets:
         self._outlets: dict[tuple[str | None, str], Any] = {}  # (strap, kind) -> StreamOutlet, or None if it failed
         self._models: dict[str, str] = {}  # strap -> the name it gave (StrapInfo)
         self._failed: set[str] = set()  # kinds whose failure was logged
+        self._synchrony: dict[str, tuple[PairWindow, SynchronySettings]] = {}  # pair label -> its first window
         self.closed = False
 
     # -- StrapSink ----------------------------------------------------------------------
@@ -316,6 +355,14 @@ class LslOutlets:
         self._push(None, MARKERS, t_s, [text])
         for strap_id, metrics in outputs:
             self._output(strap_id, metrics)
+
+    def synchrony(self, item: PairWindow, settings: SynchronySettings) -> None:
+        """One synchrony window of a pair (made by the engine's synchrony stage, with these settings)."""
+        if self.closed:
+            return
+        label = f"{item.a_strap}-{item.b_strap}"
+        self._synchrony.setdefault(label, (item, settings))
+        self._push(label, SYNCHRONY, item.window.start_s, synchrony_sample(item))
 
     def close(self) -> None:
         """Destroy every outlet (inlets see the streams end; their sockets close). Idempotent."""
@@ -415,6 +462,8 @@ class LslOutlets:
     def _model(self, strap_id: str | None, kind: str) -> str:
         if strap_id is None:
             return MARKERS_MODEL
+        if kind == SYNCHRONY:
+            return SYNCHRONY_MODEL
         return self._models.get(strap_id, PMD_MODEL if SPECS[kind].raw else HEART_RATE_MODEL)
 
     def _stream_info(self, strap_id: str | None, kind: str, rate_hz: float) -> Any:
@@ -436,11 +485,22 @@ class LslOutlets:
         ours = desc.append_child("somafeedback")
         ours.append_child_value("version", __version__)
         ours.append_child_value("session", self.session_name)
-        if strap_id is not None:
+        if strap_id is not None and kind != SYNCHRONY:
             ours.append_child_value("strap", strap_id)
         ours.append_child_value("measured", spec.measured)
         if kind == "Metrics":  # LF/HF travel with how they were made (docs/metrics.md, section 5)
             ours.append_child_value("frequency_conventions", LIVE_CONVENTIONS.name)
+        if kind == SYNCHRONY and strap_id in self._synchrony:  # the pair, settings and conventions (docs/metrics.md §9)
+            first, settings = self._synchrony[strap_id]
+            ours.append_child_value("a_strap", first.a_strap)
+            ours.append_child_value("b_strap", first.b_strap)
+            ours.append_child_value("timestamp_is", "the window's start; it covers [t, t + window_s)")
+            node = ours.append_child("settings")
+            for key, value in settings.as_dict().items():
+                node.append_child_value(key, repr(value))
+            node = ours.append_child("conventions")
+            for key, value in conventions().items():
+                node.append_child_value(key, value)
         ours.append_child_value("session_time_offset_s", repr(self.offset_s))
         ours.append_child_value("timestamps", "lsl_time = session time + session_time_offset_s")
         ours.append_child_value("notice", NOTICE)

@@ -1,0 +1,257 @@
+"""Synchrony in the engine: each person's accepted beats paired with the practitioner's, window by window.
+
+:class:`SynchronyStage` takes what :class:`~somafeedback.live.analysis.LiveAnalysis` made of each
+notification and event and returns :class:`~somafeedback.synchrony.pair_window.PairWindow` items:
+
+* pairs: the practitioner's strap (:data:`PRACTITIONER_STRAP`, the strap panel's role) is A and
+  every other strap that gives beats is B of its own pair (a couple: two pairs); a positive lag
+  means B followed the practitioner. One :class:`~somafeedback.synchrony.tracker.SynchronyTracker`
+  per pair, fed the beats of each notification in one chunk (flagged beats are kept and marked,
+  never used as values; a gap's metric set is no beat);
+* the chance level (surrogates) is off the beat path: after every ``refresh_windows`` windows of a
+  pair, its segments go to ``submit`` (the engine's worker pool); the result judges that pair's
+  windows from :data:`CHANCE_DELAY_WINDOWS` windows later on, as soon as it has arrived. Live it
+  is never waited for (the engine's pool is a thread: see benchmarks/bench_pipeline.py for what it costs the
+  beat path; ``submit`` takes plain picklable arguments, so a process pool would do too) (a late result judges the first window after it arrives); with
+  ``wait_for_chance`` (a replay, a simulation faster than real time) the window that is due waits
+  for it, so the same recording always gives the same windows;
+* confounds from what the analysis knows: ``movement`` (either person's chest-motion breathing
+  estimate says moving), ``shared pacer`` (both people's pacer-following estimates say following),
+  ``clock uncertain`` (a ``remote-clock`` event less certain than the settings' limit, or none yet);
+  ``artifacts`` the tracker marks itself. A seek starts every pair afresh.
+
+Nothing here is recorded: a replay recomputes the windows from the recorded beats and events.
+
+Thread: the engine's loop (one caller); only the chance computation runs on the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+import numpy as np
+
+from somafeedback.devices.events import SourceEvent, TimelineEvent
+from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.remote.clock_sync import CLOCK_EVENT
+from somafeedback.signals.chest_motion import BreathingEstimate
+from somafeedback.signals.pacer_following import FollowingEstimate
+from somafeedback.synchrony.confounds import ConfoundSpans, Span, clock_uncertain_spans
+from somafeedback.synchrony.pair_window import PairWindow
+from somafeedback.synchrony.settings import SynchronySettings
+from somafeedback.synchrony.surrogates import ChanceLevel, chance_level, segments, stands_out
+from somafeedback.synchrony.tracker import SynchronyTracker
+from somafeedback.synchrony.windows import SyncWindow
+
+from .analysis import Output
+
+log = logging.getLogger(__name__)
+
+PRACTITIONER_STRAP: Final = "strap2"  # the strap panel's practitioner (ui/device_panel.py ROLES; dyad scenarios)
+CHANCE_DELAY_WINDOWS: Final = 1  # a chance level judges windows from this many windows after its last one (5 s)
+CHANCE_WAIT_S: Final = 60.0  # with wait_for_chance, the longest a due window waits for the worker, s
+MAX_SPAN_STEP_S: Final = 10.0  # a movement / following span reaches back at most this far to the previous estimate, s
+
+ChanceFunction = Callable[[np.ndarray, np.ndarray, np.ndarray, SynchronySettings], ChanceLevel]
+# how a chance level is handed to a worker: ``Executor.submit`` (chance_level and its plain, picklable arguments)
+Submit = Callable[[ChanceFunction, np.ndarray, np.ndarray, np.ndarray, SynchronySettings], "Future[ChanceLevel]"]
+
+
+def inline_submit(function: ChanceFunction, a: np.ndarray, b: np.ndarray, indices: np.ndarray,
+                  settings: SynchronySettings) -> Future[ChanceLevel]:
+    """Compute the chance level at once (no worker): for callers without a pool, and tests."""
+    future: Future[ChanceLevel] = Future()
+    future.set_result(function(a, b, indices, settings))
+    return future
+
+
+class _Spans:
+    """One strap's spans of one kind, from successive estimates (true from the previous one to this one)."""
+
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+        self._last_t: float | None = None
+
+    def add(self, t_s: float, on: bool) -> bool:
+        """One estimate at ``t_s``; True when the spans changed."""
+        start = t_s - MAX_SPAN_STEP_S if self._last_t is None else max(self._last_t, t_s - MAX_SPAN_STEP_S)
+        self._last_t = t_s
+        if not on:
+            return False
+        if self.spans and self.spans[-1][1] >= start:
+            self.spans[-1] = (self.spans[-1][0], t_s)
+        else:
+            self.spans.append((start, t_s))
+        return True
+
+
+def _intersection(a: Sequence[Span], b: Sequence[Span]) -> tuple[Span, ...]:
+    """The spans covered by both lists (each sorted and disjoint)."""
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
+
+
+@dataclass
+class _Pair:
+    """One pair's tracker, its pending chance jobs and its running summary."""
+
+    a: str
+    b: str
+    tracker: SynchronyTracker
+    chance: ChanceLevel
+    pending: list[tuple[int, Future[ChanceLevel]]] = field(default_factory=list)  # (windows it was drawn from, job)
+    sum_abs_z: float = 0.0
+    valued: int = 0
+    above: int = 0
+
+
+class SynchronyStage:
+    """Pairs every strap with the practitioner's and turns their beats into judged windows (engine loop)."""
+
+    def __init__(self, settings: SynchronySettings = SynchronySettings(), submit: Submit = inline_submit,
+                 wait_for_chance: bool = False, practitioner: str = PRACTITIONER_STRAP) -> None:
+        self.settings = settings
+        self.submit = submit
+        self.wait_for_chance = wait_for_chance
+        self.practitioner = practitioner
+        self.pairs: dict[str, _Pair] = {}  # by B's strap
+        self._beats: dict[str, tuple[list[float], list[float], list[bool]]] = {}  # every strap's beats so far
+        self._moving: dict[str, _Spans] = {}
+        self._following: dict[str, _Spans] = {}
+        self._clock_checks: dict[float, float] = {}  # time s -> uncertainty ms of each remote-clock event
+        self._spans_changed = False
+
+    # -- input (engine loop) ----------------------------------------------------------------------
+    def outputs(self, outputs: Sequence[tuple[str, Output]]) -> list[PairWindow]:
+        """What the analysis made of one notification or event: the pairs' new windows, in order."""
+        fresh: dict[str, list[BeatMetrics]] = {}
+        for strap, output in outputs:
+            if isinstance(output, BeatMetrics):
+                if output.rr_ms is not None:  # a beat (a gap's metric set is none)
+                    fresh.setdefault(strap, []).append(output)
+            elif isinstance(output, BreathingEstimate) and output.source == "acc":
+                self._spans_changed |= self._moving.setdefault(strap, _Spans()).add(output.t_s, output.moving)
+            elif isinstance(output, FollowingEstimate):
+                on = output.valid and output.following
+                self._spans_changed |= self._following.setdefault(strap, _Spans()).add(output.t_s, on)
+        if not fresh:
+            return []
+        for strap in fresh:
+            self._beats.setdefault(strap, ([], [], []))
+        if self.practitioner in self._beats:  # a pair appears with its first beat, fed both people's beats so far
+            for other in self._beats:
+                if other != self.practitioner and other not in self.pairs:
+                    self._new_pair(other)
+        for strap, beats in fresh.items():
+            t, rr, flagged = self._beats[strap]
+            t.extend(b.t_s for b in beats)
+            rr.extend(float(b.rr_ms or 0.0) for b in beats)
+            flagged.extend(b.flagged for b in beats)
+        if self._spans_changed:
+            self._apply_spans()
+        made: list[PairWindow] = []
+        a_chunk = _chunk(fresh.get(self.practitioner))
+        for b, pair in self.pairs.items():
+            b_chunk = _chunk(fresh.get(b))
+            if a_chunk is None and b_chunk is None:
+                continue
+            made.extend(self._judge(pair, w) for w in pair.tracker.update(a_chunk, b_chunk))
+        return made
+
+    def event(self, event: SourceEvent) -> None:
+        """A timeline event: a ``remote-clock`` check (clock uncertain), a replay ``seek`` (start afresh)."""
+        if not isinstance(event, TimelineEvent):
+            return
+        if event.kind == "seek":
+            self.pairs.clear()
+            self._beats.clear()
+            self._moving.clear()
+            self._following.clear()
+        elif event.kind == CLOCK_EVENT:
+            uncertainty = event.data.get("uncertainty_s")
+            ms = 1000.0 * uncertainty if isinstance(uncertainty, (int, float)) else math.inf  # no estimate yet
+            self._clock_checks[event.host_ns / 1e9] = ms  # a replay after a seek may deliver one again
+            self._spans_changed = True
+
+    # -- pairs --------------------------------------------------------------------------------------
+    def _new_pair(self, b: str) -> None:
+        """A pair appears: its tracker is fed both people's beats so far."""
+        tracker = SynchronyTracker(self.settings, self._pair_spans(b), inline_chance=False)
+        self.pairs[b] = _Pair(self.practitioner, b, tracker, tracker.chance)
+        self._spans_changed = True
+        for strap, side in ((self.practitioner, "a"), (b, "b")):
+            t, rr, flagged = self._beats[strap]
+            if t:
+                tracker.update(**{side: (np.array(t), np.array(rr), np.array(flagged, dtype=bool))})
+
+    def _pair_spans(self, b: str) -> ConfoundSpans:
+        empty = _Spans()
+        moving = sorted([*self._moving.get(self.practitioner, empty).spans, *self._moving.get(b, empty).spans])
+        shared = _intersection(self._following.get(self.practitioner, empty).spans, self._following.get(b, empty).spans)
+        # HOOK(#18, breathing entrainment): when somafeedback.synchrony.confounds offers spans where the two
+        # people's breathing rhythms are entrained (without a pacer), add them to ``shared`` here.
+        clock = clock_uncertain_spans(sorted(self._clock_checks.items()), self.settings.clock_uncertain_ms)
+        return ConfoundSpans(shared_pacer=shared, movement=tuple(moving), clock_uncertain=clock)
+
+    def _apply_spans(self) -> None:
+        for b, pair in self.pairs.items():
+            pair.tracker.set_spans(self._pair_spans(b))
+        self._spans_changed = False
+
+    def _judge(self, pair: _Pair, window: SyncWindow) -> PairWindow:
+        """Judge one new window with the chance level due for it; every ``refresh_windows`` windows start a job."""
+        index = window.index
+        while pair.pending and pair.pending[0][0] + CHANCE_DELAY_WINDOWS <= index:
+            drawn_from, job = pair.pending[0]
+            if not job.done() and not self.wait_for_chance:
+                break  # live: never wait; the next window looks again
+            pair.pending.pop(0)
+            try:
+                pair.chance = job.result(timeout=CHANCE_WAIT_S)
+            except Exception:  # noqa: BLE001 - the windows go on with the chance level they had
+                log.warning("synchrony: a chance level could not be computed (drawn from %d windows)", drawn_from,
+                            exc_info=True)
+        judged = replace(window, above_chance=stands_out(window, pair.chance))
+        pair.tracker.windows[index] = judged
+        if judged.z is not None:
+            pair.valued += 1
+            pair.sum_abs_z += abs(judged.z)
+            pair.above += bool(judged.above_chance)
+        count = index + 1
+        if count % self.settings.refresh_windows == 0:
+            pair.pending.append((count, self.submit(chance_level, *segments(pair.tracker.windows[:count]), self.settings)))
+        return PairWindow(pair.a, pair.b, judged, *_so_far(pair))
+
+
+def _so_far(pair: _Pair) -> tuple[float | None, float | None]:
+    """(effect size, share of windows above chance) of the pair's windows so far (None before a chance level)."""
+    chance = pair.chance
+    if chance.threshold_z is None or not pair.valued:
+        return None, None
+    effect = (pair.sum_abs_z / pair.valued - chance.mean_z) / chance.sd_z if chance.mean_z is not None and chance.sd_z else None
+    return effect, pair.above / pair.valued
+
+
+def _chunk(beats: list[BeatMetrics] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    if not beats:
+        return None
+    return (np.array([b.t_s for b in beats]), np.array([float(b.rr_ms or 0.0) for b in beats]),
+            np.array([b.flagged for b in beats], dtype=bool))
+
+
+def describe_settings(settings: SynchronySettings) -> dict[str, Any]:
+    """The settings and how the live stage judges with them (for an LSL description, a log)."""
+    return {**settings.as_dict(), "chance_delay_windows": CHANCE_DELAY_WINDOWS, "practitioner_strap": PRACTITIONER_STRAP}
