@@ -5,8 +5,8 @@
                                   # once (Debian/Ubuntu): Xvfb and the X11 libraries Qt's xcb plugin needs
     python scripts/make_screenshots.py
     python scripts/make_screenshots.py caution-panel   # only docs/screenshots/caution-panel.png
-    python scripts/make_screenshots.py method-selector # (or pendulation, remote, remote-home,
-                                                       # remote-metrics, remote-rejoin): only that shot
+    python scripts/make_screenshots.py method-selector # (or pendulation, remote, remote-home, remote-metrics,
+                                                       # remote-rejoin, coregulation, relationship): only that shot
 
 Without a display it starts its own Xvfb server. Every view runs on the simulated strap (or
 the shipped sample session), sped up so the pictures show a session in progress.
@@ -158,6 +158,75 @@ def _pendulation(app, exercises, folder: Path) -> None:  # type: ignore[no-untyp
     review.tabs.setCurrentWidget(review.pendulation)
     _pump(app, 2.0)
     review.tabs.currentWidget().grab().save(str(OUT / "pendulation-view.png"))
+    review.close()
+
+
+COREGULATION_UNTIL_S = 420.0  # session s shown in the co-regulation shot: dyad-in-phase's first coupled span (180-420 s)
+
+
+def _dyad_pair_windows(until_s: float):  # type: ignore[no-untyped-def]
+    """dyad-in-phase's PairWindows from the simulator's own heart models through a SynchronyTracker (10-s chunks).
+
+    Until the engine's synchrony stage pushes PairWindows through Engine.drain(), the shot feeds the panel
+    from this tracker (the same people the two simulated straps carry, on the same session clock)."""
+    import numpy as np
+
+    from somafeedback.devices.simulator.dyad import load_dyad
+    from somafeedback.devices.simulator.physiology import HeartModel
+    from somafeedback.synchrony.dyad import summarize
+    from somafeedback.synchrony.pair_window import PairWindow
+    from somafeedback.synchrony.tracker import SynchronyTracker
+
+    dyad = load_dyad("dyad-in-phase")
+    people = []
+    for scenario in (dyad.practitioner, dyad.client):
+        beats = HeartModel(scenario).beats_until(until_s)
+        people.append((np.array([b.t_end_s for b in beats]), np.array([b.rr_1024 / 1.024 for b in beats])))
+    tracker, out = SynchronyTracker(), []
+    for end in np.arange(10.0, until_s + 10.0, 10.0):
+        a, b = ((t[(t >= end - 10.0) & (t < end)], rr[(t >= end - 10.0) & (t < end)]) for t, rr in people)
+        for window in tracker.update(a=(*a, np.zeros(len(a[0]), bool)), b=(*b, np.zeros(len(b[0]), bool))):
+            summary = summarize(tracker.windows, tracker.chance)
+            out.append(PairWindow("strap2", "strap1", window, summary["effect_size"], summary["share_above_chance"]))
+    return out
+
+
+def _coregulation(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The practitioner window with two simulated straps on dyad-in-phase (client and practitioner), its
+    Co-regulation tab shown: both heart rates, the windows with their lag, the latest window in words."""
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+
+    args = build_parser().parse_args(["--simulate", "dyad-in-phase", "--speed", "40", "--no-client-view"])
+    built = build_practitioner_app(args, _settings(folder), exercises)
+    window = built.window
+    window.show()
+    built.engine.start()
+    _pump(app, 60.0, until=lambda: built.engine.session_s() >= COREGULATION_UNTIL_S)
+    if not window.coregulation.windows:  # the engine pushed none (its synchrony stage is not there)
+        for item in _dyad_pair_windows(COREGULATION_UNTIL_S):
+            window._take(item)
+    window.plot_tabs.setCurrentWidget(window.coregulation)
+    _pump(app, 1.0)
+    window.grab().save(str(OUT / "coregulation-panel.png"))
+    built.engine.stop()
+    window.close()
+
+
+def _relationship(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The review's Relationship tab on a recorded dyad-in-phase session (15 min, two coupled spans)."""
+    from somafeedback.ui.replay_window import ReplayWindow
+
+    recordings = folder / "dyad"
+    subprocess.run([sys.executable, "-m", "somafeedback.cli", "record", "--simulate", "dyad-in-phase", "--speed", "max",
+                    "--duration", "900", "--recordings", str(recordings)], check=True, stdout=subprocess.DEVNULL)
+    review = ReplayWindow(next(recordings.rglob("*.session.sqlite")), exercises, recordings=folder)
+    review.resize(1500, 1100)
+    review.show()
+    review.pause()
+    review.tabs.setCurrentWidget(review.relationship)
+    _pump(app, 30.0, until=lambda: review.relationship is not None and review.relationship.job is None)
+    _pump(app, 1.0)
+    review.relationship.grab().save(str(OUT / "relationship-timeline.png"))
     review.close()
 
 
@@ -329,8 +398,8 @@ def main() -> None:
         exercises = load_exercises()
         folder = Path(tempfile.mkdtemp(prefix="somafeedback-screens-"))
         single = {"caution-panel": _caution_panel, "method-selector": _method_selector, "pendulation": _pendulation,
-                  "remote": _remote, "remote-home": _remote_home,
-                  "remote-metrics": _remote_metrics, "remote-rejoin": _remote_rejoin}
+                  "remote": _remote, "remote-home": _remote_home, "remote-metrics": _remote_metrics,
+                  "remote-rejoin": _remote_rejoin, "coregulation": _coregulation, "relationship": _relationship}
         if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`
             single[sys.argv[1]](app, exercises, folder)
             return
@@ -339,6 +408,8 @@ def main() -> None:
         _method_selector(app, exercises, folder)
         _review(app, exercises, folder)
         _pendulation(app, exercises, folder)
+        _coregulation(app, exercises, folder)
+        _relationship(app, exercises, folder)
         _report_page(app, folder)
         _remote(app, exercises, folder)
         _remote_metrics(app, exercises, folder)

@@ -34,6 +34,9 @@ BANNED = [
     (re.compile(r"LF/HF[^.\n]{0,60}\b(?:stress|balance)\b", re.I), "LF/HF as stress"),
     (re.compile(r"\bstress (?:index|score|level)\b", re.I), "stress index"),
     (re.compile(r"heart[- ]brain coherence|nervous system balance|healthy HRV", re.I), "other banned claim"),
+    # synchrony of two people (#18): what was measured, never a judgement of the relationship
+    (re.compile(r"\battune(?:d|ment)\b|\bco-?regulated\b|connection\s+(?:is\s+)?(?:detected|measured|score)"
+                r"|relationship (?:score|quality)|synchrony score", re.I), "relationship judged"),
 ]
 
 
@@ -52,6 +55,7 @@ def test_the_scanner_catches_claims_and_spares_negations() -> None:
     assert claims("Vagal tone detected!") and claims("Dorsal state") and claims("LF/HF shows your stress")
     assert claims("the trauma was released") and claims("We diagnose anxiety") and claims("Shutdown detected")
     assert not claims("LF/HF is not a stress index") and not claims("This is not a diagnosis")
+    assert claims("Attunement measured") and claims("you co-regulated well") and claims("safe connection detected")
 
 
 def _toml_strings(value: object) -> Iterator[str]:

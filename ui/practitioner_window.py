@@ -20,6 +20,10 @@ exercise can be paused, resumed, stepped and cleared (each recorded as a ``cue``
 ``pushed-paused``, ``pushed-resumed``, ``pushed-step``, ``cleared``), and a baseline whose heart
 rate was above the client's usual resting range offers "Re-baseline now".
 
+When the practitioner's own strap streams (the strap panel's practitioner), a "Co-regulation" tab
+(:mod:`.coregulation_panel`) shows both heart rates and how they moved together (the engine's
+PairWindow items); the client view never shows it.
+
 Thread: the Qt GUI thread.
 """
 
@@ -42,8 +46,10 @@ from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.regulation.states import Baseline, RegulationModel
 from somafeedback.sessions.segments import PHASES
 from somafeedback.sessions.client_strap import CLIENT_STRAP
+from somafeedback.synchrony.pair_window import PairWindow
 
 from .chimes import Chimes
+from .coregulation_panel import COREGULATION_TAB, CoregulationPanel
 from .cue_panel import MARKERS, CuePanel, clock_mm_ss
 from .device_panel import DevicePanel
 from .live_plots import LivePlots
@@ -144,6 +150,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.plot_tabs.setDocumentMode(True)
         self.plot_tabs.addTab(self.plots, "Live")
         self.plot_tabs.addTab(self.pendulation, PENDULATION_TAB)
+        self.coregulation = CoregulationPanel()  # a tab once the practitioner's own strap streams (never on the client view)
         plots.addWidget(self.plot_tabs)
         plots.addWidget(self.raw)
         plots.setStretchFactor(0, 3)
@@ -454,6 +461,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         for item in self.engine.drain():
             self._take(item)
         self.plots.redraw()
+        if self.plot_tabs.currentWidget() is self.coregulation:
+            self.coregulation.redraw()
         if self.raw.isVisible():
             self.raw.redraw()
         self.status["elapsed"].setText(clock_text(self.engine.session_s()))
@@ -488,6 +497,14 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             self._log(item.end_ns, f"{item.strap_id} gap: no data for {item.duration_s:.1f} s")
         elif isinstance(item, TimelineEvent):
             self._take_timeline(item)
+        elif isinstance(item, PairWindow):  # the engine's synchrony of the practitioner and one other person
+            self._show_coregulation()
+            self.coregulation.take(item)
+
+    def _show_coregulation(self) -> None:
+        """The co-regulation tab, added once a second strap streams as the practitioner's."""
+        if self.plot_tabs.indexOf(self.coregulation) < 0:
+            self.plot_tabs.addTab(self.coregulation, COREGULATION_TAB)
 
     def _client_pacer(self) -> Pacer | None:
         """The pacer the client sees, if one runs."""
@@ -512,6 +529,9 @@ class PractitionerWindow(QtWidgets.QMainWindow):
                 self._span_start.setdefault(strap_id, output.t_s)
             start = self._span_start.get(strap_id)
             self.devices.quality(strap_id, v, None if start is None else output.t_s - start)
+            self.coregulation.take_metrics(strap_id, output)
+            if strap_id == self.coregulation.practitioner and output.rr_ms is not None:
+                self._show_coregulation()
             if strap_id != CLIENT_STRAP:
                 return
             self.plots.add_metrics(output)

@@ -19,6 +19,8 @@ Layout (top to bottom):
   the last 10 minutes, refilled from the position after every seek) and **Pendulation**
   (:class:`~.pendulation_view.PendulationView`: each swing above the usual heart-rate range with
   its peak and recovery time, from :mod:`somafeedback.regulation.pendulation`; a double-click goes to its start);
+  and **Relationship** when the practitioner's strap was recorded beside the client's
+  (:mod:`.relationship_timeline`: synchrony, lag and the marks on one axis, computed on a worker thread);
 * beside them the **event list** (:mod:`.review_events`; double-click seeks), the **review
   note** field (saved at the position) and the **phase** marker (a phase starts at the
   position; saved as a review note carrying the phase,
@@ -59,10 +61,11 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from somafeedback.devices.events import GapEvent, TimelineEvent
+from somafeedback.devices.events import GapEvent, Notification, TimelineEvent
 from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource
 from somafeedback.live.reanalysis import reanalyze_states
+from somafeedback.reports.relationship import dyad_straps
 from somafeedback.regulation.exercises import Exercise
 from somafeedback.regulation.pendulation import Swing, bands_of, series_swings, session_bands
 from somafeedback.regulation.states import band_of
@@ -81,6 +84,7 @@ from somafeedback.sessions.client_strap import CLIENT_STRAP
 from .live_plots import LivePlots, Series
 from .pendulation_view import PendulationView
 from .raw_plots import RAW_OUTPUTS, RawPlots
+from .relationship_timeline import RELATIONSHIP_TAB, RelationshipTab
 from .review_events import SESSION_ENDED, Entry, entries_of, last_data_ns, timeline_entry
 from .review_outputs import ReviewOutputs
 from .review_plots import SessionPlots
@@ -266,6 +270,10 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.pendulation.table.cellDoubleClicked.connect(self._swing_chosen)
         self._show_swings(*self._recorded_swings())
         self.tabs.addTab(self.pendulation, "Pendulation")
+        self.relationship: RelationshipTab | None = None  # the practitioner's and the client's straps both recorded
+        if dyad_straps({item.strap_id for item in self.session.timeline if isinstance(item, Notification)}):
+            self.relationship = RelationshipTab(self.session.timeline, self.origin_ns)  # computed on its own thread
+            self.tabs.addTab(self.relationship, RELATIONSHIP_TAB)
         left.addWidget(self.tabs)
         left.setStretchFactor(0, 1)
         left.setStretchFactor(1, 1)
@@ -506,6 +514,8 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.plots.redraw()
         if self.raw.isVisible():
             self.raw.redraw()
+        if self.relationship is not None:
+            self.relationship.poll()
         if self._reanalysis is not None and self._reanalysis.result is not None:
             self._take_reanalysis(self._reanalysis.result)
             self._reanalysis = None
@@ -645,6 +655,8 @@ class ReplayWindow(QtWidgets.QMainWindow):
             if entry.kind in marks:
                 marks[entry.kind].append((seconds(entry.host_ns), entry.text))
         self.strip.set_marks(marks)
+        if self.relationship is not None:
+            self.relationship.timeline.set_marks(marks)
 
     # -- closing -----------------------------------------------------------------------------------
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API

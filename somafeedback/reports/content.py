@@ -85,6 +85,7 @@ from .common import (
 from .figure_data import Figure, ReportSeries, beat_source, report_series, summary_figures
 from .progress_content import PROGRESS_MEASURED_TEXT
 from .strap_pass import RAW_EXCERPTS, AnalysisFactory, analyze_strap, client_strap_of, new_live_analysis, shift_metrics
+from .relationship import Relationship, session_relationship
 
 DECISIONS: Final = ("approved", "snoozed", "dismissed", "expired")
 BASELINE_MAX_ARTIFACT_PCT: Final = 5.0  # a calibration baseline is kept only with at most this share of artifacts
@@ -265,6 +266,7 @@ class SessionReportContent:
     swings_judged: bool = False  # False: no baseline, so no usual range to find swings against
     method: str | None = None  # SE | Focusing | CSE (somafeedback.regulation.methods), when recorded
     rest_comparisons: tuple[RestRow, ...] = ()  # each movement block's rest before and after
+    relationship: Relationship | None = None  # practitioner's and client's straps: synchrony (.relationship)
     pendulation_text: str = PENDULATION_TEXT
     phase_text: str = PHASE_TEXT.format(conventions=DESCRIPTIONS[DEFAULT_FOR_RECORDS])
     conventions: str = DEFAULT_FOR_RECORDS  # the frequency-domain convention set of the summary and the phases
@@ -445,6 +447,7 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
         exercises=_exercises(session.manifest, events), swings=tuple(swings), swings_judged=bool(bands),
         method=_method(session.manifest, events), rest_comparisons=_rest_rows(events, ctx),
         phase_text=PHASE_TEXT.format(conventions=DESCRIPTIONS[settings.name]), conventions=settings.name,
+        relationship=session_relationship(session.timeline, ctx.start_ns),
     )
     reporter.finish()
     return content

@@ -46,6 +46,7 @@ from somafeedback.regulation.states import band_of
 
 from ..live_plots import BLUE, GREEN, LivePlots
 from ..raw_plots import RawPlots
+from ..relationship_timeline import RelationshipTimeline
 from ..time_axis import MinutesSecondsAxis
 from ..timeline_strip import OTHER_STATE, STATE_STYLE, TimelineStrip
 
@@ -54,6 +55,7 @@ PIXEL_RATIO: Final = 2.0  # image px per logical px (the PNG is 1920 px wide: sh
 OVERVIEW_HEIGHT_PX: Final = 860  # logical px, the five linked plots
 STRIP_HEIGHT_PX: Final = 130  # logical px, the state timeline strip
 RAW_HEIGHT_PX: Final = 380  # logical px, one raw excerpt (ECG strip and breathing movement)
+RELATIONSHIP_HEIGHT_PX: Final = 420  # logical px, the relationship timeline (marks, r, lag)
 TREND_HEIGHT_PX: Final = 420  # logical px, each progress chart
 EVENT_LINE = (110, 110, 110, 170)  # marker/note/cue lines across the overview plots
 CHEST_PEN = (204, 121, 167)  # Okabe-Ito reddish purple: chest-motion breathing rate (dashed)
@@ -198,8 +200,24 @@ def raw_images(content: SessionReportContent) -> list[ReportImage]:
     return images
 
 
+def relationship_image(content: SessionReportContent) -> ReportImage | None:
+    """The review's relationship timeline (practitioner's and client's straps), or None for one person's session."""
+    if content.relationship is None or not content.relationship.windows:
+        return None
+    timeline = RelationshipTimeline()
+    timeline.set_relationship(content.relationship)
+    timeline.set_marks({"marker": [(m.t_s, m.text) for m in content.markers],
+                        "cue": [(d.t_s, f"cue {d.kind}") for d in content.cue_decisions],
+                        "note": [(n.t_s, n.text) for n in content.notes if n.kind == "note"],
+                        "review": [(n.t_s, n.text) for n in content.notes if n.kind == "review"]})
+    caption = ("How the practitioner's and the client's heart rates moved together: per 30-s window the signed peak r "
+               "(up: in phase, down: anti-phase; ★ and solid: beyond chance; pale: within chance; hatched: "
+               "marked) and its lag (above 0: the client after the practitioner), with markers ▼, cues ◆ and notes ■.")
+    return grab(timeline, "relationship", caption, FIGURE_WIDTH_PX, RELATIONSHIP_HEIGHT_PX)
+
+
 def session_images(content: SessionReportContent, progress: ProgressCallback | None = None) -> list[ReportImage]:
-    """Every figure of a session report, in order (timeline, overview, raw excerpts)."""
+    """Every figure of a session report, in order (timeline, overview, raw excerpts, relationship)."""
     total = 2 + len(content.raw_excerpts)
     _scaled(progress, 0, total)
     images = [timeline_image(content)]
@@ -209,6 +227,9 @@ def session_images(content: SessionReportContent, progress: ProgressCallback | N
     for k, image in enumerate(raw_images(content), start=1):
         images.append(image)
         _scaled(progress, 2 + k, total)
+    relationship = relationship_image(content)
+    if relationship is not None:
+        images.append(relationship)
     _scaled(progress, total, total)
     return images
 

@@ -26,6 +26,7 @@ from somafeedback.reports.client import NO_EXERCISE_TEXT, ClientReport
 from somafeedback.reports.common import clock
 from somafeedback.reports.content import DEIDENTIFIED_TEXT, WHOLE_SESSION, SessionReportContent
 from somafeedback.reports.progress_content import ProgressContent
+from somafeedback.reports.relationship import RELATIONSHIP_CAVEAT
 from somafeedback.regulation.pendulation import SWING_HEADERS, swing_row
 from somafeedback.sessions.segments import SegmentStats
 
@@ -193,6 +194,18 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _relationship(content: SessionReportContent, image: ReportImage | None, src: ImageSource, for_pdf: bool) -> str:
+    """The two people's heart rates: the summary in words, how it was made, the figure."""
+    rel = content.relationship
+    assert rel is not None
+    parts = [_section("Two heart rates: the practitioner's and the client's", for_pdf),
+             f"<p>{_e(rel.summary_text())}</p>", f'<p class="caption">{_e(rel.settings_text())}</p>',
+             f'<p class="muted">{_e(RELATIONSHIP_CAVEAT)}</p>']
+    if image is not None:
+        parts.append(_figure(image, src, for_pdf))
+    return "\n".join(parts)
+
+
 def session_title(content: SessionReportContent) -> str:
     who = "" if content.deidentified or not content.client else f" — {content.client}"
     return f"Session report{who}"
@@ -278,6 +291,8 @@ def session_html(content: SessionReportContent, images: Sequence[ReportImage], s
         for image in raw:
             parts.append(_figure(image, src, for_pdf))
 
+    if content.relationship is not None:
+        parts.append(_relationship(content, by_key.get("relationship"), src, for_pdf))
     parts.append(_section("Notes, markers and cue decisions", for_pdf))
     if not (content.notes or content.markers or content.cue_decisions):  # one line, not three near-empty headings
         parts.append(f'<p class="muted">{NOTHING_MARKED_TEXT}</p>')
