@@ -57,13 +57,12 @@ def in_phase() -> list[PairWindow]:
     return pair_windows("dyad-in-phase")
 
 
-@pytest.fixture
-def dyad_window(qtbot):
+def _dyad_window(qtbot, synchrony: bool):
     from somafeedback.ui.client_screen import ClientScreen
     from somafeedback.ui.practitioner_window import PractitionerWindow
 
     library = load_exercises()
-    engine = Engine(EngineSource(simulate="dyad-in-phase", speed=8.0), EngineOptions(), library)
+    engine = Engine(EngineSource(simulate="dyad-in-phase", speed=8.0), EngineOptions(synchrony=synchrony), library)
     client = ClientScreen(engine.now_s)
     window = PractitionerWindow(engine, library, client)
     qtbot.addWidget(window)
@@ -71,8 +70,28 @@ def dyad_window(qtbot):
     window.show()
     tabs_before = [window.plot_tabs.tabText(i) for i in range(window.plot_tabs.count())]
     engine.start()
+    return window, client, tabs_before
+
+
+@pytest.fixture
+def dyad_window(qtbot):
+    """The practitioner window on a simulated dyad whose engine measures no synchrony: the test feeds the windows."""
+    window, client, tabs_before = _dyad_window(qtbot, synchrony=False)
     yield window, client, tabs_before
-    engine.stop()
+    window.engine.stop()
+
+
+def test_the_engines_own_windows_reach_the_panel(qtbot) -> None:
+    window, _client, _tabs = _dyad_window(qtbot, synchrony=True)
+    try:
+        tabs = window.plot_tabs
+        qtbot.waitUntil(lambda: "Co-regulation" in [tabs.tabText(i) for i in range(tabs.count())], timeout=20000)
+        click_tab(qtbot, tabs, "Co-regulation")
+        panel = window.coregulation
+        qtbot.waitUntil(lambda: len(panel.sync.rows) >= 1, timeout=30000)  # the first window: ~38 s of session time
+        assert panel.words_text().startswith(("Latest window: heart rates", "Latest window: not enough clean beats"))
+    finally:
+        window.engine.stop()
 
 
 def _points(curve) -> int:
