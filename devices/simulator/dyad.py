@@ -5,6 +5,17 @@ Loading and the ground truth. The file format is documented in :mod:`.scenario` 
 :func:`dyad_truth` is the simulator's ground truth (the coupled spans with lag, strength and
 sign), :func:`write_truth` puts it in a JSON file a test or a benchmark can read.
 Pure data and validation: no clock, no threads.
+
+Dyad time. Both people's models read one shared process at the **dyad time** ``t`` (the times of the
+scenario: its phases, its coupled spans, the ground truth). In the room both straps run on one
+computer, each from its own start (a fraction of a second apart). In a remote session each computer
+simulates one person (``remote join --simulate DYAD --person client``; the practitioner's engine
+simulates the ``practitioner`` of the same scenario), and the dyad time is **the client's session
+clock**: the client's strap reads its session loop's clock from 0 (the clock that stamps its items);
+the practitioner's strap starts once the engine's clock has moved onto the client's (the measured clock
+offset, see ``somafeedback/live/remote_timebase.py``) and reads that clock. So both models see the same
+shared process at the same dyad time, and the practitioner's recording holds both people on that
+timeline: a coupled span of the scenario is where the recording says, to within the offset's uncertainty.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .coupling import ROLES
 from .scenario import DyadScenario, ScenarioError, parse_dyad, read_toml
 from .scenario_fields import fail
 
@@ -76,6 +88,17 @@ def is_dyad(name_or_path: str | Path) -> bool:
     return "people" in read_toml(name_or_path)[0]
 
 
+def person_index(name_or_path: str | Path, person: str) -> int:
+    """Which strap of the dyad ``person`` is (0 the client's, 1 the practitioner's); ScenarioError, in words,
+    when the scenario is not a dyad or the person is neither."""
+    if not is_dyad(name_or_path):
+        raise ScenarioError(f"{name_or_path}: not a dyad scenario, so it has no {person!r} to simulate on its own "
+                            f"(a dyad scenario has a client and a practitioner)")
+    if person not in ROLES:
+        raise ScenarioError(f"{name_or_path}: a dyad's person is 'client' or 'practitioner', not {person!r}")
+    return ROLES.index(person)
+
+
 def load_dyad(name_or_path: str | Path) -> DyadScenario:
     """Load a dyad scenario by built-in name or path; raises :class:`ScenarioError`."""
     data, source, default_name = read_toml(name_or_path)
@@ -84,5 +107,5 @@ def load_dyad(name_or_path: str | Path) -> DyadScenario:
     return parse_dyad(data, source, default_name)
 
 
-__all__ = ["CouplingSpan", "DyadScenario", "ScenarioError", "dyad_truth", "is_dyad", "load_dyad", "parse_dyad",
+__all__ = ["CouplingSpan", "DyadScenario", "ScenarioError", "dyad_truth", "is_dyad", "load_dyad", "parse_dyad", "person_index",
            "truth_json", "write_truth"]

@@ -67,11 +67,13 @@ class SimulatedRadio:
         h10: bool = False,
         compressed_acc: bool = True,
         max_mtu: int | None = None,
+        session_s: float = 0.0,
     ) -> SimulatedStrap:
         """Power on a new simulated strap running ``scenario``; it starts advertising at once.
 
         ``h10``: a Polar H10 that also serves raw ECG and chest acceleration (PMD);
-        ``max_mtu``: the largest ATT MTU the strap accepts (frames are sized to the link).
+        ``max_mtu``: the largest ATT MTU the strap accepts (frames are sized to the link);
+        ``session_s``: the strap's session time now (see :meth:`SimulatedStrap.start`).
         """
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
@@ -81,7 +83,7 @@ class SimulatedRadio:
         device = _bumble_device(self._link, name or default_name, address)
         strap = SimulatedStrap(device, scenario, seed=seed, h10=h10, compressed_acc=compressed_acc, max_mtu=max_mtu)
         self.straps.append(strap)
-        await strap.start()
+        await strap.start(session_s)
         return strap
 
     async def close(self) -> None:

@@ -143,10 +143,12 @@ class SimulatedStrap:
         return [rr for notification in self.sent for rr in notification.rr_1024]
 
     # -- lifecycle --------------------------------------------------------------------
-    async def start(self) -> None:
-        """Power on, advertise, and start the beat clock (session time 0 = now)."""
+    async def start(self, session_s: float = 0.0) -> None:
+        """Power on, advertise, and start the beat clock, whose session time is ``session_s`` now (default 0;
+        a dyad person joining a session already running reads the dyad's time: the beats before it are
+        never sent, as a strap sends nothing before a central subscribes)."""
         loop = asyncio.get_running_loop()
-        self._origin = loop.time()
+        self._origin = loop.time() - session_s
         await self.device.power_on()
         await self._advertise()
         self._tasks.append(loop.create_task(self._notify_loop(), name=f"strap {self.name}"))
@@ -221,7 +223,7 @@ class SimulatedStrap:
     async def _notify_loop(self) -> None:
         loop = asyncio.get_running_loop()
         faults = list(self.scenario.transport_faults())
-        tick = 0
+        tick = max(0, int(self.session_time() // NOTIFY_PERIOD_S))  # a strap started late does not replay its past
         while True:
             tick += 1
             jitter = float(self._rng.uniform(-NOTIFY_JITTER_S, NOTIFY_JITTER_S))

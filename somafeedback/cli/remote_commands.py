@@ -132,6 +132,9 @@ def add_remote(commands: Any) -> None:
                       help="what your practitioner sees (default: what they ask for): raw (everything from your strap), "
                       "beats (every heartbeat, no raw ECG or chest movement), metrics (your measures and state, "
                       "computed on your computer) or state (only your regulation state)")
+    join.add_argument("--person", choices=("client", "practitioner"),
+                      help="with --simulate and a dyad scenario: simulate only this person (the practitioner's computer "
+                      "simulates the other), on the dyad's time, the client's session clock")
     join.add_argument("--beats", action="store_true", help="also print every beat")
     join.add_argument("--json", action="store_true", help="one JSON object per line")
     join.set_defaults(run=_join)

@@ -119,6 +119,28 @@ def _shared(level: Any, client: Any) -> Any:
     return FanOut(client, SharedAnalysis(client.submit)) if level in DERIVED_LEVELS else client
 
 
+def dyad_person_source(source: Any, person: str | None, speed: Any) -> Any:
+    """``source`` simulating only ``person`` of its dyad scenario (``--person``); exits with a message when
+    there is no dyad to take the person from, or when ``speed`` is not real time (the practitioner's
+    computer simulates the other person in real time)."""
+    if person is None:
+        return source
+    if source.simulate is None:
+        raise SystemExit("somafeedback remote join: --person needs --simulate with a dyad scenario (e.g. dyad-in-phase)")
+    if speed != 1.0:
+        raise SystemExit("somafeedback remote join: --person runs in real time (your practitioner's computer "
+                         "simulates the other person in real time): leave out --speed")
+    from dataclasses import replace
+
+    from somafeedback.devices.simulator.dyad import ScenarioError, person_index
+
+    try:
+        person_index(source.simulate, person)
+    except ScenarioError as error:
+        raise SystemExit(f"somafeedback remote join: {error}") from None
+    return replace(source, person=person)
+
+
 def run_join(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -139,7 +161,7 @@ def run_join(args: argparse.Namespace) -> int:
     titles = exercise_titles()
     if args.simulate is None and not args.address:
         raise SystemExit("somafeedback remote join: name your strap (--address ADDR) or use --simulate")
-    source = strap_source(args)
+    source = dyad_person_source(strap_source(args), args.person, args.speed)
     printer = StreamPrinter(json_lines=args.json, beats=args.beats)
     origin = ({"kind": "simulated", "scenario": source.simulate, "seed": source.seed, "speed": args.speed}
               if source.simulate is not None else {"kind": "ble", "addresses": list(source.addresses)})

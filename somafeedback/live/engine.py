@@ -162,7 +162,8 @@ class EngineSource:
     # simulated straps that only advertise (a scan finds them, nothing connects by itself): the
     # demo's second person, so "connect as practitioner" can be tried without hardware
     nearby_simulated_straps: int = 0
-    # a remote client through this relay (nats://host:4222): see somafeedback.live.remote_host_source
+    # a remote client through this relay (nats://host:4222): see somafeedback.live.remote_host_source; with
+    # ``simulate`` or ``addresses`` too, the practitioner's own strap as strap2 (see .remote_local_straps)
     remote_relay: str | None = None
     remote_auth: Any = None  # how to log in to the relay (somafeedback.remote.transport.RelayAuth), None: no login
     remote_rejoin: Path | None = None  # a remote session's saved state (remote-sessions/): come back to it, no code
@@ -272,6 +273,7 @@ class Engine:
         self.remote: Any = None  # the RemoteHostSource of a remote session (engine thread)
         self._remote_pacer: Pacer | None = None  # the pacer a practitioner's session shows the client (engine thread)
         self._chance_pool: ThreadPoolExecutor | None = None  # synchrony's chance levels, off the beat path
+        self._local_straps: Any = None  # a remote session's local straps (the practitioner's own; remote_local_straps)
 
     def _reproducible(self) -> bool:
         """A replay, or a simulation not at real time: synchrony waits for its chance levels, so the same
@@ -429,6 +431,8 @@ class Engine:
         clock.offset_ns += offset_ns
         if self.session_origin_ns is not None:
             self.session_origin_ns += offset_ns
+        if self._local_straps is not None:  # the practitioner's own strap starts now, on the shared timeline
+            self._local_straps.timebase_fixed()
 
     def _practitioner_event(self, event: TimelineEvent) -> None:
         """One of the practitioner's own events (engine thread): into the sink, and down to a remote client."""
@@ -514,7 +518,8 @@ class Engine:
 
     # -- the thread -------------------------------------------------------------------------------
     def _run(self) -> None:
-        simulated = self.source.simulate is not None or self.source.replay is not None
+        # a remote session runs in real time (the relay, the clock checks), its local simulated strap too
+        simulated = (self.source.simulate is not None or self.source.replay is not None) and self.source.remote_relay is None
         factory = (lambda: SessionEventLoop(self.source.speed if self.source.replay is None else 1.0)) if simulated else None
         try:
             with asyncio.Runner(loop_factory=factory) as runner:
@@ -566,12 +571,17 @@ class Engine:
             return
         if self.source.remote_relay is not None:
             from .remote_host_source import RemoteHostSource
+            from .remote_local_straps import LocalStraps, local_strap_source
 
             self.remote = RemoteHostSource(self, self.source.remote_relay, self.source.remote_auth,
                                            rejoin=self.source.remote_rejoin)
+            local = local_strap_source(self.source)  # the practitioner's own strap: strap2, once the timebase is fixed
+            self._local_straps = None if local is None else LocalStraps(self, local)
             try:
                 await self.remote.run(self._stop)
             finally:
+                if self._local_straps is not None:
+                    await self._local_straps.close()
                 self.session.finish()
                 self._close_recording()
             return

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from somafeedback.clock import LoopClock
+from somafeedback.clock import Clock, LoopClock
 from somafeedback.devices.ble_stack import OS_STACK, BleStack
 from somafeedback.devices.events import Notification, SourceEvent, StrapSink
 from somafeedback.devices.scan import FoundStrap, scan_for_straps
@@ -48,6 +48,9 @@ class StrapSource:
     # simulated straps that only advertise nearby (a scan finds them; nothing connects to them by
     # itself): the demo's "second person", e.g. the practitioner's own strap; plain heart-rate straps, settled ("calm").
     nearby_simulated_straps: int = 0
+    # one person of a dyad scenario ("client" or "practitioner"): only that person's strap, on the dyad's time
+    # (a remote session: each computer simulates its own person; see devices/simulator/dyad.py)
+    person: str | None = None
 
     def simulated_people(self) -> int:
         """How many simulated straps connect: two for a dyad scenario (client, practitioner), else ``simulated_straps``."""
@@ -55,6 +58,8 @@ class StrapSource:
             return 0
         from somafeedback.devices.simulator.dyad import is_dyad
 
+        if self.person is not None:
+            return 1
         return 2 if is_dyad(self.simulate) else self.simulated_straps
 
 
@@ -62,22 +67,30 @@ NEARBY_SCENARIO = "calm"
 
 
 @asynccontextmanager
-async def open_stack(source: StrapSource) -> AsyncIterator[tuple[BleStack, list[str | None]]]:
-    """The BLE stack to use and the strap addresses to supervise (None: first found)."""
+async def open_stack(source: StrapSource, dyad_clock: Clock | None = None) -> AsyncIterator[tuple[BleStack, list[str | None]]]:
+    """The BLE stack to use and the strap addresses to supervise (None: first found).
+
+    ``dyad_clock``: what a dyad person's strap (``source.person``) reads as the dyad's time (default: the
+    loop's clock, the session clock that stamps its items)."""
     if source.simulate is None:
         yield OS_STACK, list(source.addresses) or [None]
         return
     from somafeedback.devices.simulator.radio import SimulatedRadio  # bumble loads only when simulating
 
-    from somafeedback.devices.simulator.dyad import is_dyad, load_dyad
+    from somafeedback.devices.simulator.dyad import is_dyad, load_dyad, person_index
 
     # a dyad scenario: strap1 the client, strap2 the practitioner, their heart rates coupled as it says
     people: tuple[Scenario | str, ...] = load_dyad(source.simulate).people() if is_dyad(source.simulate) else (source.simulate,) * source.simulated_straps
+    numbers = list(range(len(people)))
+    if source.person is not None:  # one person of the dyad (its seed as in the whole dyad), on the dyad's time
+        numbers = [person_index(source.simulate, source.person)]
+    clock = dyad_clock or LoopClock(asyncio.get_running_loop())
     async with SimulatedRadio() as radio:
         addresses: list[str | None] = []
-        for number, scenario in enumerate(people):
+        for number in numbers:
             seed = None if source.seed is None else source.seed + number
-            strap = await radio.add_strap(scenario, seed=seed, h10=source.simulated_model == "h10")
+            strap = await radio.add_strap(people[number], seed=seed, h10=source.simulated_model == "h10",
+                                          session_s=0.0 if source.person is None else clock.now())
             addresses.append(strap.address)
         for number in range(source.nearby_simulated_straps):
             seed = None if source.seed is None else source.seed + len(people) + number
