@@ -1,6 +1,8 @@
 """``somafeedback synchrony A B``: how two recordings' heart rates moved together (docs/metrics.md,
 "Synchrony between two people"). A and B are session files (or ids) or RR files, read as
 ``analyze`` reads them; B is placed on A's time axis by their recorded start times or ``--offset``.
+Windows are marked with the confounds a session holds (pacer, following, movement, remote clock:
+:mod:`.synchrony_spans`) and with a shared breathing rhythm read from both people's beats.
 
 Thread: the main thread (writes to stdout).
 """
@@ -20,6 +22,9 @@ from .running import EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from somafeedback.synchrony.beats import Beats
+    from somafeedback.synchrony.settings import SynchronySettings
+
+    from .synchrony_spans import RecordedSpans
 
 PROG = "somafeedback synchrony"
 CSV_COLUMNS = ("start_s", "end_s", "r", "z", "lag_s", "r_at_zero_lag", "above_chance", "confounds")
@@ -52,9 +57,10 @@ class Recording:
     beats: Beats
     start_wall: float | None  # Unix seconds of the first beat, when known
     label: str
+    spans: RecordedSpans | None = None  # a session's confound spans, on this recording's time axis
 
 
-def _read(text: str, strap: str | None, args: argparse.Namespace) -> Recording:
+def _read(text: str, strap: str | None, args: argparse.Namespace, clock_limit_ms: float) -> Recording:
     """A recording from an RR file or a session (SessionFileError / RRFileError when it cannot be read)."""
     from somafeedback.synchrony.beats import Beats
 
@@ -63,11 +69,16 @@ def _read(text: str, strap: str | None, args: argparse.Namespace) -> Recording:
         from somafeedback.sessions.analysis import session_series
         from somafeedback.sessions.library import find_session
 
-        series = session_series(find_session(text, library_folder(args)) if is_id else path, strap)
+        from .synchrony_spans import recorded_spans
+
+        source = find_session(text, library_folder(args)) if is_id else path
+        series = session_series(source, strap)
         t0 = float(series.beat_times_s[0])
         wall = None if series.wall_offset_s is None else t0 + series.wall_offset_s
+        straps = [s for s in (args.strap_a, args.strap_b, series.strap_id) if s]
+        spans = recorded_spans(source, straps, clock_limit_ms).shifted(-t0)
         return Recording(Beats(series.beat_times_s - t0, series.rr_ms, series.flagged), wall,
-                         f"{series.source.name} (strap {series.strap_id})")
+                         f"{series.source.name} (strap {series.strap_id})", spans)
     import numpy as np
 
     from somafeedback.interop.rr_files import RRFileError, read_rr_file
@@ -85,6 +96,8 @@ def _synchrony(args: argparse.Namespace) -> int:
     from somafeedback.synchrony.dyad import analyse_dyad
     from somafeedback.synchrony.settings import SynchronySettings
 
+    from .synchrony_spans import confound_spans
+
     try:
         settings = SynchronySettings(window_s=args.window, step_s=args.step, max_lag_s=args.max_lag,
                                      surrogates=args.surrogates, seed=args.seed)
@@ -92,12 +105,16 @@ def _synchrony(args: argparse.Namespace) -> int:
         print(f"{PROG}: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        a, b = _read(args.a, args.strap_a, args), _read(args.b, args.strap_b, args)
+        limit = settings.clock_uncertain_ms
+        a, b = _read(args.a, args.strap_a, args, limit), _read(args.b, args.strap_b, args, limit)
     except (RRFileError, SessionFileError, OSError) as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return EXIT_USAGE
     offset, how = _offset(args, a, b)
-    result = analyse_dyad(a.beats, b.beats.shifted(offset), settings)
+    b_beats = b.beats.shifted(offset)
+    recorded = [spans for spans in (a.spans, None if b.spans is None else b.spans.shifted(offset)) if spans is not None]
+    spans = confound_spans(recorded, _shared_breathing(a.beats, b_beats, settings))
+    result = analyse_dyad(a.beats, b_beats, settings, spans)
     result["alignment"] = {"offset_s": offset, "how": how, "a": a.label, "b": b.label}
     if not result["windows"]:
         print(f"{PROG}: the two recordings do not overlap by one {settings.window_s:g} s window "
@@ -110,6 +127,16 @@ def _synchrony(args: argparse.Namespace) -> int:
     else:
         print_text(result)
     return EXIT_OK
+
+
+def _shared_breathing(a: Beats, b: Beats, settings: SynchronySettings) -> tuple[tuple[float, float], ...]:
+    """Where both people's beats show one breathing rhythm, over the span both recordings cover."""
+    from somafeedback.synchrony.breathing import shared_breathing_spans
+
+    first_a, first_b, last_a, last_b = a.first_accepted_s(), b.first_accepted_s(), a.last_s(), b.last_s()
+    if first_a is None or first_b is None or last_a is None or last_b is None:
+        return ()
+    return shared_breathing_spans(a, b, max(first_a, first_b), min(last_a, last_b), settings)
 
 
 def _offset(args: argparse.Namespace, a: Recording, b: Recording) -> tuple[float, str]:

@@ -4,7 +4,8 @@
 carries), ``beats`` (each person's accepted beats and their heart rate on the common time axis),
 ``crosscorr`` (the lagged correlations of one window, vectorised over lags), ``windows`` (one
 window from two beat series, and every window of a recording), ``confounds`` (what each window is
-marked with), ``surrogates`` (the chance level from segment-shuffled pairs: a pure function of
+marked with), ``breathing`` (a shared breathing rhythm read from both people's beats), ``surrogates``
+(the chance level from segment-shuffled pairs: a pure function of
 arrays, so it can run on a worker), ``tracker`` (the live, chunk-by-chunk form), ``slow`` (RSA
 synchrony and the concordance index) and ``dyad`` (the whole analysis of two recordings, as the
 ``synchrony`` command prints it). docs/metrics.md, "Synchrony between two people", has every
