@@ -19,12 +19,13 @@ from somafeedback.devices.simulator.dyad import dyad_truth, load_dyad
 from somafeedback.devices.simulator.physiology import HeartModel
 from somafeedback.hrv.pipeline import MetricsPipeline
 from somafeedback.live.engine import Engine, EngineItem, EngineOptions, EngineSource
-from somafeedback.live.synchrony_stage import ChanceFunction, SynchronyStage
+from somafeedback.live.synchrony_stage import SynchronyStage
 from somafeedback.remote.clock_sync import CLOCK_EVENT
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.pacer_following import FollowingEstimate
-from somafeedback.synchrony.pair_window import PairWindow
-from somafeedback.synchrony.surrogates import ChanceLevel
+from somafeedback.synchrony.pair_window import PLAIN_STRAP_TIMING, PairWindow, describe
+from somafeedback.synchrony.confounds import SHARED_BREATHING
+from somafeedback.synchrony.surrogates import ChanceLevel, chance_level
 
 SCENARIO = "dyad-in-phase"
 UNTIL_S = 820.0  # session s: through the second coupled span (10:30-13:30) and the windows that end in it
@@ -87,12 +88,28 @@ def test_a_replay_of_the_recorded_session_gives_the_same_windows(live_and_replay
     assert [w.row() for w in replayed] == [w.row() for w in live]
 
 
+def test_windows_say_when_beats_were_timed_without_ecg(live_and_replay) -> None:
+    """Two plain straps: every window carries the timing note (in its words too); two H10s streaming ECG: none
+    once the ECG times both people's beats."""
+    live, _ = live_and_replay
+    assert all(w.timing_note == PLAIN_STRAP_TIMING for w in live)
+    said = next(w for w in live if w.window.lag_s is not None)
+    assert said.text().endswith("; " + PLAIN_STRAP_TIMING) and said.row()["timing_note"] == PLAIN_STRAP_TIMING
+    engine = Engine(EngineSource(simulate=SCENARIO, speed=math.inf, simulated_model="h10"), EngineOptions())
+    engine.start()
+    try:
+        h10 = _windows(_run_until(engine, lambda got: len(_windows(got)) >= 12))
+    finally:
+        engine.stop()
+    assert h10[-1].timing_note is None and h10[-1].text() == describe(h10[-1].window)
+
+
 # ------------------------------------------------------------------ the stage, driven chunk by chunk
 
 
-def _model_outputs(until_s: float) -> list[list[tuple[str, object]]]:
+def _model_outputs(until_s: float, scenario: str = SCENARIO) -> list[list[tuple[str, object]]]:
     """Both people's beats as the analysis outputs them (real metric sets), one notification per beat, in time order."""
-    dyad = load_dyad(SCENARIO)
+    dyad = load_dyad(scenario)
     beats = [(b.t_end_s, strap, b.rr_1024 / 1.024) for strap, person in (("strap1", dyad.client),
                                                                        ("strap2", dyad.practitioner))
              for b in HeartModel(person).beats_until(until_s)]
@@ -103,9 +120,10 @@ def _model_outputs(until_s: float) -> list[list[tuple[str, object]]]:
 def test_the_chance_level_is_computed_off_the_beat_path_and_judges_later_windows() -> None:
     jobs: list[tuple[Callable[[], ChanceLevel], Future[ChanceLevel]]] = []
 
-    def held(function: ChanceFunction, *args: Any) -> Future[ChanceLevel]:  # the worker has not run the job yet
-        future: Future[ChanceLevel] = Future()
-        jobs.append((lambda: function(*args), future))
+    def held(function: Callable[..., Any], *args: Any) -> Future[Any]:  # the worker has not run the job yet
+        future: Future[Any] = Future()
+        if function is chance_level:
+            jobs.append((lambda: function(*args), future))
         return future
 
     stage = SynchronyStage(submit=held)
@@ -160,6 +178,56 @@ def test_confounds_come_from_movement_a_shared_pacer_and_an_uncertain_clock() ->
     assert marked("movement") == overlapping(95.0, 105.0)
     assert marked("shared pacer") == overlapping(140.0, 150.0)
     assert marked("clock uncertain") == overlapping(230.0, math.inf) and marked("clock uncertain")
+
+
+# ------------------------------------------------------------------ a shared breathing rhythm, live
+
+PACED = "dyad-shared-pacer"
+PACED_UNTIL_S = 790.0  # session s: the windows that end before the pacer stops (5:00-13:00)
+
+
+@pytest.fixture(scope="module")
+def paced_live_and_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[PairWindow], list[PairWindow]]:
+    """dyad-shared-pacer through the engine at max speed (two plain straps, recorded), and its replay."""
+    engine = Engine(EngineSource(simulate=PACED, speed=math.inf, simulated_model="hr"),
+                    EngineOptions(record_to=tmp_path_factory.mktemp("paced")))
+    engine.start()
+    try:
+        items = _run_until(engine, lambda got: any(w.window.start_s > PACED_UNTIL_S for w in _windows(got[-50:])))
+    finally:
+        engine.stop()
+    items += engine.drain()
+    assert engine.error is None and engine.recording is not None
+    replay = Engine(EngineSource(replay=engine.recording, speed=math.inf))
+    replay.start()
+    replayed = _run_until(replay, lambda got: False)
+    assert replay.error is None
+    return _windows(items), _windows(replayed)
+
+
+def test_live_windows_inside_a_shared_pacer_carry_the_shared_breathing_mark(paced_live_and_replay) -> None:
+    """From a minute into the pacer the live windows are marked as the offline command marks them (offline
+    95 %; live 95 % on the model's beats), read off the beat path; without a pacer rarely."""
+    live, _ = paced_live_and_replay
+    (pacer,) = load_dyad(PACED).pacers
+    inside = [w.window for w in live if pacer.at_s + 60 <= w.window.start_s
+              and w.window.end_s <= pacer.at_s + pacer.duration_s]
+    before = [w.window for w in live if w.window.end_s <= pacer.at_s]
+    assert len(inside) >= 60
+    assert sum(SHARED_BREATHING in w.confounds for w in inside) >= 0.8 * len(inside)
+    assert sum(SHARED_BREATHING in w.confounds for w in before) <= 0.1 * len(before)
+    stage = SynchronyStage()  # two people breathing on their own: rarely marked (0 of 115 windows measured)
+    uncoupled = [w for beat in _model_outputs(600.0, "dyad-uncoupled") for w in stage.outputs(beat)]
+    assert len(uncoupled) >= 100
+    assert sum(SHARED_BREATHING in w.window.confounds for w in uncoupled) <= 0.05 * len(uncoupled)
+
+
+def test_a_replay_gives_the_same_shared_breathing_marks(paced_live_and_replay) -> None:
+    live, replayed = paced_live_and_replay
+    marked = [w.window.start_s for w in live if SHARED_BREATHING in w.window.confounds]
+    assert marked and [w.window.start_s for w in replayed if SHARED_BREATHING in w.window.confounds][:len(marked)] \
+        == marked
+    assert [w.row() for w in replayed][:len(live)] == [w.row() for w in live]
 
 
 # ------------------------------------------------------------------ LSL

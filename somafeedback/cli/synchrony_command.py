@@ -170,6 +170,11 @@ def print_text(result: dict[str, Any]) -> None:
                                        else ", at the same time")
         print(f"  heart rates moved together beyond chance in {100 * share:.0f} % of windows{when} "
               f"(effect size against chance {s['effect_size']:.2f}; {settings['surrogates']} surrogates, seed {settings['seed']})")
+        if s.get("lag_supported") is False:
+            from somafeedback.synchrony.dyad import LAG_SUPPORT_FACTOR
+
+            print(f"  that lag comes from few windows: fewer than {100 * LAG_SUPPORT_FACTOR * settings['alpha']:.0f} % "
+                  f"stood out, and chance alone lets about {100 * settings['alpha']:.0f} % stand out, so it may be chance")
         if s["in_phase_share_of_above_chance"] is not None:
             print(f"  of those, {100 * s['in_phase_share_of_above_chance']:.0f} % in phase (both up together), the rest anti-phase")
     marked = ", ".join(f"{name}: {n}" for name, n in s["confounded_windows"].items() if n)

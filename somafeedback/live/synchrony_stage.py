@@ -15,6 +15,13 @@ notification and event and returns :class:`~somafeedback.synchrony.pair_window.P
   beat path; ``submit`` takes plain picklable arguments, so a process pool would do too) (a late result judges the first window after it arrives); with
   ``wait_for_chance`` (a replay, a simulation faster than real time) the window that is due waits
   for it, so the same recording always gives the same windows;
+* ``shared breathing rhythm`` (:mod:`~somafeedback.synchrony.breathing`, as the offline command) is off the
+  beat path too (:class:`~.synchrony_breathing.BreathingReader`): with each new window of a pair the breathing
+  points that became computable go to ``submit``; what they find marks the pair's windows from the next
+  window on, waited for in the same cases as the chance level;
+* a timing note (:data:`~somafeedback.synchrony.pair_window.PLAIN_STRAP_TIMING`) on every window of a pair
+  where either person's beats up to the window's end were not timed by ECG R peaks (a strap without ECG, or
+  an H10 whose ECG is not streaming): such beats sit up to ~1 s late, so the lag is less certain;
 * confounds from what the analysis knows: ``movement`` (either person's chest-motion breathing
   estimate says moving), ``shared pacer`` (both people's pacer-following estimates say following),
   ``clock uncertain`` (a ``remote-clock`` event less certain than the settings' limit, or none yet);
@@ -36,19 +43,20 @@ from typing import Any, Final
 
 import numpy as np
 
-from somafeedback.devices.events import SourceEvent, TimelineEvent
+from somafeedback.devices.events import Beat, SourceEvent, TimelineEvent
 from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.remote.clock_sync import CLOCK_EVENT
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.pacer_following import FollowingEstimate
-from somafeedback.synchrony.confounds import ConfoundSpans, Span, clock_uncertain_spans
-from somafeedback.synchrony.pair_window import PairWindow
+from somafeedback.synchrony.confounds import ARTIFACTS, ConfoundSpans, Span, clock_uncertain_spans, window_confounds
+from somafeedback.synchrony.pair_window import PLAIN_STRAP_TIMING, PairWindow
 from somafeedback.synchrony.settings import SynchronySettings
 from somafeedback.synchrony.surrogates import ChanceLevel, chance_level, segments, stands_out
 from somafeedback.synchrony.tracker import SynchronyTracker
 from somafeedback.synchrony.windows import SyncWindow
 
 from .analysis import Output
+from .synchrony_breathing import BreathingReader
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +66,15 @@ CHANCE_WAIT_S: Final = 60.0  # with wait_for_chance, the longest a due window wa
 MAX_SPAN_STEP_S: Final = 10.0  # a movement / following span reaches back at most this far to the previous estimate, s
 
 ChanceFunction = Callable[[np.ndarray, np.ndarray, np.ndarray, SynchronySettings], ChanceLevel]
-# how a chance level is handed to a worker: ``Executor.submit`` (chance_level and its plain, picklable arguments)
-Submit = Callable[[ChanceFunction, np.ndarray, np.ndarray, np.ndarray, SynchronySettings], "Future[ChanceLevel]"]
+# how a job is handed to a worker: ``Executor.submit`` (chance_level or shared_breathing_job and their plain,
+# picklable arguments)
+Submit = Callable[..., "Future[Any]"]
 
 
-def inline_submit(function: ChanceFunction, a: np.ndarray, b: np.ndarray, indices: np.ndarray,
-                  settings: SynchronySettings) -> Future[ChanceLevel]:
-    """Compute the chance level at once (no worker): for callers without a pool, and tests."""
-    future: Future[ChanceLevel] = Future()
-    future.set_result(function(a, b, indices, settings))
+def inline_submit(function: Callable[..., Any], *args: Any) -> Future[Any]:
+    """Run the job at once (no worker): for callers without a pool, and tests."""
+    future: Future[Any] = Future()
+    future.set_result(function(*args))
     return future
 
 
@@ -112,6 +120,7 @@ class _Pair:
     b: str
     tracker: SynchronyTracker
     chance: ChanceLevel
+    breathing: BreathingReader  # the shared breathing rhythm read so far
     pending: list[tuple[int, Future[ChanceLevel]]] = field(default_factory=list)  # (windows it was drawn from, job)
     sum_abs_z: float = 0.0
     valued: int = 0
@@ -132,6 +141,7 @@ class SynchronyStage:
         self._moving: dict[str, _Spans] = {}
         self._following: dict[str, _Spans] = {}
         self._clock_checks: dict[float, float] = {}  # time s -> uncertainty ms of each remote-clock event
+        self._ecg_beat_s: dict[str, float] = {}  # each strap's latest beat timed by ECG R peaks, s
         self._spans_changed = False
 
     # -- input (engine loop) ----------------------------------------------------------------------
@@ -142,6 +152,8 @@ class SynchronyStage:
             if isinstance(output, BeatMetrics):
                 if output.rr_ms is not None:  # a beat (a gap's metric set is none)
                     fresh.setdefault(strap, []).append(output)
+            elif isinstance(output, Beat) and output.source == "ecg":
+                self._ecg_beat_s[strap] = output.t_s
             elif isinstance(output, BreathingEstimate) and output.source == "acc":
                 self._spans_changed |= self._moving.setdefault(strap, _Spans()).add(output.t_s, output.moving)
             elif isinstance(output, FollowingEstimate):
@@ -180,6 +192,7 @@ class SynchronyStage:
             self._beats.clear()
             self._moving.clear()
             self._following.clear()
+            self._ecg_beat_s.clear()
         elif event.kind == CLOCK_EVENT:
             uncertainty = event.data.get("uncertainty_s")
             ms = 1000.0 * uncertainty if isinstance(uncertainty, (int, float)) else math.inf  # no estimate yet
@@ -190,7 +203,7 @@ class SynchronyStage:
     def _new_pair(self, b: str) -> None:
         """A pair appears: its tracker is fed both people's beats so far."""
         tracker = SynchronyTracker(self.settings, self._pair_spans(b), inline_chance=False)
-        self.pairs[b] = _Pair(self.practitioner, b, tracker, tracker.chance)
+        self.pairs[b] = _Pair(self.practitioner, b, tracker, tracker.chance, BreathingReader(self.settings))
         self._spans_changed = True
         for strap, side in ((self.practitioner, "a"), (b, "b")):
             t, rr, flagged = self._beats[strap]
@@ -201,10 +214,11 @@ class SynchronyStage:
         empty = _Spans()
         moving = sorted([*self._moving.get(self.practitioner, empty).spans, *self._moving.get(b, empty).spans])
         shared = _intersection(self._following.get(self.practitioner, empty).spans, self._following.get(b, empty).spans)
-        # HOOK(#18, breathing entrainment): when somafeedback.synchrony.confounds offers spans where the two
-        # people's breathing rhythms are entrained (without a pacer), add them to ``shared`` here.
         clock = clock_uncertain_spans(sorted(self._clock_checks.items()), self.settings.clock_uncertain_ms)
-        return ConfoundSpans(shared_pacer=shared, movement=tuple(moving), clock_uncertain=clock)
+        pair = self.pairs.get(b)
+        breathing = pair.breathing.spans() if pair is not None else ()
+        return ConfoundSpans(shared_pacer=shared, shared_breathing=breathing, movement=tuple(moving),
+                             clock_uncertain=clock)
 
     def _apply_spans(self) -> None:
         for b, pair in self.pairs.items():
@@ -214,6 +228,10 @@ class SynchronyStage:
     def _judge(self, pair: _Pair, window: SyncWindow) -> PairWindow:
         """Judge one new window with the chance level due for it; every ``refresh_windows`` windows start a job."""
         index = window.index
+        if pair.breathing.take(index, CHANCE_DELAY_WINDOWS, self.wait_for_chance):
+            pair.tracker.set_spans(self._pair_spans(pair.b))
+            window = replace(window, confounds=window_confounds(pair.tracker.spans, window.start_s, window.end_s,
+                                                                ARTIFACTS in window.confounds))
         while pair.pending and pair.pending[0][0] + CHANCE_DELAY_WINDOWS <= index:
             drawn_from, job = pair.pending[0]
             if not job.done() and not self.wait_for_chance:
@@ -233,7 +251,13 @@ class SynchronyStage:
         count = index + 1
         if count % self.settings.refresh_windows == 0:
             pair.pending.append((count, self.submit(chance_level, *segments(pair.tracker.windows[:count]), self.settings)))
-        return PairWindow(pair.a, pair.b, judged, *_so_far(pair))
+        pair.breathing.submit(self._beats[pair.a], self._beats[pair.b], index, self.submit)
+        return PairWindow(pair.a, pair.b, judged, *_so_far(pair), timing_note=self._timing_note(pair, judged))
+
+    def _timing_note(self, pair: _Pair, window: SyncWindow) -> str | None:
+        """The plain-strap note unless both people's beats through the window's end were timed by ECG."""
+        timed = all(self._ecg_beat_s.get(strap, -math.inf) >= window.end_s for strap in (pair.a, pair.b))
+        return None if timed else PLAIN_STRAP_TIMING
 
 
 def _so_far(pair: _Pair) -> tuple[float | None, float | None]:

@@ -14,7 +14,8 @@ When only beats exist, the breath is read from each person's RSA (respiratory si
   the span: phase-locking value |mean(exp(i dphi))| >= :data:`MIN_LOCKING`.
 
 Each point meeting all three marks ± step / 2 around it; a window overlapping such a span
-carries ``shared breathing rhythm``. Caveats: RR-only RSA counts any slow swing as a breath
+carries ``shared breathing rhythm``. Live (:func:`shared_breathing_job`, on the engine's worker) the
+points come a few at a time as beats arrive, each SPAN_S / 2 after its time. Caveats: RR-only RSA counts any slow swing as a breath
 (Mayer waves near 0.1 Hz, posture); weak RSA (activation, age) hides breathing, so a shared
 rhythm can go unflagged; rates closer than about one breath per minute cannot be told apart on
 64 s. Thread: any (pure).
@@ -100,7 +101,7 @@ def shared_breathing_spans(a: Beats, b: Beats, start_s: float, end_s: float,
     """Spans (s) within [start_s, end_s] where both people breathed in one rhythm (merged)."""
     spans: list[Span] = []
     half = settings.step_s / 2
-    for at in np.arange(start_s, end_s + 1e-9, settings.step_s):
+    for at in points_s(start_s, end_s, settings):
         if not breathing_pair(a, b, float(at), settings).shared:
             continue
         lo, hi = float(at) - half, float(at) + half
@@ -109,3 +110,17 @@ def shared_breathing_spans(a: Beats, b: Beats, start_s: float, end_s: float,
         else:
             spans.append((lo, hi))
     return tuple(spans)
+
+
+def points_s(start_s: float, end_s: float, settings: SynchronySettings) -> np.ndarray:
+    """The times (s) a breathing pair is read at: every ``settings.step_s`` from ``start_s`` to ``end_s``."""
+    return np.arange(start_s, end_s + 1e-9, settings.step_s)
+
+
+BeatArrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # beat times (s), RR (ms), flagged: plain, picklable
+
+
+def shared_breathing_job(a: BeatArrays, b: BeatArrays, start_s: float, end_s: float,
+                         settings: SynchronySettings) -> tuple[Span, ...]:
+    """:func:`shared_breathing_spans` of plain arrays (what the live stage hands its worker; thread: any)."""
+    return shared_breathing_spans(Beats(*a), Beats(*b), start_s, end_s, settings)

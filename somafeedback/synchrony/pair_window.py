@@ -3,8 +3,9 @@
 A (``a_strap``) is the practitioner's strap and B (``b_strap``) the other person's (the client's), so a
 positive lag means the client's heart rate followed the practitioner's. Each new window of the pair
 comes with how the session so far compares with chance (the effect size and the share of windows
-that stand out) and :func:`describe`'s plain words: what was measured, never a judgement of either
-person or of the relationship.
+that stand out), a timing note when a strap without ECG timed the beats (:data:`PLAIN_STRAP_TIMING`:
+its beats are placed by the arrival of the notifications, docs/metrics.md §9) and :func:`describe`'s
+plain words: what was measured, never a judgement of either person or of the relationship.
 
 Thread: any (immutable values, pure).
 """
@@ -12,9 +13,11 @@ Thread: any (immutable values, pure).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from .windows import SyncWindow
+
+PLAIN_STRAP_TIMING: Final = "beat times from a strap without ECG: lag uncertain by up to ~1 s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,7 @@ class PairWindow:
     window: SyncWindow
     effect_size: float | None = None
     share_above_chance: float | None = None
+    timing_note: str | None = None  # e.g. PLAIN_STRAP_TIMING: why the lag is less certain (None: nothing to add)
 
     @property
     def pair(self) -> tuple[str, str]:
@@ -34,10 +38,13 @@ class PairWindow:
     def row(self) -> dict[str, Any]:
         """The window's JSON row with the pair and the summary so far (an LSL sample, a ``--json`` line)."""
         return {"a_strap": self.a_strap, "b_strap": self.b_strap, **self.window.row(),
-                "effect_size": self.effect_size, "share_above_chance": self.share_above_chance}
+                "effect_size": self.effect_size, "share_above_chance": self.share_above_chance,
+                "timing_note": self.timing_note}
 
     def text(self, a_name: str = "you", b_name: str = "client") -> str:
-        return describe(self.window, a_name, b_name)
+        """:func:`describe`'s words, with the timing note when there is one."""
+        text = describe(self.window, a_name, b_name)
+        return f"{text}; {self.timing_note}" if self.timing_note and self.window.lag_s is not None else text
 
 
 def describe(window: SyncWindow, a_name: str = "you", b_name: str = "client") -> str:

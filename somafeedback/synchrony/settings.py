@@ -13,6 +13,10 @@ RESAMPLING: Final = "instantaneous HR (60000 / RR, bpm) of accepted beats, cubic
 DETRENDING: Final = "least-squares line removed per window (and per lagged segment)"
 LAG_SIGN: Final = "positive lag = B follows A (A at t pairs with B at t + lag); negative = A follows B"
 PEAK: Final = "the lag with the largest |r|, its r kept signed (r > 0 in phase, r < 0 anti-phase)"
+BEAT_TIMING: Final = ("a Polar H10 streaming ECG times beats by their R peaks (within a few ms); a strap without ECG "
+                      "(heart rate notifications only) has its beats placed by the arrival of the first notification "
+                      "that carried them, up to ~1 s late and by a different amount per strap, so a lag between two "
+                      "such straps is uncertain by up to about 1 s either way")
 FISHER_CAP_R: Final = 0.9999  # |r| is capped here before Fisher's z (z <= 4.95), as rMEA caps z
 STANDS_OUT: Final = ("a window stands out when its peak |z| exceeds the k-th smallest of the n surrogate peak |z| "
                      "values, k = ceil((1 - alpha)(n + 1)): at most alpha false positives when the two series "
@@ -79,4 +83,5 @@ def conventions() -> dict[str, str]:
             "fisher_z": f"z = atanh(r), |r| capped at {FISHER_CAP_R}", "stands_out": STANDS_OUT,
             "surrogates": "SUSY-style segment shuffling (Tschacher & Meier 2020): each A window paired with B's "
                           "segment from a non-overlapping time, seeded",
-            "time_axis": "seconds from A's first beat; B placed by the offset (B's start minus A's)"}
+            "time_axis": "seconds from A's first beat; B placed by the offset (B's start minus A's)",
+            "beat_timing": BEAT_TIMING}
