@@ -45,14 +45,13 @@ from somafeedback.clock import LoopClock, OffsetClock, SessionEventLoop, Speed
 from somafeedback.devices.events import Notification, SourceEvent, TimelineEvent
 from somafeedback.regulation.exercises import Exercise, load_exercises
 from .analysis import PACER_EVENT, LiveAnalysis, Output, pacer_event_data
-from .synchrony_stage import ChanceFunction, SynchronyStage
+from .synchrony_stage import SynchronyStage
 from .sinks import write_failure_text
 from somafeedback.regulation.methods import Method
 from somafeedback.regulation.cues import HOME_CONTROLS, CueConfig
 from somafeedback.regulation.pacer import Pacer
 from somafeedback.regulation.states import Baseline, RegulationConfig
 from somafeedback.synchrony.pair_window import PairWindow
-from somafeedback.synchrony.surrogates import ChanceLevel
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +191,7 @@ class _Sink:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.analysis = LiveAnalysis(metrics=True)
-        self.synchrony = SynchronyStage(submit=engine._submit_chance, wait_for_chance=engine._reproducible()) \
+        self.synchrony = SynchronyStage(submit=engine._submit_synchrony_job, wait_for_chance=engine._reproducible()) \
             if engine.options.synchrony else None
 
     def notification(self, notification: Notification) -> None:
@@ -280,8 +279,9 @@ class Engine:
         recording always gives the same windows (live, the beat path never waits)."""
         return self.source.replay is not None or (self.source.simulate is not None and self.source.speed != 1.0)
 
-    def _submit_chance(self, function: ChanceFunction, *args: Any) -> Future[ChanceLevel]:
-        """Run a synchrony chance level on the engine's worker thread (started at the first job; engine thread)."""
+    def _submit_synchrony_job(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run a synchrony job (a chance level, a shared-breathing check) on the engine's worker thread, off the
+        beat path (started at the first job; called on the engine thread)."""
         if self._chance_pool is None:
             self._chance_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="somafeedback synchrony")
         return self._chance_pool.submit(function, *args)
