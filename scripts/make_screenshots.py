@@ -6,7 +6,7 @@
     python scripts/make_screenshots.py
     python scripts/make_screenshots.py caution-panel   # only docs/screenshots/caution-panel.png
     python scripts/make_screenshots.py method-selector # (or pendulation, remote, remote-home, remote-metrics,
-                                                       # remote-rejoin, coregulation, relationship): only that shot
+                                                       # remote-rejoin, coregulation, relationship, remote-coregulation): only that shot
 
 Without a display it starts its own Xvfb server. Every view runs on the simulated strap (or
 the shipped sample session), sped up so the pictures show a session in progress.
@@ -162,33 +162,8 @@ def _pendulation(app, exercises, folder: Path) -> None:  # type: ignore[no-untyp
 
 
 COREGULATION_UNTIL_S = 420.0  # session s shown in the co-regulation shot: dyad-in-phase's first coupled span (180-420 s)
-
-
-def _dyad_pair_windows(until_s: float):  # type: ignore[no-untyped-def]
-    """dyad-in-phase's PairWindows from the simulator's own heart models through a SynchronyTracker (10-s chunks).
-
-    Until the engine's synchrony stage pushes PairWindows through Engine.drain(), the shot feeds the panel
-    from this tracker (the same people the two simulated straps carry, on the same session clock)."""
-    import numpy as np
-
-    from somafeedback.devices.simulator.dyad import load_dyad
-    from somafeedback.devices.simulator.physiology import HeartModel
-    from somafeedback.synchrony.dyad import summarize
-    from somafeedback.synchrony.pair_window import PairWindow
-    from somafeedback.synchrony.tracker import SynchronyTracker
-
-    dyad = load_dyad("dyad-in-phase")
-    people = []
-    for scenario in (dyad.practitioner, dyad.client):
-        beats = HeartModel(scenario).beats_until(until_s)
-        people.append((np.array([b.t_end_s for b in beats]), np.array([b.rr_1024 / 1.024 for b in beats])))
-    tracker, out = SynchronyTracker(), []
-    for end in np.arange(10.0, until_s + 10.0, 10.0):
-        a, b = ((t[(t >= end - 10.0) & (t < end)], rr[(t >= end - 10.0) & (t < end)]) for t, rr in people)
-        for window in tracker.update(a=(*a, np.zeros(len(a[0]), bool)), b=(*b, np.zeros(len(b[0]), bool))):
-            summary = summarize(tracker.windows, tracker.chance)
-            out.append(PairWindow("strap2", "strap1", window, summary["effect_size"], summary["share_above_chance"]))
-    return out
+COREGULATION_SPEED = 10  # x real time: two simulated H10s (ECG and motion) faster than this drop packets on a busy machine
+REMOTE_COREGULATION_WAIT_S = 240.0  # s (real time) for a remote pair's chance level: clocks lined up, 30 s of both, a minute of windows
 
 
 def _coregulation(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
@@ -196,20 +171,65 @@ def _coregulation(app, exercises, folder: Path) -> None:  # type: ignore[no-unty
     Co-regulation tab shown: both heart rates, the windows with their lag, the latest window in words."""
     from somafeedback.ui.app import build_parser, build_practitioner_app
 
-    args = build_parser().parse_args(["--simulate", "dyad-in-phase", "--speed", "40", "--no-client-view"])
+    args = build_parser().parse_args(["--simulate", "dyad-in-phase", "--speed", str(COREGULATION_SPEED),
+                                      "--no-client-view"])
     built = build_practitioner_app(args, _settings(folder), exercises)
     window = built.window
     window.show()
     built.engine.start()
-    _pump(app, 60.0, until=lambda: built.engine.session_s() >= COREGULATION_UNTIL_S)
-    if not window.coregulation.windows:  # the engine pushed none (its synchrony stage is not there)
-        for item in _dyad_pair_windows(COREGULATION_UNTIL_S):
-            window._take(item)
+    _pump(app, 2 * COREGULATION_UNTIL_S / COREGULATION_SPEED, until=lambda: built.engine.session_s() >= COREGULATION_UNTIL_S)
+    if not window.coregulation.windows:
+        sys.exit("coregulation: the engine's synchrony stage made no windows (nothing is drawn by hand)")
     window.plot_tabs.setCurrentWidget(window.coregulation)
     _pump(app, 1.0)
     window.grab().save(str(OUT / "coregulation-panel.png"))
     built.engine.stop()
     window.close()
+
+
+def _remote_coregulation(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """A remote session where the practitioner wears a strap too: "I am wearing a strap too" ticked in the invite
+    dialog (the simulator's practitioner of dyad-remote-short), the client being `somafeedback remote join
+    --simulate dyad-remote-short --person client`; the Co-regulation tab with the engine's windows (real time)."""
+    from somafeedback.remote.relay import LocalRelay, RelayConfig
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+
+    relay = LocalRelay(RelayConfig(store=folder / "relay-coregulation")).start()
+    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--no-client-view"]), _settings(folder),
+                                   exercises)
+    window = built.window
+    join = None
+    try:
+        window.show()
+        built.engine.start()
+        dialog = window.remote.invite()
+        dialog.relay.setText(relay.url)
+        assert dialog.own_strap is not None
+        dialog.own_strap.wearing.setChecked(True)
+        _pump(app, 0.5)
+        dialog.grab().save(str(OUT / "remote-invite-own-strap.png"))
+        dialog.create_button.click()
+        _pump(app, 30.0, until=lambda: dialog.code.text() != "")
+        join = subprocess.Popen([sys.executable, "-m", "somafeedback.cli", "remote", "join", dialog.code.text(),
+                                 "--relay", relay.url, "--simulate", "dyad-remote-short", "--person", "client",
+                                 "--speed", "1", "--duration", "600", "--recordings", str(folder / "client")],
+                                stdout=subprocess.DEVNULL)
+        _pump(app, 30.0, until=lambda: "paired" in dialog.status.text())
+        dialog.hide()
+        panel = window.coregulation  # until the session so far has its chance level (after a minute of windows)
+        _pump(app, REMOTE_COREGULATION_WAIT_S,
+              until=lambda: any(latest.effect_size is not None for latest in panel.latest.values()))
+        if not window.coregulation.windows:
+            sys.exit("remote-coregulation: the engine made no synchrony windows in time")
+        window.plot_tabs.setCurrentWidget(window.coregulation)
+        _pump(app, 1.0)
+        window.grab().save(str(OUT / "remote-coregulation.png"))
+    finally:
+        window.engine.stop()
+        window.close()
+        if join is not None:
+            join.wait(30)
+        relay.stop()
 
 
 def _relationship(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
@@ -399,7 +419,8 @@ def main() -> None:
         folder = Path(tempfile.mkdtemp(prefix="somafeedback-screens-"))
         single = {"caution-panel": _caution_panel, "method-selector": _method_selector, "pendulation": _pendulation,
                   "remote": _remote, "remote-home": _remote_home, "remote-metrics": _remote_metrics,
-                  "remote-rejoin": _remote_rejoin, "coregulation": _coregulation, "relationship": _relationship}
+                  "remote-rejoin": _remote_rejoin, "coregulation": _coregulation, "relationship": _relationship,
+                  "remote-coregulation": _remote_coregulation}
         if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`
             single[sys.argv[1]](app, exercises, folder)
             return
@@ -414,6 +435,7 @@ def main() -> None:
         _remote(app, exercises, folder)
         _remote_metrics(app, exercises, folder)
         _remote_rejoin(app, exercises, folder)
+        _remote_coregulation(app, exercises, folder)
         _remote_home(app, exercises, folder)
 
         from somafeedback.ui.home_window import HomeWindow

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # Qt is imported only once a display is known to be there (se
     from .client_screen import ClientScreen
     from .home_window import HomeWindow
     from .practitioner_window import PractitionerWindow
+    from .remote_own_strap import OwnStrap
     from .settings import AppSettings
 
 
@@ -163,6 +164,7 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
 
     from .client_screen import ClientScreen
     from .practitioner_window import PractitionerWindow
+    from .remote_own_strap import OwnStrap
 
     from somafeedback.regulation.usual_range import usual_range
 
@@ -193,13 +195,15 @@ def build_practitioner_app(args: argparse.Namespace, settings: AppSettings,
         """GUI thread: the "Use the simulated strap" button."""
         use_source(simulator_source(args, nearby=DEMO_NEARBY_STRAPS), options())
 
-    def use_remote(relay_url: str, rejoin: Path | None = None, record: bool = False) -> None:
+    def use_remote(relay_url: str, rejoin: Path | None = None, record: bool = False, own: OwnStrap | None = None) -> None:
         """GUI thread: "Create code" in the invite dialog, or "Rejoin" (``rejoin``: the interrupted session's
-        saved state); recorded when "Record this session" is on or ``record``."""
+        saved state); recorded when "Record this session" is on or ``record``. ``own``: the practitioner's
+        own strap, run by the remote engine as strap2 once the clocks are lined up."""
         remote_options = options()
         recording = args.record or window.record_action.isChecked() or record
         remote_options.record_to = (args.recordings or settings.recordings) if recording else None
-        use_source(EngineSource(remote_relay=relay_url, remote_rejoin=rejoin), remote_options)
+        local = own.engine_source() if own is not None else {}
+        use_source(EngineSource(remote_relay=relay_url, remote_rejoin=rejoin, **local), remote_options)
 
     window = PractitionerWindow(engine, exercises, client, use_simulator=use_simulator, settings=settings,
                                 use_remote=use_remote)

@@ -129,6 +129,10 @@ class DevicePanel(QtWidgets.QGroupBox):
         """The strap's signal: what share of the window's beats were rejected, or how far it has filled."""
         self._set(strap_id, "signal", signal_text(validity, filled_s))
 
+    def set_role(self, strap_id: str, text: str) -> None:
+        """``strap_id``'s role in words (e.g. the practitioner's own strap in a remote session)."""
+        self._set(strap_id, "role", text)
+
     def remote_row(self, strap_id: str, link_text: str) -> None:
         """``strap_id`` is a remote client's strap: its row says so; ``link_text`` is the remote link's state
         (kept apart from the strap's own link and gaps)."""

@@ -614,6 +614,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
                 self._log(stamp, str(data.get("text")))
         elif event.kind == "scan":
             self.devices.show_scan(list(data.get("straps", [])))
+            self.remote.found(list(data.get("straps", [])))
         elif event.kind == "method":
             self.method_box.show_method(str(data.get("method")))
             self._log(stamp, f"method: {data.get('title')}")

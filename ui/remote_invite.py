@@ -3,6 +3,7 @@
 :class:`RemoteInviteDialog` (Session → "Invite a remote client…"): the relay's address (remembered
 in the settings; or "Start a relay on this computer"), "Create code", then the code in large text,
 the pairing's confirmation words, what the client chose to share, or a failure in words with "New code".
+"I am wearing a strap too" (:mod:`.remote_own_strap`) adds the practitioner's own strap to the session.
 
 :class:`RemoteSession` is the window's part of it: the Session menu's actions (invite, ask the client
 to pause or resume sharing, end the remote session), the sharing line in the status bar, the remote
@@ -24,13 +25,14 @@ from somafeedback.devices.events import TimelineEvent
 from somafeedback.remote.consent import BREATHING_EVENT, METRICS_EVENT
 from somafeedback.remote.derived_reader import breathing_from_event, metrics_from_event
 
+from .remote_own_strap import OWN_ROLE, OWN_STRAP, OwnStrap, OwnStrapBox
 from .settings import REMOTE_RELAY_KEY
 
 if TYPE_CHECKING:
     from somafeedback.remote.host_state import HostState
     from somafeedback.remote.relay import LocalRelay
 
-    UseRemote = Callable[..., None]  # (relay url, rejoin: a saved state's path or None, record: bool)
+    UseRemote = Callable[..., None]  # (relay url, rejoin: a saved state's path or None, record: bool, own: OwnStrap)
 
 REMOTE_STRAP: Final = "strap1"  # the client's strap keeps its own id through the relay
 CODE_POINT_SIZE: Final = 28
@@ -60,8 +62,10 @@ def sharing_text(data: Mapping[str, Any]) -> str:
 class RemoteInviteDialog(QtWidgets.QDialog):
     """The relay, the code to read out, and how the pairing goes (see the module docstring)."""
 
-    def __init__(self, relay_url: str, on_create: Callable[[str], None], on_new_code: Callable[[], None],
-                 on_start_relay: Callable[[], str | None], parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, relay_url: str, on_create: Callable[[str, OwnStrap | None], None], on_new_code: Callable[[], None],
+                 on_start_relay: Callable[[], str | None], parent: QtWidgets.QWidget | None = None,
+                 own_strap: OwnStrapBox | None = None) -> None:
+        """``own_strap``: "I am wearing a strap too" (None: not offered)."""
         super().__init__(parent)
         self.setWindowTitle("Invite a remote client")
         self._on_create, self._on_new_code, self._on_start_relay = on_create, on_new_code, on_start_relay
@@ -71,6 +75,9 @@ class RemoteInviteDialog(QtWidgets.QDialog):
         self.relay.setPlaceholderText("nats://relay.example.org:4222")
         form.addRow("Relay address", self.relay)
         layout.addLayout(form)
+        self.own_strap = own_strap
+        if own_strap is not None:
+            layout.addWidget(own_strap)
         buttons = QtWidgets.QHBoxLayout()
         self.start_relay_button = QtWidgets.QPushButton("Start a relay on this computer")
         self.start_relay_button.setToolTip("For clients on the practice's network: the relay runs until the app quits")
@@ -119,12 +126,23 @@ class RemoteInviteDialog(QtWidgets.QDialog):
             self.status.setText("Give the relay's address first (for example nats://relay.example.org:4222), "
                                 "or start a relay on this computer.")
             return
-        self.create_button.setEnabled(False)
-        self.start_relay_button.setEnabled(False)
-        self.relay.setReadOnly(True)
+        try:
+            own = self.own_strap.choice() if self.own_strap is not None else None
+        except ValueError as error:
+            self.status.setText(str(error))
+            return
+        self._lock(True)
         self.code.clear()
         self.status.setText("Connecting to the relay…")
-        self._on_create(url)
+        self._on_create(url, own)
+
+    def _lock(self, locked: bool) -> None:
+        """While a session is being made the relay and the strap are fixed."""
+        self.create_button.setEnabled(not locked)
+        self.start_relay_button.setEnabled(not locked)
+        self.relay.setReadOnly(locked)
+        if self.own_strap is not None:
+            self.own_strap.lock(locked)
 
     def _new_code(self) -> None:
         self.new_code_button.setVisible(False)
@@ -148,9 +166,7 @@ class RemoteInviteDialog(QtWidgets.QDialog):
             fatal = bool(data.get("fatal"))
             self.new_code_button.setVisible(not fatal and not data.get("paired"))
             if fatal:  # the relay could not be reached: another address may be tried
-                self.create_button.setEnabled(True)
-                self.start_relay_button.setEnabled(True)
-                self.relay.setReadOnly(False)
+                self._lock(False)
         elif event.kind == "remote-consent":
             self.sharing.setText(sharing_text(data))
         elif event.kind == "remote-ended":
@@ -193,17 +209,27 @@ class RemoteSession:
         """Session → "Invite a remote client…": the dialog (made once, shown again)."""
         if self.dialog is None:
             url = self.window.settings.remote_relay
+            source = self.window.engine.source
+            simulated = source.simulate is not None or source.replay is not None
+            own = OwnStrapBox(simulated, lambda: self.window.engine.scan())
             self.dialog = RemoteInviteDialog(url, self._create, lambda: self.window.engine.remote_new_code(),
-                                             self._start_relay, self.window)
+                                             self._start_relay, self.window, own_strap=own)
         self.dialog.show()
         self.dialog.raise_()
         return self.dialog
 
-    def _create(self, url: str) -> None:
+    def _create(self, url: str, own: OwnStrap | None = None) -> None:
         assert self._use_remote is not None
         self.window.settings.set(REMOTE_RELAY_KEY, url)
         self.active = True
-        self._use_remote(url)
+        if own is not None:  # the practitioner's own strap: strap2 of the remote engine, on this computer
+            self.window.devices.set_role(OWN_STRAP, OWN_ROLE)
+        self._use_remote(url, own=own)
+
+    def found(self, straps: list[dict[str, Any]]) -> None:
+        """A scan's result: the invite dialog's strap list too."""
+        if self.dialog is not None and self.dialog.own_strap is not None:
+            self.dialog.own_strap.found(straps)
 
     def rejoin(self, path: Path, state: HostState) -> None:
         """"Rejoin" in the offer of an interrupted remote session (ui/remote_rejoin_offer.py): the window goes

@@ -11,6 +11,11 @@ client's own strap (simulated or real) to the practitioner and records it locall
 a real-time loop of its own (:class:`~somafeedback.remote.loop_thread.LoopThread`): a simulated strap at
 ``--speed max`` runs in session time, which jumps past network waits.
 
+``remote host --address ADDR`` (the strap the practitioner wears) or ``--simulate DYAD --person
+practitioner`` (a dyad scenario's practitioner person) adds the practitioner's own strap as ``strap2``,
+recorded beside the client's ``strap1``; the session then runs on the app's engine, and ``--json`` also
+prints its synchrony windows as ``{"type": "synchrony", ...}`` lines (:mod:`.remote_host_own`).
+
 ``relay`` starts :class:`~somafeedback.remote.relay.LocalRelay`, prints one line with the URL to give
 the client (``--json``: one JSON line ``{"type": "relay", "url": ...}``), runs until Ctrl-C, SIGTERM
 or ``--duration`` passes, then stops it.
@@ -119,6 +124,14 @@ def add_remote(commands: Any) -> None:
                       help="come back to the remote session this computer was running when the program stopped "
                       "(no new code: the client's data sent meanwhile follows); FILE: a saved session state "
                       "(default: the newest one)")
+    own = host.add_argument_group("your own strap (co-regulation: your heart rate beside your client's)")
+    own.add_argument("--address", action="append", default=[], metavar="ADDR",
+                     help="the strap you wear (its Bluetooth address): recorded as strap2 beside the client's strap1")
+    own.add_argument("--simulate", metavar="SCENARIO",
+                     help="a simulated strap instead: a dyad scenario's practitioner person (the client runs "
+                     "'remote join --simulate SCENARIO --person client')")
+    own.add_argument("--person", choices=("practitioner",),
+                     help="with --simulate and a dyad scenario: the person you simulate (the practitioner)")
     host.set_defaults(run=_host)
     join = roles.add_parser("join", help="the client: stream your strap to your practitioner with their code")
     join.add_argument("code", metavar="CODE", help="the code your practitioner read out, e.g. 7-amber-harbor")
@@ -142,8 +155,9 @@ def add_remote(commands: Any) -> None:
 
 def _host(args: argparse.Namespace) -> int:
     from .remote_host import run_host
+    from .remote_host_own import own_strap_asked, run_host_own
 
-    return run_host(args)
+    return run_host_own(args) if own_strap_asked(args) or args.person is not None else run_host(args)
 
 
 def _join(args: argparse.Namespace) -> int:

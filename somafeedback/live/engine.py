@@ -576,12 +576,11 @@ class Engine:
             self.remote = RemoteHostSource(self, self.source.remote_relay, self.source.remote_auth,
                                            rejoin=self.source.remote_rejoin)
             local = local_strap_source(self.source)  # the practitioner's own strap: strap2, once the timebase is fixed
-            self._local_straps = None if local is None else LocalStraps(self, local)
+            self._local_straps = LocalStraps(self, local)  # None: none yet ("Connect as practitioner" may add one)
             try:
                 await self.remote.run(self._stop)
             finally:
-                if self._local_straps is not None:
-                    await self._local_straps.close()
+                await self._local_straps.close()
                 self.session.finish()
                 self._close_recording()
             return
@@ -704,8 +703,13 @@ class Engine:
         async def look() -> None:
             from .sources import scan
 
+            stack = self._stack if self._stack is not None or self._local_straps is None else self._local_straps.scan_stack()
+            if stack is None:
+                self._push(TimelineEvent("engine-warning", 0, 0.0, {"text": "No strap to look for here: this "
+                                         "session's own strap is simulated."}))
+                return
             try:
-                found = await scan(self._stack, timeout_s)
+                found = await scan(stack, timeout_s)
             except Exception as error:  # noqa: BLE001 - reported, never raised into the loop
                 self._push(TimelineEvent("engine-warning", 0, 0.0, {"text": str(error)}))
                 return
@@ -717,6 +721,9 @@ class Engine:
     def connect(self, address: str, strap_id: str) -> None:
         def start() -> None:
             try:
+                if self._local_straps is not None and (self._fleet is None or strap_id == "strap1"):  # remote: strap1 is the client's
+                    self._local_straps.connect(address, strap_id)
+                    return
                 self._fleet.connect(address, strap_id)
             except ValueError as error:
                 self._push(TimelineEvent("engine-warning", 0, 0.0, {"text": str(error)}))

@@ -156,6 +156,10 @@ class StreamPrinter:
         for strap_id, metrics in self.analysis.on_event(event):
             self._print_output(strap_id, metrics)
 
+    def output(self, strap_id: str, item: Output) -> None:
+        """Print one analysis output made elsewhere (the engine's, in ``remote host`` with your own strap)."""
+        self._print_output(strap_id, item)
+
     # -- presentation -------------------------------------------------------------------
     def _print_event(self, event: SourceEvent) -> None:
         if isinstance(event, GapEvent):
