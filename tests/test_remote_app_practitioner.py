@@ -16,11 +16,11 @@ from PySide6 import QtCore
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from practitioner_app import practitioner_app  # noqa: E402
 from process_lines import LinePrinter  # noqa: E402
 from remote_cli import WAIT_S, remote_command  # noqa: E402
 
 from somafeedback.devices.events import TimelineEvent  # noqa: E402
-from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.remote.relay import LocalRelay, RelayConfig  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
 from somafeedback.ui.remote_invite import COMPUTED_ON_CLIENT  # noqa: E402
@@ -36,16 +36,8 @@ def test_the_window_invites_a_remote_client_and_shows_their_strap(qtbot, tmp_pat
     """... and goes through a relay outage: the relay is stopped mid-session and started again on the same port
     and store; the strap panel says the practitioner's link dropped, then is back, and what the client's app sent
     meanwhile follows (the practitioner's recording holds every notification the client recorded)."""
-    from somafeedback.ui.app import build_parser, build_practitioner_app
-    from somafeedback.ui.settings import AppSettings
-
-    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
-    settings.set("recordings/folder", str(tmp_path / "library"))
-    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--speed", "1"]), settings, load_exercises())
+    built = practitioner_app(qtbot, tmp_path, "--speed", "1")
     window, client = built.window, built.client
-    qtbot.addWidget(window)
-    window.show()
-    built.engine.start()
     join: LinePrinter | None = None
     relay = LocalRelay(RelayConfig(store=tmp_path / "store")).start()
     try:
@@ -58,7 +50,7 @@ def test_the_window_invites_a_remote_client_and_shows_their_strap(qtbot, tmp_pat
         qtbot.mouseClick(dialog.create_button, QtCore.Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: dialog.code.text() != "", timeout=WAIT_MS)
         assert "valid 10 minutes, once" in dialog.validity.text() and dialog.status.text() == "waiting for your client…"
-        assert settings.remote_relay == relay.url  # remembered for the next invitation
+        assert window.settings.remote_relay == relay.url  # remembered for the next invitation
 
         join = LinePrinter(remote_command("join", dialog.code.text(), "--relay", relay.url, "--simulate", "calm",
                                           "--speed", "1", "--duration", "300", "--json",
@@ -123,17 +115,8 @@ def test_the_window_invites_a_remote_client_and_shows_their_strap(qtbot, tmp_pat
 def test_at_metrics_or_state_the_window_shows_what_the_clients_computer_measured(qtbot, relay, tmp_path: Path,
                                                                                 level: str) -> None:
     """No strap data arrive: the numbers (at metrics) and the state (both) are the client's, labelled as such."""
-    from somafeedback.ui.app import build_parser, build_practitioner_app
-    from somafeedback.ui.settings import AppSettings
-
-    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
-    settings.set("recordings/folder", str(tmp_path / "library"))
-    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--no-client-view"]), settings,
-                                   load_exercises())
+    built = practitioner_app(qtbot, tmp_path, "--no-client-view")
     window = built.window
-    qtbot.addWidget(window)
-    window.show()
-    built.engine.start()
     join: LinePrinter | None = None
     try:
         dialog = window.remote.invite()
@@ -169,16 +152,8 @@ def test_at_metrics_or_state_the_window_shows_what_the_clients_computer_measured
 
 
 def test_a_relay_that_cannot_be_reached_is_told_in_the_dialog_and_another_address_can_be_tried(qtbot, tmp_path: Path) -> None:
-    from somafeedback.ui.app import build_parser, build_practitioner_app
-    from somafeedback.ui.settings import AppSettings
-
-    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
-    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--no-client-view"]), settings,
-                                   load_exercises())
+    built = practitioner_app(qtbot, tmp_path, "--no-client-view", library=False)
     window = built.window
-    qtbot.addWidget(window)
-    window.show()
-    built.engine.start()
     try:
         dialog = window.remote.invite()
         qtbot.keyClicks(dialog.relay, "nats://127.0.0.1:1")

@@ -16,12 +16,12 @@ from PySide6 import QtCore
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from practitioner_app import practitioner_app  # noqa: E402
 from process_lines import LinePrinter  # noqa: E402
 from remote_cli import WAIT_S  # noqa: E402
 from remote_engine_process import crash_mid_session  # noqa: E402
 from test_remote_engine_rejoin import gone_state  # noqa: E402
 
-from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.remote.host_state import GONE_TEXT, load_state, state_folder  # noqa: E402
 from somafeedback.sessions.file import read_session  # noqa: E402
 
@@ -30,18 +30,7 @@ WAIT_MS = round(WAIT_S * 1000)
 
 def _app(qtbot, tmp_path: Path, relay_url: str):
     """The practitioner app as ``somafeedback`` builds it (a simulated strap until the rejoin), shown and started."""
-    from somafeedback.ui.app import build_parser, build_practitioner_app
-    from somafeedback.ui.settings import AppSettings
-
-    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
-    settings.set("recordings/folder", str(tmp_path / "library"))
-    settings.set("remote/relay", relay_url)
-    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--speed", "1", "--no-client-view"]),
-                                   settings, load_exercises())
-    qtbot.addWidget(built.window)
-    built.window.show()
-    built.engine.start()
-    return built.window
+    return practitioner_app(qtbot, tmp_path, "--speed", "1", "--no-client-view", remote__relay=relay_url).window
 
 
 def test_the_app_offers_an_interrupted_remote_session_and_rejoins_it(

@@ -19,10 +19,10 @@ from PySide6 import QtCore
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from practitioner_app import practitioner_app  # noqa: E402
 from process_lines import LinePrinter  # noqa: E402
 from remote_cli import WAIT_S, remote_command  # noqa: E402
 
-from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 
 WAIT_MS = round(WAIT_S * 1000)
 SCENARIO = "dyad-remote-short"
@@ -30,19 +30,11 @@ FIRST_WINDOW_MS = 120_000  # ms: the clocks lined up, both straps streaming, 30 
 
 
 def test_the_practitioner_wears_a_strap_too_and_the_coregulation_tab_fills(qtbot, relay, tmp_path: Path) -> None:
-    from somafeedback.ui.app import build_parser, build_practitioner_app
     from somafeedback.ui.coregulation_panel import COREGULATION_TAB
     from somafeedback.ui.remote_own_strap import OWN_ROLE
-    from somafeedback.ui.settings import AppSettings
 
-    settings = AppSettings(QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat))
-    settings.set("recordings/folder", str(tmp_path / "library"))
-    built = build_practitioner_app(build_parser().parse_args(["--simulate", "--no-client-view"]), settings,
-                                   load_exercises())
+    built = practitioner_app(qtbot, tmp_path, "--no-client-view")
     window = built.window
-    qtbot.addWidget(window)
-    window.show()
-    built.engine.start()
     join: LinePrinter | None = None
     try:
         window.remote.invite_action.trigger()  # Session → "Invite a remote client…"

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,15 +49,14 @@ def _run_until(engine: Engine, done) -> list[EngineItem]:
     raise AssertionError(f"timed out with {len(_windows(items))} synchrony windows")
 
 
-@pytest.fixture(scope="module")
-def live_and_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[PairWindow], list[PairWindow]]:
-    """The windows of a live engine on two simulated people (recorded), and of the replay of that recording."""
-    library = tmp_path_factory.mktemp("dyad")
-    engine = Engine(EngineSource(simulate=SCENARIO, speed=math.inf, simulated_model="hr"),
+def _live_and_replay(scenario: str, until_s: float, library: Path) -> tuple[list[PairWindow], list[PairWindow]]:
+    """The windows of a live engine on two simulated people (two plain straps at max speed, recorded into
+    ``library``) until a window starts after ``until_s``, and of the replay of that recording."""
+    engine = Engine(EngineSource(simulate=scenario, speed=math.inf, simulated_model="hr"),
                     EngineOptions(record_to=library))
     engine.start()
     try:
-        items = _run_until(engine, lambda got: any(w.window.start_s > UNTIL_S for w in _windows(got[-50:])))
+        items = _run_until(engine, lambda got: any(w.window.start_s > until_s for w in _windows(got[-50:])))
     finally:
         engine.stop()
     items += engine.drain()
@@ -66,6 +66,12 @@ def live_and_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Pair
     replayed = _run_until(replay, lambda got: False)
     assert replay.error is None
     return _windows(items), _windows(replayed)
+
+
+@pytest.fixture(scope="module")
+def live_and_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[PairWindow], list[PairWindow]]:
+    """The windows of a live engine on two simulated people (recorded), and of the replay of that recording."""
+    return _live_and_replay(SCENARIO, UNTIL_S, tmp_path_factory.mktemp("dyad"))
 
 
 def test_the_injected_lag_is_recovered_client_after_practitioner(live_and_replay) -> None:
@@ -189,20 +195,7 @@ PACED_UNTIL_S = 790.0  # session s: the windows that end before the pacer stops 
 @pytest.fixture(scope="module")
 def paced_live_and_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[PairWindow], list[PairWindow]]:
     """dyad-shared-pacer through the engine at max speed (two plain straps, recorded), and its replay."""
-    engine = Engine(EngineSource(simulate=PACED, speed=math.inf, simulated_model="hr"),
-                    EngineOptions(record_to=tmp_path_factory.mktemp("paced")))
-    engine.start()
-    try:
-        items = _run_until(engine, lambda got: any(w.window.start_s > PACED_UNTIL_S for w in _windows(got[-50:])))
-    finally:
-        engine.stop()
-    items += engine.drain()
-    assert engine.error is None and engine.recording is not None
-    replay = Engine(EngineSource(replay=engine.recording, speed=math.inf))
-    replay.start()
-    replayed = _run_until(replay, lambda got: False)
-    assert replay.error is None
-    return _windows(items), _windows(replayed)
+    return _live_and_replay(PACED, PACED_UNTIL_S, tmp_path_factory.mktemp("paced"))
 
 
 def test_live_windows_inside_a_shared_pacer_carry_the_shared_breathing_mark(paced_live_and_replay) -> None:
