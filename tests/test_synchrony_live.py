@@ -20,13 +20,14 @@ from somafeedback.devices.simulator.dyad import dyad_truth, load_dyad
 from somafeedback.devices.simulator.physiology import HeartModel
 from somafeedback.hrv.pipeline import MetricsPipeline
 from somafeedback.live.engine import Engine, EngineItem, EngineOptions, EngineSource
-from somafeedback.live.synchrony_stage import SynchronyStage
+from somafeedback.live.synchrony_stage import SynchronyStage, inline_submit
 from somafeedback.remote.clock_sync import CLOCK_EVENT
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.pacer_following import FollowingEstimate
 from somafeedback.synchrony.pair_window import PLAIN_STRAP_TIMING, PairWindow, describe
 from somafeedback.synchrony.confounds import SHARED_BREATHING
-from somafeedback.synchrony.surrogates import ChanceLevel, chance_level
+from somafeedback.synchrony.surrogates import ChanceLevel, windows_chance_level
+from somafeedback.synchrony.windows import compute_windows
 
 SCENARIO = "dyad-in-phase"
 UNTIL_S = 820.0  # session s: through the second coupled span (10:30-13:30) and the windows that end in it
@@ -127,8 +128,10 @@ def test_the_chance_level_is_computed_off_the_beat_path_and_judges_later_windows
     jobs: list[tuple[Callable[[], ChanceLevel], Future[ChanceLevel]]] = []
 
     def held(function: Callable[..., Any], *args: Any) -> Future[Any]:  # the worker has not run the job yet
+        if function is compute_windows:  # the windows' jobs run at once
+            return inline_submit(function, *args)
         future: Future[Any] = Future()
-        if function is chance_level:
+        if function is windows_chance_level:
             jobs.append((lambda: function(*args), future))
         return future
 
@@ -147,6 +150,32 @@ def test_the_chance_level_is_computed_off_the_beat_path_and_judges_later_windows
     valued = [w for w in later if w.window.z is not None]
     assert valued and valued[0].window.above_chance is not None and valued[0].effect_size is not None
     assert stage.pairs["strap1"].chance.surrogates >= 100
+
+
+def test_the_beat_path_only_hands_windows_to_the_worker_and_they_come_out_in_order() -> None:
+    """With the worker held, the beats keep flowing and no window is computed; once its jobs run, the next
+    notification gives every window, in window order, with the values an inline stage gives them."""
+    jobs: list[tuple[Callable[..., Any], tuple[Any, ...], Future[Any]]] = []
+
+    def held(function: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        jobs.append((function, args, future))
+        return future
+
+    stage, inline = SynchronyStage(submit=held), SynchronyStage()
+    outputs = _model_outputs(200.0)
+    expected = [w for beat in outputs[:-1] for w in inline.outputs(beat)]
+    assert len(expected) >= 10
+    assert not [w for beat in outputs[:-1] for w in stage.outputs(beat)]
+    assert stage.pairs["strap1"].tracker.windows == []  # nothing computed on the beat path
+    assert sum(function is compute_windows for function, _, _ in jobs) >= len(expected) // 2
+    for function, args, future in jobs:  # the worker runs the jobs
+        future.set_result(function(*args))
+    made = stage.outputs(outputs[-1])
+    assert [w.window.index for w in made][:len(expected)] == list(range(len(expected)))
+    values = [(w.window.start_s, w.window.r, w.window.lag_s, w.window.confounds) for w in made]
+    assert values[:len(expected)] == [(w.window.start_s, w.window.r, w.window.lag_s, w.window.confounds)
+                                      for w in expected]  # judged live: the chance job is still held
 
 
 def test_confounds_come_from_movement_a_shared_pacer_and_an_uncertain_clock() -> None:

@@ -8,8 +8,12 @@ notification and event and returns :class:`~somafeedback.synchrony.pair_window.P
   means B followed the practitioner. One :class:`~somafeedback.synchrony.tracker.SynchronyTracker`
   per pair, fed the beats of each notification in one chunk (flagged beats are kept and marked,
   never used as values; a gap's metric set is no beat);
+* the windows themselves are off the beat path: the beat path only appends the beats and, when windows of a
+  pair become due, hands ``submit`` one job on plain arrays (:func:`~somafeedback.synchrony.windows.compute_windows`:
+  both people's resampled HR and the lagged correlations); the windows it returns are judged on the loop in
+  window order, at the first notification or event after it is done (with ``wait_for_chance``, at once);
 * the chance level (surrogates) is off the beat path: after every ``refresh_windows`` windows of a
-  pair, its segments go to ``submit`` (the engine's worker pool); the result judges that pair's
+  pair, its windows go to ``submit`` (the engine's worker pool); the result judges that pair's
   windows from :data:`CHANCE_DELAY_WINDOWS` windows later on, as soon as it has arrived. Live it
   is never waited for (the engine's pool is a thread: see benchmarks/bench_pipeline.py for what it costs the
   beat path; ``submit`` takes plain picklable arguments, so a process pool would do too) (a late result judges the first window after it arrives); with
@@ -29,7 +33,7 @@ notification and event and returns :class:`~somafeedback.synchrony.pair_window.P
 
 Nothing here is recorded: a replay recomputes the windows from the recorded beats and events.
 
-Thread: the engine's loop (one caller); only the chance computation runs on the worker.
+Thread: the engine's loop (one caller); the windows, chance levels and breathing checks run on the worker.
 """
 
 from __future__ import annotations
@@ -51,9 +55,9 @@ from somafeedback.signals.pacer_following import FollowingEstimate
 from somafeedback.synchrony.confounds import ARTIFACTS, ConfoundSpans, Span, clock_uncertain_spans, window_confounds
 from somafeedback.synchrony.pair_window import PLAIN_STRAP_TIMING, PairWindow
 from somafeedback.synchrony.settings import SynchronySettings
-from somafeedback.synchrony.surrogates import ChanceLevel, chance_level, segments, stands_out
+from somafeedback.synchrony.surrogates import ChanceLevel, stands_out, windows_chance_level
 from somafeedback.synchrony.tracker import SynchronyTracker
-from somafeedback.synchrony.windows import SyncWindow
+from somafeedback.synchrony.windows import SyncWindow, compute_windows, window_start
 
 from .analysis import Output
 from .synchrony_breathing import BreathingReader
@@ -65,9 +69,8 @@ CHANCE_DELAY_WINDOWS: Final = 1  # a chance level judges windows from this many 
 CHANCE_WAIT_S: Final = 60.0  # with wait_for_chance, the longest a due window waits for the worker, s
 MAX_SPAN_STEP_S: Final = 10.0  # a movement / following span reaches back at most this far to the previous estimate, s
 
-ChanceFunction = Callable[[np.ndarray, np.ndarray, np.ndarray, SynchronySettings], ChanceLevel]
-# how a job is handed to a worker: ``Executor.submit`` (chance_level or shared_breathing_job and their plain,
-# picklable arguments)
+# how a job is handed to a worker: ``Executor.submit`` (compute_windows, windows_chance_level or
+# shared_breathing_job and their plain, picklable arguments)
 Submit = Callable[..., "Future[Any]"]
 
 
@@ -122,6 +125,7 @@ class _Pair:
     chance: ChanceLevel
     breathing: BreathingReader  # the shared breathing rhythm read so far
     pending: list[tuple[int, Future[ChanceLevel]]] = field(default_factory=list)  # (windows it was drawn from, job)
+    computing: list[tuple[range, float, Future[list[SyncWindow]]]] = field(default_factory=list)  # (due, origin, job)
     sum_abs_z: float = 0.0
     valued: int = 0
     above: int = 0
@@ -159,8 +163,12 @@ class SynchronyStage:
             elif isinstance(output, FollowingEstimate):
                 on = output.valid and output.following
                 self._spans_changed |= self._following.setdefault(strap, _Spans()).add(output.t_s, on)
-        if not fresh:
-            return []
+        if fresh:
+            self._beats_in(fresh)
+        return [w for pair in self.pairs.values() for w in self._computed(pair)]
+
+    def _beats_in(self, fresh: dict[str, list[BeatMetrics]]) -> None:
+        """New beats: kept, fed to every pair they belong to; the windows that became due go to the worker."""
         for strap in fresh:
             self._beats.setdefault(strap, ([], [], []))
         if self.practitioner in self._beats:  # a pair appears with its first beat, fed both people's beats so far
@@ -174,14 +182,11 @@ class SynchronyStage:
             flagged.extend(b.flagged for b in beats)
         if self._spans_changed:
             self._apply_spans()
-        made: list[PairWindow] = []
         a_chunk = _chunk(fresh.get(self.practitioner))
         for b, pair in self.pairs.items():
             b_chunk = _chunk(fresh.get(b))
-            if a_chunk is None and b_chunk is None:
-                continue
-            made.extend(self._judge(pair, w) for w in pair.tracker.update(a_chunk, b_chunk))
-        return made
+            if a_chunk is not None or b_chunk is not None:
+                self._compute(pair, pair.tracker.feed(a_chunk, b_chunk))
 
     def event(self, event: SourceEvent) -> None:
         """A timeline event: a ``remote-clock`` check (clock uncertain), a replay ``seek`` (start afresh)."""
@@ -208,7 +213,33 @@ class SynchronyStage:
         for strap, side in ((self.practitioner, "a"), (b, "b")):
             t, rr, flagged = self._beats[strap]
             if t:
-                tracker.update(**{side: (np.array(t), np.array(rr), np.array(flagged, dtype=bool))})
+                self._compute(self.pairs[b], tracker.feed(**{side: (np.array(t), np.array(rr),
+                                                                      np.array(flagged, dtype=bool))}))
+
+    def _compute(self, pair: _Pair, due: range) -> None:
+        """Hand the windows that became due to the worker (one job on copies of the beats near them)."""
+        if due:
+            a, b, origin = pair.tracker.window_inputs(due)
+            job = self.submit(compute_windows, a, b, origin, due.start, due.stop, self.settings, pair.tracker.spans)
+            pair.computing.append((due, origin, job))
+
+    def _computed(self, pair: _Pair) -> list[PairWindow]:
+        """The pair's computed windows, judged in window order (live: the jobs done; else each waited for)."""
+        made: list[PairWindow] = []
+        while pair.computing:
+            due, origin, job = pair.computing[0]
+            if not job.done() and not self.wait_for_chance:
+                break  # live: never wait; the next notification looks again
+            pair.computing.pop(0)
+            try:
+                windows = job.result(timeout=CHANCE_WAIT_S)
+            except Exception:  # noqa: BLE001 - the windows stand without values, the pair goes on
+                log.warning("synchrony: windows %d-%d could not be computed", due.start, due.stop - 1, exc_info=True)
+                windows = [_no_window(origin, k, self.settings) for k in due]
+            for window in windows:
+                pair.tracker.windows.append(window)
+                made.append(self._judge(pair, window))
+        return made
 
     def _pair_spans(self, b: str) -> ConfoundSpans:
         empty = _Spans()
@@ -250,7 +281,8 @@ class SynchronyStage:
             pair.above += bool(judged.above_chance)
         count = index + 1
         if count % self.settings.refresh_windows == 0:
-            pair.pending.append((count, self.submit(chance_level, *segments(pair.tracker.windows[:count]), self.settings)))
+            pair.pending.append((count, self.submit(windows_chance_level, tuple(pair.tracker.windows[:count]),
+                                                    self.settings)))
         pair.breathing.submit(self._beats[pair.a], self._beats[pair.b], index, self.submit)
         return PairWindow(pair.a, pair.b, judged, *_so_far(pair), timing_note=self._timing_note(pair, judged))
 
@@ -267,6 +299,12 @@ def _so_far(pair: _Pair) -> tuple[float | None, float | None]:
         return None, None
     effect = (pair.sum_abs_z / pair.valued - chance.mean_z) / chance.sd_z if chance.mean_z is not None and chance.sd_z else None
     return effect, pair.above / pair.valued
+
+
+def _no_window(origin: float, index: int, settings: SynchronySettings) -> SyncWindow:
+    """A window whose computation failed: no values (so the pair's window indices stay in step)."""
+    start = window_start(origin, index, settings)
+    return SyncWindow(index, start, start + settings.window_s, None, None, None, None, (), None, None)
 
 
 def _chunk(beats: list[BeatMetrics] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

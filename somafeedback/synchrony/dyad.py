@@ -19,7 +19,7 @@ from .beats import Beats
 from .confounds import ALL as CONFOUNDS, ConfoundSpans
 from .settings import SynchronySettings, conventions
 from .slow import concordance_index, rsa_synchrony
-from .surrogates import ChanceLevel, chance_level, segments, stands_out
+from .surrogates import ChanceLevel, stands_out, windows_chance_level
 from .windows import SyncWindow, all_windows
 
 # summary.lag_supported: the share of windows that stand out reaches this many times alpha (what chance alone lets
@@ -29,7 +29,7 @@ LAG_SUPPORT_FACTOR: Final = 2.0
 
 def judged_windows(windows: Sequence[SyncWindow], settings: SynchronySettings) -> tuple[list[SyncWindow], ChanceLevel]:
     """The windows judged against the chance level drawn from all of them."""
-    chance = chance_level(*segments(windows), settings)
+    chance = windows_chance_level(windows, settings)
     return [replace(w, above_chance=stands_out(w, chance)) for w in windows], chance
 
 

@@ -94,6 +94,11 @@ def chance_level(a_segments: np.ndarray, b_segments: np.ndarray, indices: np.nda
                        len(indices))
 
 
+def windows_chance_level(windows: Sequence[SyncWindow], settings: SynchronySettings) -> ChanceLevel:
+    """The chance level of these windows (a worker's job: the segments are stacked there, not by the caller)."""
+    return chance_level(*segments(windows), settings)
+
+
 def stands_out(window: SyncWindow, chance: ChanceLevel) -> bool | None:
     """Whether the window's peak |z| is above the chance threshold (None: no value or no chance level)."""
     if window.z is None or chance.threshold_z is None:

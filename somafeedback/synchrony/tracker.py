@@ -9,7 +9,10 @@ correlation over the lags (see benchmarks/bench_synchrony.py).
 The chance level is off the beat path: every ``settings.refresh_windows`` windows the tracker
 either recomputes it inline (``inline_chance=True``) or leaves it to the caller, who takes
 :meth:`chance_inputs` (plain arrays), runs :func:`~.surrogates.chance_level` on a worker and
-hands the result back with :meth:`set_chance`. New windows are judged against the latest chance
+hands the result back with :meth:`set_chance`. The windows themselves may be computed elsewhere too:
+:meth:`feed` takes the beats and says which windows became due, :meth:`window_inputs` gives the
+plain arrays :func:`~.windows.compute_windows` needs for them (the caller appends the results to
+``windows`` in order). New windows are judged against the latest chance
 level (``above_chance`` None before the first).
 
 Thread: one caller thread (the tracker is not shared); the chance computation may run anywhere.
@@ -25,8 +28,9 @@ from .beats import BeatBuffer, Beats
 from .confounds import ConfoundSpans
 from .settings import SynchronySettings
 from .surrogates import ChanceLevel, chance_level, segments, stands_out
-from .windows import SyncWindow, compute_window, origin_s, ready_until_s, windows_ready
+from .windows import SyncWindow, compute_window, origin_s, ready_until_s, window_start, windows_ready
 
+SLACK_S = 1.0  # window_inputs copies the beats from this much before a window's earliest need, s
 Chunk = tuple[np.ndarray, np.ndarray, np.ndarray]  # beat times (s), RR (ms), flagged
 
 
@@ -42,13 +46,14 @@ class SynchronyTracker:
         self.chance = ChanceLevel(None, None, None, 0, settings.seed, 0)
         self._a, self._b = BeatBuffer(), BeatBuffer()
         self._origin: float | None = None
+        self._due = 0  # windows handed out so far (by update or feed)
 
     def set_spans(self, spans: ConfoundSpans) -> None:
         """Confound spans known so far (applied to windows computed from now on)."""
         self.spans = spans
 
-    def update(self, a: Chunk | None = None, b: Chunk | None = None) -> list[SyncWindow]:
-        """Take new beats of A and/or B; return the windows that became computable."""
+    def feed(self, a: Chunk | None = None, b: Chunk | None = None) -> range:
+        """Take new beats of A and/or B; the indices of the windows that became computable (not computed)."""
         if a is not None:
             self._a.extend(*a)
         if b is not None:
@@ -57,10 +62,27 @@ class SynchronyTracker:
         if self._origin is None:
             self._origin = origin_s(beats_a, beats_b, self.settings)
             if self._origin is None:
-                return []
+                return range(0)
         ready = windows_ready(self._origin, ready_until_s(beats_a, beats_b, self.settings), self.settings)
+        due, self._due = range(self._due, max(ready, self._due)), max(ready, self._due)
+        return due
+
+    def window_inputs(self, due: range) -> tuple[Beats, Beats, float]:
+        """Copies of the beats windows ``due`` need, and the origin: the plain arguments of
+        :func:`~.windows.compute_windows` on a worker (the same windows as computed here)."""
+        assert self._origin is not None and due
+        since_s = window_start(self._origin, due.start, self.settings) - self.settings.max_lag_s \
+            - self.settings.margin_s - SLACK_S
+        return _tail(self._a.view(), since_s), _tail(self._b.view(), since_s), self._origin
+
+    def update(self, a: Chunk | None = None, b: Chunk | None = None) -> list[SyncWindow]:
+        """Take new beats of A and/or B; return the windows that became computable (computed here)."""
+        due = self.feed(a, b)
+        if not due or self._origin is None:
+            return []
+        beats_a, beats_b = self._a.view(), self._b.view()
         new = []
-        for index in range(len(self.windows), ready):
+        for index in due:
             window = compute_window(beats_a, beats_b, self._origin, index, self.settings, self.spans)
             self.windows.append(window)
             if self.inline_chance and len(self.windows) % self.settings.refresh_windows == 0:
@@ -80,6 +102,12 @@ class SynchronyTracker:
     def beats(self) -> tuple[Beats, Beats]:
         """Both people's beats so far (views)."""
         return self._a.view(), self._b.view()
+
+
+def _tail(beats: Beats, since_s: float) -> Beats:
+    """Copies of the beats from ``since_s`` on."""
+    i = int(beats.t_s.searchsorted(since_s))
+    return Beats(beats.t_s[i:].copy(), beats.rr_ms[i:].copy(), beats.flagged[i:].copy())
 
 
 def _judged(window: SyncWindow, chance: ChanceLevel) -> SyncWindow:

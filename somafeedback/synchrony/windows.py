@@ -90,13 +90,19 @@ def compute_window(a: Beats, b: Beats, origin: float, index: int, settings: Sync
                       float(r[m]), confounds, a_span.hr_bpm, b_span.hr_bpm)
 
 
+def compute_windows(a: Beats, b: Beats, origin: float, first: int, stop: int, settings: SynchronySettings,
+                    spans: ConfoundSpans) -> list[SyncWindow]:
+    """Windows ``first`` .. ``stop - 1`` (a worker's job: plain arrays and frozen settings in, windows out)."""
+    return [compute_window(a, b, origin, k, settings, spans) for k in range(first, stop)]
+
+
 def all_windows(a: Beats, b: Beats, settings: SynchronySettings, spans: ConfoundSpans = ConfoundSpans()) -> list[SyncWindow]:
     """Every window two whole recordings allow (before any chance level)."""
     origin = origin_s(a, b, settings)
     if origin is None:
         return []
-    count = windows_ready(origin, ready_until_s(a, b, settings), settings)
-    return [compute_window(a, b, origin, k, settings, spans) for k in range(count)]
+    return compute_windows(a, b, origin, 0, windows_ready(origin, ready_until_s(a, b, settings), settings), settings,
+                           spans)
 
 
 def lag_grid_s(settings: SynchronySettings) -> np.ndarray:
