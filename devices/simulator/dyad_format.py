@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .coupling import DEFAULT_SLOW_WAVE_BPM, ROLES, SIGNS, Coupling, Pacer
-from .scenario_fields import fail, integer, number, seconds, string, table
+from .scenario_fields import fail, heading, integer, number, seconds, string, table
 from .state_params import BREATHING_BPM_MAX, BREATHING_BPM_MIN
 
 MAX_LAG_S: Final = 10.0  # s, the longest lag a coupling may have
@@ -39,11 +39,7 @@ class DyadParts:
 def parse_dyad_parts(data: dict[str, Any], source: str, default_name: str = "") -> DyadParts:
     """Check the dyad-level fields; ``source`` prefixes errors."""
     table(data, source, "", _TOP_KEYS, ("duration", "people"))
-    name = string(data.get("name", default_name), source, "name").strip()
-    if not name:
-        raise fail(source, "name", "must not be empty")
-    description = string(data.get("description", ""), source, "description").strip()
-    duration_s = seconds(data["duration"], source, "duration")
+    name, description, duration_s = heading(data, source, default_name)
     if duration_s <= 0:
         raise fail(source, "duration", "must be a positive time")
     seed = integer(data.get("seed", 0), source, "seed")

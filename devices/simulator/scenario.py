@@ -86,7 +86,7 @@ from typing import Any, Final
 
 from .coupling import Coupling, Pacer, PersonCoupling
 from .dyad_format import parse_dyad_parts
-from .scenario_fields import ScenarioError
+from .scenario_fields import ScenarioError, heading
 from .scenario_fields import array_of_tables as _array_of_tables
 from .scenario_fields import fail as _fail
 from .scenario_fields import integer as _integer
@@ -258,11 +258,7 @@ def _check(
 def parse_scenario(data: dict[str, Any], source: str, default_name: str = "") -> Scenario:
     """Validate parsed TOML data and build a :class:`Scenario` (``source`` prefixes errors)."""
     _table(data, source, "", _TOP_KEYS, ("duration", "phase"))
-    name = _string(data.get("name", default_name), source, "name").strip()
-    if not name:
-        raise _fail(source, "name", "must not be empty")
-    description = _string(data.get("description", ""), source, "description").strip()
-    duration_s = _seconds(data["duration"], source, "duration")
+    name, description, duration_s = heading(data, source, default_name)
     seed = _integer(data.get("seed", 0), source, "seed")
 
     phases: list[Phase] = []

@@ -89,3 +89,12 @@ def array_of_tables(value: Any, source: str, field: str) -> list:
     if not isinstance(value, list):
         raise fail(source, field, f"expected [[{field}]] blocks, got {show(value)}")
     return value
+
+
+def heading(data: dict[str, Any], source: str, default_name: str) -> tuple[str, str, float]:
+    """The fields every scenario file opens with: ``name`` (not empty), ``description`` and ``duration`` (s)."""
+    name = string(data.get("name", default_name), source, "name").strip()
+    if not name:
+        raise fail(source, "name", "must not be empty")
+    description = string(data.get("description", ""), source, "description").strip()
+    return name, description, seconds(data["duration"], source, "duration")
