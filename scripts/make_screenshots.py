@@ -6,7 +6,7 @@
     python scripts/make_screenshots.py
     python scripts/make_screenshots.py caution-panel   # only docs/screenshots/caution-panel.png
     python scripts/make_screenshots.py method-selector # (or pendulation, remote, remote-home, remote-metrics,
-                                                       # remote-rejoin, coregulation, relationship, remote-coregulation): only that shot
+                                                       # remote-rejoin, coregulation, relationship, remote-coregulation, resonance): only that shot
 
 Without a display it starts its own Xvfb server. Every view runs on the simulated strap (or
 the shipped sample session), sped up so the pictures show a session in progress.
@@ -250,6 +250,39 @@ def _relationship(app, exercises, folder: Path) -> None:  # type: ignore[no-unty
     review.close()
 
 
+def _resonance(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The review's Breathing rate tab and the report's assessment page, on a home session running the headless
+    breathing-rate assessment on the resonance-steps scenario (recorded first, at full speed, by the CLI)."""
+    from PySide6 import QtCore, QtPdf
+
+    from somafeedback.ui.replay_window import ReplayWindow
+    from somafeedback.ui.report.render import render_session_report
+
+    recordings = folder / "resonance"
+    subprocess.run([sys.executable, "-m", "somafeedback.cli", "session", "--mode", "home", "--script",
+                    "resonance-assessment", "--simulate", "resonance-steps", "--speed", "max", "--record",
+                    "--recordings", str(recordings)], check=True, stdout=subprocess.DEVNULL)
+    path = next(recordings.rglob("*.session.sqlite"))
+    review = ReplayWindow(path, exercises, recordings=folder)
+    review.resize(1500, 1000)
+    review.show()
+    review.pause()
+    assert review.resonance is not None, "the recorded session holds no breathing-rate assessment"
+    review.tabs.setCurrentWidget(review.resonance)
+    _pump(app, 1.0)
+    review.resonance.grab().save(str(OUT / "resonance-results.png"))
+    review.close()
+    pdf = render_session_report(path, "pdf", out=folder / "resonance-report.pdf")
+    document = QtPdf.QPdfDocument(None)
+    document.load(str(pdf))
+    page = next(p for p in range(document.pageCount())  # the page the assessment starts on
+                if "Breathing-rate assessment" in document.getAllText(p).text())
+    size = document.pagePointSize(page)
+    document.render(page, QtCore.QSize(int(size.width() * 2), int(size.height() * 2))).save(
+        str(OUT / "resonance-report.png"))
+    document.close()
+
+
 def _caution_panel(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """The exercise box of the practitioner's side panel before a push of titrated pendulation: purpose, length,
     when to use it, when to stop, its cautions first, and the push waiting for the confirming click."""
@@ -420,7 +453,8 @@ def main() -> None:
         single = {"caution-panel": _caution_panel, "method-selector": _method_selector, "pendulation": _pendulation,
                   "remote": _remote, "remote-home": _remote_home, "remote-metrics": _remote_metrics,
                   "remote-rejoin": _remote_rejoin, "coregulation": _coregulation, "relationship": _relationship,
-                  "remote-coregulation": _remote_coregulation}
+                  "remote-coregulation": _remote_coregulation,
+                  "resonance": _resonance}  # not yet in the full run: it needs the headless assessment (#19)
         if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`
             single[sys.argv[1]](app, exercises, folder)
             return

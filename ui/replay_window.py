@@ -21,6 +21,13 @@ Layout (top to bottom):
   its peak and recovery time, from :mod:`somafeedback.regulation.pendulation`; a double-click goes to its start);
   and **Relationship** when the practitioner's strap was recorded beside the client's
   (:mod:`.relationship_timeline`: synchrony, lag and the marks on one axis, computed on a worker thread);
+  and **Breathing rate** when the session holds a breathing-rate assessment
+  (:class:`~.resonance_results.ResonanceResultsView`: the recorded result, read once from the file when the
+  window opens, with each step's heart rate from the recorded beats; a recording that ended before the
+  assessment finished shows the steps done and says so). The tab shows the recorded result at once rather
+  than when the replay reaches the ``resonance`` event: a review looks at the whole session (as the
+  pendulation tab does), a seek back would otherwise have to hide it again, and the replay re-emits the
+  same recorded events, so nothing in the tab could change by waiting;
 * beside them the **event list** (:mod:`.review_events`; double-click seeks), the **review
   note** field (saved at the position) and the **phase** marker (a phase starts at the
   position; saved as a review note carrying the phase,
@@ -66,6 +73,7 @@ from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource
 from somafeedback.live.reanalysis import reanalyze_states
 from somafeedback.reports.relationship import dyad_straps
+from somafeedback.reports.resonance import session_resonance
 from somafeedback.regulation.exercises import Exercise
 from somafeedback.regulation.pendulation import Swing, bands_of, series_swings, session_bands
 from somafeedback.regulation.states import band_of
@@ -85,6 +93,7 @@ from .live_plots import LivePlots, Series
 from .pendulation_view import PendulationView
 from .raw_plots import RAW_OUTPUTS, RawPlots
 from .relationship_timeline import RELATIONSHIP_TAB, RelationshipTab
+from .resonance_results import RESONANCE_TAB, ResonanceResultsView
 from .review_events import SESSION_ENDED, Entry, entries_of, last_data_ns, timeline_entry
 from .review_outputs import ReviewOutputs
 from .review_plots import SessionPlots
@@ -274,6 +283,13 @@ class ReplayWindow(QtWidgets.QMainWindow):
         if dyad_straps({item.strap_id for item in self.session.timeline if isinstance(item, Notification)}):
             self.relationship = RelationshipTab(self.session.timeline, self.origin_ns)  # computed on its own thread
             self.tabs.addTab(self.relationship, RELATIONSHIP_TAB)
+        self.resonance: ResonanceResultsView | None = None  # a breathing-rate assessment was recorded
+        record = session_resonance(self.session.events, self.beats.t_s, self.beats.rr_ms, self.beats.flagged,
+                                   self.origin_ns / 1e9)
+        if record is not None:
+            self.resonance = ResonanceResultsView()
+            self.resonance.show_record(record)
+            self.tabs.addTab(self.resonance, RESONANCE_TAB)
         left.addWidget(self.tabs)
         left.setStretchFactor(0, 1)
         left.setStretchFactor(1, 1)

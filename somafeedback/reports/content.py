@@ -24,6 +24,8 @@ validity. From those beats and windows it builds:
   breathing rate, artifact share, validity and notes; conventions in :data:`PHASE_TEXT`);
 * the **pendulation swings** (:mod:`somafeedback.regulation.pendulation`): each rise of HR30 above the usual
   range with its peak and recovery time, from the same metric sets against the recorded baselines;
+* the **breathing-rate assessment** when one was recorded (:mod:`.resonance`: the recorded result and
+  each step's heart rate over its scored span);
 * the **exercises practised** (home script, cues approved or shown), for the client version
   (:mod:`somafeedback.reports.client`).
 
@@ -86,6 +88,7 @@ from .figure_data import Figure, ReportSeries, beat_source, report_series, summa
 from .progress_content import PROGRESS_MEASURED_TEXT
 from .strap_pass import RAW_EXCERPTS, AnalysisFactory, analyze_strap, client_strap_of, new_live_analysis, shift_metrics
 from .relationship import Relationship, session_relationship
+from .resonance import ResonanceRecord, session_resonance
 
 DECISIONS: Final = ("approved", "snoozed", "dismissed", "expired")
 BASELINE_MAX_ARTIFACT_PCT: Final = 5.0  # a calibration baseline is kept only with at most this share of artifacts
@@ -267,6 +270,7 @@ class SessionReportContent:
     method: str | None = None  # SE | Focusing | CSE (somafeedback.regulation.methods), when recorded
     rest_comparisons: tuple[RestRow, ...] = ()  # each movement block's rest before and after
     relationship: Relationship | None = None  # practitioner's and client's straps: synchrony (.relationship)
+    resonance: ResonanceRecord | None = None  # a breathing-rate assessment: its result, each step's HR (.resonance)
     pendulation_text: str = PENDULATION_TEXT
     phase_text: str = PHASE_TEXT.format(conventions=DESCRIPTIONS[DEFAULT_FOR_RECORDS])
     conventions: str = DEFAULT_FOR_RECORDS  # the frequency-domain convention set of the summary and the phases
@@ -448,6 +452,8 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
         method=_method(session.manifest, events), rest_comparisons=_rest_rows(events, ctx),
         phase_text=PHASE_TEXT.format(conventions=DESCRIPTIONS[settings.name]), conventions=settings.name,
         relationship=session_relationship(session.timeline, ctx.start_ns),
+        resonance=session_resonance(events, np.array([m.t_s for m in beats]), np.array([m.rr_ms for m in beats]),
+                                    np.array([m.flagged for m in beats], dtype=bool), origin_s),
     )
     reporter.finish()
     return content

@@ -12,7 +12,10 @@ Session report:
   colours (none for a session without states);
 * **raw excerpts** of a Polar H10 session: the app's :class:`~somafeedback.ui.raw_plots.RawPlots` (the last
   6 s of ECG with its R peaks and the last 60 s of the chest's breathing movement) at the
-  excerpt's end.
+  excerpt's end;
+* **resonance**, when the session holds a breathing-rate assessment: the review tab's
+  :class:`~somafeedback.ui.resonance_results.ResonancePlots` (each step's heart rate over its scored part, the
+  scores against the rates).
 
 Progress report: the home window's :class:`~somafeedback.ui.home_window.TrendChart` (minutes per week,
 resting ln RMSSD from weeks with enough readings) and a chart of the time in the usual range
@@ -47,6 +50,7 @@ from somafeedback.regulation.states import band_of
 from ..live_plots import BLUE, GREEN, LivePlots
 from ..raw_plots import RawPlots
 from ..relationship_timeline import RelationshipTimeline
+from ..resonance_results import ResonancePlots
 from ..time_axis import MinutesSecondsAxis
 from ..timeline_strip import OTHER_STATE, STATE_STYLE, TimelineStrip
 
@@ -56,6 +60,7 @@ OVERVIEW_HEIGHT_PX: Final = 860  # logical px, the five linked plots
 STRIP_HEIGHT_PX: Final = 130  # logical px, the state timeline strip
 RAW_HEIGHT_PX: Final = 380  # logical px, one raw excerpt (ECG strip and breathing movement)
 RELATIONSHIP_HEIGHT_PX: Final = 420  # logical px, the relationship timeline (marks, r, lag)
+RESONANCE_HEIGHT_PX: Final = 440  # logical px, the assessment's per-step heart rate and scores
 TREND_HEIGHT_PX: Final = 420  # logical px, each progress chart
 EVENT_LINE = (110, 110, 110, 170)  # marker/note/cue lines across the overview plots
 CHEST_PEN = (204, 121, 167)  # Okabe-Ito reddish purple: chest-motion breathing rate (dashed)
@@ -216,8 +221,20 @@ def relationship_image(content: SessionReportContent) -> ReportImage | None:
     return grab(timeline, "relationship", caption, FIGURE_WIDTH_PX, RELATIONSHIP_HEIGHT_PX)
 
 
+def resonance_image(content: SessionReportContent) -> ReportImage | None:
+    """The review's breathing-rate plots (each step's heart rate, the scores), or None without an assessment."""
+    if content.resonance is None or content.resonance.result is None:
+        return None
+    plots = ResonancePlots()
+    plots.set_record(content.resonance)
+    caption = ("Top: each step's instantaneous heart rate (60000/RR of the beats not set aside) over its scored part, "
+               "m:ss since the start; grey: a step that could not be assessed. Bottom: each assessable step's score "
+               "against its breathing rate (orange: rank 1; n/a: not assessable).")
+    return grab(plots, "resonance", caption, FIGURE_WIDTH_PX, RESONANCE_HEIGHT_PX)
+
+
 def session_images(content: SessionReportContent, progress: ProgressCallback | None = None) -> list[ReportImage]:
-    """Every figure of a session report, in order (timeline, overview, raw excerpts, relationship)."""
+    """Every figure of a session report, in order (timeline, overview, raw excerpts, relationship, breathing rate)."""
     total = 2 + len(content.raw_excerpts)
     _scaled(progress, 0, total)
     images = [timeline_image(content)]
@@ -230,6 +247,9 @@ def session_images(content: SessionReportContent, progress: ProgressCallback | N
     relationship = relationship_image(content)
     if relationship is not None:
         images.append(relationship)
+    resonance = resonance_image(content)
+    if resonance is not None:
+        images.append(resonance)
     _scaled(progress, total, total)
     return images
 

@@ -27,6 +27,7 @@ from somafeedback.reports.common import clock
 from somafeedback.reports.content import DEIDENTIFIED_TEXT, WHOLE_SESSION, SessionReportContent
 from somafeedback.reports.progress_content import ProgressContent
 from somafeedback.reports.relationship import RELATIONSHIP_CAVEAT
+from somafeedback.reports import resonance as rf
 from somafeedback.regulation.pendulation import SWING_HEADERS, swing_row
 from somafeedback.sessions.segments import SegmentStats
 
@@ -206,6 +207,30 @@ def _relationship(content: SessionReportContent, image: ReportImage | None, src:
     return "\n".join(parts)
 
 
+def _resonance(content: SessionReportContent, image: ReportImage | None, src: ImageSource, for_pdf: bool) -> str:
+    """The breathing-rate assessment: the best rates in words, the steps' table (a column per step; a step that could
+    not be assessed greyed, with its reason), the figure, how the ranking was made and the conventions."""
+    record = content.resonance
+    assert record is not None
+    parts = [_section(rf.PAGE_TITLE, for_pdf), f"<p><b>{_e(rf.best_text(record))}</b></p>"]
+    parts += [f'<p class="muted">{_e(text)}</p>' for text in (record.problem, record.unfinished) if text]
+    result = record.result
+    if result is not None:  # one column per step run (a page's width holds them; a row per step would not)
+        cells = [rf.step_row(s) for s in result.steps]
+        rows = [[_e(label.replace(chr(10), " "))]
+                + [_e(c[k]) if s.assessable else f'<font color="#777777">{_e(c[k])}</font>'
+                   for c, s in zip(cells, result.steps)] for k, label in enumerate(rf.HEADERS) if k > 0]
+        parts.append(_table(["Breathing rate"] + [f"{s.rate_bpm:g}/min" for s in result.steps], rows, escape=False,
+                            for_pdf=for_pdf, wide=True))
+        if image is not None:
+            parts.append(_figure(image, src, for_pdf))
+        if record.ranked:
+            parts.append(f"<p>{_e(rf.weights_text(result))}</p>")
+    parts.append(f'<p class="caption">{_e(rf.ABOUT_TEXT)}</p>')
+    parts.append(_table(["Measure", "How it was computed"], rf.convention_rows(), for_pdf=for_pdf, wide=True))
+    return "\n".join(parts)
+
+
 def session_title(content: SessionReportContent) -> str:
     who = "" if content.deidentified or not content.client else f" — {content.client}"
     return f"Session report{who}"
@@ -293,6 +318,8 @@ def session_html(content: SessionReportContent, images: Sequence[ReportImage], s
 
     if content.relationship is not None:
         parts.append(_relationship(content, by_key.get("relationship"), src, for_pdf))
+    if content.resonance is not None:
+        parts.append(_resonance(content, by_key.get("resonance"), src, for_pdf))
     parts.append(_section("Notes, markers and cue decisions", for_pdf))
     if not (content.notes or content.markers or content.cue_decisions):  # one line, not three near-empty headings
         parts.append(f'<p class="muted">{NOTHING_MARKED_TEXT}</p>')
