@@ -22,7 +22,6 @@ Thread: any (pure).
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import numpy as np
 from somafeedback.devices.events import TimelineEvent
 from somafeedback.resonance.events import RESULT_EVENT, STEP_EVENT
 from somafeedback.resonance.result import CONVENTIONS, ResonanceResult, StepMeasures
+from somafeedback.resonance.scoring import WEIGHT_LABELS
 
 PAGE_TITLE: Final = "Breathing-rate assessment"
 HEADERS: Final = ("Rate\n(breaths/min)", "HR peak–trough\n(bpm)", "LF power\n(ms²)", "LF peak\n(breaths/min)",
@@ -191,18 +191,9 @@ def best_text(record: ResonanceRecord) -> str:
     return text
 
 
-def _weight_labels() -> Mapping[str, str]:
-    """The scoring's names of its weights (``WEIGHT_LABELS``), else none (the keys are shown)."""
-    try:
-        labels = getattr(importlib.import_module("somafeedback.resonance.scoring"), "WEIGHT_LABELS", {})
-    except ImportError:
-        return {}
-    return labels if isinstance(labels, Mapping) else {}
-
-
 def weight_rows(result: ResonanceResult) -> tuple[tuple[str, str], ...]:
     """(measure, weight) of each weight the ranking used."""
-    labels = _weight_labels()
+    labels = WEIGHT_LABELS
     return tuple((str(labels.get(key, key.replace("_", " "))), f"{value:g}") for key, value in result.weights.items())
 
 
