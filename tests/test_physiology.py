@@ -310,7 +310,11 @@ def test_clear_breathing_rate_hands_back_to_the_scenario() -> None:
 
 
 def test_phase_breathing_override_is_followed() -> None:
-    scn = load_scenario("resonance-steps")
+    # fixed paced phases (what resonance-steps was before it breathed with the app's pacer)
+    paced = [Phase(at_s=300.0 + 120.0 * k, state="slow-breathing", ramp_s=20.0 if k == 0 else 10.0, breathing_bpm=bpm)
+             for k, bpm in enumerate((6.5, 6.0, 5.5, 5.0, 4.5))]
+    scn = Scenario(name="stepped", description="", duration_s=960.0, seed=5,
+                   phases=(Phase(at_s=0.0, state="settled"), *paced, Phase(at_s=900.0, state="settled", ramp_s=30.0)))
     model = HeartModel(scn)
     beats = model.beats_until(scn.duration_s)
     for ph in scn.phases:

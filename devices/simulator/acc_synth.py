@@ -140,8 +140,9 @@ class AccSynth:
         noise = IndexedNormal(self._seed, _MOVE_STREAM + len(self._bursts), width=3)
         self._bursts.append(_Burst(float(start_s), float(start_s + duration_s), float(intensity_mg), noise))
 
-    def render(self, first_index: int, n: int, breath_cycles: np.ndarray) -> np.ndarray:
-        """``(n, 3)`` int64 mG for indices ``first_index ..``, breathing at ``breath_cycles`` (unwrapped)."""
+    def render(self, first_index: int, n: int, breath_cycles: np.ndarray, depth: np.ndarray | None = None) -> np.ndarray:
+        """``(n, 3)`` int64 mG for indices ``first_index ..``, breathing at ``breath_cycles`` (unwrapped),
+        the breathing's amplitude times ``depth`` per sample (None: as set)."""
         if first_index < 0 or n < 0:
             raise ValueError(f"first_index and n must be >= 0, got {first_index}, {n}")
         cycles = np.asarray(breath_cycles, dtype=np.float64)
@@ -149,7 +150,10 @@ class AccSynth:
             raise ValueError(f"breath_cycles must be {n} finite values")
         t = np.arange(first_index, first_index + n, dtype=np.float64) / self._fs
         acc = self._gravity(t)
-        acc += (self._depth * (lung_level(cycles) - 0.5))[:, None] * self._direction
+        breathing = self._depth * (lung_level(cycles) - 0.5)
+        if depth is not None:
+            breathing = breathing * np.asarray(depth, dtype=np.float64)
+        acc += breathing[:, None] * self._direction
         for burst in self._bursts:
             self._add_burst(acc, burst, first_index, t)
         acc += NOISE_MG * self._noise.take(first_index, n)

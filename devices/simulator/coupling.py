@@ -181,5 +181,10 @@ class CouplingState:
 
 def pull_hz(pacer: Pacer, t_s: float, phase: float) -> float:
     """Rate correction (cycles/s) pulling breathing ``phase`` (cycles) toward the pacer's at ``t_s``."""
-    error = (pacer.phase(t_s) - phase + 0.5) % 1.0 - 0.5
+    return phase_pull_hz(pacer.phase(t_s), phase)
+
+
+def phase_pull_hz(target: float, phase: float) -> float:
+    """Rate correction (cycles/s) pulling breathing ``phase`` toward ``target`` (cycles, either wrapped or not)."""
+    error = (target - phase + 0.5) % 1.0 - 0.5
     return PACER_PULL_PER_S * error

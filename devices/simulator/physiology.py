@@ -28,6 +28,15 @@ clipped to 300..2000 ms and rounded to integer ticks. All parameters are the ble
   rate, clipped to 0.3..2.5. So pacing a settled person at 6/min roughly multiplies the swing
   by 2.5, and making them breathe fast shrinks it. After a pacer change the gain eases to its
   new value with a 10 s time constant.
+* A person with a resonance frequency (scenario ``resonance_bpm``) takes ``g`` from a band-pass
+  centred there instead, and the breath-linked term becomes ``sin(2 pi phi_breath + theta)``, the
+  band-pass phase ``theta`` at the rate breathed (0 at resonance, > 0 below: heart rate leads; < 0
+  above: it lags), easing with the same 10 s time constant (see :mod:`.resonance`); ``phi_breath``
+  is then read at the beat's expected end, so heart rate on the beat times (where a recording puts
+  it) shows exactly that phase against lung volume.
+* A person given a pacer view (:meth:`HeartModel.follow_pacer`, scenario ``[follow_pacer]``)
+  breathes at the pacer's rate while it runs, pulled toward its phase ``lag_s`` later, with the
+  breath depth factor on ``g`` and on :attr:`SimBeat.breath_depth` (the chest motion).
 * The Mayer term is the ~0.1 Hz baroreflex wave, with a random phase ``phi0`` per seed.
 * ``e`` is unit-variance AR(1) noise (coefficient 0.3) so ``noise_ms`` is its SD.
 * ``drift`` is a slow Ornstein-Uhlenbeck wander of the mean heart rate (SD ``drift_bpm``,
@@ -74,9 +83,11 @@ import numpy as np
 
 from .beat_faults import ECTOPIC_FRACTION, EXTRA_SPLIT
 from .coupling import pull_hz
+from .resonance import Following, PacerFollower, band_pass, relative_gain
 from .state_params import BREATHING_BPM_MAX, BREATHING_BPM_MIN, STATES, StateParams
 
 if TYPE_CHECKING:
+    from ..pacer_view import PacerView
     from .scenario import Scenario
 
 TICKS_PER_S: Final = 1024
@@ -105,6 +116,7 @@ class SimBeat:
     kind: str  # "normal" | "ectopic" | "compensatory" | "missed" | "extra"
     state: str  # the dominant named state at this beat
     breath_cycles: float = 0.0  # breathing oscillator at the beat's end, unwrapped cycles since the start
+    breath_depth: float = 1.0  # breath depth factor from following a pacer (1: as the scenario breathes)
 
     @property
     def rr_ms(self) -> float:
@@ -142,6 +154,7 @@ class _Step:
     whole_cycles: int  # breaths completed before the start
     rate_hz: float  # breathing rate used across the beat (cycles/s)
     state: str
+    depth: float = 1.0  # breath depth factor from following a pacer
 
 
 class HeartModel:
@@ -154,7 +167,8 @@ class HeartModel:
     and without faults gives the same underlying sinus rhythm.
     """
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, start_s: float = 0.0) -> None:
+    def __init__(self, scenario: Scenario, seed: int | None = None, start_s: float = 0.0,
+                 pacer_view: PacerView | None = None, pacer_offset_s: float = 0.0) -> None:
         self._scenario = scenario
         self._seed = scenario.seed if seed is None else int(seed)
         self._start_s = float(start_s)
@@ -189,6 +203,12 @@ class HeartModel:
         self._fault_times: tuple[tuple[float, str], ...] = tuple(self._faults)
         # a dyad person: shared slow fluctuation and pacer (see .coupling); None keeps a lone heart unchanged
         self._coupling = None if scenario.coupling is None else scenario.coupling.start(self._seed)
+        start_shift = self.resonance_at(self._scenario_params(self._start_s).breathing_bpm)
+        self._shift = 0.0 if start_shift is None else start_shift[1]  # current (lagged) band-pass phase, radians
+        self._depth_level = 1.0  # current (lagged) breath depth factor from following a pacer
+        self._follower: PacerFollower | None = None
+        if pacer_view is not None:
+            self.follow_pacer(pacer_view, pacer_offset_s)
 
     # ------------------------------------------------------------------ public API
 
@@ -221,6 +241,26 @@ class HeartModel:
     def breathing_phase(self) -> float:
         """Breathing phase in cycles [0, 1) at :attr:`now_s` (RR longest at 0.25, shortest at 0.75)."""
         return self._delivered_phase % 1.0
+
+    @property
+    def resonance_bpm(self) -> float | None:
+        """The person's resonance frequency in breaths/min (ground truth), None for the legacy model."""
+        return self._scenario.resonance_bpm
+
+    def resonance_at(self, breaths_per_min: float) -> tuple[float, float] | None:
+        """(gain 0..1, phase in radians) of the person's resonance at a breathing rate: gain 1 and phase 0 at
+        resonance, phase > 0 below it (heart rate leads breathing), < 0 above; None without a resonance."""
+        res = self._scenario.resonance_bpm
+        return None if res is None else band_pass(breaths_per_min, res, self._scenario.resonance_damping)
+
+    def follow_pacer(self, view: PacerView | None, offset_s: float = 0.0) -> None:
+        """Breathe with ``view`` as the scenario's ``[follow_pacer]`` says (None, or no such table: ignore it).
+
+        ``offset_s``: the view's session-clock time at model time 0 (view time = model time + offset).
+        Set it before the first beat for reproducible beats; the view is read at each beat's start.
+        """
+        spec = self._scenario.follow_pacer
+        self._follower = None if view is None or spec is None else PacerFollower(spec, view, offset_s)
 
     def next_beat(self) -> SimBeat:
         """Deliver the next beat."""
@@ -267,14 +307,15 @@ class HeartModel:
     def params_at(self, t_s: float) -> StateParams:
         """Blended parameters at session time ``t_s``, with any breathing override in force.
 
-        After a :meth:`set_breathing_rate`, ``rsa_ms`` is the steady-state value the model
-        eases into (10 s time constant).
+        After a :meth:`set_breathing_rate` (or while following a pacer view), ``rsa_ms`` is the
+        steady-state value the model eases into (10 s time constant).
         """
         p = self._scenario_params(t_s)
-        bpm = self._breathing_held_at(t_s)
+        bpm, following = self._held(t_s, p, 0.0)
         if bpm is None:
             return p
-        return self._with_breathing(p, bpm)
+        held = self._with_breathing(p, bpm)
+        return held if following is None else replace(held, rsa_ms=held.rsa_ms * following.depth)
 
     # ------------------------------------------------------------------ internals
 
@@ -296,6 +337,14 @@ class HeartModel:
             bpm = None if pacer is None else pacer.bpm
         return bpm
 
+    def _held(self, t_s: float, p: StateParams, phase: float) -> tuple[float | None, Following | None]:
+        """The breathing rate held at ``t_s`` (override, dyad pacer, else a followed pacer view) and the following."""
+        bpm = self._breathing_held_at(t_s)
+        if bpm is not None or self._follower is None:
+            return bpm, None
+        following = self._follower.at(t_s, p.breathing_bpm, phase)
+        return (None, None) if following is None else (following.breaths_per_min, following)
+
     def _override_at(self, t_s: float) -> float | None:
         bpm: float | None = None
         for t_from, value in self._overrides:
@@ -304,10 +353,16 @@ class HeartModel:
             bpm = None if math.isnan(value) else value
         return bpm
 
-    @staticmethod
-    def _with_breathing(p: StateParams, bpm: float) -> StateParams:
+    def _with_breathing(self, p: StateParams, bpm: float) -> StateParams:
         """``p`` breathing at ``bpm``, with the RSA that rate gives (resonance gain)."""
-        return replace(p, rsa_ms=p.rsa_ms * rsa_gain(bpm, p.breathing_bpm), breathing_bpm=bpm)
+        return replace(p, rsa_ms=p.rsa_ms * self._rsa_gain(bpm, p.breathing_bpm), breathing_bpm=bpm)
+
+    def _rsa_gain(self, actual_bpm: float, native_bpm: float) -> float:
+        """The person's resonance gain if the scenario sets one, else the legacy :func:`rsa_gain`."""
+        res = self._scenario.resonance_bpm
+        if res is None:
+            return rsa_gain(actual_bpm, native_bpm)
+        return relative_gain(actual_bpm, native_bpm, res, self._scenario.resonance_damping)
 
     def _draw_rate_factor(self, cv: float) -> float:
         f = 1.0 + cv * float(self._phys_rng.standard_normal())
@@ -337,13 +392,14 @@ class HeartModel:
         rng = self._phys_rng
         t = self._start_s + self._gen_ticks / TICKS_PER_S
         p = self._scenario_params(t)
-        override = self._breathing_held_at(t)
+        override, following = self._held(t, p, self._phase)
         if override is None:
             rate_bpm, gain_target, cv = p.breathing_bpm, 1.0, p.breath_cv
         else:
             rate_bpm = override
-            gain_target = rsa_gain(override, p.breathing_bpm)
+            gain_target = self._rsa_gain(override, p.breathing_bpm)
             cv = 0.5 * p.breath_cv  # following a pacer is more regular
+        resonance = self.resonance_at(rate_bpm)
 
         if self._coupling is None:
             drift = p.drift_bpm * self._drift
@@ -352,9 +408,13 @@ class HeartModel:
         hr = max(25.0, p.hr_bpm + drift)
         vagal = math.exp(-VAGAL_COUPLING * drift)  # faster wander, less variability
         rsa_amp = 0.5 * p.rsa_ms * self._gain * self._breath_depth * vagal
+        if resonance is None:
+            breath = 2.0 * math.pi * self._phase
+        else:  # read at the beat's expected end (rate_bpm / hr cycles on), the time a tachogram puts it at
+            breath = 2.0 * math.pi * (self._phase + rate_bpm / hr) + self._shift
         rr_ms = (
             60000.0 / hr
-            + rsa_amp * math.sin(2.0 * math.pi * self._phase)
+            + rsa_amp * math.sin(breath)
             + p.mayer_ms * math.sin(2.0 * math.pi * MAYER_HZ * t + self._mayer_phase0)
             + p.noise_ms * vagal * self._noise
         )
@@ -368,6 +428,8 @@ class HeartModel:
         pacer = None if coupling is None or self._override_at(t) is not None else coupling.pacer_at(t)
         if pacer is not None:  # breathing with a shared pacer: pulled toward its phase
             rate_hz = max(0.5 * rate_hz, rate_hz + pull_hz(pacer, t, phase0))
+        elif following is not None:  # breathing with the pacer on the screen
+            rate_hz = max(0.5 * rate_hz, rate_hz + following.pull_hz)
         self._phase = phase0 + rate_hz * dt
         if self._phase >= 1.0:  # a new breath began
             self._whole_cycles += math.floor(self._phase)
@@ -379,11 +441,18 @@ class HeartModel:
         self._noise = a * self._noise + math.sqrt(1.0 - a * a) * float(rng.standard_normal())
         e = math.exp(-dt / DRIFT_TAU_S)
         self._drift = e * self._drift + math.sqrt(1.0 - e * e) * float(rng.standard_normal())
-        self._gain += (gain_target - self._gain) * (1.0 - math.exp(-dt / RSA_GAIN_TAU_S))
+        ease = 1.0 - math.exp(-dt / RSA_GAIN_TAU_S)
+        if self._follower is not None:  # (a legacy model never reaches here: its beats stay bit for bit)
+            depth = 1.0 if following is None else following.depth
+            self._depth_level += (depth - self._depth_level) * ease
+            gain_target *= depth
+        if resonance is not None:
+            self._shift += (resonance[1] - self._shift) * ease
+        self._gain += (gain_target - self._gain) * ease
 
         self._gen_ticks += ticks
         return _Step(ticks=ticks, phase0=phase0, whole_cycles=whole_cycles, rate_hz=rate_hz,
-                     state=self._scenario.state_at(t))
+                     state=self._scenario.state_at(t), depth=self._depth_level)
 
     def _generate(self) -> None:
         """Append the next beat, or the beats of one fault, to the pending queue."""
@@ -418,6 +487,6 @@ class HeartModel:
             total = self._out_ticks + sum(b.rr_1024 for b, _ in self._pending) + ticks
             beat = SimBeat(
                 t_end_s=self._start_s + total / TICKS_PER_S, rr_1024=ticks, kind=kind, state=s1.state,
-                breath_cycles=step.whole_cycles + phase_end,
+                breath_cycles=step.whole_cycles + phase_end, breath_depth=step.depth,
             )
             self._pending.append((beat, phase_end))

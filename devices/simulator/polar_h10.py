@@ -117,7 +117,7 @@ class SimulatedPmd:
         self.acc_synths: dict[float, AccSynth] = {}
         self._seed = seed
         self._rng = np.random.default_rng([seed, 0x9D])
-        self._beats: list[tuple[float, float]] = []  # (t_end_s, breathing cycles) of recent beats
+        self._beats: list[tuple[float, float, float]] = []  # (t_end_s, breathing cycles, depth) of recent beats
         self._extra_open = False  # the first half of an "extra" pair was seen
         self._movements: list[tuple[float, float, float]] = []  # (start_s, duration_s, intensity_mG)
         self._postures: list[tuple[float, tuple[float, float, float]]] = []  # (from session s, gravity mG) after each
@@ -155,7 +155,7 @@ class SimulatedPmd:
                 hidden_s = (self._beats[-1][0] + beat.t_end_s) / 2.0
                 self.ecg.add_beat(hidden_s, "normal", beat.breath_cycles)
             self.ecg.add_beat(beat.t_end_s, "ectopic" if beat.kind == "ectopic" else "normal", beat.breath_cycles)
-        self._beats.append((beat.t_end_s, beat.breath_cycles))
+        self._beats.append((beat.t_end_s, beat.breath_cycles, beat.breath_depth))
         del self._beats[:-64]
 
     def add_movement(self, start_s: float, duration_s: float, intensity_mg: float = 250.0) -> None:
@@ -277,7 +277,8 @@ class SimulatedPmd:
             return self.ecg.render(index, n, contact=self.contact)
         synth = self._acc_synth(host_rate)
         t = (index + np.arange(n)) / host_rate
-        return synth.render(index, n, self._breath_cycles(t))
+        cycles, depth = self._breathing(t)
+        return synth.render(index, n, cycles, depth)
 
     def _acc_synth(self, host_rate: float) -> AccSynth:
         if host_rate not in self.acc_synths:
@@ -287,17 +288,19 @@ class SimulatedPmd:
             self.acc_synths[host_rate] = synth
         return self.acc_synths[host_rate]
 
-    def _breath_cycles(self, t_s: np.ndarray) -> np.ndarray:
-        """The heart model's breathing cycles at sample times, interpolated between beats.
+    def _breathing(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The heart model's breathing cycles and depth factor (None: all 1) at sample times, interpolated
+        between beats.
 
         The model's convention holds throughout the simulator: an inhale runs from phase 0.25
         (longest RR) to 0.75 (shortest RR).
         """
         if not self._beats:
-            return np.zeros_like(t_s)
+            return np.zeros_like(t_s), None
         times = np.array([b[0] for b in self._beats])
         cycles = np.array([b[1] for b in self._beats])
-        return np.interp(t_s, times, cycles)
+        depths = np.array([b[2] for b in self._beats])
+        return np.interp(t_s, times, cycles), None if np.all(depths == 1.0) else np.interp(t_s, times, depths)
 
     def _encode(self, measurement: int, stamp: int, samples: np.ndarray) -> bytes:
         if measurement == MeasurementType.ECG:

@@ -21,7 +21,10 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
+from somafeedback.clock import Clock
+
 from ..ble_stack import BleStack
+from ..pacer_view import PacerView
 from ..bumble_backend import BumbleClient, BumbleScanner
 from .scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from .strap import SimulatedStrap
@@ -68,12 +71,16 @@ class SimulatedRadio:
         compressed_acc: bool = True,
         max_mtu: int | None = None,
         session_s: float = 0.0,
+        pacer_view: PacerView | None = None,
+        session_clock: Clock | None = None,
     ) -> SimulatedStrap:
         """Power on a new simulated strap running ``scenario``; it starts advertising at once.
 
         ``h10``: a Polar H10 that also serves raw ECG and chest acceleration (PMD);
         ``max_mtu``: the largest ATT MTU the strap accepts (frames are sized to the link);
-        ``session_s``: the strap's session time now (see :meth:`SimulatedStrap.start`).
+        ``session_s``: the strap's session time now (see :meth:`SimulatedStrap.start`);
+        ``pacer_view``: the pacer on the screen, in seconds of ``session_clock`` (default: the loop's time),
+        which a scenario with ``[follow_pacer]`` breathes with (others ignore it).
         """
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
@@ -81,7 +88,8 @@ class SimulatedRadio:
         address = f"{STRAP_ADDRESS_PREFIX}:{number:02X}"
         default_name = f"Polar H10 SIM{number:05d}" if h10 else f"somafeedback sim {number}"
         device = _bumble_device(self._link, name or default_name, address)
-        strap = SimulatedStrap(device, scenario, seed=seed, h10=h10, compressed_acc=compressed_acc, max_mtu=max_mtu)
+        strap = SimulatedStrap(device, scenario, seed=seed, h10=h10, compressed_acc=compressed_acc, max_mtu=max_mtu,
+                               pacer_view=pacer_view, session_clock=session_clock)
         self.straps.append(strap)
         await strap.start(session_s)
         return strap

@@ -29,6 +29,20 @@ A scenario is a TOML file. Times are seconds of session time, written either as 
     at = "8:00"                       # malformed (count = garbage notifications)
     duration = 8                      # pmd_stop (the H10 ends its raw streams by itself)
 
+    resonance_bpm = 5.0               # optional: this person's resonance frequency (3..10 breaths/min)
+    resonance_damping = 0.3           # optional (default 0.3, 0.1..1): how broad the resonance peak is
+
+    [follow_pacer]                    # optional: the person breathes with the pacer on the screen
+    lag_s = 0.8                       # breathing trails the pacer by this (0..5 s, default 1)
+    depth = 1.0                       # breath depth factor while following (0.25..2.5, default 1)
+    fidelity = 0.95                   # 0..1 (default 1): 0 ignores the pacer
+
+With ``resonance_bpm`` the breath-linked heart-rate swing follows a band-pass centred there (size and
+phase: heart rate in phase with lung volume at resonance, leading below, lagging above; see
+:mod:`.resonance`); without it the model is as it always was. ``[follow_pacer]`` only matters when
+the strap is given a pacer view (``SimulatedRadio.add_strap(..., pacer_view=...)``): while a pacer
+runs, breathing moves to its rate and locks to its phase ``lag_s`` later (by ``fidelity``).
+
 ``movement`` is the wearer moving (large chest accelerations on a simulated H10; the
 beats go on); ``pmd_stop`` only affects a strap that streams raw ECG/acceleration.
 
@@ -86,6 +100,7 @@ from typing import Any, Final
 
 from .coupling import Coupling, Pacer, PersonCoupling
 from .dyad_format import parse_dyad_parts
+from .resonance import DEFAULT_DAMPING, FollowPacer, check_resonance, parse_resonance
 from .scenario_fields import ScenarioError, heading
 from .scenario_fields import array_of_tables as _array_of_tables
 from .scenario_fields import fail as _fail
@@ -106,7 +121,8 @@ TRANSPORT_FAULT_KINDS: Final = ("contact_loss", "link_drop", "malformed", "movem
 NEEDS_DURATION: Final = ("contact_loss", "link_drop", "movement")
 FAULT_KINDS: Final = BEAT_FAULT_KINDS + TRANSPORT_FAULT_KINDS
 
-_TOP_KEYS: Final = ("name", "description", "duration", "seed", "phase", "fault")
+_TOP_KEYS: Final = ("name", "description", "duration", "seed", "resonance_bpm", "resonance_damping", "follow_pacer",
+                     "phase", "fault")
 _PHASE_KEYS: Final = ("at", "state", "ramp", "breathing_bpm")
 _FAULT_KEYS: Final = {
     "ectopic": ("kind", "at", "duration", "count"),
@@ -156,9 +172,13 @@ class Scenario:
     phases: tuple[Phase, ...]
     faults: tuple[Fault, ...] = ()
     coupling: PersonCoupling | None = None  # a dyad person's side of the coupling (see .dyad)
+    resonance_bpm: float | None = None  # the person's resonance frequency (ground truth); None: the legacy model
+    resonance_damping: float = DEFAULT_DAMPING
+    follow_pacer: FollowPacer | None = None  # how the person breathes with a pacer view; None: ignores it
 
     def __post_init__(self) -> None:
         _check(self.name or "<scenario>", self.duration_s, self.seed, self.phases, self.faults)
+        check_resonance(self.name or "<scenario>", self.resonance_bpm, self.resonance_damping, self.follow_pacer)
 
     @classmethod
     def steady(cls, state: str, duration_s: float, seed: int = 0) -> Scenario:
@@ -296,6 +316,8 @@ def parse_scenario(data: dict[str, Any], source: str, default_name: str = "") ->
         )
 
     _check(source, duration_s, seed, tuple(phases), tuple(faults))
+    resonance_bpm, damping, follow = parse_resonance(data, source)
+    check_resonance(source, resonance_bpm, damping, follow)
     return Scenario(
         name=name,
         description=description,
@@ -303,6 +325,9 @@ def parse_scenario(data: dict[str, Any], source: str, default_name: str = "") ->
         seed=seed,
         phases=tuple(phases),
         faults=tuple(faults),
+        resonance_bpm=resonance_bpm,
+        resonance_damping=damping,
+        follow_pacer=follow,
     )
 
 

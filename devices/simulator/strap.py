@@ -24,7 +24,10 @@ from bumble import gatt, hci
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Device
 
+from somafeedback.clock import Clock
+
 from ..heart_rate import BodySensorLocation, encode_battery_level, encode_measurement
+from ..pacer_view import PacerView
 from .physiology import HeartModel, SimBeat
 from .polar_h10 import SimulatedPmd
 from .scenario import Fault, Scenario
@@ -69,10 +72,14 @@ class SimulatedStrap:
         h10: bool = False,
         compressed_acc: bool = True,
         max_mtu: int | None = None,
+        pacer_view: PacerView | None = None,
+        session_clock: Clock | None = None,
     ):
         self.device = device
         self.scenario = scenario
         self.model = HeartModel(scenario, seed=seed)
+        self._pacer_view = pacer_view  # handed to the model at start, with the offset of the session clock
+        self._session_clock = session_clock
         self.generated: list[SimBeat] = []
         self._ahead: list[SimBeat] = []  # beats the model produced that have not completed yet
         self.pmd: SimulatedPmd | None = None
@@ -146,9 +153,13 @@ class SimulatedStrap:
     async def start(self, session_s: float = 0.0) -> None:
         """Power on, advertise, and start the beat clock, whose session time is ``session_s`` now (default 0;
         a dyad person joining a session already running reads the dyad's time: the beats before it are
-        never sent, as a strap sends nothing before a central subscribes)."""
+        never sent, as a strap sends nothing before a central subscribes). A pacer view given at creation
+        is read on ``session_clock`` (default: the loop's time, the clock a LoopClock reads)."""
         loop = asyncio.get_running_loop()
         self._origin = loop.time() - session_s
+        if self._pacer_view is not None:  # the view reads session-clock seconds: the model's time + this offset
+            clock_now = loop.time() if self._session_clock is None else self._session_clock.now()
+            self.model.follow_pacer(self._pacer_view, clock_now - session_s)
         await self.device.power_on()
         await self._advertise()
         self._tasks.append(loop.create_task(self._notify_loop(), name=f"strap {self.name}"))

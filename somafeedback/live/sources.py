@@ -21,6 +21,7 @@ from somafeedback.devices.ble_stack import OS_STACK, BleStack
 from somafeedback.devices.events import Notification, SourceEvent, StrapSink
 from somafeedback.devices.scan import FoundStrap, scan_for_straps
 from somafeedback.devices.fleet import StrapFleet
+from somafeedback.devices.pacer_view import PacerView
 from somafeedback.devices.supervisor import CONNECTION_ERRORS, ReconnectPolicy, StrapSupervisor
 from somafeedback.sessions.file import COMMIT_INTERVAL_S, SessionWriter, new_session_path
 from .sinks import WRITE_ERRORS, FanOut, GuardedRecorder, write_failure_text
@@ -67,11 +68,15 @@ NEARBY_SCENARIO = "calm"
 
 
 @asynccontextmanager
-async def open_stack(source: StrapSource, dyad_clock: Clock | None = None) -> AsyncIterator[tuple[BleStack, list[str | None]]]:
+async def open_stack(
+    source: StrapSource, dyad_clock: Clock | None = None, *, pacer_view: PacerView | None = None
+) -> AsyncIterator[tuple[BleStack, list[str | None]]]:
     """The BLE stack to use and the strap addresses to supervise (None: first found).
 
     ``dyad_clock``: what a dyad person's strap (``source.person``) reads as the dyad's time (default: the
-    loop's clock, the session clock that stamps its items)."""
+    loop's clock, the session clock that stamps its items). ``pacer_view``: the pacer on the screen, in
+    seconds of that clock, given to every simulated strap that connects (a scenario with ``[follow_pacer]``
+    breathes with it; others, and real straps, ignore it)."""
     if source.simulate is None:
         yield OS_STACK, list(source.addresses) or [None]
         return
@@ -90,7 +95,8 @@ async def open_stack(source: StrapSource, dyad_clock: Clock | None = None) -> As
         for number in numbers:
             seed = None if source.seed is None else source.seed + number
             strap = await radio.add_strap(people[number], seed=seed, h10=source.simulated_model == "h10",
-                                          session_s=0.0 if source.person is None else clock.now())
+                                          session_s=0.0 if source.person is None else clock.now(),
+                                          pacer_view=pacer_view, session_clock=clock)
             addresses.append(strap.address)
         for number in range(source.nearby_simulated_straps):
             seed = None if source.seed is None else source.seed + len(people) + number
@@ -110,11 +116,12 @@ async def scan(stack: BleStack, timeout_s: float) -> list[FoundStrap]:
 
 
 async def stream_straps(
-    source: StrapSource, sink: StrapSink, duration_s: float | None
+    source: StrapSource, sink: StrapSink, duration_s: float | None, *, pacer_view: PacerView | None = None
 ) -> list[StrapSupervisor]:
     """Stream every requested strap into ``sink`` for ``duration_s`` session seconds.
 
     None: a simulated source runs to the end of its scenario, a real strap until cancelled.
+    ``pacer_view``: see :func:`open_stack`.
     """
     clock = LoopClock(asyncio.get_running_loop())
     policy = ReconnectPolicy(scan_timeout_s=source.scan_timeout_s)
@@ -122,7 +129,7 @@ async def stream_straps(
         from somafeedback.devices.simulator.scenario import load_scenario
 
         duration_s = load_scenario(source.simulate).duration_s
-    async with open_stack(source) as (stack, addresses):
+    async with open_stack(source, pacer_view=pacer_view) as (stack, addresses):
         if addresses == [None]:
             found = await scan(stack, min(source.scan_timeout_s, 5.0))
             if not found:
@@ -186,11 +193,13 @@ async def record_straps(
     library: Path,
     manifest: dict[str, Any],
     on_writer: Callable[[GuardedRecorder], None] | None = None,
+    *,
+    pacer_view: PacerView | None = None,
 ) -> SessionWriter:
     """Stream like :func:`stream_straps` while recording everything into a new session file.
 
     ``on_writer`` sees the (guarded) writer before streaming starts (to record more, e.g. states
-    and cues). A write that fails stops the recording: :class:`RecordingFailed`. A cancel (Ctrl-C,
+    and cues). ``pacer_view``: see :func:`open_stack`. A write that fails stops the recording: :class:`RecordingFailed`. A cancel (Ctrl-C,
     or a stop signal whose cancel message says which) closes the file with that reason.
     """
     clock = LoopClock(asyncio.get_running_loop())
@@ -218,7 +227,7 @@ async def record_straps(
     committer = asyncio.create_task(keep_committed(guard))
     end_reason = "interrupted"
     try:
-        await stream_straps(source, FanOut(guard, sink), duration_s)
+        await stream_straps(source, FanOut(guard, sink), duration_s, pacer_view=pacer_view)
         end_reason = "duration reached" if duration_s is not None or source.simulate else "stopped"
     except NoStrapFound:
         committer.cancel()
