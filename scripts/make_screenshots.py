@@ -6,7 +6,8 @@
     python scripts/make_screenshots.py
     python scripts/make_screenshots.py caution-panel   # only docs/screenshots/caution-panel.png
     python scripts/make_screenshots.py method-selector # (or pendulation, remote, remote-home, remote-metrics,
-                                                       # remote-rejoin, coregulation, relationship, remote-coregulation, resonance): only that shot
+                                                       # remote-rejoin, coregulation, relationship, remote-coregulation,
+                                                       # resonance, resonance-step): only that shot
 
 Without a display it starts its own Xvfb server. Every view runs on the simulated strap (or
 the shipped sample session), sped up so the pictures show a session in progress.
@@ -436,6 +437,31 @@ def _remote_home(app, exercises, folder: Path) -> None:  # type: ignore[no-untyp
         relay.stop()
 
 
+def _resonance_step(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The practitioner's "Breathing rate" tab during an assessment step: the rate, the time left, the criteria
+    filling in (the simulated person breathes with the pacer, resonance-steps scenario, sped up)."""
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+    from somafeedback.ui.resonance_words import NOT_YET
+
+    args = build_parser().parse_args(["--simulate", "resonance-steps", "--speed", "10"])
+    built = build_practitioner_app(args, _settings(folder), exercises)
+    window = built.window
+    if not hasattr(built.engine, "start_assessment"):
+        print("resonance-step: this build's engine cannot run an assessment yet; no shot")
+        window.close()
+        return
+    window.show()
+    built.engine.start()
+    view = window.assessment.open()
+    _pump(app, 120.0, until=lambda: view.mode == "step" and view.criteria_shown()["peak_trough_hr_bpm"] != NOT_YET)
+    _pump(app, 0.5)
+    window.grab().save(str(OUT / "resonance-step.png"))
+    built.engine.stop()
+    window.close()
+    if built.client is not None:
+        built.client.close()
+
+
 def main() -> None:
     server = _with_display()
     os.environ.pop("QT_QPA_PLATFORM", None)  # a real X11 window
@@ -453,7 +479,7 @@ def main() -> None:
         single = {"caution-panel": _caution_panel, "method-selector": _method_selector, "pendulation": _pendulation,
                   "remote": _remote, "remote-home": _remote_home, "remote-metrics": _remote_metrics,
                   "remote-rejoin": _remote_rejoin, "coregulation": _coregulation, "relationship": _relationship,
-                  "remote-coregulation": _remote_coregulation,
+                  "remote-coregulation": _remote_coregulation, "resonance-step": _resonance_step,
                   "resonance": _resonance}  # not yet in the full run: it needs the headless assessment (#19)
         if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`
             single[sys.argv[1]](app, exercises, folder)
@@ -471,6 +497,7 @@ def main() -> None:
         _remote_rejoin(app, exercises, folder)
         _remote_coregulation(app, exercises, folder)
         _remote_home(app, exercises, folder)
+        _resonance_step(app, exercises, folder)
 
         from somafeedback.ui.home_window import HomeWindow
 

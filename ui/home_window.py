@@ -71,6 +71,7 @@ from .client_screen import ClientScreen
 from .cue_panel import exercise_details_html
 from .remote_home_session import SAVED_TEXT, RemoteSessionPage
 from .remote_join import RemoteJoinDialog
+from .resonance_home import HomeAssessment
 
 FRAME_MS: Final = 33  # ~30 frames per second
 
@@ -432,6 +433,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.end_button = QtWidgets.QPushButton(END_LABEL)
         self.end_button.clicked.connect(self.stop)
         controls.addWidget(self.end_button)
+        self.assessment = HomeAssessment(self, controls)  # "Assess breathing rate": Stop, the client's words (#19)
         layout.addLayout(controls)
         return page
 
@@ -506,7 +508,7 @@ class HomeWindow(QtWidgets.QMainWindow):
             self.pages.setCurrentIndex(0)
             return False
         self.choose_message.setVisible(False)
-        self.exercise = exercise
+        self.exercise = self.assessment.practice(exercise)  # paced steps at the client's kept rate
         engine = self._engine_factory(script_id) if self._engine_factory is not None else self._default_engine(script_id)
         self._begin(engine)
         return True
@@ -587,7 +589,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.chimes.phase(state.phase if state is not None else None)
         shown = pacer.pacer() if self.client_screen.pacer_visible() else None  # the engine measures the following
         key = (id(engine), id(shown), shown.changes if shown is not None else None)
-        if key != self._pacer_key:
+        if key != self._pacer_key and not self.assessment.running:  # an assessment's run owns the pacer
             self._pacer_key = key
             engine.set_pacer(shown)
 
@@ -597,6 +599,8 @@ class HomeWindow(QtWidgets.QMainWindow):
             time = item.time
             self.client_screen.update_numbers(time.hr_bpm, time.rmssd_ms, time.validity.valid)
         elif isinstance(item, TimelineEvent):
+            if self.assessment.take(item):
+                return
             if item.kind == "cue":
                 self._take_cue(item)
             elif item.kind == "state":
@@ -705,6 +709,7 @@ class HomeWindow(QtWidgets.QMainWindow):
                 text = UNREADABLE_TEXT
         else:
             text = NOTHING_RECORDED_TEXT
+        text = self.assessment.summary(text)
         self._summary_text = text
         self.summary_label.setText(text)
         self._rows = weekly_trend(self.library_dir, self.client)

@@ -57,6 +57,8 @@ from .method_box import MethodBox
 from .pendulation_view import PendulationView
 from .raw_plots import RAW_OUTPUTS, RawPlots
 from .remote_invite import COMPUTED_ON_CLIENT
+from .resonance_settings import default_pacer
+from .resonance_words import assessment_log_text
 from .time_axis import clock_text  # the review window's mm:ss, so both show a time alike
 
 if TYPE_CHECKING:
@@ -134,7 +136,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         if client is not None:  # what the client sees, with "Clear" and "Pacer only", under the exercises
             from .client_mirror import ClientMirror, PushControls
 
-            self.mirror = ClientMirror(client, pacer_settings=self.settings.pacer, on_action=self.pushed_control)
+            self.mirror = ClientMirror(client, pacer_settings=lambda: default_pacer(self.settings, self._client_name()),
+                                      on_action=self.pushed_control)  # the client's own rate when one is kept
             # Pause / Resume, Back a step, Next step for a pushed exercise, under the mirror
             self.push_controls = PushControls(client, on_action=self.pushed_control)
             at = self.panel.column.indexOf(self.panel.exercises_box) + 1  # under the exercises and their push button
@@ -281,6 +284,9 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         self.panel.show_baseline_message("")
         self.engine.skip_baseline(stored)
 
+    def _client_name(self) -> str:
+        return str((getattr(self.engine.options, "manifest", {}) or {}).get("client") or self.settings.names()[0] or "")
+
     def stored_baseline(self) -> Baseline | str:
         """The client's stored baseline (rolling median of earlier sessions), or why there is none."""
         from somafeedback.regulation.usual_range import usual_range
@@ -375,6 +381,9 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         phases = session.addMenu("Phase starts now")
         for number, phase in enumerate(PHASES, start=1):
             phases.addAction(f"{phase.capitalize()} (Ctrl+{number})", functools.partial(self.mark_phase, phase))
+        from .resonance_session import AssessmentSession
+
+        self.assessment = AssessmentSession(self, session)  # "Assess breathing rate…" and its step view (#19)
         session.addAction("Open a session for review…", self.open_review)
         for fmt, label in (("html", "HTML"), ("pdf", "PDF")):
             session.addAction(f"A client's progress over the weeks ({label})…",
@@ -455,11 +464,12 @@ class PractitionerWindow(QtWidgets.QMainWindow):
     def on_frame(self) -> None:
         pacer = self._client_pacer()  # the engine measures how the breathing follows the pacer the client sees
         pacer_key = (id(self.engine), id(pacer), pacer.changes if pacer is not None else None)
-        if pacer_key != self._pacer_key:
+        if pacer_key != self._pacer_key and not self.assessment.running:  # an assessment's run owns the pacer
             self._pacer_key = pacer_key
             self.engine.set_pacer(pacer)
         for item in self.engine.drain():
             self._take(item)
+        self.assessment.tick()
         self.plots.redraw()
         if self.plot_tabs.currentWidget() is self.coregulation:
             self.coregulation.redraw()
@@ -552,6 +562,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
     def _take_timeline(self, event: TimelineEvent) -> None:
         data, stamp = event.data, event.host_ns  # on the engine's clock; the log shows it in session time
         self.pendulation.take_event(event)  # baselines set the usual range the swings are measured against
+        if self.assessment.take(event) and assessment_log_text(data, event.kind):
+            self._log(stamp, assessment_log_text(data, event.kind))
         if event.kind == "state":
             self.state = str(data.get("state"))
             reason = str(data.get("reason", ""))

@@ -235,6 +235,10 @@ class SettingsDialog(QtWidgets.QDialog):
                     settings.client_time_left)
         self._choice(form, CONVENTIONS_KEY, "LF/HF in reviews and reports", CONVENTION_CHOICES,
                      settings.frequency_conventions)
+        from .resonance_settings import ResonanceSettingsBox
+
+        self.resonance = ResonanceSettingsBox(settings, client)  # the client's breathing rate, the weights (#19)
+        form.addRow(self.resonance)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
                                              | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -283,6 +287,8 @@ class SettingsDialog(QtWidgets.QDialog):
                 self.plan.setPlainText(self._plan_loaded)
 
     def accept(self) -> None:
+        if not self.resonance.save():
+            return  # the reason shows under the weights
         client_field = self.fields["people/client"]
         assert isinstance(client_field, QtWidgets.QLineEdit)
         client = client_field.text().strip()
