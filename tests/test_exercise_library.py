@@ -37,6 +37,7 @@ DURATION_S = {
     "pendulation": (360, 720), "containment": (240, 360), "voo": (180, 300), "paced-breathing": (300, 1200),
     "clearing-a-space": (480, 900), "movement": (420, 1200), "closing": (120, 180),
     "tracking": (180, 360), "boundaries": (180, 360), "mobilisation": (300, 480), "focusing": (240, 1200),
+    "resonance-assessment": (30, 120),  # the introduction only: the [assessment] table runs the paced steps
 }
 # The roles the engine asks exercise_for about (cues.py: suggestions, the home pause, help now),
 # and what it gets today: adding exercises must not change these.

@@ -16,6 +16,8 @@ from typing import Any
 from .options import add_library_option, add_lsl_option, add_method_option, add_source_options, library_folder, seconds_arg, strap_source
 from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, EXIT_USAGE, closing, open_session, require_adapter, run_loop, with_lsl
 
+ASSESSMENT_MARGIN_S = 30.0  # s of session time allowed before the first beat starts a home assessment
+
 
 def add_session(commands: Any) -> None:
     session = commands.add_parser("session", help="the whole regulation loop without the UI: states and cues as they happen")
@@ -39,6 +41,24 @@ def add_session(commands: Any) -> None:
     session.set_defaults(run=_session)
 
 
+def _assessment_or_client_rate(args: argparse.Namespace, script: Any, printer: Any) -> tuple[Any, Any]:
+    """Home mode: the script's assessment protocol, or the script with its pacer at the client's rate
+    (``--client``: the latest assessment's best rate or the practitioner's, said in the stream)."""
+    from somafeedback.devices.events import TimelineEvent
+    from somafeedback.resonance.client_rate import client_rate, with_client_rate
+    from somafeedback.resonance.exercise_protocol import assessment_protocol
+
+    protocol = assessment_protocol(script) if args.mode == "home" else None
+    if script is None or protocol is not None or not script.uses_pacer or not args.client:
+        return script, protocol
+    rate = client_rate(library_folder(args), args.client)
+    if rate is None:
+        return script, None
+    printer.event(TimelineEvent("client-rate", 0, 0.0, {"text": rate.describe(), "rate_bpm": rate.rate_bpm,
+                                                        "source": rate.source, "date": rate.date_text}))
+    return with_client_rate(script, rate), None
+
+
 def add_exercises(commands: Any) -> None:
     exercises = commands.add_parser("exercises", help="list the exercise library (built-in and your own)")
     exercises.set_defaults(run=_exercises)
@@ -54,6 +74,7 @@ def _session(args: argparse.Namespace) -> int:
     from somafeedback.sessions.file import SessionFileError
     from somafeedback.live.sinks import FanOut
     from somafeedback.live.stream_printer import StreamPrinter
+    from somafeedback.live.resonance_stage import analysis_pacer_view
 
     try:
         exercises = load_exercises()
@@ -93,16 +114,26 @@ def _session(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         baseline = usual if args.baseline == "history" else None
     printer = StreamPrinter(json_lines=args.json, beats=False)
+    try:
+        script, protocol = _assessment_or_client_rate(args, script, printer)
+    except ValueError as error:  # an assessment table the protocol refuses
+        print(f"somafeedback session: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if protocol is not None and args.duration is None:  # the whole assessment, from the first beat
+        args.duration = protocol.duration_s + ASSESSMENT_MARGIN_S
     strap_data, outlets = with_lsl(args, printer)
     emit = printer.event if outlets is None else FanOut(printer, outlets).event  # states and cues
     try:
         loop_session = RegulationSession(args.mode, exercises, emit, script=script,
                                          auto_approve=args.auto_approve, baseline=baseline, usual=usual, plan_text=plan_text,
-                                         method=args.method)
+                                         method=args.method, client=args.client)
     except ValueError as error:  # e.g. a script for sessions with a practitioner only
         print(f"somafeedback session: {error}", file=sys.stderr)
         return closing(outlets, lambda: EXIT_USAGE)
     sink = FanOut(loop_session, strap_data)
+    paced = protocol is not None or (script is not None and script.uses_pacer)
+    # closed loop: a simulated person may follow the pacer the analysis knows (only when one can run)
+    view = {"pacer_view": analysis_pacer_view(loop_session.analysis)} if paced else {}
 
     if args.replay:
         from somafeedback.devices.replay import ReplaySource
@@ -139,12 +170,12 @@ def _session(args: argparse.Namespace) -> int:
                 manifest = {"client": args.client, "mode": args.mode, "method": str(loop_session.method), "tags": [], "devices": [],
                             "source": {"kind": "simulated", "scenario": source.simulate, "seed": source.seed}
                             if source.simulate is not None else {"kind": "ble", "addresses": list(source.addresses)}}
-                writer = await record_straps(source, sink, args.duration, library_folder(args), manifest, attach)
+                writer = await record_straps(source, sink, args.duration, library_folder(args), manifest, attach, **view)
                 loop_session.recorder = None  # closed: what the end adds is printed only
                 loop_session.finish()
                 print(f"saved {writer.path}", file=sys.stderr)
             else:
-                await stream_straps(source, sink, args.duration)
+                await stream_straps(source, sink, args.duration, **view)
                 loop_session.finish()
         except NoStrapFound as error:
             print(error, file=sys.stderr)

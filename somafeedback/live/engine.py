@@ -398,6 +398,19 @@ class Engine:
         """
         self.call(self._pacer_changed, pacer_event_data(pacer))
 
+    def start_assessment(self, protocol: Any) -> None:
+        """Start a resonance-frequency assessment (a ResonanceProtocol) at the latest beat's time (any
+        thread); its ``resonance-step`` and ``resonance`` events come back like cues, its pacer as ``pacer``."""
+        self.call(lambda: self.session and self.session.start_assessment(protocol))
+
+    def assessment_control(self, action: str) -> None:
+        """skip / repeat / stop the running assessment (any thread; ValueError for another action, here)."""
+        from somafeedback.resonance.events import CONTROLS
+
+        if action not in CONTROLS:
+            raise ValueError(f"unknown assessment control {action!r} (known: {', '.join(CONTROLS)})")
+        self.call(lambda: self.session and self.session.assessment_control(action))
+
     def _pacer_changed(self, data: dict[str, Any]) -> None:
         """A ``pacer`` event with ``data`` when it differs from the last one (engine thread)."""
         if data == self._pacer_data:
@@ -541,6 +554,7 @@ class Engine:
         from somafeedback.devices.supervisor import ReconnectPolicy
         from .sources import SIMULATOR_HINT, NoStrapFound, StrapSource, open_stack, scan
         from .regulation_session import RegulationSession
+        from .resonance_stage import analysis_pacer_view
 
         self._loop = asyncio.get_running_loop()
         self.clock = OffsetClock(LoopClock(self._loop))
@@ -555,6 +569,8 @@ class Engine:
                                          auto_approve=options.auto_approve, baseline=options.baseline, usual=options.usual,
                                          config=options.regulation, cue_config=options.cues,
                                          plan_text=options.plan_text, method=options.method)
+        # the assessment's pacer takes the engine's own pacer path (recorded, published, into the analysis)
+        self.session.resonance.pacer_hook = lambda pacer, _t_s: self._pacer_changed(pacer_event_data(pacer))
         self._ready.set()
         if options.lsl:
             self._set_lsl(True)
@@ -589,7 +605,8 @@ class Engine:
                                    simulated_model=self.source.simulated_model,
                                    nearby_simulated_straps=self.source.nearby_simulated_straps)
         clock = self._clock()
-        async with open_stack(strap_source) as (stack, addresses):
+        # a simulated person who follows the pacer reads the one the analysis knows (closed loop)
+        async with open_stack(strap_source, pacer_view=analysis_pacer_view(self._sink.analysis)) as (stack, addresses):
             self._stack = stack
             self._fleet = StrapFleet(stack, self._sink, clock, ReconnectPolicy(scan_timeout_s=strap_source.scan_timeout_s))
             try:

@@ -30,10 +30,14 @@ from typing import Final
 from somafeedback.sessions.client_strap import CLIENT_STRAP
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.pacer_following import FollowingEstimate
-from somafeedback.regulation.cues import CueConfig, CueEvent, HomeScript, PractitionerCues
+from somafeedback.regulation.cues import HOME_CONTROLS, CueConfig, CueEvent, HomeScript, PractitionerCues
 from somafeedback.devices.events import LinkEvent, LinkState, Notification, SourceEvent, StrapSink, TimelineEvent
 from somafeedback.regulation.exercises import Exercise
-from .analysis import LiveAnalysis, Output
+from .analysis import PACER_EVENT, LiveAnalysis, Output, pacer_event_data
+from .resonance_stage import STOPPING_CONTROLS, ResonanceStage
+from somafeedback.regulation.pacer import Pacer
+from somafeedback.resonance.exercise_protocol import assessment_protocol
+from somafeedback.resonance.protocol import ResonanceProtocol
 from somafeedback.regulation.methods import SETTLE_AFTER_S, Method, MovementBlocks, RestComparison, policy
 from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.regulation.states import Baseline, RegulationConfig, RegulationModel, RegulationState, StateChange
@@ -62,6 +66,7 @@ class RegulationSession:
         plan_text: str | None = None,
         usual: Baseline | None = None,
         method: Method | str = Method.SE,
+        client: str | None = None,
     ) -> None:
         if mode not in ("practitioner", "home"):
             raise ValueError(f"mode must be 'practitioner' or 'home', not {mode!r}")
@@ -77,8 +82,13 @@ class RegulationSession:
         self.practitioner_cues = PractitionerCues(exercises, cue_config, auto_approve) if mode == "practitioner" else None
         # home: the practice (ValueError for a script not marked for home use); plan_text is the
         # client's own plan, shown when the practice offers to end
+        # a home assessment script runs the assessment from the first beat instead of the script's steps
+        assessment = assessment_protocol(script) if mode == "home" else None
         self.script = (HomeScript(script, exercises, cue_config, plan_text, auto_pause=self.policy.home_auto_pause,
-                                  timed=self.policy.timed_steps) if mode == "home" and script is not None else None)
+                                  timed=self.policy.timed_steps) if mode == "home" and script is not None and assessment is None else None)
+        # the resonance assessment; its pacer goes out through ``resonance.pacer_hook`` (the engine replaces it)
+        self.resonance = ResonanceStage(self._emit, self._pacer_event, client)
+        self.resonance.pending = assessment
         self.blocks = MovementBlocks()
         self.comparisons: list[RestComparison] = []
         self._block_source: str | None = None  # the source of the open movement block
@@ -104,6 +114,8 @@ class RegulationSession:
         for strap, output in outputs:
             if strap != self.client_strap:
                 continue
+            if isinstance(output, (BeatMetrics, BreathingEstimate, FollowingEstimate)):
+                self.resonance.feed(output, output.t_s)
             if isinstance(output, BeatMetrics):
                 self._measure(output)
             elif isinstance(output, FollowingEstimate):
@@ -118,6 +130,8 @@ class RegulationSession:
     def event_analyzed(self, event: SourceEvent, outputs: Sequence[tuple[str, Output]]) -> None:
         """An event and what a LiveAnalysis made of it."""
         for strap, metrics in outputs:
+            if strap == self.client_strap and isinstance(metrics, (BeatMetrics, FollowingEstimate)):
+                self.resonance.feed(metrics, metrics.t_s)
             if strap == self.client_strap and isinstance(metrics, BeatMetrics):
                 self._measure(metrics)
             elif strap == self.client_strap and isinstance(metrics, FollowingEstimate):
@@ -153,10 +167,18 @@ class RegulationSession:
     def home_control(self, kind: str, t_s: float | None = None) -> None:
         """The client tapped ``kind`` ("too-much", "dizzy", "help-now", "done", "keep-going") at ``t_s``
         (default: the latest beat's time). Recorded as a ``cue`` event ``client-control``, then what it
-        caused. ValueError for an unknown kind; nothing happens outside a home practice."""
+        caused. ValueError for an unknown kind; nothing happens outside a home practice. "dizzy",
+        "too-much" and "done" stop a running assessment (by the client)."""
+        t = self.model.features.t_s if t_s is None else t_s
+        if self.resonance.running:
+            if kind not in HOME_CONTROLS:
+                raise ValueError(f"unknown home control {kind!r} (known: {', '.join(HOME_CONTROLS)})")
+            if self.script is None:  # the tap is recorded as a script's would be
+                self._cue_events([CueEvent(t, "client-control", None, "assessment", None, kind)])
+            if kind in STOPPING_CONTROLS:
+                self.resonance.control("stop", t, "client", f"the client tapped '{kind}': breathe normally")
         if self.script is None:
             return
-        t = self.model.features.t_s if t_s is None else t_s
         self._cue_events(self.script.control(kind, t))
 
     @property
@@ -209,9 +231,30 @@ class RegulationSession:
             self.comparisons.append(comparison)
             self._emit("rest-comparison", t, comparison.as_dict())
 
+    # -- the resonance-frequency assessment (practitioner, or a home assessment script) -------------
+    def start_assessment(self, protocol: ResonanceProtocol, t_s: float | None = None) -> None:
+        """Start an assessment at ``t_s`` (default: the latest beat's time)."""
+        self.resonance.start(protocol, self.model.features.t_s if t_s is None else t_s)
+
+    def assessment_control(self, action: str, t_s: float | None = None, by: str = "practitioner") -> None:
+        """skip / repeat / stop the running assessment (ValueError for another action)."""
+        self.resonance.control(action, self.model.features.t_s if t_s is None else t_s, by)
+
+    def _pacer_event(self, pacer: Pacer | None, t_s: float) -> None:
+        """The default pacer hook: a ``pacer`` event into this session's analysis, recorded and emitted."""
+        host_ns, wall = self._clock
+        event = TimelineEvent(PACER_EVENT, round(t_s * 1e9), wall + (t_s - host_ns / 1e9), pacer_event_data(pacer))
+        self.history.append(event)
+        if self.recorder is not None:
+            self.recorder.event(event)
+        self.emit_event(event)
+        self.event_analyzed(event, self.analysis.on_event(event))
+
     def finish(self) -> None:
-        """The session ends: an open block ends, and blocks still waiting for their rest after are reported."""
+        """The session ends: an open block ends, and blocks still waiting for their rest after are reported;
+        a running assessment stops ("end of session") with its result over the steps done."""
         t = self.model.features.t_s
+        self.resonance.control("stop", t, "end of session")
         for comparison in self.blocks.finish(t):
             self.comparisons.append(comparison)
             self._emit("rest-comparison", t, comparison.as_dict())

@@ -34,6 +34,8 @@ from .analysis import LiveAnalysis, Output
 from somafeedback.regulation.methods import rest_comparison_text
 from somafeedback.hrv.metric_rows import metrics_row, metrics_text
 from somafeedback.hrv.pipeline import BeatMetrics
+from somafeedback.resonance.events import RESULT_EVENT, STEP_EVENT
+from somafeedback.resonance.text import result_text, step_text
 
 _CONTACT_TEXT = {True: "yes", False: "NO", None: "n/a"}
 _CONTACT_CHANGE = {True: "skin contact", False: "skin contact LOST", None: "strap does not report contact"}
@@ -61,6 +63,10 @@ def _timeline_text(event: TimelineEvent) -> str:
         return f"pacer at {data.get('breaths_per_min')} breaths/min" if data.get("running") else "pacer stopped"
     if event.kind == "pacer-following":
         return _following_text(data)
+    if event.kind == STEP_EVENT:
+        return step_text(data)
+    if event.kind == RESULT_EVENT:
+        return result_text(data)
     if event.kind in _CLIENT_MEASURES:
         return f"{_CLIENT_MEASURES[event.kind](data)} (computed on the client's computer)"
     if event.kind == "pmd_started":

@@ -53,7 +53,10 @@ text, at least one step, positive step seconds, ``where`` values, ``role`` (one 
 :data:`ROLES`), ``method`` values (of :data:`METHODS`), ``pause_judging`` (true or false),
 pacer settings; a ``"pendulation"`` exercise must be session-only (it touches difficult
 material and needs a practitioner) and a ``"paced-breathing"`` exercise must run the pacer
-in at least one step. Every problem raises :class:`ExerciseError`
+in at least one step. A ``"resonance-assessment"`` exercise (the guided breathing-rate
+assessment) may carry an ``[assessment]`` table (``rates_bpm``, ``step_s``, ``settle_s``,
+``rest_s``, ``inhale_share``; missing keys take the protocol's defaults; only its keys are checked
+here, its values by :mod:`somafeedback.resonance.exercise_protocol`). Every problem raises :class:`ExerciseError`
 naming the file and the field, e.g.
 ``feet.toml: step[2].seconds: must be a positive number, got -5``; ``step[i]`` counts the
 ``[[step]]`` blocks from 0.
@@ -91,6 +94,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 from .pacer import PacerSettings
@@ -103,8 +107,10 @@ SUFFIX: Final = ".toml"
 ROLES: Final = (
     "arriving", "grounding", "senses", "resource", "pendulation", "containment", "voo",
     "paced-breathing", "clearing-a-space", "movement", "closing",
-    "tracking", "boundaries", "mobilisation", "focusing", "other",
+    "tracking", "boundaries", "mobilisation", "focusing", "other", "resonance-assessment",
 )
+# "resonance-assessment" (the guided breathing-rate assessment, with its ``[assessment]`` table) is
+# likewise only ever chosen by a person.
 WHERE: Final = ("session", "home")
 # The practice traditions an exercise can belong to (the session's method mode groups by them).
 METHODS: Final = ("SE", "Focusing", "CSE")
@@ -112,9 +118,12 @@ SESSION_ONLY_ROLES: Final = frozenset({"pendulation"})
 MAX_STEP_S: Final = 3600.0
 
 _TOP_KEYS: Final = (
-    "title", "purpose", "role", "where", "method", "entry_trigger", "exit_condition", "cautions", "step",
+    "title", "purpose", "role", "where", "method", "entry_trigger", "exit_condition", "cautions", "step", "assessment",
 )
-_OPTIONAL_KEYS: Final = frozenset({"cautions", "method"})
+_OPTIONAL_KEYS: Final = frozenset({"cautions", "method", "assessment"})
+# an ``[assessment]`` table (role "resonance-assessment"): checked for its keys here, its values by
+# somafeedback.resonance.exercise_protocol (the protocol lives above this layer)
+_ASSESSMENT_KEYS: Final = ("rates_bpm", "step_s", "settle_s", "rest_s", "inhale_share")
 _STEP_KEYS: Final = ("text", "seconds", "pacer", "pause_judging")
 _PACER_KEYS: Final = ("inhale_s", "exhale_s", "hold_in_s", "hold_out_s")
 _ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -164,6 +173,9 @@ class Exercise:
     role: str
     source: Path
     methods: frozenset[str] = frozenset(METHODS)
+    # the ``[assessment]`` table as written (role "resonance-assessment"; None otherwise): read into a
+    # ResonanceProtocol by somafeedback.resonance.exercise_protocol.assessment_protocol
+    assessment: Mapping[str, Any] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -321,6 +333,7 @@ def parse_exercise(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Exe
     steps = tuple(_step(value, path, i) for i, value in enumerate(steps_value))
     if role == "paced-breathing" and not any(step.pacer for step in steps):
         raise ExerciseError(path, "step", "a 'paced-breathing' exercise needs the pacer in at least one step")
+    assessment = _assessment(data.get("assessment"), role, path)
 
     return Exercise(
         id=exercise_id,
@@ -334,7 +347,22 @@ def parse_exercise(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Exe
         role=role,
         source=path,
         methods=methods,
+        assessment=assessment,
     )
+
+
+def _assessment(value: object, role: str, path: Path) -> Mapping[str, Any] | None:
+    """The ``[assessment]`` table, read-only (required exactly for role "resonance-assessment")."""
+    if role != "resonance-assessment":
+        if value is not None:
+            raise ExerciseError(path, "assessment", "only a 'resonance-assessment' exercise has an [assessment] table")
+        return None
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ExerciseError(path, "assessment", f"must be a table, got {_describe(value)}")
+    _check_keys(value, _ASSESSMENT_KEYS, (), path, "assessment.")
+    return MappingProxyType(dict(value))
 
 
 def parse_exercise_text(text: str, path: str | os.PathLike[str]) -> Exercise:
