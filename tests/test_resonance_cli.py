@@ -5,8 +5,6 @@ stream's words for the assessment, and the closed loop end to end on the simulat
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 import json
 import os
 import shutil
@@ -21,18 +19,11 @@ from resonance_fakes import fake_measure, fake_rank, record_assessment
 from somafeedback.cli.main import main
 from somafeedback.devices.events import TimelineEvent
 from somafeedback.live.resonance_rescore import rescore
-from somafeedback.live.sources import stream_straps
 from somafeedback.live.stream_printer import StreamPrinter
 from somafeedback.resonance.client_rate import OVERRIDES_FILE, clear_client_rate, client_pacer, client_rate, set_client_rate
 from somafeedback.resonance.events import RESULT_EVENT, STEP_EVENT
 from somafeedback.sessions.file import read_session
 
-CRITERIA = importlib.util.find_spec("somafeedback.resonance.criteria") is not None
-
-
-NEEDS_SIM = pytest.mark.skipif("pacer_view" not in inspect.signature(stream_straps).parameters,
-                               reason="needs pacer_view in live/sources.py (sim helper, not merged yet)")
-NEEDS_CRITERIA = pytest.mark.skipif(not CRITERIA, reason="needs resonance/criteria.py and scoring.py (criteria helper, not merged yet)")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +50,6 @@ def test_rescoring_gives_the_live_result_and_never_changes_the_file(library: Pat
     assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
 
 
-@NEEDS_CRITERIA
 def test_the_command_prints_the_json_line_and_a_table(library: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _session_file(library)
     mtime = path.stat().st_mtime_ns
@@ -72,7 +62,6 @@ def test_the_command_prints_the_json_line_and_a_table(library: Path, capsys: pyt
     assert path.stat().st_mtime_ns == mtime
 
 
-@NEEDS_CRITERIA
 def test_a_recording_without_an_assessment_is_scored_as_one_span(capsys: pytest.CaptureFixture[str]) -> None:
     sample = Path(__file__).resolve().parents[1] / "recordings" / "polar-h10-slow-breathing.session.sqlite"
     before = sample.read_bytes()
@@ -134,7 +123,6 @@ def _assess(seed: int, scenario: str, *extra: str) -> tuple[int, list[dict]]:
     return done.returncode, [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
-@NEEDS_CRITERIA
 def test_the_simulated_person_at_resonance_5_is_found_in_9_of_10_seeds() -> None:
     found = 0
     for seed in range(1, 11):
@@ -146,7 +134,6 @@ def test_the_simulated_person_at_resonance_5_is_found_in_9_of_10_seeds() -> None
     assert found >= 9
 
 
-@NEEDS_CRITERIA
 def test_a_person_who_ignores_the_pacer_gets_no_best_rate() -> None:
     code, lines = _assess(1, "resonance-ignores-pacer")
     result = next(line for line in lines if line["type"] == "resonance")
@@ -154,7 +141,6 @@ def test_a_person_who_ignores_the_pacer_gets_no_best_rate() -> None:
     assert result["steps"] and all(not s["assessable"] and s["reason"] for s in result["steps"])
 
 
-@NEEDS_CRITERIA
 def test_a_recorded_assessment_rescores_to_the_line_the_session_printed(tmp_path: Path) -> None:
     code, lines = _assess(3, "resonance-steps", "--record", "--recordings", str(tmp_path), "--client", "Client A")
     printed = next(line for line in lines if line["type"] == "resonance")
@@ -166,7 +152,6 @@ def test_a_recorded_assessment_rescores_to_the_line_the_session_printed(tmp_path
     assert rate is not None and rate.rate_bpm == printed["best_rate_bpm"]
 
 
-@NEEDS_SIM
 def test_a_home_practice_paces_at_the_clients_own_rate(tmp_path: Path) -> None:
     set_client_rate(tmp_path, "Client A", 5.25)
     done = subprocess.run([sys.executable, "-m", "somafeedback.cli", "session", "--mode", "home", "--script",

@@ -7,7 +7,6 @@ tested on their own; here what counts is which data each step was measured on an
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from pathlib import Path
@@ -20,7 +19,6 @@ from somafeedback.hrv.pipeline import BeatMetrics, MetricsPipeline
 from somafeedback.live.analysis import PACER_EVENT, pacer_from_data
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource, StrapOutput
 from somafeedback.live.regulation_session import FOLLOWING_EVENT, RegulationSession
-from somafeedback.live.sources import open_stack
 from somafeedback.regulation.exercises import load_exercises, parse_exercise_text
 from somafeedback.resonance.events import PROGRESS_EVERY_S, RESULT_EVENT, STEP_EVENT
 from somafeedback.resonance.exercise_protocol import assessment_protocol
@@ -153,8 +151,6 @@ def test_the_session_records_pacer_and_resonance_events_and_following_comes_from
     assert result[0].data == session.resonance.run.result.as_dict()
 
 
-@pytest.mark.skipif("pacer_view" not in inspect.signature(open_stack).parameters,
-                    reason="needs pacer_view in live/sources.py (sim helper, not merged yet)")
 def test_the_engine_starts_and_stops_an_assessment_from_another_thread() -> None:
     engine = Engine(EngineSource(simulate="calm", speed=60.0), EngineOptions())
     engine.start()

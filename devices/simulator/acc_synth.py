@@ -10,7 +10,8 @@ Model (per sample, in mG)
   a smoothstep over :data:`POSTURE_RAMP_S` (direction and magnitude interpolated
   separately, so the magnitude stays near 1 g while the body turns).
 * Breathing: ``breath_depth_mg * (lung_level(cycles) - 0.5)`` along a fixed unit direction
-  drawn from the seed (every component between 0.2 and 0.85 in size: never along an axis).
+  drawn from the seed (every component between 0.2 and 0.85 in size: never along an axis; its z
+  component positive, since breathing in moves a chest strap out of the chest, the H10's +z).
   ``breath_depth_mg`` is therefore the peak-to-peak excursion and the term averages to zero
   over a breath, so the mean vector is the posture. The phase convention is
   :mod:`.physiology`'s: RR is longest at phase 0.25 and shortest at 0.75 "the end of an
@@ -168,7 +169,7 @@ class AccSynth:
             v = rng.standard_normal(3)
             v /= np.linalg.norm(v)
             if np.all((np.abs(v) >= lo) & (np.abs(v) <= hi)):
-                return v
+                return v if v[2] > 0.0 else -v  # breathing in moves the strap out of the chest (+z)
 
     def _gravity(self, t: np.ndarray) -> np.ndarray:
         """Posture gravity at each time: the scheduled changes blended in order."""

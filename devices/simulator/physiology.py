@@ -397,8 +397,11 @@ class HeartModel:
             rate_bpm, gain_target, cv = p.breathing_bpm, 1.0, p.breath_cv
         else:
             rate_bpm = override
-            gain_target = self._rsa_gain(override, p.breathing_bpm)
             cv = 0.5 * p.breath_cv  # following a pacer is more regular
+            if following is not None:  # the rate breathed: the mixed rate plus the pull toward the pacer's phase
+                rate_bpm = 60.0 * max(0.5 * override / 60.0 * self._breath_rate_factor,
+                                      override / 60.0 * self._breath_rate_factor + following.pull_hz)
+            gain_target = self._rsa_gain(rate_bpm, p.breathing_bpm)
         resonance = self.resonance_at(rate_bpm)
 
         if self._coupling is None:
@@ -428,8 +431,8 @@ class HeartModel:
         pacer = None if coupling is None or self._override_at(t) is not None else coupling.pacer_at(t)
         if pacer is not None:  # breathing with a shared pacer: pulled toward its phase
             rate_hz = max(0.5 * rate_hz, rate_hz + pull_hz(pacer, t, phase0))
-        elif following is not None:  # breathing with the pacer on the screen
-            rate_hz = max(0.5 * rate_hz, rate_hz + following.pull_hz)
+        elif following is not None:  # breathing with the pacer on the screen: rate_bpm already holds the pull
+            rate_hz = rate_bpm / 60.0
         self._phase = phase0 + rate_hz * dt
         if self._phase >= 1.0:  # a new breath began
             self._whole_cycles += math.floor(self._phase)
