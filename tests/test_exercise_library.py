@@ -37,7 +37,7 @@ DURATION_S = {
     "pendulation": (360, 720), "containment": (240, 360), "voo": (180, 300), "paced-breathing": (300, 1200),
     "clearing-a-space": (480, 900), "movement": (420, 1200), "closing": (120, 180),
     "tracking": (180, 360), "boundaries": (180, 360), "mobilisation": (300, 480), "focusing": (240, 1200),
-    "resonance-assessment": (30, 120),  # the introduction only: the [assessment] table runs the paced steps
+    "resonance-assessment": (600, 1080),  # the introduction, then the [assessment] table's steps and rests
 }
 # The roles the engine asks exercise_for about (cues.py: suggestions, the home pause, help now),
 # and what it gets today: adding exercises must not change these.
@@ -124,7 +124,8 @@ def test_every_builtin_loads_with_its_fields() -> None:
         assert exercise.role in lib.ROLES
         assert len(exercise.steps) >= 3
         assert all(isinstance(step, Step) and step.text and step.seconds > 0 for step in exercise.steps)
-        assert exercise.duration_s == sum(step.seconds for step in exercise.steps)
+        assessed = exercise.assessment.duration_s if exercise.assessment is not None else 0.0
+        assert exercise.duration_s == sum(step.seconds for step in exercise.steps) + assessed
     assert not (SCRIPTS / "__init__.py").exists(), "exercise_scripts is a data folder, not a package"
 
 

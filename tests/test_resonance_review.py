@@ -26,7 +26,7 @@ from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT  # noqa: E402
 from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.reports.content import session_content  # noqa: E402
 from somafeedback.resonance.events import RESULT_EVENT, STEP_EVENT  # noqa: E402
-from somafeedback.resonance.protocol import ResonanceProtocol  # noqa: E402
+from somafeedback.regulation.assessment_protocol import ResonanceProtocol  # noqa: E402
 from somafeedback.resonance.result import ResonanceResult, StepMeasures  # noqa: E402
 from somafeedback.sessions.file import SessionWriter  # noqa: E402
 

@@ -19,10 +19,9 @@ from somafeedback.hrv.pipeline import BeatMetrics, MetricsPipeline
 from somafeedback.live.analysis import PACER_EVENT, pacer_from_data
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource, StrapOutput
 from somafeedback.live.regulation_session import FOLLOWING_EVENT, RegulationSession
-from somafeedback.regulation.exercises import load_exercises, parse_exercise_text
+from somafeedback.regulation.exercises import ExerciseError, load_exercises, parse_exercise_text
 from somafeedback.resonance.events import PROGRESS_EVERY_S, RESULT_EVENT, STEP_EVENT
-from somafeedback.resonance.exercise_protocol import assessment_protocol
-from somafeedback.resonance.protocol import ResonanceProtocol
+from somafeedback.regulation.assessment_protocol import ResonanceProtocol
 from somafeedback.resonance.run import AssessmentRun
 from somafeedback.sessions.file import read_session
 
@@ -113,12 +112,12 @@ def test_the_exercise_file_parses_and_is_listed(capsys: pytest.CaptureFixture[st
 
     exercise = load_exercises()["resonance-assessment"]
     assert exercise.role == "resonance-assessment" and exercise.where == {"session", "home"}
-    assert assessment_protocol(exercise) == ResonanceProtocol()
+    assert exercise.assessment == ResonanceProtocol() and exercise.duration_s == 45.0 + ResonanceProtocol().duration_s
     assert any("light-headed" in c and "breathe normally" in c for c in exercise.cautions)
     assert main(["exercises"]) == 0 and "Assess breathing rate" in capsys.readouterr().out
     text = Path(exercise.source).read_text(encoding="utf-8").replace("rates_bpm = [6.5, 6.0, 5.5, 5.0, 4.5]", "rates_bpm = [12.0]")
-    with pytest.raises(ValueError, match="resonance-assessment.toml: assessment: breathing rate 12/min"):
-        assessment_protocol(parse_exercise_text(text, exercise.source))
+    with pytest.raises(ExerciseError, match="resonance-assessment.toml: assessment: breathing rate 12/min"):
+        parse_exercise_text(text, exercise.source)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from somafeedback.devices.events import TimelineEvent  # noqa: E402
 from somafeedback.live.analysis import pacer_event_data  # noqa: E402
 from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.regulation.pacer import Pacer, PacerSettings  # noqa: E402
-from somafeedback.resonance.protocol import ResonanceProtocol  # noqa: E402
+from somafeedback.regulation.assessment_protocol import ResonanceProtocol  # noqa: E402
 from somafeedback.ui import resonance_words as words  # noqa: E402
 from somafeedback.ui.chimes import Chimes  # noqa: E402
 from somafeedback.ui.client_screen import ClientScreen  # noqa: E402

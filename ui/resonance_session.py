@@ -11,7 +11,6 @@ Thread: the Qt GUI thread.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,7 +18,7 @@ from PySide6 import QtWidgets
 
 from somafeedback.devices.events import TimelineEvent
 from somafeedback.regulation.exercises import Exercise
-from somafeedback.resonance.protocol import ResonanceProtocol
+from somafeedback.regulation.assessment_protocol import ResonanceProtocol
 
 from . import resonance_words as words
 from .chimes import Chimes
@@ -35,22 +34,12 @@ ROLE: Final = "resonance-assessment"
 def assessment_exercise(exercises: dict[str, Exercise]) -> Exercise | None:
     """The assessment's exercise file (role "resonance-assessment", or one with an ``[assessment]`` table)."""
     return next((e for e in exercises.values()
-                 if e.role == ROLE or getattr(e, "assessment", None) is not None), None)
+                 if e.role == ROLE or e.assessment is not None), None)
 
 
 def exercise_protocol(exercise: Exercise | None) -> ResonanceProtocol:
-    """The steps ``exercise``'s ``[assessment]`` table asks for (the documented defaults without one);
-    ValueError (naming the file) for values the protocol refuses."""
-    table = getattr(exercise, "assessment", None)
-    if isinstance(table, ResonanceProtocol):
-        return table
-    if not isinstance(table, Mapping):
-        return ResonanceProtocol()
-    try:
-        return ResonanceProtocol.from_dict(table)
-    except (TypeError, ValueError) as error:
-        source = getattr(exercise, "source", None)
-        raise ValueError(f"{getattr(source, 'name', 'exercise')}: assessment: {error}") from None
+    """The steps ``exercise``'s ``[assessment]`` table asks for (the documented defaults without one)."""
+    return exercise.assessment if exercise is not None and exercise.assessment is not None else ResonanceProtocol()
 
 
 class AssessmentSession:
@@ -86,11 +75,7 @@ class AssessmentSession:
             tabs.setCurrentWidget(self.view)
             return self.view
         exercise = assessment_exercise(self.window.exercises)
-        try:
-            protocol = exercise_protocol(exercise)
-        except ValueError as error:  # a practitioner's edited file with a rate out of range...
-            self.window.show_problem(str(error))
-            protocol = ResonanceProtocol()
+        protocol = exercise_protocol(exercise)  # a file with bad values is refused when the exercises load
         view = ResonanceStepView(lambda action: self.window.engine.assessment_control(action),
                                  lambda: self.window.engine.now_s(),
                                  cautions=exercise.cautions if exercise is not None else (),

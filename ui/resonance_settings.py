@@ -23,7 +23,7 @@ from PySide6 import QtWidgets
 
 from somafeedback.regulation.exercises import Exercise
 from somafeedback.regulation.pacer import PacerSettings
-from somafeedback.resonance.protocol import DEFAULT_INHALE_SHARE, RATE_MAX_BPM, RATE_MIN_BPM
+from somafeedback.regulation.assessment_protocol import DEFAULT_INHALE_SHARE, RATE_MAX_BPM, RATE_MIN_BPM
 
 WEIGHT_KEY: Final = "resonance/weights/{name}"
 RATE_TITLE: Final = "Breathing rate (from the assessment)"

@@ -25,7 +25,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from somafeedback.devices.events import TimelineEvent
 from somafeedback.live.analysis import PACER_EVENT, pacer_from_data
 from somafeedback.resonance.events import RESULT_EVENT, STEP_EVENT
-from somafeedback.resonance.protocol import DEFAULT_SETTLE_S, RATE_MAX_BPM, RATE_MIN_BPM
+from somafeedback.regulation.assessment_protocol import DEFAULT_SETTLE_S, RATE_MAX_BPM, RATE_MIN_BPM
 from somafeedback.resonance.result import ResonanceResult
 
 from . import resonance_words as words

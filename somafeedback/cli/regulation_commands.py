@@ -46,9 +46,8 @@ def _assessment_or_client_rate(args: argparse.Namespace, script: Any, printer: A
     (``--client``: the latest assessment's best rate or the practitioner's, said in the stream)."""
     from somafeedback.devices.events import TimelineEvent
     from somafeedback.resonance.client_rate import client_rate, with_client_rate
-    from somafeedback.resonance.exercise_protocol import assessment_protocol
 
-    protocol = assessment_protocol(script) if args.mode == "home" else None
+    protocol = script.assessment if args.mode == "home" and script is not None else None
     if script is None or protocol is not None or not script.uses_pacer or not args.client:
         return script, protocol
     rate = client_rate(library_folder(args), args.client)

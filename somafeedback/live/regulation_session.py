@@ -36,8 +36,7 @@ from somafeedback.regulation.exercises import Exercise
 from .analysis import PACER_EVENT, LiveAnalysis, Output, pacer_event_data
 from .resonance_stage import STOPPING_CONTROLS, ResonanceStage
 from somafeedback.regulation.pacer import Pacer
-from somafeedback.resonance.exercise_protocol import assessment_protocol
-from somafeedback.resonance.protocol import ResonanceProtocol
+from somafeedback.regulation.assessment_protocol import ResonanceProtocol
 from somafeedback.regulation.methods import SETTLE_AFTER_S, Method, MovementBlocks, RestComparison, policy
 from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.regulation.states import Baseline, RegulationConfig, RegulationModel, RegulationState, StateChange
@@ -83,7 +82,7 @@ class RegulationSession:
         # home: the practice (ValueError for a script not marked for home use); plan_text is the
         # client's own plan, shown when the practice offers to end
         # a home assessment script runs the assessment from the first beat instead of the script's steps
-        assessment = assessment_protocol(script) if mode == "home" else None
+        assessment = script.assessment if mode == "home" and script is not None else None
         self.script = (HomeScript(script, exercises, cue_config, plan_text, auto_pause=self.policy.home_auto_pause,
                                   timed=self.policy.timed_steps) if mode == "home" and script is not None and assessment is None else None)
         # the resonance assessment; its pacer goes out through ``resonance.pacer_hook`` (the engine replaces it)

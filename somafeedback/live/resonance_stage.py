@@ -18,7 +18,7 @@ from typing import Any
 from somafeedback.devices.pacer_view import PacerPoint, PacerView
 from somafeedback.regulation.pacer import Pacer, PacerSettings
 from somafeedback.resonance.events import STEP_EVENT
-from somafeedback.resonance.protocol import ResonanceProtocol
+from somafeedback.regulation.assessment_protocol import ResonanceProtocol
 from somafeedback.resonance.run import AssessmentRun, Measure, Rank, RunEvent
 
 from .analysis import LiveAnalysis

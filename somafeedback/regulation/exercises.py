@@ -55,8 +55,8 @@ pacer settings; a ``"pendulation"`` exercise must be session-only (it touches di
 material and needs a practitioner) and a ``"paced-breathing"`` exercise must run the pacer
 in at least one step. A ``"resonance-assessment"`` exercise (the guided breathing-rate
 assessment) may carry an ``[assessment]`` table (``rates_bpm``, ``step_s``, ``settle_s``,
-``rest_s``, ``inhale_share``; missing keys take the protocol's defaults; only its keys are checked
-here, its values by :mod:`somafeedback.resonance.exercise_protocol`). Every problem raises :class:`ExerciseError`
+``rest_s``, ``inhale_share``; missing keys take the protocol's defaults), read into a
+:class:`~.assessment_protocol.ResonanceProtocol`; its length counts in the exercise's. Every problem raises :class:`ExerciseError`
 naming the file and the field, e.g.
 ``feet.toml: step[2].seconds: must be a positive number, got -5``; ``step[i]`` counts the
 ``[[step]]`` blocks from 0.
@@ -94,9 +94,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Final
 
+from .assessment_protocol import ResonanceProtocol
 from .pacer import PacerSettings
 
 ENV_EXERCISES: Final = "SOMAFEEDBACK_EXERCISES"
@@ -121,9 +121,6 @@ _TOP_KEYS: Final = (
     "title", "purpose", "role", "where", "method", "entry_trigger", "exit_condition", "cautions", "step", "assessment",
 )
 _OPTIONAL_KEYS: Final = frozenset({"cautions", "method", "assessment"})
-# an ``[assessment]`` table (role "resonance-assessment"): checked for its keys here, its values by
-# somafeedback.resonance.exercise_protocol (the protocol lives above this layer)
-_ASSESSMENT_KEYS: Final = ("rates_bpm", "step_s", "settle_s", "rest_s", "inhale_share")
 _STEP_KEYS: Final = ("text", "seconds", "pacer", "pause_judging")
 _PACER_KEYS: Final = ("inhale_s", "exhale_s", "hold_in_s", "hold_out_s")
 _ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -173,14 +170,14 @@ class Exercise:
     role: str
     source: Path
     methods: frozenset[str] = frozenset(METHODS)
-    # the ``[assessment]`` table as written (role "resonance-assessment"; None otherwise): read into a
-    # ResonanceProtocol by somafeedback.resonance.exercise_protocol.assessment_protocol
-    assessment: Mapping[str, Any] | None = None
+    # the ``[assessment]`` table (role "resonance-assessment"; None otherwise): the stepped protocol it runs
+    assessment: ResonanceProtocol | None = None
 
     @property
     def duration_s(self) -> float:
-        """The planned length: the sum of the steps' seconds."""
-        return float(sum(step.seconds for step in self.steps))
+        """The planned length: the sum of the steps' seconds (and of an assessment's steps and rests)."""
+        steps = float(sum(step.seconds for step in self.steps))
+        return steps + (self.assessment.duration_s if self.assessment is not None else 0.0)
 
     @property
     def duration_text(self) -> str:
@@ -351,8 +348,8 @@ def parse_exercise(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Exe
     )
 
 
-def _assessment(value: object, role: str, path: Path) -> Mapping[str, Any] | None:
-    """The ``[assessment]`` table, read-only (required exactly for role "resonance-assessment")."""
+def _assessment(value: object, role: str, path: Path) -> ResonanceProtocol | None:
+    """The ``[assessment]`` table's protocol (role "resonance-assessment" only; missing keys: the defaults)."""
     if role != "resonance-assessment":
         if value is not None:
             raise ExerciseError(path, "assessment", "only a 'resonance-assessment' exercise has an [assessment] table")
@@ -361,8 +358,10 @@ def _assessment(value: object, role: str, path: Path) -> Mapping[str, Any] | Non
         value = {}
     if not isinstance(value, dict):
         raise ExerciseError(path, "assessment", f"must be a table, got {_describe(value)}")
-    _check_keys(value, _ASSESSMENT_KEYS, (), path, "assessment.")
-    return MappingProxyType(dict(value))
+    try:
+        return ResonanceProtocol.from_dict(value)
+    except (TypeError, ValueError) as error:
+        raise ExerciseError(path, "assessment", str(error)) from None
 
 
 def parse_exercise_text(text: str, path: str | os.PathLike[str]) -> Exercise:

@@ -26,7 +26,7 @@ from somafeedback.sessions.opening import NotASession, open_read_only
 from somafeedback.sessions.private import private_folder, write_private_bytes
 
 from .events import RESULT_EVENT
-from .protocol import RATE_MAX_BPM, RATE_MIN_BPM
+from somafeedback.regulation.assessment_protocol import RATE_MAX_BPM, RATE_MIN_BPM
 
 OVERRIDES_FILE: Final = "client-rates.json"  # in the library folder, 0600
 

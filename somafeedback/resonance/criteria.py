@@ -50,7 +50,7 @@ from somafeedback.hrv.tachogram import (
 )
 
 from .cycles import Cycles, breathing_cycles, lung_fundamental_rad, oscillation_cycles, pacer_cycles
-from .protocol import DEFAULT_INHALE_SHARE, MIN_SCORED_S
+from somafeedback.regulation.assessment_protocol import DEFAULT_INHALE_SHARE, MIN_SCORED_S
 from .result import LF_BAND_HZ, PEAK_SHARE, RESAMPLE_HZ, StepMeasures
 from .step_data import StepData
 

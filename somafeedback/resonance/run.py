@@ -26,7 +26,7 @@ from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.pacer_following import FollowingEstimate
 
 from .events import CONTROLS, PROGRESS_EVERY_S, RESULT_EVENT, STEP_EVENT
-from .protocol import ResonanceProtocol
+from somafeedback.regulation.assessment_protocol import ResonanceProtocol
 from .result import ResonanceResult, StepMeasures
 from .step_data import StepData
 

@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from .protocol import ResonanceProtocol
+from somafeedback.regulation.assessment_protocol import ResonanceProtocol
 from .result import ResonanceResult, StepMeasures
 
 __all__ = ["CRITERIA", "DEFAULT_WEIGHTS", "WEIGHT_LABELS", "criterion_scores", "rank", "score_breakdown",
