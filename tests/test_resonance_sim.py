@@ -144,6 +144,53 @@ def test_depth_scales_the_swing_and_the_chest_motion() -> None:
     assert span[1] == pytest.approx(2.0 * span[0], rel=0.1) and span[0] > 5.0
 
 
+def rendered_lung(beats: list[SimBeat], t0_s: float, t1_s: float, fs_hz: float = 50.0) -> tuple[np.ndarray, ...]:
+    """(times, breath cycles, lung level) of the chest motion the H10 renders from ``beats`` (its breathing
+    term alone, projected on the breathing direction), cycles and shape interpolated between beats as the
+    strap does."""
+    t = np.array([b.t_end_s for b in beats])
+    first = int(t0_s * fs_hz)
+    n = int((t1_s - t0_s) * fs_hz)
+    tg = (first + np.arange(n)) / fs_hz
+    cycles = np.interp(tg, t, [b.breath_cycles for b in beats])
+    share = np.interp(tg, t, [b.inhale_share for b in beats])
+    synth = AccSynth(fs_hz=fs_hz, seed=1, breath_depth_mg=1000.0)
+    moving = synth.render(first, n, cycles, None, share) - synth.render(first, n, cycles, np.zeros(n), share)
+    return tg, cycles, moving @ synth.breath_direction / 1000.0 + 0.5
+
+
+def fundamental_rad(cycles: np.ndarray, y: np.ndarray, t_s: np.ndarray) -> float:
+    """Where ``y``'s fundamental over the breath peaks (rad from the inhale's start: model phase 0.25)."""
+    angle = 2.0 * math.pi * (cycles - 0.25)
+    design = np.column_stack((np.ones(len(y)), t_s - t_s.mean(), np.cos(angle), np.sin(angle)))
+    coef = np.linalg.lstsq(design, y, rcond=None)[0]
+    return math.atan2(coef[3], coef[2])
+
+
+@pytest.mark.parametrize("share", [0.4, 0.5])
+def test_a_person_following_the_pacer_breathes_in_for_its_inhale_share(share: float) -> None:
+    view = blocks_view([(0.0, 300.0, 6.0)], inhale_share=share)
+    beats = HeartModel(person(), seed=3, pacer_view=view).beats_until(200.0)
+    assert beats[-1].inhale_share == pytest.approx(share)
+    tg, _, lung = rendered_lung(beats, 60.0, 195.0)
+    troughs = signal.find_peaks(-lung, distance=int(0.6 * 10.0 * 50.0))[0]
+    inhale_shares = [(int(np.argmax(lung[a:b])) / (b - a)) for a, b in zip(troughs, troughs[1:])]
+    assert len(inhale_shares) >= 11 and float(np.median(inhale_shares)) == pytest.approx(share, abs=0.02)
+    assert float(np.ptp(lung)) == pytest.approx(1.0, abs=0.02)  # the level still spans empty to full lungs
+
+
+def test_heart_rate_is_in_phase_with_lung_volume_at_resonance_and_leads_below_it() -> None:
+    lead = {}
+    for bpm in (4.5, 5.0, 5.5):
+        beats = [b for b in paced_beats(bpm) if b.t_end_s <= 260.0]
+        tg, cycles, lung = rendered_lung(beats, beats[0].t_end_s, beats[-1].t_end_s)
+        t = np.array([b.t_end_s for b in beats])
+        hr_rad = fundamental_rad(np.array([b.breath_cycles for b in beats]), 60000.0 / np.array([b.rr_ms for b in beats]), t)
+        lead[bpm] = (math.degrees(fundamental_rad(cycles, lung, tg) - hr_rad) + 180.0) % 360.0 - 180.0
+    assert abs(lead[5.0]) < 5.0  # the symmetric breath's heart rate peak would be 18 degrees late
+    assert lead[4.5] > 10.0 and lead[5.5] < -10.0
+
+
 def test_same_view_and_seed_give_the_same_beats() -> None:
     assert [b.rr_1024 for b in paced_beats(5.5)] == [b.rr_1024 for b in paced_beats(5.5)]
 

@@ -9,15 +9,17 @@ Model (per sample, in mG)
 * Posture: the gravity vector. :meth:`AccSynth.set_posture` moves it to a new vector along
   a smoothstep over :data:`POSTURE_RAMP_S` (direction and magnitude interpolated
   separately, so the magnitude stays near 1 g while the body turns).
-* Breathing: ``breath_depth_mg * (lung_level(cycles) - 0.5)`` along a fixed unit direction
+* Breathing: ``breath_depth_mg * (lung_level(cycles, inhale_share) - 0.5)`` along a fixed unit direction
   drawn from the seed (every component between 0.2 and 0.85 in size: never along an axis; its z
   component positive, since breathing in moves a chest strap out of the chest, the H10's +z).
   ``breath_depth_mg`` is therefore the peak-to-peak excursion and the term averages to zero
   over a breath, so the mean vector is the posture. The phase convention is
   :mod:`.physiology`'s: RR is longest at phase 0.25 and shortest at 0.75 "the end of an
-  inhale", so the inhale runs from 0.25 to 0.75 and :func:`~.ecg_synth.lung_level` =
-  ``(1 - cos 2π(phase - 0.25)) / 2`` is 0 at phase 0.25 (start of inhale) and 1 at 0.75 (end
-  of inhale). (Phase 0 is mid-exhale, not the start of an inhale.)
+  inhale", so the symmetric breath's inhale runs from 0.25 to 0.75 and
+  :func:`~.breath_shape.lung_level` = ``(1 - cos 2π(phase - 0.25)) / 2`` is 0 at phase 0.25 (start of
+  inhale) and 1 at 0.75 (end of inhale). A breath of another ``inhale_share`` (per sample, e.g. 0.4
+  while following a 40:60 pacer) rises from 0.25 to 0.25 + share and falls for the rest (see
+  :mod:`.breath_shape`).
 * Movement: :meth:`AccSynth.add_movement` schedules a burst of broadband motion: white noise
   drawn per sample index, band-passed to 1..8 Hz (capped at 0.4 fs) by a windowed-sinc FIR
   of unit gain, so its RMS on each axis is ``intensity_mg``; 0.25 s raised-cosine edges.
@@ -40,7 +42,8 @@ from typing import Final
 
 import numpy as np
 
-from .ecg_synth import IndexedNormal, lung_level
+from .breath_shape import lung_level
+from .ecg_synth import IndexedNormal
 
 ACC_FS_RANGE_HZ: Final = (25.0, 200.0)  # Hz: the H10 offers 25, 50, 100 and 200
 ACC_LIMIT_MG: Final = 8000  # mG: ±8 g, the H10's widest range
@@ -141,9 +144,11 @@ class AccSynth:
         noise = IndexedNormal(self._seed, _MOVE_STREAM + len(self._bursts), width=3)
         self._bursts.append(_Burst(float(start_s), float(start_s + duration_s), float(intensity_mg), noise))
 
-    def render(self, first_index: int, n: int, breath_cycles: np.ndarray, depth: np.ndarray | None = None) -> np.ndarray:
+    def render(self, first_index: int, n: int, breath_cycles: np.ndarray, depth: np.ndarray | None = None,
+               inhale_share: np.ndarray | None = None) -> np.ndarray:
         """``(n, 3)`` int64 mG for indices ``first_index ..``, breathing at ``breath_cycles`` (unwrapped),
-        the breathing's amplitude times ``depth`` per sample (None: as set)."""
+        the breathing's amplitude times ``depth`` per sample (None: as set), each breath of
+        ``inhale_share`` per sample (None: symmetric)."""
         if first_index < 0 or n < 0:
             raise ValueError(f"first_index and n must be >= 0, got {first_index}, {n}")
         cycles = np.asarray(breath_cycles, dtype=np.float64)
@@ -151,7 +156,7 @@ class AccSynth:
             raise ValueError(f"breath_cycles must be {n} finite values")
         t = np.arange(first_index, first_index + n, dtype=np.float64) / self._fs
         acc = self._gravity(t)
-        breathing = self._depth * (lung_level(cycles) - 0.5)
+        breathing = self._depth * (lung_level(cycles, inhale_share) - 0.5)
         if depth is not None:
             breathing = breathing * np.asarray(depth, dtype=np.float64)
         acc += breathing[:, None] * self._direction

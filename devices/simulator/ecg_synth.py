@@ -35,8 +35,9 @@ Breathing
 ``breath_phase`` is the breathing phase in cycles, wrapped to [0, 1) or unwrapped (a drop
 is taken as a wrap, a rise as is), as :mod:`.physiology` defines it: RR is
 longest at 0.25 (start of inhale) and shortest at 0.75 (end of inhale). The lung-volume
-level is :func:`lung_level` = ``(1 - cos 2π(phase - 0.25)) / 2``: 0 at the start of an
-inhale, 1 at its end. It modulates the QRS (Q, R and S) by ``1 + 0.07 cos 2π(phase - 0.25)``,
+level is :func:`~.breath_shape.lung_level`, of the beat's ``inhale_share`` (0.5: symmetric,
+``(1 - cos 2π(phase - 0.25)) / 2``): 0 at the start of an inhale, 1 at its end. It modulates the QRS
+(Q, R and S) by ``1 + 0.07 (1 - 2 level)`` (for a symmetric breath ``1 + 0.07 cos 2π(phase - 0.25)``),
 so R is 7 % taller on empty lungs and 7 % smaller on full ones (ECG-derived respiration),
 and moves the baseline by ±30 µV (+30 at full lungs). Between beats the baseline's phase is
 extrapolated from the last beat at the breathing rate seen over the last two beats, so it
@@ -71,6 +72,8 @@ from typing import Final
 
 import numpy as np
 
+from .breath_shape import INHALE_START_PHASE, SYMMETRIC_SHARE
+from .breath_shape import lung_level as lung_level  # re-exported: its home was here
 from .physiology import BEAT_KINDS
 
 ECG_FS_HZ: Final = 130.0  # Hz: the H10's ECG sample rate
@@ -82,7 +85,6 @@ NO_CONTACT_NOISE_UV: Final = 5.0  # µV: SD of the floating-electrode line
 EDR_DEPTH: Final = 0.07  # fraction: QRS amplitude swing with breathing (±)
 BASELINE_BREATH_UV: Final = 30.0  # µV: baseline excursion with lung volume (±)
 DRIFT_WAVES: Final = ((12.0, 0.031), (8.0, 0.053))  # (µV, Hz): slow electrode drift
-INHALE_START_PHASE: Final = 0.25  # cycles: breathing phase where an inhale starts (RR longest)
 DEFAULT_RR_S: Final = 1.0  # s: RR assumed for the first beat's morphology
 DEFAULT_BREATH_HZ: Final = 0.2  # Hz: breathing rate assumed until two beats are known
 MAX_BREATH_HZ: Final = 0.7  # Hz: cap on the breathing rate estimated between beats
@@ -130,11 +132,6 @@ MAX_LEAD_S: Final = _extent(-1.0)  # s: a beat's waveform starts at most this lo
 MAX_TAIL_S: Final = _extent(+1.0)  # s: and ends at most this long after it
 
 
-def lung_level(phase: np.ndarray | float) -> np.ndarray:
-    """Lung-volume level 0..1 at breathing ``phase`` (cycles): 0 at an inhale's start (0.25), 1 at its end."""
-    return 0.5 * (1.0 - np.cos(2.0 * math.pi * (np.asarray(phase, dtype=np.float64) - INHALE_START_PHASE)))
-
-
 class IndexedNormal:
     """Standard normal values addressed by sample index: an index always gets the same value.
 
@@ -176,6 +173,7 @@ class _Beat:
     t_s: float
     phase: float  # unwrapped breathing phase at the R peak, cycles
     rate_hz: float  # breathing rate used to extrapolate the phase after the R peak
+    inhale_share: float  # breath shape from the R peak on (0.5: symmetric)
     gaussians: tuple[tuple[float, float, float], ...]
 
 
@@ -201,8 +199,10 @@ class EcgSynth:
         """Sample rate in Hz."""
         return self._fs
 
-    def add_beat(self, t_s: float, kind: str = "normal", breath_phase: float = 0.0) -> None:
-        """Add an R peak at session time ``t_s`` (later than the previous one) of ``kind``."""
+    def add_beat(self, t_s: float, kind: str = "normal", breath_phase: float = 0.0,
+                 inhale_share: float = SYMMETRIC_SHARE) -> None:
+        """Add an R peak at session time ``t_s`` (later than the previous one) of ``kind``, breathing at
+        ``breath_phase`` with a breath of ``inhale_share`` (see :mod:`.breath_shape`)."""
         if kind not in BEAT_KINDS:
             raise ValueError(f"unknown beat kind {kind!r}")
         t = float(t_s)
@@ -219,7 +219,10 @@ class EcgSynth:
             phase = last.phase + (step if step >= 0.0 else step % 1.0)  # wrapped or unwrapped input
             rate = min(MAX_BREATH_HZ, (phase - last.phase) / rr_s)
         self._last_phase_in = float(breath_phase)
-        qrs_gain = 1.0 + EDR_DEPTH * math.cos(2.0 * math.pi * (phase - INHALE_START_PHASE))
+        if inhale_share == SYMMETRIC_SHARE:
+            qrs_gain = 1.0 + EDR_DEPTH * math.cos(2.0 * math.pi * (phase - INHALE_START_PHASE))
+        else:
+            qrs_gain = 1.0 + EDR_DEPTH * (1.0 - 2.0 * float(lung_level(phase, inhale_share)))
         scale_rr = min(RR_SCALE_RANGE_S[1], max(RR_SCALE_RANGE_S[0], rr_s))
         gaussians = tuple(
             (
@@ -229,7 +232,7 @@ class EcgSynth:
             )
             for w in (ECTOPIC_WAVES if kind == "ectopic" else SINUS_WAVES)
         )
-        beat = _Beat(t_s=t, phase=phase, rate_hz=rate, gaussians=gaussians)
+        beat = _Beat(t_s=t, phase=phase, rate_hz=rate, inhale_share=float(inhale_share), gaussians=gaussians)
         self._beats.append(beat)
         self._last = beat
 
@@ -275,7 +278,7 @@ class EcgSynth:
             hi = len(t) if k + 1 == len(beats) else int(np.searchsorted(t, beats[k + 1].t_s, side="left"))
             if lo < hi:
                 phase = beat.phase + beat.rate_hz * (t[lo:hi] - beat.t_s)
-                out[lo:hi] = BASELINE_BREATH_UV * (2.0 * lung_level(phase) - 1.0)
+                out[lo:hi] = BASELINE_BREATH_UV * (2.0 * lung_level(phase, beat.inhale_share) - 1.0)
         for amp, freq, phase0 in self._drift:
             out += amp * np.sin(2.0 * math.pi * freq * t + phase0)
         return out

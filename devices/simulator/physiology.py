@@ -36,7 +36,11 @@ clipped to 300..2000 ms and rounded to integer ticks. All parameters are the ble
   it) shows exactly that phase against lung volume.
 * A person given a pacer view (:meth:`HeartModel.follow_pacer`, scenario ``[follow_pacer]``)
   breathes at the pacer's rate while it runs, pulled toward its phase ``lag_s`` later, with the
-  breath depth factor on ``g`` and on :attr:`SimBeat.breath_depth` (the chest motion).
+  breath depth factor on ``g`` and on :attr:`SimBeat.breath_depth` (the chest motion), and with
+  the pacer's breath shape: :attr:`SimBeat.inhale_share` eases (4 s time constant) to the pacer's
+  inhale share (0.4 at 40:60; back to 0.5 without a pacer), the chest motion and ECG render that
+  shape (:mod:`.breath_shape`), and the breath-linked term gains ``pi (0.5 - share)``, so heart
+  rate at resonance peaks where that lung volume's fundamental peaks, not at 0.75.
 * The Mayer term is the ~0.1 Hz baroreflex wave, with a random phase ``phi0`` per seed.
 * ``e`` is unit-variance AR(1) noise (coefficient 0.3) so ``noise_ms`` is its SD.
 * ``drift`` is a slow Ornstein-Uhlenbeck wander of the mean heart rate (SD ``drift_bpm``,
@@ -82,6 +86,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from .beat_faults import ECTOPIC_FRACTION, EXTRA_SPLIT
+from .breath_shape import SYMMETRIC_SHARE, shape_shift_rad
 from .coupling import pull_hz
 from .resonance import Following, PacerFollower, band_pass, relative_gain
 from .state_params import BREATHING_BPM_MAX, BREATHING_BPM_MIN, STATES, StateParams
@@ -103,6 +108,7 @@ RESONANCE_DAMPING: Final = 0.35
 RSA_GAIN_MIN: Final = 0.3
 RSA_GAIN_MAX: Final = 2.5
 RSA_GAIN_TAU_S: Final = 10.0
+SHAPE_TAU_S: Final = 4.0  # s: time constant of a follower's breath shape easing to the pacer's (a breath or so)
 
 BEAT_KINDS: Final = ("normal", "ectopic", "compensatory", "missed", "extra")
 
@@ -117,6 +123,7 @@ class SimBeat:
     state: str  # the dominant named state at this beat
     breath_cycles: float = 0.0  # breathing oscillator at the beat's end, unwrapped cycles since the start
     breath_depth: float = 1.0  # breath depth factor from following a pacer (1: as the scenario breathes)
+    inhale_share: float = SYMMETRIC_SHARE  # breath shape: share of the breath spent breathing in (0.5: symmetric)
 
     @property
     def rr_ms(self) -> float:
@@ -155,6 +162,7 @@ class _Step:
     rate_hz: float  # breathing rate used across the beat (cycles/s)
     state: str
     depth: float = 1.0  # breath depth factor from following a pacer
+    share: float = SYMMETRIC_SHARE  # breath shape (inhale share) from following a pacer
 
 
 class HeartModel:
@@ -206,6 +214,7 @@ class HeartModel:
         start_shift = self.resonance_at(self._scenario_params(self._start_s).breathing_bpm)
         self._shift = 0.0 if start_shift is None else start_shift[1]  # current (lagged) band-pass phase, radians
         self._depth_level = 1.0  # current (lagged) breath depth factor from following a pacer
+        self._share_level = SYMMETRIC_SHARE  # current (eased) breath shape from following a pacer
         self._follower: PacerFollower | None = None
         if pacer_view is not None:
             self.follow_pacer(pacer_view, pacer_offset_s)
@@ -415,6 +424,8 @@ class HeartModel:
             breath = 2.0 * math.pi * self._phase
         else:  # read at the beat's expected end (rate_bpm / hr cycles on), the time a tachogram puts it at
             breath = 2.0 * math.pi * (self._phase + rate_bpm / hr) + self._shift
+        if self._follower is not None:  # heart rate peaks with this breath shape's lung volume fundamental
+            breath += shape_shift_rad(self._share_level)
         rr_ms = (
             60000.0 / hr
             + rsa_amp * math.sin(breath)
@@ -449,13 +460,15 @@ class HeartModel:
             depth = 1.0 if following is None else following.depth
             self._depth_level += (depth - self._depth_level) * ease
             gain_target *= depth
+            share = SYMMETRIC_SHARE if following is None else following.inhale_share
+            self._share_level += (share - self._share_level) * (1.0 - math.exp(-dt / SHAPE_TAU_S))
         if resonance is not None:
             self._shift += (resonance[1] - self._shift) * ease
         self._gain += (gain_target - self._gain) * ease
 
         self._gen_ticks += ticks
         return _Step(ticks=ticks, phase0=phase0, whole_cycles=whole_cycles, rate_hz=rate_hz,
-                     state=self._scenario.state_at(t), depth=self._depth_level)
+                     state=self._scenario.state_at(t), depth=self._depth_level, share=self._share_level)
 
     def _generate(self) -> None:
         """Append the next beat, or the beats of one fault, to the pending queue."""
@@ -490,6 +503,6 @@ class HeartModel:
             total = self._out_ticks + sum(b.rr_1024 for b, _ in self._pending) + ticks
             beat = SimBeat(
                 t_end_s=self._start_s + total / TICKS_PER_S, rr_1024=ticks, kind=kind, state=s1.state,
-                breath_cycles=step.whole_cycles + phase_end, breath_depth=step.depth,
+                breath_cycles=step.whole_cycles + phase_end, breath_depth=step.depth, inhale_share=step.share,
             )
             self._pending.append((beat, phase_end))

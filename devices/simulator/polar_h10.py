@@ -51,6 +51,7 @@ from ..pmd_commands import (
 from ..pmd_frames import encode_acc_frame, encode_compressed_frame, encode_ecg_frame, max_samples_per_frame
 from ..pmd_types import MeasurementType, PmdFormatError
 from .acc_synth import AccSynth
+from .breath_shape import SYMMETRIC_SHARE
 from .ecg_synth import EcgSynth
 from .physiology import SimBeat
 
@@ -117,7 +118,7 @@ class SimulatedPmd:
         self.acc_synths: dict[float, AccSynth] = {}
         self._seed = seed
         self._rng = np.random.default_rng([seed, 0x9D])
-        self._beats: list[tuple[float, float, float]] = []  # (t_end_s, breathing cycles, depth) of recent beats
+        self._beats: list[tuple[float, float, float, float]] = []  # (t_end_s, cycles, depth, inhale share) of recent beats
         self._extra_open = False  # the first half of an "extra" pair was seen
         self._movements: list[tuple[float, float, float]] = []  # (start_s, duration_s, intensity_mG)
         self._postures: list[tuple[float, tuple[float, float, float]]] = []  # (from session s, gravity mG) after each
@@ -153,9 +154,10 @@ class SimulatedPmd:
             self._extra_open = False
             if beat.kind == "missed" and self._beats:
                 hidden_s = (self._beats[-1][0] + beat.t_end_s) / 2.0
-                self.ecg.add_beat(hidden_s, "normal", beat.breath_cycles)
-            self.ecg.add_beat(beat.t_end_s, "ectopic" if beat.kind == "ectopic" else "normal", beat.breath_cycles)
-        self._beats.append((beat.t_end_s, beat.breath_cycles, beat.breath_depth))
+                self.ecg.add_beat(hidden_s, "normal", beat.breath_cycles, beat.inhale_share)
+            self.ecg.add_beat(beat.t_end_s, "ectopic" if beat.kind == "ectopic" else "normal", beat.breath_cycles,
+                              beat.inhale_share)
+        self._beats.append((beat.t_end_s, beat.breath_cycles, beat.breath_depth, beat.inhale_share))
         del self._beats[:-64]
 
     def add_movement(self, start_s: float, duration_s: float, intensity_mg: float = 250.0) -> None:
@@ -277,8 +279,8 @@ class SimulatedPmd:
             return self.ecg.render(index, n, contact=self.contact)
         synth = self._acc_synth(host_rate)
         t = (index + np.arange(n)) / host_rate
-        cycles, depth = self._breathing(t)
-        return synth.render(index, n, cycles, depth)
+        cycles, depth, share = self._breathing(t)
+        return synth.render(index, n, cycles, depth, share)
 
     def _acc_synth(self, host_rate: float) -> AccSynth:
         if host_rate not in self.acc_synths:
@@ -288,19 +290,18 @@ class SimulatedPmd:
             self.acc_synths[host_rate] = synth
         return self.acc_synths[host_rate]
 
-    def _breathing(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """The heart model's breathing cycles and depth factor (None: all 1) at sample times, interpolated
-        between beats.
+    def _breathing(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """The heart model's breathing cycles, depth factor (None: all 1) and inhale share (None: all
+        symmetric) at sample times, interpolated between beats.
 
         The model's convention holds throughout the simulator: an inhale runs from phase 0.25
-        (longest RR) to 0.75 (shortest RR).
+        (longest RR) to 0.25 + inhale share (0.75 for a symmetric breath).
         """
         if not self._beats:
-            return np.zeros_like(t_s), None
-        times = np.array([b[0] for b in self._beats])
-        cycles = np.array([b[1] for b in self._beats])
-        depths = np.array([b[2] for b in self._beats])
-        return np.interp(t_s, times, cycles), None if np.all(depths == 1.0) else np.interp(t_s, times, depths)
+            return np.zeros_like(t_s), None, None
+        times, cycles, depths, shares = (np.array(column) for column in zip(*self._beats))
+        return (np.interp(t_s, times, cycles), None if np.all(depths == 1.0) else np.interp(t_s, times, depths),
+                None if np.all(shares == SYMMETRIC_SHARE) else np.interp(t_s, times, shares))
 
     def _encode(self, measurement: int, stamp: int, samples: np.ndarray) -> bytes:
         if measurement == MeasurementType.ECG:

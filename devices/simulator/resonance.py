@@ -17,7 +17,8 @@ of an assessment differ by 5-12 % (Lehrer: a broad curve, steps still told apart
 Following a pacer (scenario table ``[follow_pacer]``): while the pacer view shows a pacer, the person's
 breathing rate is ``fidelity * pacer + (1 - fidelity) * own`` and its phase is pulled (with
 :func:`.coupling.phase_pull_hz`, strength times ``fidelity``) toward the pacer's phase ``lag_s`` earlier;
-the breath-linked swing and chest motion are scaled by ``1 + fidelity * (depth - 1)``. The pacer's
+the breath-linked swing and chest motion are scaled by ``1 + fidelity * (depth - 1)``, and the breath takes
+the pacer's shape: inhale share ``0.5 + fidelity * (share - 0.5)`` (see :mod:`.breath_shape`). The pacer's
 cycle fraction 0 (start of inhale) is the model's phase 0.25 (longest RR, lung volume lowest).
 """
 
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..pacer_view import PacerView
+from .breath_shape import INHALE_START_PHASE, SYMMETRIC_SHARE
 from .coupling import phase_pull_hz
 from .scenario_fields import fail, number, show
 
@@ -38,7 +40,6 @@ GAIN_RANGE: Final = (0.3, 5.0)  # clip of the swing relative to the state's own 
 DEFAULT_LAG_S: Final = 1.0  # s a person's breathing trails the pacer they watch
 LAG_RANGE_S: Final = (0.0, 5.0)
 DEPTH_RANGE: Final = (0.25, 2.5)  # breath depth factor while following
-INHALE_START_PHASE: Final = 0.25  # model phase (cycles) of an inhale's start: the pacer's cycle fraction 0
 _FOLLOW_KEYS: Final = ("lag_s", "depth", "fidelity")
 
 
@@ -75,6 +76,7 @@ class Following:
     breaths_per_min: float  # the rate breathed (fidelity-weighted)
     pull_hz: float  # phase correction toward the (lagged) pacer, cycles/s
     depth: float  # breath depth factor
+    inhale_share: float = SYMMETRIC_SHARE  # the breath's shape (share breathed in), fidelity-weighted
 
 
 class PacerFollower:
@@ -100,7 +102,8 @@ class PacerFollower:
             lagged = now._replace(cycle_fraction=now.cycle_fraction - self.spec.lag_s * now.breaths_per_min / 60.0)
         target = lagged.cycle_fraction + INHALE_START_PHASE
         bpm = fidelity * now.breaths_per_min + (1.0 - fidelity) * own_bpm
-        return Following(bpm, fidelity * phase_pull_hz(target, phase), self.spec.depth_factor())
+        share = SYMMETRIC_SHARE + fidelity * (lagged.inhale_share - SYMMETRIC_SHARE)
+        return Following(bpm, fidelity * phase_pull_hz(target, phase), self.spec.depth_factor(), share)
 
 
 def parse_resonance(data: dict, source: str) -> tuple[float | None, float, FollowPacer | None]:
