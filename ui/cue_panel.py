@@ -18,6 +18,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from somafeedback.regulation.cues import ACTIVATING_ROLES
 from somafeedback.regulation.exercises import Exercise
 
+from .resonance_words import exercise_length_text, is_assessment
+
 # (key, marker label, button text); the label is what the session records
 MARKERS: tuple[tuple[str, str, str], ...] = (
     ("R", "resource", "Resource"),
@@ -75,7 +77,7 @@ def exercise_details_html(exercise: Exercise) -> str:
     An exercise that turns toward difficult material (role "pendulation") shows its cautions
     first, in a warm box, with a line saying so. Every text is escaped (exercise files are text).
     """
-    parts = [f"<b>{html.escape(exercise.title)}</b> · {html.escape(exercise.duration_text)}",
+    parts = [f"<b>{html.escape(exercise.title)}</b> · {html.escape(exercise_length_text(exercise))}",
              html.escape(exercise.purpose),
              f"<b>{ENTRY_LABEL}</b>: {html.escape(exercise.entry_trigger)}",
              f"<b>{EXIT_LABEL}</b>: {html.escape(exercise.exit_condition)}"]
@@ -234,7 +236,7 @@ class CuePanel(QtWidgets.QWidget):
         self.exercise_list.setMinimumHeight(90)
         self.exercise_list.setMaximumHeight(130)
         for exercise in sorted(exercises.values(), key=lambda e: e.title):
-            if "session" in exercise.where:
+            if "session" in exercise.where and not is_assessment(exercise):  # the assessment has its own action
                 item = QtWidgets.QListWidgetItem(f"{exercise.title}  ({exercise.duration_text})")
                 item.setData(QtCore.Qt.ItemDataRole.UserRole, exercise.id)
                 item.setToolTip(exercise.purpose)

@@ -72,6 +72,7 @@ from .cue_panel import exercise_details_html
 from .remote_home_session import SAVED_TEXT, RemoteSessionPage
 from .remote_join import RemoteJoinDialog
 from .resonance_home import HomeAssessment
+from .resonance_words import exercise_length_text
 
 FRAME_MS: Final = 33  # ~30 frames per second
 
@@ -337,7 +338,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.script_list.setWordWrap(True)
         self.script_list.setSpacing(4)
         for exercise in home_exercises(self.exercises):
-            item = QtWidgets.QListWidgetItem(f"{exercise.title} — {exercise.duration_text}\n{exercise.purpose}")
+            item = QtWidgets.QListWidgetItem(f"{exercise.title} — {exercise_length_text(exercise)}\n{exercise.purpose}")
             item.setData(QtCore.Qt.ItemDataRole.UserRole, exercise.id)
             item.setToolTip(exercise.purpose)
             self.script_list.addItem(item)
@@ -544,6 +545,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         if getattr(options, "plan_text", None) is None:
             options.plan_text = self.plan_text  # the client's own plan, for the offer to end
         options.method = practice_method(self.exercise, getattr(options, "method", "SE"))
+        self.assessment.configure(options)  # an assessment ranks with the settings' weights (#19)
         self._untimed = not policy(options.method).timed_steps
         for button in self.step_buttons.values():
             button.setVisible(self._untimed)

@@ -544,6 +544,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
                 self._show_coregulation()
             if strap_id != CLIENT_STRAP:
                 return
+            self.assessment.take_beat(output)  # the assessment's per-step heart-rate curves (#19)
             self.plots.add_metrics(output)
             self.pendulation.take_metrics(output)
             self._show_swing_count()

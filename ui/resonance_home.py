@@ -1,8 +1,11 @@
 """The breathing-rate assessment at home (issue #19): the client's screen follows the run (the pacer and the
-step in words, no numbers), a "Stop" button ends the run at any time (the existing "Too much", "Dizzy" and
-"Done" controls stop it too, in the core), and the summary starts with one plain sentence ("Your heart rate rose
+step in words, no numbers), a "Stop" button ends the run at any time (``Engine.assessment_control("stop",
+by="client")``: recorded as stopped by the client; the existing "Too much", "Dizzy" and "Done" controls stop it
+too, in the core); at the result the practice is saved and the summary page shows (with the way back to the
+practice list); the summary starts with one plain sentence ("Your heart rate rose
 and fell most with your breath at about 5 breaths a minute; your practitioner can help you use it"), never a
-diagnosis. Home practice's paced steps use the client's kept rate (:func:`.resonance_settings.practice_exercise`).
+diagnosis. Home practice's paced steps use the client's kept rate (:func:`.resonance_settings.practice_exercise`);
+the run ranks the steps with the weights kept in the settings (:meth:`HomeAssessment.configure`).
 
 The home window hands each drained timeline event to :meth:`HomeAssessment.take`; while :attr:`running` it does
 not hand the screen's pacer to the engine (the run owns it).
@@ -21,7 +24,7 @@ from somafeedback.regulation.exercises import Exercise
 
 from . import resonance_words as words
 from .resonance_client import AssessmentFollower
-from .resonance_settings import practice_exercise
+from .resonance_settings import assessment_weights, practice_exercise
 
 
 class HomeAssessment:
@@ -49,13 +52,19 @@ class HomeAssessment:
         self.stop_button.setVisible(getattr(exercise, "assessment", None) is not None)
         return practice_exercise(exercise, self.window.library_dir, self.window.client)
 
+    def configure(self, options: Any) -> None:
+        """Before the engine starts (``EngineOptions``): an assessment ranks with the settings' weights."""
+        settings = getattr(self.window, "settings", None)
+        if settings is not None and getattr(self.window.exercise, "assessment", None) is not None:
+            options.assessment_weights = assessment_weights(settings)
+
     def stop(self) -> None:
-        """The client's Stop: the run stops, recorded as stopped by the client (the engine's home control
-        "done", which stops a running assessment by the client); the summary follows the result."""
+        """The client's Stop: the run stops, recorded as stopped by the client (not as a home control: the
+        practice is not ended by it); at its result the summary follows (:meth:`take`)."""
         engine = self.window.engine
         self._stop_asked = True
         if engine is not None and self.running:
-            engine.home_control("done")
+            engine.assessment_control("stop", by="client")
         else:
             self.window.stop()
 

@@ -2,9 +2,11 @@
 (Session menu), the live step view in a "Breathing rate" tab next to the live plots, the client view following
 the run (the pacer and the step in words, never the numbers), and keeping a rate for the client.
 
-The window hands each drained timeline event to :meth:`AssessmentSession.take` and calls :meth:`tick` every
-frame; while :attr:`running` it does not hand its client view's pacer to the engine (the run owns the pacer and
-makes the ``pacer`` events itself).
+The window hands each drained timeline event to :meth:`AssessmentSession.take`, each of the client strap's
+beats to :meth:`take_beat` (each step's heart-rate curve in the results), and calls :meth:`tick` every frame;
+the run ranks with the weights kept in the settings (:func:`.resonance_settings.assessment_weights`). While
+:attr:`running` the window does not hand its client view's pacer to the engine (the run owns the pacer and makes
+the ``pacer`` events itself).
 
 Thread: the Qt GUI thread.
 """
@@ -23,12 +25,12 @@ from somafeedback.regulation.assessment_protocol import ResonanceProtocol
 from . import resonance_words as words
 from .chimes import Chimes
 from .resonance_client import AssessmentFollower
-from .resonance_settings import rate_module
+from .resonance_settings import assessment_weights, rate_module
 from .resonance_view import ResonanceStepView
 
 ACTION_TEXT: Final = "Assess breathing rate…"
 TAB_TEXT: Final = "Breathing rate"
-ROLE: Final = "resonance-assessment"
+ROLE: Final = words.ASSESSMENT_ROLE
 
 
 def assessment_exercise(exercises: dict[str, Exercise]) -> Exercise | None:
@@ -90,7 +92,7 @@ class AssessmentSession:
         if exercise is None:
             self.window.statusBar().showMessage(words.NO_ASSESSMENT_TEXT, 8000)
         self._asked = True
-        self.window.engine.start_assessment(protocol)
+        self.window.engine.start_assessment(protocol, weights=assessment_weights(self.window.settings))
         return view
 
     def take(self, event: TimelineEvent) -> bool:
@@ -101,6 +103,11 @@ class AssessmentSession:
         if self.view is not None:
             handled = self.view.take(event) or handled
         return handled
+
+    def take_beat(self, metrics: Any) -> None:
+        """One BeatMetrics of the client's strap (the window's drained items): the live results' curves."""
+        if self.view is not None and self.running:
+            self.view.take_beat(float(metrics.t_s), metrics.rr_ms, bool(metrics.flagged))
 
     def tick(self) -> None:
         if self.view is not None:

@@ -8,7 +8,9 @@ event's ``ends_s`` against ``clock()``, the engine's clock in seconds, the one t
 criteria filling in from the ``progress`` and ``end`` events. Stop, Repeat this step and Skip step (Alt+S,
 Alt+R, Alt+K, or Tab to them) call ``control(action)`` (``Engine.assessment_control``). The pacer shows with
 the app's :class:`PacerWidget` (and :class:`Chimes` for eyes-closed practice) as the ``pacer`` events say; the
-over-breathing caution shows from the start. At the end: the results (:class:`ResonanceResultsView`) and "Use X breaths/min as <client>'s rate" (the best, the second or a typed rate).
+over-breathing caution shows from the start. At the end: the results (:class:`ResonanceResultsView`, with each
+step's heart-rate curve from the client strap's beats handed to :meth:`take_beat` while the run is on) and
+"Use X breaths/min as <client>'s rate" (the best, the second or a typed rate).
 
 The view never times anything itself: :meth:`tick` (the window's frame timer) re-reads the clock.
 
@@ -31,6 +33,7 @@ from somafeedback.resonance.result import ResonanceResult
 from . import resonance_words as words
 from .chimes import Chimes
 from .pacer_widget import PacerWidget
+from .resonance_beats import StepBeats
 from .resonance_results import ResonanceResultsView
 
 RATE_POINT_SIZE: Final = 30  # the current rate, readable across a room
@@ -54,6 +57,7 @@ class ResonanceStepView(QtWidgets.QWidget):
         self.settle_s = DEFAULT_SETTLE_S
         self.rest_ends_s: float | None = None
         self.result: dict[str, Any] | None = None
+        self.beats = StepBeats()  # the client's beats over the steps' scored spans (the results' curves)
         layout = QtWidgets.QVBoxLayout(self)
         caution_lines = [c for c in cautions if c.strip()] or [words.OVER_BREATHING_TEXT]
         self.caution = QtWidgets.QLabel(f"<b>{words.CAUTION_TITLE}</b>: " + " ".join(caution_lines))
@@ -136,6 +140,7 @@ class ResonanceStepView(QtWidgets.QWidget):
         if event.kind != STEP_EVENT:
             return False
         data, action = dict(event.data), event.data.get("action")
+        self.beats.step_event(data)
         if action == "begin":
             protocol = data.get("protocol") or {}
             self.count = len(protocol.get("rates_bpm") or ())
@@ -157,6 +162,11 @@ class ResonanceStepView(QtWidgets.QWidget):
             self.status_label.setText(words.STOPPED_TEXT.format(by=data.get("by") or "practitioner"))
         self.tick()
         return True
+
+    def take_beat(self, t_s: float, rr_ms: float | None, flagged: bool) -> None:
+        """One beat of the client's strap (session time): kept while it falls in a step's scored span."""
+        if self.result is None:
+            self.beats.beat(t_s, rr_ms, flagged)
 
     def tick(self) -> None:
         """Re-read the clock: the time left and the settling/measuring line (the window's frame timer)."""
@@ -195,7 +205,7 @@ class ResonanceStepView(QtWidgets.QWidget):
             self.status_label.setText(words.DONE_TEXT)
         self.pacer.set_pacer_model(None)
         try:
-            self.results.show_result(ResonanceResult.from_dict(result))
+            self.results.show_result(ResonanceResult.from_dict(result), beats=self.beats.arrays())
         except (KeyError, TypeError, ValueError):
             self.results.best_label.setText(words.RESULT_UNREADABLE_TEXT)
         self.rate_choice.clear()

@@ -14,6 +14,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
+from somafeedback.resonance.text import exercise_length_text  # the lists' length (the command line's too)
+
 SETTLE_TEXT: Final = "settling: the first {settle:.0f} s of a step are not measured"
 MEASURING_TEXT: Final = "measuring"
 REST_TEXT: Final = "rest: breathe as you like"
@@ -151,3 +153,13 @@ def assessment_log_text(data: Mapping[str, Any], kind: str) -> str:
             "skipped": f"assessment step skipped{at}", "repeat": f"assessment step repeated{at}",
             "rest": "assessment rest", "stopped": f"assessment stopped by the {data.get('by') or 'practitioner'}",
             }.get(str(action), "")
+
+
+# --- the assessment among the exercise lists (its length: :func:`exercise_length_text`) ---------------------
+ASSESSMENT_ROLE: Final = "resonance-assessment"  # the exercise role of the assessment (started from its own action)
+
+
+def is_assessment(exercise: Any) -> bool:
+    """True for the assessment's exercise (role "resonance-assessment"): never pushed as an ordinary exercise."""
+    return getattr(exercise, "role", None) == ASSESSMENT_ROLE
+

@@ -3,7 +3,9 @@
 :func:`entries_of` reads a session's recorded events into :class:`Entry` lines (markers, notes,
 review notes, cues, states, baselines, gaps; a marker undone live is listed but not drawn);
 :func:`timeline_entry` is the line of one event, also for review notes added afterwards and for
-re-analysed states (labelled so). The strap "stopping" at the session's last data is the end of
+re-analysed states (labelled so). A breathing-rate assessment's steps and result are listed in words
+(:func:`assessment_text`: "step 2 of 5: 6.0 breaths/min", "assessment result: best 5.0, then 5.5
+breaths/min"), so a double-click seeks there; its progress events are not listed. The strap "stopping" at the session's last data is the end of
 the session and reads :data:`SESSION_ENDED`.
 
 Thread: any (Qt-free; the review window calls it on the GUI thread).
@@ -11,10 +13,13 @@ Thread: any (Qt-free; the review window calls it on the GUI thread).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from somafeedback.devices.events import GapEvent, TimelineEvent
+from somafeedback.resonance.events import RESULT_EVENT, STEP_EVENT
 from somafeedback.sessions.file import Session
 from somafeedback.sessions.review_notes import is_review_note, is_undone_marker, undone_markers
 
@@ -27,7 +32,7 @@ class Entry:
     """One line of the event list (and one mark on the strip)."""
 
     host_ns: int  # where a double-click seeks (for a gap: its start)
-    kind: str  # marker | note | review | cue | state | baseline | gap
+    kind: str  # marker | note | review | cue | state | baseline | gap | assessment
     text: str
     end_ns: int | None = None  # gaps: their end
     data: Any = None
@@ -80,7 +85,37 @@ def timeline_entry(event: TimelineEvent, reanalyzed: bool = False, ended_ns: int
     if event.kind == "baseline" and isinstance(data.get("hr_ref"), int | float):
         label = "baseline (re-analysed)" if reanalyzed else "baseline"
         return Entry(event.host_ns, "baseline", f"{label}: HR {data['hr_ref']:.0f} bpm", data=dict(data))
+    if event.kind in (STEP_EVENT, RESULT_EVENT):
+        text = assessment_text(event.kind, data)
+        return Entry(event.host_ns, "assessment", text, data=dict(data)) if text else None
     return None
 
 
-__all__ = ["SESSION_ENDED", "STRAP_STOPPED", "Entry", "entries_of", "last_data_ns", "timeline_entry"]
+_STEP_WORDS: Final = {"start": "", "end": " ends", "skipped": " skipped", "repeat": " repeated"}
+
+
+def _rate(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) else None
+
+
+def assessment_text(kind: str, data: Mapping[str, Any]) -> str:
+    """An assessment event's line in the event list ("" for the ones not listed: progress, rest)."""
+    if kind == RESULT_EVENT:
+        best, second = _rate(data.get("best_rate_bpm")), _rate(data.get("second_rate_bpm"))
+        if best is None:
+            return "assessment result: no step could be assessed"
+        then = f", then {second:.1f}" if second is not None else ""
+        return f"assessment result: best {best:.1f}{then} breaths/min"
+    action = data.get("action")
+    if action == "begin":
+        return "assessment begins"
+    if action == "stopped":
+        return f"assessment stopped by the {data.get('by') or 'practitioner'}"
+    rate, step, count = _rate(data.get("rate_bpm")), data.get("step"), data.get("planned_steps")
+    if action not in _STEP_WORDS or rate is None:
+        return ""
+    where = f"step {step + 1} of {count}" if isinstance(step, int) and isinstance(count, int) else "step"
+    return f"{where}{_STEP_WORDS[str(action)]}: {rate:.1f} breaths/min"
+
+
+__all__ = ["SESSION_ENDED", "STRAP_STOPPED", "Entry", "assessment_text", "entries_of", "last_data_ns", "timeline_entry"]

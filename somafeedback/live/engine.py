@@ -36,7 +36,7 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -181,6 +181,9 @@ class EngineOptions:
     lsl: bool = False  # publish Lab Streaming Layer streams from the start (switchable later)
     synchrony: bool = True  # pair every strap with the practitioner's (strap2) and measure synchrony
     manifest: dict[str, Any] = field(default_factory=dict)
+    # the assessment's ranking weights (the practitioner's settings; None: the documented defaults): the
+    # home assessment's, and a practitioner's start_assessment without its own
+    assessment_weights: dict[str, float] | None = None
     regulation: RegulationConfig = field(default_factory=RegulationConfig)
     cues: CueConfig = field(default_factory=CueConfig)
 
@@ -398,18 +401,37 @@ class Engine:
         """
         self.call(self._pacer_changed, pacer_event_data(pacer))
 
-    def start_assessment(self, protocol: Any) -> None:
+    def start_assessment(self, protocol: Any, weights: Mapping[str, float] | None = None) -> None:
         """Start a resonance-frequency assessment (a ResonanceProtocol) at the latest beat's time (any
-        thread); its ``resonance-step`` and ``resonance`` events come back like cues, its pacer as ``pacer``."""
-        self.call(lambda: self.session and self.session.start_assessment(protocol))
+        thread), ranked with ``weights`` (the practitioner's settings; None: ``options.assessment_weights``,
+        else the documented defaults; ValueError for bad ones, here) and recording the client's pseudonym
+        (the recording's manifest, else ``options.manifest``); its ``resonance-step`` and ``resonance``
+        events come back like cues, its pacer as ``pacer``."""
+        from somafeedback.resonance.scoring import validate_weights
 
-    def assessment_control(self, action: str) -> None:
-        """skip / repeat / stop the running assessment (any thread; ValueError for another action, here)."""
+        chosen = validate_weights(weights if weights is not None else self.options.assessment_weights)
+
+        def start() -> None:
+            if self.session is not None:
+                self.session.resonance.client = self._client_pseudonym()
+                self.session.start_assessment(protocol, weights=chosen)
+
+        self.call(start)
+
+    def assessment_control(self, action: str, by: str = "practitioner") -> None:
+        """skip / repeat / stop the running assessment, asked by ``by`` ("practitioner", or "client": the
+        client's Stop at home) (any thread; ValueError for another action, here)."""
         from somafeedback.resonance.events import CONTROLS
 
         if action not in CONTROLS:
             raise ValueError(f"unknown assessment control {action!r} (known: {', '.join(CONTROLS)})")
-        self.call(lambda: self.session and self.session.assessment_control(action))
+        self.call(lambda: self.session and self.session.assessment_control(action, by=by))
+
+    def _client_pseudonym(self) -> str | None:
+        """The client's pseudonym as the recording names it (its manifest; else the options'), or None."""
+        recorder_manifest = getattr(getattr(self._recorder, "writer", None), "manifest", None) or {}
+        client = recorder_manifest.get("client") or (self.options.manifest or {}).get("client")
+        return str(client) if client else None
 
     def _pacer_changed(self, data: dict[str, Any]) -> None:
         """A ``pacer`` event with ``data`` when it differs from the last one (engine thread)."""
@@ -568,7 +590,8 @@ class Engine:
         self.session = RegulationSession(options.mode, self.exercises, self._session_event, script=script,
                                          auto_approve=options.auto_approve, baseline=options.baseline, usual=options.usual,
                                          config=options.regulation, cue_config=options.cues,
-                                         plan_text=options.plan_text, method=options.method)
+                                         plan_text=options.plan_text, method=options.method,
+                                         client=self._client_pseudonym(), assessment_weights=options.assessment_weights)
         # the assessment's pacer takes the engine's own pacer path (recorded, published, into the analysis)
         self.session.resonance.pacer_hook = lambda pacer, _t_s: self._pacer_changed(pacer_event_data(pacer))
         self._ready.set()
@@ -644,6 +667,7 @@ class Engine:
         if self._pacer_data.get("running"):  # a pacer already runs: the recording starts knowing it
             writer.event(TimelineEvent(PACER_EVENT, clock.now_ns(), clock.wall_time(), self._pacer_data))
         self.session.recorder = writer
+        self.session.resonance.client = self._client_pseudonym()  # an assessment's ``begin`` names the recording's client
         self._committer = asyncio.ensure_future(keep_committed(writer))
         self._push(TimelineEvent("recording", clock.now_ns(), clock.wall_time(), {"state": "started", "path": str(writer.path)}))
 

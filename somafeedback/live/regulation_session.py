@@ -24,7 +24,7 @@ Thread: the loop that feeds it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from somafeedback.sessions.client_strap import CLIENT_STRAP
@@ -66,6 +66,7 @@ class RegulationSession:
         usual: Baseline | None = None,
         method: Method | str = Method.SE,
         client: str | None = None,
+        assessment_weights: Mapping[str, float] | None = None,
     ) -> None:
         if mode not in ("practitioner", "home"):
             raise ValueError(f"mode must be 'practitioner' or 'home', not {mode!r}")
@@ -86,7 +87,7 @@ class RegulationSession:
         self.script = (HomeScript(script, exercises, cue_config, plan_text, auto_pause=self.policy.home_auto_pause,
                                   timed=self.policy.timed_steps) if mode == "home" and script is not None and assessment is None else None)
         # the resonance assessment; its pacer goes out through ``resonance.pacer_hook`` (the engine replaces it)
-        self.resonance = ResonanceStage(self._emit, self._pacer_event, client)
+        self.resonance = ResonanceStage(self._emit, self._pacer_event, client, weights=assessment_weights)
         self.resonance.pending = assessment
         self.blocks = MovementBlocks()
         self.comparisons: list[RestComparison] = []
@@ -231,9 +232,11 @@ class RegulationSession:
             self._emit("rest-comparison", t, comparison.as_dict())
 
     # -- the resonance-frequency assessment (practitioner, or a home assessment script) -------------
-    def start_assessment(self, protocol: ResonanceProtocol, t_s: float | None = None) -> None:
-        """Start an assessment at ``t_s`` (default: the latest beat's time)."""
-        self.resonance.start(protocol, self.model.features.t_s if t_s is None else t_s)
+    def start_assessment(self, protocol: ResonanceProtocol, t_s: float | None = None,
+                         weights: Mapping[str, float] | None = None) -> None:
+        """Start an assessment at ``t_s`` (default: the latest beat's time), ranked with ``weights``
+        (the practitioner's; None: the session's ``assessment_weights``, else the documented defaults)."""
+        self.resonance.start(protocol, self.model.features.t_s if t_s is None else t_s, weights)
 
     def assessment_control(self, action: str, t_s: float | None = None, by: str = "practitioner") -> None:
         """skip / repeat / stop the running assessment (ValueError for another action)."""

@@ -12,7 +12,7 @@ Thread: the loop that feeds the session.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from somafeedback.devices.pacer_view import PacerPoint, PacerView
@@ -42,13 +42,17 @@ def analysis_pacer_view(analysis: LiveAnalysis) -> PacerView:
 
 
 class ResonanceStage:
-    """Runs at most one assessment at a time for a session; ``emit(kind, t_s, data)`` takes its events."""
+    """Runs at most one assessment at a time for a session; ``emit(kind, t_s, data)`` takes its events.
+    ``client``: the pseudonym its ``begin`` records; ``weights``: the ranking's (the practitioner's
+    settings; None: the documented defaults), for a run started without its own (a pending home one)."""
 
     def __init__(self, emit: Callable[[str, float, dict[str, Any]], None], pacer_hook: PacerHook,
-                 client: str | None = None, measure: Measure | None = None, rank: Rank | None = None) -> None:
+                 client: str | None = None, measure: Measure | None = None, rank: Rank | None = None,
+                 weights: Mapping[str, float] | None = None) -> None:
         self.emit = emit
         self.pacer_hook = pacer_hook
         self.client = client
+        self.weights = weights
         self.measure, self.rank = measure, rank
         self.run: AssessmentRun | None = None
         self.pending: ResonanceProtocol | None = None  # home: starts at the first beat
@@ -58,12 +62,15 @@ class ResonanceStage:
     def running(self) -> bool:
         return self.run is not None and not self.run.finished
 
-    def start(self, protocol: ResonanceProtocol, t_s: float) -> None:
-        """A new assessment from ``t_s`` (one already running is stopped first, by the practitioner)."""
+    def start(self, protocol: ResonanceProtocol, t_s: float, weights: Mapping[str, float] | None = None) -> None:
+        """A new assessment from ``t_s`` ranked with ``weights`` (None: :attr:`weights`); one already
+        running is stopped first, by the practitioner. ValueError for bad weights (nothing stops then)."""
+        run = AssessmentRun(protocol, self.measure, self.rank, self.client,
+                            weights if weights is not None else self.weights)
         if self.running:
             self.control("stop", t_s, "practitioner", "a new assessment started")
         self.pending = None
-        self.run = AssessmentRun(protocol, self.measure, self.rank, self.client)
+        self.run = run
         self._out(self.run.begin(t_s), t_s)
 
     def feed(self, output: object, t_s: float) -> None:

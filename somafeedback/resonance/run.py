@@ -14,7 +14,7 @@ Thread: the one loop that feeds it (not thread-safe).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -42,12 +42,15 @@ def default_measure(data: StepData) -> StepMeasures:
     return measure_step(data)
 
 
-def default_rank(protocol: ResonanceProtocol) -> Rank:
-    """The documented ranking (:func:`somafeedback.resonance.scoring.rank`) for ``protocol``."""
-    def rank_steps(steps: Sequence[StepMeasures], complete: bool) -> ResonanceResult:
-        from .scoring import rank
+def default_rank(protocol: ResonanceProtocol, weights: Mapping[str, float] | None = None) -> Rank:
+    """The documented ranking (:func:`somafeedback.resonance.scoring.rank`) for ``protocol`` with
+    ``weights`` (None: the documented defaults). ValueError, in words, for bad weights (at once)."""
+    from .scoring import rank, validate_weights
 
-        return rank(list(steps), protocol=protocol.as_dict(), complete=complete)
+    chosen = validate_weights(weights)
+
+    def rank_steps(steps: Sequence[StepMeasures], complete: bool) -> ResonanceResult:
+        return rank(list(steps), weights=chosen, protocol=protocol.as_dict(), complete=complete)
 
     return rank_steps
 
@@ -111,15 +114,16 @@ class AssessmentRun:
     """The stepped protocol run against beat time (see the module docstring).
 
     ``measure``: StepData -> StepMeasures (default: the criteria's ``measure_step``); ``rank``:
-    (steps, complete) -> ResonanceResult (default: the documented ranking); ``client``: the
-    pseudonym recorded in ``begin``.
+    (steps, complete) -> ResonanceResult (default: the documented ranking with ``weights``, the
+    practitioner's from the settings, None: the documented defaults; ValueError for bad ones);
+    ``client``: the pseudonym recorded in ``begin``.
     """
 
     def __init__(self, protocol: ResonanceProtocol, measure: Measure | None = None, rank: Rank | None = None,
-                 client: str | None = None) -> None:
+                 client: str | None = None, weights: Mapping[str, float] | None = None) -> None:
         self.protocol = protocol
         self.measure = measure or default_measure
-        self.rank = rank or default_rank(protocol)
+        self.rank = rank or default_rank(protocol, weights)
         self.client = client
         self.measures: list[StepMeasures] = []  # every step run, in run order
         self.result: ResonanceResult | None = None
