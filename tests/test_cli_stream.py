@@ -171,13 +171,12 @@ def test_real_strap_times_count_from_zero() -> None:
 
 def test_exercise_lengths_read_the_same_in_the_command_line_and_the_app() -> None:
     from somafeedback.regulation.exercises import builtin_exercises, minutes_text
-    from somafeedback.resonance.text import exercise_length_text
 
     assert [minutes_text(s) for s in (150, 165, 240, 645, 20)] == ["2.5 min", "3 min", "4 min", "11 min", "0.5 min"]
     result = _run("exercises", timeout=60)
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines()}
     for exercise in builtin_exercises().values():
-        assert f" {exercise_length_text(exercise)} " in rows[exercise.id]  # the assessment: its steps included
+        assert f" {exercise.duration_text} " in rows[exercise.id]  # the assessment: its steps included
         assert exercise.duration_text == minutes_text(exercise.duration_s)
     assert " 2.5 min " in rows["feet-and-seat-grounding"]

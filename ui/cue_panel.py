@@ -18,7 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from somafeedback.regulation.cues import ACTIVATING_ROLES
 from somafeedback.regulation.exercises import Exercise
 
-from .resonance_words import exercise_length_text, is_assessment
+from .resonance_words import is_assessment
 
 # (key, marker label, button text); the label is what the session records
 MARKERS: tuple[tuple[str, str, str], ...] = (
@@ -77,7 +77,7 @@ def exercise_details_html(exercise: Exercise) -> str:
     An exercise that turns toward difficult material (role "pendulation") shows its cautions
     first, in a warm box, with a line saying so. Every text is escaped (exercise files are text).
     """
-    parts = [f"<b>{html.escape(exercise.title)}</b> · {html.escape(exercise_length_text(exercise))}",
+    parts = [f"<b>{html.escape(exercise.title)}</b> · {html.escape(exercise.duration_text)}",
              html.escape(exercise.purpose),
              f"<b>{ENTRY_LABEL}</b>: {html.escape(exercise.entry_trigger)}",
              f"<b>{EXIT_LABEL}</b>: {html.escape(exercise.exit_condition)}"]

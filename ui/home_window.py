@@ -72,7 +72,6 @@ from .cue_panel import exercise_details_html
 from .remote_home_session import SAVED_TEXT, RemoteSessionPage
 from .remote_join import RemoteJoinDialog
 from .resonance_home import HomeAssessment
-from .resonance_words import exercise_length_text
 
 FRAME_MS: Final = 33  # ~30 frames per second
 
@@ -338,7 +337,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.script_list.setWordWrap(True)
         self.script_list.setSpacing(4)
         for exercise in home_exercises(self.exercises):
-            item = QtWidgets.QListWidgetItem(f"{exercise.title} — {exercise_length_text(exercise)}\n{exercise.purpose}")
+            item = QtWidgets.QListWidgetItem(f"{exercise.title} — {exercise.duration_text}\n{exercise.purpose}")
             item.setData(QtCore.Qt.ItemDataRole.UserRole, exercise.id)
             item.setToolTip(exercise.purpose)
             self.script_list.addItem(item)

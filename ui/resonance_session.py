@@ -19,7 +19,7 @@ from typing import Any, Final
 from PySide6 import QtWidgets
 
 from somafeedback.devices.events import TimelineEvent
-from somafeedback.regulation.exercises import Exercise
+from somafeedback.regulation.exercises import ASSESSMENT_ROLE, Exercise
 from somafeedback.regulation.assessment_protocol import ResonanceProtocol
 
 from . import resonance_words as words
@@ -30,7 +30,7 @@ from .resonance_view import ResonanceStepView
 
 ACTION_TEXT: Final = "Assess breathing rate…"
 TAB_TEXT: Final = "Breathing rate"
-ROLE: Final = words.ASSESSMENT_ROLE
+ROLE: Final = ASSESSMENT_ROLE
 
 
 def assessment_exercise(exercises: dict[str, Exercise]) -> Exercise | None:

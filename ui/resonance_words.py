@@ -14,7 +14,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from somafeedback.resonance.text import exercise_length_text  # the lists' length (the command line's too)
+from somafeedback.regulation.exercises import ASSESSMENT_ROLE
+
 
 SETTLE_TEXT: Final = "settling: the first {settle:.0f} s of a step are not measured"
 MEASURING_TEXT: Final = "measuring"
@@ -155,8 +156,7 @@ def assessment_log_text(data: Mapping[str, Any], kind: str) -> str:
             }.get(str(action), "")
 
 
-# --- the assessment among the exercise lists (its length: :func:`exercise_length_text`) ---------------------
-ASSESSMENT_ROLE: Final = "resonance-assessment"  # the exercise role of the assessment (started from its own action)
+# --- the assessment among the exercise lists ---------------------------------------------------------------
 
 
 def is_assessment(exercise: Any) -> bool:

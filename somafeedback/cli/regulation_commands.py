@@ -196,10 +196,9 @@ def _exercises(args: argparse.Namespace) -> int:
     except ExerciseError as error:
         print(f"somafeedback exercises: {error}", file=sys.stderr)
         return EXIT_USAGE
-    from somafeedback.resonance.text import exercise_length_text
 
     for exercise in sorted(exercises.values(), key=lambda e: e.id):
         where = " + ".join(sorted(exercise.where))
         methods = ", ".join(m for m in ("SE", "Focusing", "CSE") if m in exercise.methods)
-        print(f"{exercise.id:<32} {exercise_length_text(exercise):>8}  {where:<16} {methods:<19} {exercise.title}")
+        print(f"{exercise.id:<32} {exercise.duration_text:>8}  {where:<16} {methods:<19} {exercise.title}")
     return EXIT_OK

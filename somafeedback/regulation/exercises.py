@@ -111,6 +111,7 @@ ROLES: Final = (
 )
 # "resonance-assessment" (the guided breathing-rate assessment, with its ``[assessment]`` table) is
 # likewise only ever chosen by a person.
+ASSESSMENT_ROLE: Final = "resonance-assessment"  # the guided breathing-rate assessment: started from its own action
 WHERE: Final = ("session", "home")
 # The practice traditions an exercise can belong to (the session's method mode groups by them).
 METHODS: Final = ("SE", "Focusing", "CSE")
@@ -349,8 +350,8 @@ def parse_exercise(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Exe
 
 
 def _assessment(value: object, role: str, path: Path) -> ResonanceProtocol | None:
-    """The ``[assessment]`` table's protocol (role "resonance-assessment" only; missing keys: the defaults)."""
-    if role != "resonance-assessment":
+    """The ``[assessment]`` table's protocol (role :data:`ASSESSMENT_ROLE` only; missing keys: the defaults)."""
+    if role != ASSESSMENT_ROLE:
         if value is not None:
             raise ExerciseError(path, "assessment", "only a 'resonance-assessment' exercise has an [assessment] table")
         return None

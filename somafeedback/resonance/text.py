@@ -82,21 +82,3 @@ def result_table(data: Mapping[str, Any]) -> list[str]:
     if isinstance(fine, list) and len(fine) == 2:
         rows.append(f"to fine-tune later: {fine[0]:.2f} and {fine[1]:.2f} breaths/min")
     return rows
-
-
-def exercise_length_text(exercise: Any) -> str:
-    """An exercise's length as the lists show it: for the assessment (an ``[assessment]`` table), its
-    introduction plus the protocol's steps and rests (about 13 min), not the introduction alone; for any
-    other, ``duration_text``. A typed protocol (``Exercise.duration_s`` then includes it) is left as is."""
-    from somafeedback.regulation.exercises import minutes_text
-
-    from .protocol import ResonanceProtocol
-
-    table = getattr(exercise, "assessment", None)
-    if not isinstance(table, Mapping):
-        return str(exercise.duration_text)
-    try:
-        protocol = ResonanceProtocol.from_dict(table)
-    except (TypeError, ValueError):  # said when it starts; the list shows the introduction's length
-        return str(exercise.duration_text)
-    return minutes_text(float(exercise.duration_s) + protocol.duration_s)
