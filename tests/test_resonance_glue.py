@@ -29,7 +29,7 @@ from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT  # noqa: E402
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource  # noqa: E402
 from somafeedback.regulation.exercises import load_exercises  # noqa: E402
 from somafeedback.resonance.events import RESULT_EVENT, STEP_EVENT  # noqa: E402
-from somafeedback.resonance.protocol import ResonanceProtocol  # noqa: E402
+from somafeedback.regulation.assessment_protocol import ResonanceProtocol  # noqa: E402
 from somafeedback.resonance.scoring import CRITERIA, DEFAULT_WEIGHTS  # noqa: E402
 from somafeedback.sessions.file import SessionWriter, read_session  # noqa: E402
 from somafeedback.ui import resonance_words as words  # noqa: E402
@@ -126,7 +126,7 @@ def test_the_practitioners_live_results_draw_each_steps_heart_rate_with_the_sett
     window = built.window
     short = ResonanceProtocol(rates_bpm=(6.0, 5.0), step_s=60.0, settle_s=15.0, rest_s=0.0)
     window.exercises = {**window.exercises}  # a short run: two 60 s steps
-    window.exercises["resonance-assessment"] = replace(window.exercises["resonance-assessment"], assessment=short.as_dict())
+    window.exercises["resonance-assessment"] = replace(window.exercises["resonance-assessment"], assessment=short)
     try:
         qtbot.waitUntil(lambda: window.latest is not None, timeout=20000)
         window.assessment.action.trigger()
