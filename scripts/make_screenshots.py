@@ -446,10 +446,6 @@ def _resonance_step(app, exercises, folder: Path) -> None:  # type: ignore[no-un
     args = build_parser().parse_args(["--simulate", "resonance-steps", "--speed", "10"])
     built = build_practitioner_app(args, _settings(folder), exercises)
     window = built.window
-    if not hasattr(built.engine, "start_assessment"):
-        print("resonance-step: this build's engine cannot run an assessment yet; no shot")
-        window.close()
-        return
     window.show()
     built.engine.start()
     view = window.assessment.open()
@@ -480,7 +476,7 @@ def main() -> None:
                   "remote": _remote, "remote-home": _remote_home, "remote-metrics": _remote_metrics,
                   "remote-rejoin": _remote_rejoin, "coregulation": _coregulation, "relationship": _relationship,
                   "remote-coregulation": _remote_coregulation, "resonance-step": _resonance_step,
-                  "resonance": _resonance}  # not yet in the full run: it needs the headless assessment (#19)
+                  "resonance": _resonance}
         if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`
             single[sys.argv[1]](app, exercises, folder)
             return
@@ -498,6 +494,7 @@ def main() -> None:
         _remote_coregulation(app, exercises, folder)
         _remote_home(app, exercises, folder)
         _resonance_step(app, exercises, folder)
+        _resonance(app, exercises, folder)
 
         from somafeedback.ui.home_window import HomeWindow
 

@@ -85,10 +85,12 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Seque
     return f"<table{attrs}><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def _section(title: str, for_pdf: bool, first: bool = False) -> str:
-    """A section heading; sections flow on (the PDF keeps each heading with what follows it)."""
+def _section(title: str, for_pdf: bool, first: bool = False, new_page: bool = False) -> str:
+    """A section heading; sections flow on (the PDF keeps each heading with what follows it), except one that
+    starts its own page (``new_page``: a results page)."""
     klass = "" if first else ' class="section"'
-    return f"<h2{klass}>{_e(title)}</h2>"
+    style = ' style="page-break-before: always;"' if new_page and for_pdf else ""
+    return f"<h2{klass}{style}>{_e(title)}</h2>"
 
 
 def _figure(image: ReportImage, src: ImageSource, for_pdf: bool) -> str:
@@ -212,7 +214,7 @@ def _resonance(content: SessionReportContent, image: ReportImage | None, src: Im
     not be assessed greyed, with its reason), the figure, how the ranking was made and the conventions."""
     record = content.resonance
     assert record is not None
-    parts = [_section(rf.PAGE_TITLE, for_pdf), f"<p><b>{_e(rf.best_text(record))}</b></p>"]
+    parts = [_section(rf.PAGE_TITLE, for_pdf, new_page=True), f"<p><b>{_e(rf.best_text(record))}</b></p>"]
     parts += [f'<p class="muted">{_e(text)}</p>' for text in (record.problem, record.unfinished) if text]
     result = record.result
     if result is not None:  # one column per step run (a page's width holds them; a row per step would not)
