@@ -69,6 +69,18 @@ def test_a_recording_without_an_assessment_is_scored_as_one_span(capsys: pytest.
     line = json.loads(capsys.readouterr().out)
     assert line["best_rate_bpm"] is None and "no assessment" in line["reason"] and len(line["steps"]) == 1
     assert sample.read_bytes() == before
+    # the same real beats as the shared CSV they were recorded from, scored there directly (docs/resonance.md §3)
+    import numpy as np
+    from real_records import polar_slow_breathing_ms
+
+    from somafeedback.resonance.criteria import score_span
+
+    rr = polar_slow_breathing_ms()
+    direct = score_span(np.cumsum(rr) / 1000.0, rr)
+    step = line["steps"][0]
+    assert step["rate_bpm"] == pytest.approx(direct.rate_bpm, abs=0.05) and 3.0 <= step["rate_bpm"] <= 5.0
+    assert step["peak_trough_hr_bpm"] == pytest.approx(direct.peak_trough_hr_bpm, rel=0.02)
+    assert step["lf_power_ms2"] == pytest.approx(direct.lf_power_ms2, rel=0.02)
 
 
 def test_a_damaged_file_is_said_in_words(tmp_path: Path) -> None:
