@@ -181,3 +181,43 @@ def test_the_engine_starts_and_stops_an_assessment_from_another_thread() -> None
     assert events(STEP_EVENT)[-1].data["by"] == "practitioner"
     assert [e.data.get("breaths_per_min") for e in events(PACER_EVENT)] == [6.0, None]
     assert engine.error is None
+
+
+def test_without_chest_motion_the_phase_comes_from_ecg_derived_breathing() -> None:
+    """No accelerometer: the step's breathing is the ECG-derived respiration (R amplitudes falling while
+    breathing in), and its HR–breath phase agrees with the one chest-motion breathing would give."""
+    from somafeedback.regulation.pacer import Pacer, PacerSettings
+    from somafeedback.resonance.criteria import measure_step
+    from somafeedback.signals.chest_motion import BreathingEstimate
+    from somafeedback.signals.ecg_respiration import EcgRespiration
+
+    protocol = ResonanceProtocol(rates_bpm=(6.0,), step_s=150.0, settle_s=30.0, rest_s=0.0)
+    pacer = Pacer(PacerSettings.from_rate(6.0, 0.4), 0.0)
+
+    def lung(t: float) -> float:  # the pacer's drawn lung volume, 0..1
+        return pacer.at(t).target_level
+
+    def run_with(estimates: str) -> dict:
+        run = AssessmentRun(protocol, measure_step, client=None)
+        edr, pipeline, t, last = EcgRespiration(), MetricsPipeline(), 0.0, -1.0
+        events = run.begin(0.0)
+        while t < 160.0:
+            # RR shortest (heart rate highest) at full lungs: in phase (0°); a beat's RR belongs to its end (~1 s on)
+            rr = 1000.0 - 120.0 * (lung(t + 1.0) - 0.5)
+            t += rr / 1000.0
+            edr.push_peak(t, 1000.0 * (1.0 - 0.1 * (lung(t) - 0.5)))  # R amplitude falls while breathing in
+            events += run.feed(pipeline.push_beat(t, rr, 0))
+            if int(t) > last:
+                last = int(t)
+                state = pacer.at(t)
+                acc = BreathingEstimate(t, 6.0, state.cycle_fraction, 10.0, True, "", False, "acc")
+                ecg = edr.estimate(t)
+                for estimate in ((ecg,) if estimates == "ecg" else (acc, ecg)):
+                    if estimate is not None:
+                        events += run.feed(estimate)
+        return next(d for _, _, d in events if d.get("action") == "end")["measures"]
+
+    from_ecg, from_both = run_with("ecg"), run_with("acc and ecg")
+    assert from_ecg["breathing_source"] == "ecg" and from_both["breathing_source"] == "acc"  # chest motion first
+    assert abs(from_both["hr_breath_phase_deg"]) < 10.0
+    assert abs(from_ecg["hr_breath_phase_deg"] - from_both["hr_breath_phase_deg"]) < 30.0
