@@ -180,3 +180,18 @@ def test_exercise_lengths_read_the_same_in_the_command_line_and_the_app() -> Non
         assert f" {exercise.duration_text} " in rows[exercise.id]  # the assessment: its steps included
         assert exercise.duration_text == minutes_text(exercise.duration_s)
     assert " 2.5 min " in rows["feet-and-seat-grounding"]
+
+
+def test_an_unknown_or_broken_scenario_is_said_in_words_before_anything_starts(tmp_path) -> None:
+    import pytest
+
+    from somafeedback.cli.main import main
+
+    with pytest.raises(SystemExit) as unknown:
+        main(["stream", "--simulate", "no-such-scenario", "--speed", "max"])
+    assert "unknown scenario 'no-such-scenario'" in str(unknown.value.code) and "calm" in str(unknown.value.code)
+    broken = tmp_path / "broken.toml"
+    broken.write_text('name = "broken"\nduration = "1:00"\n[[phase]]\nat = 0\nstate = "floating"\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as bad:
+        main(["session", "--simulate", str(broken), "--mode", "practitioner", "--speed", "max"])
+    assert str(bad.value.code).startswith("somafeedback: ") and "floating" in str(bad.value.code)

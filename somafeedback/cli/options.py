@@ -82,6 +82,15 @@ def strap_source(args: argparse.Namespace) -> Any:
         raise SystemExit("somafeedback: --speed applies to simulated straps and replay; a real strap runs in real time")
     if args.straps < 1:
         raise SystemExit("somafeedback: --straps must be at least 1")
+    if args.simulate is not None:  # an unknown or broken scenario is said before anything starts
+        from somafeedback.devices.simulator.dyad import is_dyad, load_dyad
+        from somafeedback.devices.simulator.scenario import load_scenario
+        from somafeedback.devices.simulator.scenario_fields import ScenarioError
+
+        try:
+            load_dyad(args.simulate) if is_dyad(args.simulate) else load_scenario(args.simulate)
+        except ScenarioError as error:
+            raise SystemExit(f"somafeedback: {error}") from None
     return StrapSource(simulate=args.simulate, addresses=tuple(args.address), simulated_straps=args.straps, seed=args.seed,
                        simulated_model=args.simulated_strap)
 
