@@ -12,7 +12,13 @@ connection event to a :class:`~.events.StrapSink`:
 * a :class:`~.events.StrapInfo` (name, battery, body location) after every connection;
 * on a strap with the Polar PMD service (H10), raw ECG and chest acceleration as well
   (:class:`~.pmd_control.PmdControl`: started after every connection, stopped before every
-  disconnect; data frames and control indications are delivered as notifications too).
+  disconnect; data frames and control indications are delivered as notifications too);
+* a ``connection-problem`` :class:`~.events.TimelineEvent` when a failure has a name
+  (:mod:`.connection_problems`): an attempt that failed (no adapter, Bluetooth off, no
+  permission, no strap found, a connect that hangs past ``connect_timeout_s`` +
+  :data:`CONNECT_GRACE_S`), links that end at about the same age again and again
+  (:class:`~.connection_problems.DropPattern`), or the H10 refusing raw streams. The latest
+  is kept in :attr:`StrapSupervisor.problem`.
 
 Thread: the BLE loop. ``stop()`` must be called on that loop (from another thread:
 ``loop.call_soon_threadsafe(supervisor.stop)``).
@@ -34,6 +40,7 @@ from bleak.exc import BleakError
 
 from somafeedback.clock import Clock
 from .ble_stack import BleStack
+from .connection_problems import ConnectHung, DropPattern, Problem, StrapNotFound, classify_error, pmd_refused, problem_event
 from .events import GapEvent, LinkEvent, LinkState, Notification, StrapInfo, StrapSink, TimelineEvent
 from .gatt_uuids import (
     BATTERY_LEVEL,
@@ -50,6 +57,8 @@ from .scan import find_strap
 log = logging.getLogger(__name__)
 
 DISCONNECT_TIMEOUT_S: Final = 5.0  # s allowed for a clean unsubscribe + disconnect on stop
+CONNECT_GRACE_S: Final = 5.0  # s beyond bleak's own connect timeout before an attempt counts as hung
+ONCE_PER_SUPERVISOR: Final = (Problem.REPEATED_DROPS, Problem.PMD_REFUSED)  # reported once, not per attempt
 CONNECTION_ERRORS: Final = (BleakError, OSError, TimeoutError)  # what a failed attempt may raise
 
 
@@ -98,6 +107,9 @@ class StrapSupervisor:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()  # ends a search under way
         self._sink_failures: dict[str, int] = {}  # exception type -> count
+        self.problem: Problem | None = None  # the latest problem reported (None: none, or a failure since cured)
+        self._drops = DropPattern()
+        self._reported: set[Problem] = set()
 
     # -- control ----------------------------------------------------------------------
     def stop(self) -> None:
@@ -121,6 +133,9 @@ class StrapSupervisor:
                     failures += 1
                     detail = f"attempt {failures} failed: {type(error).__name__}: {error}".rstrip(": ")
                     log.info("%s: %s", self.strap_id, detail)
+                    problem = classify_error(error)
+                    if problem is not None:
+                        self._problem(problem, detail)
                     if self.policy.max_attempts is not None and failures >= self.policy.max_attempts:
                         self._set_state(LinkState.STOPPED, attempt=failures, detail=f"gave up; {detail}")
                         return
@@ -149,9 +164,14 @@ class StrapSupervisor:
             return None
         if device is None:
             target = self.address or "any heart-rate strap"
-            raise TimeoutError(f"{target} not found within {self.policy.scan_timeout_s:g} s")
+            raise StrapNotFound(f"{target} not found within {self.policy.scan_timeout_s:g} s")
         client = self.stack.client(device, lambda _client: self._wake.set(), self.policy.connect_timeout_s)
-        await client.connect()
+        try:  # some platforms' connect can hang past bleak's own timeout (Windows: OpenHRV#15, #29)
+            async with asyncio.timeout(self.policy.connect_timeout_s + CONNECT_GRACE_S):
+                await client.connect()
+        except TimeoutError as error:
+            raise ConnectHung(f"connecting to {device.name or device.address} did not finish within "
+                              f"{self.policy.connect_timeout_s:g} s") from error
         pmd: PmdControl | None = None
         try:
             await client.start_notify(HEART_RATE_MEASUREMENT, self._on_measurement)
@@ -161,7 +181,7 @@ class StrapSupervisor:
             if lost_at_ns is not None:
                 self._deliver(self.sink.event, GapEvent(self.strap_id, lost_at_ns, self._now_ns()))
             if self.pmd_streams and client.services.get_service(POLAR_PMD_SERVICE) is not None:
-                pmd = PmdControl(client, self.strap_id, self._report,
+                pmd = PmdControl(client, self.strap_id, self._report_pmd,
                                  lambda data: self._receive(POLAR_PMD_DATA, data),
                                  lambda data: self._receive(POLAR_PMD_CONTROL_POINT, data))
                 await self._start_pmd(pmd)
@@ -225,6 +245,20 @@ class StrapSupervisor:
     def _report(self, kind: str, details: dict[str, Any]) -> None:
         self._deliver(self.sink.event, TimelineEvent(kind, self._now_ns(), self._wall_time(), details, self.strap_id))
 
+    def _report_pmd(self, kind: str, details: dict[str, Any]) -> None:
+        """A PMD event to the sink; a refused stream is also reported as PMD_REFUSED."""
+        self._report(kind, details)
+        if kind == "pmd_error" and pmd_refused(details):
+            self._problem(Problem.PMD_REFUSED, str(details.get("text", "")))
+
+    def _problem(self, problem: Problem, detail: str) -> None:
+        """Report ``problem`` once: a failure until streaming resumes, drops and PMD once per supervisor."""
+        self.problem = problem
+        if problem in self._reported:
+            return
+        self._reported.add(problem)
+        self._deliver(self.sink.event, problem_event(self.strap_id, problem, detail, self._now_ns(), self._wall_time()))
+
     def _deliver(self, handler: Callable[[Any], None], item: object) -> None:
         """Hand ``item`` to the sink; a failing sink is reported, never allowed to break the link."""
         try:
@@ -238,7 +272,15 @@ class StrapSupervisor:
     # -- helpers ------------------------------------------------------------------------
     def _set_state(self, state: LinkState, attempt: int = 0, detail: str = "") -> None:
         self.state = state
-        self._deliver(self.sink.event, LinkEvent(self.strap_id, state, self._now_ns(), self._wall_time(), attempt, detail))
+        event = LinkEvent(self.strap_id, state, self._now_ns(), self._wall_time(), attempt, detail)
+        self._deliver(self.sink.event, event)
+        if state is LinkState.STREAMING:  # a failure is cured; a later one is reported again
+            self._reported &= set(ONCE_PER_SUPERVISOR)
+            if self.problem not in ONCE_PER_SUPERVISOR:
+                self.problem = None
+        if self._drops.feed(event) is Problem.REPEATED_DROPS:
+            self._problem(Problem.REPEATED_DROPS, f"the link ended after about {self._drops.interval_s:.0f} s, "
+                                                  f"{len(self._drops.ages_s)} times so far")
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake early when asked to stop."""

@@ -4,7 +4,7 @@ chosen command and turns Ctrl-C and a closed pipe into exit codes.
 
 The commands live by group: ``strap_commands`` (scan, stream, record, scenarios),
 ``reading_commands`` (analyze, replay, sessions), ``synchrony_command`` (synchrony), ``file_commands`` (import, export) and
-``regulation_commands`` (session, exercises), ``resonance_command`` (resonance), ``remote_commands`` (relay, remote host/join); the options they share are in ``options`` and what
+``regulation_commands`` (session, exercises), ``resonance_command`` (resonance), ``remote_commands`` (relay, remote host/join), ``doctor_command`` (doctor); the options they share are in ``options`` and what
 they share when they run (exit codes, the asyncio loop, LSL) in ``running``.
 
 Thread: the main thread, which runs one asyncio loop for the command.
@@ -21,7 +21,7 @@ from typing import Any
 
 from somafeedback import __version__
 
-from . import file_commands, reading_commands, regulation_commands, remote_commands, resonance_command, strap_commands, synchrony_command
+from . import doctor_command, file_commands, reading_commands, regulation_commands, remote_commands, resonance_command, strap_commands, synchrony_command
 from .running import EXIT_INTERRUPTED, EXIT_OK
 
 
@@ -53,6 +53,7 @@ def build_parser(extra_commands: Callable[[Any], None] | None = None) -> argpars
     strap_commands.add_scenarios(commands)
     remote_commands.add_relay(commands)
     remote_commands.add_remote(commands)
+    doctor_command.add_doctor(commands)
     if extra_commands is not None:
         extra_commands(commands)
     return parser

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from somafeedback.clock import Clock, LoopClock
 from somafeedback.devices.ble_stack import OS_STACK, BleStack
+from somafeedback.devices.connection_problems import NoStrapFound  # defined beside its classification; imported from here too
 from somafeedback.devices.events import Notification, SourceEvent, StrapSink
 from somafeedback.devices.scan import FoundStrap, scan_for_straps
 from somafeedback.devices.fleet import StrapFleet
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
     from somafeedback.devices.simulator.scenario import Scenario
 
 SIMULATOR_HINT = "To try somafeedback without a strap, use the built-in simulated strap: somafeedback stream --simulate"
-
-
-class NoStrapFound(RuntimeError):
-    """No strap could be found (the message says why and how to use the simulator)."""
 
 
 @dataclass(frozen=True, slots=True)
