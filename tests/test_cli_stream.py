@@ -74,6 +74,12 @@ def test_without_a_strap_it_says_so_and_how_to_use_the_simulator() -> None:
     assert "No strap found" in result.stderr or "No heart-rate strap found" in result.stderr
     assert "somafeedback stream --simulate" in result.stderr
     assert "Traceback" not in result.stderr
+    from somafeedback.devices.connection_problems import Problem
+    from somafeedback.live.connection_help import help_for
+
+    seen = [p for p in (Problem.NO_ADAPTER, Problem.BLUETOOTH_OFF, Problem.PERMISSION_DENIED, Problem.NO_STRAP_FOUND)
+            if help_for(p).title in result.stderr]  # what this machine lacks, with its next steps
+    assert len(seen) == 1 and help_for(seen[0]).next_steps[0] in result.stderr
 
 
 def test_scan_lists_the_simulated_strap() -> None:

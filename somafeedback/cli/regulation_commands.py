@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .options import add_library_option, add_lsl_option, add_method_option, add_source_options, library_folder, seconds_arg, strap_source
-from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, EXIT_USAGE, closing, open_session, require_adapter, run_loop, with_lsl
+from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, EXIT_USAGE, closing, no_strap_text, open_session, require_adapter, run_loop, with_lsl
 
 ASSESSMENT_MARGIN_S = 30.0  # s of session time allowed before the first beat starts a home assessment
 
@@ -177,7 +177,7 @@ def _session(args: argparse.Namespace) -> int:
                 await stream_straps(source, sink, args.duration, **view)
                 loop_session.finish()
         except NoStrapFound as error:
-            print(error, file=sys.stderr)
+            print(no_strap_text(error), file=sys.stderr)
             return EXIT_NO_STRAP
         except RecordingFailed as error:  # e.g. a full disk: what was written is kept
             loop_session.recorder = None

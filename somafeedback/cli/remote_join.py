@@ -19,7 +19,7 @@ from .options import library_folder, strap_source
 from .remote_login import (
     EXIT_PAIRING_FAILED, EXIT_RELAY_FAILED, relay_auth, relay_failure, say,
 )
-from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, require_adapter, run_loop
+from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, no_strap_text, require_adapter, run_loop
 
 FROM_PRACTITIONER: Final = "from your practitioner: "
 _LINK_WORDS: Final = {
@@ -226,7 +226,7 @@ def run_join(args: argparse.Namespace) -> int:
             await require_adapter(source)
             client = await relay_loop.run(connect())
         except NoStrapFound as error:
-            print(error, file=sys.stderr)
+            print(no_strap_text(error), file=sys.stderr)
             return EXIT_NO_STRAP
         except (PairingError, RelayError) as error:
             text = relay_failure(error, args) if isinstance(error, RelayError) else str(error)
@@ -255,7 +255,7 @@ def run_join(args: argparse.Namespace) -> int:
             task.uncancel()
             reason = f"the practitioner ended the session ({ended_by[0]})"
         except NoStrapFound as error:
-            print(error, file=sys.stderr)
+            print(no_strap_text(error), file=sys.stderr)
             code, reason = EXIT_NO_STRAP, "no strap found"
         except RecordingFailed as error:
             say(False, {}, f"somafeedback remote join: {error}", error=True)

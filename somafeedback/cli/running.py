@@ -33,6 +33,20 @@ STOP_WORDS: Final = {"SIGTERM": "the system asked it to stop (SIGTERM: logout, s
                      "SIGHUP": "its terminal was closed (SIGHUP)"}
 
 
+def no_strap_text(error: BaseException) -> str:
+    """What a command prints when no strap could be used: the error, then the help for what was seen
+    (no adapter, Bluetooth off, no permission, no strap found...) with its next steps for this computer."""
+    from somafeedback.devices.connection_problems import classify_error
+    from somafeedback.live.connection_help import help_for
+
+    problem = classify_error(error)
+    if problem is None:
+        return str(error)
+    help_text = help_for(problem)
+    return "\n".join([str(error), "", f"{help_text.title}: {help_text.cause}",
+                      *(f"  - {step}" for step in help_text.next_steps)])
+
+
 def stop_reason(signal_name: str) -> str:
     """What a recording's end reason says when ``signal_name`` ended it (in words)."""
     return f"stopped: {STOP_WORDS.get(signal_name, signal_name)}"

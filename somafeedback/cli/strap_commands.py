@@ -20,7 +20,7 @@ from .options import (
     seconds_arg,
     strap_source,
 )
-from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, closing, require_adapter, run_loop, with_lsl
+from .running import EXIT_NO_STRAP, EXIT_OK, EXIT_RECORDING_FAILED, closing, no_strap_text, require_adapter, run_loop, with_lsl
 
 
 def add_scan(commands: Any) -> None:
@@ -76,7 +76,7 @@ def _scan(args: argparse.Namespace) -> int:
             try:
                 found = await scan(stack, args.timeout)
             except NoStrapFound as error:
-                print(error, file=sys.stderr)
+                print(no_strap_text(error), file=sys.stderr)
                 return EXIT_NO_STRAP
         if not found:
             from somafeedback.live.sources import SIMULATOR_HINT
@@ -114,7 +114,7 @@ def _stream(args: argparse.Namespace) -> int:
             await require_adapter(source)
             await stream_straps(source, sink, args.duration)
         except NoStrapFound as error:
-            print(error, file=sys.stderr)
+            print(no_strap_text(error), file=sys.stderr)
             return EXIT_NO_STRAP
         except asyncio.CancelledError:
             if not printer.output_closed:
@@ -144,7 +144,7 @@ def _record(args: argparse.Namespace) -> int:
             await require_adapter(source)
             writer = await record_straps(source, sink, args.duration, library, manifest)
         except NoStrapFound as error:
-            print(error, file=sys.stderr)
+            print(no_strap_text(error), file=sys.stderr)
             return EXIT_NO_STRAP
         except RecordingFailed as error:  # e.g. a full disk: what was written is kept
             print(f"somafeedback record: {error}", file=sys.stderr, flush=True)
