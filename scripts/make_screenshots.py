@@ -7,7 +7,8 @@
     python scripts/make_screenshots.py caution-panel   # only docs/screenshots/caution-panel.png
     python scripts/make_screenshots.py method-selector # (or pendulation, remote, remote-home, remote-metrics,
                                                        # remote-rejoin, coregulation, relationship, remote-coregulation,
-                                                       # resonance, resonance-step): only that shot
+                                                       # resonance, resonance-step, welcome,
+                                                       # connection-help): only that shot
 
 Without a display it starts its own Xvfb server. Every view runs on the simulated strap (or
 the shipped sample session), sped up so the pictures show a session in progress.
@@ -458,6 +459,45 @@ def _resonance_step(app, exercises, folder: Path) -> None:  # type: ignore[no-un
         built.client.close()
 
 
+def _welcome(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The first start's welcome (ui/welcome.py), its scan run on the simulator's radio where two simulated
+    straps advertise, so the list shows them with their signal strength."""
+    from somafeedback.live.sources import StrapSource
+    from somafeedback.ui.welcome import StrapScanner, WelcomeDialog
+
+    scanner = StrapScanner(StrapSource(simulate="calm", simulated_straps=0, nearby_simulated_straps=2), timeout_s=2.0)
+    dialog = WelcomeDialog(_settings(folder), scanner)
+    dialog.folder.setText(str(Path.home() / "somafeedback-recordings"))
+    dialog.show()
+    dialog.scan()
+    _pump(app, 20.0, until=lambda: dialog.straps.count() >= 2)
+    _pump(app, 0.5)
+    dialog.grab().save(str(OUT / "welcome.png"))
+    dialog.close()
+
+
+def _connection_help(app, exercises, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The practitioner window (production factory) started on real straps on this machine: what the
+    connection failed on, matched to its help (ui/connection_help_panel.py), at 1366×768."""
+    from somafeedback.ui.app import build_parser, build_practitioner_app
+
+    built = build_practitioner_app(build_parser().parse_args(["--no-client-view"]), _settings(folder), exercises)
+    window = built.window
+    window.resize(1366, 768)
+    window.show()
+    built.engine.start()
+    panel = window.connection_help.panel
+    _pump(app, 30.0, until=lambda: panel.isVisible())
+    if not panel.isVisible():  # a computer whose Bluetooth works and no strap is near: the scan finds none
+        from somafeedback.devices.connection_problems import Problem
+
+        panel.show_problem(Problem.NO_STRAP_FOUND)
+    _pump(app, 1.0)
+    window.grab().save(str(OUT / "connection-help.png"))
+    built.engine.stop()
+    window.close()
+
+
 def main() -> None:
     server = _with_display()
     os.environ.pop("QT_QPA_PLATFORM", None)  # a real X11 window
@@ -476,7 +516,7 @@ def main() -> None:
                   "remote": _remote, "remote-home": _remote_home, "remote-metrics": _remote_metrics,
                   "remote-rejoin": _remote_rejoin, "coregulation": _coregulation, "relationship": _relationship,
                   "remote-coregulation": _remote_coregulation, "resonance-step": _resonance_step,
-                  "resonance": _resonance}
+                  "resonance": _resonance, "welcome": _welcome, "connection-help": _connection_help}
         if sys.argv[1:2] and sys.argv[1] in single:  # one shot: `python scripts/make_screenshots.py method-selector`
             single[sys.argv[1]](app, exercises, folder)
             return
@@ -495,6 +535,8 @@ def main() -> None:
         _remote_home(app, exercises, folder)
         _resonance_step(app, exercises, folder)
         _resonance(app, exercises, folder)
+        _welcome(app, exercises, folder)
+        _connection_help(app, exercises, folder)
 
         from somafeedback.ui.home_window import HomeWindow
 

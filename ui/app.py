@@ -80,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .settings import AppSettings
 
     settings = AppSettings()
+    from .welcome import mode_given, run_first_start
+
+    review_first = run_first_start(args, settings, mode_given(sys.argv[1:] if argv is None else argv))
     exercises = load_exercises()
     library = args.recordings or settings.recordings
     private_notices = _private_library(library)
@@ -106,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         QtCore.QTimer.singleShot(0, lambda: print("first paint", flush=True))
     QtCore.QTimer.singleShot(0, built.engine.start)  # paint first, then connect
     QtCore.QTimer.singleShot(0, lambda: offer_remote_rejoin(window))
+    if review_first:  # the welcome's "reviewing recordings": offer a recording to open
+        QtCore.QTimer.singleShot(0, window.open_review)
     code = _exec(app, window, args.quit_after, private_notices, library)
     built.engine.stop()  # the engine running now (the simulated strap's, after a switch)
     return code

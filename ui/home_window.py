@@ -313,6 +313,10 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.remote_page.failed.connect(lambda text: self.remote_dialog and self.remote_dialog.show_failed(text))
         self.remote_page.finished.connect(self._remote_finished)
         self.pages.addWidget(self.remote_page)
+        if settings is not None:  # the app's window: Help → the welcome again
+            from .welcome import add_help_action
+
+            add_help_action(self.menuBar().addMenu("&Help"), self, settings, self.use_simulator)
 
         self.chimes = chimes if chimes is not None else Chimes(parent=self)
         self.chimes.set_report(self._report_sound)  # the window shows the message once in its status bar
@@ -391,6 +395,9 @@ class HomeWindow(QtWidgets.QMainWindow):
         banner_layout.addWidget(self.simulator_button)
         self.banner.setVisible(False)
         layout.addWidget(self.banner)
+        from .connection_help_panel import attach_home
+
+        self.connection_help = attach_home(self, layout)
         self.client_screen = ClientScreen(self._now, page)
         self.client_screen.setWindowFlags(QtCore.Qt.WindowType.Widget)  # embedded, not its own window
         layout.addWidget(self.client_screen, 1)
@@ -608,6 +615,8 @@ class HomeWindow(QtWidgets.QMainWindow):
                 self._take_state(str(item.data.get("state")))
             elif item.kind == "engine-error":
                 self._engine_error(str(item.data.get("text", "")))
+        if self.connection_help.take(item):  # a connection problem: its help replaces the plain banner
+            self.banner.setVisible(False)
 
     def banner_shown(self) -> str:
         """The banner's text while it shows (no strap, engine trouble), else ""."""

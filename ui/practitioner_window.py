@@ -187,6 +187,9 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         banner_layout.addWidget(self.simulator_button)
         self.banner.setVisible(False)
         layout.addWidget(self.banner)
+        from .connection_help_panel import attach_practitioner
+
+        self.connection_help = attach_practitioner(self, layout, self._switch_to_simulator if use_simulator else None)
         self.problem = QtWidgets.QWidget()  # an error in one of the window's handlers (ui/error_report.py)
         problem_layout = QtWidgets.QHBoxLayout(self.problem)
         self.problem_text = QtWidgets.QLabel()
@@ -404,7 +407,12 @@ class PractitionerWindow(QtWidgets.QMainWindow):
             numbers.toggled.connect(self.set_client_numbers)
             self.numbers_action = numbers
             self.client.set_numbers_visible(self.settings.client_numbers)
-        self.menuBar().addMenu("&Help").addAction("Keyboard shortcuts", lambda: show_shortcuts(self))
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("Keyboard shortcuts", lambda: show_shortcuts(self))
+        from .welcome import add_help_action
+
+        add_help_action(help_menu, self, self.settings, self._switch_to_simulator if self._use_simulator else None,
+                        lambda address: self.engine.connect(address, "strap1"))
 
     def set_client_numbers(self, on: bool) -> None:
         """View → numbers on the client view; kept in the settings for the next session."""
@@ -510,6 +518,8 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         elif isinstance(item, PairWindow):  # the engine's synchrony of the practitioner and one other person
             self._show_coregulation()
             self.coregulation.take(item)
+        if self.connection_help.take(item):  # a connection problem: its help replaces the plain banner
+            self.banner.setVisible(False)
 
     def _show_coregulation(self) -> None:
         """The co-regulation tab, added once a second strap streams as the practitioner's."""
