@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,8 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 from PySide6.QtTest import QTest
 
+from somafeedback.devices.connection_problems import Problem
+from somafeedback.live.connection_help import help_for
 from somafeedback.live.sources import StrapSource
 from somafeedback.regulation.exercises import load_exercises
 from somafeedback.ui.app import build_parser, build_practitioner_app
@@ -31,16 +32,6 @@ def _settings(tmp_path: Path) -> AppSettings:
 def _nearby_scanner(straps: int) -> StrapScanner:
     """A scanner on the simulator's radio, where ``straps`` simulated straps only advertise."""
     return StrapScanner(StrapSource(simulate="calm", simulated_straps=0, nearby_simulated_straps=straps), timeout_s=2.0)
-
-
-@dataclass(frozen=True)
-class StandInConnectionHelp:
-    """Test-only stand-in for somafeedback.live.connection_help.ConnectionHelp (the fields the panel shows)."""
-
-    title: str
-    cause: str
-    next_steps: tuple[str, ...]
-    problem: Any = None
 
 
 def _answer_modal_welcome(answer: Any) -> tuple[list[WelcomeDialog], QtCore.QTimer]:
@@ -169,9 +160,9 @@ def test_the_help_panel_shows_the_problem_and_try_again_scans_again(qtbot, tmp_p
         window = built.window
         qtbot.waitUntil(lambda: window.devices.cell("strap1", "link").startswith("streaming"), timeout=WAIT_MS)
         panel = window.connection_help.panel
-        panel.show_help(StandInConnectionHelp("No strap found", "The search found no heart-rate strap nearby.",
-                                              ("Wet the electrodes.", "Close the phone app that uses the strap.")))
-        assert "No strap found" in panel.shown_text() and "Wet the electrodes." in panel.shown_text()
+        shown = help_for(Problem.NO_STRAP_FOUND)
+        panel.show_problem(Problem.NO_STRAP_FOUND)
+        assert shown.title in panel.shown_text() and all(step in panel.shown_text() for step in shown.next_steps)
         QTest.mouseClick(panel.retry_button, CLICK)
         assert panel.isHidden()
         qtbot.waitUntil(lambda: window.devices.found.count() >= 1
@@ -181,14 +172,11 @@ def test_the_help_panel_shows_the_problem_and_try_again_scans_again(qtbot, tmp_p
 
 
 def test_a_scan_that_finds_nothing_shows_the_no_strap_help(qtbot, tmp_path: Path) -> None:
-    help_module = pytest.importorskip("somafeedback.live.connection_help")
-    from somafeedback.devices.connection_problems import Problem
-
     dialog = WelcomeDialog(_settings(tmp_path), _nearby_scanner(0))
     qtbot.addWidget(dialog)
     dialog.show()
     QTest.mouseClick(dialog.scan_button, CLICK)
     qtbot.waitUntil(lambda: dialog.help_panel.isVisible(), timeout=WAIT_MS)
-    assert help_module.help_for(Problem.NO_STRAP_FOUND).title in dialog.help_panel.shown_text()
+    assert help_for(Problem.NO_STRAP_FOUND).title in dialog.help_panel.shown_text()
     QTest.mouseClick(dialog.help_panel.simulator_button, CLICK)
     assert dialog.choice is not None and dialog.choice.simulate

@@ -13,32 +13,18 @@ Thread: the Qt GUI thread.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6 import QtCore, QtWidgets
+
+from somafeedback.devices.connection_problems import Problem, classify_error, problem_of
+from somafeedback.live.connection_help import ConnectionHelp, help_for
 
 PANEL_STYLE = "QFrame#connectionHelp { background: #eef4fb; border: 1px solid #b9cfe8; border-radius: 6px; }"
 TRY_AGAIN_LABEL = "Try again"
 SIMULATOR_LABEL = "Try without a strap"
-
-
-class Help(Protocol):
-    """What the panel shows (``somafeedback.live.connection_help.ConnectionHelp``)."""
-
-    title: str
-    cause: str
-    next_steps: tuple[str, ...]
-    problem: Any
-
-
-def help_for(problem: Any, platform: str = sys.platform) -> Help:
-    """The help text for ``problem`` on ``platform`` (imported when first needed)."""
-    core = importlib.import_module("somafeedback.live.connection_help")  # the core's texts (issue #20)
-    help_text: Help = core.help_for(problem, platform)
-    return help_text
 
 
 class ConnectionHelpPanel(QtWidgets.QFrame):
@@ -52,7 +38,7 @@ class ConnectionHelpPanel(QtWidgets.QFrame):
         super().__init__(parent)
         self.setObjectName("connectionHelp")
         self.setStyleSheet(PANEL_STYLE)
-        self.help: Help | None = None
+        self.help: ConnectionHelp | None = None
         layout = QtWidgets.QVBoxLayout(self)
         self.title = QtWidgets.QLabel()
         self.title.setStyleSheet("font-weight: bold; font-size: 12pt;")
@@ -78,7 +64,7 @@ class ConnectionHelpPanel(QtWidgets.QFrame):
         layout.addLayout(buttons)
         self.setVisible(False)
 
-    def show_help(self, help_text: Help) -> None:
+    def show_help(self, help_text: ConnectionHelp) -> None:
         """Show ``help_text`` (a ConnectionHelp) and put the keyboard on "Try again"."""
         self.help = help_text
         self.title.setText(help_text.title)
@@ -88,7 +74,7 @@ class ConnectionHelpPanel(QtWidgets.QFrame):
         self.setVisible(True)
         self.retry_button.setFocus()
 
-    def show_problem(self, problem: Any, platform: str = sys.platform) -> None:
+    def show_problem(self, problem: Problem, platform: str = sys.platform) -> None:
         """Show the help for ``problem`` (a Problem) on ``platform``."""
         self.show_help(help_for(problem, platform))
 
@@ -107,18 +93,6 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _problems() -> Any:
-    """``somafeedback.devices.connection_problems``, or None while it is not installed (a partial checkout)."""
-    try:
-        return importlib.import_module("somafeedback.devices.connection_problems")
-    except ImportError:
-        return None
-
-
-def no_strap_found() -> Any:
-    """The Problem of a scan that found nothing (None without the problems module)."""
-    problems = _problems()
-    return problems.Problem.NO_STRAP_FOUND if problems is not None else None
 
 
 class ProblemWatcher:
@@ -129,14 +103,11 @@ class ProblemWatcher:
     Thread: the GUI thread, fed each drained item in order.
     """
 
-    def problem_of_error(self, error: BaseException | None) -> Any:
+    def problem_of_error(self, error: BaseException | None) -> Problem | None:
         """The Problem behind the error that stopped the engine (None: not a connection problem)."""
-        problems = _problems()
-        if error is None or problems is None:
-            return None
-        return problems.classify_error(error)
+        return None if error is None else classify_error(error)
 
-    def problem_of_item(self, item: object, engine: Any = None) -> Any:
+    def problem_of_item(self, item: object, engine: Any = None) -> Problem | None:
         """The Problem ``item`` shows: an engine error, an empty scan, a strap's problem (None otherwise)."""
         from somafeedback.devices.events import TimelineEvent
 
@@ -145,9 +116,8 @@ class ProblemWatcher:
         if item.kind == "engine-error":
             return self.problem_of_error(getattr(engine, "error", None))
         if item.kind == "scan" and not item.data.get("straps"):
-            return no_strap_found()
-        problems = _problems()
-        return problems.problem_of(item) if problems is not None else None
+            return Problem.NO_STRAP_FOUND
+        return problem_of(item)
 
 
 class WindowHelp:

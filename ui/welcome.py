@@ -20,7 +20,9 @@ from typing import Any, Final
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from .connection_help_panel import ConnectionHelpPanel, ProblemWatcher, no_strap_found
+from somafeedback.devices.connection_problems import Problem
+
+from .connection_help_panel import ConnectionHelpPanel, ProblemWatcher
 from .settings import AppSettings
 from .strap_scanner import EngineScanner, Scanner, StrapScanner
 
@@ -203,7 +205,7 @@ class WelcomeDialog(QtWidgets.QDialog):
             return
         self.scan_state.setText("No strap found." if error is None else "The search could not start.")
         problem = self._watcher.problem_of_error(error) if error is not None else None
-        problem = problem if problem is not None else no_strap_found()
+        problem = problem if problem is not None else Problem.NO_STRAP_FOUND
         if problem is not None:
             self.help_panel.show_problem(problem)
 
