@@ -122,3 +122,17 @@ def _qt_garbage_collected_on_the_main_thread(request: pytest.FixtureRequest):
     yield
     if _module_builds_qt_objects(Path(request.node.path)):
         gc.collect()
+
+
+BUNDLE_TEST_VARIABLE = "SOMAFEEDBACK_BUNDLE_TEST"  # =1: run the tests marked `bundle` (they build the app)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``bundle`` build the app with PyInstaller (minutes): skipped in the ordinary run,
+    run with ``-m bundle`` or SOMAFEEDBACK_BUNDLE_TEST=1 (CI's release job; docs/install.md)."""
+    if os.environ.get(BUNDLE_TEST_VARIABLE) == "1" or "bundle" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason=f"builds the app bundle: run with -m bundle or {BUNDLE_TEST_VARIABLE}=1")
+    for item in items:
+        if item.get_closest_marker("bundle") is not None:
+            item.add_marker(skip)

@@ -45,15 +45,21 @@ _LOG_PREFIX: Final = re.compile(r"^\[\d+\] \S+ \S+ ")  # nats-server's "[pid] da
 
 
 def find_server_binary() -> Path:
-    """The ``nats-server`` binary: beside the running Python (the venv's bin/ or Scripts/), else on PATH.
+    """The ``nats-server`` binary: beside the running Python (the venv's bin/ or Scripts/), in the app
+    bundle's folder (PyInstaller's ``sys._MEIPASS``, packaging/somafeedback.spec), else on PATH.
 
     Raises :class:`RelayError` naming the package to install when there is none.
     """
     names = ("nats-server.exe", "nats-server") if sys.platform == "win32" else ("nats-server",)
-    for name in names:
-        beside = Path(sys.executable).parent / name
-        if beside.is_file():
-            return beside
+    folders = [Path(sys.executable).parent]
+    bundle = getattr(sys, "_MEIPASS", None)  # set only inside a PyInstaller bundle
+    if bundle:
+        folders.append(Path(bundle))
+    for folder in folders:
+        for name in names:
+            beside = folder / name
+            if beside.is_file():
+                return beside
     found = shutil.which("nats-server")
     if found:
         return Path(found)
