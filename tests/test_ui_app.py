@@ -149,15 +149,17 @@ def test_without_a_strap_the_app_offers_the_simulator(qtbot, library, tmp_path: 
     assert first.source.simulate is None  # no --simulate: it looks for a real strap (there is none here)
     first.start()
     try:
-        panel = window.connection_help.panel  # the help for what was seen, in place of the plain banner
-        qtbot.waitUntil(lambda: panel.isVisible(), timeout=30000)
+        qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=30000)
+        assert "simulat" in window.banner_text.text() and window.simulator_button.isVisibleTo(window)
+        panel = window.connection_help.panel  # under the banner: what was seen and the next steps
+        qtbot.waitUntil(lambda: panel.isVisible(), timeout=10000)
         from somafeedback.devices.connection_problems import Problem
         from somafeedback.live.connection_help import help_for
 
         assert panel.help is not None and panel.help.problem in (Problem.NO_ADAPTER, Problem.NO_STRAP_FOUND,
                                                                  Problem.BLUETOOTH_OFF, Problem.PERMISSION_DENIED)
-        assert help_for(panel.help.problem).title in panel.shown_text() and panel.simulator_button.isVisibleTo(window)
-        panel.simulator_button.click()
+        assert help_for(panel.help.problem).title in panel.shown_text()
+        window.simulator_button.click()
         engine = built.engine
         assert engine is not first and engine.source.simulate == "calm" and engine.source.speed == 20.0  # at --speed
         qtbot.waitUntil(lambda: window.plots.rr.n > 5, timeout=20000)

@@ -162,7 +162,7 @@ def retry_engine(engine: Any, start_new: Callable[[Any], None]) -> None:
     start_new(Engine(engine.source, engine.options, engine.exercises))
 
 
-def attach_practitioner(window: Any, layout: QtWidgets.QBoxLayout, on_simulator: Callable[[], None] | None) -> WindowHelp:
+def attach_practitioner(window: Any, layout: QtWidgets.QBoxLayout) -> WindowHelp:
     """The practitioner window's help panel, under its banner; "Try again" scans again, or restarts a stopped
     engine on the same source (the client view moves onto its clock)."""
     def start_new(engine: Any) -> None:
@@ -172,7 +172,7 @@ def attach_practitioner(window: Any, layout: QtWidgets.QBoxLayout, on_simulator:
         engine.start()
 
     return attach(layout, layout.count(), lambda: window.engine,
-                  lambda: retry_engine(window.engine, start_new), on_simulator)
+                  lambda: retry_engine(window.engine, start_new), None)
 
 
 def attach_home(window: Any, layout: QtWidgets.QBoxLayout) -> WindowHelp:
@@ -184,4 +184,4 @@ def attach_home(window: Any, layout: QtWidgets.QBoxLayout) -> WindowHelp:
         window._begin(engine)
 
     return attach(layout, layout.indexOf(window.banner) + 1, lambda: window.engine,
-                  lambda: retry_engine(window.engine, start_new), window.use_simulator)
+                  lambda: retry_engine(window.engine, start_new), None)

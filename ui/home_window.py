@@ -615,8 +615,7 @@ class HomeWindow(QtWidgets.QMainWindow):
                 self._take_state(str(item.data.get("state")))
             elif item.kind == "engine-error":
                 self._engine_error(str(item.data.get("text", "")))
-        if self.connection_help.take(item):  # a connection problem: its help replaces the plain banner
-            self.banner.setVisible(False)
+        self.connection_help.take(item)  # a connection problem: what was seen and the next steps, under the banner
 
     def banner_shown(self) -> str:
         """The banner's text while it shows (no strap, engine trouble), else ""."""

@@ -189,7 +189,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         layout.addWidget(self.banner)
         from .connection_help_panel import attach_practitioner
 
-        self.connection_help = attach_practitioner(self, layout, self._switch_to_simulator if use_simulator else None)
+        self.connection_help = attach_practitioner(self, layout)  # "Try without a strap" stays the banner's
         self.problem = QtWidgets.QWidget()  # an error in one of the window's handlers (ui/error_report.py)
         problem_layout = QtWidgets.QHBoxLayout(self.problem)
         self.problem_text = QtWidgets.QLabel()
@@ -518,8 +518,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         elif isinstance(item, PairWindow):  # the engine's synchrony of the practitioner and one other person
             self._show_coregulation()
             self.coregulation.take(item)
-        if self.connection_help.take(item):  # a connection problem: its help replaces the plain banner
-            self.banner.setVisible(False)
+        self.connection_help.take(item)  # a connection problem: what was seen and the next steps, under the banner
 
     def _show_coregulation(self) -> None:
         """The co-regulation tab, added once a second strap streams as the practitioner's."""
