@@ -35,7 +35,7 @@ from typing import Final
 
 from somafeedback.devices.connection_problems import Problem
 
-TRY_SIMULATED: Final = "Meanwhile you can try the app with the simulated strap (\"Try without a strap\")."
+TRY_SIMULATED: Final = "Meanwhile you can try the app with its simulated strap."
 
 
 @dataclass(frozen=True, slots=True)
