@@ -16,11 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import textwrap
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from .doctor_checks import PROBLEM, Check, run_checks
 from .options import add_library_option, library_folder
 from .running import EXIT_OK
+
+if TYPE_CHECKING:  # the checks (and bleak, through them) load only when doctor runs
+    from .doctor_checks import Check
 
 EXIT_PROBLEM: Final = 1  # at least one check found a problem
 WIDTH: Final = 100  # characters of a printed line
@@ -39,6 +41,8 @@ def add_doctor(commands: Any) -> None:
 
 def report_text(checks: list[Check]) -> str:
     """The checks as a terminal reads them."""
+    from .doctor_checks import PROBLEM
+
     lines = ["somafeedback doctor"]
     indent = " " * (LABEL + 2)
     for check in checks:
@@ -54,6 +58,8 @@ def report_text(checks: list[Check]) -> str:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    from .doctor_checks import PROBLEM, run_checks
+
     checks = run_checks(library_folder(args))
     if args.json:
         print(json.dumps({"ok": not any(c.status == PROBLEM for c in checks), "checks": [c.as_json() for c in checks]}))
