@@ -160,6 +160,8 @@ class BumbleClient(BaseBleakClient):
             async with _arbiter(self._central).connecting:
                 connection = await self._central.connect(self._target, timeout=self._timeout)
         except (core.TimeoutError, asyncio.TimeoutError) as error:
+            if isinstance(self._target, hci.Address):  # seen by a scan, then no answer: as bleak's OS backends
+                raise TimeoutError(f"connecting to {self._target} timed out after {self._timeout:g} s") from error
             raise BleakDeviceNotFoundError(str(self._target), f"Device {self._target} not found: {error}") from error
         except core.BaseBumbleError as error:
             raise BleakError(f"connection to {self._target} failed: {error}") from error

@@ -188,3 +188,24 @@ def test_an_h10_refusing_raw_streams_is_reported_as_pmd_refused_and_heart_rate_g
     assert run_in_session_time(main) is Problem.PMD_REFUSED
     assert sink.problems() == [Problem.PMD_REFUSED]  # once, though ECG and motion were both refused
     assert sink.notifications > 20
+
+
+def test_a_strap_that_stops_answering_connection_requests_is_reported_once_as_a_hanging_connect(tmp_path: Path) -> None:
+    # seen by every scan, the strap answers no connection request for its first 70 s; bleak's 20 s connect
+    # timeout (the session loop's clock, so instant at max speed) ends each attempt, and the supervisor retries
+    scenario = tmp_path / "unresponsive.toml"
+    scenario.write_text('name = "unresponsive"\nduration = 120\n[[phase]]\nat = 0\nstate = "settled"\n'
+                        '[[fault]]\nkind = "unresponsive"\nat = 0\nduration = 70\n')
+    sink = Problems()
+
+    async def main() -> list[Problem | None]:
+        supervisors = await stream_straps(StrapSource(simulate=str(scenario), simulated_model="hr", seed=3), sink, None)
+        return [s.problem for s in supervisors]
+
+    assert run_in_session_time(main) == [None]  # cured once it streamed
+    assert sink.problems() == [Problem.CONNECT_HANGS]
+    links = [e for e in sink.events if isinstance(e, LinkEvent)]
+    streaming = [e for e in links if e.state is LinkState.STREAMING]
+    assert len([e for e in links if e.state is LinkState.RECONNECTING and e.detail]) >= 3  # it kept trying
+    assert streaming and streaming[0].host_ns >= 70e9  # ... and streamed once the strap answered
+    assert sink.notifications >= 30

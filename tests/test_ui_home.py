@@ -529,3 +529,33 @@ def test_the_home_summary_tells_a_recorded_practice_in_plain_words(qtbot, app_ho
     assert "heartbeat to the next" in text
     for plot in (window.trend_chart.minutes_plot, window.trend_chart.resting_plot):  # the rest of the page, too
         assert not FORBIDDEN.search(plot.titleLabel.text), plot.titleLabel.text
+
+
+def test_a_strap_picked_in_the_welcome_from_help_after_no_strap_runs_the_same_practice_on_it(
+        qtbot, app_home, tmp_path: Path) -> None:
+    from PySide6 import QtWidgets
+    from PySide6.QtTest import QTest
+
+    from somafeedback.live.sources import StrapSource
+    from somafeedback.ui.strap_scanner import StrapScanner
+    from somafeedback.ui.welcome import MENU_LABEL
+
+    window = app_home("--speed", "max", "--recordings", str(tmp_path / "practices"))
+    window.start(SHORT)
+    first = window.engine
+    assert first is not None and first.source.simulate is None  # the computer's Bluetooth: no strap here
+    qtbot.waitUntil(lambda: first.finished.is_set() and window.banner_shown() != "", timeout=30000)
+    (action,) = [a for menu in window.menuBar().findChildren(QtWidgets.QMenu) for a in menu.actions()
+                 if a.text() == MENU_LABEL]
+    action.trigger()
+    dialog = window.welcome
+    nearby = StrapScanner(StrapSource(simulate="calm", simulated_straps=0, nearby_simulated_straps=1), timeout_s=2.0)
+    nearby.done.connect(dialog.show_scan)  # the strap the welcome lists: a simulated one advertising nearby
+    nearby.start()
+    qtbot.waitUntil(lambda: len(dialog.found()) == 1, timeout=30000)
+    address = dialog.straps.currentItem().data(QtCore.Qt.ItemDataRole.UserRole)
+    QTest.mouseClick(dialog.use_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.engine is not first, timeout=30000)
+    engine = window.engine
+    assert engine is not None and engine.source.addresses == (address,) and engine.options.script == SHORT
+    window.stop()

@@ -180,3 +180,35 @@ def test_a_scan_that_finds_nothing_shows_the_no_strap_help(qtbot, tmp_path: Path
     assert help_for(Problem.NO_STRAP_FOUND).title in dialog.help_panel.shown_text()
     QTest.mouseClick(dialog.help_panel.simulator_button, CLICK)
     assert dialog.choice is not None and dialog.choice.simulate
+
+
+def _welcome_from_help(qtbot, window: QtWidgets.QMainWindow) -> WelcomeDialog:
+    """Help → "Welcome and first steps…" in ``window``: the welcome shown."""
+    (action,) = [a for menu in window.menuBar().findChildren(QtWidgets.QMenu) for a in menu.actions()
+                 if a.text() == MENU_LABEL]
+    action.trigger()
+    qtbot.waitUntil(lambda: getattr(window, "welcome", None) is not None and window.welcome.isVisible(),
+                    timeout=WAIT_MS)
+    return window.welcome  # type: ignore[attr-defined, no-any-return]
+
+
+def test_a_strap_picked_in_the_welcome_after_the_engine_stopped_runs_on_a_new_engine(qtbot, tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    built = build_practitioner_app(build_parser().parse_args(["--speed", "max"]), settings, load_exercises())
+    window, first = built.window, built.engine
+    qtbot.addWidget(window)
+    window.show()
+    first.start()
+    try:
+        qtbot.waitUntil(lambda: first.finished.is_set(), timeout=WAIT_MS)
+        dialog = _welcome_from_help(qtbot, window)
+        nearby = _nearby_scanner(1)  # the strap the welcome finds: a simulated one advertising nearby
+        nearby.done.connect(dialog.show_scan)
+        nearby.start()
+        qtbot.waitUntil(lambda: len(dialog.found()) == 1, timeout=WAIT_MS)
+        address = dialog.straps.currentItem().data(QtCore.Qt.ItemDataRole.UserRole)
+        QTest.mouseClick(dialog.use_button, CLICK)
+        qtbot.waitUntil(lambda: window.engine is not first, timeout=WAIT_MS)
+        assert window.engine.source.addresses == (address,) and window.engine.source.simulate is None
+    finally:
+        window.engine.stop()

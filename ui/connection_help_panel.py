@@ -128,6 +128,7 @@ class WindowHelp:
         self.watcher = ProblemWatcher()
         self._engine = engine
         self.listeners: list[Callable[[object], None]] = []  # others fed every item too (the welcome's scan)
+        self.use_strap: Callable[[str], None] = lambda address: None  # a strap picked: set by the attach_* of the window
 
     def take(self, item: object) -> bool:
         """Feed one engine item; True when it showed help (the window may then skip its own banner)."""
@@ -162,6 +163,22 @@ def retry_engine(engine: Any, start_new: Callable[[Any], None]) -> None:
     start_new(Engine(engine.source, engine.options, engine.exercises))
 
 
+def use_strap(engine: Any, address: str, start_new: Callable[[Any], None]) -> None:
+    """A strap picked (the welcome opened from Help): a running engine connects to it as strap1; a stopped
+    one (no strap was found, say) is rebuilt on that strap, same options, and handed to ``start_new``. Thread: GUI."""
+    if engine is None:
+        return
+    if not engine.finished.is_set():
+        engine.connect(address, "strap1")
+        return
+    from dataclasses import replace
+
+    from somafeedback.live.engine import Engine
+
+    source = replace(engine.source, simulate=None, replay=None, addresses=(address,), nearby_simulated_straps=0)
+    start_new(Engine(source, engine.options, engine.exercises))
+
+
 def attach_practitioner(window: Any, layout: QtWidgets.QBoxLayout) -> WindowHelp:
     """The practitioner window's help panel, under its banner; "Try again" scans again, or restarts a stopped
     engine on the same source (the client view moves onto its clock)."""
@@ -171,8 +188,10 @@ def attach_practitioner(window: Any, layout: QtWidgets.QBoxLayout) -> WindowHelp
             window.client.set_clock(engine.now_s)
         engine.start()
 
-    return attach(layout, layout.count(), lambda: window.engine,
-                  lambda: retry_engine(window.engine, start_new), None)
+    help_here = attach(layout, layout.count(), lambda: window.engine,
+                       lambda: retry_engine(window.engine, start_new), None)
+    help_here.use_strap = lambda address: use_strap(window.engine, address, start_new)
+    return help_here
 
 
 def attach_home(window: Any, layout: QtWidgets.QBoxLayout) -> WindowHelp:
@@ -183,5 +202,7 @@ def attach_home(window: Any, layout: QtWidgets.QBoxLayout) -> WindowHelp:
         window._practising = False
         window._begin(engine)
 
-    return attach(layout, layout.indexOf(window.banner) + 1, lambda: window.engine,
-                  lambda: retry_engine(window.engine, start_new), None)
+    help_here = attach(layout, layout.indexOf(window.banner) + 1, lambda: window.engine,
+                       lambda: retry_engine(window.engine, start_new), None)
+    help_here.use_strap = lambda address: use_strap(window.engine, address, start_new)
+    return help_here

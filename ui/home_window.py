@@ -316,7 +316,8 @@ class HomeWindow(QtWidgets.QMainWindow):
         if settings is not None:  # the app's window: Help → the welcome again
             from .welcome import add_help_action
 
-            add_help_action(self.menuBar().addMenu("&Help"), self, settings, self.use_simulator)
+            add_help_action(self.menuBar().addMenu("&Help"), self, settings, self.use_simulator,
+                            lambda address: self.connection_help.use_strap(address))
 
         self.chimes = chimes if chimes is not None else Chimes(parent=self)
         self.chimes.set_report(self._report_sound)  # the window shows the message once in its status bar

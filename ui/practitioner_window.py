@@ -412,7 +412,7 @@ class PractitionerWindow(QtWidgets.QMainWindow):
         from .welcome import add_help_action
 
         add_help_action(help_menu, self, self.settings, self._switch_to_simulator if self._use_simulator else None,
-                        lambda address: self.engine.connect(address, "strap1"))
+                        self.connection_help.use_strap)
 
     def set_client_numbers(self, on: bool) -> None:
         """View → numbers on the client view; kept in the settings for the next session."""

@@ -2,6 +2,8 @@
 
 Two or more bumble host stacks, each on a virtual controller, share one ``LocalLink``.
 A strap can be a plain heart-rate strap or a Polar H10 with raw ECG and motion (PMD).
+The straps' and the app's virtual controllers are :mod:`.controllers` (a strap can stop answering
+connection requests; the app's controller cancels a pending connection as real adapters do).
 The app's side is an ordinary bleak ``BleakScanner``/``BleakClient`` on the bumble
 backend (:attr:`SimulatedRadio.stack`), so scanning, connecting, subscribing and losing
 the link all go through real BLE protocol code.
@@ -26,6 +28,7 @@ from somafeedback.clock import Clock
 from ..ble_stack import BleStack
 from ..pacer_view import PacerView
 from ..bumble_backend import BumbleClient, BumbleScanner
+from .controllers import CentralController, StrapController
 from .scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from .strap import SimulatedStrap
 
@@ -33,8 +36,7 @@ CENTRAL_ADDRESS = "C0:50:4D:41:00:01"  # static random address of the app's own 
 STRAP_ADDRESS_PREFIX = "F0:50:4D:41:00"  # simulated straps get ...:01, ...:02, ...
 
 
-def _bumble_device(link: LocalLink, name: str, address: str) -> Device:
-    controller = Controller(f"{name} controller", link=link, public_address=address)
+def _bumble_device(name: str, address: str, controller: Controller) -> Device:
     return Device(name=name, address=hci.Address(address), host=Host(controller, AsyncPipeSink(controller)))
 
 
@@ -43,7 +45,8 @@ class SimulatedRadio:
 
     def __init__(self) -> None:
         self._link = LocalLink()
-        self.central = _bumble_device(self._link, "somafeedback", CENTRAL_ADDRESS)
+        self.central = _bumble_device("somafeedback", CENTRAL_ADDRESS,
+                                      CentralController("somafeedback controller", link=self._link, public_address=CENTRAL_ADDRESS))
         self.straps: list[SimulatedStrap] = []
         self.stack = BleStack(
             name="simulated radio (bumble)",
@@ -87,9 +90,11 @@ class SimulatedRadio:
         number = len(self.straps) + 1
         address = f"{STRAP_ADDRESS_PREFIX}:{number:02X}"
         default_name = f"Polar H10 SIM{number:05d}" if h10 else f"somafeedback sim {number}"
-        device = _bumble_device(self._link, name or default_name, address)
+        controller = StrapController(f"{name or default_name} controller", link=self._link, public_address=address)
+        device = _bumble_device(name or default_name, address, controller)
         strap = SimulatedStrap(device, scenario, seed=seed, h10=h10, compressed_acc=compressed_acc, max_mtu=max_mtu,
                                pacer_view=pacer_view, session_clock=session_clock)
+        controller.answers = strap.answers_connections  # type: ignore[method-assign]
         self.straps.append(strap)
         await strap.start(session_s)
         return strap

@@ -28,6 +28,8 @@ A scenario is a TOML file. Times are seconds of session time, written either as 
     kind = "link_drop"                # contact_loss | link_drop | movement (all need a duration)
     at = "8:00"                       # malformed (count = garbage notifications)
     duration = 8                      # pmd_stop (the H10 ends its raw streams by itself)
+                                      # unresponsive (needs a duration): still advertising, it answers
+                                      # no connection request (a link it had times out), so connecting hangs
 
     resonance_bpm = 5.0               # optional: this person's resonance frequency (3..10 breaths/min)
     resonance_damping = 0.3           # optional (default 0.3, 0.1..1): how broad the resonance peak is
@@ -117,8 +119,8 @@ DEFAULT_RAMP_S: Final = 60.0
 MIN_RAMP_S: Final = 1.0
 
 BEAT_FAULT_KINDS: Final = ("ectopic", "missed", "extra")
-TRANSPORT_FAULT_KINDS: Final = ("contact_loss", "link_drop", "malformed", "movement", "pmd_stop")
-NEEDS_DURATION: Final = ("contact_loss", "link_drop", "movement")
+TRANSPORT_FAULT_KINDS: Final = ("contact_loss", "link_drop", "malformed", "movement", "pmd_stop", "unresponsive")
+NEEDS_DURATION: Final = ("contact_loss", "link_drop", "movement", "unresponsive")
 FAULT_KINDS: Final = BEAT_FAULT_KINDS + TRANSPORT_FAULT_KINDS
 
 _TOP_KEYS: Final = ("name", "description", "duration", "seed", "resonance_bpm", "resonance_damping", "follow_pacer",
@@ -133,6 +135,7 @@ _FAULT_KEYS: Final = {
     "link_drop": ("kind", "at", "duration"),
     "movement": ("kind", "at", "duration"),
     "pmd_stop": ("kind", "at"),
+    "unresponsive": ("kind", "at", "duration"),
 }
 
 
@@ -148,7 +151,8 @@ class Phase:
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """A beat fault (ectopic/missed/extra) or one the peripheral plays (contact_loss/link_drop/malformed/movement/pmd_stop)."""
+    """A beat fault (ectopic/missed/extra) or one the peripheral plays
+    (contact_loss/link_drop/malformed/movement/pmd_stop/unresponsive)."""
 
     kind: str
     at_s: float
@@ -192,7 +196,8 @@ class Scenario:
         )
 
     def transport_faults(self) -> tuple[Fault, ...]:
-        """The faults the peripheral plays (contact_loss, link_drop, malformed, movement, pmd_stop), by ``at_s``."""
+        """The faults the peripheral plays (contact_loss, link_drop, malformed, movement, pmd_stop,
+        unresponsive), by ``at_s``."""
         return tuple(sorted((f for f in self.faults if f.is_transport), key=lambda f: f.at_s))
 
     def beat_faults(self) -> tuple[Fault, ...]:

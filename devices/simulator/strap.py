@@ -4,7 +4,8 @@ It serves what a real Heart Rate strap serves: Heart Rate (0x2A37 notify, 0x2A38
 0x2A39 write), Battery (0x2A19 read/notify) and Device Information, advertises the Heart
 Rate service, and once a second notifies every subscribed central with the RR intervals of
 the beats that completed since the last notification, as real straps do. Transport faults
-from the scenario (contact loss, link drop, malformed packets) are applied here; beat
+from the scenario (contact loss, link drop, malformed packets, not answering connection
+requests) are applied here; beat
 faults (ectopic, missed, extra) come from the model. Everything it actually delivered is
 kept in :attr:`SimulatedStrap.sent`, the ground truth for tests.
 
@@ -188,6 +189,12 @@ class SimulatedStrap:
         if self.pmd is not None:
             self.pmd.contact = False
 
+    def answers_connections(self) -> bool:
+        """False while an ``unresponsive`` fault runs: a connection request to the strap goes unanswered."""
+        now = self.session_time()
+        return not any(f.kind == "unresponsive" and f.at_s <= now < f.at_s + f.duration_s
+                       for f in self.scenario.transport_faults())
+
     def drop_link(self, duration_s: float) -> None:
         """The strap goes out of range: the link times out and it is unreachable for a while."""
         self._link_down_until = max(self._link_down_until, self.session_time() + duration_s)
@@ -272,6 +279,9 @@ class SimulatedStrap:
             self.drop_link(fault.duration_s)
         elif fault.kind == "malformed":
             await self.send_malformed(fault.count)
+        elif fault.kind == "unresponsive":  # it keeps advertising; its link, if any, times out
+            for connection in list(self.device.connections.values()):
+                self._spawn(connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR))
         elif fault.kind == "pmd_stop" and self.pmd is not None:
             await self.pmd.stop_from_device()
 
