@@ -621,6 +621,17 @@ def test_welch_is_scipys_welch(window_name: str, segment_s: float, overlap: floa
         np.testing.assert_allclose(psd, ref_psd, rtol=1e-10, atol=1e-12 * ref_psd.max())
 
 
+def test_the_hann_and_hamming_tapers_are_scipys_get_window_bit_for_bit() -> None:
+    """taper() computes these two without importing scipy.signal; every length a record gives is scipy's."""
+    from scipy.signal import get_window
+
+    from somafeedback.hrv.tachogram import taper
+
+    for name in ("hann", "hamming"):
+        for n in [*range(1, 1100), 2048, 4096, 7200]:
+            assert np.array_equal(taper(name, n), get_window(name, n)), (name, n)
+
+
 def test_the_fast_integration_helpers_equal_numpy() -> None:
     from somafeedback.hrv.rsa import _median
     from somafeedback.hrv.tachogram import highest_peak, integrate, periodogram, symmetric_hann, trapezoid

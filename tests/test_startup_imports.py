@@ -84,6 +84,32 @@ def test_reading_commands_import_no_ble_qt_simulator_or_optional_libraries(libra
     assert _loaded(modules, NEVER_FOR_READING) == []
 
 
+NO_SCIPY_SIGNAL = ("scipy.signal", "scipy.stats")  # 0.6 s of start-up; the analyses use scipy_cores instead
+
+
+@pytest.fixture(scope="module")
+def h10_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two minutes of a simulated H10 (ECG, chest acceleration, HR): every streaming analysis runs on it."""
+    from recording_helpers import record_simulated
+
+    return record_simulated(tmp_path_factory.mktemp("h10") / "h10.session.sqlite", "calm", 120.0, h10=True)
+
+
+@pytest.mark.parametrize("argv", [
+    ("replay", "SESSION", "--speed", "max"),
+    ("report", "SESSION", "--format", "html", "--out", "OUT/report.html"),
+    ("analyze", "SESSION"),
+], ids=["replay", "report-html", "analyze"])
+@pytest.mark.parametrize("which", ["sample", "h10"])
+def test_reading_a_session_imports_no_scipy_signal(library: Path, h10_session: Path, argv: tuple[str, ...],
+                                                   which: str, tmp_path: Path) -> None:
+    session = library / SAMPLE.name if which == "sample" else h10_session
+    args = [str(session) if a == "SESSION" else a.replace("OUT", str(tmp_path)) for a in argv]
+    modules = _modules_after("launcher", *args)
+    assert "somafeedback.signals.scipy_cores" in modules or which == "sample"  # the H10's analyses did run
+    assert sorted(m for m in modules if m in NO_SCIPY_SIGNAL or m.startswith(("scipy.signal.", "scipy.stats."))) == []
+
+
 def test_names_the_cli_keeps_to_start_fast_are_the_owners_own() -> None:
     from somafeedback.devices.simulator.scenario import DEFAULT_SCENARIO as SIMULATOR_DEFAULT
     from somafeedback.sessions.file import SUFFIX

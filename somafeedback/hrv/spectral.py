@@ -26,8 +26,8 @@ Units: times in s, frequencies in Hz, RR in ms, PSD in ms^2/Hz, band powers in m
 rates in breaths per minute.
 
 Cost: nothing is precomputed at import time, and scipy.signal (about half a second to
-import, once) is imported on first use: by a Welch spectrum (its taper), not by building
-the settings; coherence, breathing rate and RSA need only scipy.linalg's LAPACK (the spline).
+import, once) is imported only by a Welch spectrum with a taper other than boxcar, Hann or
+Hamming (see :func:`.tachogram.taper`), not by building the settings; coherence, breathing rate and RSA need only scipy.linalg's LAPACK (the spline).
 The live pipeline calls these every few beats, so the hot steps skip scipy's public
 wrappers where the arithmetic is the same (the spline, Welch; see :mod:`.tachogram`) and
 cache tapers and frequency grids. Measured per call on a 5-min window (460 beats, 2-core

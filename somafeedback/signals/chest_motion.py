@@ -85,8 +85,9 @@ Where the parts are: finding breaths in the trace (step 5, the template breath) 
 :mod:`.breath_cycles`; the filters with carried state and the sample buffer are
 :mod:`.chest_filters`.
 
-Thread: any, one at a time (synchronous, no clock of its own). scipy.signal is imported by
-the constructor, never at module import.
+Thread: any, one at a time (synchronous, no clock of its own). scipy.signal is not imported
+for the strap's rates (25, 50, 100, 200 Hz): lfilter's core and the designs come from
+:mod:`.scipy_cores`; another rate imports it in the constructor for its designs.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ from .breath_cycles import (
     moving_average_gain,
 )
 from .chest_filters import FilterCascade, SampleBuffer
+from .scipy_cores import butter_ba, extension, lfilter_zi
 
 __all__ = ["BreathingEstimate", "ChestMotion"]
 
@@ -235,9 +237,6 @@ class ChestMotion:
     """Breathing rate, phase and amplitude, and movement, from chest acceleration frames."""
 
     def __init__(self, fs_hz: float = 25.0, window_s: float = 30.0) -> None:
-        import scipy.signal as signal  # imported here, never at app start-up
-        from scipy.signal import _sigtools  # lfilter's compiled core (see FilterCascade)
-
         if not (math.isfinite(fs_hz) and fs_hz >= 4.0 * MOVEMENT_HIGHPASS_HZ):
             raise ValueError(f"fs_hz must be at least {4.0 * MOVEMENT_HIGHPASS_HZ:g} Hz, got {fs_hz!r}")
         if not window_s >= 2.0 * MIN_SPAN_S:
@@ -246,14 +245,15 @@ class ChestMotion:
         self.window_s = float(window_s)
 
         def cascade(*designs: tuple[np.ndarray, np.ndarray]) -> FilterCascade:
-            return FilterCascade(list(designs), _sigtools._linear_filter, signal.lfilter_zi)
+            # lfilter's compiled core (see FilterCascade)
+            return FilterCascade(list(designs), extension("_sigtools")._linear_filter, lfilter_zi)
 
         self._band = cascade(
-            signal.butter(HIGHPASS_ORDER, BAND_HZ[0], btype="highpass", fs=fs_hz),
-            signal.butter(LOWPASS_ORDER, BAND_HZ[1], btype="lowpass", fs=fs_hz),
+            butter_ba(HIGHPASS_ORDER, BAND_HZ[0], "highpass", fs_hz),
+            butter_ba(LOWPASS_ORDER, BAND_HZ[1], "lowpass", fs_hz),
         )
-        self._highpass = cascade(signal.butter(2, MOVEMENT_HIGHPASS_HZ, btype="highpass", fs=fs_hz))
-        self._gravity = cascade(signal.butter(1, GRAVITY_LOWPASS_HZ, btype="lowpass", fs=fs_hz))
+        self._highpass = cascade(butter_ba(2, MOVEMENT_HIGHPASS_HZ, "highpass", fs_hz))
+        self._gravity = cascade(butter_ba(1, GRAVITY_LOWPASS_HZ, "lowpass", fs_hz))
         width = max(1, int(round(MOVEMENT_WINDOW_S * fs_hz)))
         self._avg_b = np.full(width, 1.0 / width)  # FIR moving average of the movement power
         self._eigh = _symmetric_eigen_solver()

@@ -40,8 +40,9 @@ overhead dominates frames this short, so the hot path calls scipy's compiled cor
 call: 30 µs and 17 µs), with the same arrays and so the same results, and falls back to the
 public functions on a scipy without them; tests/test_ecg_peaks.py compares the two paths.
 
-Thread: any; synchronous, one instance per ECG stream (not thread-safe). scipy.signal is
-imported by the constructor, neurokit2 only by :func:`reference_peaks`.
+Thread: any; synchronous, one instance per ECG stream (not thread-safe). scipy.signal is not
+imported (the cores and the 130 Hz design come from :mod:`.scipy_cores`), neurokit2 only by
+:func:`reference_peaks`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+
+from somafeedback.signals.scipy_cores import butter_sos, extension, sosfilt_zi
 
 HIGHPASS_HZ: Final = 0.5  # neurokit2 ecg_clean's high-pass cut-off, Hz
 HIGHPASS_ORDER: Final = 5  # its Butterworth order
@@ -107,39 +110,30 @@ def _window_sums(joined: np.ndarray, width: int) -> np.ndarray:
 def _sosfilt_core() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None:
     """scipy's compiled sosfilt (``sos``, ``x`` (1, n), ``zi`` (1, sections, 2), filtering in place), or None."""
     try:
-        from scipy.signal._sosfilt import _sosfilt  # noqa: PLC0415 - private: checked, with a fallback
-    except ImportError:
+        return extension("_sosfilt")._sosfilt  # private: checked, with a fallback
+    except (ImportError, AttributeError):
         return None
-    return _sosfilt
 
 
 def _peak_finding_cores() -> tuple[Callable[..., tuple[np.ndarray, ...]], Callable[..., tuple[np.ndarray, ...]]] | None:
     """scipy's compiled local-maxima and prominence routines behind ``find_peaks``, or None."""
     try:
-        from scipy.signal._peak_finding_utils import (  # noqa: PLC0415 - private: checked, with a fallback
-            _local_maxima_1d,
-            _peak_prominences,
-        )
-    except ImportError:
+        utils = extension("_peak_finding_utils")  # private: checked, with a fallback
+        return utils._local_maxima_1d, utils._peak_prominences
+    except (ImportError, AttributeError):
         return None
-    return _local_maxima_1d, _peak_prominences
 
 
 class EcgPeakDetector:
     """Streaming R-peak detector: ``push`` chunks in arrival order, get the R peaks they confirm."""
 
     def __init__(self, fs_hz: float = 130.0) -> None:
-        import scipy.signal  # noqa: PLC0415 - kept off application start-up
-
         self.fs_hz = float(fs_hz)
         fs = self.fs_hz
-        self._find_peaks = scipy.signal.find_peaks
-        self._sosfilt = scipy.signal.sosfilt
         self._sosfilt_core = _sosfilt_core()
         self._peak_cores = _peak_finding_cores()
-        self._sos = np.ascontiguousarray(
-            scipy.signal.butter(HIGHPASS_ORDER, HIGHPASS_HZ, btype="highpass", output="sos", fs=fs), dtype=np.float64)
-        self._zi_unit = scipy.signal.sosfilt_zi(self._sos)
+        self._sos = np.ascontiguousarray(butter_sos(HIGHPASS_ORDER, HIGHPASS_HZ, "highpass", fs), dtype=np.float64)
+        self._zi_unit = sosfilt_zi(self._sos)
         width = int(fs / POWERLINE_HZ) if fs >= 100 else 2
         self._kernel = np.convolve(np.ones(width, dtype=np.int64), np.ones(width, dtype=np.int64))  # triangular
         self._half = width - 1  # the cleaned signal lags the input by this many samples
@@ -242,15 +236,19 @@ class EcgPeakDetector:
         if self._sosfilt_core is not None:
             y = x.reshape(1, -1)
             self._sosfilt_core(self._sos, y, self._zi)  # what scipy.signal.sosfilt runs, in place
-        else:
-            y, zi = self._sosfilt(self._sos, x, zi=self._zi[0])
+        else:  # a scipy without the core: its public function
+            import scipy.signal  # noqa: PLC0415
+
+            y, zi = scipy.signal.sosfilt(self._sos, x, zi=self._zi[0])
             self._zi = zi.reshape(1, -1, 2)
         return np.rint(y.ravel() * QUANTUM_PER_UV).astype(np.int64)
 
     def _most_prominent_peak(self, data: np.ndarray) -> int | None:
         """Index of the most prominent local maximum of ``data`` (as ``find_peaks``), None without one."""
-        if self._peak_cores is None:
-            local_max, props = self._find_peaks(data, prominence=(None, None))
+        if self._peak_cores is None:  # a scipy without the cores: its public function
+            import scipy.signal  # noqa: PLC0415
+
+            local_max, props = scipy.signal.find_peaks(data, prominence=(None, None))
             prominences = props["prominences"]
         else:
             local_maxima_1d, peak_prominences = self._peak_cores

@@ -46,9 +46,9 @@ second); :meth:`EcgRespiration.push_peak` is O(1).
 Other reasons when not valid: "warming up" (the beats span less than ``MIN_COVERAGE`` of
 the window), "too few beats", "no recent beats" (none for ``MAX_BEAT_GAP_S``).
 
-Thread: any, one at a time (synchronous, no clock of its own). scipy.signal (about 0.4 s to
-import) is imported by the first estimate that band-passes, not by the constructor: a strap's
-raw signals build one before anyone knows whether ECG breathing will be needed.
+Thread: any, one at a time (synchronous, no clock of its own). scipy.signal is not imported:
+the band-pass design and ``sosfiltfilt`` come from :mod:`.scipy_cores` (its table and scipy's
+compiled ``sosfilt`` core), loaded by the first estimate that band-passes.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ import numpy as np
 
 from .breath_cycles import breath_shape
 from .chest_motion import BreathingEstimate
+from .scipy_cores import butter_sos, sosfiltfilt
 
 __all__ = ["EcgRespiration"]
 
@@ -142,11 +143,9 @@ class EcgRespiration:
 
     def _band_pass(self, x: np.ndarray) -> np.ndarray:
         """``x`` band-passed over BAND_HZ forwards and backwards (no delay)."""
-        import scipy.signal as signal  # noqa: PLC0415 - on first use, kept off start-up
-
         if self._band is None:
-            self._band = signal.butter(2, BAND_HZ, btype="bandpass", fs=RESAMPLE_HZ, output="sos")
-        return signal.sosfiltfilt(self._band, x)
+            self._band = butter_sos(2, BAND_HZ, "bandpass", RESAMPLE_HZ)
+        return sosfiltfilt(self._band, x)
 
     def _spectral_peak(self, x: np.ndarray, top_hz: float) -> tuple[float, float]:
         """(frequency of the highest peak in [BAND_HZ[0], top_hz], its share of that band's power)."""
