@@ -433,3 +433,30 @@ def test_window_statistics_are_numpys_bit_for_bit() -> None:
     for n in (2, 3, 4, 9, 10, 11, 12, 125, 751):  # percentiles of short and tied samples too
         y = np.round(rng.normal(size=n), 1)
         assert chest_motion._percentiles_10_90(y) == tuple(np.percentile(y, [10.0, 90.0]).tolist())
+
+
+def test_remembered_band_gain_is_the_band_response() -> None:
+    """The band gain remembered from the last rate equals |response| at every rate, repeated or new."""
+    motion = ChestMotion(FS, WINDOW_S)
+    rng = np.random.default_rng(26)
+    rates = rng.uniform(0.05, 0.7, 40)
+    for rate_hz in np.repeat(rates, 2).tolist() + rates[::-1].tolist():  # each twice in a row, then anew
+        assert motion._band_gain(rate_hz) == abs(motion._band.response(rate_hz, FS))
+
+
+def test_spectral_period_is_the_plain_periodograms_peak() -> None:
+    """The period sizing the smoothing: the peak of numpy's zero-padded Hann periodogram in the breathing band."""
+    from somafeedback.signals.chest_motion import BAND_HZ
+
+    motion = ChestMotion(FS, WINDOW_S)
+    rng = np.random.default_rng(27)
+    for n in (250, 500, 749, 750, 751, 1024):
+        t = np.arange(n) / FS
+        y = 5.0 * np.sin(2 * np.pi * t / rng.uniform(2.0, 15.0)) + rng.normal(0.0, 1.0, n)
+        size = 1 << max(12, (4 * n - 1).bit_length())
+        first, last = int(math.ceil(BAND_HZ[0] * size / FS)), int(BAND_HZ[1] * size / FS)
+        power = np.abs(np.fft.rfft((y - y.mean()) * np.hanning(n), size)[first: last + 1]) ** 2
+        expected = size / (FS * (first + int(power.argmax())))
+        y_before = y.copy()
+        assert motion._spectral_period(y) == expected
+        assert np.array_equal(y, y_before)  # the caller's trace is left alone

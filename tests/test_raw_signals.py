@@ -75,3 +75,44 @@ def test_clear_starts_a_new_stretch_at_index_zero() -> None:
     ours.extend(np.array([5.0, 6.0]), KEEP)
     assert ours.at(0.5) == 5.5
     assert ours.at(1.0) == 6.0
+
+
+def test_breathing_trace_pieces_are_the_samples_after_the_last_piece() -> None:
+    """Each BreathingTrace holds exactly the trace's samples newer than the previous piece (the plain
+    ``t > until`` selection), through a gap and a stream that restarts back in time."""
+    from somafeedback.devices.events import AccChunk
+    from somafeedback.signals.chest_motion import ChestMotion
+    from somafeedback.signals.raw_signals import BreathingTrace, StrapRawSignals
+
+    fs = 25.0
+    rng = np.random.default_rng(5)
+    t = np.arange(int(120 * fs)) / fs
+    parts = (t[t < 50.0], t[t >= 53.0], t[: int(40 * fs)])  # a 3 s gap, then a stream that starts back in time
+    raw = StrapRawSignals("s")
+    reference = ChestMotion(fs)
+    until = -np.inf
+    pieces = 0
+    for k, part in enumerate(parts):
+        breathing = 12.0 * np.sin(2 * np.pi * part / 5.0)
+        acc = np.column_stack((0.3 * breathing, 1000.0 + breathing, 0.5 * breathing)) + rng.normal(0.0, 2.0, (part.size, 3))
+        start = 0
+        while start < part.size:
+            stop = min(start + int(rng.integers(12, 50)), part.size)
+            tt, aa = part[start:stop], acc[start:stop]
+            contiguous = start > 0
+            if k and not contiguous:
+                reference.reset()
+            chunk = AccChunk("s", 0, tt, aa, fs, contiguous, 0)
+            out = [item for item in raw._acc(chunk) if isinstance(item, BreathingTrace)]
+            reference.push(tt, aa)
+            rt, rmg = reference.trace(len(tt) / fs + 1.0)
+            fresh = rt > until
+            if fresh.any():
+                until = float(rt[fresh][-1])
+                assert len(out) == 1
+                assert np.array_equal(out[0].t_s, rt[fresh]) and np.array_equal(out[0].mg, rmg[fresh], equal_nan=True)
+                pieces += 1
+            else:
+                assert out == []
+            start = stop
+    assert pieces > 50

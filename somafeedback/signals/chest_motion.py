@@ -79,7 +79,9 @@ work): ~0.05 ms for a frame without a refresh, ~0.25 ms with one; ~0.16 ms per s
 in all (before the speed-up of issue #22, under the same load: 0.11, 0.57 and 0.36 ms).
 tests/test_chest_motion.py measures it. Call overhead dominates on such short frames, so the
 hot path calls lfilter's and eigh's compiled cores and does numpy's percentile and median by
-their own steps (each checked bit for bit against the public function in the tests).
+their own steps (each checked bit for bit against the public function in the tests). The
+band's gain at the breathing rate and the trough delay are remembered from the previous
+refresh (the rate changes only when a breath ends or leaves the window).
 
 Where the parts are: finding breaths in the trace (step 5, the template breath) is
 :mod:`.breath_cycles`; the filters with carried state and the sample buffer are
@@ -259,6 +261,7 @@ class ChestMotion:
         self._eigh = _symmetric_eigen_solver()
         self._hann: dict[int, np.ndarray] = {}  # Hann windows of the spectral peak, by length
         self._last_delay: tuple[float, int, float] = (math.nan, 0, 0.0)  # (period s, width, trough delay s)
+        self._last_gain: tuple[float, float] = (math.nan, 1.0)  # (rate Hz, |band response| there)
         self._cos_posture = math.cos(math.radians(POSTURE_CHANGE_DEG))
         self._restart_n = max(1, int(round(RESTART_MEAN_S * fs_hz)))
         self._buffer = SampleBuffer(int((window_s + _KEEP_S) * fs_hz * 1.25) + 64)
@@ -461,7 +464,7 @@ class ChestMotion:
         if count < MIN_BREATHS or covered < MIN_BREATH_COVERAGE * self.window_s:
             return _invalid(now, "too few breaths", False)
         rate_hz = count / covered
-        gain = abs(self._band.response(rate_hz, self.fs_hz)) * moving_average_gain(width, rate_hz / self.fs_hz)
+        gain = self._band_gain(rate_hz) * moving_average_gain(width, rate_hz / self.fs_hz)
         amplitude = _median(swings) / gain
         if amplitude < MIN_AMPLITUDE_MG:
             return _invalid(now, "no breathing movement", False)
@@ -474,6 +477,16 @@ class ChestMotion:
         delay = self._trough_delay(phase_period, width)
         phase = ((now - (breaths.last_start_t - delay)) / phase_period) % 1.0
         return BreathingEstimate(now, 60.0 * rate_hz, phase, amplitude, True, "", False, "acc")
+
+    def _band_gain(self, rate_hz: float) -> float:
+        """``abs(self._band.response(rate_hz, fs_hz))``; the last one is remembered (the rate
+        changes only when a breath ends or leaves the window)."""
+        last_rate, last_gain = self._last_gain
+        if rate_hz == last_rate:
+            return last_gain
+        gain = abs(self._band.response(rate_hz, self.fs_hz))
+        self._last_gain = (rate_hz, gain)
+        return gain
 
     def _trough_delay(self, period_s: float, width: int) -> float:
         """How late (s) the band filter and the smoothing put the trough of a 40:60 breath of ``period_s``.
@@ -516,7 +529,9 @@ class ChestMotion:
         size = 1 << max(12, (4 * n - 1).bit_length())  # zero-padded: bins of at most fs / 4096
         first = int(math.ceil(BAND_HZ[0] * size / self.fs_hz))
         last = int(BAND_HZ[1] * size / self.fs_hz)
-        power = np.abs(np.fft.rfft(x * hann, size)[first: last + 1]) ** 2  # only the band's bins
+        x *= hann  # in place: x is this call's own array
+        power = np.abs(np.fft.rfft(x, size)[first: last + 1])  # only the band's bins
+        power *= power  # ** 2, without another array
         peak = first + int(power.argmax())
         return size / (self.fs_hz * peak)
 

@@ -224,7 +224,8 @@ class EcgPeakDetector:
             positions = np.where(finite, np.arange(x.size), -1)
             np.maximum.accumulate(positions, out=positions)
             x = np.where(positions >= 0, x[np.maximum(positions, 0)], self._last_x)
-        x = np.minimum(np.maximum(x, -CLIP_UV), CLIP_UV)  # np.clip without its wrapper (no NaN left here)
+        x = np.maximum(x, -CLIP_UV)  # np.clip without its wrapper (no NaN left here): a new array ...
+        np.minimum(x, CLIP_UV, out=x)  # ... then in place
         if x.size:
             self._last_x = float(x[-1])
         return x
@@ -241,7 +242,9 @@ class EcgPeakDetector:
 
             y, zi = scipy.signal.sosfilt(self._sos, x, zi=self._zi[0])
             self._zi = zi.reshape(1, -1, 2)
-        return np.rint(y.ravel() * QUANTUM_PER_UV).astype(np.int64)
+        flat = y.ravel()  # this call's own samples: scaled and rounded in place
+        flat *= QUANTUM_PER_UV
+        return np.rint(flat, out=flat).astype(np.int64)
 
     def _most_prominent_peak(self, data: np.ndarray) -> int | None:
         """Index of the most prominent local maximum of ``data`` (as ``find_peaks``), None without one."""

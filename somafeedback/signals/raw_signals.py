@@ -197,8 +197,8 @@ class StrapRawSignals:
         if estimate is not None:
             out.append(estimate)
         t, mg = self.motion.trace(len(chunk.t_s) / chunk.fs_hz + 1.0)
-        fresh = t > self._trace_until_s
-        if np.any(fresh):
-            self._trace_until_s = float(t[fresh][-1])
-            out.append(BreathingTrace(self.strap_id, t[fresh], mg[fresh]))
+        fresh = int(t.searchsorted(self._trace_until_s, side="right"))  # times never decrease: the fresh ones end it
+        if fresh < len(t):
+            self._trace_until_s = t.item(-1)
+            out.append(BreathingTrace(self.strap_id, t[fresh:], mg[fresh:]))
         return out
