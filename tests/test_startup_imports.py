@@ -1,6 +1,6 @@
 """The reading commands import only what they use: no scipy.signal for a 4-beat ``analyze``, and
 no simulator, BLE stack, Qt, neurokit2, EDF or LSL library for ``analyze``, ``sessions``,
-``export`` (text formats) or ``replay``. A structural check (which modules a fresh process
+``export`` (text formats) or ``replay``; no PDF layout for an HTML report. A structural check (which modules a fresh process
 holds after the command ran), not a timing one: start-up time follows from it.
 """
 
@@ -82,6 +82,15 @@ def test_reading_commands_import_no_ble_qt_simulator_or_optional_libraries(libra
     modules = _modules_after("launcher", *args, "--recordings", str(library))
     assert "somafeedback.cli.main" in modules
     assert _loaded(modules, NEVER_FOR_READING) == []
+
+
+def test_an_html_report_loads_no_pdf_layout_and_a_pdf_report_does(library: Path, tmp_path: Path) -> None:
+    session = str(library / SAMPLE.name)
+    html = _modules_after("launcher", "report", session, "--format", "html", "--out", str(tmp_path / "r.html"))
+    assert "somafeedback.ui.report.figures" in html and (tmp_path / "r.html").is_file()  # the report was drawn
+    assert "somafeedback.ui.report.pdf" not in html
+    pdf = _modules_after("launcher", "report", session, "--format", "pdf", "--out", str(tmp_path / "r.pdf"))
+    assert "somafeedback.ui.report.pdf" in pdf and (tmp_path / "r.pdf").is_file()
 
 
 def test_names_the_cli_keeps_to_start_fast_are_the_owners_own() -> None:
