@@ -711,7 +711,7 @@ def test_pdf_headings_stay_with_their_content_and_no_page_is_left_near_empty(lon
 def test_pdf_moves_a_heading_that_would_end_a_page_to_the_next(qt_app: Any, tmp_path: Path) -> None:
     from PySide6 import QtCore, QtGui
 
-    from somafeedback.ui.report.render import PDF_MARGIN_MM, pdf_bytes
+    from somafeedback.ui.report.pdf import PDF_MARGIN_MM, pdf_bytes
 
     def plain_print(html_text: str, path: Path) -> None:  # Qt's own layout, without the report's page-break pass
         document = QtGui.QTextDocument()

@@ -1,6 +1,6 @@
 """The reading commands import only what they use: no scipy.signal for a 4-beat ``analyze``, and
 no simulator, BLE stack, Qt, neurokit2, EDF or LSL library for ``analyze``, ``sessions``,
-``export`` (text formats) or ``replay``. A structural check (which modules a fresh process
+``export`` (text formats) or ``replay``; no PDF layout for an HTML report. A structural check (which modules a fresh process
 holds after the command ran), not a timing one: start-up time follows from it.
 """
 
@@ -108,6 +108,15 @@ def test_reading_a_session_imports_no_scipy_signal(library: Path, h10_session: P
     modules = _modules_after("launcher", *args)
     assert "somafeedback.signals.scipy_cores" in modules or which == "sample"  # the H10's analyses did run
     assert sorted(m for m in modules if m in NO_SCIPY_SIGNAL or m.startswith(("scipy.signal.", "scipy.stats."))) == []
+
+
+def test_an_html_report_loads_no_pdf_layout_and_a_pdf_report_does(library: Path, tmp_path: Path) -> None:
+    session = str(library / SAMPLE.name)
+    html = _modules_after("launcher", "report", session, "--format", "html", "--out", str(tmp_path / "r.html"))
+    assert "somafeedback.ui.report.figures" in html and (tmp_path / "r.html").is_file()  # the report was drawn
+    assert "somafeedback.ui.report.pdf" not in html
+    pdf = _modules_after("launcher", "report", session, "--format", "pdf", "--out", str(tmp_path / "r.pdf"))
+    assert "somafeedback.ui.report.pdf" in pdf and (tmp_path / "r.pdf").is_file()
 
 
 def test_names_the_cli_keeps_to_start_fast_are_the_owners_own() -> None:

@@ -173,6 +173,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
             plot.getAxis("bottom").setStyle(showValues=False)  # one set of time labels, at the bottom
         self._x_start = -1.0
         self._rsa_at = -1.0
+        self._breathing_title: str | None = None  # a new breathing title, set on the next redraw (None: unchanged)
         pen = lambda color, width=1.5: pg.mkPen(color=color, width=width)  # noqa: E731
         self.hr = Series()
         self.rr = Series()
@@ -290,7 +291,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
         if b is not None and b.computed_at_s != self._rsa_at:
             self._rsa_at = b.computed_at_s
             rsa = f"{b.rsa_p2t_ms:.0f} ms" if b.validity.valid and b.rsa_p2t_ms is not None else "--"
-            self.breathing.setTitle(f"Breathing rate estimate (breaths/min); RSA peak-to-trough {rsa} (64 s)")
+            self._breathing_title = f"Breathing rate estimate (breaths/min); RSA peak-to-trough {rsa} (64 s)"
         measures: tuple[tuple[Series, BreathingMetrics | CoherenceMetrics | None, float | None], ...] = (
             (self.breath, m.breathing, m.breathing.rate_bpm if m.breathing is not None else None),
             (self.coh, m.coherence, m.coherence.ratio if m.coherence is not None else None))
@@ -327,6 +328,9 @@ class LivePlots(pg.GraphicsLayoutWidget):
         for plot, series_list in self._y_series.items():
             self.empty_notes[plot].set(not self._fit_y(plot, series_list, since))
         self._show_readouts()
+        if self._breathing_title is not None:  # laid out once a frame, not once a metric set (a report adds an hour's)
+            self.breathing.setTitle(self._breathing_title)
+            self._breathing_title = None
         start = max(0.0, since)
         if abs(start - self._x_start) >= self.span_s / 1000:  # scroll only when it shows (about a pixel)
             self._x_start = start

@@ -110,6 +110,7 @@ class RawPlots(pg.GraphicsLayoutWidget):
         self.latest_following: FollowingEstimate | None = None
         self.now_s = 0.0
         self.summary = "no chest motion yet"
+        self._summary_changed = False  # the breathing title shows a new summary on the next redraw
 
     @property
     def has_data(self) -> bool:
@@ -148,7 +149,7 @@ class RawPlots(pg.GraphicsLayoutWidget):
 
     def _show_summary(self) -> None:
         self.summary = self._summary()
-        self.breath_plot.setTitle(f"Breathing movement of the chest (mG) — {self.summary}")
+        self._summary_changed = True  # titled on the next redraw: once a frame, not once an estimate
 
     def _summary(self) -> str:
         b = self.latest_breathing
@@ -170,6 +171,9 @@ class RawPlots(pg.GraphicsLayoutWidget):
     # -- drawing (once per frame) ---------------------------------------------------------------
     def redraw(self) -> None:
         """Draw what changed since the last frame (GUI thread, from the window's frame timer)."""
+        if self._summary_changed:
+            self.breath_plot.setTitle(f"Breathing movement of the chest (mG) — {self.summary}")
+            self._summary_changed = False
         if self.ecg.dirty:
             end = max(self.now_s, ECG_SPAN_S)  # the first seconds fill from the left
             t, y = self.ecg.view(end - ECG_SPAN_S)

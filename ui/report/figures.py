@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -73,25 +74,28 @@ ProgressCallback = Callable[[float], None]
 
 @dataclass(frozen=True)
 class ReportImage:
-    """One figure of a report."""
+    """One figure of a report: the image drawn, and its PNG encoding made when first asked for (an HTML report
+    embeds it; a PDF lays the image out without any PNG)."""
 
     key: str  # overview | timeline | raw-1 | ... | trend | in-band
     caption: str
-    png: bytes
+    picture: QtGui.QImage = field(compare=False, repr=False)
     width: int
     height: int
     legend: tuple[tuple[str, tuple[int, int, int]], ...] = ()  # (name, RGB) of each colour drawn (empty: no legend)
-    # the image the PNG was encoded from (a PDF lays it out without decoding the PNG again); None: decode ``png``
-    picture: QtGui.QImage | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def png(self) -> bytes:
+        """The figure as PNG bytes (GUI thread; encoded once, ~50 ms for the overview)."""
+        return png_bytes(self.picture)
 
     def qimage(self) -> QtGui.QImage:
         """The figure as a QImage (GUI thread)."""
-        if self.picture is not None:
-            return self.picture
-        return QtGui.QImage.fromData(self.png, "PNG")  # type: ignore[arg-type]  # PySide6 stub says bytes; the binding takes str
+        return self.picture
 
 
 def png_bytes(image: QtGui.QImage) -> bytes:
+    """``image`` encoded as PNG (zlib's default compression)."""
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
     if not image.save(buffer, "PNG"):  # type: ignore[call-overload]  # PySide6 stub says bytes; the binding takes str
@@ -101,7 +105,11 @@ def png_bytes(image: QtGui.QImage) -> bytes:
 
 
 def grab(widget: QtWidgets.QWidget, key: str, caption: str, width: int, height: int) -> ReportImage:
-    """Lay ``widget`` out at ``width`` x ``height`` (logical px) without showing it; a PNG at :data:`PIXEL_RATIO` x."""
+    """Lay ``widget`` out at ``width`` x ``height`` (logical px) without showing it; an image at :data:`PIXEL_RATIO` x.
+
+    Every pending event is processed first, the widget's own first paint included: that paint sizes
+    the axes that fit their labels (pyqtgraph's AxisItem), so skipping it changes a chart's pixels.
+    """
     widget.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     widget.setFixedSize(width, height)
     widget.show()
@@ -117,7 +125,7 @@ def grab(widget: QtWidgets.QWidget, key: str, caption: str, width: int, height: 
         painter.end()
     widget.close()
     image.setDevicePixelRatio(1.0)
-    return ReportImage(key, caption, png_bytes(image), image.width(), image.height(), picture=image)
+    return ReportImage(key, caption, image, image.width(), image.height())
 
 
 def _scaled(progress: ProgressCallback | None, done: int, total: int) -> None:

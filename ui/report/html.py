@@ -7,7 +7,7 @@ HTML file (nothing outside the file), a resource name of the ``QTextDocument`` f
 With ``for_pdf=True`` the markup keeps to what Qt's rich-text engine lays out (table
 attributes, image widths in layout pixels). Sections flow on from page to page: a heading is kept with what follows it and a figure with its caption
 (the CSS ``break-after: avoid`` / ``break-inside: avoid`` rules for a browser's print; Qt's PDF
-layout does not read them, so :func:`~.render.pdf_bytes` moves such a heading or figure
+layout does not read them, so :func:`~.pdf.pdf_bytes` moves such a heading or figure
 to the next page itself).
 
 Every text that comes from the session (notes, markers, names, tags, cue texts) is escaped.

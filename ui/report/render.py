@@ -10,7 +10,8 @@ calls :func:`write_session_report` / :func:`write_progress_report` on the GUI th
 * ``pdf``: A4 through Qt's own ``QTextDocument`` and ``QPdfWriter`` (no browser), page
   numbers at the foot. Sections flow on; a heading is never left alone at the foot of a page
   and a figure never apart from its caption (Qt's layout reads no ``break-after: avoid``:
-  :func:`keep_with_next` moves such a heading or figure to the next page).
+  :func:`~.pdf.keep_with_next` moves such a heading or figure to the next page; :mod:`.pdf`, imported
+  only for a PDF).
 
 Output
     ``out=None``: beside the session file (``<stem>_report.html|pdf``; de-identified:
@@ -45,9 +46,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
-from somafeedback import __version__
 from somafeedback.reports.client import client_report
 from somafeedback.interop.export._writing import ExportError, Outputs, safe_name
 from somafeedback.progress import ProgressCallback
@@ -65,10 +65,7 @@ AUDIENCES: Final = ("practitioner", "client")  # the full session report, or its
 SUFFIXES: Final = {"html": ".html", "pdf": ".pdf"}
 CONTENT_SHARE: Final = 0.6  # progress: content to 0.6, figures to 0.9, the document to 1.0
 FIGURES_SHARE: Final = 0.9
-PDF_RESOLUTION_DPI: Final = 300
-PDF_MARGIN_MM: Final = 2.0  # the printer margin QTextDocument.print_ sets when none is (it adds 2 cm inside)
 DISPLAY_VARIABLES: Final = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
-RESOURCE_SCHEME: Final = "report"  # QTextDocument resource names of the figures: report:<key>.png
 
 def ensure_app() -> QtWidgets.QApplication:
     """The running QApplication, or a new one (offscreen when Linux has no display)."""
@@ -120,124 +117,6 @@ def _data_uri(image: ReportImage) -> str:
     return "data:image/png;base64," + base64.b64encode(image.png).decode("ascii")
 
 
-def _resource(image: ReportImage) -> str:
-    return f"{RESOURCE_SCHEME}:{image.key}.png"
-
-
-PRINT_MARGIN_CM: Final = 2.0  # the page margins QTextDocument.print_ lays a document out with
-
-
-def _paginated(document: QtGui.QTextDocument, device: QtGui.QPagedPaintDevice) -> QtGui.QTextDocument:
-    """A copy of ``document`` laid out on ``device``'s pages exactly as ``QTextDocument.print_`` lays it out."""
-    copy = document.clone()
-    copy.documentLayout().setPaintDevice(device)
-    screen = QtGui.QGuiApplication.primaryScreen()  # Qt's default dpi: the margins are in its units
-    dpi_x, dpi_y = (round(screen.logicalDotsPerInchX()), round(screen.logicalDotsPerInchY())) if screen else (100, 100)
-    frame = copy.rootFrame().frameFormat()
-    frame.setLeftMargin(int(PRINT_MARGIN_CM / 2.54 * dpi_x))
-    frame.setRightMargin(int(PRINT_MARGIN_CM / 2.54 * dpi_x))
-    frame.setTopMargin(int(PRINT_MARGIN_CM / 2.54 * dpi_y))
-    frame.setBottomMargin(int(PRINT_MARGIN_CM / 2.54 * dpi_y))
-    copy.rootFrame().setFrameFormat(frame)
-    copy.setPageSize(QtCore.QSizeF(device.width(), device.height()))
-    return copy
-
-
-def _keeps_with_next(block: QtGui.QTextBlock) -> bool:
-    """A heading, or a paragraph holding a figure (kept with its caption)."""
-    if block.blockFormat().headingLevel() > 0:
-        return True
-    it = block.begin()
-    while not it.atEnd():
-        if it.fragment().charFormat().isImageFormat():
-            return True
-        it += 1
-    return False
-
-
-def _items(document: QtGui.QTextDocument) -> list[tuple[int, float, bool]]:
-    """The document's top-level items in order: (first block number, y of its first line, keep with next); a table
-    is one item (its first cell's first line)."""
-    layout = document.documentLayout()
-
-    def top(block: QtGui.QTextBlock) -> float:  # a line that did not fit moves down inside its block, to the next page
-        lines = block.layout()
-        first = lines.lineAt(0).y() if lines is not None and lines.lineCount() else 0.0
-        return layout.blockBoundingRect(block).top() + first
-
-    items: list[tuple[int, float, bool]] = []
-    seen_tables: set[int] = set()
-    block = document.firstBlock()
-    while block.isValid():
-        table = QtGui.QTextCursor(block).currentTable()
-        if table is not None:
-            if table.firstPosition() not in seen_tables:  # its first cell's block
-                seen_tables.add(table.firstPosition())
-                items.append((block.blockNumber(), top(block), False))
-        elif block.text().strip() or _keeps_with_next(block):
-            items.append((block.blockNumber(), top(block), _keeps_with_next(block)))
-        block = block.next()
-    return items
-
-
-def keep_with_next(document: QtGui.QTextDocument, device: QtGui.QPagedPaintDevice, rounds: int = 40) -> int:
-    """Give ``document`` page breaks so no heading ends a page and no figure is parted from its caption
-    (as laid out on ``device`` by ``print_``); the number of breaks added."""
-    added = 0
-    broken: set[int] = set()
-    for _ in range(rounds):
-        copy = _paginated(document, device)
-        page_height = copy.pageSize().height()
-        items = _items(copy)
-        page = [int(top // page_height) for _, top, _ in items]
-        move = None
-        for k in range(len(items) - 1):
-            if items[k][2] and page[k + 1] > page[k]:
-                first = k
-                while first > 0 and items[first - 1][2] and page[first - 1] == page[k]:
-                    first -= 1  # a chain (a section heading, a sub-heading, a figure) moves together
-                if items[first][0] not in broken and first > 0:
-                    move = items[first][0]
-                    break
-        if move is None:
-            return added
-        broken.add(move)
-        cursor = QtGui.QTextCursor(document.findBlockByNumber(move))
-        fmt = cursor.blockFormat()
-        fmt.setPageBreakPolicy(QtGui.QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
-        cursor.setBlockFormat(fmt)
-        added += 1
-    return added
-
-
-def pdf_bytes(html_text: str, images: list[ReportImage], title: str) -> bytes:
-    """``html_text`` laid out on A4 pages by Qt and written as PDF (figures from ``images``)."""
-    document = QtGui.QTextDocument()
-    font = QtGui.QFont("DejaVu Sans")
-    font.setPointSizeF(9.0)
-    document.setDefaultFont(font)
-    for image in images:
-        document.addResource(QtGui.QTextDocument.ResourceType.ImageResource, QtCore.QUrl(_resource(image)), image.qimage())
-    document.setHtml(html_text)
-    buffer = QtCore.QBuffer()
-    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
-    writer = QtGui.QPdfWriter(buffer)
-    writer.setPageSize(QtGui.QPageSize(QtGui.QPageSize.PageSizeId.A4))
-    writer.setPageMargins(QtCore.QMarginsF(PDF_MARGIN_MM, PDF_MARGIN_MM, PDF_MARGIN_MM, PDF_MARGIN_MM),
-                          QtGui.QPageLayout.Unit.Millimeter)
-    writer.setResolution(PDF_RESOLUTION_DPI)
-    writer.setTitle(title)
-    writer.setCreator(f"somafeedback {__version__}")
-    keep_with_next(document, writer)
-    document.print_(writer)
-    del writer  # finishes the PDF
-    buffer.close()
-    data = bytes(buffer.data().data())
-    if not data.startswith(b"%PDF"):
-        raise OSError("Qt wrote no PDF")
-    return data
-
-
 def _write_new(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with open(fd, "wb") as stream:
@@ -250,7 +129,9 @@ def _write(outputs: Outputs, target: Path, stages: _Stages, fmt: str, images: li
     if fmt == "html":
         data = html_for(images, _data_uri, False).encode("utf-8")
     else:
-        data = pdf_bytes(html_for(images, _resource, True), images, title)
+        from .pdf import pdf_bytes, resource_name  # only a PDF needs the page layout
+
+        data = pdf_bytes(html_for(images, resource_name, True), images, title)
     _write_new(temporary, data)
     stages.emit(1.0)
     return outputs.commit()[0]
@@ -402,6 +283,5 @@ def render_progress_report(library_folder: str | Path, client: str, fmt: str, ou
     return write_progress_report(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
 
 
-__all__ = ["AUDIENCES", "FORMATS", "ExportError", "ReportError", "ensure_app", "keep_with_next", "pdf_bytes",
-           "render_client_report", "render_progress_report", "render_session_report", "write_client_report",
+__all__ = ["AUDIENCES", "FORMATS", "ExportError", "ReportError", "ensure_app", "render_client_report", "render_progress_report", "render_session_report", "write_client_report",
            "write_progress_report", "write_session_report"]
