@@ -67,8 +67,9 @@ def _export(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     out = Path(args.out) if args.out else None
+    session = None
     try:
-        session = open_session(args)
+        session = open_session(args, stream=args.format == "edf")  # EDF streams the file: bounded memory
         target_folder = session.path.parent if out is None else out if out.is_dir() or args.format == "csv" else out.parent
         private_if_library(target_folder, library_folder(args))
         written = export_session(session, args.format, out, args.deidentify,
@@ -76,6 +77,10 @@ def _export(args: argparse.Namespace) -> int:
     except (ExportError, SessionFileError) as error:
         print(f"somafeedback export: {error}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        close = getattr(session, "close", None)  # a streamed session's file is closed
+        if close is not None:
+            close()
     if args.deidentify:
         kept = "typed text kept (--keep-notes); " if args.keep_notes else ""
         left_out = "" if args.keep_notes else f"; typed text left out: {removed_text(written.removed or {})}"

@@ -140,12 +140,17 @@ def closing(outlets: Any, run: Callable[[], int]) -> int:
             outlets.close()
 
 
-def open_session(args: argparse.Namespace) -> Any:
-    """The session named on the command line (``args.session``), read back (recovering what it can)."""
+def open_session(args: argparse.Namespace, stream: bool = False) -> Any:
+    """The session named on the command line (``args.session``), read back (recovering what it can).
+
+    ``stream``: a :class:`~somafeedback.sessions.reader.SessionReader` (the caller closes it); its
+    problems take one walk over the file to know."""
     from somafeedback.sessions.library import find_session
     from somafeedback.sessions.file import read_session
+    from somafeedback.sessions.reader import SessionReader
 
-    session = read_session(find_session(args.session, library_folder(args)))
+    path = find_session(args.session, library_folder(args))
+    session = SessionReader(path) if stream else read_session(path)
     if session.problems:
         print(f"{session.path}: damaged; recovered what could be read ({'; '.join(session.problems)})", file=sys.stderr)
     if session.ended_unexpectedly:

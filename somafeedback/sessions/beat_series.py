@@ -46,7 +46,7 @@ from somafeedback.hrv.artifacts import ArtifactDetector
 from somafeedback.signals.raw_signals import StrapRawSignals
 from somafeedback.signals.rr_crosscheck import CheckedBeat, RrCrossCheck
 
-from .beats import StrapBeats, beat_source_text
+from .beats import BeatColumns, StrapBeats, beat_source_text
 
 __all__ = ["ECG_SOURCE", "beat_source_text", "session_beats"]
 
@@ -75,14 +75,16 @@ class _Strap:
 class _Chooser:
     """Walks a timeline as :class:`LiveAnalysis` (metrics on) does and keeps the beats it measures."""
 
-    def __init__(self) -> None:
+    def __init__(self, columns: bool = False) -> None:
         self.straps: dict[str, _Strap] = {}
         self.out: dict[str, StrapBeats] = {}
+        self.columns = columns
 
     def strap(self, strap_id: str) -> _Strap:
         if strap_id not in self.straps:
             self.straps[strap_id] = _Strap(strap_id)
-        self.out.setdefault(strap_id, StrapBeats(strap_id))
+        if strap_id not in self.out:
+            self.out[strap_id] = StrapBeats(strap_id, columns=BeatColumns() if self.columns else None)
         return self.straps[strap_id]
 
     # -- the series -------------------------------------------------------------------------
@@ -93,7 +95,7 @@ class _Chooser:
             state.detector.reset()
         state.last_segment = beat.segment
         flagged = True if disagrees else state.detector.judge(beat.rr_ms).flagged  # a disagreement teaches nothing
-        record.beats.append(beat)
+        record.add(beat)
         record.flagged.append(flagged)
         record.segment_ids.append(state.ids.setdefault((state.breaks, beat.segment), len(state.ids)))
         if beat.source == ECG_SOURCE:
@@ -172,15 +174,16 @@ class _Chooser:
             self.gap(event.strap_id)
 
 
-def session_beats(timeline: Iterable[Notification | SourceEvent]) -> dict[str, StrapBeats]:
+def session_beats(timeline: Iterable[Notification | SourceEvent], columns: bool = False) -> dict[str, StrapBeats]:
     """Per strap (in the order the timeline first names them), the beats the live analysis
     measures: ECG R-peak beats while the ECG streams, the strap's RR elsewhere, with the live
     artifact verdicts, gap-free segments and the counts behind :attr:`StrapBeats.beat_source`.
     Straps that gave no beat are kept (their contact changes and malformed packets).
 
     As live, ECG beats still waiting for the strap's RR when the recording ends (at most
-    ``rr_crosscheck.TIMEOUT_S`` of them) are not measured."""
-    chooser = _Chooser()
+    ``rr_crosscheck.TIMEOUT_S`` of them) are not measured. ``columns``: the beats kept as
+    :class:`~somafeedback.sessions.beats.BeatColumns` (times and RR; no Beat objects)."""
+    chooser = _Chooser(columns)
     for item in timeline:
         if isinstance(item, Notification):
             chooser.notification(item)

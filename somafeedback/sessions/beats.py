@@ -8,6 +8,7 @@ Thread: any (pure; one pass over the timeline).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -18,9 +19,27 @@ from somafeedback.devices.events import Beat, ContactChange, GapEvent, Malformed
 from somafeedback.devices.heart_rate_stream import HeartRateStream
 
 
+class BeatColumns:
+    """Beats kept as two columns (time, RR) of 8-byte floats, no :class:`Beat` objects: a day's series
+    is a few MB (a long session's export holds it this way)."""
+
+    def __init__(self) -> None:
+        self.t_s = array("d")
+        self.rr_ms = array("d")
+
+    def add(self, beat: Beat) -> None:
+        self.t_s.append(beat.t_s)
+        self.rr_ms.append(beat.rr_ms)
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+
 @dataclass
 class StrapBeats:
-    """One strap's beats and what else its notifications said."""
+    """One strap's beats and what else its notifications said.
+
+    With ``columns`` the beats are kept there (times and RR only) and ``beats`` stays empty."""
 
     strap_id: str
     beats: list[Beat] = field(default_factory=list)
@@ -30,13 +49,30 @@ class StrapBeats:
     segment_ids: list[int] = field(default_factory=list)  # gap-free segment of each beat (equal ids: one run)
     ecg_beats: int = 0  # beats timed by R peaks in the ECG
     strap_beats: int = 0  # beats from the strap's RR
+    columns: BeatColumns | None = None  # the beats as columns instead of ``beats``
+
+    def add(self, beat: Beat) -> None:
+        """One more beat, into ``columns`` when kept as columns, else into ``beats``."""
+        if self.columns is not None:
+            self.columns.add(beat)
+        else:
+            self.beats.append(beat)
+
+    @property
+    def count(self) -> int:
+        """How many beats."""
+        return len(self.columns) if self.columns is not None else len(self.beats)
 
     @property
     def rr_ms(self) -> np.ndarray:
+        if self.columns is not None:
+            return np.array(self.columns.rr_ms, dtype=float)
         return np.array([b.rr_ms for b in self.beats])
 
     @property
     def t_s(self) -> np.ndarray:
+        if self.columns is not None:
+            return np.array(self.columns.t_s, dtype=float)
         return np.array([b.t_s for b in self.beats])
 
     @property

@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from somafeedback import __version__
 from somafeedback.clock import Clock
@@ -383,8 +383,9 @@ class _Rows:
         if isinstance(seq, int):
             self.rejected.add(seq)
 
-    def notification(self, row: tuple[Any, ...], crc: Any) -> bool:
-        """Take one (timeline_seq, strap_id, seq, characteristic, host_ns, wall_time, payload) row; False if set aside."""
+    def checked_notification(self, row: tuple[Any, ...], crc: Any) -> Notification | None:
+        """The notification of one (timeline_seq, strap_id, seq, characteristic, host_ns, wall_time, payload)
+        row, checked; None when set aside (noted here). Kept nowhere (the streaming reader's step)."""
         problem = notification_row_problem(row)
         if problem is None and self.verify and crc != notification_crc(*row):
             problem = "its checksum does not match what was recorded"
@@ -392,13 +393,12 @@ class _Rows:
             problem = stamp_problem(row[4], self.started_host_ns)
         if problem is not None:
             self._reject(row[0], f"notifications set aside: {problem}")
-            return False
-        seq, strap_id, n, characteristic, host_ns, wall_time, payload = row
-        self.items[seq] = Notification(strap_id, characteristic, n, host_ns, float(wall_time), bytes(payload))
-        return True
+            return None
+        _, strap_id, n, characteristic, host_ns, wall_time, payload = row
+        return Notification(strap_id, characteristic, n, host_ns, float(wall_time), bytes(payload))
 
-    def event(self, row: tuple[Any, ...], crc: Any) -> bool:
-        """Take one (timeline_seq, host_ns, wall_time, kind, strap_id, data) row; False if set aside."""
+    def checked_event(self, row: tuple[Any, ...], crc: Any) -> SourceEvent | None:
+        """The event of one (timeline_seq, host_ns, wall_time, kind, strap_id, data) row, checked; None when set aside."""
         problem = event_row_problem(row)
         if problem is None and self.verify and crc != event_crc(*row):
             problem = "its checksum does not match what was recorded"
@@ -406,16 +406,34 @@ class _Rows:
             problem = stamp_problem(row[1], self.started_host_ns)
         if problem is None:
             try:
-                self.items[row[0]] = event_from_row(row[1], None if row[2] is None else float(row[2]), *row[3:])
-                return True
+                return event_from_row(row[1], None if row[2] is None else float(row[2]), *row[3:])
             except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
                 problem = "its details cannot be read"
         self._reject(row[0], f"events set aside: {problem}")
-        return False
+        return None
 
-    def problems(self) -> list[str]:
+    def notification(self, row: tuple[Any, ...], crc: Any) -> bool:
+        """Take one notification row into ``items``; False if set aside."""
+        item = self.checked_notification(row, crc)
+        if item is not None:
+            self.items[row[0]] = item
+        return item is not None
+
+    def event(self, row: tuple[Any, ...], crc: Any) -> bool:
+        """Take one event row into ``items``; False if set aside."""
+        item = self.checked_event(row, crc)
+        if item is not None:
+            self.items[row[0]] = item
+        return item is not None
+
+    def problems(self, by_table: bool = False) -> list[str]:
+        """One line per reason, in the order first met; ``by_table``: notification reasons first (the
+        order :func:`read_session` meets them in, for a reader that reads both tables together)."""
         lines = []
-        for reason, seqs in self.set_aside.items():
+        reasons = list(self.set_aside.items())
+        if by_table:
+            reasons.sort(key=lambda entry: not entry[0].startswith("notifications"))
+        for reason, seqs in reasons:
             shown = ", ".join(f"#{n}" for n in seqs[:LISTED_ROWS]) + (", ..." if len(seqs) > LISTED_ROWS else "")
             what, why = reason.split(": ", 1)
             lines.append(f"{len(seqs)} {what} ({why}): rows {shown}")
@@ -426,8 +444,10 @@ class _Rows:
         return sum(len(v) for v in self.set_aside.values())
 
 
-def _read_rows(db: sqlite3.Connection, table: str, columns: str, problems: list[str]) -> Iterator[tuple]:
-    """Every row of ``table`` SQLite can walk, in timeline order; at damage, a problem line and the end.
+def _read_rows(db: sqlite3.Connection, table: str, columns: str, problems: list[str],
+               batch: int = READ_BATCH) -> Iterator[tuple]:
+    """Every row of ``table`` SQLite can walk, in timeline order, ``batch`` rows fetched at a time; at
+    damage, a problem line and the end.
 
     What lies beyond the damage is read from the file's pages afterwards (:func:`_salvaged`).
     """
@@ -435,10 +455,10 @@ def _read_rows(db: sqlite3.Connection, table: str, columns: str, problems: list[
     while True:
         try:
             if after is None:
-                rows = db.execute(f"SELECT {columns} FROM {table} ORDER BY timeline_seq LIMIT ?", (READ_BATCH,)).fetchall()
+                rows = db.execute(f"SELECT {columns} FROM {table} ORDER BY timeline_seq LIMIT ?", (batch,)).fetchall()
             else:
                 rows = db.execute(f"SELECT {columns} FROM {table} WHERE timeline_seq > ? ORDER BY timeline_seq LIMIT ?",
-                                  (after, READ_BATCH)).fetchall()
+                                  (after, batch)).fetchall()
         except sqlite3.DatabaseError as error:
             problems.append(f"{table}: the file is damaged after row #{after or 0} ({_plain(error)})")
             return
@@ -518,13 +538,23 @@ def _read_tables(db: sqlite3.Connection, rows: _Rows, problems: list[str]) -> bo
         rows.event(tuple(row[:6]), row[6])
     return len(problems) == before
 
+def is_review_note(item: TimelineItem) -> TypeGuard[TimelineEvent]:
+    """A review note: appended after the session, stamped at the moment it comments on."""
+    return isinstance(item, TimelineEvent) and item.kind == "note" and item.data.get("review") is True
+
+
+def stamp_ns(item: TimelineItem) -> int:
+    """The host time an item is placed by (a gap: its end)."""
+    return item.end_ns if isinstance(item, GapEvent) else item.host_ns
+
+
 def _in_place(timeline: list[TimelineItem]) -> list[TimelineItem]:
     """Review notes are appended after the session, stamped at the moment they comment on: put them there."""
-    notes = [i for i in timeline if isinstance(i, TimelineEvent) and i.kind == "note" and i.data.get("review") is True]
+    notes = [i for i in timeline if is_review_note(i)]
     if not notes:
         return timeline
-    rest = [i for i in timeline if not (isinstance(i, TimelineEvent) and i.kind == "note" and i.data.get("review") is True)]
-    stamps = [i.end_ns if isinstance(i, GapEvent) else i.host_ns for i in rest]
+    rest = [i for i in timeline if not is_review_note(i)]
+    stamps = [stamp_ns(i) for i in rest]
     for note in sorted(notes, key=lambda n: n.host_ns):
         at = bisect.bisect_right(stamps, note.host_ns)
         rest.insert(at, note)

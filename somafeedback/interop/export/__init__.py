@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Final
 
 from somafeedback.sessions.file import Session
+from somafeedback.sessions.reader import SessionReader
 
 # Besides what export_session needs, the public constants of the former single-module export.py
 # stay importable from here.
@@ -86,7 +87,7 @@ class Exported(list[Path]):
     removed: dict[str, int] | None = None
 
 
-def export_session(session: Session, fmt: str, out: Path | None = None, deidentify: bool = False,
+def export_session(session: Session | SessionReader, fmt: str, out: Path | None = None, deidentify: bool = False,
                    progress: ProgressCallback | None = None, keep_notes: bool = False) -> Exported:
     """Write ``session`` as ``fmt`` (one of :data:`FORMATS`); the paths of the files written.
 
@@ -95,6 +96,9 @@ def export_session(session: Session, fmt: str, out: Path | None = None, deidenti
     then as work advances (at most about 100 calls), then 1.0 just before the files are moved
     into place; if it raises (a cancel), nothing is left behind and the exception propagates.
     ``keep_notes`` keeps typed free text in a de-identified export (names still scrubbed).
+    ``session`` may be a :class:`~somafeedback.sessions.reader.SessionReader`: the ``edf`` export
+    then streams it (bounded memory: beats as columns, ECG data records written as they fill);
+    the other formats read it whole.
     Raises :class:`ExportError` (naming the session file) for an unknown format, a session
     without beats (kubios, edf), an output that already exists, or a file that cannot be written.
 
@@ -106,7 +110,9 @@ def export_session(session: Session, fmt: str, out: Path | None = None, deidenti
     reporter = Progress(progress)
     try:
         reporter.start()
-        ctx = make_context(session, deidentify, keep_notes)
+        if isinstance(session, SessionReader) and fmt != "edf":
+            session = session.whole()
+        ctx = make_context(session, deidentify, keep_notes, beat_columns=fmt == "edf")
         _EXPORTERS[fmt](ctx, None if out is None else Path(out), outputs, reporter)
         reporter.finish()
         written = Exported(outputs.commit())

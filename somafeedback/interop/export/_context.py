@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -20,7 +20,8 @@ from typing import Any, Final
 from somafeedback.devices.events import Notification, TimelineEvent
 from somafeedback.sessions.beat_series import session_beats
 from somafeedback.sessions.beats import StrapBeats
-from somafeedback.sessions.file import SUFFIX, Session
+from somafeedback.sessions.file import SUFFIX, Session, TimelineItem
+from somafeedback.sessions.reader import SessionReader
 from ._deidentify import (
     DEIDENTIFIED_START_WALL,
     NamePatterns,
@@ -39,7 +40,7 @@ SUFFIXES: Final = {"kubios": ".txt", "edf": ".edf"}
 
 @dataclass
 class Context:
-    session: Session
+    session: Session | SessionReader  # a reader (EDF): every walk over its timeline reads the file again
     deidentify: bool
     start_ns: int  # host clock at the session start
     start_wall: float  # wall time (Unix s) of the session start, shifted when de-identified
@@ -48,6 +49,7 @@ class Context:
     names: NamePatterns  # (name pattern, replacement) for de-identification
     keep_notes: bool = False  # de-identified but with typed free text kept (names still scrubbed)
     removed: dict[str, int] | None = None  # free text left out per kind (de-identified without keep_notes)
+    beat_columns: bool = False  # the beats kept as columns (times and RR), no Beat objects (EDF)
 
     @functools.cached_property
     def beats(self) -> dict[str, StrapBeats]:
@@ -55,13 +57,30 @@ class Context:
         (:func:`~somafeedback.sessions.beat_series.session_beats`, the beats replay, the app, analyze
         and the report measure). Computed on first use (a report, which runs the live analysis
         itself, never needs it)."""
+        return self.measure_beats(self.session.timeline)
+
+    def measure_beats(self, timeline: Iterable[TimelineItem]) -> dict[str, StrapBeats]:
+        """:attr:`beats` measured in one walk over ``timeline`` (this session's, perhaps watched on
+        the way by the caller) and kept as :attr:`beats`."""
         order: dict[str, int] = {}  # straps in the order the session first mentions them
-        for item in self.session.timeline:
-            strap = getattr(item, "strap_id", None)
-            if strap is not None:
-                order.setdefault(strap, len(order))
-        beats = session_beats(self.session.timeline)
-        return {strap: beats[strap] for strap in sorted(beats, key=lambda s: order.get(s, len(order)))}
+
+        def noted(items: Iterable[TimelineItem]) -> Iterator[TimelineItem]:
+            for item in items:
+                strap = getattr(item, "strap_id", None)
+                if strap is not None:
+                    order.setdefault(strap, len(order))
+                yield item
+
+        beats = session_beats(noted(timeline), columns=self.beat_columns)
+        measured = {strap: beats[strap] for strap in sorted(beats, key=lambda s: order.get(s, len(order)))}
+        self.__dict__["beats"] = measured  # the cached property's value from now on
+        return measured
+
+    @property
+    def item_count(self) -> int:
+        """How many items the timeline holds (a streamed session: counted in one walk)."""
+        timeline = self.session.timeline
+        return len(timeline) if isinstance(timeline, list) else sum(1 for _ in timeline)
 
     # times
     def rel_s(self, host_ns: int) -> float:
@@ -124,8 +143,10 @@ class Context:
         return None if self.deidentify or not practitioner else str(practitioner)
 
 
-def make_context(session: Session, deidentify: bool, keep_notes: bool = False) -> Context:
-    """The export's view of ``session``; ``keep_notes`` keeps typed free text in a de-identified export."""
+def make_context(session: Session | SessionReader, deidentify: bool, keep_notes: bool = False,
+                 beat_columns: bool = False) -> Context:
+    """The export's view of ``session``; ``keep_notes`` keeps typed free text in a de-identified export;
+    ``beat_columns`` keeps the beats as columns (see :attr:`Context.beat_columns`)."""
     manifest = session.manifest
     start_ns = manifest.get("started_host_ns")
     first_ns = next((getattr(item, "host_ns", None) for item in session.timeline
@@ -147,11 +168,11 @@ def make_context(session: Session, deidentify: bool, keep_notes: bool = False) -
     start = DEIDENTIFIED_START_WALL if deidentify else float(start_wall)  # exact: never a rounding off 2000-01-01
     removed = count_free_text(session.timeline, manifest) if deidentify and not keep_notes else None
     return Context(session, deidentify, int(start_ns), start, shift, stem,
-                   name_patterns(manifest) if deidentify else [], keep_notes, removed)
+                   name_patterns(manifest) if deidentify else [], keep_notes, removed, beat_columns)
 
 
 def straps_with_beats(ctx: Context) -> list[StrapBeats]:
-    straps = [record for record in ctx.beats.values() if record.beats]
+    straps = [record for record in ctx.beats.values() if record.count]
     if not straps:
         raise ExportError(f"{ctx.session.path}: the session has no heartbeats to export "
                           "(no strap sent RR intervals)")

@@ -142,7 +142,7 @@ def export_csv(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
     manifest_path = outputs.reserve(folder / f"{ctx.stem}_manifest.json")
     n_beats = sum(len(s.beats) for s in straps)
     rows = sorted(_event_rows(ctx), key=lambda pair: (pair[0], pair[1][0]))
-    progress.set_total(len(ctx.session.timeline) + len(rows) + n_beats * (1 + METRICS_WORK) + 1)
+    progress.set_total(ctx.item_count + len(rows) + n_beats * (1 + METRICS_WORK) + 1)
 
     with _open_csv(notifications_path) as stream:
         writer = csv.writer(stream)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -82,20 +82,27 @@ def _cut_utf8(text: str, limit: int) -> str:
     return kept.rstrip() + "..."
 
 
-def _tachogram(times_s: np.ndarray, rr_ms: np.ndarray, runs: np.ndarray, n_samples: int) -> np.ndarray:
-    """RR at every sample: linear between consecutive beats of a run, EDF_FILL elsewhere."""
-    signal = np.full(n_samples, EDF_FILL)
-    grid = np.arange(n_samples) / EDF_FS_HZ
-    boundaries = np.flatnonzero(np.diff(runs)) + 1
-    for t, rr in zip(np.split(times_s, boundaries), np.split(rr_ms, boundaries), strict=True):
-        if len(t) < 2:
-            continue
-        first = max(0, math.ceil(t[0] * EDF_FS_HZ - 1e-9))
-        last = min(n_samples - 1, math.floor(t[-1] * EDF_FS_HZ + 1e-9))
-        if last >= first:
-            signal[first:last + 1] = np.interp(grid[first:last + 1], t, rr)
-    signal[~np.isfinite(signal)] = EDF_FILL
-    return np.clip(signal, 0.0, EDF_RR_MAX_MS)
+class _Tachogram:
+    """One strap's RR at every sample, made a block of samples at a time (never whole): linear
+    between consecutive beats of a run, EDF_FILL elsewhere, clipped to the physical range."""
+
+    def __init__(self, times_s: np.ndarray, rr_ms: np.ndarray, runs: np.ndarray) -> None:
+        self.runs: list[tuple[np.ndarray, np.ndarray, int, int]] = []  # (times, RR, first, last sample)
+        boundaries = np.flatnonzero(np.diff(runs)) + 1
+        for t, rr in zip(np.split(times_s, boundaries), np.split(rr_ms, boundaries), strict=True):
+            if len(t) >= 2:
+                first = max(0, math.ceil(t[0] * EDF_FS_HZ - 1e-9))
+                self.runs.append((t, rr, first, math.floor(t[-1] * EDF_FS_HZ + 1e-9)))
+
+    def samples(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``start`` to ``stop - 1`` (each sample's value depends on the beats alone)."""
+        signal = np.full(stop - start, EDF_FILL)
+        for t, rr, first, last in self.runs:
+            low, high = max(first, start), min(last + 1, stop)
+            if high > low:
+                signal[low - start:high - start] = np.interp(np.arange(low, high) / EDF_FS_HZ, t, rr)
+        signal[~np.isfinite(signal)] = EDF_FILL
+        return np.clip(signal, 0.0, EDF_RR_MAX_MS)
 
 
 def _digital(signal: np.ndarray, header: Mapping[str, Any]) -> np.ndarray:
@@ -122,26 +129,42 @@ def _summary(data: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, (dict, list)))
 
 
-def _annotations(ctx: Context, offset_s: float, end_s: float,
+class _Annotated:
+    """Watches one walk over the timeline (the beats' walk) and keeps only what the EDF+ file annotates."""
+
+    def __init__(self, ctx: Context, offset_s: float) -> None:
+        self.ctx, self.offset_s = ctx, offset_s
+        self.found: list[tuple[float, float, str, str | None]] = []  # the strap is named only when there are several
+        self.straps: set[str | None] = set()
+
+    def watch(self, timeline: Iterable[TimelineItem]) -> Iterator[TimelineItem]:
+        """``timeline``'s items, passed on unchanged."""
+        ctx, offset_s, found = self.ctx, self.offset_s, self.found
+        for item in timeline:
+            if isinstance(item, (Notification, LinkEvent, GapEvent)):
+                self.straps.add(item.strap_id)
+            if isinstance(item, GapEvent):
+                found.append((ctx.rel_s(item.start_ns) + offset_s, item.duration_s, "gap (no data)", item.strap_id))
+            elif isinstance(item, LinkEvent):
+                found.append((ctx.rel_s(item.host_ns) + offset_s, -1.0, f"link {item.state}", item.strap_id))
+            elif isinstance(item, TimelineEvent):
+                details = ctx.event_details(item)
+                summary = _summary(details)
+                text = f"{item.kind}: {summary}" if summary else item.kind
+                found.append((ctx.rel_s(item.host_ns) + offset_s, -1.0, text, item.strap_id))
+            yield item
+
+
+def _annotations(ctx: Context, seen: _Annotated, end_s: float,
                  raw: Mapping[str, _EcgScan] | None = None) -> list[tuple[float, float, str]]:
     """(onset, duration or -1, text) of everything the EDF+ file annotates, in time order."""
-    several = len(ctx.beats) > 1 or len({getattr(i, "strap_id", None) for i in ctx.session.timeline
-                                         if isinstance(i, (Notification, LinkEvent, GapEvent))}) > 1
+    offset_s = seen.offset_s
+    several = len(ctx.beats) > 1 or len(seen.straps) > 1
 
     def strap(text: str, strap_id: str | None) -> str:
         return f"{text} {strap_id}" if several and strap_id else text
 
-    out: list[tuple[float, float, str]] = []
-    for item in ctx.session.timeline:
-        if isinstance(item, GapEvent):
-            out.append((ctx.rel_s(item.start_ns) + offset_s, item.duration_s, strap("gap (no data)", item.strap_id)))
-        elif isinstance(item, LinkEvent):
-            out.append((ctx.rel_s(item.host_ns) + offset_s, -1.0, strap(f"link {item.state}", item.strap_id)))
-        elif isinstance(item, TimelineEvent):
-            details = ctx.event_details(item)
-            summary = _summary(details)
-            text = f"{item.kind}: {summary}" if summary else item.kind
-            out.append((ctx.rel_s(item.host_ns) + offset_s, -1.0, strap(text, item.strap_id)))
+    out = [(onset, duration, strap(text, strap_id)) for onset, duration, text, strap_id in seen.found]
     for record in ctx.beats.values():
         lost_at: float | None = None
         for change in record.contact_changes:
@@ -183,7 +206,7 @@ class _EcgIndex:
         return np.round((chunk.t_s - self.start_s + self.offset_s) * fs).astype(np.int64)
 
 
-def _scan_ecg(timeline: Sequence[TimelineItem], where: _EcgIndex, known_records: int
+def _scan_ecg(timeline: Iterable[TimelineItem], where: _EcgIndex, known_records: int
               ) -> tuple[dict[str, _EcgScan], np.ndarray, dict[int, int]]:
     """First walk: per strap its ECG rate and set-aside frames, and per data record the last
     timeline position that puts an ECG sample into it (-1: none), so the second walk knows when a
@@ -246,52 +269,57 @@ class _EcgRecords:
 def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progress) -> None:
     """Write the EDF+ file, data record by data record as the raw frames are decoded (bounded memory).
 
-    The raw frames are walked twice: once to learn each ECG strap's rate, the frames set aside
-    and when each data record is complete, then to fill the records and write them, as soon as
-    :data:`EDF_STREAM_RECORDS` of them are complete. The tachograms (4 Hz) are built
-    whole (a few MB for a day).
+    The timeline is walked three times (a :class:`~somafeedback.sessions.reader.SessionReader`
+    reads the file at each walk, so the timeline is never held): the beats (kept as columns of
+    times and RR when ``ctx.beat_columns``) and the annotations; the raw frames, to learn each ECG
+    strap's rate, the frames set aside and when each data record is complete; the raw frames again,
+    to fill the records and write them as soon as :data:`EDF_STREAM_RECORDS` of them are complete.
+    The tachograms (4 Hz) are made a block at a time too. A 24-hour Polar H10 session: peak
+    resident memory ~130 MiB, of which ~110 MiB are the imported modules (scipy).
     """
     try:
         import pyedflib
     except ImportError as error:  # pragma: no cover - a dependency of the package
         raise ExportError(f"{ctx.session.path}: EDF+ export needs pyedflib ({error})") from error
+    start = math.floor(ctx.start_wall)
+    offset_s = ctx.start_wall - start  # EDF time of the session start (sample 0 is the whole second before)
+    seen = _Annotated(ctx, offset_s)
+    if "beats" in vars(ctx):  # measured already: a walk for the annotations alone
+        for _ in seen.watch(ctx.session.timeline):
+            pass
+    else:  # one walk: the beats, and the annotations on the way
+        ctx.measure_beats(seen.watch(ctx.session.timeline))
     straps = straps_with_beats(ctx)
     (target,) = file_targets(ctx, outputs, out, "edf", [None])
     temporary = outputs.reserve(target)
 
-    start = math.floor(ctx.start_wall)
     start_time = dt.datetime.fromtimestamp(start, tz=dt.timezone.utc).replace(tzinfo=None)
     if not EDF_YEARS[0] <= start_time.year <= EDF_YEARS[1]:
         raise ExportError(f"{ctx.session.path}: the session start ({start_time:%Y-%m-%d}) is outside the years "
                           f"EDF can store ({EDF_YEARS[0]}-{EDF_YEARS[1]})")
-    offset_s = ctx.start_wall - start  # EDF time of the session start (sample 0 is the whole second before)
     series = []
     for record in straps:
-        times = np.array([ctx.beat_rel_s(b.t_s) for b in record.beats]) + offset_s
+        times = (record.t_s - ctx.start_ns / 1e9) + offset_s  # ctx.beat_rel_s of every beat
         series.append((record, times, record.rr_ms, _runs(times, record.segments)))
     end_s = max(ctx.duration_s + offset_s, *(float(t[-1]) for _, t, _, _ in series))
     where = _EcgIndex(ctx.start_ns / 1e9, offset_s)
     timeline = ctx.session.timeline
     scans, last_position, beyond = _scan_ecg(timeline, where, max(1, math.ceil(end_s - 1e-9)))
-    annotations = _annotations(ctx, offset_s, end_s, scans)
+    annotations = _annotations(ctx, seen, end_s, scans)
     annotation_signals = EDF_MAX_ANNOTATION_SIGNALS - 1
     n_records = max(1, math.ceil(end_s - 1e-9), math.ceil(len(annotations) / annotation_signals))
     annotation_signals = min(EDF_MAX_ANNOTATION_SIGNALS, math.ceil(len(annotations) / n_records) + 1)
-    n_samples = n_records * EDF_FS_HZ
     progress.set_total(len(straps) + n_records)
 
-    digital: list[np.ndarray] = []  # the tachograms, whole (digital values)
+    tachograms: list[_Tachogram] = []
     headers: list[dict[str, Any]] = []
     labels = dedupe([_ascii_field(r.strap_id, EDF_LABEL_CHARS - 3) or "strap" for r, _, _, _ in series])
-    for (record, times, rr, runs), label in zip(series, labels, strict=True):
-        rr_signal = _tachogram(times, rr, runs, n_samples)
-        hr_signal = np.divide(60000.0, rr_signal, out=np.full_like(rr_signal, EDF_FILL), where=rr_signal > 0)
+    for (_record, times, rr, runs), label in zip(series, labels, strict=True):
+        tachograms.append(_Tachogram(times, rr, runs))
         common = {"sample_frequency": EDF_FS_HZ, "physical_min": 0.0, "digital_min": -32768, "digital_max": 32767,
                   "prefilter": "", "transducer": ""}
         rr_header = {**common, "label": f"RR {label}", "dimension": "ms", "physical_max": EDF_RR_MAX_MS}
         hr_header = {**common, "label": f"HR {label}", "dimension": "bpm", "physical_max": EDF_HR_MAX_BPM}
-        digital += [_digital(rr_signal, rr_header).astype(np.int16),
-                    _digital(np.clip(hr_signal, 0.0, EDF_HR_MAX_BPM), hr_header).astype(np.int16)]
         headers += [rr_header, hr_header]
         progress.advance()
     ecg = _EcgRecords(scans, where, n_records)
@@ -319,12 +347,17 @@ def export_edf(ctx: Context, out: Path | None, outputs: Outputs, progress: Progr
     def write_until(last: int) -> None:
         """Write data records ``written`` to ``last - 1``, at most EDF_CHUNK_RECORDS per call."""
         nonlocal written
-        tachogram_rates = [int(h["sample_frequency"]) for h in headers[:len(digital)]]
         while written < last:
             upto = min(last, written + EDF_CHUNK_RECORDS)
-            block = [np.ascontiguousarray(d[written * fs:upto * fs]) for d, fs in zip(digital, tachogram_rates, strict=True)]
+            block = []
+            for k, tachogram in enumerate(tachograms):  # its headers: RR at 2k, HR at 2k + 1
+                rr_header, hr_header = headers[2 * k], headers[2 * k + 1]
+                rr_signal = tachogram.samples(written * EDF_FS_HZ, upto * EDF_FS_HZ)
+                hr_signal = np.divide(60000.0, rr_signal, out=np.full_like(rr_signal, EDF_FILL), where=rr_signal > 0)
+                block += [_digital(rr_signal, rr_header).astype(np.int16),
+                          _digital(np.clip(hr_signal, 0.0, EDF_HR_MAX_BPM), hr_header).astype(np.int16)]
             block += [_digital(ecg.take(strap, written, upto), header)
-                      for strap, header in zip(ecg_straps, headers[len(digital):], strict=True)]
+                      for strap, header in zip(ecg_straps, headers[2 * len(tachograms):], strict=True)]
             writer.writeSamples(block, digital=True)
             progress.advance(upto - written)
             written = upto
