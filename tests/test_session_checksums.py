@@ -104,3 +104,24 @@ def test_a_review_note_carries_its_checksum(h10, tmp_path) -> None:
     note = _rows(copy, "events")[-1]
     assert json.loads(note[5])["review"] is True and note[6] == _crc_event(*note[:6])
     assert verify_session(copy).status == VERIFIED
+
+
+def test_a_computer_up_for_weeks_records_events_stamped_on_the_session_clock(tmp_path: Path) -> None:
+    """The writer's start is a monotonic stamp (weeks since the computer started), the replayed
+    items' stamps count from 0: every row reads back (a 24-hour window around the start set them aside)."""
+    from manual_clock import ManualClock
+
+    from somafeedback.devices.events import TimelineEvent
+    from somafeedback.sessions.file import SessionWriter
+
+    weeks_up = ManualClock(t=21 * 24 * 3600.0)
+    path = tmp_path / "up.session.sqlite"
+    writer = SessionWriter(path, weeks_up, {"mode": "practitioner"})
+    events = [TimelineEvent("marker", int(k * 1e9), 1.7e9 + k, {"label": f"m{k}"}) for k in range(3)]
+    for event in events:
+        writer.event(event)
+    writer.close()
+    session = read_session(path)
+    assert session.problems == [] and session.rows_set_aside == 0
+    assert [(e.host_ns, e.data["label"]) for e in session.events if isinstance(e, TimelineEvent)] == \
+        [(e.host_ns, e.data["label"]) for e in events]

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 NS_PER_S: Final = 1_000_000_000
 MAX_SESSION_S: Final = 31 * 24 * 3600  # longest plausible session (s): a month of continuous recording
-MAX_BEFORE_START_S: Final = 24 * 3600  # how far before the recording's start a stamp may lie (s): the app's session origin
+MAX_BEFORE_ZERO_S: Final = 24 * 3600  # how far below zero a stamp may lie (s): an origin taken before the clock's zero
 MAX_INT64: Final = 2 ** 63 - 1
 WALL_RANGE: Final = (0.0, 10_000_000_000.0)  # plausible Unix seconds: 1970 .. 2286
 
@@ -74,7 +74,10 @@ def stamp_problem(host_ns: int, started_host_ns: int | None) -> str | None:
     """None when a row's session-clock stamp lies where a session's can (near its start), else why not."""
     if started_host_ns is None:
         return None
-    if not -MAX_BEFORE_START_S * NS_PER_S <= host_ns - started_host_ns <= MAX_SESSION_S * NS_PER_S:
+    # Stamps count on a monotonic clock (from the computer's start, so anywhere from 0 to the
+    # recording's start however long the computer has run) or on a session clock (from 0).
+    earliest = min(started_host_ns, 0) - MAX_BEFORE_ZERO_S * NS_PER_S
+    if not earliest <= host_ns <= started_host_ns + MAX_SESSION_S * NS_PER_S:
         return "its time lies far outside the session"
     return None
 
