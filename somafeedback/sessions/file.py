@@ -270,8 +270,23 @@ class SessionWriter:
 
 
 # -- reading ------------------------------------------------------------------------------------
+class ManifestFacts:
+    """What a session's manifest says of it, for :class:`Session` and the streaming reader."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def session_id(self) -> str:
+        return str(self.manifest.get("session_id", self.path.name))
+
+    @property
+    def ended_unexpectedly(self) -> bool:
+        return "ended_wall" not in self.manifest
+
+
 @dataclass
-class Session:
+class Session(ManifestFacts):
     """A session read back from its file."""
 
     path: Path
@@ -289,14 +304,6 @@ class Session:
     @property
     def events(self) -> list[SourceEvent]:
         return [item for item in self.timeline if not isinstance(item, Notification)]
-
-    @property
-    def session_id(self) -> str:
-        return str(self.manifest.get("session_id", self.path.name))
-
-    @property
-    def ended_unexpectedly(self) -> bool:
-        return "ended_wall" not in self.manifest
 
     @property
     def duration_s(self) -> float:

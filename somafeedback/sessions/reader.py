@@ -30,6 +30,7 @@ from typing import Any, Final
 from somafeedback.devices.events import TimelineEvent
 
 from .file import (
+    ManifestFacts,
     Session,
     SessionFileError,
     TimelineItem,
@@ -54,7 +55,7 @@ class _Damaged(Exception):
     """SQLite stopped walking a table mid-way: the rest comes from the whole-file reader."""
 
 
-class SessionReader:
+class SessionReader(ManifestFacts):
     """One session file, open for streamed reading (a context manager; :meth:`close` when done).
 
     ``timeline`` can be walked any number of times, each walk reading the file again.
@@ -237,14 +238,6 @@ class SessionReader:
     @property
     def verifiable(self) -> bool:
         return self._whole.verifiable if self._whole is not None else self._verify
-
-    @property
-    def session_id(self) -> str:
-        return str(self.manifest.get("session_id", self.path.name))
-
-    @property
-    def ended_unexpectedly(self) -> bool:
-        return "ended_wall" not in self.manifest
 
     @property
     def duration_s(self) -> float:
