@@ -61,3 +61,27 @@ def test_neurokit2_0_2_13_is_not_the_published_detrend_near_the_end() -> None:
     if np.allclose(theirs, _published(x, KUBIOS_LAMBDA), atol=1e-6):
         pytest.fail("neurokit2's tarvainen2002 now matches the published formula: use it as the reference (docs/metrics.md)")
     assert np.max(np.abs(smoothness_priors(x) - _published(x, KUBIOS_LAMBDA))) < 1e-6 * np.max(np.abs(x))
+
+
+@pytest.mark.parametrize("rr", clean_segments(nsr001_ms(), 2, start=30000))
+def test_the_lapack_call_is_scipys_solveh_banded_bit_for_bit(rr: np.ndarray) -> None:
+    """The trend is solved by LAPACK's dpbsv loaded without scipy.linalg: the same numbers as solveh_banded."""
+    from scipy.linalg import solveh_banded
+
+    from somafeedback.hrv.detrend import _solveh_banded
+
+    x = _tachogram_4hz(rr)
+    n = len(x)
+    bands = np.zeros((3, n))
+    bands[2] = 1.0 + 25.0e4 * np.convolve(np.ones(n - 2), [1.0, 4.0, 1.0])
+    bands[1, 1:] = 25.0e4 * np.convolve(np.ones(n - 2), [-2.0, -2.0])
+    bands[0, 2:] = 25.0e4
+    assert np.array_equal(_solveh_banded(bands, x), solveh_banded(bands, x))
+    assert np.array_equal(smoothness_priors(x), x - solveh_banded(bands, x))
+
+
+def test_a_gap_in_the_series_is_refused_as_solveh_banded_refuses_it() -> None:
+    x = np.full(40, 800.0)
+    x[7] = np.nan
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        smoothness_priors(x)

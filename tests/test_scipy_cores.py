@@ -12,6 +12,7 @@ import pytest
 import scipy.signal
 from session_helpers import REPO
 
+from somafeedback import scipy_extensions
 from somafeedback.signals import scipy_cores
 from somafeedback.signals.filter_table import BA_DESIGNS, LFILTER_ZI, SOS_DESIGNS, SOSFILT_ZI
 
@@ -79,9 +80,25 @@ def test_the_cores_load_without_scipy_signal_and_are_the_ones_it_uses_later() ->
 
 
 def test_without_the_extension_files_the_ordinary_import_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scipy_cores, "_signal_folders", list)  # no folder to look in: as an unknown bundle layout
-    scipy_cores.extension.cache_clear()
+    monkeypatch.setattr(scipy_extensions, "_package_folders", lambda package: [])  # as an unknown bundle layout
+    scipy_extensions.extension.cache_clear()
     try:
-        assert scipy_cores.extension("_sosfilt") is sys.modules["scipy.signal._sosfilt"]
+        assert scipy_extensions.extension("_sosfilt") is sys.modules["scipy.signal._sosfilt"]
+        assert scipy_extensions.extension("_flapack", "linalg") is sys.modules["scipy.linalg._flapack"]
     finally:
-        scipy_cores.extension.cache_clear()
+        scipy_extensions.extension.cache_clear()
+
+
+def test_lapack_loads_without_scipy_linalg_and_the_spline_equals_scipys() -> None:
+    """The tachogram's tridiagonal solve comes from LAPACK's module file; the spline is still CubicSpline's."""
+    code = ("import sys\n"
+            "import numpy as np\n"
+            "from somafeedback.hrv.tachogram import cubic_spline\n"
+            "t = np.cumsum(np.random.default_rng(3).uniform(0.6, 1.2, 90)); rr = 1000 * np.diff(t, prepend=0.0)\n"
+            "x = np.arange(t[0], t[-1], 0.25)\n"
+            "ours = cubic_spline(t, rr, x)\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('scipy.linalg', 'scipy.interpolate')) and m != 'scipy.linalg._flapack'))\n"
+            "from scipy.interpolate import CubicSpline\n"
+            "print(np.array_equal(ours, CubicSpline(t, rr)(x)), len(x) > 300)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.splitlines() == ["[]", "True True"]

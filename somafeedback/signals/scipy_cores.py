@@ -5,10 +5,8 @@ their docstrings and imports scipy.stats), most of a reading command's start-up.
 analyses need only three compiled extension modules of it (``_sosfilt``, ``_sigtools``,
 ``_peak_finding_utils``) and a few Butterworth designs at fixed sample rates:
 
-* :func:`extension` loads such an extension module straight from its file next to scipy's
-  package (also in the PyInstaller bundle, where extension files stay files), without running
-  ``scipy/signal/__init__.py``; it reuses the module when scipy.signal is already imported and
-  falls back to the ordinary import on any failure;
+* :func:`~somafeedback.scipy_extensions.extension` loads such an extension module straight from
+  its file, without running ``scipy/signal/__init__.py``;
 * :func:`butter_ba`, :func:`butter_sos`, :func:`lfilter_zi` and :func:`sosfilt_zi` answer from
   :mod:`.filter_table` (constants computed by scipy.signal itself, see
   scripts/make_filter_table.py; tests/test_scipy_cores.py recomputes every entry and requires
@@ -16,67 +14,17 @@ analyses need only three compiled extension modules of it (``_sosfilt``, ``_sigt
 * :func:`sosfiltfilt` is ``scipy.signal.sosfiltfilt(sos, x)`` for a 1-D float64 ``x``, the same
   steps on scipy's compiled ``sosfilt`` core.
 
-Cost: loading the three extension modules takes a few ms. Thread: any (module caches are
-filled idempotently; a race at worst loads a module twice).
+Cost: loading the three extension modules takes a few ms. Thread: any.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.machinery
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from somafeedback.scipy_extensions import extension
 from somafeedback.signals.filter_table import BA_DESIGNS, LFILTER_ZI, SOS_DESIGNS, SOSFILT_ZI
-
-
-@functools.cache
-def extension(name: str) -> ModuleType:
-    """scipy.signal's compiled submodule ``name`` (e.g. "_sosfilt"), loaded without scipy/signal/__init__.py."""
-    full = f"scipy.signal.{name}"
-    if full in sys.modules:
-        return sys.modules[full]
-    try:
-        return _load_from_file(full, name)
-    except Exception:  # noqa: BLE001 - any failure: the ordinary import (which runs scipy.signal's __init__)
-        return importlib.import_module(full)
-
-
-def _load_from_file(full: str, name: str) -> ModuleType:
-    """The extension module file ``scipy/signal/<name><suffix>`` loaded under its own name, not in sys.modules."""
-    for folder in _signal_folders():
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            path = folder / f"{name}{suffix}"
-            if path.is_file():
-                loader = importlib.machinery.ExtensionFileLoader(full, str(path))
-                spec = importlib.util.spec_from_file_location(full, path, loader=loader)
-                if spec is None:
-                    continue
-                module = importlib.util.module_from_spec(spec)
-                loader.exec_module(module)
-                # a single-phase extension enters itself in sys.modules; without its package there,
-                # a later `import scipy.signal` would then not bind it as an attribute: take it out
-                if sys.modules.get(full) is module:
-                    del sys.modules[full]
-                return module
-    raise ImportError(f"no extension file for {full}")
-
-
-def _signal_folders() -> list[Path]:
-    """Where scipy/signal's files may lie: next to scipy's package, and in a PyInstaller bundle's folder."""
-    folders = []
-    spec = importlib.util.find_spec("scipy")  # finds the package without importing it
-    for location in (spec.submodule_search_locations or []) if spec is not None else []:
-        folders.append(Path(location) / "signal")
-    bundle = getattr(sys, "_MEIPASS", None)  # PyInstaller keeps extension files as files under it
-    if bundle:
-        folders.append(Path(bundle) / "scipy" / "signal")
-    return folders
 
 
 def _scipy_signal() -> Any:
