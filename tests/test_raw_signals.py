@@ -103,7 +103,7 @@ def test_breathing_trace_pieces_are_the_samples_after_the_last_piece() -> None:
             if k and not contiguous:
                 reference.reset()
             chunk = AccChunk("s", 0, tt, aa, fs, contiguous, 0)
-            out = [item for item in raw._acc(chunk) if isinstance(item, BreathingTrace)]
+            out = [item for item in raw.chest_outputs(chunk) if isinstance(item, BreathingTrace)]
             reference.push(tt, aa)
             rt, rmg = reference.trace(len(tt) / fs + 1.0)
             fresh = rt > until

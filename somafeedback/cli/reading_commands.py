@@ -156,8 +156,9 @@ def _replay(args: argparse.Namespace) -> int:
     import asyncio
 
     from somafeedback.devices.replay import ReplaySource
-    from somafeedback.sessions.file import SessionFileError
+    from somafeedback.live.chest_ahead import ChestAhead
     from somafeedback.live.stream_printer import StreamPrinter
+    from somafeedback.sessions.file import SessionFileError
 
     try:
         session = open_session(args)
@@ -172,6 +173,9 @@ def _replay(args: argparse.Namespace) -> int:
     # and the lines are written in blocks. The same items reach the sink in the same order.
     as_fast_as_possible = math.isinf(args.speed)
     printer.flush_lines = not as_fast_as_possible
+    # At max speed a second process computes the chest motion meanwhile (the same outputs; live/chest_ahead.py).
+    ahead = ChestAhead.start(session.timeline) if as_fast_as_possible else None
+    printer.analysis.chest = ahead
 
     async def main() -> int:
         streaming = asyncio.current_task()
@@ -186,7 +190,11 @@ def _replay(args: argparse.Namespace) -> int:
             printer.flush()
         return EXIT_OK
 
-    return closing(outlets, lambda: run_loop(main, args.speed, simulated=True))
+    try:
+        return closing(outlets, lambda: run_loop(main, args.speed, simulated=True))
+    finally:
+        if ahead is not None:
+            ahead.close()
 
 
 def _sessions(args: argparse.Namespace) -> int:

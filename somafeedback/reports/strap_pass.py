@@ -26,6 +26,7 @@ from somafeedback.devices.events import Beat, ContactChange, EcgChunk, Malformed
 from somafeedback.devices.gatt_uuids import POLAR_PMD_DATA
 from somafeedback.hrv.pipeline import BeatMetrics, BreathingMetrics, CoherenceMetrics, FrequencyDomain
 from somafeedback.live.analysis import LiveAnalysis
+from somafeedback.live.chest_ahead import ChestAhead
 from somafeedback.progress import Progress
 from somafeedback.sessions.client_strap import client_strap
 from somafeedback.sessions.file import Session
@@ -92,12 +93,29 @@ def new_live_analysis() -> LiveAnalysis:
 
 
 def analyze_strap(session: Session, strap: str, origin_s: float, duration_s: float, progress: Progress,
-                  start_s: float = 0.0, new_analysis: AnalysisFactory = new_live_analysis) -> StrapPass:
+                  start_s: float = 0.0, new_analysis: AnalysisFactory = new_live_analysis,
+                  chest_ahead: bool = False) -> StrapPass:
     """Run the session's timeline through the live analysis and collect what ``strap`` produced.
 
     Only ``strap``'s items and the events of no strap go through (see the module docstring).
+    ``chest_ahead``: the chest motion is computed by a second process meanwhile
+    (:class:`~somafeedback.live.chest_ahead.ChestAhead`; the same outputs), for a command line that may fork.
     """
     analysis = new_analysis()
+    ahead = ChestAhead.start([item for item in session.timeline if getattr(item, "strap_id", None) in (None, strap)]) \
+        if chest_ahead else None
+    if ahead is not None:
+        analysis.chest = ahead
+    try:
+        return _collect(session, strap, analysis, origin_s, duration_s, progress, start_s)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _collect(session: Session, strap: str, analysis: LiveAnalysis, origin_s: float, duration_s: float,
+             progress: Progress, start_s: float) -> StrapPass:
+    """The pass itself (see :func:`analyze_strap`)."""
     found = StrapPass()
     ends = [start_s + duration_s * (k + 1) / RAW_EXCERPTS for k in range(RAW_EXCERPTS)]
     found.excerpts = [[] for _ in ends]

@@ -14,6 +14,9 @@
   amplitude, movement), or, while no acceleration streams, from the ECG
   (:class:`~.ecg_respiration.EcgRespiration`, R-amplitude modulation), about once a second.
   The projected breathing trace goes out chunk by chunk for drawing.
+* A whole recording read at once may have its chest motion computed elsewhere (a second process,
+  :mod:`somafeedback.live.chest_ahead`): a :class:`ChestSource` then answers each acceleration chunk
+  with what :meth:`StrapRawSignals.chest_outputs` gives for it, the same items in the same order.
 
 Thread: the loop that delivers the notifications (synchronous, one instance per strap).
 """
@@ -21,8 +24,9 @@ Thread: the loop that delivers the notifications (synchronous, one instance per 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 
@@ -49,6 +53,15 @@ class BreathingTrace:
 
 
 RawItem = EcgChunk | AccChunk | MalformedPacket | Beat | BreathingEstimate | BreathingTrace
+ChestOutputs = Callable[[AccChunk], "list[RawItem]"]  # one acceleration chunk -> its breathing estimate and trace
+
+
+class ChestSource(Protocol):
+    """Answers a strap's acceleration chunks in order (see :meth:`StrapRawSignals.chest_outputs`)."""
+
+    def outputs(self, strap_id: str, chunk: AccChunk, compute: ChestOutputs) -> list[RawItem]:
+        """What ``compute(chunk)`` gives (computed now with it, or earlier elsewhere)."""
+        ...
 
 
 class _TimeMap:
@@ -103,10 +116,14 @@ class _TimeMap:
 class StrapRawSignals:
     """One strap's PMD notifications in; chunks, ECG beats and breathing out."""
 
-    def __init__(self, strap_id: str, breathing: bool = True) -> None:
-        """``breathing=False``: ECG chunks and beats only (no breathing, no trace), for a reader that needs the beats."""
+    def __init__(self, strap_id: str, breathing: bool = True, ecg: bool = True, chest: ChestSource | None = None) -> None:
+        """``breathing=False``: ECG chunks and beats only (no breathing, no trace), for a reader that needs the beats;
+        ``ecg=False``: no R peaks and no ECG breathing (the chest motion of a :class:`ChestSource` elsewhere);
+        ``chest``: where the chest motion's outputs come from (None: computed here)."""
         self.strap_id = strap_id
         self.breathing = breathing
+        self.ecg = ecg
+        self.chest = chest
         self.pmd = PmdStream(strap_id)
         self.detector: EcgPeakDetector | None = None
         self.motion: ChestMotion | None = None
@@ -145,9 +162,12 @@ class StrapRawSignals:
         for item in self.pmd.feed(notification):
             out.append(item)
             if isinstance(item, EcgChunk):
-                out.extend(self._ecg(item))
+                if self.ecg:
+                    out.extend(self._ecg(item))
             elif isinstance(item, AccChunk) and self.breathing:
-                out.extend(self._acc(item))
+                self.last_acc_s = float(item.t_s[-1])
+                out.extend(self.chest.outputs(self.strap_id, item, self.chest_outputs) if self.chest is not None
+                           else self.chest_outputs(item))
         return out
 
     # -- ECG ----------------------------------------------------------------------------------
@@ -186,12 +206,12 @@ class StrapRawSignals:
         return out
 
     # -- chest motion ---------------------------------------------------------------------------
-    def _acc(self, chunk: AccChunk) -> list[RawItem]:
+    def chest_outputs(self, chunk: AccChunk) -> list[RawItem]:
+        """One acceleration chunk through the chest motion: its breathing estimate (if refreshed) and trace."""
         if self.motion is None or self.motion.fs_hz != chunk.fs_hz:  # first chunk, or restarted at another rate
             self.motion = ChestMotion(chunk.fs_hz)
         elif not chunk.contiguous:
             self.motion.reset()
-        self.last_acc_s = float(chunk.t_s[-1])
         out: list[RawItem] = []
         estimate = self.motion.push(chunk.t_s, chunk.mg)
         if estimate is not None:

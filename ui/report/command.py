@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             written = render_session_report(path, args.format, args.out, deidentify=args.deidentify, progress=progress,
                                             audience=getattr(args, "audience", "practitioner"),
                                             conventions=getattr(args, "conventions", "kubios"),
-                                            nonlinear=getattr(args, "full", False))
+                                            nonlinear=getattr(args, "full", False), chest_ahead=True)
         else:
             private_if_library(_folder_of(args.out, Path(library)), library)
             written = render_progress_report(library, args.client, args.format, args.out, progress=progress)

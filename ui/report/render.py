@@ -239,7 +239,7 @@ def _begin(fmt: str, source: Path, out: Path | None, progress: ProgressCallback 
 def render_session_report(session_path: str | Path, fmt: str, out: Path | None = None, deidentify: bool = False,
                           progress: ProgressCallback | None = None, audience: str = "practitioner",
                           new_analysis: AnalysisFactory = new_live_analysis, conventions: str = DEFAULT_FOR_RECORDS,
-                          nonlinear: bool = False) -> Path:
+                          nonlinear: bool = False, chest_ahead: bool = False) -> Path:
     """Write the report of one session as ``fmt`` (``"html"`` or ``"pdf"``); the path written (GUI thread).
 
     The content (:func:`~somafeedback.reports.content.session_content`) fills the progress to
@@ -251,14 +251,16 @@ def render_session_report(session_path: str | Path, fmt: str, out: Path | None =
     ``audience="client"`` writes the plain-language client version instead (:func:`write_client_report`).
     ``conventions`` names the frequency-domain convention set of the summary and the phases; ``nonlinear``
     adds neurokit2's nonlinear indices to each phase.
-    The whole report runs one pass of the live analysis (made by ``new_analysis``; a test counts them).
+    The whole report runs one pass of the live analysis (made by ``new_analysis``; a test counts them);
+    ``chest_ahead``: its chest motion computed by a second process meanwhile (the command line's choice; the app's
+    reports run on a worker thread beside Qt's and never fork).
     """
     session_path = Path(session_path)
     if audience not in AUDIENCES:
         raise ReportError(f"{session_path}: unknown report audience {audience!r} (choose one of {', '.join(AUDIENCES)})")
     stages = _begin(fmt, session_path, out, progress)
     content = session_content(session_path, deidentify, stages.part(0.0, CONTENT_SHARE), new_analysis, conventions,
-                              nonlinear)
+                              nonlinear, chest_ahead)
     write = write_client_report if audience == "client" else write_session_report
     return write(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
 
