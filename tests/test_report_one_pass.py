@@ -169,3 +169,25 @@ def test_counting_passes_can_fail(session_path: Path) -> None:
     session_content(session_path, new_analysis=counted)
     session_content(session_path, new_analysis=counted)
     assert len(made) == 2
+
+
+def test_the_command_writes_the_file_the_app_writes(session_path: Path, tmp_path: Path) -> None:
+    """``somafeedback report`` builds the content with the raw stages in other processes and loads Qt meanwhile;
+    the app renders in this process alone: the HTML files (practitioner and client) are the same bytes."""
+    import contextlib
+    import io
+
+    from somafeedback.ui.report.command import main as report_main
+    from somafeedback.ui.report.render import ensure_app, render_session_report
+
+    ensure_app()
+    for audience in ("practitioner", "client"):
+        by_app = render_session_report(session_path, "html", tmp_path / f"app_{audience}.html", audience=audience)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            code = report_main(["report", str(session_path), "--format", "html", "--audience", audience,
+                             "--out", str(tmp_path / f"cli_{audience}.html")])
+        assert code == 0
+        by_command = Path(printed.getvalue().strip())
+        assert by_command == tmp_path / f"cli_{audience}.html"
+        assert by_command.read_bytes() == by_app.read_bytes(), audience

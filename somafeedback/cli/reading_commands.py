@@ -156,7 +156,7 @@ def _replay(args: argparse.Namespace) -> int:
     import asyncio
 
     from somafeedback.devices.replay import ReplaySource
-    from somafeedback.live.chest_ahead import ChestAhead
+    from somafeedback.live.raw_ahead import RawAhead
     from somafeedback.live.stream_printer import StreamPrinter
     from somafeedback.sessions.file import SessionFileError
 
@@ -173,9 +173,10 @@ def _replay(args: argparse.Namespace) -> int:
     # and the lines are written in blocks. The same items reach the sink in the same order.
     as_fast_as_possible = math.isinf(args.speed)
     printer.flush_lines = not as_fast_as_possible
-    # At max speed a second process computes the chest motion meanwhile (the same outputs; live/chest_ahead.py).
-    ahead = ChestAhead.start(session.timeline) if as_fast_as_possible else None
-    printer.analysis.chest = ahead
+    # At max speed two more processes compute the R peaks and the chest motion meanwhile (the same
+    # outputs; live/raw_ahead.py).
+    ahead = RawAhead.start(session.timeline) if as_fast_as_possible else None
+    printer.analysis.ahead = ahead
 
     async def main() -> int:
         streaming = asyncio.current_task()

@@ -55,7 +55,7 @@ from somafeedback.regulation.pacer import Pacer, PacerSettings
 from somafeedback.remote.consent import LINK_EVENT as REMOTE_LINK_EVENT
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.pacer_following import FollowingEstimate, PacerFollowing, invalid_estimate
-from somafeedback.signals.raw_signals import ChestSource, RawItem, StrapRawSignals
+from somafeedback.signals.raw_signals import RawItem, RawSource, StrapRawSignals
 from somafeedback.signals.rr_crosscheck import CheckedBeat, RrCrossCheck
 
 Output = StreamItem | BeatMetrics | RawItem | FollowingEstimate
@@ -101,15 +101,13 @@ def _remote_link_changed(event: TimelineEvent) -> bool:
 class LiveAnalysis:
     """Decodes each strap's notifications and, if asked, measures every beat."""
 
-    def __init__(self, metrics: bool = True, config: PipelineConfig | None = None, ecg: bool = True,
-                 chest: ChestSource | None = None) -> None:
-        """``ecg=False``: no R peaks (only the chest motion of the straps' raw signals, as
-        :mod:`.chest_ahead`'s second process needs); ``chest``: where the straps' chest motion comes
-        from (None: computed here; set before the first item)."""
+    def __init__(self, metrics: bool = True, config: PipelineConfig | None = None,
+                 ahead: RawSource | None = None) -> None:
+        """``ahead``: where the straps' R peaks and chest motion come from (None: computed here; set it
+        before the first item; :mod:`.raw_ahead`)."""
         self.metrics = metrics
         self.config = config or PipelineConfig()
-        self.ecg = ecg
-        self.chest = chest
+        self.ahead = ahead
         self.streams: dict[str, HeartRateStream] = {}
         self.pipelines: dict[str, MetricsPipeline] = {}
         self.raw: dict[str, StrapRawSignals] = {}
@@ -148,7 +146,7 @@ class LiveAnalysis:
 
     def raw_signals(self, strap_id: str) -> StrapRawSignals:
         if strap_id not in self.raw:
-            self.raw[strap_id] = StrapRawSignals(strap_id, ecg=self.ecg, chest=self.chest)
+            self.raw[strap_id] = StrapRawSignals(strap_id, ahead=self.ahead)
             self.crosschecks[strap_id] = RrCrossCheck()
         return self.raw[strap_id]
 

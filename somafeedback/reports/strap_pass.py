@@ -26,7 +26,7 @@ from somafeedback.devices.events import Beat, ContactChange, EcgChunk, Malformed
 from somafeedback.devices.gatt_uuids import POLAR_PMD_DATA
 from somafeedback.hrv.pipeline import BeatMetrics, BreathingMetrics, CoherenceMetrics, FrequencyDomain
 from somafeedback.live.analysis import LiveAnalysis
-from somafeedback.live.chest_ahead import ChestAhead
+from somafeedback.live.raw_ahead import RawAhead
 from somafeedback.progress import Progress
 from somafeedback.sessions.client_strap import client_strap
 from somafeedback.sessions.file import Session
@@ -94,19 +94,22 @@ def new_live_analysis() -> LiveAnalysis:
 
 def analyze_strap(session: Session, strap: str, origin_s: float, duration_s: float, progress: Progress,
                   start_s: float = 0.0, new_analysis: AnalysisFactory = new_live_analysis,
-                  chest_ahead: bool = False) -> StrapPass:
+                  raw_ahead: bool = False, meanwhile: Callable[[], object] | None = None) -> StrapPass:
     """Run the session's timeline through the live analysis and collect what ``strap`` produced.
 
     Only ``strap``'s items and the events of no strap go through (see the module docstring).
-    ``chest_ahead``: the chest motion is computed by a second process meanwhile
-    (:class:`~somafeedback.live.chest_ahead.ChestAhead`; the same outputs), for a command line that may fork.
+    ``raw_ahead``: the R peaks and the chest motion are computed by two more processes meanwhile
+    (:class:`~somafeedback.live.raw_ahead.RawAhead`; the same outputs), for a command line that may fork;
+    ``meanwhile`` is then called once they have started (e.g. loading the drawing code), before the pass.
     """
     analysis = new_analysis()
-    ahead = ChestAhead.start([item for item in session.timeline if getattr(item, "strap_id", None) in (None, strap)]) \
-        if chest_ahead else None
+    ahead = RawAhead.start([item for item in session.timeline if getattr(item, "strap_id", None) in (None, strap)]) \
+        if raw_ahead else None
     if ahead is not None:
-        analysis.chest = ahead
+        analysis.ahead = ahead
     try:
+        if meanwhile is not None:
+            meanwhile()
         return _collect(session, strap, analysis, origin_s, duration_s, progress, start_s)
     finally:
         if ahead is not None:

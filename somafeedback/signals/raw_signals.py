@@ -14,9 +14,10 @@
   amplitude, movement), or, while no acceleration streams, from the ECG
   (:class:`~.ecg_respiration.EcgRespiration`, R-amplitude modulation), about once a second.
   The projected breathing trace goes out chunk by chunk for drawing.
-* A whole recording read at once may have its chest motion computed elsewhere (a second process,
-  :mod:`somafeedback.live.chest_ahead`): a :class:`ChestSource` then answers each acceleration chunk
-  with what :meth:`StrapRawSignals.chest_outputs` gives for it, the same items in the same order.
+* A whole recording read at once may have its R peaks and chest motion computed elsewhere (second
+  processes, :mod:`somafeedback.live.raw_ahead`): a :class:`RawSource` then answers each ECG and
+  acceleration chunk with what :meth:`StrapRawSignals.ecg_outputs` / :meth:`~StrapRawSignals.chest_outputs`
+  give for it, the same items in the same order.
 
 Thread: the loop that delivers the notifications (synchronous, one instance per strap).
 """
@@ -53,13 +54,15 @@ class BreathingTrace:
 
 
 RawItem = EcgChunk | AccChunk | MalformedPacket | Beat | BreathingEstimate | BreathingTrace
-ChestOutputs = Callable[[AccChunk], "list[RawItem]"]  # one acceleration chunk -> its breathing estimate and trace
+Chunk = EcgChunk | AccChunk
+ChunkOutputs = Callable[[Chunk], "list[RawItem]"]  # one chunk -> its ECG beats and breathing, or breathing and trace
 
 
-class ChestSource(Protocol):
-    """Answers a strap's acceleration chunks in order (see :meth:`StrapRawSignals.chest_outputs`)."""
+class RawSource(Protocol):
+    """Answers a strap's ECG and acceleration chunks in order (:meth:`StrapRawSignals.ecg_outputs`,
+    :meth:`StrapRawSignals.chest_outputs`)."""
 
-    def outputs(self, strap_id: str, chunk: AccChunk, compute: ChestOutputs) -> list[RawItem]:
+    def outputs(self, strap_id: str, chunk: Chunk, compute: ChunkOutputs) -> list[RawItem]:
         """What ``compute(chunk)`` gives (computed now with it, or earlier elsewhere)."""
         ...
 
@@ -116,14 +119,12 @@ class _TimeMap:
 class StrapRawSignals:
     """One strap's PMD notifications in; chunks, ECG beats and breathing out."""
 
-    def __init__(self, strap_id: str, breathing: bool = True, ecg: bool = True, chest: ChestSource | None = None) -> None:
+    def __init__(self, strap_id: str, breathing: bool = True, ahead: RawSource | None = None) -> None:
         """``breathing=False``: ECG chunks and beats only (no breathing, no trace), for a reader that needs the beats;
-        ``ecg=False``: no R peaks and no ECG breathing (the chest motion of a :class:`ChestSource` elsewhere);
-        ``chest``: where the chest motion's outputs come from (None: computed here)."""
+        ``ahead``: where each chunk's outputs come from (None: computed here)."""
         self.strap_id = strap_id
         self.breathing = breathing
-        self.ecg = ecg
-        self.chest = chest
+        self.ahead = ahead
         self.pmd = PmdStream(strap_id)
         self.detector: EcgPeakDetector | None = None
         self.motion: ChestMotion | None = None
@@ -162,13 +163,15 @@ class StrapRawSignals:
         for item in self.pmd.feed(notification):
             out.append(item)
             if isinstance(item, EcgChunk):
-                if self.ecg:
-                    out.extend(self._ecg(item))
+                self.last_ecg_s = float(item.t_s[-1])
+                out.extend(self._answer(item, self.ecg_outputs))
             elif isinstance(item, AccChunk) and self.breathing:
                 self.last_acc_s = float(item.t_s[-1])
-                out.extend(self.chest.outputs(self.strap_id, item, self.chest_outputs) if self.chest is not None
-                           else self.chest_outputs(item))
+                out.extend(self._answer(item, self.chest_outputs))
         return out
+
+    def _answer(self, chunk: Chunk, compute: ChunkOutputs) -> list[RawItem]:
+        return self.ahead.outputs(self.strap_id, chunk, compute) if self.ahead is not None else compute(chunk)
 
     # -- ECG ----------------------------------------------------------------------------------
     def _restart_ecg(self) -> None:
@@ -177,7 +180,8 @@ class StrapRawSignals:
         self._times.clear()
         self._last_peak = None
 
-    def _ecg(self, chunk: EcgChunk) -> list[RawItem]:
+    def ecg_outputs(self, chunk: EcgChunk) -> list[RawItem]:
+        """One ECG chunk through the R-peak detector: its beats, and the ECG's breathing estimate when due."""
         if self.detector is None or self.detector.fs_hz != chunk.fs_hz:  # first chunk, or the stream restarted at another rate
             self._restart_ecg()
             self.detector = EcgPeakDetector(chunk.fs_hz)
@@ -185,7 +189,6 @@ class StrapRawSignals:
         elif not chunk.contiguous:
             self._restart_ecg()
             self.segment += 1
-        self.last_ecg_s = float(chunk.t_s[-1])
         self._times.extend(chunk.t_s, int(TIME_MAP_S * chunk.fs_hz))
         out: list[RawItem] = []
         for peak in self.detector.push(chunk.uv):

@@ -1,10 +1,10 @@
-"""The chest motion computed in a second process gives the analysis exactly what computing it here gives.
+"""The R peaks and chest motion computed in other processes give the analysis exactly what computing them here gives.
 
 Two simulated Polar H10 straps (one with a contact loss, a link drop and malformed notifications)
 are recorded through the real BLE path; their timeline, with a replay seek put in, goes through
-:class:`LiveAnalysis` twice: computing everything here, and taking the chest motion from
-:class:`ChestAhead`'s child. Every output must be equal, arrays bit for bit; so must they when the
-child is killed half-way (the rest is computed here) and a report's pass with and without it.
+:class:`LiveAnalysis` twice: computing everything here, and taking the R peaks and the chest motion
+from :class:`RawAhead`'s children. Every output must be equal, arrays bit for bit; so must they when a
+child is killed half-way (the rest is computed here) and a report's pass with and without them.
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ import numpy as np
 import pytest
 
 from recording_helpers import record_straps
-from somafeedback.devices.events import GapEvent, LinkEvent, Notification, TimelineEvent
+from somafeedback.devices.events import Beat, GapEvent, LinkEvent, Notification, TimelineEvent
 from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT
+from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.live.analysis import LiveAnalysis
-from somafeedback.live.chest_ahead import ChestAhead, chest_answers
+from somafeedback.live.raw_ahead import KINDS, RawAhead, raw_answers
 from somafeedback.progress import Progress
 from somafeedback.reports.strap_pass import analyze_strap
 from somafeedback.sessions.file import read_session
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.raw_signals import BreathingTrace
 
-pytestmark = pytest.mark.skipif(not ChestAhead.possible(), reason="no fork on this platform: computed in-process")
+pytestmark = pytest.mark.skipif(not RawAhead.possible(), reason="no fork on this platform: computed in-process")
 
 DURATION_S = 300.0
 
@@ -48,16 +49,17 @@ def items(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
             *timeline[middle:]]
 
 
-def _outputs(items: list[Any], chest: Any = None, stop_child_after: int | None = None) -> list[tuple[str, Any]]:
-    """Every output of a LiveAnalysis (metrics on) over ``items``; ``stop_child_after``: SIGKILL the child
-    once that many acceleration chunks were answered (and wait until it is gone)."""
-    analysis = LiveAnalysis(metrics=True, chest=chest)
+def _outputs(items: list[Any], ahead: RawAhead | None = None, stop_child_after: int | None = None) -> list[tuple[str, Any]]:
+    """Every output of a LiveAnalysis (metrics on) over ``items``; ``stop_child_after``: SIGKILL each child
+    once that many of its chunks were answered (and wait until it is gone)."""
+    analysis = LiveAnalysis(metrics=True, ahead=ahead)
     out: list[tuple[str, Any]] = []
     for item in items:
-        if stop_child_after is not None and chest._taken >= stop_child_after and chest._process.is_alive():
-            os.kill(chest._process.pid, signal.SIGKILL)
-            chest._process.join(30.0)
-            assert not chest._process.is_alive()
+        for stage in ahead.stages.values() if ahead is not None and stop_child_after is not None else ():
+            if stage.taken >= stop_child_after and stage.process.is_alive():
+                os.kill(stage.process.pid, signal.SIGKILL)
+                stage.process.join(30.0)
+                assert not stage.process.is_alive()
         out.extend(analysis.on_notification(item) if isinstance(item, Notification) else analysis.on_event(item))
     return out
 
@@ -77,19 +79,24 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def test_the_recording_has_what_restarts_the_chest_motion(items: list[Any]) -> None:
+def test_the_recording_has_what_restarts_the_raw_stages(items: list[Any]) -> None:
     kinds = {type(item) for item in items}
     assert GapEvent in kinds or LinkEvent in kinds
     assert any(isinstance(item, TimelineEvent) and item.kind == "seek" for item in items)
-    assert {key[0] for key, _ in chest_answers(items)} == {"strap1", "strap2"}
+    for kind in KINDS:
+        assert {key[:2] for key, _ in raw_answers(items, kind)} == {(kind, "strap1"), (kind, "strap2")}
 
 
-def test_the_outputs_with_the_chest_motion_ahead_are_the_outputs_computed_here(items: list[Any]) -> None:
+def test_the_outputs_with_the_raw_stages_ahead_are_the_outputs_computed_here(items: list[Any]) -> None:
     here = _outputs(items)
-    with ChestAhead(items) as ahead:
+    with RawAhead(items) as ahead:
         there = _outputs(items, ahead)
-        assert ahead._taken > 150 and not ahead.child_failed and not ahead._own
+        for stage in ahead.stages.values():
+            assert stage.taken > 150 and not stage.child_failed and not stage.own
     assert sum(isinstance(o, BreathingEstimate) and o.source == "acc" for _, o in here) > 150
+    assert sum(isinstance(o, BreathingEstimate) and o.source == "ecg" for _, o in here) > 10  # before the ACC starts
+    assert sum(isinstance(o, Beat) and o.source == "ecg" for _, o in here) > 300
+    assert sum(isinstance(o, BeatMetrics) and o.rr_ms is not None for _, o in here) > 300
     assert sum(isinstance(o, BreathingTrace) for _, o in here) > 150
     assert len(here) == len(there)
     assert all(_same(a, b) for a, b in zip(here, there))
@@ -97,39 +104,52 @@ def test_the_outputs_with_the_chest_motion_ahead_are_the_outputs_computed_here(i
 
 def test_a_child_killed_half_way_is_taken_over_without_a_difference(items: list[Any]) -> None:
     here = _outputs(items)
-    ahead = ChestAhead(items)
+    ahead = RawAhead(items)
     there = _outputs(items, ahead, stop_child_after=100)
-    assert ahead.child_failed and ahead._taken > 150
+    assert all(stage.child_failed and stage.taken > 150 for stage in ahead.stages.values())
     assert all(_same(a, b) for a, b in zip(here, there)) and len(here) == len(there)
 
 
 def test_other_items_than_the_child_was_given_are_computed_here_afresh(items: list[Any]) -> None:
-    """A caller's mistake (the child saw frames the analysis never gets): no exception, the chest motion goes on here."""
+    """A caller's mistake (the children saw frames the analysis never gets): no exception, both stages go on here."""
     raw = [k for k, item in enumerate(items) if isinstance(item, Notification)
            and item.characteristic != HEART_RATE_MEASUREMENT and item.strap_id == "strap2"]
     dropped = set(raw[len(raw) // 3: len(raw) // 3 + 40])
     fewer = [item for k, item in enumerate(items) if k not in dropped]
-    with ChestAhead(items) as ahead:
+    with RawAhead(items) as ahead:
         out = _outputs(fewer, ahead)
-        assert ahead._own and not ahead._process.is_alive()
+        assert all(stage.own and not stage.process.is_alive() for stage in ahead.stages.values())
     after = max(dropped) - len(dropped)  # where the dropped frames were, in ``fewer``
-    estimates = [o for _, o in out if isinstance(o, BreathingEstimate)]
-    assert sum(o.t_s > fewer[after].host_ns / 1e9 for o in estimates) > 50  # estimates go on after the mistake
+    since = fewer[after].host_ns / 1e9
+    assert sum(isinstance(o, BreathingEstimate) and o.t_s > since for _, o in out) > 50  # they go on after the mistake
+    assert sum(isinstance(o, Beat) and o.source == "ecg" and o.t_s > since for _, o in out) > 50
 
 
 def test_close_ends_the_child_early(items: list[Any]) -> None:
-    ahead = ChestAhead(items)
+    ahead = RawAhead(items)
     _outputs(items[:200], ahead)
     ahead.close()
-    assert not ahead._process.is_alive() and ahead._process.exitcode is not None
+    assert all(not stage.process.is_alive() and stage.process.exitcode is not None for stage in ahead.stages.values())
 
 
-def test_a_report_pass_with_the_chest_motion_ahead_is_the_same_pass(items: list[Any], tmp_path: Path) -> None:
+def test_a_report_pass_with_the_raw_stages_ahead_is_the_same_pass(items: list[Any], tmp_path: Path) -> None:
     path = record_straps(tmp_path / "one.session.sqlite", [("calm", 7, True)], {"client": "Client D", "mode": "session"},
                          (), 120.0, 1_715_955_785.0)
     session = read_session(path)
     origin_s = session.timeline[0].host_ns / 1e9
     plain = analyze_strap(session, "strap1", origin_s, 120.0, Progress(None))
-    ahead = analyze_strap(session, "strap1", origin_s, 120.0, Progress(None), chest_ahead=True)
-    assert len(plain.chest) > 50 and plain.has_raw
+    called: list[bool] = []
+    ahead = analyze_strap(session, "strap1", origin_s, 120.0, Progress(None), raw_ahead=True,
+                          meanwhile=lambda: called.append(True))
+    assert called == [True]
+    assert len(plain.chest) > 50 and plain.has_raw and plain.ecg_beats > 100
     assert _same(plain, ahead)
+
+
+def test_no_second_process_for_heart_rate_alone(items: list[Any]) -> None:
+    heart_rate_only = [item for item in items
+                       if not isinstance(item, Notification) or item.characteristic == HEART_RATE_MEASUREMENT]
+    assert len(heart_rate_only) > 100 and RawAhead.start(heart_rate_only) is None
+    ahead = RawAhead.start(items)
+    assert ahead is not None
+    ahead.close()
