@@ -23,7 +23,7 @@ from somafeedback.devices.events import Beat, GapEvent, LinkEvent, Notification,
 from somafeedback.devices.gatt_uuids import HEART_RATE_MEASUREMENT
 from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.live.analysis import LiveAnalysis
-from somafeedback.live.raw_ahead import KINDS, RawAhead, raw_answers
+from somafeedback.live.raw_ahead import ALL_KINDS, KINDS, RawAhead, raw_answers
 from somafeedback.progress import Progress
 from somafeedback.reports.strap_pass import analyze_strap
 from somafeedback.sessions.file import read_session
@@ -83,13 +83,13 @@ def test_the_recording_has_what_restarts_the_raw_stages(items: list[Any]) -> Non
     kinds = {type(item) for item in items}
     assert GapEvent in kinds or LinkEvent in kinds
     assert any(isinstance(item, TimelineEvent) and item.kind == "seek" for item in items)
-    for kind in KINDS:
+    for kind in ALL_KINDS:
         assert {key[:2] for key, _ in raw_answers(items, kind)} == {(kind, "strap1"), (kind, "strap2")}
 
 
 def test_the_outputs_with_the_raw_stages_ahead_are_the_outputs_computed_here(items: list[Any]) -> None:
     here = _outputs(items)
-    with RawAhead(items) as ahead:
+    with RawAhead(items, ALL_KINDS) as ahead:
         there = _outputs(items, ahead)
         for stage in ahead.stages.values():
             assert stage.taken > 150 and not stage.child_failed and not stage.own
@@ -104,7 +104,7 @@ def test_the_outputs_with_the_raw_stages_ahead_are_the_outputs_computed_here(ite
 
 def test_a_child_killed_half_way_is_taken_over_without_a_difference(items: list[Any]) -> None:
     here = _outputs(items)
-    ahead = RawAhead(items)
+    ahead = RawAhead(items, ALL_KINDS)
     there = _outputs(items, ahead, stop_child_after=100)
     assert all(stage.child_failed and stage.taken > 150 for stage in ahead.stages.values())
     assert all(_same(a, b) for a, b in zip(here, there)) and len(here) == len(there)
@@ -116,7 +116,7 @@ def test_other_items_than_the_child_was_given_are_computed_here_afresh(items: li
            and item.characteristic != HEART_RATE_MEASUREMENT and item.strap_id == "strap2"]
     dropped = set(raw[len(raw) // 3: len(raw) // 3 + 40])
     fewer = [item for k, item in enumerate(items) if k not in dropped]
-    with RawAhead(items) as ahead:
+    with RawAhead(items, ALL_KINDS) as ahead:
         out = _outputs(fewer, ahead)
         assert all(stage.own and not stage.process.is_alive() for stage in ahead.stages.values())
     after = max(dropped) - len(dropped)  # where the dropped frames were, in ``fewer``
@@ -126,7 +126,7 @@ def test_other_items_than_the_child_was_given_are_computed_here_afresh(items: li
 
 
 def test_close_ends_the_child_early(items: list[Any]) -> None:
-    ahead = RawAhead(items)
+    ahead = RawAhead(items, ALL_KINDS)
     _outputs(items[:200], ahead)
     ahead.close()
     assert all(not stage.process.is_alive() and stage.process.exitcode is not None for stage in ahead.stages.values())
@@ -138,10 +138,7 @@ def test_a_report_pass_with_the_raw_stages_ahead_is_the_same_pass(items: list[An
     session = read_session(path)
     origin_s = session.timeline[0].host_ns / 1e9
     plain = analyze_strap(session, "strap1", origin_s, 120.0, Progress(None))
-    called: list[bool] = []
-    ahead = analyze_strap(session, "strap1", origin_s, 120.0, Progress(None), raw_ahead=True,
-                          meanwhile=lambda: called.append(True))
-    assert called == [True]
+    ahead = analyze_strap(session, "strap1", origin_s, 120.0, Progress(None), raw_ahead=True)
     assert len(plain.chest) > 50 and plain.has_raw and plain.ecg_beats > 100
     assert _same(plain, ahead)
 
@@ -151,5 +148,5 @@ def test_no_second_process_for_heart_rate_alone(items: list[Any]) -> None:
                        if not isinstance(item, Notification) or item.characteristic == HEART_RATE_MEASUREMENT]
     assert len(heart_rate_only) > 100 and RawAhead.start(heart_rate_only) is None
     ahead = RawAhead.start(items)
-    assert ahead is not None
+    assert ahead is not None and set(ahead.stages) == set(KINDS)
     ahead.close()

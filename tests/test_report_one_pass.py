@@ -172,8 +172,8 @@ def test_counting_passes_can_fail(session_path: Path) -> None:
 
 
 def test_the_command_writes_the_file_the_app_writes(session_path: Path, tmp_path: Path) -> None:
-    """``somafeedback report`` builds the content with the raw stages in other processes and loads Qt meanwhile;
-    the app renders in this process alone: the HTML files (practitioner and client) are the same bytes."""
+    """``somafeedback report`` has the chest motion computed in another process; the app renders in this
+    process alone: the HTML files (practitioner and client) are the same bytes."""
     import contextlib
     import io
 

@@ -173,8 +173,7 @@ def _replay(args: argparse.Namespace) -> int:
     # and the lines are written in blocks. The same items reach the sink in the same order.
     as_fast_as_possible = math.isinf(args.speed)
     printer.flush_lines = not as_fast_as_possible
-    # At max speed two more processes compute the R peaks and the chest motion meanwhile (the same
-    # outputs; live/raw_ahead.py).
+    # At max speed another process computes the chest motion meanwhile (the same outputs; live/raw_ahead.py).
     ahead = RawAhead.start(session.timeline) if as_fast_as_possible else None
     printer.analysis.ahead = ahead
 

@@ -1,17 +1,22 @@
-"""A whole recording's R peaks and chest motion computed in two more processes while this one does the rest.
+"""A whole recording's chest motion (and R peaks) computed in other processes while this one does the rest.
 
 A reading command that runs a whole recording through :class:`~.analysis.LiveAnalysis` at once
 (``replay --speed max``, a session report's pass) spends most of its time in two stages that need
-nothing of the rest of the analysis: the R-peak detector on the ECG chunks and the chest motion on
-the acceleration chunks (only the straps' PMD frames, the heart-rate notifications' skin contact
-and the events that restart them). :class:`RawAhead` forks one child per stage (:data:`KINDS`);
-each runs the same items through a :class:`~.analysis.LiveAnalysis` (metrics off) that computes
+nothing of the rest of the analysis: the chest motion on the acceleration chunks and the R-peak
+detector on the ECG chunks (only the straps' PMD frames, the heart-rate notifications' skin contact
+and the events that restart them). :class:`RawAhead` forks one child per stage asked for; each runs the same items through a :class:`~.analysis.LiveAnalysis` (metrics off) that computes
 only its stage and sends back, chunk after chunk, what
 :meth:`~somafeedback.signals.raw_signals.StrapRawSignals.ecg_outputs` or
 :meth:`~somafeedback.signals.raw_signals.StrapRawSignals.chest_outputs` gave; this process's
 analysis takes each answer in turn (:class:`RawAhead` is its
 :class:`~somafeedback.signals.raw_signals.RawSource`) instead of computing it. All run the same
 code on the same items: the outputs are the same, bit for bit.
+
+Which stages go (:data:`KINDS`): the chest motion only. On the 2-core machine the goals are measured
+on, a 1-hour Polar H10 replay took 1.5–1.65 s with the chest motion in one child and 1.7–2.0 s with
+the R peaks in a second one as well (three busy processes on two cores, each child decoding every
+PMD frame again); a report likewise gained nothing. ``kinds=ALL_KINDS`` is there for more cores, and
+the tests hold both stages to the same outputs.
 
 * Only where ``fork`` is the safe way to start a process (Linux; elsewhere :meth:`RawAhead.start`
   gives None and everything is computed here): the children inherit the items, nothing is copied
@@ -48,7 +53,8 @@ from somafeedback.signals.raw_signals import Chunk, ChunkOutputs, RawItem
 
 from .analysis import LiveAnalysis
 
-KINDS: Final = ("ecg", "acc")  # the stages computed ahead: R peaks (ECG chunks), chest motion (acceleration chunks)
+ALL_KINDS: Final = ("ecg", "acc")  # the stages that can be computed ahead: R peaks (ECG chunks), chest motion (acceleration)
+KINDS: Final = ("acc",)  # the stages computed ahead by default (see the module docstring)
 BATCH: Final = 64  # answers per message from a child
 POLL_S: Final = 0.5  # s between checks that a child still lives, while waiting for its answers
 STALL_S: Final = 60.0  # s of waiting without an answer from a living child before computing here

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
@@ -367,15 +366,14 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
                     progress: ProgressCallback | None = None,
                     new_analysis: AnalysisFactory = new_live_analysis,
                     conventions_name: str = DEFAULT_FOR_RECORDS, nonlinear: bool = False,
-                    raw_ahead: bool = False, meanwhile: Callable[[], object] | None = None) -> SessionReportContent:
+                    raw_ahead: bool = False) -> SessionReportContent:
     """Everything the report of one recorded session shows (see the module docstring); the whole-session
     and per-phase frequency values under the convention set ``conventions_name`` (default ``kubios``);
     ``nonlinear``: each phase also gets neurokit2's nonlinear indices (DFA, sample entropy; a few seconds more).
 
     One pass of the live analysis (:func:`~.strap_pass.analyze_strap`, its analysis made by
-    ``new_analysis``) feeds every section and figure; ``raw_ahead``: its R peaks and chest motion are computed
-    by two more processes meanwhile (:mod:`somafeedback.live.raw_ahead`: the same content; for a command line that
-    may fork), and ``meanwhile`` is called once they run (what this process can do in the meantime).
+    ``new_analysis``) feeds every section and figure; ``raw_ahead``: its chest motion is computed by another
+    process meanwhile (:mod:`somafeedback.live.raw_ahead`: the same content; for a command line that may fork).
 
     Raises :class:`~somafeedback.sessions.file.SessionFileError` for a file that cannot be
     read, :class:`ReportError` for a session without heartbeats.
@@ -395,7 +393,7 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
     origin_s = ctx.start_ns / 1e9
     duration_s = ctx.duration_s
     reporter.set_total(len(session.timeline))
-    found = analyze_strap(session, strap, origin_s, duration_s, reporter, start_s, new_analysis, raw_ahead, meanwhile)
+    found = analyze_strap(session, strap, origin_s, duration_s, reporter, start_s, new_analysis, raw_ahead)
     metrics = tuple(shift_metrics(m, origin_s) for m in found.metrics)
     beats = [m for m in metrics if m.rr_ms is not None]
     if not beats:

@@ -94,13 +94,12 @@ def new_live_analysis() -> LiveAnalysis:
 
 def analyze_strap(session: Session, strap: str, origin_s: float, duration_s: float, progress: Progress,
                   start_s: float = 0.0, new_analysis: AnalysisFactory = new_live_analysis,
-                  raw_ahead: bool = False, meanwhile: Callable[[], object] | None = None) -> StrapPass:
+                  raw_ahead: bool = False) -> StrapPass:
     """Run the session's timeline through the live analysis and collect what ``strap`` produced.
 
     Only ``strap``'s items and the events of no strap go through (see the module docstring).
-    ``raw_ahead``: the R peaks and the chest motion are computed by two more processes meanwhile
-    (:class:`~somafeedback.live.raw_ahead.RawAhead`; the same outputs), for a command line that may fork;
-    ``meanwhile`` is then called once they have started (e.g. loading the drawing code), before the pass.
+    ``raw_ahead``: the chest motion is computed by another process meanwhile
+    (:class:`~somafeedback.live.raw_ahead.RawAhead`; the same outputs), for a command line that may fork.
     """
     analysis = new_analysis()
     ahead = RawAhead.start([item for item in session.timeline if getattr(item, "strap_id", None) in (None, strap)]) \
@@ -108,8 +107,6 @@ def analyze_strap(session: Session, strap: str, origin_s: float, duration_s: flo
     if ahead is not None:
         analysis.ahead = ahead
     try:
-        if meanwhile is not None:
-            meanwhile()
         return _collect(session, strap, analysis, origin_s, duration_s, progress, start_s)
     finally:
         if ahead is not None:
