@@ -174,7 +174,7 @@ class StageAhead:
                 self.child_failed = True
                 self.close()
                 self._here = islice(raw_answers(self._items, self.kind), self.taken, None)
-            elif batch == "complete":
+            elif isinstance(batch, str):  # "complete"
                 self._complete = True
             else:
                 self._answers.extend(batch)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class BreathingTrace:
 
 RawItem = EcgChunk | AccChunk | MalformedPacket | Beat | BreathingEstimate | BreathingTrace
 Chunk = EcgChunk | AccChunk
-ChunkOutputs = Callable[[Chunk], "list[RawItem]"]  # one chunk -> its ECG beats and breathing, or breathing and trace
+ChunkOutputs = Callable[[Any], "list[RawItem]"]  # an ECG chunk -> its beats (and breathing); acceleration -> breathing, trace
 
 
 class RawSource(Protocol):
