@@ -559,3 +559,53 @@ def test_a_strap_picked_in_the_welcome_from_help_after_no_strap_runs_the_same_pr
     engine = window.engine
     assert engine is not None and engine.source.addresses == (address,) and engine.options.script == SHORT
     window.stop()
+
+
+def _welcome_from_help(window: HomeWindow) -> object:
+    from PySide6 import QtWidgets
+
+    from somafeedback.ui.welcome import MENU_LABEL
+
+    (action,) = [a for menu in window.menuBar().findChildren(QtWidgets.QMenu) for a in menu.actions()
+                 if a.text() == MENU_LABEL]
+    action.trigger()
+    return window.welcome
+
+
+def test_a_strap_picked_from_help_before_any_practice_is_the_next_practices_strap(
+        qtbot, app_home, tmp_path: Path) -> None:
+    from PySide6.QtTest import QTest
+
+    from somafeedback.live.sources import StrapSource
+    from somafeedback.ui.strap_scanner import StrapScanner
+
+    window = app_home("--speed", "max", "--recordings", str(tmp_path / "practices"))
+    assert window.engine is None
+    dialog = _welcome_from_help(window)
+    nearby = StrapScanner(StrapSource(simulate="calm", simulated_straps=0, nearby_simulated_straps=1), timeout_s=2.0)
+    nearby.done.connect(dialog.show_scan)  # the strap the welcome lists: a simulated one advertising nearby
+    nearby.start()
+    qtbot.waitUntil(lambda: len(dialog.found()) == 1, timeout=30000)
+    address = dialog.straps.currentItem().data(QtCore.Qt.ItemDataRole.UserRole)
+    QTest.mouseClick(dialog.use_button, QtCore.Qt.MouseButton.LeftButton)
+    assert window.engine is None  # nothing starts before the client chooses a practice
+    assert address in window.choose_message_text() and "next practice" in window.choose_message_text()
+    assert window.start(SHORT)
+    engine = window.engine
+    assert engine is not None and engine.source.addresses == (address,) and engine.source.simulate is None
+    assert engine.options.script == SHORT and engine.options.record_to == tmp_path / "practices"
+    window.stop()
+
+
+def test_try_without_a_strap_from_help_before_any_practice_runs_the_next_practice_on_the_simulated_strap(
+        qtbot, app_home, tmp_path: Path) -> None:
+    from PySide6.QtTest import QTest
+
+    window = app_home("--speed", "max", "--recordings", str(tmp_path / "practices"))
+    dialog = _welcome_from_help(window)
+    QTest.mouseClick(dialog.simulator_button, QtCore.Qt.MouseButton.LeftButton)
+    assert window.engine is None and "simulated strap" in window.choose_message_text()
+    assert window.start(SHORT)
+    engine = window.engine
+    assert engine is not None and engine.source.simulate == "calm" and engine.options.script == SHORT
+    window.stop()

@@ -171,12 +171,17 @@ def use_strap(engine: Any, address: str, start_new: Callable[[Any], None]) -> No
     if not engine.finished.is_set():
         engine.connect(address, "strap1")
         return
+    start_new(on_strap(engine, address))
+
+
+def on_strap(engine: Any, address: str) -> Any:
+    """A new engine like ``engine`` (same options, not started) on the strap at ``address`` alone."""
     from dataclasses import replace
 
     from somafeedback.live.engine import Engine
 
     source = replace(engine.source, simulate=None, replay=None, addresses=(address,), nearby_simulated_straps=0)
-    start_new(Engine(source, engine.options, engine.exercises))
+    return Engine(source, engine.options, engine.exercises)
 
 
 def attach_practitioner(window: Any, layout: QtWidgets.QBoxLayout) -> WindowHelp:

@@ -22,6 +22,8 @@ Design rules (research/somatic.md §4.3, §4.7, §5, §8):
 - Exercise lengths are :attr:`Exercise.duration_text`, as on the command line (150 s is
   "2.5 min", never "2 min").
 - No strap found: the window offers the simulated strap, as the practitioner window does.
+  Help → the welcome: a strap picked there (or "Try without a strap") moves a practice on
+  screen to it, or, between practices, is the strap of the next one (said on the choose page).
 - Safety (issue #14): the choose page shows the chosen exercise's purpose, when to use it,
   when to stop and its cautions (Start is the confirmation); an exercise not meant for home
   is refused with a plain message and no engine starts. During the practice "Too much",
@@ -101,6 +103,8 @@ RESTING_TITLE: Final = ("Resting heart-rhythm variation, typical value per week 
                          "(shown for weeks with 3 or more practices)")
 NO_WEEKS_TEXT: Final = "Your weeks of practice will show here."
 NOT_AT_HOME_TEXT: Final = "“{title}” is for sessions with a practitioner only, not for home practice."
+CHOSEN_STRAP_TEXT: Final = "Your next practice uses the strap you chose ({address})."
+CHOSEN_SIMULATOR_TEXT: Final = "Your next practice uses the simulated strap (no strap needed)."
 CHOOSE_DETAILS_TEXT: Final = "Choose a practice to read what it is for, when to use it, when to stop and its cautions."
 # During the practice: the client's own controls (HomeWindow.home_control) and the offer to end.
 CONTROLS: Final = (("too-much", "Too much", "Pause the practice and come back to the ground for a while"),
@@ -287,6 +291,8 @@ class HomeWindow(QtWidgets.QMainWindow):
         self._engine_factory = engine_factory
         self._simulator_factory = simulator_factory
         self.engine: Engine | None = None
+        self._chosen_strap: str | None = None  # picked from Help before any practice: the next practice uses it
+        self._chosen_simulator = False  # "Try without a strap" from Help before any practice
         self.settings = settings  # AppSettings (remembers the relay address), or None
         self.remote_dialog: RemoteJoinDialog | None = None
         self.exercise: Exercise | None = None
@@ -316,8 +322,8 @@ class HomeWindow(QtWidgets.QMainWindow):
         if settings is not None:  # the app's window: Help → the welcome again
             from .welcome import add_help_action
 
-            add_help_action(self.menuBar().addMenu("&Help"), self, settings, self.use_simulator,
-                            lambda address: self.connection_help.use_strap(address))
+            add_help_action(self.menuBar().addMenu("&Help"), self, settings, self._simulator_from_help,
+                            self._strap_from_help)
 
         self.chimes = chimes if chimes is not None else Chimes(parent=self)
         self.chimes.set_report(self._report_sound)  # the window shows the message once in its status bar
@@ -517,7 +523,16 @@ class HomeWindow(QtWidgets.QMainWindow):
             return False
         self.choose_message.setVisible(False)
         self.exercise = self.assessment.practice(exercise)  # paced steps at the client's kept rate
-        engine = self._engine_factory(script_id) if self._engine_factory is not None else self._default_engine(script_id)
+        if self._chosen_simulator:  # chosen from Help before this first practice
+            engine = (self._simulator_factory(script_id) if self._simulator_factory is not None
+                      else self._default_engine(script_id, simulate="calm"))
+        else:
+            engine = (self._engine_factory(script_id) if self._engine_factory is not None
+                      else self._default_engine(script_id))
+            if self._chosen_strap is not None:
+                from .connection_help_panel import on_strap
+
+                engine = on_strap(engine, self._chosen_strap)
         self._begin(engine)
         return True
 
@@ -567,6 +582,26 @@ class HomeWindow(QtWidgets.QMainWindow):
         self._practising = True
         engine.start()
         self.frame_timer.start()
+
+    def _strap_from_help(self, address: str) -> None:
+        """A strap picked in the welcome opened from Help: a practice on screen moves to it; otherwise the
+        next practice uses it (said on the choose page)."""
+        if self._practising:
+            self.connection_help.use_strap(address)
+            return
+        self._chosen_strap, self._chosen_simulator = address, False
+        self.choose_message.setText(CHOSEN_STRAP_TEXT.format(address=address))
+        self.choose_message.setVisible(True)
+
+    def _simulator_from_help(self) -> None:
+        """"Try without a strap" in the welcome opened from Help: a practice on screen goes on with the
+        simulated strap (:meth:`use_simulator`); otherwise the next practice uses it."""
+        if self._practising:
+            self.use_simulator()
+            return
+        self._chosen_strap, self._chosen_simulator = None, True
+        self.choose_message.setText(CHOSEN_SIMULATOR_TEXT)
+        self.choose_message.setVisible(True)
 
     def use_simulator(self) -> None:
         """No strap: carry on with the simulated strap (same practice, same library)."""
