@@ -150,3 +150,30 @@ def test_no_second_process_for_heart_rate_alone(items: list[Any]) -> None:
     ahead = RawAhead.start(items)
     assert ahead is not None and set(ahead.stages) == set(KINDS)
     ahead.close()
+
+
+def test_the_report_and_replay_commands_fork_before_qt_or_any_thread_exists(tmp_path: Path) -> None:
+    """A fork beside running threads (Qt's xcb event reader, LSL's) can leave a child stuck on a lock they held:
+    the commands start their second process first. Observed in a fresh process by wrapping the child's start."""
+    import subprocess
+    import sys
+
+    path = record_straps(tmp_path / "one.session.sqlite", [("calm", 7, True)], {"client": "Client E", "mode": "session"},
+                         (), 60.0, 1_715_955_785.0)
+    code = ("import sys, threading\n"
+            "import somafeedback.live.raw_ahead as ahead\n"
+            "start = ahead.StageAhead.__init__\n"
+            "def observed(self, *args, **kwargs):\n"
+            "    print('fork', 'PySide6' in sys.modules, threading.active_count(), file=sys.stderr)\n"
+            "    start(self, *args, **kwargs)\n"
+            "ahead.StageAhead.__init__ = observed\n"
+            "from somafeedback.ui.launcher import main\n"
+            "sys.argv[0] = 'somafeedback'\n"
+            "sys.exit(main())\n")
+    for argv in (["report", str(path), "--format", "html", "--out", str(tmp_path / "r.html")],
+                 ["replay", str(path), "--speed", "max"]):
+        done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        assert done.returncode == 0, done.stderr
+        forks = [line.split() for line in done.stderr.splitlines() if line.startswith("fork ")]
+        assert forks == [["fork", "False", "1"]], (argv[0], done.stderr)

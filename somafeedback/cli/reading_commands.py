@@ -18,8 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from somafeedback.interop.rr_files import RRSeries
+    from somafeedback.live.stream_printer import StreamPrinter
     from somafeedback.sessions.analysis import SessionSeries
+    from somafeedback.sessions.file import TimelineItem
 
 from .options import (
     add_library_option,
@@ -153,9 +157,6 @@ def _is_sqlite(path: Path) -> bool:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from somafeedback.devices.replay import ReplaySource
     from somafeedback.live.raw_ahead import RawAhead
     from somafeedback.live.stream_printer import StreamPrinter
     from somafeedback.sessions.file import SessionFileError
@@ -167,22 +168,37 @@ def _replay(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     straps = {getattr(item, "strap_id", None) for item in session.notifications}
     printer = StreamPrinter(json_lines=args.json, label_straps=len(straps) > 1, metrics=args.metrics)
+    as_fast_as_possible = math.isinf(args.speed)
+    # At max speed another process computes the chest motion meanwhile (the same outputs; live/raw_ahead.py),
+    # forked before anything starts a thread (LSL outlets do).
+    ahead = RawAhead.start(session.timeline) if as_fast_as_possible else None
+    printer.analysis.ahead = ahead
+    try:
+        return _replay_into(printer, session.timeline, args, as_fast_as_possible)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _replay_into(printer: StreamPrinter, timeline: Sequence[TimelineItem], args: argparse.Namespace,
+                 as_fast_as_possible: bool) -> int:
+    """Play ``timeline`` into ``printer`` (and the LSL outlets asked for) on a session-time loop."""
+    import asyncio
+
+    from somafeedback.devices.replay import ReplaySource
+
     sink, outlets = with_lsl(args, printer)
     # At max speed nothing waits for the recorded times: the player delivers item after item
     # (yielding to the loop now and then) instead of one virtual-time sleep per recorded stamp,
     # and the lines are written in blocks. The same items reach the sink in the same order.
-    as_fast_as_possible = math.isinf(args.speed)
     printer.flush_lines = not as_fast_as_possible
-    # At max speed another process computes the chest motion meanwhile (the same outputs; live/raw_ahead.py).
-    ahead = RawAhead.start(session.timeline) if as_fast_as_possible else None
-    printer.analysis.ahead = ahead
 
     async def main() -> int:
         streaming = asyncio.current_task()
         assert streaming is not None
         printer.on_output_closed = streaming.cancel
         try:
-            await ReplaySource(session.timeline, sink, speed=math.inf if as_fast_as_possible else 1.0).run()
+            await ReplaySource(timeline, sink, speed=math.inf if as_fast_as_possible else 1.0).run()
         except asyncio.CancelledError:
             if not printer.output_closed:
                 raise
@@ -190,11 +206,7 @@ def _replay(args: argparse.Namespace) -> int:
             printer.flush()
         return EXIT_OK
 
-    try:
-        return closing(outlets, lambda: run_loop(main, args.speed, simulated=True))
-    finally:
-        if ahead is not None:
-            ahead.close()
+    return closing(outlets, lambda: run_loop(main, args.speed, simulated=True))
 
 
 def _sessions(args: argparse.Namespace) -> int:

@@ -20,7 +20,8 @@ the tests hold both stages to the same outputs.
 
 * Only where ``fork`` is the safe way to start a process (Linux; elsewhere :meth:`RawAhead.start`
   gives None and everything is computed here): the children inherit the items, nothing is copied
-  on the way in; their answers come back in batches through pipes.
+  on the way in; their answers come back in batches through pipes. Start it before anything starts
+  a thread (Qt, LSL outlets): a child forked beside threads could wait on a lock one of them held.
 * Whatever happens to a child (killed, out of memory, no answer for :data:`STALL_S` of waiting),
   its answers from that point on are computed here by the same function (:func:`raw_answers`,
   from the start, the answers already taken skipped): slower, never different, nothing lost.

@@ -85,16 +85,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         from somafeedback.sessions.private import private_if_library
 
-        from .render import render_progress_report, render_session_report
-
         if command == "report":
             path = find_session(args.session, library)
             private_if_library(_folder_of(args.out, path.parent), library)  # writing into the library: keep it 0700
-            written = render_session_report(path, args.format, args.out, deidentify=args.deidentify, progress=progress,
-                                            audience=getattr(args, "audience", "practitioner"),
-                                            conventions=getattr(args, "conventions", "kubios"),
-                                            nonlinear=getattr(args, "full", False), raw_ahead=True)
+            written = _session_report(path, args, progress)
         else:
+            from .render import render_progress_report
+
             private_if_library(_folder_of(args.out, Path(library)), library)
             written = render_progress_report(library, args.client, args.format, args.out, progress=progress)
     except (ReportError, ExportError, SessionFileError) as error:
@@ -102,6 +99,29 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(written)
     return EXIT_OK
+
+
+def _session_report(path: Path, args: argparse.Namespace, progress: Any) -> Path:
+    """``report``: the content first (Qt-free), its pass with the chest motion in another process
+    (:mod:`somafeedback.live.raw_ahead`), forked before Qt and its threads exist; then the drawing code and the file.
+
+    The same file as :func:`~.render.render_session_report` writes (the app's and the tests' way in).
+    """
+    from somafeedback.reports.content import session_content
+
+    from .stages import CONTENT_SHARE, Stages, check_format, refuse_existing
+
+    check_format(args.format, path)
+    stages = Stages(progress)
+    stages.emit(0.0)
+    refuse_existing(args.out, path)
+    content = session_content(path, args.deidentify, stages.part(0.0, CONTENT_SHARE),
+                              conventions_name=getattr(args, "conventions", "kubios"),
+                              nonlinear=getattr(args, "full", False), raw_ahead=True)
+    from . import render  # Qt and pyqtgraph from here on
+
+    write = render.write_client_report if getattr(args, "audience", "practitioner") == "client" else render.write_session_report
+    return write(content, args.format, args.out, stages.part(CONTENT_SHARE, 1.0))
 
 
 def _folder_of(out: Path | None, default: Path) -> Path:

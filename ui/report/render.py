@@ -58,13 +58,11 @@ from somafeedback.reports.progress_content import ProgressContent, progress_cont
 from somafeedback.reports.strap_pass import AnalysisFactory, new_live_analysis
 
 from .figures import ReportImage, progress_images, session_images
+from .stages import CONTENT_SHARE, FIGURES_SHARE, FORMATS, Stages, check_format, refuse_existing
 from .html import client_html, progress_html, progress_title, session_html, session_title
 
-FORMATS: Final = ("html", "pdf")
 AUDIENCES: Final = ("practitioner", "client")  # the full session report, or its plain-language client version
 SUFFIXES: Final = {"html": ".html", "pdf": ".pdf"}
-CONTENT_SHARE: Final = 0.6  # progress: content to 0.6, figures to 0.9, the document to 1.0
-FIGURES_SHARE: Final = 0.9
 DISPLAY_VARIABLES: Final = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
 
 def ensure_app() -> QtWidgets.QApplication:
@@ -77,28 +75,6 @@ def ensure_app() -> QtWidgets.QApplication:
     if not isinstance(app, QtWidgets.QApplication):
         raise ReportError("reports need a QApplication (widgets), but a QCoreApplication or QGuiApplication runs")
     return app
-
-
-class _Stages:
-    """Maps each stage's own 0..1 onto its share of the whole, never going back."""
-
-    def __init__(self, callback: ProgressCallback | None) -> None:
-        self.callback = callback
-        self.reported = -1.0
-
-    def emit(self, fraction: float) -> None:
-        if self.callback is not None and fraction > self.reported:
-            self.reported = fraction
-            self.callback(fraction)
-
-    def part(self, low: float, high: float) -> ProgressCallback:
-        """A callback for a stage filling ``low..high``; a stage's own 1.0 reaches 1.0 only for the last stage."""
-        return lambda fraction: self.emit(low + (high - low) * fraction)
-
-
-def _check_format(fmt: str, where: Path) -> None:
-    if fmt not in FORMATS:
-        raise ReportError(f"{where}: unknown report format {fmt!r} (choose one of {', '.join(FORMATS)})")
 
 
 def _target(outputs: Outputs, out: Path | None, folder: Path, stem: str, fmt: str) -> Path:
@@ -123,7 +99,7 @@ def _write_new(path: Path, data: bytes) -> None:
         stream.write(data)
 
 
-def _write(outputs: Outputs, target: Path, stages: _Stages, fmt: str, images: list[ReportImage], title: str,
+def _write(outputs: Outputs, target: Path, stages: Stages, fmt: str, images: list[ReportImage], title: str,
            html_for: Callable[[list[ReportImage], Callable[[ReportImage], str], bool], str]) -> Path:
     temporary = outputs.reserve(target)
     if fmt == "html":
@@ -169,10 +145,10 @@ def write_session_report(content: SessionReportContent, fmt: str, out: Path | No
 
     ``progress`` goes from 0.0 to 1.0 over the figures and the document.
     """
-    _check_format(fmt, content.path)
+    check_format(fmt, content.path)
     _on_gui_thread(content.path)
     outputs = Outputs(content.path)
-    stages = _Stages(progress)
+    stages = Stages(progress)
 
     def job() -> Path:
         stages.emit(0.0)
@@ -188,10 +164,10 @@ def write_client_report(content: SessionReportContent, fmt: str, out: Path | Non
                         progress: ProgressCallback | None = None) -> Path:
     """Write the plain-language client version of ``content`` (:mod:`somafeedback.reports.client`) as ``fmt``;
     the path written (``<stem>_client_report.html|pdf`` beside the session by default; GUI thread)."""
-    _check_format(fmt, content.path)
+    check_format(fmt, content.path)
     _on_gui_thread(content.path)
     outputs = Outputs(content.path)
-    stages = _Stages(progress)
+    stages = Stages(progress)
 
     def job() -> Path:
         stages.emit(0.0)
@@ -208,10 +184,10 @@ def write_progress_report(content: ProgressContent, fmt: str, out: Path | None =
     """Draw the figures of ``content`` and write its progress report as ``fmt``; the path written (GUI thread)."""
     from somafeedback.reports.practice_history import MIN_RESTING_READINGS
 
-    _check_format(fmt, content.library)
+    check_format(fmt, content.library)
     _on_gui_thread(content.library)
     outputs = Outputs(content.library)
-    stages = _Stages(progress)
+    stages = Stages(progress)
     made = today or dt.date.today()
 
     def job() -> Path:
@@ -225,21 +201,20 @@ def write_progress_report(content: ProgressContent, fmt: str, out: Path | None =
     return _written(outputs, content.library, fmt, job)
 
 
-def _begin(fmt: str, source: Path, out: Path | None, progress: ProgressCallback | None) -> _Stages:
+def _begin(fmt: str, source: Path, out: Path | None, progress: ProgressCallback | None) -> Stages:
     """Checks before any work (format, thread, an existing output) and the job's progress stages."""
-    _check_format(fmt, source)
+    check_format(fmt, source)
     _on_gui_thread(source)
-    stages = _Stages(progress)
+    stages = Stages(progress)
     stages.emit(0.0)
-    if out is not None and not Path(out).is_dir() and (Path(out).exists() or Path(out).is_symlink()):
-        raise ExportError(f"{source}: {out} already exists (reports never overwrite a file)")
+    refuse_existing(out, source)
     return stages
 
 
 def render_session_report(session_path: str | Path, fmt: str, out: Path | None = None, deidentify: bool = False,
                           progress: ProgressCallback | None = None, audience: str = "practitioner",
                           new_analysis: AnalysisFactory = new_live_analysis, conventions: str = DEFAULT_FOR_RECORDS,
-                          nonlinear: bool = False, raw_ahead: bool = False) -> Path:
+                          nonlinear: bool = False) -> Path:
     """Write the report of one session as ``fmt`` (``"html"`` or ``"pdf"``); the path written (GUI thread).
 
     The content (:func:`~somafeedback.reports.content.session_content`) fills the progress to
@@ -251,16 +226,14 @@ def render_session_report(session_path: str | Path, fmt: str, out: Path | None =
     ``audience="client"`` writes the plain-language client version instead (:func:`write_client_report`).
     ``conventions`` names the frequency-domain convention set of the summary and the phases; ``nonlinear``
     adds neurokit2's nonlinear indices to each phase.
-    The whole report runs one pass of the live analysis (made by ``new_analysis``; a test counts them);
-    ``raw_ahead``: its chest motion computed by another process meanwhile (:mod:`somafeedback.live.raw_ahead`; the
-    command line's choice: the app's reports run on a worker thread beside Qt's and never fork).
+    The whole report runs one pass of the live analysis (made by ``new_analysis``; a test counts them).
     """
     session_path = Path(session_path)
     if audience not in AUDIENCES:
         raise ReportError(f"{session_path}: unknown report audience {audience!r} (choose one of {', '.join(AUDIENCES)})")
     stages = _begin(fmt, session_path, out, progress)
     content = session_content(session_path, deidentify, stages.part(0.0, CONTENT_SHARE), new_analysis, conventions,
-                              nonlinear, raw_ahead)
+                              nonlinear)
     write = write_client_report if audience == "client" else write_session_report
     return write(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
 
