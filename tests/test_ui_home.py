@@ -9,6 +9,7 @@ import re
 import types
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -533,35 +534,20 @@ def test_the_home_summary_tells_a_recorded_practice_in_plain_words(qtbot, app_ho
 
 def test_a_strap_picked_in_the_welcome_from_help_after_no_strap_runs_the_same_practice_on_it(
         qtbot, app_home, tmp_path: Path) -> None:
-    from PySide6 import QtWidgets
-    from PySide6.QtTest import QTest
-
-    from somafeedback.live.sources import StrapSource
-    from somafeedback.ui.strap_scanner import StrapScanner
-    from somafeedback.ui.welcome import MENU_LABEL
-
     window = app_home("--speed", "max", "--recordings", str(tmp_path / "practices"))
     window.start(SHORT)
     first = window.engine
     assert first is not None and first.source.simulate is None  # the computer's Bluetooth: no strap here
     qtbot.waitUntil(lambda: first.finished.is_set() and window.banner_shown() != "", timeout=30000)
-    (action,) = [a for menu in window.menuBar().findChildren(QtWidgets.QMenu) for a in menu.actions()
-                 if a.text() == MENU_LABEL]
-    action.trigger()
-    dialog = window.welcome
-    nearby = StrapScanner(StrapSource(simulate="calm", simulated_straps=0, nearby_simulated_straps=1), timeout_s=2.0)
-    nearby.done.connect(dialog.show_scan)  # the strap the welcome lists: a simulated one advertising nearby
-    nearby.start()
-    qtbot.waitUntil(lambda: len(dialog.found()) == 1, timeout=30000)
-    address = dialog.straps.currentItem().data(QtCore.Qt.ItemDataRole.UserRole)
-    QTest.mouseClick(dialog.use_button, QtCore.Qt.MouseButton.LeftButton)
+    address = _pick_nearby_strap_from_help(qtbot, window)
     qtbot.waitUntil(lambda: window.engine is not first, timeout=30000)
     engine = window.engine
     assert engine is not None and engine.source.addresses == (address,) and engine.options.script == SHORT
     window.stop()
 
 
-def _welcome_from_help(window: HomeWindow) -> object:
+def _welcome_from_help(window: HomeWindow) -> Any:
+    """Help → "Welcome and first steps…" in the home window: the welcome shown."""
     from PySide6 import QtWidgets
 
     from somafeedback.ui.welcome import MENU_LABEL
@@ -572,15 +558,13 @@ def _welcome_from_help(window: HomeWindow) -> object:
     return window.welcome
 
 
-def test_a_strap_picked_from_help_before_any_practice_is_the_next_practices_strap(
-        qtbot, app_home, tmp_path: Path) -> None:
+def _pick_nearby_strap_from_help(qtbot, window: HomeWindow) -> str:
+    """Help → the welcome, its list of a simulated strap advertising nearby, "Use this strap" clicked: its address."""
     from PySide6.QtTest import QTest
 
     from somafeedback.live.sources import StrapSource
     from somafeedback.ui.strap_scanner import StrapScanner
 
-    window = app_home("--speed", "max", "--recordings", str(tmp_path / "practices"))
-    assert window.engine is None
     dialog = _welcome_from_help(window)
     nearby = StrapScanner(StrapSource(simulate="calm", simulated_straps=0, nearby_simulated_straps=1), timeout_s=2.0)
     nearby.done.connect(dialog.show_scan)  # the strap the welcome lists: a simulated one advertising nearby
@@ -588,6 +572,14 @@ def test_a_strap_picked_from_help_before_any_practice_is_the_next_practices_stra
     qtbot.waitUntil(lambda: len(dialog.found()) == 1, timeout=30000)
     address = dialog.straps.currentItem().data(QtCore.Qt.ItemDataRole.UserRole)
     QTest.mouseClick(dialog.use_button, QtCore.Qt.MouseButton.LeftButton)
+    return str(address)
+
+
+def test_a_strap_picked_from_help_before_any_practice_is_the_next_practices_strap(
+        qtbot, app_home, tmp_path: Path) -> None:
+    window = app_home("--speed", "max", "--recordings", str(tmp_path / "practices"))
+    assert window.engine is None
+    address = _pick_nearby_strap_from_help(qtbot, window)
     assert window.engine is None  # nothing starts before the client chooses a practice
     assert address in window.choose_message_text() and "next practice" in window.choose_message_text()
     assert window.start(SHORT)
