@@ -4,12 +4,13 @@
 docstrings and imports scipy.stats) and ``import scipy.linalg`` about 0.3 s (scipy's array-API
 layer), most of a reading command's start-up; the streaming analyses need only a few compiled
 modules of them (scipy.signal's ``_sosfilt``, ``_sigtools``, ``_peak_finding_utils``; LAPACK's
-``scipy.linalg._flapack`` for the tachogram's tridiagonal solve).
+``scipy.linalg._flapack`` for the tachogram spline's and the smoothness-priors detrend's solves).
 
 :func:`extension` loads such a module straight from its file next to scipy's package (also in the
 PyInstaller bundle, where extension files stay files); it reuses the module when the package is
 already imported and falls back to the ordinary import on any failure. Used by
-:mod:`somafeedback.signals.scipy_cores` and :mod:`somafeedback.hrv.tachogram` (a layer below both).
+:mod:`somafeedback.signals.scipy_cores`, :mod:`somafeedback.hrv.tachogram` and
+:mod:`somafeedback.hrv.detrend` (a layer below both packages).
 
 Cost: a few ms per module. Thread: any (the cache is filled idempotently; a race at worst loads a
 module twice).

@@ -523,18 +523,27 @@ class HomeWindow(QtWidgets.QMainWindow):
             return False
         self.choose_message.setVisible(False)
         self.exercise = self.assessment.practice(exercise)  # paced steps at the client's kept rate
-        if self._chosen_simulator:  # chosen from Help before this first practice
-            engine = (self._simulator_factory(script_id) if self._simulator_factory is not None
-                      else self._default_engine(script_id, simulate="calm"))
-        else:
-            engine = (self._engine_factory(script_id) if self._engine_factory is not None
-                      else self._default_engine(script_id))
-            if self._chosen_strap is not None:
-                from .connection_help_panel import on_strap
-
-                engine = on_strap(engine, self._chosen_strap)
-        self._begin(engine)
+        self._begin(self._practice_engine(script_id))
         return True
+
+    def _practice_engine(self, script_id: str) -> Engine:
+        """The engine of a practice: on the strap or the simulated strap chosen from Help between practices,
+        else on the window's source (real straps, or what the command line asked for)."""
+        if self._chosen_simulator:
+            return self._simulator_engine(script_id)
+        engine = self._strap_engine(script_id)
+        if self._chosen_strap is None:
+            return engine
+        from .connection_help_panel import on_strap
+
+        return on_strap(engine, self._chosen_strap)
+
+    def _strap_engine(self, script_id: str) -> Engine:
+        return self._engine_factory(script_id) if self._engine_factory is not None else self._default_engine(script_id)
+
+    def _simulator_engine(self, script_id: str) -> Engine:
+        return (self._simulator_factory(script_id) if self._simulator_factory is not None
+                else self._default_engine(script_id, simulate="calm"))
 
     def home_control(self, kind: str) -> None:
         """The client's own control during the practice ("too-much", "dizzy", "help-now", "done",
@@ -612,9 +621,7 @@ class HomeWindow(QtWidgets.QMainWindow):
             self.engine.stop()
         self.frame_timer.stop()
         self._practising = False
-        script_id = self.exercise.id
-        self._begin(self._simulator_factory(script_id) if self._simulator_factory is not None
-                    else self._default_engine(script_id, simulate="calm"))
+        self._begin(self._simulator_engine(self.exercise.id))
 
     def stop(self) -> None:
         """End the practice now (the session is saved) and show the summary."""
@@ -782,7 +789,7 @@ class HomeWindow(QtWidgets.QMainWindow):
             self.settings.set(RELAY_KEY, relay)
         engine = self.remote_page.engine
         if engine is None:  # the strap runs and records from the first Join (a "Try again" keeps it)
-            engine = self._engine_factory("") if self._engine_factory is not None else self._default_engine("")
+            engine = self._strap_engine("")
             engine.options.script = None
             engine.options.manifest = {**engine.options.manifest, "mode": "home", "script": None,
                                        "client": engine.options.manifest.get("client") or self.client,

@@ -78,15 +78,14 @@ class ReviewOutputs:
         from somafeedback.reports.content import ReportError, session_content
         from somafeedback.sessions.file import SessionFileError
 
-        from .report.render import write_client_report, write_session_report
+        from .report.render import write_report
 
         try:
             source = self.source()
             content = run_with_progress(self.window, f"Reading {source.name} for the report…",  # with the review notes
                                         lambda progress: session_content(source, deidentify, progress,
                                                                          conventions_name=self.conventions))
-            write = write_client_report if audience == "client" else write_session_report
-            written = None if content is None else write(content, fmt, folder)
+            written = None if content is None else write_report(content, audience, fmt, folder)
         except (ReportError, ExportError, SessionFileError) as error:
             QtWidgets.QMessageBox.warning(self.window, "somafeedback", str(error))
             return None

@@ -4,8 +4,9 @@ A reading command that runs a whole recording through :class:`~.analysis.LiveAna
 (``replay --speed max``, a session report's pass) spends most of its time in two stages that need
 nothing of the rest of the analysis: the chest motion on the acceleration chunks and the R-peak
 detector on the ECG chunks (only the straps' PMD frames, the heart-rate notifications' skin contact
-and the events that restart them). :class:`RawAhead` forks one child per stage asked for; each runs the same items through a :class:`~.analysis.LiveAnalysis` (metrics off) that computes
-only its stage and sends back, chunk after chunk, what
+and the events that restart them). :class:`RawAhead` forks one child per stage asked for; each
+runs the same items through a :class:`~.analysis.LiveAnalysis` (metrics off) that computes only
+its stage and sends back, chunk after chunk, what
 :meth:`~somafeedback.signals.raw_signals.StrapRawSignals.ecg_outputs` or
 :meth:`~somafeedback.signals.raw_signals.StrapRawSignals.chest_outputs` gave; this process's
 analysis takes each answer in turn (:class:`RawAhead` is its
@@ -37,6 +38,7 @@ Thread: the one thread that feeds the analysis; each child process runs :func:`_
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -118,7 +120,7 @@ def _child(items: Items, kind: str, send: multiprocessing.connection.Connection)
         signal.signal(number, signal.SIG_DFL)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # never the parent's unwritten output a second time
     batch: list[Answer] = []
-    try:
+    with send, contextlib.suppress(OSError):  # OSError: the parent stopped listening (closed, or gone)
         for answer in raw_answers(items, kind):
             batch.append(answer)
             if len(batch) >= BATCH:
@@ -126,10 +128,6 @@ def _child(items: Items, kind: str, send: multiprocessing.connection.Connection)
                 batch = []
         send.send(batch)
         send.send(None)
-    except OSError:
-        pass  # the parent stopped listening
-    finally:
-        send.close()
 
 
 class StageAhead:

@@ -26,7 +26,6 @@ from somafeedback.devices.events import Beat, ContactChange, EcgChunk, Malformed
 from somafeedback.devices.gatt_uuids import POLAR_PMD_DATA
 from somafeedback.hrv.pipeline import BeatMetrics, BreathingMetrics, CoherenceMetrics, FrequencyDomain
 from somafeedback.live.analysis import LiveAnalysis
-from somafeedback.live.raw_ahead import RawAhead
 from somafeedback.progress import Progress
 from somafeedback.sessions.client_strap import client_strap
 from somafeedback.sessions.file import Session
@@ -102,8 +101,11 @@ def analyze_strap(session: Session, strap: str, origin_s: float, duration_s: flo
     (:class:`~somafeedback.live.raw_ahead.RawAhead`; the same outputs), for a command line that may fork.
     """
     analysis = new_analysis()
-    ahead = RawAhead.start([item for item in session.timeline if getattr(item, "strap_id", None) in (None, strap)]) \
-        if raw_ahead else None
+    ahead = None
+    if raw_ahead:
+        from somafeedback.live.raw_ahead import RawAhead  # (multiprocessing: only for a command that forks)
+
+        ahead = RawAhead.start([item for item in session.timeline if _goes_through(item, strap)])
     if ahead is not None:
         analysis.ahead = ahead
     try:
@@ -111,6 +113,11 @@ def analyze_strap(session: Session, strap: str, origin_s: float, duration_s: flo
     finally:
         if ahead is not None:
             ahead.close()
+
+
+def _goes_through(item: object, strap: str) -> bool:
+    """``item`` is ``strap``'s or belongs to no strap: the pass feeds it to the analysis."""
+    return getattr(item, "strap_id", None) in (None, strap)
 
 
 def _collect(session: Session, strap: str, analysis: LiveAnalysis, origin_s: float, duration_s: float,
@@ -125,7 +132,7 @@ def _collect(session: Session, strap: str, analysis: LiveAnalysis, origin_s: flo
     lost_at: float | None = None
     for item in session.timeline:
         progress.advance()
-        if getattr(item, "strap_id", None) not in (None, strap):
+        if not _goes_through(item, strap):
             continue  # another strap's: the analysis keeps it apart from the client strap's
         produced = analysis.on_notification(item) if isinstance(item, Notification) else analysis.on_event(item)
         for strap_id, output in produced:

@@ -107,21 +107,15 @@ def _session_report(path: Path, args: argparse.Namespace, progress: Any) -> Path
 
     The same file as :func:`~.render.render_session_report` writes (the app's and the tests' way in).
     """
-    from somafeedback.reports.content import session_content
+    from .stages import CONTENT_SHARE, prepared_content
 
-    from .stages import CONTENT_SHARE, Stages, check_format, refuse_existing
+    content, stages = prepared_content(path, args.format, args.out, progress, args.deidentify,
+                                       conventions=getattr(args, "conventions", "kubios"),
+                                       nonlinear=getattr(args, "full", False), raw_ahead=True)
+    from .render import write_report  # Qt and pyqtgraph from here on
 
-    check_format(args.format, path)
-    stages = Stages(progress)
-    stages.emit(0.0)
-    refuse_existing(args.out, path)
-    content = session_content(path, args.deidentify, stages.part(0.0, CONTENT_SHARE),
-                              conventions_name=getattr(args, "conventions", "kubios"),
-                              nonlinear=getattr(args, "full", False), raw_ahead=True)
-    from . import render  # Qt and pyqtgraph from here on
-
-    write = render.write_client_report if getattr(args, "audience", "practitioner") == "client" else render.write_session_report
-    return write(content, args.format, args.out, stages.part(CONTENT_SHARE, 1.0))
+    return write_report(content, getattr(args, "audience", "practitioner"), args.format, args.out,
+                        stages.part(CONTENT_SHARE, 1.0))
 
 
 def _folder_of(out: Path | None, default: Path) -> Path:

@@ -53,12 +53,12 @@ from somafeedback.interop.export._writing import ExportError, Outputs, safe_name
 from somafeedback.progress import ProgressCallback
 from somafeedback.reports.common import ReportError
 from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS
-from somafeedback.reports.content import SessionReportContent, session_content
+from somafeedback.reports.content import SessionReportContent
 from somafeedback.reports.progress_content import ProgressContent, progress_content
 from somafeedback.reports.strap_pass import AnalysisFactory, new_live_analysis
 
 from .figures import ReportImage, progress_images, session_images
-from .stages import CONTENT_SHARE, FIGURES_SHARE, FORMATS, Stages, check_format, refuse_existing
+from .stages import CONTENT_SHARE, FIGURES_SHARE, FORMATS, Stages, check_format, prepared_content, refuse_existing
 from .html import client_html, progress_html, progress_title, session_html, session_title
 
 AUDIENCES: Final = ("practitioner", "client")  # the full session report, or its plain-language client version
@@ -231,11 +231,17 @@ def render_session_report(session_path: str | Path, fmt: str, out: Path | None =
     session_path = Path(session_path)
     if audience not in AUDIENCES:
         raise ReportError(f"{session_path}: unknown report audience {audience!r} (choose one of {', '.join(AUDIENCES)})")
-    stages = _begin(fmt, session_path, out, progress)
-    content = session_content(session_path, deidentify, stages.part(0.0, CONTENT_SHARE), new_analysis, conventions,
-                              nonlinear)
+    _on_gui_thread(session_path)
+    content, stages = prepared_content(session_path, fmt, out, progress, deidentify, new_analysis, conventions,
+                                       nonlinear)
+    return write_report(content, audience, fmt, out, stages.part(CONTENT_SHARE, 1.0))
+
+
+def write_report(content: SessionReportContent, audience: str, fmt: str, out: Path | None = None,
+                 progress: ProgressCallback | None = None) -> Path:
+    """The practitioner's report of ``content`` or, for ``audience="client"``, its client version (GUI thread)."""
     write = write_client_report if audience == "client" else write_session_report
-    return write(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
+    return write(content, fmt, out, progress)
 
 
 def render_client_report(session_path: str | Path, fmt: str, out: Path | None = None, deidentify: bool = False,
@@ -258,5 +264,5 @@ def render_progress_report(library_folder: str | Path, client: str, fmt: str, ou
     return write_progress_report(content, fmt, out, stages.part(CONTENT_SHARE, 1.0))
 
 
-__all__ = ["AUDIENCES", "FORMATS", "ExportError", "ReportError", "ensure_app", "render_client_report", "render_progress_report", "render_session_report", "write_client_report",
+__all__ = ["AUDIENCES", "FORMATS", "ExportError", "ReportError", "ensure_app", "render_client_report", "render_progress_report", "render_session_report", "write_client_report", "write_report",
            "write_progress_report", "write_session_report"]

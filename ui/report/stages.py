@@ -1,8 +1,9 @@
-"""What a report job checks before any work, and its progress split into stages (Qt-free).
+"""What a report job checks before any work, its progress split into stages, and a session
+report's content prepared (Qt-free).
 
 Shared by :mod:`.render` (the app and the tests) and :mod:`.command` (the command line, which
-builds the content before it loads Qt, so that the drawing code loads while the recording's raw
-signals are analysed in other processes).
+prepares the content before it loads Qt: the content's pass forks its second process
+(:mod:`somafeedback.live.raw_ahead`) before Qt has started any thread).
 
 Thread: the caller's (the GUI thread for a render).
 """
@@ -12,9 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS
 from somafeedback.interop.export._writing import ExportError
 from somafeedback.progress import ProgressCallback
 from somafeedback.reports.common import ReportError
+from somafeedback.reports.content import SessionReportContent, session_content
+from somafeedback.reports.strap_pass import AnalysisFactory, new_live_analysis
 
 FORMATS: Final = ("html", "pdf")
 CONTENT_SHARE: Final = 0.6  # progress: content to 0.6, figures to 0.9, the document to 1.0
@@ -47,3 +51,19 @@ def refuse_existing(out: Path | None, source: Path) -> None:
     """An ``out`` that is an existing file (not a folder) is refused before any work: reports never overwrite."""
     if out is not None and not Path(out).is_dir() and (Path(out).exists() or Path(out).is_symlink()):
         raise ExportError(f"{source}: {out} already exists (reports never overwrite a file)")
+
+
+def prepared_content(session_path: Path, fmt: str, out: Path | None, progress: ProgressCallback | None,
+                     deidentify: bool = False, new_analysis: AnalysisFactory = new_live_analysis,
+                     conventions: str = DEFAULT_FOR_RECORDS, nonlinear: bool = False,
+                     raw_ahead: bool = False) -> tuple[SessionReportContent, Stages]:
+    """The checks before any work (format, an existing output), then the session report's content
+    (:func:`~somafeedback.reports.content.session_content`, filling the progress to :data:`CONTENT_SHARE`),
+    and the job's stages for what follows."""
+    check_format(fmt, session_path)
+    stages = Stages(progress)
+    stages.emit(0.0)
+    refuse_existing(out, session_path)
+    content = session_content(session_path, deidentify, stages.part(0.0, CONTENT_SHARE), new_analysis, conventions,
+                              nonlinear, raw_ahead)
+    return content, stages
