@@ -14,7 +14,7 @@ from somafeedback.devices.events import Notification, SourceEvent, StrapSink, Ti
 from somafeedback.devices.simulator.radio import SimulatedRadio
 from somafeedback.devices.supervisor import StrapSupervisor
 from somafeedback.live.analysis import LiveAnalysis, Output
-from somafeedback.sessions.file import SessionWriter
+from somafeedback.sessions.file import Finisher, SessionWriter
 from somafeedback.live.sinks import FanOut
 
 
@@ -76,10 +76,11 @@ def run(main: Callable[[], Coroutine[Any, Any, Any]], speed: float) -> Any:
 
 
 def record_straps(path: Path, straps: Sequence[tuple[str, int | None, bool]], manifest: dict[str, Any],
-                  events: Sequence[tuple[float, str, dict]], duration_s: float, wall_origin: float) -> Path:
+                  events: Sequence[tuple[float, str, dict]], duration_s: float, wall_origin: float,
+                  finish: Finisher | None = None) -> Path:
     """Several simulated straps (scenario, seed, H10?) -> bumble -> bleak -> one supervisor each ->
     one SessionWriter, with ``events`` written at their session times, for ``duration_s`` at max speed,
-    the session clock starting at the wall time ``wall_origin``."""
+    the session clock starting at the wall time ``wall_origin``; ``finish``: what the close stores."""
 
     async def main() -> None:
         async with SimulatedRadio() as radio:
@@ -96,7 +97,7 @@ def record_straps(path: Path, straps: Sequence[tuple[str, int | None, bool]], ma
             for supervisor in supervisors:
                 supervisor.stop()
             await asyncio.gather(*tasks)
-            writer.close()
+            writer.close(finish=finish)
 
     with asyncio.Runner(loop_factory=lambda: SessionEventLoop(MAX_SPEED, wall_origin=wall_origin)) as runner:
         runner.run(main())

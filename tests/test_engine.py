@@ -9,6 +9,7 @@ from session_helpers import REPO
 
 from somafeedback.devices.events import Beat, LinkEvent, LinkState, TimelineEvent
 from somafeedback.live.engine import Engine, EngineOptions, EngineSource, StrapOutput
+from somafeedback.live.stored_pass import PASS_NAME
 from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.sessions.file import read_session
 
@@ -44,6 +45,20 @@ def test_simulated_source_streams_metrics_and_takes_markers_from_another_thread(
     session = read_session(engine.recording)
     marker = [e for e in session.events if isinstance(e, TimelineEvent) and e.kind == "marker"]
     assert len(marker) == 1 and marker[0].data == {"label": "resource"} and not session.ended_unexpectedly
+    assert PASS_NAME in session.analyses  # a clean stop stores the report's pass (tests/test_stored_pass.py)
+
+
+def test_an_engine_told_to_end_quickly_closes_its_recording_without_the_report_pass(tmp_path) -> None:
+    engine = Engine(EngineSource(simulate="calm", speed=60.0), EngineOptions(record_to=tmp_path))
+    engine.start()
+    try:
+        _drain_until(engine, lambda got: sum(isinstance(i, BeatMetrics) for i in got) >= 20)
+        engine.end_quickly()  # what the app does on SIGTERM/SIGHUP before it closes the window
+    finally:
+        engine.stop()
+    session = read_session(engine.recording)
+    assert not session.ended_unexpectedly and len(session.notifications) >= 20
+    assert session.analyses == {}
 
 
 def test_replay_source_can_be_paused_and_runs_to_the_end() -> None:

@@ -25,7 +25,7 @@ from somafeedback.hrv.pipeline import BeatMetrics
 from somafeedback.live.analysis import LiveAnalysis
 from somafeedback.live.raw_ahead import ALL_KINDS, KINDS, RawAhead, raw_answers
 from somafeedback.progress import Progress
-from somafeedback.reports.strap_pass import analyze_strap
+from somafeedback.live.strap_pass import analyze_strap
 from somafeedback.sessions.file import read_session
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.raw_signals import BreathingTrace

@@ -343,6 +343,10 @@ def _exec_until_stopped(app: object, window: object) -> int:
     def stop(number: int, _frame: object) -> None:
         if not received:
             received.append(number)
+            if number != signal.SIGINT:  # the window closes within 2 s: its recordings store no analysis
+                for engine in (getattr(window, "engine", None), getattr(getattr(window, "remote_page", None), "engine", None)):
+                    if hasattr(engine, "end_quickly"):
+                        engine.end_quickly()  # type: ignore[union-attr]
             QtCore.QTimer.singleShot(0, close)
 
     previous = {name: signal.signal(getattr(signal, name), stop) for name in STOP_SIGNAL_NAMES if hasattr(signal, name)}

@@ -135,6 +135,7 @@ def run_host(args: argparse.Namespace) -> int:
     import asyncio
 
     from somafeedback.live.sources import keep_committed
+    from somafeedback.live.stored_pass import finisher
     from somafeedback.live.stream_printer import StreamPrinter
     from somafeedback.remote.codes import PairingError
     from somafeedback.remote.errors import RelayError
@@ -171,7 +172,7 @@ def run_host(args: argparse.Namespace) -> int:
         finally:
             if committer is not None:
                 committer.cancel()
-            side.guard.close(reason)
+            side.guard.close(reason, finisher(reason))
             if writer.notifications == 0 and writer.events == 0 and reason == "pairing failed":
                 writer.path.unlink(missing_ok=True)  # nothing was recorded: leave no empty session behind
             await link.close()
@@ -187,6 +188,7 @@ def _run_rejoin(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from somafeedback.live.sources import keep_committed
+    from somafeedback.live.stored_pass import finisher
     from somafeedback.live.stream_printer import StreamPrinter
     from somafeedback.remote.errors import RelayError
     from somafeedback.remote.host_state import SessionGone, StateKeeper, load_state, newest_state, state_folder
@@ -229,7 +231,7 @@ def _run_rejoin(args: argparse.Namespace) -> int:
         finally:
             if committer is not None:
                 committer.cancel()
-            side.guard.close(reason)
+            side.guard.close(reason, finisher(reason))
             if reason == "rejoin failed":
                 side.writer.path.unlink(missing_ok=True)  # nothing of the session was recorded
             await link.close()

@@ -265,6 +265,7 @@ class Engine:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="somafeedback engine", daemon=True)
         self._recorder: Any = None  # the SessionWriter while recording
+        self._store_at_end = True  # the recording's close stores the report's pass (live/stored_pass.py)
         self._lsl: Any = None  # the LslOutlets while publishing to Lab Streaming Layer
         self._committer: Any = None
         self._client_link: Any = None  # the RemoteClientLink once the client joins a practitioner's session
@@ -300,6 +301,11 @@ class Engine:
         if self._loop is not None and self._stop is not None and not self.finished.is_set():
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout_s)
+
+    def end_quickly(self) -> None:
+        """The coming stop closes the recording without storing the report's pass (a stop signal: the app must
+        end within 2 s; a report then computes the pass itself). Any thread."""
+        self._store_at_end = False
 
     def now_s(self) -> float:
         """The engine loop's clock in seconds (0 before it starts); for session times use :meth:`session_s`."""
@@ -690,8 +696,10 @@ class Engine:
     def _close_recording(self) -> None:
         if self._recorder is None:
             return
+        from .stored_pass import finisher
+
         self._committer.cancel()
-        self._recorder.close("stopped")
+        self._recorder.close("stopped", finisher("stopped") if self._store_at_end else None)
         clock = self.clock
         self._push(TimelineEvent("recording", clock.now_ns() if clock else 0, clock.wall_time() if clock else 0.0,
                                  {"state": "stopped", "path": str(self._recorder.path)}))

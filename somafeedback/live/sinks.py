@@ -10,9 +10,12 @@ import errno
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from somafeedback.devices.events import Notification, SourceEvent, StrapSink
+
+if TYPE_CHECKING:
+    from somafeedback.sessions.file import Finisher
 
 
 class FanOut:
@@ -81,10 +84,12 @@ class GuardedRecorder:
     def commit_if_due(self) -> None:
         self._guarded(self.writer.commit_if_due)
 
-    def close(self, end_reason: str) -> None:
-        """Close the file with ``end_reason``; after a failure, only let go of it (nothing more can be written)."""
+    def close(self, end_reason: str, finish: Finisher | None = None) -> None:
+        """Close the file with ``end_reason`` (``finish``: the analyses to keep with it, see
+        :meth:`~somafeedback.sessions.file.SessionWriter.close`); after a failure, only let go of it
+        (nothing more can be written)."""
         if self.failure is None:
-            self._guarded(lambda: self.writer.close(end_reason))
+            self._guarded(lambda: self.writer.close(end_reason, finish=finish))
             if self.failure is None:
                 return
         abandon = getattr(self.writer, "abandon", None)

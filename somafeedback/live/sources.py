@@ -25,6 +25,7 @@ from somafeedback.devices.fleet import StrapFleet
 from somafeedback.devices.pacer_view import PacerView
 from somafeedback.devices.supervisor import CONNECTION_ERRORS, ReconnectPolicy, StrapSupervisor
 from somafeedback.sessions.file import COMMIT_INTERVAL_S, SessionWriter, new_session_path
+from .stored_pass import finisher
 from .sinks import WRITE_ERRORS, FanOut, GuardedRecorder, write_failure_text
 
 if TYPE_CHECKING:
@@ -241,7 +242,7 @@ async def record_straps(
     finally:
         streaming.clear()
         committer.cancel()
-        guard.close(end_reason)
+        guard.close(end_reason, finisher(end_reason))
     if guard.failure is not None:  # failed while the stream was ending by itself
         raise RecordingFailed(path, failed_at[0], guard.failure)
     return writer

@@ -39,7 +39,7 @@ session placed at 2000-01-01 00:00 UTC.
 
 :func:`~somafeedback.reports.progress_content.progress_content` (the progress report, one client's
 weeks) lives in :mod:`.progress_content`. The parts of a session report: the pass of the live
-analysis over the client strap in :mod:`.strap_pass`, the figures and series in
+analysis over the client strap in :mod:`somafeedback.live.strap_pass`, the figures and series in
 :mod:`.figure_data`, what both reports share (time in each state, cue counts, formatting) in
 :mod:`.common`; this module assembles the sections.
 
@@ -72,6 +72,7 @@ from somafeedback.sessions.file import Session, read_session
 from somafeedback.sessions.review_notes import is_undone_marker, undone_markers
 from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS, DESCRIPTIONS, conventions
 from somafeedback.hrv.spectral import SpectralSettings
+from somafeedback.sessions.span import report_span
 from somafeedback.sessions.segments import Segment, SegmentStats, phase_segments, segment_stats
 
 from .common import (
@@ -86,7 +87,8 @@ from .common import (
 )
 from .figure_data import Figure, ReportSeries, beat_source, report_series, summary_figures
 from .progress_content import PROGRESS_MEASURED_TEXT
-from .strap_pass import RAW_EXCERPTS, AnalysisFactory, analyze_strap, client_strap_of, new_live_analysis, shift_metrics
+from somafeedback.live.stored_pass import stored_pass
+from somafeedback.live.strap_pass import RAW_EXCERPTS, AnalysisFactory, analyze_strap, client_strap_of, new_live_analysis, shift_metrics
 from .relationship import Relationship, session_relationship
 from .resonance import ResonanceRecord, session_resonance
 
@@ -366,14 +368,16 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
                     progress: ProgressCallback | None = None,
                     new_analysis: AnalysisFactory = new_live_analysis,
                     conventions_name: str = DEFAULT_FOR_RECORDS, nonlinear: bool = False,
-                    raw_ahead: bool = False) -> SessionReportContent:
+                    raw_ahead: bool = False, use_stored: bool = True) -> SessionReportContent:
     """Everything the report of one recorded session shows (see the module docstring); the whole-session
     and per-phase frequency values under the convention set ``conventions_name`` (default ``kubios``);
     ``nonlinear``: each phase also gets neurokit2's nonlinear indices (DFA, sample entropy; a few seconds more).
 
-    One pass of the live analysis (:func:`~.strap_pass.analyze_strap`, its analysis made by
-    ``new_analysis``) feeds every section and figure; ``raw_ahead``: its chest motion is computed by another
-    process meanwhile (:mod:`somafeedback.live.raw_ahead`: the same content; for a command line that may fork).
+    One pass of the live analysis (:func:`~somafeedback.live.strap_pass.analyze_strap`, its analysis made by
+    ``new_analysis``) feeds every section and figure; ``use_stored``: the pass a cleanly ended recording stored is
+    used instead when it was made exactly as this one would be (:mod:`somafeedback.live.stored_pass`);
+    ``raw_ahead``: its chest motion is computed by another process meanwhile (:mod:`somafeedback.live.raw_ahead`:
+    the same content; for a command line that may fork).
 
     Raises :class:`~somafeedback.sessions.file.SessionFileError` for a file that cannot be
     read, :class:`ReportError` for a session without heartbeats.
@@ -381,19 +385,16 @@ def session_content(session: Session | str | Path, deidentify: bool = False,
     reporter = Progress(progress)
     reporter.start()
     session = session if isinstance(session, Session) else read_session(Path(session))
-    ctx = make_context(session, deidentify)
-    start_s = 0.0  # times count from the live session's start when the recording knows it, as the live log showed them
-    session_origin = session.manifest.get("session_origin_host_ns")
-    if isinstance(session_origin, int) and not isinstance(session_origin, bool) and session_origin <= ctx.start_ns:
-        start_s = (ctx.start_ns - session_origin) / 1e9
-        ctx = replace(ctx, start_ns=session_origin)
+    span = report_span(session)  # times count from the live session's start when the recording knows it
+    ctx = replace(make_context(session, deidentify), start_ns=span.start_ns)
     strap = client_strap_of(session)
     if strap is None:
         raise ReportError(f"{session.path}: the session holds no heart data to report (no strap sent anything)")
-    origin_s = ctx.start_ns / 1e9
-    duration_s = ctx.duration_s
+    origin_s, duration_s, start_s = span.origin_s, span.duration_s, span.start_s
     reporter.set_total(len(session.timeline))
-    found = analyze_strap(session, strap, origin_s, duration_s, reporter, start_s, new_analysis, raw_ahead)
+    found = stored_pass(session, strap, span) if use_stored else None
+    if found is None:
+        found = analyze_strap(session, strap, origin_s, duration_s, reporter, start_s, new_analysis, raw_ahead)
     metrics = tuple(shift_metrics(m, origin_s) for m in found.metrics)
     beats = [m for m in metrics if m.rr_ms is not None]
     if not beats:

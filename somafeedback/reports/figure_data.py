@@ -1,6 +1,6 @@
 """The session report's figure data: the summary table of measures and the series to plot.
 
-:func:`summary_figures` turns the client strap's metric sets (from :mod:`.strap_pass`) into
+:func:`summary_figures` turns the client strap's metric sets (from :mod:`somafeedback.live.strap_pass`) into
 the table's lines (:class:`Figure`: value, text with unit, how it was computed);
 :func:`report_series` gathers the series the report plots (:class:`ReportSeries`). Times in
 seconds since the session start; RR and RMSSD in ms, rates in bpm or breaths/min.
@@ -23,7 +23,7 @@ from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.sessions.beats import beat_source_text
 
 from .common import WINDOW_S, StateInterval, TimedText, clock, median, number
-from .strap_pass import StrapPass
+from somafeedback.live.strap_pass import StrapPass
 
 
 @dataclass(frozen=True)

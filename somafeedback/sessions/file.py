@@ -31,7 +31,7 @@ import os
 import socket
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeGuard
@@ -60,6 +60,7 @@ from .integrity import (
 )
 from .opening import NotASession, check_sqlite_file, open_read_only, wal_note
 from .private import create_private_file, private_folder
+from .stored_analyses import StoredAnalysis, read_analyses, store_analyses
 
 FORMAT: Final = "somafeedback-session"
 FORMAT_VERSION: Final = 2  # 2: every row carries a checksum (crc)
@@ -95,6 +96,7 @@ CREATE TABLE events (
 """
 
 TimelineItem = Notification | SourceEvent
+Finisher = Callable[["Session"], list[StoredAnalysis]]  # what a cleanly ended recording stores for its readers
 
 
 class SessionFileError(ValueError):
@@ -237,11 +239,14 @@ class SessionWriter:
                              [(k, json.dumps(v)) for k, v in values.items()])
         self._pending = True
 
-    def close(self, end_reason: str = "stopped", ended_wall: float | None = None, ended_host_ns: int | None = None) -> None:
+    def close(self, end_reason: str = "stopped", ended_wall: float | None = None, ended_host_ns: int | None = None,
+              finish: Finisher | None = None) -> None:
         """Write the end of the session (now, unless given) and close the file (idempotent).
 
-        The WAL is checkpointed and the file goes back to a rollback journal: a finished
-        session is one self-contained file, no ``-wal``/``-shm`` beside it.
+        ``finish`` then reads the session back from this file, as a reader would, and gives the
+        analyses to keep with it (:mod:`.stored_analyses`); whatever goes wrong there, the
+        session still closes, without them. The WAL is then checkpointed and the file goes back
+        to a rollback journal: a finished session is one self-contained file, no ``-wal``/``-shm``.
         """
         if self.closed:
             return
@@ -251,10 +256,30 @@ class SessionWriter:
             end_reason=end_reason,
         )
         self.commit()
+        if finish is not None:
+            self._store_finished(finish)
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.close()
         self.closed = True
+
+    def _store_finished(self, finish: Finisher) -> None:
+        """Store what ``finish`` makes of the session as committed (see :meth:`close`)."""
+        problems: list[str] = []
+        session = _session_in(self._db, self.path, problems, "none")
+        if session is None or problems:  # unreadable rows: a reader would not see what was recorded
+            return
+        try:
+            analyses = finish(session)
+        except Exception:  # noqa: BLE001 - an analysis that fails (or runs out of time) leaves the session as it is
+            return
+        if not analyses:
+            return
+        try:
+            store_analyses(self._db, analyses)
+            self._db.commit()
+        except sqlite3.Error:  # e.g. a full disk: the session is committed already; it ends without them
+            self._db.rollback()
 
     def abandon(self) -> None:
         """Let go of the file after a failed write (e.g. a full disk): nothing more is written and
@@ -296,6 +321,7 @@ class Session(ManifestFacts):
     verifiable: bool = False  # its rows carry checksums (format 2 on), and they were checked
     rows_set_aside: int = 0  # stored rows not read as data (checksum mismatch, impossible values)
     wal: str = "none"  # its -wal: "none", "applied" (an interrupted recording read whole), "foreign" (not applied)
+    analyses: dict[str, StoredAnalysis] = field(default_factory=dict)  # kept at a clean end (stored_analyses.py)
 
     @property
     def notifications(self) -> list[Notification]:
@@ -505,15 +531,15 @@ def read_session(path: str | Path) -> Session:
     complete = False
     use_wal = True
     wal_state = "none"
+    analyses: dict[str, StoredAnalysis] = {}
     try:
         with open_read_only(path) as opened:
             wal_state, use_wal = opened.wal, opened.wal != "foreign"
             note = wal_note(opened)
             if note:
                 problems.append(note)
-            manifest = checked_manifest(read_manifest(opened.db, path, problems), problems)
-            rows = _Rows(_verifiable(manifest), manifest.get("started_host_ns"))
-            complete = _read_tables(opened.db, rows, problems) and bool(manifest)
+            manifest, rows, complete = _read_in(opened.db, path, problems)
+            analyses = read_analyses(opened.db, problems) if complete else {}
     except SessionFileError as error:
         if "newer somafeedback" in str(error) or "(format " in str(error):
             raise
@@ -524,6 +550,24 @@ def read_session(path: str | Path) -> Session:
         problems.append(f"a value cannot be read ({error})")
     if not complete:
         return _salvaged(path, manifest, rows, problems, use_wal, wal_state)
+    problems.extend(rows.problems())
+    return Session(path, manifest, _in_place([rows.items[k] for k in sorted(rows.items)]), problems,
+                   rows.verify, rows.count_set_aside, wal_state, analyses)
+
+
+def _read_in(db: sqlite3.Connection, path: Path, problems: list[str]) -> tuple[dict[str, Any], _Rows, bool]:
+    """The checked manifest and the rows of the open ``db``, and whether SQLite walked its tables completely."""
+    manifest = checked_manifest(read_manifest(db, path, problems), problems)
+    rows = _Rows(_verifiable(manifest), manifest.get("started_host_ns"))
+    return manifest, rows, _read_tables(db, rows, problems) and bool(manifest)
+
+
+def _session_in(db: sqlite3.Connection, path: Path, problems: list[str], wal_state: str) -> Session | None:
+    """The session of the open ``db`` as :func:`read_session` reads it (without stored analyses); None when
+    SQLite could not walk its tables (``problems`` says why)."""
+    manifest, rows, complete = _read_in(db, path, problems)
+    if not complete:
+        return None
     problems.extend(rows.problems())
     return Session(path, manifest, _in_place([rows.items[k] for k in sorted(rows.items)]), problems,
                    rows.verify, rows.count_set_aside, wal_state)

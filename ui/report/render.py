@@ -55,7 +55,7 @@ from somafeedback.reports.common import ReportError
 from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS
 from somafeedback.reports.content import SessionReportContent
 from somafeedback.reports.progress_content import ProgressContent, progress_content
-from somafeedback.reports.strap_pass import AnalysisFactory, new_live_analysis
+from somafeedback.live.strap_pass import AnalysisFactory, new_live_analysis
 
 from .figures import ReportImage, progress_images, session_images
 from .stages import CONTENT_SHARE, FIGURES_SHARE, FORMATS, Stages, check_format, prepared_content, refuse_existing

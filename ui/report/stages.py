@@ -18,7 +18,7 @@ from somafeedback.interop.export._writing import ExportError
 from somafeedback.progress import ProgressCallback
 from somafeedback.reports.common import ReportError
 from somafeedback.reports.content import SessionReportContent, session_content
-from somafeedback.reports.strap_pass import AnalysisFactory, new_live_analysis
+from somafeedback.live.strap_pass import AnalysisFactory, new_live_analysis
 
 FORMATS: Final = ("html", "pdf")
 CONTENT_SHARE: Final = 0.6  # progress: content to 0.6, figures to 0.9, the document to 1.0

@@ -22,6 +22,7 @@ from somafeedback.sessions.beat_series import session_beats
 from somafeedback.sessions.beats import StrapBeats
 from somafeedback.sessions.file import SUFFIX, Session, TimelineItem
 from somafeedback.sessions.reader import SessionReader
+from somafeedback.sessions.span import recording_start_ns
 from ._deidentify import (
     DEIDENTIFIED_START_WALL,
     NamePatterns,
@@ -148,11 +149,7 @@ def make_context(session: Session | SessionReader, deidentify: bool, keep_notes:
     """The export's view of ``session``; ``keep_notes`` keeps typed free text in a de-identified export;
     ``beat_columns`` keeps the beats as columns (see :attr:`Context.beat_columns`)."""
     manifest = session.manifest
-    start_ns = manifest.get("started_host_ns")
-    first_ns = next((getattr(item, "host_ns", None) for item in session.timeline
-                     if getattr(item, "host_ns", None) is not None), None)
-    if not isinstance(start_ns, int):
-        start_ns = first_ns if first_ns is not None else 0
+    start_ns = recording_start_ns(session)
     start_wall = manifest.get("started_wall")
     if not isinstance(start_wall, (int, float)) or isinstance(start_wall, bool):
         first = next((n for n in session.timeline if isinstance(n, Notification) and n.wall_time), None)
