@@ -6,7 +6,12 @@ practitioner would:
 * ``analyze_startup_ratio``: ``somafeedback analyze`` of a 4-beat RR file against
   ``python -c "import numpy"`` (median of 7 runs each, after one warm-up run of each);
 * ``report_1h_html_s`` / ``report_1h_pdf_s``: ``somafeedback report`` of a 1-hour simulated
-  Polar H10 session (ECG, chest motion and RR), wall seconds including start-up;
+  Polar H10 session (ECG, chest motion and RR), wall seconds including start-up; the recording
+  ended cleanly, so it holds the report's pass (``somafeedback/live/stored_pass.py``);
+* ``report_1h_html_unstored_s``: the same report of a copy without that stored pass (what an
+  interrupted recording, a recording made by another version or ended by a stop signal costs);
+* ``stored_pass_1h_s``: what storing the pass adds to the close of that 1-hour recording
+  (:func:`~somafeedback.live.stored_pass.store_pass` over the session read back, in this process);
 * ``edf_export_peak_mib_1h``: peak resident memory of ``somafeedback export --format edf`` of
   that session; ``edf_export_peak_mib_24h_h10``: the same for a 24-hour simulated Polar H10
   session (ECG, chest motion and RR; recorded once per cache folder, 6 to 20 minutes);
@@ -124,6 +129,40 @@ def day_session(cache: Path) -> Path:
     return _only_session(folder)
 
 
+def _without_stored_pass(session: Path, copy: Path) -> Path:
+    """A copy of ``session`` without its stored analyses (the report then runs its pass itself)."""
+    import shutil
+    import sqlite3
+
+    shutil.copyfile(session, copy)
+    db = sqlite3.connect(copy)
+    try:
+        found = db.execute("SELECT count(*) FROM analyses").fetchone()[0]
+        if found == 0:
+            raise RuntimeError(f"{session} stores no analysis: recorded by an older version? (remove the cache)")
+        db.execute("DROP TABLE analyses")
+        db.commit()
+        db.execute("VACUUM")
+    finally:
+        db.close()
+    return copy
+
+
+def _store_pass_s(session: Path) -> float:
+    """Seconds :func:`store_pass` takes over ``session`` read back (what a clean end adds to the close); median of 3."""
+    from somafeedback.live.stored_pass import store_pass
+    from somafeedback.sessions.file import read_session
+
+    read = read_session(session)
+    took = []
+    for _ in range(TIMED_RUNS):
+        started = time.perf_counter()
+        if not store_pass(read, within_s=None):
+            raise RuntimeError(f"{session}: no pass to store")
+        took.append(time.perf_counter() - started)
+    return statistics.median(took)
+
+
 def startup_ratio(cache: Path) -> float:
     beats = cache / "four_beats.txt"
     beats.write_text(FOUR_BEATS)
@@ -149,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         for fmt in ("html", "pdf"):
             took = _median_s([SOMAFEEDBACK, "report", hour, "--format", fmt, "--out", out / f"report{{run}}.{fmt}"], TIMED_RUNS)
             print(f"report_1h_{fmt}_s: {took:.2f} s", flush=True)
+        unstored = _without_stored_pass(hour, Path(temporary) / f"unstored{SESSION_SUFFIX}")
+        took = _median_s([SOMAFEEDBACK, "report", unstored, "--format", "html", "--out", out / "unstored{run}.html"],
+                         TIMED_RUNS)
+        print(f"report_1h_html_unstored_s: {took:.2f} s", flush=True)
+        print(f"stored_pass_1h_s: {_store_pass_s(hour):.2f} s", flush=True)
         print(f"edf_export_peak_mib_1h: {_peak_mib(SOMAFEEDBACK, 'export', hour, '--format', 'edf', '--out', out / 'h.edf'):.0f} MiB",
               flush=True)
         day_h10 = day_h10_session(cache)
