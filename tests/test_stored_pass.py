@@ -6,8 +6,9 @@ real BLE path, the writer's close storing the pass (:func:`store_pass`, no time 
 the stored pass equals the pass computed from the finished file, bit for bit (a typed comparison
 written here); a report with it runs no pass and shows exactly what a fresh one shows; a changed
 byte, a pass made otherwise, or bytes the codec refuses lead to a fresh pass (the damage said);
-stop signals, long recordings and a pass out of time store nothing; the command line's
-recording stores it and its report file is the same byte for byte.
+stop signals, long recordings and a pass out of time store nothing; a finisher that fails (even by
+a second Ctrl-C) leaves a finished file; the command line's recording stores it and its report file
+is the same byte for byte.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from killed_recordings import write_beats
+from manual_clock import ManualClock
 from recording_helpers import record_straps
 from test_analysis_codec import same
 
@@ -41,7 +44,7 @@ from somafeedback.live.stored_pass import (
 from somafeedback.live.strap_pass import StrapPass, analyze_strap
 from somafeedback.progress import Progress
 from somafeedback.reports.content import session_content
-from somafeedback.sessions.file import Session, read_session
+from somafeedback.sessions.file import Session, SessionWriter, read_session
 from somafeedback.sessions.span import report_span
 from somafeedback.sessions.stored_analyses import analysis_crc
 from somafeedback.sessions.verify import DAMAGED, VERIFIED, verify_session
@@ -211,3 +214,35 @@ def test_the_command_lines_recording_stores_it_and_its_report_is_the_same_byte_f
         assert made.returncode == 0, made.stderr
         pages.append(out.read_bytes())
     assert pages[0] == pages[1] and b"<img" in pages[0]
+
+
+class _Fails:
+    """A finisher that fails as given (an analysis's bug, or a second Ctrl-C while it runs)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.saw: Session | None = None
+
+    def __call__(self, session: Session) -> list[Any]:
+        self.saw = session
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [RuntimeError("a bug in an analysis"), MemoryError(), KeyboardInterrupt()])
+def test_a_finisher_that_fails_leaves_a_finished_file_without_analyses(tmp_path: Path, error: BaseException) -> None:
+    clock = ManualClock(start_wall=WALL_ORIGIN)
+    path = tmp_path / "fails.session.sqlite"
+    writer = SessionWriter(path, clock, {"client": "Client F", "mode": "recording"})
+    write_beats(writer, clock, 30)
+    finish = _Fails(error)
+    if isinstance(error, KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt):  # passed on once the file is finished
+            writer.close(finish=finish)
+    else:
+        writer.close(finish=finish)
+    assert finish.saw is not None and len(finish.saw.notifications) == 30  # it read the rows back, ended
+    assert finish.saw.manifest["end_reason"] == "stopped"
+    assert writer.closed and sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no -wal, no -shm
+    session = read_session(path)
+    assert not session.ended_unexpectedly and not session.problems and session.analyses == {}
+    assert len(session.notifications) == 30

@@ -26,6 +26,7 @@ Thread: a writer belongs to the thread that feeds it (the BLE loop); readers are
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import os
 import socket
@@ -256,12 +257,18 @@ class SessionWriter:
             end_reason=end_reason,
         )
         self.commit()
+        interrupted: KeyboardInterrupt | None = None
         if finish is not None:
-            self._store_finished(finish)
+            try:
+                self._store_finished(finish)
+            except KeyboardInterrupt as error:  # a second Ctrl-C meanwhile: the file is finished first, without them
+                interrupted = error
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.close()
         self.closed = True
+        if interrupted is not None:
+            raise interrupted
 
     def _store_finished(self, finish: Finisher) -> None:
         """Store what ``finish`` makes of the session as committed (see :meth:`close`)."""
@@ -279,7 +286,8 @@ class SessionWriter:
             store_analyses(self._db, analyses)
             self._db.commit()
         except sqlite3.Error:  # e.g. a full disk: the session is committed already; it ends without them
-            self._db.rollback()
+            with contextlib.suppress(sqlite3.Error):
+                self._db.rollback()
 
     def abandon(self) -> None:
         """Let go of the file after a failed write (e.g. a full disk): nothing more is written and
