@@ -2,14 +2,16 @@
 
 Each case damages a copy of a real session file (1 to 4 random bytes flipped anywhere, or the
 file cut short at any byte, or both) and runs every reader on it: ``read_session``, the
-library's ``summarize_file``, ``verify_session`` and the ``analyze`` analysis of the session
-(``session_series`` + the whole-record summary). A reader may end with a
+library's ``summarize_file``, ``verify_session``, the ``analyze`` analysis of the session
+(``session_series`` + the whole-record summary) and the report's stored pass as a report takes
+it (``live/stored_pass.stored_pass``: absent, damaged or made otherwise gives None). A reader may end with a
 :class:`SessionFileError` (one clear line) or with what it could read; anything else raised is
 a traceback, and a case still running after ``--limit`` seconds is a hang.
 
 The recordings: the shipped sample (``recordings/``, format 1, a real Polar H10 RR record) and a
 5-minute H10 session recorded here through the simulated strap (format 2: ECG, chest motion,
-row checksums). ``tests/test_session_damage.py`` runs a small sample of the same cases.
+row checksums, the report's pass stored at its clean end: most of the file's bytes).
+``tests/test_session_damage.py`` runs a small sample of the same cases.
 
     python scripts/soak_damage.py [--cases 1000] [--seed 1] [--limit 60]
 
@@ -93,7 +95,20 @@ def read_everything(path: Path) -> Outcome:
     attempt("summarize_file", lambda: summarize_file(path))
     attempt("verify_session", lambda: verify_session(path))
     attempt("analyze", lambda: print_summary(session_series(path), out=io.StringIO()))
+    attempt("stored pass", lambda: _stored_pass(path))
     return outcome
+
+
+def _stored_pass(path: Path) -> object:
+    """The report's stored pass as a report takes it (None when absent, damaged or made otherwise)."""
+    from somafeedback.live.stored_pass import stored_pass
+    from somafeedback.live.strap_pass import client_strap_of
+    from somafeedback.sessions.file import read_session
+    from somafeedback.sessions.span import report_span
+
+    session = read_session(path)
+    strap = client_strap_of(session)
+    return None if strap is None else stored_pass(session, strap, report_span(session))
 
 
 def run_case(source: bytes, damage: Damage, folder: Path, limit_s: float = CASE_LIMIT_S) -> Outcome | None:
@@ -108,11 +123,17 @@ def run_case(source: bytes, damage: Damage, folder: Path, limit_s: float = CASE_
 
 
 def h10_recording(folder: Path, duration_s: float = 300.0) -> Path:
-    """A 5-minute H10 session recorded through the simulated strap (the tests' recording helper)."""
+    """A 5-minute H10 session recorded through the simulated strap (the tests' recording helper), ended
+    cleanly with the report's pass stored as the app stores it (no time limit)."""
+    import functools
+
     sys.path.insert(0, str(REPO / "tests"))
     from recording_helpers import record_simulated
 
-    return record_simulated(folder / "h10.session.sqlite", "calm", duration_s, h10=True)
+    from somafeedback.live.stored_pass import store_pass
+
+    return record_simulated(folder / "h10.session.sqlite", "calm", duration_s, h10=True,
+                            finish=functools.partial(store_pass, within_s=None))
 
 
 def main() -> None:

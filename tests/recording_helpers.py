@@ -42,11 +42,13 @@ def record_simulated(
     seed: int = 1,
     h10: bool = False,
     on_writer: Callable[[SessionWriter], None] | None = None,
+    finish: Finisher | None = None,
 ) -> Path:
     """Simulated strap -> bumble -> bleak -> supervisor -> SessionWriter (and ``also``), at max speed.
 
     ``markers``: (session time, kind, data) timeline events added while recording.
     ``on_writer``: called with the writer once it is open (e.g. to make a regulation loop record its events).
+    ``finish``: what the close stores (e.g. the report's pass, as a recording by the app does).
     """
 
     async def main() -> None:
@@ -65,7 +67,7 @@ def record_simulated(
             await asyncio.sleep(max(0.0, duration_s - clock.now()))
             supervisor.stop()
             await task
-        writer.close("duration reached")
+        writer.close("duration reached", finish=finish)
 
     run_in_session_time(main)
     return path
