@@ -85,3 +85,20 @@ def test_no_strap_leaves_no_empty_recording(tmp_path) -> None:
     engine.start()
     engine.finished.wait(60)
     assert list(tmp_path.glob("*")) == []
+
+
+def test_a_recording_stopped_mid_session_is_closed_with_its_pass_while_the_session_goes_on(tmp_path) -> None:
+    engine = Engine(EngineSource(simulate="calm", speed=60.0), EngineOptions(record_to=tmp_path))
+    engine.start()
+    try:
+        _drain_until(engine, lambda got: sum(isinstance(i, BeatMetrics) for i in got) >= 20)
+        engine.stop_recording()
+        stopped = _drain_until(engine, lambda got: any(isinstance(i, TimelineEvent) and i.kind == "recording"
+                                                      and i.data["state"] == "stopped" for i in got))
+        session = read_session(engine.recording)  # closed (its pass stored) once "stopped" is said
+        assert not session.ended_unexpectedly and PASS_NAME in session.analyses
+        after = _drain_until(engine, lambda got: sum(isinstance(i, BeatMetrics) for i in got) >= 10)
+    finally:
+        engine.stop()
+    assert engine.error is None and stopped and after  # the session went on after the recording stopped
+    assert sorted(p.name for p in tmp_path.iterdir()) == [engine.recording.name]  # one finished file, no side files

@@ -265,6 +265,7 @@ class Engine:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="somafeedback engine", daemon=True)
         self._recorder: Any = None  # the SessionWriter while recording
+        self._closing: threading.Thread | None = None  # a recording closing beside the session (stop_recording)
         self._store_at_end = True  # the recording's close stores the report's pass (live/stored_pass.py)
         self._lsl: Any = None  # the LslOutlets while publishing to Lab Streaming Layer
         self._committer: Any = None
@@ -693,18 +694,34 @@ class Engine:
                                   "text": f"The recording stopped: {write_failure_text(error)}. "
                                           "What was recorded until then is kept."}))
 
-    def _close_recording(self) -> None:
+    def _close_recording(self, beside: bool = False) -> None:
+        """Close the recording (the engine's loop). ``beside``: the session goes on, so the close, which stores
+        the report's pass (up to a few seconds for a long recording), runs on a thread of its own while the
+        loop streams on; the engine's own end waits for such a close before closing anything itself."""
+        if self._closing is not None:
+            self._closing.join()  # bounded: the pass gives up after STORE_WITHIN_S
+            self._closing = None
         if self._recorder is None:
             return
         from .stored_pass import finisher
 
+        recorder, self._recorder = self._recorder, None
+        self.session.recorder = None
         self._committer.cancel()
-        self._recorder.close("stopped", finisher("stopped") if self._store_at_end else None)
+        finish = finisher("stopped") if self._store_at_end else None
+        if beside and finish is not None:
+            self._closing = threading.Thread(target=self._closed, args=(recorder, finish),
+                                             name="somafeedback recording close")
+            self._closing.start()
+        else:
+            self._closed(recorder, finish)
+
+    def _closed(self, recorder: Any, finish: Any) -> None:
+        """Close ``recorder`` (storing what ``finish`` makes) and say so (the loop's thread or the closing thread)."""
+        recorder.close("stopped", finish)
         clock = self.clock
         self._push(TimelineEvent("recording", clock.now_ns() if clock else 0, clock.wall_time() if clock else 0.0,
-                                 {"state": "stopped", "path": str(self._recorder.path)}))
-        self._recorder = None
-        self.session.recorder = None
+                                 {"state": "stopped", "path": str(recorder.path)}))
 
     def start_recording(self, library: Path, manifest: dict[str, Any] | None = None) -> None:
         """Start recording into a new session in ``library`` (any thread)."""
@@ -715,7 +732,8 @@ class Engine:
         self.call(start)
 
     def stop_recording(self) -> None:
-        self.call(self._close_recording)
+        """Stop recording while the session goes on (any thread; the close runs beside the stream)."""
+        self.call(self._close_recording, True)
 
     # -- Lab Streaming Layer (any thread) --------------------------------------------------------------
     def set_lsl(self, on: bool) -> None:
