@@ -601,3 +601,24 @@ def test_try_without_a_strap_from_help_before_any_practice_runs_the_next_practic
     engine = window.engine
     assert engine is not None and engine.source.simulate == "calm" and engine.options.script == SHORT
     window.stop()
+
+
+def test_a_strap_picked_from_help_is_the_strap_of_a_practitioners_session_joined_next(
+        qtbot, app_home, tmp_path: Path) -> None:
+    from PySide6.QtTest import QTest
+
+    from somafeedback.remote.codes import generate_code
+
+    window = app_home("--speed", "max", "--recordings", str(tmp_path / "practices"))
+    address = _pick_nearby_strap_from_help(qtbot, window)
+    QTest.mouseClick(window.join_remote_button, QtCore.Qt.MouseButton.LeftButton)
+    dialog = window.remote_dialog
+    assert dialog is not None
+    QTest.keyClicks(dialog.relay_edit, "nats://127.0.0.1:9")  # nothing listens there: the join fails later, in words
+    QTest.keyClicks(dialog.code_edit, str(generate_code()))
+    QTest.mouseClick(dialog.join_button, QtCore.Qt.MouseButton.LeftButton)
+    engine = window.remote_page.engine
+    assert engine is not None and engine.source.addresses == (address,) and engine.source.simulate is None
+    assert engine.options.script is None and "remote" in engine.options.manifest["tags"]
+    window.remote_page.end()
+    assert window.remote_page.engine is None

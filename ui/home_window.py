@@ -789,7 +789,7 @@ class HomeWindow(QtWidgets.QMainWindow):
             self.settings.set(RELAY_KEY, relay)
         engine = self.remote_page.engine
         if engine is None:  # the strap runs and records from the first Join (a "Try again" keeps it)
-            engine = self._strap_engine("")
+            engine = self._practice_engine("")  # a strap (or the simulated one) chosen from Help is used here too
             engine.options.script = None
             engine.options.manifest = {**engine.options.manifest, "mode": "home", "script": None,
                                        "client": engine.options.manifest.get("client") or self.client,
