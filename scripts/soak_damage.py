@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Final
 
 REPO: Final = Path(__file__).resolve().parents[1]
+READERS: Final = ("read_session", "summarize_file", "verify_session", "analyze", "stored pass")  # run on each case
 SAMPLE: Final = REPO / "recordings" / "polar-h10-slow-breathing.session.sqlite"
 MAX_FLIPS: Final = 4
 CASE_LIMIT_S: Final = 60.0  # a case still running after this long counts as a hang
@@ -91,11 +92,13 @@ def read_everything(path: Path) -> Outcome:
         except Exception:  # noqa: BLE001 - counting them is the point
             outcome.tracebacks.append(f"{name}: {traceback.format_exc(limit=-3)}")
 
-    attempt("read_session", lambda: read_session(path))
-    attempt("summarize_file", lambda: summarize_file(path))
-    attempt("verify_session", lambda: verify_session(path))
-    attempt("analyze", lambda: print_summary(session_series(path), out=io.StringIO()))
-    attempt("stored pass", lambda: _stored_pass(path))
+    readers = {"read_session": lambda: read_session(path), "summarize_file": lambda: summarize_file(path),
+               "verify_session": lambda: verify_session(path),
+               "analyze": lambda: print_summary(session_series(path), out=io.StringIO()),
+               "stored pass": lambda: _stored_pass(path)}
+    assert tuple(readers) == READERS
+    for name, reader in readers.items():
+        attempt(name, reader)
     return outcome
 
 
@@ -168,7 +171,7 @@ def main() -> None:
                     print(f"traceback: case {case} {damage}\n{text}", file=sys.stderr)
             shutil.rmtree(case_dir, ignore_errors=True)
         print(f"cases: {args.cases} files")
-        print(f"reader runs: {4 * args.cases} runs")
+        print(f"reader runs: {len(READERS) * args.cases} runs")
         print(f"ended with what could be read: {read} runs")
         print(f"ended with one clear error: {clear} runs")
         print(f"tracebacks: {tracebacks} runs")

@@ -554,6 +554,8 @@ def read_session(path: str | Path) -> Session:
         problems.append(str(error).split(": ", 1)[-1])
     except sqlite3.DatabaseError as error:
         problems.append(f"SQLite cannot open it ({_plain(error)})")
+    except UnicodeDecodeError:  # SQLite's message or a text quotes damaged bytes
+        problems.append("some of its text cannot be read (damaged bytes)")
     except (OverflowError, ValueError, MemoryError) as error:
         problems.append(f"a value cannot be read ({error})")
     if not complete:

@@ -88,6 +88,8 @@ def summarize_file(path: Path) -> SessionSummary:
         return _damaged(path, str(error))
     except sqlite3.DatabaseError as error:
         return _damaged(path, "the file is damaged" + ("" if str(error) == "interrupted" else f" ({error})"))
+    except UnicodeDecodeError:  # SQLite's message or a text quotes damaged bytes
+        return _damaged(path, "the file is damaged (some of its text cannot be read)")
     except (OSError, OverflowError, ValueError, MemoryError) as error:
         return _damaged(path, f"the file cannot be read ({error})")
     if manifest.get("format", "somafeedback-session") != "somafeedback-session" or not manifest:

@@ -57,7 +57,7 @@ def read_analyses(db: sqlite3.Connection, problems: list[str]) -> dict[str, Stor
         if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)).fetchone() is None:
             return {}
         rows = db.execute(f"SELECT name, made_with, data, crc FROM {TABLE}").fetchall()
-    except sqlite3.DatabaseError:
+    except (sqlite3.DatabaseError, ValueError):  # ValueError: SQLite's message quotes damaged bytes
         problems.append("the analyses stored with it cannot be read (they are computed afresh)")
         return {}
     found: dict[str, StoredAnalysis] = {}

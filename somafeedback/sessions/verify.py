@@ -49,6 +49,8 @@ def _structure(path: Path) -> list[str]:
         return [str(error)]
     except sqlite3.DatabaseError as error:
         return ["its structure cannot be checked" + ("" if str(error) == "interrupted" else f" ({error})")]
+    except UnicodeDecodeError:  # SQLite's own message quotes damaged bytes of the schema
+        return ["its structure is damaged (its table definitions hold unreadable bytes)"]
     return [] if found == ["ok"] else [f"its structure is damaged ({'; '.join(found)})"]
 
 
