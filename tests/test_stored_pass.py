@@ -148,7 +148,7 @@ def test_a_changed_byte_in_the_stored_pass_is_said_and_the_pass_computed_afresh(
     assert verify_session(recorded).status == VERIFIED
 
 
-@pytest.mark.parametrize("key, value", [("app_version", "0.0.1"), ("pass", 0), ("duration_s", 239.0),
+@pytest.mark.parametrize("key, value", [("app_version", "0.0.1"), ("pass", 0), ("numpy", "1.0.0"), ("duration_s", 239.0),
                                         ("items", 1), ("strap", "strap2"), ("start_s", 0.0)])
 def test_a_pass_made_otherwise_is_not_used(copy: Path, key: str, value: Any) -> None:
     session = read_session(copy)

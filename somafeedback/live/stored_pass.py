@@ -20,9 +20,13 @@ Thread: :func:`store_pass` the writer's (the BLE loop, at the recording's close)
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import time
 from collections.abc import Callable
 from typing import Any, Final
+
+import numpy as np
 
 from somafeedback import __version__
 from somafeedback.devices.events import Beat, EcgChunk
@@ -45,8 +49,6 @@ STORE_WITHIN_S: Final = 5.0  # s the pass may take at the close before it is aba
 PASS_TYPES: Final = type_table([StrapPass, BeatMetrics, TimeDomain, FrequencyDomain, BreathingMetrics,
                                 CoherenceMetrics, WindowValidity, FlagReason, BreathingEstimate, BreathingTrace,
                                 Beat, EcgChunk])
-
-
 CLEAN_ENDS: Final = frozenset({"stopped", "duration reached", "interrupted"})  # ends that store it (Ctrl-C: interrupted)
 
 
@@ -60,10 +62,20 @@ class _OutOfTime(Cancelled):
 
 
 def pass_made_with(session: Session, strap: str, span: ReportSpan) -> dict[str, Any]:
-    """Everything the report's pass over ``session`` depends on, as JSON values."""
-    return {"pass": PASS_VERSION, "codec": CODEC_VERSION, "app_version": __version__, "strap": strap,
-            "start_ns": span.start_ns, "start_s": span.start_s, "duration_s": span.duration_s,
+    """Everything the report's pass over ``session`` depends on, as JSON values (the numeric libraries'
+    versions too: their arithmetic is the pass's)."""
+    return {"pass": PASS_VERSION, "codec": CODEC_VERSION, "app_version": __version__, **_library_versions(),
+            "strap": strap, "start_ns": span.start_ns, "start_s": span.start_s, "duration_s": span.duration_s,
             "items": len(session.timeline), "raw_excerpts": RAW_EXCERPTS, "raw_keep_s": RAW_KEEP_S}
+
+
+@functools.cache
+def _library_versions() -> dict[str, str]:
+    try:
+        scipy = importlib.metadata.version("scipy")
+    except importlib.metadata.PackageNotFoundError:  # an app bundle without scipy's metadata
+        scipy = "unknown"
+    return {"numpy": np.__version__, "scipy": scipy}
 
 
 def store_pass(session: Session, within_s: float | None = STORE_WITHIN_S,
@@ -85,6 +97,7 @@ def store_pass(session: Session, within_s: float | None = STORE_WITHIN_S,
 
 
 def _deadline(at: float, clock: Callable[[], float]) -> Callable[[float], None]:
+    """A progress callback that abandons the pass once ``clock`` passes ``at``."""
     def check(_fraction: float) -> None:
         if clock() > at:
             raise _OutOfTime()
@@ -103,5 +116,5 @@ def stored_pass(session: Session, strap: str, span: ReportSpan) -> StrapPass | N
     return found if isinstance(found, StrapPass) else None
 
 
-__all__ = ["CLEAN_ENDS", "MAX_STORED_ITEMS", "PASS_NAME", "PASS_TYPES", "PASS_VERSION", "STORE_WITHIN_S", "finisher", "pass_made_with",
-           "store_pass", "stored_pass"]
+__all__ = ["CLEAN_ENDS", "MAX_STORED_ITEMS", "PASS_NAME", "PASS_TYPES", "PASS_VERSION", "STORE_WITHIN_S", "finisher",
+           "pass_made_with", "store_pass", "stored_pass"]
