@@ -246,3 +246,20 @@ def test_a_finisher_that_fails_leaves_a_finished_file_without_analyses(tmp_path:
     session = read_session(path)
     assert not session.ended_unexpectedly and not session.problems and session.analyses == {}
     assert len(session.notifications) == 30
+
+
+def test_review_notes_and_phase_marks_added_later_keep_the_stored_pass_in_use(recorded: Path, copy: Path) -> None:
+    from somafeedback.sessions.review_notes import add_phase_mark, add_review_note
+
+    start_ns = read_session(copy).manifest["started_host_ns"]
+    add_review_note(copy, start_ns + 90 * 10 ** 9, "the breath slowed here", author="P")
+    add_phase_mark(copy, start_ns + 100 * 10 ** 9, "practice")
+    session = read_session(copy)
+    assert len(session.timeline) == len(read_session(recorded).timeline) + 2 and not session.problems
+    counted = Counted()
+    with_stored = session_content(session, new_analysis=counted)
+    assert counted.made == 0
+    fresh = session_content(session, new_analysis=counted, use_stored=False)
+    assert counted.made == 1
+    same(fresh, with_stored, "content")
+    assert any(n.text == "the breath slowed here" for n in with_stored.notes)  # the notes themselves are shown

@@ -35,7 +35,7 @@ from somafeedback.hrv.pipeline import BeatMetrics, BreathingMetrics, CoherenceMe
 from somafeedback.hrv.time_domain import TimeDomain, WindowValidity
 from somafeedback.progress import Cancelled, Progress
 from somafeedback.sessions.analysis_codec import CODEC_VERSION, CodecError, decode, encode, type_table
-from somafeedback.sessions.file import Finisher, Session
+from somafeedback.sessions.file import Finisher, Session, is_review_note
 from somafeedback.sessions.span import ReportSpan, report_span
 from somafeedback.sessions.stored_analyses import StoredAnalysis
 from somafeedback.signals.chest_motion import BreathingEstimate
@@ -66,7 +66,8 @@ def pass_made_with(session: Session, strap: str, span: ReportSpan) -> dict[str, 
     versions too: their arithmetic is the pass's)."""
     return {"pass": PASS_VERSION, "codec": CODEC_VERSION, "app_version": __version__, **_library_versions(),
             "strap": strap, "start_ns": span.start_ns, "start_s": span.start_s, "duration_s": span.duration_s,
-            "items": len(session.timeline), "raw_excerpts": RAW_EXCERPTS, "raw_keep_s": RAW_KEEP_S}
+            "items": sum(not is_review_note(item) for item in session.timeline),  # notes added in review: not read
+            "raw_excerpts": RAW_EXCERPTS, "raw_keep_s": RAW_KEEP_S}
 
 
 @functools.cache

@@ -10,7 +10,8 @@ the session start.
 A report runs exactly one such pass (every section and figure reads the one :class:`StrapPass`);
 the pass feeds the analysis only the client strap's items and the events of no strap (the
 analysis keeps every strap apart, so the client strap's outputs are the same as over the whole
-timeline, at a fraction of the cost when other straps recorded too). ``new_analysis`` makes the
+timeline, at a fraction of the cost when other straps recorded too), never review notes (written
+afterwards, they are no part of what was measured). ``new_analysis`` makes the
 :class:`~somafeedback.live.analysis.LiveAnalysis` of the pass (a test counts the passes with it).
 
 Thread: any (the caller's; no I/O beyond the session already read).
@@ -28,7 +29,7 @@ from somafeedback.hrv.pipeline import BeatMetrics, BreathingMetrics, CoherenceMe
 from somafeedback.live.analysis import LiveAnalysis
 from somafeedback.progress import Progress
 from somafeedback.sessions.client_strap import client_strap
-from somafeedback.sessions.file import Session
+from somafeedback.sessions.file import Session, is_review_note
 from somafeedback.signals.chest_motion import BreathingEstimate
 from somafeedback.signals.raw_signals import BreathingTrace
 
@@ -116,8 +117,9 @@ def analyze_strap(session: Session, strap: str, origin_s: float, duration_s: flo
 
 
 def _goes_through(item: object, strap: str) -> bool:
-    """``item`` is ``strap``'s or belongs to no strap: the pass feeds it to the analysis."""
-    return getattr(item, "strap_id", None) in (None, strap)
+    """``item`` is ``strap``'s or belongs to no strap, and is not a review note (written afterwards, it is no part of
+    what was measured): the pass feeds it to the analysis."""
+    return getattr(item, "strap_id", None) in (None, strap) and not is_review_note(item)  # type: ignore[arg-type]
 
 
 def _collect(session: Session, strap: str, analysis: LiveAnalysis, origin_s: float, duration_s: float,
