@@ -102,10 +102,31 @@ def test_the_outputs_with_the_raw_stages_ahead_are_the_outputs_computed_here(ite
     assert all(_same(a, b) for a, b in zip(here, there))
 
 
+class _StallInChild(list):
+    """The test's items. Walked by a child process they stop at ``at`` (the child stays alive, mid-work,
+    until the test kills it: a child that had already sent every answer and ended could not be killed
+    half-way, a race on a loaded machine); walked in this process, a plain list."""
+
+    def __init__(self, items: list[Any], at: int) -> None:
+        super().__init__(items)
+        self.parent = os.getpid()
+        self.at = at
+
+    def __iter__(self) -> Any:
+        for k, item in enumerate(super().__iter__()):
+            if k == self.at and os.getpid() != self.parent:
+                signal.pause()  # until killed (SIGKILL), in the child only
+            yield item
+
+
 def test_a_child_killed_half_way_is_taken_over_without_a_difference(items: list[Any]) -> None:
     here = _outputs(items)
-    ahead = RawAhead(items, ALL_KINDS)
-    there = _outputs(items, ahead, stop_child_after=100)
+    stalling = _StallInChild(items, at=len(items) * 2 // 3)  # each child answers ~2/3 of its chunks, then waits
+    ahead = RawAhead(stalling, ALL_KINDS)
+    try:
+        there = _outputs(stalling, ahead, stop_child_after=100)
+    finally:
+        ahead.close()
     assert all(stage.child_failed and stage.taken > 150 for stage in ahead.stages.values())
     assert all(_same(a, b) for a, b in zip(here, there)) and len(here) == len(there)
 
