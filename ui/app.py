@@ -344,7 +344,8 @@ def _exec_until_stopped(app: object, window: object) -> int:
         if not received:
             received.append(number)
             if number != signal.SIGINT:  # the window closes within 2 s: its recordings store no analysis
-                for engine in (getattr(window, "engine", None), getattr(getattr(window, "remote_page", None), "engine", None)):
+                remote_page = getattr(window, "remote_page", None)
+                for engine in (getattr(window, "engine", None), getattr(remote_page, "engine", None)):
                     if hasattr(engine, "end_quickly"):
                         engine.end_quickly()  # type: ignore[union-attr]
             QtCore.QTimer.singleShot(0, close)

@@ -49,7 +49,8 @@ STORE_WITHIN_S: Final = 5.0  # s the pass may take at the close before it is aba
 PASS_TYPES: Final = type_table([StrapPass, BeatMetrics, TimeDomain, FrequencyDomain, BreathingMetrics,
                                 CoherenceMetrics, WindowValidity, FlagReason, BreathingEstimate, BreathingTrace,
                                 Beat, EcgChunk])
-CLEAN_ENDS: Final = frozenset({"stopped", "duration reached", "interrupted"})  # ends that store it (Ctrl-C: interrupted)
+# the end reasons that store it (the recorders' own; Ctrl-C is "interrupted"); a stop signal's reason names the signal
+CLEAN_ENDS: Final = frozenset({"stopped", "duration reached", "interrupted"})
 
 
 def finisher(end_reason: str) -> Finisher | None:

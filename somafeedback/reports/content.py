@@ -73,6 +73,10 @@ from somafeedback.sessions.review_notes import is_undone_marker, undone_markers
 from somafeedback.hrv.conventions import DEFAULT_FOR_RECORDS, DESCRIPTIONS, conventions
 from somafeedback.hrv.spectral import SpectralSettings
 from somafeedback.sessions.span import report_span
+from somafeedback.live.stored_pass import stored_pass
+from somafeedback.live.strap_pass import (
+    RAW_EXCERPTS, AnalysisFactory, analyze_strap, client_strap_of, new_live_analysis, shift_metrics,
+)
 from somafeedback.sessions.segments import Segment, SegmentStats, phase_segments, segment_stats
 
 from .common import (
@@ -87,8 +91,6 @@ from .common import (
 )
 from .figure_data import Figure, ReportSeries, beat_source, report_series, summary_figures
 from .progress_content import PROGRESS_MEASURED_TEXT
-from somafeedback.live.stored_pass import stored_pass
-from somafeedback.live.strap_pass import RAW_EXCERPTS, AnalysisFactory, analyze_strap, client_strap_of, new_live_analysis, shift_metrics
 from .relationship import Relationship, session_relationship
 from .resonance import ResonanceRecord, session_resonance
 

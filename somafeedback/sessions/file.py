@@ -273,7 +273,7 @@ class SessionWriter:
     def _store_finished(self, finish: Finisher) -> None:
         """Store what ``finish`` makes of the session as committed (see :meth:`close`)."""
         problems: list[str] = []
-        session = _session_in(self._db, self.path, problems, "none")
+        session = _session_in(self._db, self.path, problems)
         if session is None or problems:  # unreadable rows: a reader would not see what was recorded
             return
         try:
@@ -572,7 +572,7 @@ def _read_in(db: sqlite3.Connection, path: Path, problems: list[str]) -> tuple[d
     return manifest, rows, _read_tables(db, rows, problems) and bool(manifest)
 
 
-def _session_in(db: sqlite3.Connection, path: Path, problems: list[str], wal_state: str) -> Session | None:
+def _session_in(db: sqlite3.Connection, path: Path, problems: list[str]) -> Session | None:
     """The session of the open ``db`` as :func:`read_session` reads it (without stored analyses); None when
     SQLite could not walk its tables (``problems`` says why)."""
     manifest, rows, complete = _read_in(db, path, problems)
@@ -580,7 +580,7 @@ def _session_in(db: sqlite3.Connection, path: Path, problems: list[str], wal_sta
         return None
     problems.extend(rows.problems())
     return Session(path, manifest, _in_place([rows.items[k] for k in sorted(rows.items)]), problems,
-                   rows.verify, rows.count_set_aside, wal_state)
+                   rows.verify, rows.count_set_aside)
 
 
 def _verifiable(manifest: Mapping[str, Any]) -> bool:
